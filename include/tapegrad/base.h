@@ -1,0 +1,113 @@
+/*
+ * tapegrad/base.h — what every other header builds on: dtypes, status codes,
+ * the thread-local error message, the allocator hook and the version.
+ */
+#ifndef TAPEGRAD_BASE_H
+#define TAPEGRAD_BASE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TG_VERSION_MAJOR 0
+#define TG_VERSION_MINOR 1
+#define TG_VERSION_PATCH 0
+#define TG_VERSION_STRING "0.1.0"
+
+/* The library's version as "MAJOR.MINOR.PATCH", the one it was built as. */
+const char *tg_version(void);
+
+/* A tensor holds 32-bit or 64-bit IEEE floats. */
+typedef enum tg_dtype {
+    TG_F32 = 0,
+    TG_F64 = 1
+} tg_dtype;
+
+/* Size in bytes of one element of dtype dt (4 or 8); 0 for an unknown dtype. */
+size_t tg_dtype_size(tg_dtype dt);
+
+/* "f32" or "f64" ("?" for anything else). */
+const char *tg_dtype_name(tg_dtype dt);
+
+/* The most dimensions a tensor can have. */
+#define TG_MAX_DIMS 8
+
+/*
+ * Status codes. Every int-returning call returns TG_OK (0) or one of these
+ * negative codes; every pointer-returning call returns NULL on failure. In
+ * both cases tg_last_error() says what went wrong. The list is kept in one
+ * X-macro so codes, names and messages cannot drift apart.
+ */
+#define TG_STATUS_LIST(X)                                                    \
+    X(TG_OK, 0, "success")                                                   \
+    X(TG_EINVAL, -1, "invalid argument")                                     \
+    X(TG_ESHAPE, -2, "incompatible shapes")                                  \
+    X(TG_EDTYPE, -3, "incompatible dtypes")                                  \
+    X(TG_ENOMEM, -4, "out of memory")                                        \
+    X(TG_EIO, -5, "input/output error")                                      \
+    X(TG_EFORMAT, -6, "malformed file")                                      \
+    X(TG_ESTATE, -7, "not valid in the current state")                       \
+    X(TG_ENOTFOUND, -8, "not found")                                         \
+    X(TG_EEXIST, -9, "already exists")                                       \
+    X(TG_ENUMERIC, -10, "non-finite value")
+
+typedef enum tg_status {
+#define TG__STATUS_ENUM(name, code, text) name = code,
+    TG_STATUS_LIST(TG__STATUS_ENUM)
+#undef TG__STATUS_ENUM
+} tg_status;
+
+/* A fixed sentence for a status code ("incompatible shapes"). */
+const char *tg_strerror(int status);
+
+/*
+ * The message of the last failure on this thread, naming the call and the
+ * shapes involved ("tg_add: shapes (3,4) and (5,) do not broadcast"), or ""
+ * if nothing failed since tg_clear_error(). Successful calls leave it alone,
+ * as errno. The pointer stays valid until the next tapegrad call on this
+ * thread.
+ */
+const char *tg_last_error(void);
+
+/* Forget the last error on this thread (tg_last_error() returns ""). */
+void tg_clear_error(void);
+
+/*
+ * Record a failure: format the message printf-style, store it as this
+ * thread's last error and return status. For ops written outside the
+ * library, so their errors read like the built-in ones:
+ *     return tg_set_error(TG_EINVAL, "my_op: alpha must be positive");
+ */
+int tg_set_error(int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/*
+ * The allocator. Every byte tapegrad allocates goes through these three
+ * hooks (each given the user pointer ud). They may fail by returning NULL;
+ * tapegrad then reports TG_ENOMEM and leaks nothing. This is process-wide
+ * configuration: set it before the first tape is made and restore it only
+ * after the last is freed, because memory must be freed by the allocator
+ * that gave it.
+ */
+typedef struct tg_allocator {
+    void *(*malloc)(void *ud, size_t size);
+    void *(*realloc)(void *ud, void *ptr, size_t size);
+    void (*free)(void *ud, void *ptr);
+    void *ud;
+} tg_allocator;
+
+/* Install a (complete) allocator; NULL restores the C library's. */
+int tg_set_allocator(const tg_allocator *a);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TAPEGRAD_BASE_H */

@@ -1,0 +1,116 @@
+/*
+ * tapegrad/op.h — define your own op exactly as the built-in ones are.
+ *
+ * An op is a constant struct: a name, an arity, a forward function that
+ * makes the output and a backward function that turns the output's
+ * gradient into the inputs' gradients. src/ops/relu.c is the worked
+ * example; docs/adding-an-op.md walks through writing one.
+ *
+ *     static tg_tensor *square_forward(tg_op_ctx *c) {
+ *         tg_tensor *y = tg_empty_like(c->tape, c->in[0]);
+ *         ... y = x * x ...
+ *         return y;
+ *     }
+ *     static int square_backward(tg_op_ctx *c, const tg_tensor *y,
+ *                                const tg_tensor *gy, tg_tensor *const *gx) {
+ *         ... gx[0] = 2 * x * gy ...
+ *         return 0;
+ *     }
+ *     static const tg_op square = {
+ *         .name = "square", .arity = 1,
+ *         .forward = square_forward, .backward = square_backward,
+ *     };
+ *     tg_op_register(&square);
+ *     tg_tensor *y = tg_apply(tape, tg_op_find("square"), &x, 1, NULL);
+ */
+#ifndef TAPEGRAD_OP_H
+#define TAPEGRAD_OP_H
+
+#include "tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tg_op tg_op;
+
+/*
+ * What an op's functions are given: the tape the output goes on, the
+ * inputs, the parameters and a slot for state saved by forward for
+ * backward. The same context (with the same saved pointer) reaches
+ * backward. Inputs are never NULL and all share one dtype: tg_apply checks.
+ */
+typedef struct tg_op_ctx {
+    tg_tape *tape;          /* where the output (and anything saved) lives */
+    const tg_op *op;        /* the op being run */
+    tg_tensor *const *in;   /* the n inputs */
+    int n;
+    const void *params;     /* a copy of the caller's params, or NULL */
+    void *saved;            /* forward may set it, e.g. with tg_tape_alloc */
+} tg_op_ctx;
+
+/*
+ * forward: check the inputs and params, make the output on c->tape (with
+ * tg_empty or tg_zeros) and fill it. On bad input call tg_set_error naming
+ * the op and the shapes, and return NULL.
+ */
+typedef tg_tensor *(*tg_forward_fn)(tg_op_ctx *c);
+
+/*
+ * backward: given y (the output forward made) and gy = d root / d y (same
+ * shape as y), write d root / d in[i] into gx[i], which has in[i]'s shape
+ * and dtype. gx[i] is NULL where input i needs no gradient. Overwrite
+ * gx[i] rather than adding to it: the tape adds it to what is already
+ * there. Return 0, or a negative status after tg_set_error.
+ */
+typedef int (*tg_backward_fn)(tg_op_ctx *c, const tg_tensor *y,
+                              const tg_tensor *gy, tg_tensor *const *gx);
+
+struct tg_op {
+    const char *name;        /* unique; also what error messages say */
+    int arity;               /* number of inputs; -1 for any number >= 1 */
+    size_t params_size;      /* bytes tg_apply copies from params; 0 for none */
+    tg_forward_fn forward;
+    tg_backward_fn backward;
+};
+
+/*
+ * Run op on inputs in[0..n-1] with params (params_size bytes are copied,
+ * so the caller's struct may go away). The output belongs to t, whatever
+ * tapes the inputs came from. If t has grad enabled and an input requires
+ * grad, an entry is recorded and the output requires grad.
+ * Errors (NULL returned): a NULL input (the earlier failure's message is
+ * kept), TG_EINVAL for a wrong count or a stale tensor, TG_EDTYPE for
+ * inputs of different dtypes, and whatever forward reports.
+ */
+tg_tensor *tg_apply(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
+                    const void *params);
+
+/*
+ * Make op findable by name with tg_op_find. op must outlive every use (a
+ * static const struct is the usual choice); it is not copied. Register at
+ * init time: registration is serialised and safe against concurrent
+ * lookups, but an op cannot be unregistered.
+ * Errors: TG_EINVAL (NULL, no name, no forward or backward, bad arity),
+ * TG_EEXIST (the name is taken), TG_ENOMEM (the registry is full).
+ */
+int tg_op_register(const tg_op *op);
+
+/* The built-in or registered op with that name, or NULL (TG_ENOTFOUND). */
+const tg_op *tg_op_find(const char *name);
+
+/* Number of known ops (built-in first, then registered), and the i-th. */
+int tg_op_count(void);
+const tg_op *tg_op_at(int i);
+
+/*
+ * Memory for an op's saved state: size bytes aligned to 64, owned by t and
+ * freed with it (never free it yourself). NULL and TG_ENOMEM on failure.
+ */
+void *tg_tape_alloc(tg_tape *t, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TAPEGRAD_OP_H */

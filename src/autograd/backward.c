@@ -1,0 +1,141 @@
+/*
+ * backward.c — reverse-mode differentiation: the chain rule, replayed.
+ *
+ * For a scalar root, backward computes d root / d x for every tensor x the
+ * root depends on. It seeds d root / d root = 1 and walks the tape from the
+ * root's entry back to the first. When it reaches the entry that made
+ * `out`, every later entry that read `out` has already added its share to
+ * out's gradient (the chain rule sums over all paths from x to the root),
+ * so that gradient is complete. The op's backward turns it into gradients
+ * of the op's inputs, which are added into theirs. An entry whose output
+ * got no gradient is one the root does not depend on, and is skipped.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+/* dst += src, elementwise; same shape and dtype. */
+static void add_into(tg_tensor *dst, const tg_tensor *src)
+{
+    if (dst->dtype == TG_F32) {
+        float *restrict d = dst->data;
+        const float *restrict s = src->data;
+        for (int64_t i = 0; i < dst->numel; i++)
+            d[i] += s[i];
+    } else {
+        double *restrict d = dst->data;
+        const double *restrict s = src->data;
+        for (int64_t i = 0; i < dst->numel; i++)
+            d[i] += s[i];
+    }
+}
+
+/*
+ * Choose where the op writes input x's gradient. If x's gradient holds no
+ * value yet (zero or stale) the op can overwrite it directly, which saves a
+ * pass over memory; otherwise, or when another slot of the same call
+ * already writes it (as in mul(x, x)), the op writes a scratch tensor that
+ * is added in afterwards.
+ */
+static tg_tensor *gradient_slot(tg_tape *t, tg_tensor *x, bool *direct)
+{
+    tg_tensor *g = tg__grad_buffer(x);
+    if (g == NULL)
+        return NULL;
+    *direct = x->grad_state != TG__GRAD_LIVE;
+    if (*direct) {
+        x->grad_state = TG__GRAD_LIVE; /* a second slot gets scratch */
+        return g;
+    }
+    return tg_empty(t, x->dtype, x->ndim, x->shape);
+}
+
+/* Run one entry's backward and add what it produced into its inputs. */
+static int backward_entry(tg_tape *t, const tg__entry *e)
+{
+    tg_tensor *slot_buf[8], **slot = slot_buf;
+    bool direct_buf[8], *direct = direct_buf;
+    if (e->n > 8) {
+        slot = tg__arena_alloc(&t->arena, (size_t)e->n * sizeof *slot);
+        direct = tg__arena_alloc(&t->arena, (size_t)e->n * sizeof *direct);
+        if (slot == NULL || direct == NULL)
+            return tg_set_error(TG_ENOMEM, "tg_backward: out of memory");
+    }
+    for (int i = 0; i < e->n; i++) {
+        tg_tensor *x = e->in[i];
+        slot[i] = NULL;
+        direct[i] = false;
+        if (!x->requires_grad)
+            continue;
+        if (tg__check_tensor("tg_backward", x) != TG_OK)
+            return TG_ESTATE;
+        slot[i] = gradient_slot(t, x, &direct[i]);
+        if (slot[i] == NULL)
+            return tg_set_error(TG_ENOMEM, "tg_backward: out of memory for "
+                                "the gradient of %s's input %d",
+                                e->op->name, i);
+    }
+    tg_op_ctx c = {t, e->op, e->in, e->n, e->params, e->saved};
+    int rc = e->op->backward(&c, e->out, e->out->grad, slot);
+    if (rc != TG_OK)
+        return rc;
+    for (int i = 0; i < e->n; i++)
+        if (slot[i] != NULL && !direct[i])
+            add_into(e->in[i]->grad, slot[i]);
+    return TG_OK;
+}
+
+/* d root / d root = 1, added to whatever a leaf root already holds. */
+static int seed(tg_tensor *root)
+{
+    tg_tensor *g = tg__grad_buffer(root);
+    if (g == NULL)
+        return tg_set_error(TG_ENOMEM, "tg_backward: out of memory");
+    double before = root->grad_state == TG__GRAD_LIVE ? tg_item(g) : 0.0;
+    if (g->dtype == TG_F32)
+        *(float *)g->data = (float)(before + 1.0);
+    else
+        *(double *)g->data = before + 1.0;
+    root->grad_state = TG__GRAD_LIVE;
+    return TG_OK;
+}
+
+static int check_root(tg_tape *t, const tg_tensor *root)
+{
+    if (t == NULL)
+        return tg_set_error(TG_EINVAL, "tg_backward: tape is NULL");
+    int rc = tg__check_tensor("tg_backward", root);
+    if (rc != TG_OK)
+        return rc;
+    if (root->tape != t)
+        return tg_set_error(TG_ESTATE, "tg_backward: root belongs to another "
+                            "tape");
+    if (root->numel != 1) {
+        char s[128];
+        return tg_set_error(TG_ESHAPE, "tg_backward: root has shape %s; it "
+                            "must have exactly one element (reduce it with "
+                            "tg_sum first)", tg_shape_str(root, s, sizeof s));
+    }
+    if (!root->requires_grad)
+        return tg_set_error(TG_ESTATE, "tg_backward: root does not require "
+                            "grad: no input of it requires grad, or the tape "
+                            "had grad disabled");
+    return TG_OK;
+}
+
+int tg_backward(tg_tape *t, tg_tensor *root)
+{
+    int rc = check_root(t, root);
+    if (rc != TG_OK)
+        return rc;
+    /* Intermediate gradients start from zero on every pass. */
+    for (int64_t k = 0; k < t->n_entries; k++)
+        t->entries[k].out->grad_state = TG__GRAD_STALE;
+    rc = seed(root);
+    for (int64_t k = root->creator; k >= 0 && rc == TG_OK; k--) {
+        const tg__entry *e = &t->entries[k];
+        if (e->out->grad_state == TG__GRAD_LIVE)
+            rc = backward_entry(t, e);
+    }
+    return rc;
+}

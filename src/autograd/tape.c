@@ -1,0 +1,115 @@
+/*
+ * tape.c — the tape: an arena that owns tensors, and a list of the op calls
+ * made on them, in the order they ran.
+ *
+ * That order is the whole trick of reverse-mode autodiff. An op can only
+ * run after the ops that made its inputs, so the list is already sorted so
+ * that every tensor's producer comes before its consumers (a topological
+ * order). Walking it backwards therefore reaches each tensor only after
+ * every consumer has handed back its share of the gradient: see backward.c.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+tg_tape *tg_tape_new(void)
+{
+    tg_tape *t = tg__malloc(sizeof *t);
+    if (t == NULL) {
+        tg_set_error(TG_ENOMEM, "tg_tape_new: out of memory");
+        return NULL;
+    }
+    memset(t, 0, sizeof *t);
+    t->grad_enabled = true;
+    return t;
+}
+
+/*
+ * Reset marks every tensor dead (so a stale pointer is reported, not
+ * silently read), then rewinds the arena and the entry list. The memory
+ * stays with the tape for the next step.
+ */
+void tg_tape_reset(tg_tape *t)
+{
+    if (t == NULL)
+        return;
+    for (tg_tensor *x = t->tensors; x != NULL; x = x->next)
+        x->magic = TG__DEAD;
+    t->tensors = NULL;
+    t->n_entries = 0;
+    t->generation++;
+    tg__arena_reset(&t->arena);
+}
+
+void tg_tape_free(tg_tape *t)
+{
+    if (t == NULL)
+        return;
+    tg__arena_free(&t->arena);
+    tg__free(t->entries);
+    tg__free(t);
+}
+
+void tg_tape_set_grad_enabled(tg_tape *t, bool on)
+{
+    if (t != NULL)
+        t->grad_enabled = on;
+}
+
+bool tg_tape_grad_enabled(const tg_tape *t)
+{
+    return t != NULL && t->grad_enabled;
+}
+
+int64_t tg_tape_size(const tg_tape *t)
+{
+    return t ? t->n_entries : 0;
+}
+
+size_t tg_tape_bytes_reserved(const tg_tape *t)
+{
+    if (t == NULL)
+        return 0;
+    return t->arena.reserved + (size_t)t->cap_entries * sizeof(tg__entry);
+}
+
+void *tg_tape_alloc(tg_tape *t, size_t size)
+{
+    if (t == NULL) {
+        tg_set_error(TG_EINVAL, "tg_tape_alloc: tape is NULL");
+        return NULL;
+    }
+    void *p = tg__arena_alloc(&t->arena, size);
+    if (p == NULL)
+        tg_set_error(TG_ENOMEM, "tg_tape_alloc: out of memory for %zu bytes",
+                     size);
+    return p;
+}
+
+/*
+ * Append one entry: which op ran, on what, producing what. The inputs
+ * array and params are copied into the arena, so the caller's may go away.
+ * The output is marked as made by this entry: it is no longer a leaf.
+ */
+int tg__record(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
+               tg_tensor *out, const void *params, void *saved)
+{
+    if (t->n_entries == t->cap_entries) {
+        int64_t cap = t->cap_entries ? t->cap_entries * 2 : 64;
+        tg__entry *e = tg__realloc(t->entries, (size_t)cap * sizeof *e);
+        if (e == NULL)
+            return tg_set_error(TG_ENOMEM, "%s: out of memory recording the "
+                                "op on the tape", op->name);
+        t->entries = e;
+        t->cap_entries = cap;
+    }
+    tg_tensor **ins = tg__arena_alloc(&t->arena, (size_t)n * sizeof *ins);
+    if (ins == NULL)
+        return tg_set_error(TG_ENOMEM, "%s: out of memory recording the op "
+                            "on the tape", op->name);
+    memcpy(ins, in, (size_t)n * sizeof *ins);
+    t->entries[t->n_entries] = (tg__entry){op, ins, n, out, params, saved};
+    out->creator = t->n_entries++;
+    out->requires_grad = true;
+    return TG_OK;
+}

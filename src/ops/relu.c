@@ -1,0 +1,85 @@
+/*
+ * relu.c — the rectified linear unit, and the model for every op.
+ *
+ *     relu(x)    = max(x, 0)
+ *     relu'(x)   = 1 if x > 0, else 0
+ *
+ * At the kink x == 0 the derivative is taken as 0, as PyTorch does.
+ * relu(NaN) is NaN, relu(-0.0) is -0.0 and relu(-inf) is 0, again as
+ * PyTorch; at a NaN input the gradient passes through unchanged (PyTorch
+ * zeroes it only where x <= 0, a test NaN fails).
+ *
+ * An op is three things side by side: a forward that computes the output
+ * from the inputs, a backward that turns the gradient of the output into
+ * the gradient of each input (the chain rule, one link), and a tg_op
+ * struct that names them. A user's own op is written the same way
+ * (see examples/custom_op.c).
+ */
+#include "builtin.h"
+
+/*
+ * Forward: y[i] = max(x[i], 0). The output is made on c->tape; tg_apply
+ * has already checked that the input exists and will record the call.
+ */
+static tg_tensor *relu_forward(tg_op_ctx *c)
+{
+    const tg_tensor *x = c->in[0];
+    tg_tensor *y = tg_empty_like(c->tape, x);
+    if (y == NULL)
+        return NULL;
+    int64_t n = tg_numel(x);
+    if (tg_dtype_of(x) == TG_F32) {
+        const float *restrict xs = tg_data_f32(x);
+        float *restrict ys = tg_mut_f32(y);
+        for (int64_t i = 0; i < n; i++)
+            ys[i] = xs[i] < 0.0f ? 0.0f : xs[i];   /* keeps NaN */
+    } else {
+        const double *restrict xs = tg_data_f64(x);
+        double *restrict ys = tg_mut_f64(y);
+        for (int64_t i = 0; i < n; i++)
+            ys[i] = xs[i] < 0.0 ? 0.0 : xs[i];
+    }
+    return y;
+}
+
+/*
+ * Backward: by the chain rule, d root/dx[i] = d root/dy[i] * relu'(x[i]),
+ * so the gradient flows through where x > 0 and stops where x <= 0. gy holds
+ * d root/dy; we write d root/dx into gx[0] (the tape adds it up if x is
+ * used more than once).
+ */
+static int relu_backward(tg_op_ctx *c, const tg_tensor *y,
+                         const tg_tensor *gy, tg_tensor *const *gx)
+{
+    (void)y;
+    const tg_tensor *x = c->in[0];
+    int64_t n = tg_numel(x);
+    if (tg_dtype_of(x) == TG_F32) {
+        const float *restrict xs = tg_data_f32(x);
+        const float *restrict g = tg_data_f32(gy);
+        float *restrict out = tg_mut_f32(gx[0]);
+        for (int64_t i = 0; i < n; i++)
+            out[i] = xs[i] <= 0.0f ? 0.0f : g[i];
+    } else {
+        const double *restrict xs = tg_data_f64(x);
+        const double *restrict g = tg_data_f64(gy);
+        double *restrict out = tg_mut_f64(gx[0]);
+        for (int64_t i = 0; i < n; i++)
+            out[i] = xs[i] <= 0.0 ? 0.0 : g[i];
+    }
+    return TG_OK;
+}
+
+/* The op itself: what tg_op_find("relu") returns. */
+const tg_op tg__op_relu = {
+    .name = "relu",
+    .arity = 1,
+    .forward = relu_forward,
+    .backward = relu_backward,
+};
+
+/* The C entry point: one input, no params. */
+tg_tensor *tg_relu(tg_tape *t, tg_tensor *x)
+{
+    return tg_apply(t, &tg__op_relu, &x, 1, NULL);
+}

@@ -1,0 +1,75 @@
+/*
+ * linspace.c — evenly spaced values, exact to the last bit that matters.
+ *
+ * The naive start + i*step loses everything near zero: linspace(-2, 2, n)
+ * computes values like 1e-3 as a difference of numbers near 2, and the
+ * rounding error of step times i is then larger than an ulp of the result.
+ * Instead each value is the weighted mean
+ *
+ *     x[i] = (start*(n-1-i) + end*i) / (n-1)
+ *
+ * evaluated in double-double arithmetic (fma gives the exact error of each
+ * product, two-sum the exact error of the sum), so it is within an ulp of
+ * the exact value even in f64. The formula is symmetric by construction:
+ * swapping i and n-1-i with start == -end negates every intermediate
+ * exactly, so x[i] == -x[n-1-i] holds bit for bit.
+ */
+#include "internal.h"
+
+#include <math.h>
+
+/* (a*k + b*m) / d for integers k, m, d < 2^53, within an ulp of exact. */
+static double weighted_mean(double a, double k, double b, double m, double d)
+{
+    double p1 = a * k, e1 = fma(a, k, -p1);
+    double p2 = b * m, e2 = fma(b, m, -p2);
+    double s = p1 + p2;
+    double bb = s - p1;
+    double es = (p1 - (s - bb)) + (p2 - bb);   /* exact error of p1 + p2 */
+    double lo = es + e1 + e2;
+    double hi = s + lo;
+    lo -= hi - s;
+    double q = hi / d;
+    double r = fma(-q, d, hi) + lo;            /* what q misses, times d */
+    return q + r / d;
+}
+
+tg_tensor *tg_linspace(tg_tape *t, tg_dtype dt, double start, double end,
+                       int64_t steps)
+{
+    if (steps < 1) {
+        tg_set_error(TG_EINVAL, "tg_linspace: steps is %lld; it must be at "
+                     "least 1", (long long)steps);
+        return NULL;
+    }
+    if (!isfinite(start) || !isfinite(end)) {
+        tg_set_error(TG_EINVAL, "tg_linspace: start and end must be finite");
+        return NULL;
+    }
+    if (steps > ((int64_t)1 << 53)) {
+        tg_set_error(TG_EINVAL, "tg_linspace: steps is %lld; at most 2^53",
+                     (long long)steps);
+        return NULL;
+    }
+    tg_tensor *x = tg_empty(t, dt, 1, &steps);
+    if (x == NULL)
+        return NULL;
+    double d = (double)(steps - 1);
+    for (int64_t i = 0; i < steps; i++) {
+        double v;
+        if (i == 0)
+            v = start;
+        else if (i == steps - 1)
+            v = end;
+        else
+            v = weighted_mean(start, (double)(steps - 1 - i), end, (double)i, d);
+        if (!isfinite(v)) /* products overflowed: fall back, scaled down */
+            v = ldexp(weighted_mean(ldexp(start, -64), (double)(steps - 1 - i),
+                                    ldexp(end, -64), (double)i, d), 64);
+        if (dt == TG_F32)
+            ((float *)x->data)[i] = (float)v;
+        else
+            ((double *)x->data)[i] = v;
+    }
+    return x;
+}
