@@ -108,6 +108,19 @@ tg_tensor *tg__grad_buffer(tg_tensor *x);
 /* Whether two tensors have the same shape. */
 bool tg__same_shape(const tg_tensor *a, const tg_tensor *b);
 
+/*
+ * ---- matrix multiply (src/tensor/gemm.c)
+ * C = A' B' + beta C with A' = ta ? A^T : A (m x k) and B' = tb ? B^T : B
+ * (k x n); row-major, leading dimensions lda, ldb, ldc; beta is 0 or 1
+ * (with beta 0, C's old values, even NaN, are ignored).
+ */
+void tg__gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                  const float *A, int64_t lda, const float *B, int64_t ldb,
+                  float beta, float *C, int64_t ldc);
+void tg__gemm_f64(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                  const double *A, int64_t lda, const double *B, int64_t ldb,
+                  double beta, double *C, int64_t ldc);
+
 /* ---- autograd (src/autograd/tape.c) */
 int tg__record(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
                tg_tensor *out, const void *params, void *saved);

@@ -66,12 +66,26 @@ typedef tg_tensor *(*tg_forward_fn)(tg_op_ctx *c);
 typedef int (*tg_backward_fn)(tg_op_ctx *c, const tg_tensor *y,
                               const tg_tensor *gy, tg_tensor *const *gx);
 
+/*
+ * piece (optional): for ops that are not smooth everywhere. Returns which
+ * smooth piece of the op output element i was computed on, as a number
+ * >= 0 (relu: 1 where x > 0, 0 where x < 0; max: the arg position), or
+ * TG_ON_KINK when the input sits exactly on a non-smooth point. Gradient
+ * checks use it: an element whose finite-difference step moves some op to
+ * another piece is reported as ambiguous rather than wrong. NULL for ops
+ * that are smooth everywhere.
+ */
+typedef int64_t (*tg_piece_fn)(const tg_op_ctx *c, const tg_tensor *y,
+                               int64_t i);
+#define TG_ON_KINK ((int64_t)-1)
+
 struct tg_op {
     const char *name;        /* unique; also what error messages say */
     int arity;               /* number of inputs; -1 for any number >= 1 */
     size_t params_size;      /* bytes tg_apply copies from params; 0 for none */
     tg_forward_fn forward;
     tg_backward_fn backward;
+    tg_piece_fn piece;       /* NULL: smooth everywhere */
 };
 
 /*

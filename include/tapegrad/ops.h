@@ -25,11 +25,17 @@ extern "C" {
  * relu(-inf) = 0. */
 tg_tensor *tg_relu(tg_tape *t, tg_tensor *x);
 
+/* ---- Elementwise arithmetic and math --------------------------------- */
+
 /* ---- Reductions ----------------------------------------------------- */
 
 /* sum(x) = x[0] + x[1] + ...;  d/dx[i] = 1. Shape (). f32 inputs are
  * accumulated in double and rounded once. */
 tg_tensor *tg_sum(tg_tape *t, tg_tensor *x);
+
+/* ---- Shape and linear algebra ----------------------------------------- */
+
+/* ---- Classification and losses ---------------------------------------- */
 
 #ifdef __cplusplus
 }

@@ -7,9 +7,27 @@
 
 #include "internal.h"
 
+/* One line per op, grouped as in include/tapegrad/ops.h. */
 #define TG__BUILTIN_OPS(X) \
-    X(relu)                \
+    TG__OPS_ACTIVATION(X)  \
+    TG__OPS_ELEMENTWISE(X) \
+    TG__OPS_REDUCTION(X)   \
+    TG__OPS_SHAPE(X)       \
+    TG__OPS_LOSS(X)
+
+#define TG__OPS_ACTIVATION(X) \
+    X(relu)
+
+#define TG__OPS_ELEMENTWISE(X)
+
+#define TG__OPS_REDUCTION(X) \
     X(sum)
+
+/* reshape, transpose, matmul, concat ... */
+#define TG__OPS_SHAPE(X)
+
+/* softmax, log_softmax, cross_entropy, mse_loss */
+#define TG__OPS_LOSS(X)
 
 #define TG__DECLARE_OP(name) extern const tg_op tg__op_##name;
 TG__BUILTIN_OPS(TG__DECLARE_OP)

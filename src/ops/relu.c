@@ -70,12 +70,25 @@ static int relu_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
+/*
+ * Which side of the kink output i is on: gradient checks use this to tell
+ * a finite difference that straddles x == 0 from a wrong gradient.
+ */
+static int64_t relu_piece(const tg_op_ctx *c, const tg_tensor *y, int64_t i)
+{
+    (void)y;
+    const tg_tensor *x = c->in[0];
+    double v = tg_dtype_of(x) == TG_F32 ? tg_data_f32(x)[i] : tg_data_f64(x)[i];
+    return v > 0 ? 1 : v < 0 ? 0 : TG_ON_KINK;
+}
+
 /* The op itself: what tg_op_find("relu") returns. */
 const tg_op tg__op_relu = {
     .name = "relu",
     .arity = 1,
     .forward = relu_forward,
     .backward = relu_backward,
+    .piece = relu_piece,
 };
 
 /* The C entry point: one input, no params. */
