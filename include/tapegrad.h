@@ -30,6 +30,7 @@
  *   tapegrad/tape.h    the tape and tg_backward
  *   tapegrad/ops.h     the built-in ops, one line of maths each
  *   tapegrad/op.h      defining and registering your own op
+ *   tapegrad/gradcheck.h  finite-difference gradient checks
  *   tapegrad/io.h      JSON and SVG output
  */
 #ifndef TAPEGRAD_H
@@ -41,5 +42,6 @@
 #include "tapegrad/op.h"
 #include "tapegrad/ops.h"
 #include "tapegrad/io.h"
+#include "tapegrad/gradcheck.h"
 
 #endif /* TAPEGRAD_H */
