@@ -88,6 +88,9 @@ void tg__arena_free(tg__arena *a);
 /* ---- errors (src/tensor/error.c) */
 int tg__verror(int status, const char *fmt, va_list ap);
 bool tg__has_error(void);
+/* The status that went with the last error (TG_OK after tg_clear_error):
+ * for callers that get a NULL from user code and must return a status. */
+int tg__last_status(void);
 
 /* ---- tensors (src/tensor/tensor.c) */
 

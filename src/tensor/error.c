@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 static _Thread_local char last_error[512];
+static _Thread_local int last_status;
 
 const char *tg_strerror(int status)
 {
@@ -27,6 +28,7 @@ const char *tg_last_error(void)
 void tg_clear_error(void)
 {
     last_error[0] = '\0';
+    last_status = TG_OK;
 }
 
 bool tg__has_error(void)
@@ -34,9 +36,15 @@ bool tg__has_error(void)
     return last_error[0] != '\0';
 }
 
+int tg__last_status(void)
+{
+    return last_status;
+}
+
 int tg__verror(int status, const char *fmt, va_list ap)
 {
     vsnprintf(last_error, sizeof last_error, fmt, ap);
+    last_status = status;
     return status;
 }
 
