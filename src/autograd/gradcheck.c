@@ -253,10 +253,10 @@ static int check_args(tg_gradcheck_fn fn, tg_tensor *const *inputs, int n,
  */
 static int fn_failed(const char *where)
 {
-    if (!tg__has_error())
+    int status = tg_last_status();
+    if (status == TG_OK)
         return tg_set_error(TG_EINVAL, "tg_gradcheck: the function returned "
                             "NULL %s without setting an error", where);
-    int status = tg__last_status() < 0 ? tg__last_status() : TG_EINVAL;
     char msg[512];
     snprintf(msg, sizeof msg, "%s", tg_last_error());
     return tg_set_error(status, "tg_gradcheck: the function failed %s: %s",

@@ -25,20 +25,15 @@ const char *tg_last_error(void)
     return last_error;
 }
 
+int tg_last_status(void)
+{
+    return last_status;
+}
+
 void tg_clear_error(void)
 {
     last_error[0] = '\0';
     last_status = TG_OK;
-}
-
-bool tg__has_error(void)
-{
-    return last_error[0] != '\0';
-}
-
-int tg__last_status(void)
-{
-    return last_status;
 }
 
 int tg__verror(int status, const char *fmt, va_list ap)
