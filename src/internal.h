@@ -87,14 +87,15 @@ void tg__arena_free(tg__arena *a);
 
 /* ---- errors (src/tensor/error.c) */
 int tg__verror(int status, const char *fmt, va_list ap);
-bool tg__has_error(void);
 
 /* ---- tensors (src/tensor/tensor.c) */
 
 /*
  * Check that x can be used by the call named fn: not NULL, alive and from
- * its tape's current generation. On failure sets the error (keeping an
- * earlier one for NULL, which propagates a failure) and returns it.
+ * its tape's current generation. On failure sets the error and returns its
+ * status. A NULL usually carries an earlier failure (the call that should
+ * have made x failed), so for NULL the earlier message and status are kept
+ * and returned, and only without one is "fn: tensor is NULL" reported.
  */
 int tg__check_tensor(const char *fn, const tg_tensor *x);
 
@@ -219,6 +220,6 @@ int tg__record(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
                tg_tensor *out, const void *params, void *saved);
 
 /* ---- ops (src/ops/registry.c) */
-int tg__check_op(const tg_op *op);
+int tg__check_op(const char *fn, const tg_op *op);
 
 #endif /* TG_INTERNAL_H */
