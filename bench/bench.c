@@ -8,6 +8,7 @@
  *     bench --json W1       the results as JSON on stdout
  *     bench --smoke         a few untimed iterations of each, checking the
  *                           results and the malloc counts (a unit test)
+ *     bench --iters N W1    exactly N untimed iterations, for profilers
  *
  * Method. Each workload runs a warm-up, then a batch size is chosen so that
  * one timed batch lasts at least about a millisecond (clock_gettime's
@@ -209,6 +210,7 @@ static long peak_rss_kib(void)
 typedef struct options {
     bool json, smoke;
     double budget;           /* seconds of timed samples per workload */
+    long iters;              /* > 0: just run this many, untimed */
 } options;
 
 typedef struct result {
@@ -356,7 +358,7 @@ static bool selects(const char *arg, const workload *w)
 static int usage(FILE *f)
 {
     fprintf(f, "usage: bench [--list] [--json] [--smoke] [--time SECONDS] "
-            "[WORKLOAD...]\n");
+            "[--iters N] [WORKLOAD...]\n");
     return f == stderr ? 2 : 0;
 }
 
@@ -375,9 +377,11 @@ static int run_one(const workload *w, const options *o, bool first)
     if (st == NULL)
         return -1;
     result r = {0};
-    int rc = o->smoke ? smoke(w, st) : measure(w, st, o, &r);
+    int rc = o->smoke      ? smoke(w, st)
+             : o->iters > 0 ? run_batch(w, st, o->iters)
+                            : measure(w, st, o, &r);
     w->teardown(st);
-    if (rc != 0 || o->smoke)
+    if (rc != 0 || o->smoke || o->iters > 0)
         return rc;
     r.peak_rss_kib = peak_rss_kib();
     if (o->json)
@@ -389,7 +393,7 @@ static int run_one(const workload *w, const options *o, bool first)
 
 int main(int argc, char **argv)
 {
-    options o = {false, false, 1.0};
+    options o = {.budget = 1.0};
     bool chosen[N_WORKLOADS] = {false}, any = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -406,6 +410,12 @@ int main(int argc, char **argv)
             errno = 0;
             o.budget = strtod(argv[++i], &end);
             if (errno || *end || !(o.budget > 0 && o.budget < 3600))
+                return usage(stderr);
+        } else if (strcmp(a, "--iters") == 0 && i + 1 < argc) {
+            char *end;
+            errno = 0;
+            o.iters = strtol(argv[++i], &end, 10);
+            if (errno || *end || o.iters < 1)
                 return usage(stderr);
         } else {
             bool found = false;
@@ -426,9 +436,10 @@ int main(int argc, char **argv)
         fail("tg_set_allocator");
         return 1;
     }
-    if (o.json)
+    bool timed = !o.smoke && o.iters == 0;
+    if (timed && o.json)
         printf("[");
-    else if (!o.smoke)
+    else if (timed)
         print_header();
     int status = 0;
     bool first = true;
@@ -443,9 +454,9 @@ int main(int argc, char **argv)
         }
         fflush(stdout);
     }
-    if (o.json)
+    if (timed && o.json)
         printf("\n]\n");
-    else if (!o.smoke)
+    else if (timed)
         printf("peak RSS: %ld KiB (getrusage, whole process)\n",
                peak_rss_kib());
     tg_set_allocator(NULL);

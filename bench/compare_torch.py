@@ -3,6 +3,7 @@
 one run, and the ratio.
 
     /usr/bin/python3 bench/compare_torch.py [PATH/TO/bench] [--time SECONDS]
+                                            [--rounds N]
 
 PyTorch runs single-threaded (torch.set_num_threads(1)); one iteration is
     x = torch.linspace(-2, 2, 1000, requires_grad=True)
@@ -13,6 +14,11 @@ about a millisecond, the median, minimum and maximum over the samples.
 The tapegrad side is the bench program (by default build/bench/bench of
 the source tree), run with --json in the same invocation. Without torch
 the script says so and exits 0: the project never needs it.
+
+The machine is shared, so the two sides run in alternating rounds (3 by
+default) and each reports its least disturbed round: the lowest round
+median, with the lowest minimum and the highest maximum over all rounds.
+Ratios are given for the medians and for the minimums.
 """
 import json
 import os
@@ -83,12 +89,26 @@ def tapegrad_w1(bench, budget):
     return {r["name"]: r for r in json.loads(out)}
 
 
+def take_option(argv, name, default, kind):
+    """Remove `name VALUE` from argv and return VALUE (or default)."""
+    if name not in argv:
+        return default
+    i = argv.index(name)
+    value = kind(argv[i + 1])
+    del argv[i:i + 2]
+    return value
+
+
+def merge(rounds):
+    """One result from several rounds of the same measurement."""
+    return {"median": min(r["median"] for r in rounds),
+            "min": min(r["min"] for r in rounds),
+            "max": max(r["max"] for r in rounds)}
+
+
 def main(argv):
-    budget = 1.0
-    if "--time" in argv:
-        i = argv.index("--time")
-        budget = float(argv[i + 1])
-        del argv[i:i + 2]
+    budget = take_option(argv, "--time", 1.0, float)
+    n_rounds = take_option(argv, "--rounds", 3, int)
     bench = find_bench(argv)
     try:
         import torch
@@ -100,8 +120,12 @@ def main(argv):
         print(f"no bench program at {bench}: build it first "
               "(meson setup build && meson compile -C build)", file=sys.stderr)
         return 2
-    tg = tapegrad_w1(bench, budget)
-    pt = torch_w1(torch, budget)
+    tg_rounds, pt_rounds = [], []
+    for _ in range(n_rounds):
+        tg_rounds.append(tapegrad_w1(bench, budget))
+        pt_rounds.append(torch_w1(torch, budget))
+    tg = {name: merge([r[name] for r in tg_rounds]) for name in tg_rounds[0]}
+    pt = merge(pt_rounds)
     print(f"W1: relu(linspace(-2,2,1000)).sum().backward(), f32, 1 thread; "
           f"torch {torch.__version__}")
     print(f"{'':28} {'median':>10} {'min':>10} {'max':>10}  us/iter")
@@ -111,9 +135,11 @@ def main(argv):
               f"{r['max']:10.3f}")
     for name, r in tg.items():
         ratio = pt["median"] / r["median"]
+        best = pt["min"] / r["min"]
         verdict = "meets" if ratio >= TARGET_RATIO else "misses"
-        print(f"pytorch / tapegrad {name}: {ratio:.1f}x faster "
-              f"({verdict} the {TARGET_RATIO:.0f}x target)")
+        print(f"tapegrad {name} is {ratio:.1f}x faster than pytorch "
+              f"(medians; {best:.1f}x by minimums): {verdict} the "
+              f"{TARGET_RATIO:.0f}x target")
     return 0
 
 
