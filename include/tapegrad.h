@@ -22,7 +22,10 @@
  *
  * Errors never abort: pointer-returning calls return NULL, int-returning
  * ones a negative tg_status, and tg_last_error() (thread-local) says what
- * went wrong. A NULL input propagates, so a chain of ops is checked once.
+ * went wrong. A NULL input propagates with the status and message of the
+ * failure that produced it, so a chain of ops is checked once, at the end.
+ * (After handling an error and carrying on, call tg_clear_error(), so that
+ * a later NULL is not blamed on it.)
  *
  * The headers, in reading order:
  *   tapegrad/base.h    dtypes, status codes, errors, allocator, version

@@ -291,16 +291,9 @@ static int64_t broadcast_index(const tg_tensor *x, int ndim,
     return at;
 }
 
-/* One element of x, widened to double. */
-static double value_at(const tg_tensor *x, int64_t i)
-{
-    return x->dtype == TG_F32 ? ((const float *)x->data)[i]
-                              : ((const double *)x->data)[i];
-}
-
 void tg__binary_values(const tg_tensor *a, const tg_tensor *b,
                        const tg_tensor *y, int64_t i, double *va, double *vb)
 {
-    *va = value_at(a, broadcast_index(a, y->ndim, y->shape, i));
-    *vb = value_at(b, broadcast_index(b, y->ndim, y->shape, i));
+    *va = tg__get(a, broadcast_index(a, y->ndim, y->shape, i));
+    *vb = tg__get(b, broadcast_index(b, y->ndim, y->shape, i));
 }
