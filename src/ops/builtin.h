@@ -26,7 +26,14 @@
     X(maximum)                 \
     X(minimum)                 \
     X(pow)                     \
-    X(pow_tensor)
+    X(pow_tensor)              \
+    X(neg)                     \
+    X(exp)                     \
+    X(log)                     \
+    X(sqrt)                    \
+    X(abs)                     \
+    X(tanh)                    \
+    X(sigmoid)
 
 #define TG__OPS_REDUCTION(X) \
     X(sum)                   \
