@@ -37,6 +37,7 @@
  *   tapegrad/check.h   one-line gradient assertions for Check suites (not
  *                      included here: include it yourself, it needs Check)
  *   tapegrad/io.h      JSON and SVG output
+ *   tapegrad/random.h  a seeded generator (PCG32) and random tensors
  */
 #ifndef TAPEGRAD_H
 #define TAPEGRAD_H
@@ -47,6 +48,7 @@
 #include "tapegrad/op.h"
 #include "tapegrad/ops.h"
 #include "tapegrad/io.h"
+#include "tapegrad/random.h"
 #include "tapegrad/gradcheck.h"
 
 #endif /* TAPEGRAD_H */
