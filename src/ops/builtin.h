@@ -19,7 +19,22 @@
 #define TG__OPS_ACTIVATION(X) \
     X(relu)
 
-#define TG__OPS_ELEMENTWISE(X)
+#define TG__OPS_ELEMENTWISE(X) \
+    X(add)                     \
+    X(sub)                     \
+    X(mul)                     \
+    X(div)                     \
+    X(maximum)                 \
+    X(minimum)                 \
+    X(pow)                     \
+    X(pow_tensor)              \
+    X(neg)                     \
+    X(exp)                     \
+    X(log)                     \
+    X(sqrt)                    \
+    X(abs)                     \
+    X(tanh)                    \
+    X(sigmoid)
 
 #define TG__OPS_REDUCTION(X) \
     X(sum)                   \
