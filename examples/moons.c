@@ -4,7 +4,8 @@
  *
  * Data: sklearn's make_moons(n_samples=100, noise=0.1) formula drawn from
  * tapegrad's seeded generator (or micrograd's exact points with --csv).
- * Model: MLP 2-16-16-1 with ReLU. Loss: the max-margin loss
+ * Model: MLP 2-16-16-1 with ReLU, initialised as micrograd does
+ * (--pytorch-init for torch.nn.Linear's initialisation). Loss: the max-margin loss
  * mean(relu(1 - y * score)) plus 1e-4 * sum(p^2). Optimiser: full-batch
  * SGD with lr = 1.0 - 0.9 * k / 100 for k = 0..99.
  *
@@ -30,6 +31,7 @@ typedef struct options {
     int n, steps;
     uint64_t seed;
     bool quiet;
+    bool pytorch_init;
 } options;
 
 typedef struct dataset {
@@ -42,7 +44,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: moons [--out DIR] [--csv FILE] [--n N] [--steps K] "
-            "[--seed S] [--quiet]\n\n"
+            "[--seed S] [--pytorch-init] [--quiet]\n\n"
             "Trains micrograd's demo network (MLP 2-16-16-1, max-margin loss, "
             "SGD)\non two moons and writes DIR/moons.svg and DIR/moons.npz.\n\n"
             "  --out DIR    output folder (default .)\n"
@@ -51,6 +53,8 @@ static void usage(FILE *f)
             "  --n N        number of generated points (default 100)\n"
             "  --steps K    training steps (default 100)\n"
             "  --seed S     generator seed (default 1337)\n"
+            "  --pytorch-init  initialise as torch.nn.Linear, not as micrograd\n"
+            "               (weights uniform(-1, 1), biases 0)\n"
             "  --quiet      print only the final line\n");
 }
 
@@ -70,7 +74,7 @@ static int parse_int(const char *flag, const char *s, long lo, long hi,
 
 static int parse_args(int argc, char **argv, options *o)
 {
-    *o = (options){".", NULL, 100, 100, 1337, false};
+    *o = (options){".", NULL, 100, 100, 1337, false, false};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         long v;
@@ -80,6 +84,10 @@ static int parse_args(int argc, char **argv, options *o)
         }
         if (!strcmp(a, "--quiet")) {
             o->quiet = true;
+            continue;
+        }
+        if (!strcmp(a, "--pytorch-init")) {
+            o->pytorch_init = true;
             continue;
         }
         if (i + 1 >= argc) {
@@ -172,7 +180,24 @@ typedef struct model {
     tg_optimizer *opt;
 } model;
 
-static int model_new(model *m, uint64_t seed)
+/*
+ * micrograd's Neuron draws every weight from uniform(-1, 1) and starts
+ * biases at 0: wider than PyTorch's default, and what the demo was tuned
+ * with. Overwrite the values the layers were made with.
+ */
+static void micrograd_init(model *m, tg_rng *rng)
+{
+    for (int i = 0; i < tg_mlp_layers(m->net); i++) {
+        tg_linear_layer *l = tg_mlp_layer(m->net, i);
+        double *w = tg_mut_f64(l->weight), *b = tg_mut_f64(l->bias);
+        for (int64_t j = 0; j < tg_numel(l->weight); j++)
+            w[j] = 2.0 * tg_rng_uniform(rng) - 1.0;
+        for (int64_t j = 0; j < tg_numel(l->bias); j++)
+            b[j] = 0.0;
+    }
+}
+
+static int model_new(model *m, uint64_t seed, bool pytorch_init)
 {
     tg_rng rng;
     tg_rng_seed(&rng, seed, 1);
@@ -180,6 +205,8 @@ static int model_new(model *m, uint64_t seed)
     m->tape = tg_tape_new();
     m->params = tg_params_new(m->tape);
     m->net = tg_mlp_new(m->tape, m->params, &rng, TG_F64, 4, widths, tg_relu);
+    if (m->net != NULL && !pytorch_init)
+        micrograd_init(m, &rng);
     tg_sgd_options sgd = tg_sgd_defaults(1.0);
     m->opt = m->net ? tg_sgd_new(m->tape, m->params, &sgd) : NULL;
     return m->opt ? TG_OK : tg_last_status();
@@ -303,7 +330,7 @@ int main(int argc, char **argv)
 
     model m = {0};
     tg_tape *step = tg_tape_new();
-    int rc = model_new(&m, o.seed);
+    int rc = model_new(&m, o.seed, o.pytorch_init);
     double loss = 0, accuracy = 0;
     for (int k = 0; k < o.steps && rc == TG_OK; k++) {
         rc = train_step(step, &m, &d, k, o.steps, &loss, &accuracy);
