@@ -7,9 +7,9 @@
  * corner of the plot area that hides the fewest points. The data range is
  * padded by 5% on each side so no line runs along the frame.
  *
- * All numbers in the file are written by hand-made integer formatting or
- * by tg_format_double, never by printf's "%f", so the current locale's
- * decimal comma cannot get in. All text is XML-escaped; characters XML 1.0
+ * All numbers in the file are written from integers (pixels in hundredths,
+ * tick labels from their round decimal digits), never by printf's "%f", so
+ * the current locale's decimal comma cannot get in. All text is XML-escaped; characters XML 1.0
  * forbids (most control characters, malformed UTF-8) become U+FFFD.
  */
 #include "io_internal.h"
@@ -100,7 +100,7 @@ static int check_args(const char *path, const tg_plot *plot,
 /*
  * A pixel coordinate with two decimals ("123.45", "-0.5"), written with
  * integers so that no locale can turn the point into a comma. Coordinates
- * here are within a few times the picture's size.
+ * here lie within the picture; the clamp only keeps llround defined.
  */
 static const char *px(char *buf, double v)
 {
@@ -125,9 +125,10 @@ static int text_length(const char *s)
     return len;
 }
 
-static double text_width(const char *s, double font_size)
+/* An estimate of s's width in pixels at FONT_SIZE (we cannot measure). */
+static double text_width(const char *s)
 {
-    return text_length(s) * CHAR_WIDTH * font_size / FONT_SIZE;
+    return text_length(s) * CHAR_WIDTH;
 }
 
 /* s as XML character data or attribute value: escaped, and cleaned of
@@ -305,7 +306,7 @@ static void make_frame(frame *f, const tg_plot *plot, double w, double h,
     make_ticks(f->y0, f->y1, &f->yt);
     f->label_w = 0;
     for (int i = 0; i < f->yt.n; i++)
-        f->label_w = fmax(f->label_w, text_width(f->yt.label[i], FONT_SIZE));
+        f->label_w = fmax(f->label_w, text_width(f->yt.label[i]));
     double left = 20 + f->label_w + (plot->ylabel != NULL ? 22 : 0);
     double top = plot->title != NULL ? 44 : 16;
     double bottom = 32 + (plot->xlabel != NULL ? 24 : 0);
@@ -522,7 +523,7 @@ static int write_legend(tg__atomic_file *af, const frame *f,
     for (int k = 0; k < n; k++)
         if (series[k].label != NULL) {
             rows++;
-            text_w = fmax(text_w, text_width(series[k].label, FONT_SIZE));
+            text_w = fmax(text_w, text_width(series[k].label));
         }
     if (rows == 0)
         return TG_OK;
