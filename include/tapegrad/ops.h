@@ -29,9 +29,43 @@ tg_tensor *tg_relu(tg_tape *t, tg_tensor *x);
 
 /* ---- Reductions ----------------------------------------------------- */
 
-/* sum(x) = x[0] + x[1] + ...;  d/dx[i] = 1. Shape (). f32 inputs are
- * accumulated in double and rounded once. */
+/*
+ * Each reduction comes in two forms: tg_NAME(t, x) reduces every element to
+ * a scalar (shape ()), and tg_NAME_axis(t, x, axis, keepdim) reduces along
+ * one axis, which is removed from the shape, or kept with size 1 when
+ * keepdim is true: (2,3,4) along axis 1 gives (2,4), or (2,1,4). axis may
+ * count from the end as in PyTorch (-1 is the last); a scalar accepts 0 and
+ * -1. All accumulate in double, so f32 results are rounded once.
+ * Errors: TG_EINVAL for an axis out of range ("tg_sum_axis: axis 3 is out
+ * of range for shape (2,3)").
+ */
+
+/* sum(x) = x[0] + x[1] + ...;  d/dx[i] = 1. */
 tg_tensor *tg_sum(tg_tape *t, tg_tensor *x);
+tg_tensor *tg_sum_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim);
+
+/* mean(x) = sum(x) / n;  d/dx[i] = 1/n (n: elements reduced together). */
+tg_tensor *tg_mean(tg_tape *t, tg_tensor *x);
+tg_tensor *tg_mean_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim);
+
+/* max(x) = x[a], a the position of the largest;  d/dx[i] = 1 if i == a
+ * else 0. NaN beats every number. On ties, as PyTorch: tg_max (torch.max(x),
+ * torch.amax) splits the gradient evenly among the tied elements;
+ * tg_max_axis (torch.max(x, dim).values) gives it all to the first. */
+tg_tensor *tg_max(tg_tape *t, tg_tensor *x);
+tg_tensor *tg_max_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim);
+
+/* min(x) = x[a], a the position of the smallest;  d/dx[i] = 1 if i == a
+ * else 0. NaN and ties as tg_max and tg_max_axis. */
+tg_tensor *tg_min(tg_tape *t, tg_tensor *x);
+tg_tensor *tg_min_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim);
+
+/* logsumexp(x) = log(sum(exp(x)));  d/dx[i] = exp(x[i] - logsumexp(x)),
+ * the softmax. Stable: shifted by the max, so large inputs do not
+ * overflow. All -inf gives -inf, a +inf gives +inf, as PyTorch. */
+tg_tensor *tg_logsumexp(tg_tape *t, tg_tensor *x);
+tg_tensor *tg_logsumexp_axis(tg_tape *t, tg_tensor *x, int axis,
+                             bool keepdim);
 
 /* ---- Shape and linear algebra ----------------------------------------- */
 

@@ -21,7 +21,16 @@
 #define TG__OPS_ELEMENTWISE(X)
 
 #define TG__OPS_REDUCTION(X) \
-    X(sum)
+    X(sum)                   \
+    X(sum_axis)              \
+    X(mean)                  \
+    X(mean_axis)             \
+    X(max)                   \
+    X(max_axis)              \
+    X(min)                   \
+    X(min_axis)              \
+    X(logsumexp)             \
+    X(logsumexp_axis)
 
 /* reshape, transpose, matmul, concat ... */
 #define TG__OPS_SHAPE(X)
