@@ -35,6 +35,7 @@
  *   tapegrad/op.h      defining and registering your own op
  *   tapegrad/gradcheck.h  finite-difference gradient checks
  *   tapegrad/io.h      JSON and SVG output
+ *   tapegrad/random.h  a seeded generator (PCG32) and random tensors
  */
 #ifndef TAPEGRAD_H
 #define TAPEGRAD_H
@@ -45,6 +46,7 @@
 #include "tapegrad/op.h"
 #include "tapegrad/ops.h"
 #include "tapegrad/io.h"
+#include "tapegrad/random.h"
 #include "tapegrad/gradcheck.h"
 
 #endif /* TAPEGRAD_H */

@@ -27,6 +27,36 @@ tg_tensor *tg_relu(tg_tape *t, tg_tensor *x);
 
 /* ---- Elementwise arithmetic and math --------------------------------- */
 
+/* Unary math ops: the result has x's shape; no errors of their own beyond a
+ * NULL or stale x. f32 is computed in float (expf, logf, tanhf...). */
+
+/* neg(x) = -x;  d/dx = -1. neg(0) = -0.0. */
+tg_tensor *tg_neg(tg_tape *t, tg_tensor *x);
+
+/* exp(x) = e^x;  d/dx = e^x (= y). Overflows to inf past 88.7 (f32) or
+ * 709.8 (f64); exp(-inf) = 0. */
+tg_tensor *tg_exp(tg_tape *t, tg_tensor *x);
+
+/* log(x) = ln x;  d/dx = 1/x. log(0) = -inf with gradient inf (-inf at
+ * -0.0); log(x < 0) = NaN, its gradient still gy/x, as PyTorch. */
+tg_tensor *tg_log(tg_tape *t, tg_tensor *x);
+
+/* sqrt(x) = x^(1/2);  d/dx = 1 / (2 sqrt(x)) (= 1/(2y)). At 0 the
+ * gradient is inf (-inf at -0.0, as sqrt(-0.0) = -0.0); sqrt(x < 0) = NaN
+ * with a NaN gradient. */
+tg_tensor *tg_sqrt(tg_tape *t, tg_tensor *x);
+
+/* abs(x) = |x|;  d/dx = sign(x), 0 at x == 0 and at NaN (as PyTorch).
+ * Non-smooth at 0. */
+tg_tensor *tg_abs(tg_tape *t, tg_tensor *x);
+
+/* tanh(x);  d/dx = 1 - tanh(x)^2 (= 1 - y^2). tanh(+-inf) = +-1. */
+tg_tensor *tg_tanh(tg_tape *t, tg_tensor *x);
+
+/* sigmoid(x) = 1 / (1 + e^-x);  d/dx = y (1 - y). 0 and 1 at -inf and
+ * inf, never NaN for a non-NaN x. */
+tg_tensor *tg_sigmoid(tg_tape *t, tg_tensor *x);
+
 /* ---- Reductions ----------------------------------------------------- */
 
 /*

@@ -18,7 +18,14 @@
 #define TG__OPS_ACTIVATION(X) \
     X(relu)
 
-#define TG__OPS_ELEMENTWISE(X)
+#define TG__OPS_ELEMENTWISE(X) \
+    X(neg)                     \
+    X(exp)                     \
+    X(log)                     \
+    X(sqrt)                    \
+    X(abs)                     \
+    X(tanh)                    \
+    X(sigmoid)
 
 #define TG__OPS_REDUCTION(X) \
     X(sum)                   \
