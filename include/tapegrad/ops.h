@@ -27,6 +27,65 @@ tg_tensor *tg_relu(tg_tape *t, tg_tensor *x);
 
 /* ---- Elementwise arithmetic and math --------------------------------- */
 
+/*
+ * Binary ops broadcast by NumPy's rules: align the shapes at the last
+ * dimension; sizes must be equal or one of them 1 (missing leading dims
+ * count as 1); the result takes the larger. (3,4) op (4,) is (3,4);
+ * (2,1,3) op (4,1) is (2,4,3); () op (2,3) is (2,3). An input's gradient
+ * is summed over the dimensions it was broadcast along, so it has the
+ * input's shape. Errors: NULL for a NULL input (the earlier message is
+ * kept), TG_ESHAPE "tg_add: shapes (3,4) and (5,) do not broadcast",
+ * TG_EDTYPE for an f32 with an f64, TG_ENOMEM.
+ */
+
+/* add(a, b) = a + b;  d/da = 1, d/db = 1. */
+tg_tensor *tg_add(tg_tape *t, tg_tensor *a, tg_tensor *b);
+
+/* sub(a, b) = a - b;  d/da = 1, d/db = -1. */
+tg_tensor *tg_sub(tg_tape *t, tg_tensor *a, tg_tensor *b);
+
+/* mul(a, b) = a * b;  d/da = b, d/db = a. */
+tg_tensor *tg_mul(tg_tape *t, tg_tensor *a, tg_tensor *b);
+
+/* div(a, b) = a / b;  d/da = 1 / b, d/db = -a / b^2 (computed as -(a/b)/b).
+ * Division by zero follows IEEE: +-inf, or NaN for 0 / 0. */
+tg_tensor *tg_div(tg_tape *t, tg_tensor *a, tg_tensor *b);
+
+/* maximum(a, b) = a if a > b else b;  d/da = 1 if a > b, 0 if a < b, 1/2
+ * on a tie (PyTorch's even split; gradient checks see ties as kinks), d/db
+ * the mirror image. NaN in either gives NaN (and both the whole gradient);
+ * maximum(-0.0, +0.0) = +0.0 on either side (IEEE 754-2019). */
+tg_tensor *tg_maximum(tg_tape *t, tg_tensor *a, tg_tensor *b);
+
+/* minimum(a, b) = a if a < b else b;  d/da = 1 if a < b, 0 if a > b, 1/2
+ * on a tie, d/db the mirror image. NaN as maximum; minimum(-0.0, +0.0) =
+ * -0.0 on either side. */
+tg_tensor *tg_minimum(tg_tape *t, tg_tensor *a, tg_tensor *b);
+
+/* pow(x, p) = x^p for a constant p;  d/dx = p * x^(p-1), and 0 for p == 0.
+ * Same shape as x. As PyTorch: p = 2, 3, -1, -2 are products and
+ * quotients, 0.5 and -0.5 are sqrt(x) and 1/sqrt(x) (so pow(-0.0, 0.5) =
+ * -0.0, pow(-inf, 0.5) = NaN), other p the C library's pow; for f32 p is
+ * rounded to f32. The gradient is g * (p * x^(p-1)) literally: +-inf at
+ * x == 0 for p < 1 (except p == 0), NaN for x < 0 and fractional p. */
+tg_tensor *tg_pow(tg_tape *t, tg_tensor *x, double exponent);
+
+/* pow_tensor(a, b) = a^b elementwise, broadcasting;  d/da = b * a^(b-1)
+ * (0 where b == 0), d/db = a^b * log(a) (0 where a == 0 and b >= 0; NaN
+ * for a < 0), as PyTorch. Values from the C library's pow: 0^0 = 1,
+ * (-2)^0.5 = NaN, 1^NaN = 1. */
+tg_tensor *tg_pow_tensor(tg_tape *t, tg_tensor *a, tg_tensor *b);
+
+/* add_scalar(x, c) = x + c;  d/dx = 1. Same shape as x; c is rounded to
+ * x's dtype. A shorthand for tg_add(t, x, tg_scalar(t, dtype of x, c)).
+ * Errors: NULL x propagates, TG_EINVAL for a NULL tape, TG_ENOMEM. */
+tg_tensor *tg_add_scalar(tg_tape *t, tg_tensor *x, double c);
+
+/* mul_scalar(x, c) = c * x;  d/dx = c. Same shape as x; c is rounded to
+ * x's dtype. A shorthand for tg_mul with a scalar tensor; errors as
+ * tg_add_scalar. */
+tg_tensor *tg_mul_scalar(tg_tape *t, tg_tensor *x, double c);
+
 /* Unary math ops: the result has x's shape; no errors of their own beyond a
  * NULL or stale x. f32 is computed in float (expf, logf, tanhf...). */
 

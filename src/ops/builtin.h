@@ -19,6 +19,14 @@
     X(relu)
 
 #define TG__OPS_ELEMENTWISE(X) \
+    X(add)                     \
+    X(sub)                     \
+    X(mul)                     \
+    X(div)                     \
+    X(maximum)                 \
+    X(minimum)                 \
+    X(pow)                     \
+    X(pow_tensor)              \
     X(neg)                     \
     X(exp)                     \
     X(log)                     \
