@@ -34,6 +34,8 @@
  *   tapegrad/ops.h     the built-in ops, one line of maths each
  *   tapegrad/op.h      defining and registering your own op
  *   tapegrad/gradcheck.h  finite-difference gradient checks
+ *   tapegrad/check.h   one-line gradient assertions for Check suites (not
+ *                      included here: include it yourself, it needs Check)
  *   tapegrad/io.h      JSON and SVG output
  *   tapegrad/random.h  a seeded generator (PCG32) and random tensors
  */
