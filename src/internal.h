@@ -322,6 +322,15 @@ double tg__lane_logsumexp(const tg_tensor *x, const tg__lanes *l, int64_t j);
 /* Set every element of lane j to v. */
 void tg__lane_fill(tg_tensor *x, const tg__lanes *l, int64_t j, double v);
 
+/*
+ * ---- moving dims around (src/tensor/permute.c)
+ * y = x with its dims reordered: y's dim d is x's dim perm[d], so y must
+ * have shape (x.shape[perm[0]], x.shape[perm[1]], ...) and x's dtype.
+ * perm is a permutation of 0..ndim-1 (checked by the caller). Transposes
+ * and permutes, forward and backward, all copy through this one routine.
+ */
+void tg__permute_copy(const tg_tensor *x, const int *perm, tg_tensor *y);
+
 /* ---- autograd (src/autograd/tape.c) */
 int tg__record(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
                tg_tensor *out, const void *params, void *saved);

@@ -61,8 +61,12 @@
     X(logsumexp)             \
     X(logsumexp_axis)
 
-/* reshape, transpose, matmul, concat ... */
-#define TG__OPS_SHAPE(X)
+#define TG__OPS_SHAPE(X) \
+    X(reshape)           \
+    X(transpose)         \
+    X(permute)           \
+    X(matmul)            \
+    X(concat)
 
 /* softmax, log_softmax, cross_entropy, mse_loss */
 #define TG__OPS_LOSS(X)
