@@ -67,8 +67,11 @@
     X(matmul)            \
     X(concat)
 
-/* softmax, log_softmax, cross_entropy, mse_loss */
-#define TG__OPS_LOSS(X)
+#define TG__OPS_LOSS(X) \
+    X(softmax)          \
+    X(log_softmax)      \
+    X(cross_entropy)    \
+    X(mse_loss)
 
 #define TG__DECLARE_OP(name) extern const tg_op tg__op_##name;
 TG__BUILTIN_OPS(TG__DECLARE_OP)
