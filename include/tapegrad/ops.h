@@ -304,6 +304,16 @@ tg_tensor *tg_cross_entropy(tg_tape *t, tg_tensor *logits,
  * Errors: TG_ESHAPE for shapes that differ. */
 tg_tensor *tg_mse_loss(tg_tape *t, tg_tensor *a, tg_tensor *b);
 
+/* ---- Layers ------------------------------------------------------------ */
+
+/*
+ * linear(x, W, b) = x W^T + b, a fully connected layer in one op.
+ * x: (..., in), W: (out, in), b: (out,) or NULL for none; result (..., out).
+ * d/dx = gy W;  d/dW = gy^T x (summed over the batch);  d/db = sum of gy.
+ * Errors: TG_ESHAPE naming the shapes when they do not fit.
+ */
+tg_tensor *tg_linear(tg_tape *t, tg_tensor *x, tg_tensor *w, tg_tensor *b);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,7 +13,8 @@
     TG__OPS_ELEMENTWISE(X) \
     TG__OPS_REDUCTION(X)   \
     TG__OPS_SHAPE(X)       \
-    TG__OPS_LOSS(X)
+    TG__OPS_LOSS(X)        \
+    TG__OPS_LAYER(X)
 
 #define TG__OPS_ACTIVATION(X) \
     X(relu)                   \
@@ -72,6 +73,10 @@
     X(log_softmax)      \
     X(cross_entropy)    \
     X(mse_loss)
+
+/* Layers fused into one op for speed. */
+#define TG__OPS_LAYER(X) \
+    X(linear)
 
 #define TG__DECLARE_OP(name) extern const tg_op tg__op_##name;
 TG__BUILTIN_OPS(TG__DECLARE_OP)
