@@ -87,6 +87,9 @@ void tg__arena_free(tg__arena *a);
 
 /* ---- errors (src/tensor/error.c) */
 int tg__verror(int status, const char *fmt, va_list ap);
+/* How many errors this thread has set so far (to notice a callback that
+ * failed without setting one). */
+unsigned long tg__error_count(void);
 
 /* ---- tensors (src/tensor/tensor.c) */
 

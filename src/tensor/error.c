@@ -7,6 +7,9 @@
 
 static _Thread_local char last_error[512];
 static _Thread_local int last_status;
+/* Counts the errors set on this thread, so tg_apply and tg_backward can
+ * tell whether a user op's function that failed said why. */
+static _Thread_local unsigned long error_count;
 
 const char *tg_strerror(int status)
 {
@@ -40,7 +43,13 @@ int tg__verror(int status, const char *fmt, va_list ap)
 {
     vsnprintf(last_error, sizeof last_error, fmt, ap);
     last_status = status;
+    error_count++;
     return status;
+}
+
+unsigned long tg__error_count(void)
+{
+    return error_count;
 }
 
 int tg_set_error(int status, const char *fmt, ...)
