@@ -143,47 +143,56 @@ int tg__broadcast_shape(const char *fn, const tg_tensor *a,
                         const tg_tensor *b, int *ndim, int64_t *shape);
 
 /*
- * A row kernel writes n elements of an output from up to four operands:
- * x[0] (a) and x[1] (b) advance by s[0] and s[1] elements, each 0 (a value
- * repeated along the row) or 1; x[2] (g) and x[3] (y) advance by 1 and are
- * NULL when not given. p is the op's parameters. TG__BCAST_ROW makes them.
+ * A row kernel writes m rows of n output elements (out is contiguous) from
+ * up to four operands. Along a row, x[0] (a) and x[1] (b) advance by s[0]
+ * and s[1] elements, each 0 (one value repeated along the row) or 1, and
+ * from one row to the next by s[2] and s[3]; x[2] (g) and x[3] (y) are
+ * laid out as out, or NULL when not given. p is the op's parameters.
+ * TG__BCAST_ROW makes them.
  */
-typedef void (*tg__row_fn)(int64_t n, void *out, const void *const *x,
-                           const int64_t *s, const void *p);
+typedef void (*tg__row_fn)(int64_t m, int64_t n, void *out,
+                           const void *const *x, const int64_t *s,
+                           const void *p);
 
 /*
  * Define a static row kernel `name` for element type T:
- * out[i] = F(a, b, g, y, p), with F a function-like macro of the row's
- * elements. Each stride case is its own loop over restrict parameters, so
- * the common ones (equal shapes; one side a scalar) are plain loops the
- * compiler vectorises, with no call per element. F's unused arguments are
- * never read.
+ * out[i] = F(a, b, g, y, p), with F a function-like macro of the elements.
+ * Each stride case is its own loop over restrict parameters, so the common
+ * ones (equal shapes; one side a scalar) are plain loops the compiler
+ * vectorises, with no call per element or per row. F's unused arguments
+ * are never read.
  */
 #define TG__BCAST_LOOP(name, T, F, IA, IB)                                   \
-    static void name(int64_t n, T *restrict o, const T *restrict a,          \
-                     const T *restrict b, const T *restrict g,               \
-                     const T *restrict y, const void *p)                     \
+    static void name(int64_t m, int64_t n, T *restrict o,                    \
+                     const T *restrict a, const T *restrict b,               \
+                     const T *restrict g, const T *restrict y,               \
+                     int64_t ra, int64_t rb, const void *p)                  \
     {                                                                        \
         (void)a, (void)b, (void)g, (void)y, (void)p;                         \
-        for (int64_t i = 0; i < n; i++)                                      \
-            o[i] = F(a[IA], b[IB], g[i], y[i], p);                           \
+        for (int64_t r = 0; r < m; r++) {                                    \
+            int64_t ro = r * n, rao = r * ra, rbo = r * rb;                  \
+            (void)rao, (void)rbo;                                            \
+            for (int64_t i = 0; i < n; i++)                                  \
+                o[ro + i] = F(a[rao + (IA)], b[rbo + (IB)], g[ro + i],       \
+                              y[ro + i], p);                                 \
+        }                                                                    \
     }
 #define TG__BCAST_ROW(name, T, F)                                            \
     TG__BCAST_LOOP(name##_vv, T, F, i, i)                                    \
     TG__BCAST_LOOP(name##_sv, T, F, 0, i)                                    \
     TG__BCAST_LOOP(name##_vs, T, F, i, 0)                                    \
     TG__BCAST_LOOP(name##_ss, T, F, 0, 0)                                    \
-    static void name(int64_t n, void *out, const void *const *x,             \
+    static void name(int64_t m, int64_t n, void *out, const void *const *x,  \
                      const int64_t *s, const void *p)                        \
     {                                                                        \
         if (s[0] == 1 && s[1] == 1)                                          \
-            name##_vv(n, out, x[0], x[1], x[2], x[3], p);                    \
+            name##_vv(m, n, out, x[0], x[1], x[2], x[3], s[2], s[3], p);     \
         else if (s[1] == 1)                                                  \
-            name##_sv(n, out, x[0], x[1], x[2], x[3], p);                    \
+            name##_sv(m, n, out, x[0], x[1], x[2], x[3], s[2], s[3], p);     \
         else if (s[0] == 1)                                                  \
-            name##_vs(n, out, x[0], x[1], x[2], x[3], p);                    \
+            name##_vs(m, n, out, x[0], x[1], x[2], x[3], s[2], s[3], p);     \
         else                                                                 \
-            name##_ss(n, out, x[0], x[1], x[2], x[3], p);                    \
+            name##_ss(m, n, out, x[0], x[1], x[2], x[3], s[2], s[3], p);     \
     }
 
 /*

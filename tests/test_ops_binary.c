@@ -454,6 +454,8 @@ END_TEST
 
 static const double check_exponents[] = {0, 1, 2, 3, 0.5, -0.5, -1, -2,
                                          2.5, -1.5, 0.3, 4, -3};
+#define N_CHECK_EXPONENTS \
+    (int)(sizeof check_exponents / sizeof check_exponents[0])
 
 static tg_tensor *pow_f(tg_tape *t, tg_tensor *const *in, int n, void *ud)
 {
@@ -531,7 +533,8 @@ START_TEST(shapes_that_do_not_broadcast)
 {
     tg_tape *t = tg_tape_new();
     int64_t s34[] = {3, 4}, s5[] = {5}, s23[] = {2, 3}, s32[] = {3, 2};
-    tg_tensor *a = tg_zeros(t, TG_F32, 2, s34), *b = tg_zeros(t, TG_F32, 1, s5);
+    tg_tensor *a = tg_zeros(t, TG_F32, 2, s34);
+    tg_tensor *b = tg_zeros(t, TG_F32, 1, s5);
     char want[128];
     for (int k = 0; k < N_BINOPS; k++) {
         tg_clear_error();
@@ -591,7 +594,8 @@ START_TEST(null_inputs_propagate)
     ck_assert_int_eq(tg_last_status(), TG_EINVAL);
     /* A failure deep in an expression keeps its message to the end. */
     int64_t s34[] = {3, 4}, s5[] = {5};
-    tg_tensor *a = tg_zeros(t, TG_F64, 2, s34), *b = tg_zeros(t, TG_F64, 1, s5);
+    tg_tensor *a = tg_zeros(t, TG_F64, 2, s34);
+    tg_tensor *b = tg_zeros(t, TG_F64, 1, s5);
     tg_set_requires_grad(a, true);
     tg_tensor *y = tg_mul_scalar(t, tg_pow(t, tg_sub(t, a, b), 2), 3);
     ck_assert_status(tg_backward(t, tg_sum(t, y)), TG_ESHAPE,
@@ -674,8 +678,7 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("gradcheck");
     tcase_add_loop_test(tc, binary_gradcheck, 0, N_BINOPS);
-    tcase_add_loop_test(tc, pow_gradcheck, 0,
-                        (int)(sizeof check_exponents / sizeof check_exponents[0]));
+    tcase_add_loop_test(tc, pow_gradcheck, 0, N_CHECK_EXPONENTS);
     tcase_add_test(tc, composite_gradcheck);
     tcase_add_test(tc, maximum_ties_are_ambiguous);
     suite_add_tcase(s, tc);

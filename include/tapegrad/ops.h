@@ -25,6 +25,75 @@ extern "C" {
  * relu(-inf) = 0. */
 tg_tensor *tg_relu(tg_tape *t, tg_tensor *x);
 
+/* The other activations: the result has x's shape. Where PyTorch's formula
+ * gives NaN at +-inf (inf * 0) although the function has a limit, they give
+ * the limit. Options that make no sense are TG_EINVAL, naming the op and
+ * the value. */
+
+/* leaky_relu(x) = x if x > 0 else slope * x;  d/dx = 1 if x > 0 else slope
+ * (slope at x == 0, as PyTorch). slope: any finite value (PyTorch's
+ * default 0.01); NaN or inf is TG_EINVAL. */
+tg_tensor *tg_leaky_relu(tg_tape *t, tg_tensor *x, double slope);
+
+/* elu(x) = x if x > 0 else alpha (e^x - 1);  d/dx = 1 if x > 0 else
+ * alpha e^x (alpha at x == 0, as PyTorch). alpha: any finite value
+ * (PyTorch's default 1); NaN or inf is TG_EINVAL. */
+tg_tensor *tg_elu(tg_tape *t, tg_tensor *x, double alpha);
+
+/* selu(x) = scale * elu(x, alpha) with alpha = 1.6732632423543772,
+ * scale = 1.0507009873554805;  d/dx = scale if x > 0 else
+ * scale alpha e^x (scale alpha at x == 0). */
+tg_tensor *tg_selu(tg_tape *t, tg_tensor *x);
+
+/* gelu(x) = x Phi(x), Phi the standard normal CDF (the exact, erf form);
+ * d/dx = Phi(x) + x phi(x), phi its density. gelu(-inf) = -0.0. */
+tg_tensor *tg_gelu(tg_tape *t, tg_tensor *x);
+
+/* gelu_tanh(x) = x (1 + tanh(u)) / 2, u = sqrt(2/pi) (x + 0.044715 x^3)
+ * (PyTorch's gelu(approximate='tanh'));  d/dx = (1 + tanh u) / 2 +
+ * x (1 - tanh^2 u) u' / 2, u' = sqrt(2/pi) (1 + 0.134145 x^2). */
+tg_tensor *tg_gelu_tanh(tg_tape *t, tg_tensor *x);
+
+/* silu(x) = x sigmoid(x) (swish);  d/dx = s (1 + x (1 - s)), s = sigmoid(x).
+ * silu(-inf) = -0.0. */
+tg_tensor *tg_silu(tg_tape *t, tg_tensor *x);
+
+/* softplus(x) = log(1 + e^(beta x)) / beta, or x where beta x > threshold;
+ * d/dx = sigmoid(beta x), or 1 above the threshold. PyTorch's defaults are
+ * beta 1, threshold 20; the switch is a (tiny) discontinuity, a kink for
+ * gradient checks. Never overflows, whatever the threshold. beta must be
+ * finite and nonzero (negative allowed, as PyTorch), threshold not NaN:
+ * TG_EINVAL otherwise. */
+tg_tensor *tg_softplus(tg_tape *t, tg_tensor *x, double beta, double threshold);
+
+/* mish(x) = x tanh(softplus(x));  d/dx = t + x s (1 - t^2),
+ * t = tanh(softplus(x)), s = sigmoid(x). mish(-inf) = -0.0. */
+tg_tensor *tg_mish(tg_tape *t, tg_tensor *x);
+
+/* hardtanh(x) = min(max(x, min_val), max_val);  d/dx = 1 if min_val < x <
+ * max_val else 0 (0 at the corners and at NaN, as PyTorch). PyTorch's
+ * defaults are -1 and 1. min_val > max_val or a NaN bound is TG_EINVAL;
+ * min_val == max_val and infinite bounds are allowed. */
+tg_tensor *tg_hardtanh(tg_tape *t, tg_tensor *x, double min_val,
+                       double max_val);
+
+/* relu6(x) = min(max(x, 0), 6);  d/dx = 1 if 0 < x < 6 else 0 (0 at the
+ * corners and at NaN, as PyTorch). */
+tg_tensor *tg_relu6(tg_tape *t, tg_tensor *x);
+
+/* hardsigmoid(x) = min(max(x + 3, 0), 6) / 6;  d/dx = 1/6 if -3 < x < 3
+ * else 0 (0 at the corners and at NaN, as PyTorch). */
+tg_tensor *tg_hardsigmoid(tg_tape *t, tg_tensor *x);
+
+/* hardswish(x) = x min(max(x + 3, 0), 6) / 6;  d/dx = 0 if x < -3, 1 if
+ * x >= 3, else x/3 + 1/2 (so -1/2 at -3 and 1 at 3, as PyTorch's
+ * vectorised kernel). hardswish(-inf) = -0.0. */
+tg_tensor *tg_hardswish(tg_tape *t, tg_tensor *x);
+
+/* softsign(x) = x / (1 + |x|);  d/dx = 1 / (1 + |x|)^2. softsign(+-inf)
+ * = +-1. */
+tg_tensor *tg_softsign(tg_tape *t, tg_tensor *x);
+
 /* ---- Elementwise arithmetic and math --------------------------------- */
 
 /*

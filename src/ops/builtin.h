@@ -16,7 +16,20 @@
     TG__OPS_LOSS(X)
 
 #define TG__OPS_ACTIVATION(X) \
-    X(relu)
+    X(relu)                   \
+    X(leaky_relu)             \
+    X(elu)                    \
+    X(selu)                   \
+    X(gelu)                   \
+    X(gelu_tanh)              \
+    X(silu)                   \
+    X(softplus)               \
+    X(mish)                   \
+    X(hardtanh)               \
+    X(relu6)                  \
+    X(hardsigmoid)            \
+    X(hardswish)              \
+    X(softsign)
 
 #define TG__OPS_ELEMENTWISE(X) \
     X(add)                     \

@@ -18,10 +18,38 @@
 #include "builtin.h"
 
 #include <math.h>
+#include <string.h>
 
-/* a unless b is larger, or b is NaN, or they are zeros and a is -0. */
+/*
+ * On a tie only zeros can differ, in their sign bit, so the bits of a
+ * and b are combined with AND: +0 beats -0. That is the signed-zero
+ * rule, and cheaper than testing signbit (no extra compare and select).
+ */
+static inline float tie_f32(float a, float b)
+{
+    uint32_t x, y;
+    memcpy(&x, &a, sizeof x);
+    memcpy(&y, &b, sizeof y);
+    x &= y;
+    memcpy(&a, &x, sizeof a);
+    return a;
+}
+
+static inline double tie_f64(double a, double b)
+{
+    uint64_t x, y;
+    memcpy(&x, &a, sizeof x);
+    memcpy(&y, &b, sizeof y);
+    x &= y;
+    memcpy(&a, &x, sizeof a);
+    return a;
+}
+
+#define TIE(a, b) _Generic((a), float: tie_f32, default: tie_f64)((a), (b))
+
+/* a tie as above; else a if it is NaN or larger, else b (b's NaN too). */
 #define MAX(a, b, g, y, p)                                                   \
-    ((a) != (a) || (a) > (b) || ((a) == (b) && !signbit(a)) ? (a) : (b))
+    ((a) == (b) ? TIE((a), (b)) : (a) != (a) || (a) > (b) ? (a) : (b))
 TG__BCAST_ROW(max_f32, float, MAX)
 TG__BCAST_ROW(max_f64, double, MAX)
 static const tg__row_fn max_rows[2] = {max_f32, max_f64};

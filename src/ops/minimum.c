@@ -12,10 +12,38 @@
 #include "builtin.h"
 
 #include <math.h>
+#include <string.h>
 
-/* a unless b is smaller, or b is NaN, or they are zeros and a is +0. */
+/*
+ * On a tie only zeros can differ, in their sign bit, so the bits of a
+ * and b are combined with OR: -0 beats +0. That is the signed-zero
+ * rule, and cheaper than testing signbit (no extra compare and select).
+ */
+static inline float tie_f32(float a, float b)
+{
+    uint32_t x, y;
+    memcpy(&x, &a, sizeof x);
+    memcpy(&y, &b, sizeof y);
+    x |= y;
+    memcpy(&a, &x, sizeof a);
+    return a;
+}
+
+static inline double tie_f64(double a, double b)
+{
+    uint64_t x, y;
+    memcpy(&x, &a, sizeof x);
+    memcpy(&y, &b, sizeof y);
+    x |= y;
+    memcpy(&a, &x, sizeof a);
+    return a;
+}
+
+#define TIE(a, b) _Generic((a), float: tie_f32, default: tie_f64)((a), (b))
+
+/* a tie as above; else a if it is NaN or smaller, else b (b's NaN too). */
 #define MIN(a, b, g, y, p)                                                   \
-    ((a) != (a) || (a) < (b) || ((a) == (b) && signbit(a)) ? (a) : (b))
+    ((a) == (b) ? TIE((a), (b)) : (a) != (a) || (a) < (b) ? (a) : (b))
 TG__BCAST_ROW(min_f32, float, MIN)
 TG__BCAST_ROW(min_f64, double, MIN)
 static const tg__row_fn min_rows[2] = {min_f32, min_f64};

@@ -36,7 +36,8 @@ int tg__broadcast_shape(const char *fn, const tg_tensor *a,
         if (sa != sb && sa != 1 && sb != 1) {
             char s1[128], s2[128];
             return tg_set_error(TG_ESHAPE, "%s: shapes %s and %s do not "
-                                "broadcast", fn, tg_shape_str(a, s1, sizeof s1),
+                                "broadcast", fn,
+                                tg_shape_str(a, s1, sizeof s1),
                                 tg_shape_str(b, s2, sizeof s2));
         }
         shape[d] = sa == 1 ? sb : sa;
@@ -112,11 +113,11 @@ static int64_t plan_rows(const plan *p, int64_t *n)
     return rows;
 }
 
-/* Step the outer dims' odometer to the next row, updating each input's
- * offset. */
-static void plan_next_row(const plan *p, int64_t *idx, int64_t *off)
+/* Step the odometer of dims 0..last-1 to its next position, updating each
+ * input's offset. */
+static void plan_next(const plan *p, int last, int64_t *idx, int64_t *off)
 {
-    for (int d = p->ndim - 2; d >= 0; d--) {
+    for (int d = last - 1; d >= 0; d--) {
         for (int k = 0; k < p->nx; k++)
             off[k] += p->stride[k][d];
         if (++idx[d] < p->shape[d])
@@ -128,25 +129,33 @@ static void plan_next_row(const plan *p, int64_t *idx, int64_t *off)
 }
 
 /*
- * out = row(a, b, g, y, prm) over the output, one row kernel call per row.
+ * out = row(a, b, g, y, prm) over the output. The row kernel takes the
+ * last two dims as one block (m rows of n), so it is called once per
+ * block, not once per row: (N,4) + (4,) is one call, not N.
  * x holds a, b (walked by the plan) and g, y (output-shaped, or NULL).
  */
 static void plan_run(const plan *p, size_t es, void *out,
                      const void *const *x, tg__row_fn row, const void *prm)
 {
-    int64_t n, rows = plan_rows(p, &n);
-    int64_t s[2] = {p->stride[0][p->ndim - 1], p->stride[1][p->ndim - 1]};
+    int last = p->ndim - 1, outer = p->ndim >= 2 ? p->ndim - 2 : 0;
+    int64_t n = p->shape[last], m = p->ndim >= 2 ? p->shape[last - 1] : 1;
+    int64_t s[4] = {p->stride[0][last], p->stride[1][last],
+                    p->ndim >= 2 ? p->stride[0][last - 1] : 0,
+                    p->ndim >= 2 ? p->stride[1][last - 1] : 0};
+    int64_t blocks = 1;
+    for (int d = 0; d < outer; d++)
+        blocks *= p->shape[d];
     int64_t idx[TG_MAX_DIMS] = {0}, off[2] = {0, 0};
-    for (int64_t r = 0; r < rows; r++) {
-        size_t at = (size_t)(r * n) * es;
+    for (int64_t r = 0; r < blocks; r++) {
+        size_t at = (size_t)(r * m * n) * es;
         const void *xr[4] = {
             (const char *)x[0] + (size_t)off[0] * es,
             (const char *)x[1] + (size_t)off[1] * es,
             x[2] ? (const char *)x[2] + at : NULL,
             x[3] ? (const char *)x[3] + at : NULL,
         };
-        row(n, (char *)out + at, xr, s, prm);
-        plan_next_row(p, idx, off);
+        row(m, n, (char *)out + at, xr, s, prm);
+        plan_next(p, outer, idx, off);
     }
 }
 
@@ -250,7 +259,7 @@ static void accumulate(double *acc, const tg_tensor *dst, const tg_tensor *src)
             else
                 acc[off[0]] += row_sum_f64(row, n);
         }
-        plan_next_row(&pl, idx, off);
+        plan_next(&pl, pl.ndim - 1, idx, off);
     }
 }
 
