@@ -18,6 +18,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /*
@@ -69,6 +70,12 @@ static int expect(bool cond, const char *what)
     if (cond)
         return TG_OK;
     return tg_set_error(ROW_WRONG, "row check failed: %s", what);
+}
+
+static const char *in_dir(fx *f, const char *name)
+{
+    snprintf(f->path, sizeof f->path, "%s/%s", f->dir, name);
+    return f->path;
 }
 
 /* ---- Helpers for rows that take more than one call. */
@@ -371,6 +378,53 @@ static int gradcheck_null_report(fx *f)
     return tg_gradcheck(gc_relu, NULL, &f->d34, 1, NULL, NULL);
 }
 
+/* ---- Writing files. */
+
+static int json_one(fx *f, const char *path, const char *name,
+                    const tg_tensor *x)
+{
+    (void)f;
+    return tg_write_json(path, 1, (const char *[]){name},
+                         (const tg_tensor *[]){x});
+}
+
+/* A folder where the file should go: nothing is written, nothing left. */
+static int json_onto_folder(fx *f)
+{
+    char sub[160];
+    snprintf(sub, sizeof sub, "%s", in_dir(f, "sub"));
+    if (mkdir(sub, 0700) != 0)
+        return expect(false, "mkdir of a scratch folder");
+    int rc = json_one(f, sub, "x", f->a34);
+    if (rmdir(sub) != 0)
+        return expect(false, "the folder is left alone and empty");
+    return rc;
+}
+
+static int json_repeated_name(fx *f)
+{
+    return tg_write_json(in_dir(f, "a.json"), 2, (const char *[]){"x", "x"},
+                         (const tg_tensor *[]){f->a34, f->b5});
+}
+
+static int json_stale_tensor(fx *f)
+{
+    tg_tensor *x = f->b5;
+    tg_tape_reset(f->t);
+    return json_one(f, in_dir(f, "a.json"), "x", x);
+}
+
+static int svg_one(fx *f, const char *path, const tg_plot *plot, int64_t n,
+                   const double *x)
+{
+    (void)f;
+    static const double y[3] = {1, 2, 3};
+    tg_plot_series s = {.label = "s", .x = x, .y = y, .n = n};
+    return tg_write_svg_plot(path, plot, &s, 1);
+}
+
+static const double xs3[3] = {0, 1, 2};
+
 /* ---- Random numbers. */
 
 static int rand_unseeded(fx *f)
@@ -654,6 +708,47 @@ static const float vals4[4] = {1, 2, 3, 4};
       "NULL", gradcheck_one(f, gc_relu, NULL, NULL))                         \
     X(gradcheck_fn_fails, TG_EINVAL, "tg_gradcheck: the function failed",    \
       gradcheck_one(f, gc_null, f->d34, NULL))                               \
+    /* Writing files. */                                                     \
+    X(json_missing_folder, TG_EIO, "No such file or directory",              \
+      json_one(f, in_dir(f, "missing/a.json"), "x", f->a34))                 \
+    X(json_onto_folder, TG_EIO, "tg_write_json: ", json_onto_folder(f))      \
+    X(json_null_path, TG_EINVAL, "tg_write_json: path is NULL",              \
+      json_one(f, NULL, "x", f->a34))                                        \
+    X(json_empty_path, TG_EINVAL, "tg_write_json: path is empty",            \
+      json_one(f, "", "x", f->a34))                                          \
+    X(json_no_entries, TG_EINVAL, "tg_write_json: n is 0",                   \
+      tg_write_json(in_dir(f, "a.json"), 0, NULL, NULL))                     \
+    X(json_null_names, TG_EINVAL, "tg_write_json: names is NULL",            \
+      tg_write_json(in_dir(f, "a.json"), 1, NULL,                            \
+                    (const tg_tensor *[]){f->a34}))                          \
+    X(json_null_name, TG_EINVAL, "tg_write_json: names[0] is NULL",          \
+      json_one(f, in_dir(f, "a.json"), NULL, f->a34))                        \
+    X(json_bad_utf8_name, TG_EINVAL, "names[0] is not valid UTF-8",          \
+      json_one(f, in_dir(f, "a.json"), "\xff\xfe", f->a34))                  \
+    X(json_repeated_name, TG_EINVAL, "names[0] and names[1] are both",       \
+      json_repeated_name(f))                                                 \
+    X(json_null_tensor, TG_EINVAL, "tg_write_json: values[0]: tensor is "    \
+      "NULL", json_one(f, in_dir(f, "a.json"), "x", NULL))                   \
+    X(json_stale_tensor, TG_ESTATE, "values[0]: tensor was freed by a reset", \
+      json_stale_tensor(f))                                                  \
+    X(format_double_small_buffer, TG_EINVAL, "tg_format_double: buffer of",  \
+      tg_format_double((char[8]){0}, 8, 1.0))                                \
+    X(format_double_null_buffer, TG_EINVAL, "tg_format_double",              \
+      tg_format_double(NULL, 64, 1.0))                                       \
+    X(svg_missing_folder, TG_EIO, "tg_write_svg_plot: ",                     \
+      svg_one(f, in_dir(f, "missing/p.svg"), &(tg_plot){.title = "t"}, 3,    \
+              xs3))                                                          \
+    X(svg_null_plot, TG_EINVAL, "tg_write_svg_plot: plot is NULL",           \
+      svg_one(f, in_dir(f, "p.svg"), NULL, 3, xs3))                          \
+    X(svg_tiny_width, TG_EINVAL, "tg_write_svg_plot: width 5 is not 0",      \
+      svg_one(f, in_dir(f, "p.svg"), &(tg_plot){.width = 5}, 3, xs3))        \
+    X(svg_negative_points, TG_EINVAL, "series[0] has -1",                    \
+      svg_one(f, in_dir(f, "p.svg"), &(tg_plot){.title = "t"}, -1, xs3))     \
+    X(svg_null_x, TG_EINVAL, "series[0].x is NULL",                          \
+      svg_one(f, in_dir(f, "p.svg"), &(tg_plot){.title = "t"}, 3, NULL))     \
+    X(svg_null_series, TG_EINVAL, "tg_write_svg_plot: series is NULL",       \
+      tg_write_svg_plot(in_dir(f, "p.svg"), &(tg_plot){.title = "t"}, NULL,  \
+                        1))                                                  \
     /* Random numbers. */                                                    \
     X(rng_seed_null, TG_EINVAL, "tg_rng_seed: rng is NULL",                  \
       tg_rng_seed(NULL, 1, 2))                                               \
