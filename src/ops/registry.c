@@ -148,8 +148,12 @@ static int check_output(const tg_op *op, tg_tape *t, tg_tensor *const *in,
                         int n, const tg_tensor *out, unsigned long errors)
 {
     if (out == NULL) {
-        if (tg__error_count() != errors)
-            return tg_last_status();
+        if (tg__error_count() != errors) {
+            /* Name the op the caller ran, not a call inside its forward. */
+            char fn[64];
+            snprintf(fn, sizeof fn, "tg_%s", op->name);
+            return tg__error_in(fn);
+        }
         return tg_set_error(TG_EINVAL, "tg_%s: forward returned NULL without "
                             "setting an error", op->name);
     }

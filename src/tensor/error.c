@@ -4,6 +4,7 @@
 #include "internal.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char last_error[512];
 static _Thread_local int last_status;
@@ -45,6 +46,16 @@ int tg__verror(int status, const char *fmt, va_list ap)
     last_status = status;
     error_count++;
     return status;
+}
+
+int tg__error_in(const char *fn)
+{
+    size_t n = strlen(fn);
+    if (strncmp(last_error, fn, n) == 0 && last_error[n] == ':')
+        return last_status;
+    char old[sizeof last_error];
+    memcpy(old, last_error, sizeof old);
+    return tg_set_error(last_status, "%s: %s", fn, old);
 }
 
 unsigned long tg__error_count(void)
