@@ -227,7 +227,61 @@ tg_tensor *tg_logsumexp_axis(tg_tape *t, tg_tensor *x, int axis,
 
 /* ---- Shape and linear algebra ----------------------------------------- */
 
+/*
+ * These ops move values or multiply matrices; each result owns its values
+ * (a copy, never a view of the input). Dims may count from the end as in
+ * PyTorch (-1 is the last).
+ */
+
+/* reshape(x, shape): x's values in the same row-major order, read with the
+ * ndim sizes in shape, one of which may be -1 (inferred);  d/dx = the
+ * upstream gradient reshaped to x's shape.
+ * Errors: TG_EINVAL for a NULL shape, ndim outside 0..TG_MAX_DIMS, a size 0
+ * or below -1, or two -1s; TG_ESHAPE when the element counts differ
+ * ("tg_reshape: cannot reshape (2,3) (6 elements) into (4,2)"). */
+tg_tensor *tg_reshape(tg_tape *t, tg_tensor *x, int ndim,
+                      const int64_t *shape);
+
+/* transpose(x)[j][i] = x[i][j] for a matrix (m,n) -> (n,m);  d/dx = the
+ * upstream gradient transposed back.
+ * Errors: TG_ESHAPE unless x is 2-D. */
+tg_tensor *tg_transpose(tg_tape *t, tg_tensor *x);
+
+/* permute(x, dims): y's dim d is x's dim dims[d], so (2,3,4) with dims
+ * {2,0,1} gives (4,2,3);  d/dx = the upstream gradient permuted by the
+ * inverse of dims. ndim must be x's number of dims.
+ * Errors: TG_EINVAL for a NULL dims, a count other than x's ndim, or dims
+ * that are not a permutation of x's. */
+tg_tensor *tg_permute(tg_tape *t, tg_tensor *x, int ndim, const int *dims);
+
+/* matmul(a, b) = a @ b: (m,k) @ (k,n) -> (m,n); batched (b,m,k) @ (b,k,n)
+ * -> (b,m,n); and (b,m,k) @ (k,n) -> (b,m,n), one b for the whole batch.
+ * d/da = G @ b^T, d/db = a^T @ G (G the upstream gradient; summed over the
+ * batch for a shared b).
+ * Errors: TG_ESHAPE for other ranks, inner sizes that differ ("tg_matmul:
+ * shapes (2,3) and (4,5) do not multiply: a has 3 columns, b has 4 rows")
+ * or batch sizes that differ. */
+tg_tensor *tg_matmul(tg_tape *t, tg_tensor *a, tg_tensor *b);
+
+/* concat(xs[0], ..., xs[n-1]) along axis: the inputs end to end, so (2,3)
+ * and (2,5) along axis 1 give (2,8);  d/dxs[i] = the part of the upstream
+ * gradient that xs[i] filled. All inputs have the same ndim (at least 1)
+ * and the same sizes except along axis.
+ * Errors: TG_EINVAL for n < 1, a NULL xs or an axis out of range;
+ * TG_ESHAPE for shapes that differ outside axis, or scalar inputs. */
+tg_tensor *tg_concat(tg_tape *t, tg_tensor *const *xs, int n, int axis);
+
 /* ---- Classification and losses ---------------------------------------- */
+
+/* ---- Layers ------------------------------------------------------------ */
+
+/*
+ * linear(x, W, b) = x W^T + b, a fully connected layer in one op.
+ * x: (..., in), W: (out, in), b: (out,) or NULL for none; result (..., out).
+ * d/dx = gy W;  d/dW = gy^T x (summed over the batch);  d/db = sum of gy.
+ * Errors: TG_ESHAPE naming the shapes when they do not fit.
+ */
+tg_tensor *tg_linear(tg_tape *t, tg_tensor *x, tg_tensor *w, tg_tensor *b);
 
 #ifdef __cplusplus
 }
