@@ -79,8 +79,10 @@ tg_tensor *tg_linspace(tg_tape *t, tg_dtype dt, double start, double end,
         return NULL;
     }
     tg_tensor *x = tg_empty(t, dt, 1, &steps);
-    if (x == NULL)
+    if (x == NULL) {
+        tg__error_in("tg_linspace");  /* name the call the user made */
         return NULL;
+    }
     double d = (double)(steps - 1);
     if (dt == TG_F32 && steps > 1 && steps < ((int64_t)1 << 29) &&
         is_float(start) && is_float(end)) {
