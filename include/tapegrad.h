@@ -36,6 +36,7 @@
  *   tapegrad/gradcheck.h  finite-difference gradient checks
  *   tapegrad/io.h      JSON and SVG output
  *   tapegrad/random.h  a seeded generator (PCG32) and random tensors
+ *   tapegrad/npy.h     NumPy's .npy and .npz files
  */
 #ifndef TAPEGRAD_H
 #define TAPEGRAD_H
@@ -47,6 +48,7 @@
 #include "tapegrad/ops.h"
 #include "tapegrad/io.h"
 #include "tapegrad/random.h"
+#include "tapegrad/npy.h"
 #include "tapegrad/gradcheck.h"
 
 #endif /* TAPEGRAD_H */
