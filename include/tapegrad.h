@@ -37,6 +37,7 @@
  *   tapegrad/io.h      JSON and SVG output
  *   tapegrad/random.h  a seeded generator (PCG32) and random tensors
  *   tapegrad/npy.h     NumPy's .npy and .npz files
+ *   tapegrad/idx.h     MNIST's IDX files (images and labels)
  */
 #ifndef TAPEGRAD_H
 #define TAPEGRAD_H
@@ -49,6 +50,7 @@
 #include "tapegrad/io.h"
 #include "tapegrad/random.h"
 #include "tapegrad/npy.h"
+#include "tapegrad/idx.h"
 #include "tapegrad/gradcheck.h"
 
 #endif /* TAPEGRAD_H */
