@@ -34,10 +34,13 @@
  *   tapegrad/ops.h     the built-in ops, one line of maths each
  *   tapegrad/op.h      defining and registering your own op
  *   tapegrad/gradcheck.h  finite-difference gradient checks
+ *   tapegrad/check.h   one-line gradient assertions for Check suites (not
+ *                      included here: include it yourself, it needs Check)
  *   tapegrad/io.h      JSON and SVG output
  *   tapegrad/random.h  a seeded generator (PCG32) and random tensors
  *   tapegrad/npy.h     NumPy's .npy and .npz files
  *   tapegrad/idx.h     MNIST's IDX files (images and labels)
+ *   tapegrad/nn.h      parameter lists, layers, losses, optimizers
  */
 #ifndef TAPEGRAD_H
 #define TAPEGRAD_H
@@ -51,6 +54,7 @@
 #include "tapegrad/random.h"
 #include "tapegrad/npy.h"
 #include "tapegrad/idx.h"
+#include "tapegrad/nn.h"
 #include "tapegrad/gradcheck.h"
 
 #endif /* TAPEGRAD_H */

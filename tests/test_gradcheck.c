@@ -91,6 +91,40 @@ static const tg_op badmul_op = {
     .forward = mul_forward, .backward = badmul_backward,
 };
 
+/* y = |x|, y' = sign(x) (0 at 0), with a piece function like relu's. */
+static tg_tensor *abs_forward(tg_op_ctx *c)
+{
+    tg_tensor *y = tg_empty_like(c->tape, c->in[0]);
+    if (y == NULL)
+        return NULL;
+    const double *x = tg_data_f64(c->in[0]);
+    for (int64_t i = 0; i < tg_numel(y); i++)
+        tg_mut_f64(y)[i] = fabs(x[i]);
+    return y;
+}
+
+static int abs_backward(tg_op_ctx *c, const tg_tensor *y,
+                        const tg_tensor *gy, tg_tensor *const *gx)
+{
+    (void)y;
+    const double *x = tg_data_f64(c->in[0]), *g = tg_data_f64(gy);
+    for (int64_t i = 0; i < tg_numel(gy); i++)
+        tg_mut_f64(gx[0])[i] = ((x[i] > 0) - (x[i] < 0)) * g[i];
+    return TG_OK;
+}
+
+static int64_t abs_piece(const tg_op_ctx *c, const tg_tensor *y, int64_t i)
+{
+    (void)y;
+    double v = tg_data_f64(c->in[0])[i];
+    return v > 0 ? 1 : v < 0 ? 0 : TG_ON_KINK;
+}
+
+static const tg_op abs_op = {
+    .name = "test_abs", .arity = 1,
+    .forward = abs_forward, .backward = abs_backward, .piece = abs_piece,
+};
+
 /* Register the test ops once (Check may run every test in one process). */
 static const tg_op *op(const tg_op *o)
 {
@@ -132,6 +166,29 @@ static tg_tensor *composite_fn(tg_tape *t, tg_tensor *const *in, int n,
     (void)n, (void)ud;
     tg_tensor *ab[2] = {tg_apply(t, op(&cube_op), in, 1, NULL), in[1]};
     return tg_sum(t, tg_relu(t, tg_apply(t, op(&mul_op), ab, 2, NULL)));
+}
+
+static tg_tensor *abs_fn(tg_tape *t, tg_tensor *const *in, int n, void *ud)
+{
+    (void)n, (void)ud;
+    return tg_apply(t, op(&abs_op), in, 1, NULL);
+}
+
+/* The input itself: no op but the projection. */
+static tg_tensor *identity_fn(tg_tape *t, tg_tensor *const *in, int n,
+                              void *ud)
+{
+    (void)t, (void)n, (void)ud;
+    return in[0];
+}
+
+/* A constant: depends on no input. */
+static tg_tensor *constant_fn(tg_tape *t, tg_tensor *const *in, int n,
+                              void *ud)
+{
+    (void)in, (void)n, (void)ud;
+    int64_t three = 3;
+    return tg_zeros(t, TG_F64, 1, &three);
 }
 
 static tg_tensor *badmul_fn(tg_tape *t, tg_tensor *const *in, int n, void *ud)
@@ -241,6 +298,34 @@ START_TEST(check_h_macro)
 }
 END_TEST
 
+START_TEST(edge_functions_pass)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = leaf24(t, TG_F64, 1.0);
+    tg_gradcheck_report r;
+    ck_assert_int_eq(tg_gradcheck(identity_fn, NULL, &x, 1, NULL, &r), TG_OK);
+    ck_assert_msg(r.passed && r.abs_error < 1e-8, "%s", r.message);
+    /* The gradient left is the projection's weight: |w| in [0.5, 1.5). */
+    for (int i = 0; i < 8; i++) {
+        double w = fabs(tg_data_f64(tg_grad(x))[i]);
+        ck_assert(w >= 0.5 && w < 1.5);
+    }
+    ck_assert_int_eq(tg_gradcheck(constant_fn, NULL, &x, 1, NULL, &r), TG_OK);
+    ck_assert_msg(r.passed && r.analytic == 0 && r.numeric == 0, "%s",
+                  r.message);
+    for (int i = 0; i < 8; i++)
+        ck_assert(tg_data_f64(tg_grad(x))[i] == 0.0);  /* overwritten */
+    /* One tensor as both inputs: both see the total derivative. */
+    tg_tensor *twice[2] = {x, x};
+    ck_assert_int_eq(tg_gradcheck(composite_fn, NULL, twice, 2, NULL, &r),
+                     TG_OK);
+    ck_assert_msg(r.passed, "%s", r.message);
+    ck_assert_int_eq(r.n_checked, 16);
+    ck_assert(!tg_requires_grad(x));
+    tg_tape_free(t);
+}
+END_TEST
+
 /* ---- Wrong gradients are named. */
 
 START_TEST(wrong_gradient_is_named)
@@ -337,6 +422,43 @@ START_TEST(smaller_step_avoids_the_kink)
 }
 END_TEST
 
+/* |x| at 0: the finite difference (h - h) / 2h = 0 agrees with the
+ * convention |x|'(0) = 0 only by luck, so it must not read as a pass. */
+START_TEST(lucky_agreement_is_still_ambiguous)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = tg_scalar(t, TG_F64, 0.0);
+    tg_gradcheck_report r;
+    ck_assert_int_eq(tg_gradcheck(abs_fn, NULL, &x, 1, NULL, &r), TG_OK);
+    ck_assert_int_eq(r.n_ambiguous, 1);
+    ck_assert_int_eq(r.worst_input, -1);
+    ck_assert_msg(strstr(r.message, "input 0 element 0 (): test_abs (tape "
+                         "entry 0) output element 0 is on a kink at x")
+                  != NULL, "%s", r.message);
+    tg_tape_free(t);
+}
+END_TEST
+
+/* Richardson also steps to x+-2h, so it sees kinks further away. */
+START_TEST(richardson_sees_further)
+{
+    tg_tape *t = tg_tape_new();
+    double v = -1.5e-6;
+    int64_t one = 1;
+    tg_tensor *x = tg_from_data(t, TG_F64, 1, &one, &v);
+    tg_gradcheck_options o = tg_gradcheck_defaults();
+    tg_gradcheck_report r;
+    ck_assert_int_eq(tg_gradcheck(relu_fn, NULL, &x, 1, &o, &r), TG_OK);
+    ck_assert_msg(r.passed && r.n_ambiguous == 0, "%s", r.message);
+    o.method = TG_GRADCHECK_RICHARDSON;
+    ck_assert_int_eq(tg_gradcheck(relu_fn, NULL, &x, 1, &o, &r), TG_OK);
+    ck_assert_int_eq(r.n_ambiguous, 1);
+    ck_assert_msg(strstr(r.message, "changes piece between x+h and x+2h")
+                  != NULL, "%s", r.message);
+    tg_tape_free(t);
+}
+END_TEST
+
 START_TEST(different_path_is_ambiguous)
 {
     tg_tape *t = tg_tape_new();
@@ -371,6 +493,12 @@ START_TEST(f32_refused_unless_allowed)
     ck_assert_int_eq(tg_gradcheck(relu_fn, NULL, &x, 1, &o, &r), TG_OK);
     ck_assert_msg(r.passed, "%s", r.message);
     ck_assert_int_eq(r.n_checked, 8);
+    /* An f32 sum rounds its output: loose settings, as the docs advise. */
+    o.eps = 1e-3;
+    o.atol = o.rtol = 1e-2;
+    ck_assert_int_eq(tg_gradcheck(sum_fn, NULL, &x, 1, &o, &r), TG_OK);
+    ck_assert_msg(r.passed, "%s", r.message);
+    ck_assert(tg_data_f32(tg_grad(x))[3] == 1.0f);
     tg_tape_free(t);
 }
 END_TEST
@@ -544,6 +672,7 @@ static Suite *gradcheck_suite(void)
     tcase_add_test(tc, sum_passes_and_leaves_its_gradient);
     tcase_add_test(tc, composite_passes);
     tcase_add_test(tc, check_h_macro);
+    tcase_add_test(tc, edge_functions_pass);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("wrong_gradient");
     tcase_add_test(tc, wrong_gradient_is_named);
@@ -552,6 +681,8 @@ static Suite *gradcheck_suite(void)
     tcase_add_test(tc, relu_kinks_are_ambiguous);
     tcase_add_test(tc, kink_elsewhere_is_not_ambiguous);
     tcase_add_test(tc, smaller_step_avoids_the_kink);
+    tcase_add_test(tc, lucky_agreement_is_still_ambiguous);
+    tcase_add_test(tc, richardson_sees_further);
     tcase_add_test(tc, different_path_is_ambiguous);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("f32");

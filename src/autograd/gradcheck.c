@@ -42,8 +42,7 @@
 /* ---- The projection op: y = sum_i x[i] * w[i], a private tg_op. */
 
 typedef struct project_params {
-    uint64_t seed;
-    bool unit;               /* one element: w = 1, the output as it is */
+    const double *w;         /* numel(x) weights, on a tape that outlives y */
 } project_params;
 
 /* SplitMix64's finaliser: a good 64-bit mix of z. */
@@ -56,15 +55,13 @@ static uint64_t mix64(uint64_t z)
 }
 
 /*
- * Weight i: a magnitude in [0.5, 1.5) and a random sign. Computed from
- * (seed, i) alone, so no table is stored and every call agrees. Keeping
- * |w| away from 0 keeps every output element visible in y.
+ * Weight i: a magnitude in [0.5, 1.5) and a random sign, from (seed, i)
+ * alone, so every evaluation agrees. Keeping |w| away from 0 keeps every
+ * output element visible in y.
  */
-static double weight(const project_params *p, int64_t i)
+static double weight(uint64_t seed, int64_t i)
 {
-    if (p->unit)
-        return 1.0;
-    uint64_t h = mix64(p->seed ^ mix64((uint64_t)i));
+    uint64_t h = mix64(seed ^ mix64((uint64_t)i));
     double w = 0.5 + (double)(h >> 11) * 0x1p-53;
     return (h & 1u) ? -w : w;
 }
@@ -83,20 +80,31 @@ static void set_value(tg_tensor *x, int64_t i, double v)
         ((double *)x->data)[i] = v;
 }
 
-/* Forward: a compensated (Neumaier) sum in double, output f64. */
+/* s + comp += term, compensated (Neumaier): one step of an exact-ish sum. */
+static void add_compensated(double *s, double *comp, double term)
+{
+    double t = *s + term;
+    *comp += fabs(*s) >= fabs(term) ? (*s - t) + term : (term - t) + *s;
+    *s = t;
+}
+
+/* Forward: the weighted sum in double, output f64 whatever x's dtype. */
 static tg_tensor *project_forward(tg_op_ctx *c)
 {
-    const project_params *p = c->params;
+    const double *w = ((const project_params *)c->params)->w;
     const tg_tensor *x = c->in[0];
     tg_tensor *y = tg_empty(c->tape, TG_F64, 0, NULL);
     if (y == NULL)
         return NULL;
     double s = 0.0, comp = 0.0;
-    for (int64_t i = 0; i < x->numel; i++) {
-        double term = value_at(x, i) * weight(p, i);
-        double t = s + term;
-        comp += fabs(s) >= fabs(term) ? (s - t) + term : (term - t) + s;
-        s = t;
+    if (x->dtype == TG_F32) {
+        const float *xs = x->data;
+        for (int64_t i = 0; i < x->numel; i++)
+            add_compensated(&s, &comp, (double)xs[i] * w[i]);
+    } else {
+        const double *xs = x->data;
+        for (int64_t i = 0; i < x->numel; i++)
+            add_compensated(&s, &comp, xs[i] * w[i]);
     }
     *(double *)y->data = s + comp;
     return y;
@@ -107,10 +115,10 @@ static int project_backward(tg_op_ctx *c, const tg_tensor *y,
                             const tg_tensor *gy, tg_tensor *const *gx)
 {
     (void)y;
-    const project_params *p = c->params;
-    double g = tg_item(gy);
+    const double *w = ((const project_params *)c->params)->w;
+    double g = *(const double *)gy->data;
     for (int64_t i = 0; i < gx[0]->numel; i++)
-        set_value(gx[0], i, g * weight(p, i));
+        set_value(gx[0], i, g * w[i]);
     return TG_OK;
 }
 
@@ -143,6 +151,8 @@ typedef struct check {
     int n;
     tg_gradcheck_options o;
     tg_tape *base;           /* the analytic evaluation, at x */
+    const double *w;         /* the projection's weights, on base */
+    int64_t n_w;
     int64_t *base_pieces;
     int64_t n_pieces;
     bool *had_grad;          /* the inputs' requires_grad, to restore */
@@ -196,7 +206,8 @@ static int check_options(const tg_gradcheck_options *o)
 {
     if (!(isfinite(o->eps) && o->eps > 0))
         return tg_set_error(TG_EINVAL, "tg_gradcheck: eps is %g; it must be "
-                            "finite and > 0", o->eps);
+                            "finite and > 0 (start from "
+                            "tg_gradcheck_defaults())", o->eps);
     if (!(isfinite(o->atol) && o->atol >= 0) ||
         !(isfinite(o->rtol) && o->rtol >= 0))
         return tg_set_error(TG_EINVAL, "tg_gradcheck: atol %g and rtol %g "
@@ -263,13 +274,42 @@ static int fn_failed(const char *where)
                         where, msg);
 }
 
+/*
+ * The projection's n weights: made once on the base tape by the first
+ * evaluation, and made again on t only if fn's output changes size (a
+ * different path, which will be reported). One element gets weight 1.
+ */
+static const double *weights(check *ck, tg_tape *t, int64_t n)
+{
+    if (ck->w != NULL && ck->n_w == n)
+        return ck->w;
+    double *w = NULL;
+    if ((uint64_t)n <= SIZE_MAX / sizeof *w)
+        w = tg__arena_alloc(&t->arena, (size_t)n * sizeof *w);
+    if (w == NULL) {
+        tg_set_error(TG_ENOMEM, "tg_gradcheck: out of memory for %lld "
+                     "projection weights", (long long)n);
+        return NULL;
+    }
+    for (int64_t i = 0; i < n; i++)
+        w[i] = n == 1 ? 1.0 : weight(ck->o.seed, i);
+    if (t == ck->base) {
+        ck->w = w;
+        ck->n_w = n;
+    }
+    return w;
+}
+
 /* Run fn on t and project its output to a scalar; NULL on failure. */
 static tg_tensor *evaluate(check *ck, tg_tape *t)
 {
     tg_tensor *out = ck->fn(t, ck->in, ck->n, ck->userdata);
-    if (out == NULL)
+    if (out == NULL ||
+        tg__check_tensor("tg_gradcheck: the output", out) != TG_OK)
         return NULL;
-    project_params p = {ck->o.seed, tg_numel(out) == 1};
+    project_params p = {weights(ck, t, out->numel)};
+    if (p.w == NULL)
+        return NULL;
     return tg_apply(t, &project_op, &out, 1, &p);
 }
 
@@ -448,6 +488,15 @@ static bool is_ambiguous(const check *ck, char *buf, size_t n)
             path_reason(ck, &ck->pts[q], buf, n);
             return true;
         }
+    /* The usual case, cheaply: every point's pieces are the base's. */
+    size_t bytes = (size_t)ck->n_pieces * sizeof *ck->base_pieces;
+    int q = 0;
+    while (q < ck->n_pts &&
+           (bytes == 0 || memcmp(ck->pts[q].pieces, ck->base_pieces,
+                                 bytes) == 0))
+        q++;
+    if (q == ck->n_pts)
+        return false;
     int64_t p = 0;
     for (int64_t k = 0; k < ck->base->n_entries; k++) {
         const tg__entry *e = &ck->base->entries[k];
