@@ -22,7 +22,10 @@
  *
  * Errors never abort: pointer-returning calls return NULL, int-returning
  * ones a negative tg_status, and tg_last_error() (thread-local) says what
- * went wrong. A NULL input propagates, so a chain of ops is checked once.
+ * went wrong. A NULL input propagates with the status and message of the
+ * failure that produced it, so a chain of ops is checked once, at the end.
+ * (After handling an error and carrying on, call tg_clear_error(), so that
+ * a later NULL is not blamed on it.)
  *
  * The headers, in reading order:
  *   tapegrad/base.h    dtypes, status codes, errors, allocator, version
@@ -31,7 +34,10 @@
  *   tapegrad/ops.h     the built-in ops, one line of maths each
  *   tapegrad/op.h      defining and registering your own op
  *   tapegrad/gradcheck.h  finite-difference gradient checks
+ *   tapegrad/check.h   one-line gradient assertions for Check suites (not
+ *                      included here: include it yourself, it needs Check)
  *   tapegrad/io.h      JSON and SVG output
+ *   tapegrad/random.h  a seeded generator (PCG32) and random tensors
  */
 #ifndef TAPEGRAD_H
 #define TAPEGRAD_H
@@ -42,6 +48,7 @@
 #include "tapegrad/op.h"
 #include "tapegrad/ops.h"
 #include "tapegrad/io.h"
+#include "tapegrad/random.h"
 #include "tapegrad/gradcheck.h"
 
 #endif /* TAPEGRAD_H */

@@ -87,14 +87,15 @@ void tg__arena_free(tg__arena *a);
 
 /* ---- errors (src/tensor/error.c) */
 int tg__verror(int status, const char *fmt, va_list ap);
-bool tg__has_error(void);
 
 /* ---- tensors (src/tensor/tensor.c) */
 
 /*
  * Check that x can be used by the call named fn: not NULL, alive and from
- * its tape's current generation. On failure sets the error (keeping an
- * earlier one for NULL, which propagates a failure) and returns it.
+ * its tape's current generation. On failure sets the error and returns its
+ * status. A NULL usually carries an earlier failure (the call that should
+ * have made x failed), so for NULL the earlier message and status are kept
+ * and returned, and only without one is "fn: tensor is NULL" reported.
  */
 int tg__check_tensor(const char *fn, const tg_tensor *x);
 
@@ -129,11 +130,207 @@ void tg__gemm_f64(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
 int tg__gemm_isa(void);
 int tg__gemm_limit_isa(int level);
 
+/*
+ * ---- broadcasting (src/tensor/broadcast.c)
+ *
+ * NumPy's rule: align the shapes at their last dimension; two sizes agree
+ * if they are equal or one of them is 1 (missing leading dims count as 1),
+ * and the result takes the larger. Elementwise binary ops run a row kernel
+ * over the result; their backward passes sum each input's gradient back
+ * down to that input's shape.
+ */
+
+/*
+ * The broadcast shape of a and b into *ndim and shape[TG_MAX_DIMS], or
+ * TG_ESHAPE "FN: shapes (3,4) and (5,) do not broadcast" naming fn.
+ */
+int tg__broadcast_shape(const char *fn, const tg_tensor *a,
+                        const tg_tensor *b, int *ndim, int64_t *shape);
+
+/*
+ * A row kernel writes m rows of n output elements (out is contiguous) from
+ * up to four operands. Along a row, x[0] (a) and x[1] (b) advance by s[0]
+ * and s[1] elements, each 0 (one value repeated along the row) or 1, and
+ * from one row to the next by s[2] and s[3]; x[2] (g) and x[3] (y) are
+ * laid out as out, or NULL when not given. p is the op's parameters.
+ * TG__BCAST_ROW makes them.
+ */
+typedef void (*tg__row_fn)(int64_t m, int64_t n, void *out,
+                           const void *const *x, const int64_t *s,
+                           const void *p);
+
+/*
+ * Define a static row kernel `name` for element type T:
+ * out[i] = F(a, b, g, y, p), with F a function-like macro of the elements.
+ * Each stride case is its own loop over restrict parameters, so the common
+ * ones (equal shapes; one side a scalar) are plain loops the compiler
+ * vectorises, with no call per element or per row. F's unused arguments
+ * are never read.
+ */
+#define TG__BCAST_LOOP(name, T, F, IA, IB)                                   \
+    static void name(int64_t m, int64_t n, T *restrict o,                    \
+                     const T *restrict a, const T *restrict b,               \
+                     const T *restrict g, const T *restrict y,               \
+                     int64_t ra, int64_t rb, const void *p)                  \
+    {                                                                        \
+        (void)a, (void)b, (void)g, (void)y, (void)p;                         \
+        for (int64_t r = 0; r < m; r++) {                                    \
+            int64_t ro = r * n, rao = r * ra, rbo = r * rb;                  \
+            (void)rao, (void)rbo;                                            \
+            for (int64_t i = 0; i < n; i++)                                  \
+                o[ro + i] = F(a[rao + (IA)], b[rbo + (IB)], g[ro + i],       \
+                              y[ro + i], p);                                 \
+        }                                                                    \
+    }
+#define TG__BCAST_ROW(name, T, F)                                            \
+    TG__BCAST_LOOP(name##_vv, T, F, i, i)                                    \
+    TG__BCAST_LOOP(name##_sv, T, F, 0, i)                                    \
+    TG__BCAST_LOOP(name##_vs, T, F, i, 0)                                    \
+    TG__BCAST_LOOP(name##_ss, T, F, 0, 0)                                    \
+    static void name(int64_t m, int64_t n, void *out, const void *const *x,  \
+                     const int64_t *s, const void *p)                        \
+    {                                                                        \
+        if (s[0] == 1 && s[1] == 1)                                          \
+            name##_vv(m, n, out, x[0], x[1], x[2], x[3], s[2], s[3], p);     \
+        else if (s[1] == 1)                                                  \
+            name##_sv(m, n, out, x[0], x[1], x[2], x[3], s[2], s[3], p);     \
+        else if (s[0] == 1)                                                  \
+            name##_vs(m, n, out, x[0], x[1], x[2], x[3], s[2], s[3], p);     \
+        else                                                                 \
+            name##_ss(m, n, out, x[0], x[1], x[2], x[3], s[2], s[3], p);     \
+    }
+
+/*
+ * Forward of a broadcasting binary op: a new tensor on t of the broadcast
+ * shape with out = row[dtype](a, b, p). NULL after TG_ESHAPE (naming fn)
+ * or TG_ENOMEM. a and b share a dtype (tg_apply checked).
+ */
+tg_tensor *tg__broadcast_binary(tg_tape *t, const char *fn,
+                                const tg_tensor *a, const tg_tensor *b,
+                                const tg__row_fn row[2], const void *p);
+
+/*
+ * Backward helper: write into gx (the shape of a or of b) the sum over the
+ * broadcast dimensions of row[dtype](a, b, g, y, p), computed over y's
+ * shape. When gx already has y's shape the row writes gx directly;
+ * otherwise through a temporary on t. Returns TG_OK or TG_ENOMEM.
+ */
+int tg__broadcast_grad(tg_tape *t, tg_tensor *gx, const tg_tensor *a,
+                       const tg_tensor *b, const tg_tensor *g,
+                       const tg_tensor *y, const tg__row_fn row[2],
+                       const void *p);
+
+/*
+ * dst = src summed over the dimensions along which dst broadcasts to src's
+ * shape (a plain copy when the shapes are equal). dst is written, never
+ * added to. f32 sums accumulate in double (scratch on t). TG_OK, or
+ * TG_ENOMEM.
+ */
+int tg__sum_to(tg_tape *t, tg_tensor *dst, const tg_tensor *src);
+
+/* The elements of a and b (as doubles) that element i of y, their
+ * broadcast result, was computed from: for piece functions. */
+void tg__binary_values(const tg_tensor *a, const tg_tensor *b,
+                       const tg_tensor *y, int64_t i, double *va, double *vb);
+
+/*
+ * ---- one axis of a tensor (src/tensor/axis.c)
+ * Reductions, softmax and concat see a tensor around one axis as
+ * (outer, n, inner): outer blocks of n slices of inner contiguous values.
+ * A lane is the n values x[o, :, i]; lane j = o * inner + i starts at
+ * o * n * inner + i and steps by inner. Reducing lane j gives output
+ * element j, so a reduction's output is already in lane order. Values are
+ * read and written as double through tg__get and tg__set.
+ */
+typedef struct tg__lanes {
+    int64_t outer, n, inner;
+} tg__lanes;
+
+/* The params of every op that takes one axis (sum_axis, softmax, concat). */
+typedef struct tg__axis_params {
+    int axis;                /* may count from the end: -1 is the last */
+    bool keepdim;            /* reductions: keep the axis with size 1 */
+} tg__axis_params;
+
+static inline double tg__get(const tg_tensor *x, int64_t i)
+{
+    return x->dtype == TG_F32 ? (double)((const float *)x->data)[i]
+                              : ((const double *)x->data)[i];
+}
+
+static inline void tg__set(tg_tensor *x, int64_t i, double v)
+{
+    if (x->dtype == TG_F32)
+        ((float *)x->data)[i] = (float)v;
+    else
+        ((double *)x->data)[i] = v;
+}
+
+/* Where lane j starts in the data; its element k is at base + k * inner. */
+static inline int64_t tg__lane_base(const tg__lanes *l, int64_t j)
+{
+    return (j / l->inner) * l->n * l->inner + j % l->inner;
+}
+
+/*
+ * Turn axis (negative counts from the end, as PyTorch; a scalar accepts 0
+ * and -1) into 0..ndim-1 in *out. TG_EINVAL naming fn and x's shape when
+ * it is out of range.
+ */
+int tg__axis_resolve(const char *fn, const tg_tensor *x, int axis, int *out);
+
+/* x's lanes around a resolved axis; and one lane of all its elements. */
+tg__lanes tg__lanes_around(const tg_tensor *x, int axis);
+tg__lanes tg__lanes_all(const tg_tensor *x);
+
+/* x's shape without the resolved axis (or with it as 1 if keepdim) into
+ * shape; returns the number of dims. */
+int tg__reduced_shape(const tg_tensor *x, int axis, bool keepdim,
+                      int64_t *shape);
+
+/*
+ * For a reduction op: its lanes and its (uninitialised) output. c->params
+ * is a tg__axis_params for the _axis ops and NULL for those that reduce
+ * every element to a scalar. NULL, with TG_EINVAL for a bad axis, or
+ * TG_ENOMEM. tg__reduction_lanes gives backward the same lanes.
+ */
+tg_tensor *tg__reduction_begin(tg_op_ctx *c, tg__lanes *l);
+tg__lanes tg__reduction_lanes(const tg_op_ctx *c);
+
+/* Lane j summed in double, pairwise (error grows with log n). */
+double tg__lane_sum(const tg_tensor *x, const tg__lanes *l, int64_t j);
+
+/*
+ * The position in lane j of its largest (want_max) or smallest value: the
+ * first one, and the first NaN if there is one (NaN wins, as PyTorch).
+ * *ties counts the elements equal to it (NaNs, for a NaN).
+ */
+int64_t tg__lane_arg(const tg_tensor *x, const tg__lanes *l, int64_t j,
+                     bool want_max, int64_t *ties);
+
+/*
+ * The gradient of lane j's max (want_max) or min, given g, the upstream
+ * gradient of that one value: written into lane j of gx, which is zero
+ * except at the extreme. split_ties shares g evenly among all elements
+ * equal to it (PyTorch's max() and amax); otherwise the first one gets all
+ * of g (PyTorch's max(dim)).
+ */
+void tg__lane_select_grad(tg_tensor *gx, const tg_tensor *x,
+                          const tg__lanes *l, int64_t j, bool want_max,
+                          bool split_ties, double g);
+
+/* log(sum(exp(lane j))), shifted by the lane's max so it cannot overflow;
+ * an infinite max shifts by 0 instead (all -inf gives -inf). */
+double tg__lane_logsumexp(const tg_tensor *x, const tg__lanes *l, int64_t j);
+
+/* Set every element of lane j to v. */
+void tg__lane_fill(tg_tensor *x, const tg__lanes *l, int64_t j, double v);
+
 /* ---- autograd (src/autograd/tape.c) */
 int tg__record(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
                tg_tensor *out, const void *params, void *saved);
 
 /* ---- ops (src/ops/registry.c) */
-int tg__check_op(const tg_op *op);
+int tg__check_op(const char *fn, const tg_op *op);
 
 #endif /* TG_INTERNAL_H */

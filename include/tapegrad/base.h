@@ -73,6 +73,10 @@ const char *tg_strerror(int status);
  */
 const char *tg_last_error(void);
 
+/* The status of the last failure on this thread (TG_OK if none since
+ * tg_clear_error()). */
+int tg_last_status(void);
+
 /* Forget the last error on this thread (tg_last_error() returns ""). */
 void tg_clear_error(void);
 

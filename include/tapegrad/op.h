@@ -93,8 +93,8 @@ struct tg_op {
  * so the caller's struct may go away). The output belongs to t, whatever
  * tapes the inputs came from. If t has grad enabled and an input requires
  * grad, an entry is recorded and the output requires grad.
- * Errors (NULL returned): a NULL input (the earlier failure's message is
- * kept), TG_EINVAL for a wrong count or a stale tensor, TG_EDTYPE for
+ * Errors (NULL returned): a NULL input (the earlier failure's status and
+ * message are kept), TG_EINVAL for a wrong count or a stale tensor, TG_EDTYPE for
  * inputs of different dtypes, and whatever forward reports.
  */
 tg_tensor *tg_apply(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,

@@ -47,8 +47,8 @@ size_t tg_tape_bytes_reserved(const tg_tape *t);
  * x root depends on. Leaf gradients add to what earlier passes left;
  * gradients of t's intermediate tensors are recomputed by each pass.
  * Calling it twice on the same tape is allowed (the tape is not consumed).
- * Errors: TG_EINVAL for NULL (root keeps the message of the failure that
- * produced it), TG_ESHAPE for a root with more than one element, TG_ESTATE
+ * Errors: for a NULL root, the status and message of the failure that
+ * produced it (TG_EINVAL if there was none), TG_ESHAPE for a root with more than one element, TG_ESTATE
  * for a root of another tape, from before a reset, or not requiring grad,
  * TG_ENOMEM (leaf gradients may then be partly updated).
  */

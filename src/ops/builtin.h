@@ -18,10 +18,34 @@
 #define TG__OPS_ACTIVATION(X) \
     X(relu)
 
-#define TG__OPS_ELEMENTWISE(X)
+#define TG__OPS_ELEMENTWISE(X) \
+    X(add)                     \
+    X(sub)                     \
+    X(mul)                     \
+    X(div)                     \
+    X(maximum)                 \
+    X(minimum)                 \
+    X(pow)                     \
+    X(pow_tensor)              \
+    X(neg)                     \
+    X(exp)                     \
+    X(log)                     \
+    X(sqrt)                    \
+    X(abs)                     \
+    X(tanh)                    \
+    X(sigmoid)
 
 #define TG__OPS_REDUCTION(X) \
-    X(sum)
+    X(sum)                   \
+    X(sum_axis)              \
+    X(mean)                  \
+    X(mean_axis)             \
+    X(max)                   \
+    X(max_axis)              \
+    X(min)                   \
+    X(min_axis)              \
+    X(logsumexp)             \
+    X(logsumexp_axis)
 
 /* reshape, transpose, matmul, concat ... */
 #define TG__OPS_SHAPE(X)

@@ -66,26 +66,27 @@ const tg_op *tg_op_find(const char *name)
     return op;
 }
 
-int tg__check_op(const tg_op *op)
+int tg__check_op(const char *fn, const tg_op *op)
 {
     if (op == NULL)
-        return tg_set_error(TG_EINVAL, "op is NULL");
+        return tg_set_error(TG_EINVAL, "%s: op is NULL", fn);
     if (op->name == NULL || op->name[0] == '\0')
-        return tg_set_error(TG_EINVAL, "op has no name");
+        return tg_set_error(TG_EINVAL, "%s: op has no name", fn);
     if (op->forward == NULL || op->backward == NULL)
-        return tg_set_error(TG_EINVAL, "op \"%s\" needs both a forward and a "
-                            "backward function", op->name);
+        return tg_set_error(TG_EINVAL, "%s: op \"%s\" needs both a forward "
+                            "and a backward function", fn, op->name);
     if (op->arity < -1 || op->arity == 0)
-        return tg_set_error(TG_EINVAL, "op \"%s\" has arity %d; it must be "
-                            "at least 1, or -1 for any", op->name, op->arity);
+        return tg_set_error(TG_EINVAL, "%s: op \"%s\" has arity %d; it must "
+                            "be at least 1, or -1 for any", fn, op->name,
+                            op->arity);
     return TG_OK;
 }
 
 int tg_op_register(const tg_op *op)
 {
-    int rc = tg__check_op(op);
+    int rc = tg__check_op("tg_op_register", op);
     if (rc != TG_OK)
-        return tg_set_error(rc, "tg_op_register: %s", tg_last_error());
+        return rc;
     pthread_mutex_lock(&register_lock);
     int n = atomic_load_explicit(&n_user_ops, memory_order_relaxed);
     if (find(op->name) != NULL)
@@ -140,10 +141,8 @@ static bool any_requires_grad(tg_tensor *const *in, int n)
 tg_tensor *tg_apply(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
                     const void *params)
 {
-    if (tg__check_op(op) != TG_OK) {
-        tg_set_error(TG_EINVAL, "tg_apply: %s", tg_last_error());
+    if (tg__check_op("tg_apply", op) != TG_OK)
         return NULL;
-    }
     if (t == NULL) {
         tg_set_error(TG_EINVAL, "tg_%s: tape is NULL", op->name);
         return NULL;

@@ -1,12 +1,14 @@
 /*
- * sum.c — the sum of all elements.
+ * sum.c — the sum of all elements (sum), or along one axis (sum_axis).
  *
  *     sum(x)          = x[0] + x[1] + ... + x[n-1]
  *     d sum / d x[i]  = 1
  *
  * So the gradient of every element is the upstream gradient itself: the
  * scalar d root / d sum, copied to x's shape. Nothing is multiplied by a
- * tensor of ones; the value is written once per element.
+ * tensor of ones; the value is written once per element. Along an axis
+ * the same holds lane by lane (see src/tensor/axis.c): every element of a
+ * lane gets the upstream gradient of the lane's sum.
  */
 #include "builtin.h"
 
@@ -77,6 +79,29 @@ static int sum_backward(tg_op_ctx *c, const tg_tensor *y, const tg_tensor *gy,
     return TG_OK;
 }
 
+/* Along an axis: y[j] = the sum of lane j, pairwise in double. */
+static tg_tensor *sum_axis_forward(tg_op_ctx *c)
+{
+    tg__lanes l;
+    tg_tensor *y = tg__reduction_begin(c, &l);
+    if (y == NULL)
+        return NULL;
+    for (int64_t j = 0; j < l.outer * l.inner; j++)
+        tg__set(y, j, tg__lane_sum(c->in[0], &l, j));
+    return y;
+}
+
+/* Every element of lane j gets gy[j]. */
+static int sum_axis_backward(tg_op_ctx *c, const tg_tensor *y,
+                             const tg_tensor *gy, tg_tensor *const *gx)
+{
+    (void)y;
+    tg__lanes l = tg__reduction_lanes(c);
+    for (int64_t j = 0; j < l.outer * l.inner; j++)
+        tg__lane_fill(gx[0], &l, j, tg__get(gy, j));
+    return TG_OK;
+}
+
 const tg_op tg__op_sum = {
     .name = "sum",
     .arity = 1,
@@ -87,4 +112,18 @@ const tg_op tg__op_sum = {
 tg_tensor *tg_sum(tg_tape *t, tg_tensor *x)
 {
     return tg_apply(t, &tg__op_sum, &x, 1, NULL);
+}
+
+const tg_op tg__op_sum_axis = {
+    .name = "sum_axis",
+    .arity = 1,
+    .params_size = sizeof(tg__axis_params),
+    .forward = sum_axis_forward,
+    .backward = sum_axis_backward,
+};
+
+tg_tensor *tg_sum_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim)
+{
+    tg__axis_params p = {axis, keepdim};
+    return tg_apply(t, &tg__op_sum_axis, &x, 1, &p);
 }

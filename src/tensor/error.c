@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 static _Thread_local char last_error[512];
+static _Thread_local int last_status;
 
 const char *tg_strerror(int status)
 {
@@ -24,19 +25,21 @@ const char *tg_last_error(void)
     return last_error;
 }
 
+int tg_last_status(void)
+{
+    return last_status;
+}
+
 void tg_clear_error(void)
 {
     last_error[0] = '\0';
-}
-
-bool tg__has_error(void)
-{
-    return last_error[0] != '\0';
+    last_status = TG_OK;
 }
 
 int tg__verror(int status, const char *fmt, va_list ap)
 {
     vsnprintf(last_error, sizeof last_error, fmt, ap);
+    last_status = status;
     return status;
 }
 

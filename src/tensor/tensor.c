@@ -45,10 +45,9 @@ int tg__check_shape(const char *fn, int ndim, const int64_t *shape,
 int tg__check_tensor(const char *fn, const tg_tensor *x)
 {
     if (x == NULL) {
-        /* A NULL usually carries an earlier failure: keep its message. */
-        if (!tg__has_error())
-            tg_set_error(TG_EINVAL, "%s: tensor is NULL", fn);
-        return TG_EINVAL;
+        if (tg_last_status() != TG_OK)
+            return tg_last_status();
+        return tg_set_error(TG_EINVAL, "%s: tensor is NULL", fn);
     }
     if (x->magic != TG__LIVE || x->generation != x->tape->generation)
         return tg_set_error(TG_ESTATE,

@@ -73,6 +73,71 @@ TCase *tg_test_tcase(const char *name)
     return tc;
 }
 
+/* dot(y, w) = sum(y * w); d/dy = w, d/dw = y. */
+static tg_tensor *dot_forward(tg_op_ctx *c)
+{
+    const tg_tensor *y = c->in[0], *w = c->in[1];
+    tg_tensor *out = tg_empty(c->tape, tg_dtype_of(y), 0, NULL);
+    if (out == NULL)
+        return NULL;
+    double s = 0;
+    for (int64_t i = 0; i < tg_numel(y); i++)
+        s += tg_dtype_of(y) == TG_F32
+                 ? (double)tg_data_f32(y)[i] * tg_data_f32(w)[i]
+                 : tg_data_f64(y)[i] * tg_data_f64(w)[i];
+    if (tg_dtype_of(y) == TG_F32)
+        *tg_mut_f32(out) = (float)s;
+    else
+        *tg_mut_f64(out) = s;
+    return out;
+}
+
+static void scale_into(tg_tensor *g, const tg_tensor *by, double gy)
+{
+    for (int64_t i = 0; i < tg_numel(g); i++) {
+        if (tg_dtype_of(g) == TG_F32)
+            tg_mut_f32(g)[i] = (float)(gy * tg_data_f32(by)[i]);
+        else
+            tg_mut_f64(g)[i] = gy * tg_data_f64(by)[i];
+    }
+}
+
+static int dot_backward(tg_op_ctx *c, const tg_tensor *out,
+                        const tg_tensor *gout, tg_tensor *const *gx)
+{
+    (void)out;
+    double g = tg_item(gout);
+    if (gx[0] != NULL)
+        scale_into(gx[0], c->in[1], g);
+    if (gx[1] != NULL)
+        scale_into(gx[1], c->in[0], g);
+    return TG_OK;
+}
+
+static const tg_op dot_op = {
+    .name = "test_dot",
+    .arity = 2,
+    .forward = dot_forward,
+    .backward = dot_backward,
+};
+
+tg_tensor *tg_test_dot(tg_tape *t, tg_tensor *y, const double *w)
+{
+    if (y == NULL)
+        return NULL;
+    tg_tensor *wt = tg_empty_like(t, y);
+    if (wt == NULL)
+        return NULL;
+    for (int64_t i = 0; i < tg_numel(y); i++) {
+        if (tg_dtype_of(y) == TG_F32)
+            tg_mut_f32(wt)[i] = (float)w[i];
+        else
+            tg_mut_f64(wt)[i] = w[i];
+    }
+    tg_tensor *in[2] = {y, wt};
+    return tg_apply(t, &dot_op, in, 2, NULL);
+}
+
 int tg_test_close(double a, double b, double rtol, double atol)
 {
     if (isnan(a) || isnan(b))

@@ -29,6 +29,14 @@ long tg_test_allocation_calls(void);
 /* Fail the k-th allocation from now on (1 = the next one); -1: never. */
 void tg_test_fail_after(long k);
 
+/*
+ * sum(y * w) for fixed weights w (numel(y) doubles, rounded to y's dtype):
+ * a scalar root whose backward hands y the upstream gradient w, so a test
+ * can compare d sum(y * w) / dx with PyTorch's y.backward(w). NULL (with
+ * the error) if y is NULL or memory runs out.
+ */
+tg_tensor *tg_test_dot(tg_tape *t, tg_tensor *y, const double *w);
+
 /* Whether a and b agree: |a - b| <= atol + rtol * |b|, NaN equal to NaN. */
 int tg_test_close(double a, double b, double rtol, double atol);
 

@@ -1,0 +1,49 @@
+/*
+ * tapegrad/check.h — one-line gradient assertions for Check test suites.
+ *
+ *     #include <check.h>
+ *     #include <tapegrad.h>
+ *     #include <tapegrad/check.h>
+ *
+ *     static tg_tensor *f(tg_tape *t, tg_tensor *const *in, int n, void *ud) {
+ *         return tg_relu(t, in[0]);
+ *     }
+ *     START_TEST(relu_gradient) {
+ *         ...  x: an f64 leaf
+ *         tg_ck_assert_gradients(f, NULL, &x, 1);
+ *     }
+ *
+ * The assertion fails (ck_assert_msg) when tg_gradcheck returns an error
+ * or reports a failed element, with the report's message: the input, the
+ * element (flat and as a multi-index), the analytic and numeric values and
+ * the error. Ambiguous elements (a step across a kink) do not fail it;
+ * tg_gradcheck's report counts them. See docs/testing-gradients.md.
+ *
+ * Header-only, needing only Check and tapegrad.h. tapegrad.h does not
+ * include it, so the library itself never needs Check.
+ */
+#ifndef TAPEGRAD_CHECK_H
+#define TAPEGRAD_CHECK_H
+
+#include <check.h>   /* Check's header: angle brackets, never this file */
+
+#include "../tapegrad.h"
+
+/* Check d fn / d inputs[0..n-1] with PyTorch's default tolerances. */
+#define tg_ck_assert_gradients(fn, userdata, inputs, n)                      \
+    tg_ck_assert_gradients_opt(fn, userdata, inputs, n, NULL)
+
+/* The same with options (a const tg_gradcheck_options *, NULL: defaults). */
+#define tg_ck_assert_gradients_opt(fn, userdata, inputs, n, opt)             \
+    do {                                                                     \
+        tg_gradcheck_report tg_ck__report;                                   \
+        int tg_ck__rc = tg_gradcheck((fn), (userdata), (inputs), (n), (opt), \
+                                     &tg_ck__report);                        \
+        ck_assert_msg(tg_ck__rc == TG_OK && tg_ck__report.passed,            \
+                      "tg_gradcheck(%s) %s: %s", #fn,                        \
+                      tg_ck__rc == TG_OK ? "failed" : "could not run",       \
+                      tg_ck__rc == TG_OK ? tg_ck__report.message             \
+                                         : tg_last_error());                 \
+    } while (0)
+
+#endif /* TAPEGRAD_CHECK_H */

@@ -1,0 +1,61 @@
+/*
+ * mean.c — the mean of all elements (mean), or along one axis (mean_axis).
+ *
+ *     mean(x)          = (x[0] + ... + x[n-1]) / n
+ *     d mean / d x[i]  = 1 / n
+ *
+ * It is sum scaled by 1/n, lane by lane (see src/tensor/axis.c): each
+ * element of a lane gets the upstream gradient of its lane's mean divided
+ * by the lane's length. The whole-tensor mean is the one lane of all
+ * elements.
+ */
+#include "builtin.h"
+
+/* y[j] = the sum of lane j (pairwise, in double) divided by its length. */
+static tg_tensor *mean_forward(tg_op_ctx *c)
+{
+    tg__lanes l;
+    tg_tensor *y = tg__reduction_begin(c, &l);
+    if (y == NULL)
+        return NULL;
+    for (int64_t j = 0; j < l.outer * l.inner; j++)
+        tg__set(y, j, tg__lane_sum(c->in[0], &l, j) / (double)l.n);
+    return y;
+}
+
+/* Every element of lane j gets gy[j] / n. */
+static int mean_backward(tg_op_ctx *c, const tg_tensor *y,
+                         const tg_tensor *gy, tg_tensor *const *gx)
+{
+    (void)y;
+    tg__lanes l = tg__reduction_lanes(c);
+    for (int64_t j = 0; j < l.outer * l.inner; j++)
+        tg__lane_fill(gx[0], &l, j, tg__get(gy, j) / (double)l.n);
+    return TG_OK;
+}
+
+const tg_op tg__op_mean = {
+    .name = "mean",
+    .arity = 1,
+    .forward = mean_forward,
+    .backward = mean_backward,
+};
+
+const tg_op tg__op_mean_axis = {
+    .name = "mean_axis",
+    .arity = 1,
+    .params_size = sizeof(tg__axis_params),
+    .forward = mean_forward,
+    .backward = mean_backward,
+};
+
+tg_tensor *tg_mean(tg_tape *t, tg_tensor *x)
+{
+    return tg_apply(t, &tg__op_mean, &x, 1, NULL);
+}
+
+tg_tensor *tg_mean_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim)
+{
+    tg__axis_params p = {axis, keepdim};
+    return tg_apply(t, &tg__op_mean_axis, &x, 1, &p);
+}

@@ -1,0 +1,308 @@
+/*
+ * broadcast.c — NumPy broadcasting for elementwise binary ops: the result
+ * shape, running a row kernel over broadcast inputs, and summing a
+ * gradient back down to an input's shape.
+ *
+ * All three walk the output in row-major order through a "plan": the
+ * output's dimensions with, for each input, the step (in elements) its
+ * index takes along each dimension, 0 where the input is broadcast.
+ * Dimensions of size 1 are dropped and neighbours that every input walks
+ * the same way are merged, so equal shapes become one long row, a scalar
+ * with a tensor one row with a step of 0, and (3,4) + (4,) three rows of
+ * four. The innermost step is then always 0 or 1, which is what lets the
+ * row kernels be plain loops.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The output's dimensions as up to two inputs walk them. */
+typedef struct plan {
+    int ndim;                          /* >= 1 */
+    int nx;                            /* inputs: 1 or 2 */
+    int64_t shape[TG_MAX_DIMS];
+    int64_t stride[2][TG_MAX_DIMS];    /* elements; 0 where broadcast */
+} plan;
+
+int tg__broadcast_shape(const char *fn, const tg_tensor *a,
+                        const tg_tensor *b, int *ndim, int64_t *shape)
+{
+    int n = a->ndim > b->ndim ? a->ndim : b->ndim;
+    for (int d = 0; d < n; d++) {
+        int da = d - (n - a->ndim), db = d - (n - b->ndim);
+        int64_t sa = da >= 0 ? a->shape[da] : 1;
+        int64_t sb = db >= 0 ? b->shape[db] : 1;
+        if (sa != sb && sa != 1 && sb != 1) {
+            char s1[128], s2[128];
+            return tg_set_error(TG_ESHAPE, "%s: shapes %s and %s do not "
+                                "broadcast", fn,
+                                tg_shape_str(a, s1, sizeof s1),
+                                tg_shape_str(b, s2, sizeof s2));
+        }
+        shape[d] = sa == 1 ? sb : sa;
+    }
+    *ndim = n;
+    return TG_OK;
+}
+
+/* The step x's flat index takes along each of the output's ndim dims. */
+static void input_strides(const tg_tensor *x, int ndim, int64_t *stride)
+{
+    int64_t run = 1;
+    for (int d = ndim - 1; d >= 0; d--) {
+        int dx = d - (ndim - x->ndim);
+        if (dx >= 0 && x->shape[dx] != 1) {
+            stride[d] = run;
+            run *= x->shape[dx];
+        } else {
+            stride[d] = 0;
+        }
+    }
+}
+
+/* Whether output dim d can join the plan's last dim for every input. */
+static bool mergeable(const plan *p, int64_t st[2][TG_MAX_DIMS], int d,
+                      int64_t size)
+{
+    for (int k = 0; k < p->nx; k++)
+        if (p->stride[k][p->ndim - 1] != st[k][d] * size)
+            return false;
+    return true;
+}
+
+/*
+ * The plan for walking an output of shape (ndim, shape) with inputs
+ * x[0..nx-1] broadcast to it: size-1 dims dropped, mergeable dims merged.
+ */
+static void plan_init(plan *p, int ndim, const int64_t *shape, int nx,
+                      const tg_tensor *const *x)
+{
+    int64_t st[2][TG_MAX_DIMS];
+    for (int k = 0; k < nx; k++)
+        input_strides(x[k], ndim, st[k]);
+    p->nx = nx;
+    p->ndim = 0;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] == 1)
+            continue;
+        if (p->ndim > 0 && mergeable(p, st, d, shape[d])) {
+            p->shape[p->ndim - 1] *= shape[d];
+        } else {
+            p->shape[p->ndim] = shape[d];
+            p->ndim++;
+        }
+        for (int k = 0; k < nx; k++)
+            p->stride[k][p->ndim - 1] = st[k][d];
+    }
+    if (p->ndim == 0) {                /* one element */
+        p->ndim = 1;
+        p->shape[0] = 1;
+        for (int k = 0; k < nx; k++)
+            p->stride[k][0] = 0;
+    }
+}
+
+/* Elements per row (the last dim) and the number of rows. */
+static int64_t plan_rows(const plan *p, int64_t *n)
+{
+    int64_t rows = 1;
+    for (int d = 0; d < p->ndim - 1; d++)
+        rows *= p->shape[d];
+    *n = p->shape[p->ndim - 1];
+    return rows;
+}
+
+/* Step the odometer of dims 0..last-1 to its next position, updating each
+ * input's offset. */
+static void plan_next(const plan *p, int last, int64_t *idx, int64_t *off)
+{
+    for (int d = last - 1; d >= 0; d--) {
+        for (int k = 0; k < p->nx; k++)
+            off[k] += p->stride[k][d];
+        if (++idx[d] < p->shape[d])
+            return;
+        for (int k = 0; k < p->nx; k++)
+            off[k] -= p->stride[k][d] * p->shape[d];
+        idx[d] = 0;
+    }
+}
+
+/*
+ * out = row(a, b, g, y, prm) over the output. The row kernel takes the
+ * last two dims as one block (m rows of n), so it is called once per
+ * block, not once per row: (N,4) + (4,) is one call, not N.
+ * x holds a, b (walked by the plan) and g, y (output-shaped, or NULL).
+ */
+static void plan_run(const plan *p, size_t es, void *out,
+                     const void *const *x, tg__row_fn row, const void *prm)
+{
+    int last = p->ndim - 1, outer = p->ndim >= 2 ? p->ndim - 2 : 0;
+    int64_t n = p->shape[last], m = p->ndim >= 2 ? p->shape[last - 1] : 1;
+    int64_t s[4] = {p->stride[0][last], p->stride[1][last],
+                    p->ndim >= 2 ? p->stride[0][last - 1] : 0,
+                    p->ndim >= 2 ? p->stride[1][last - 1] : 0};
+    int64_t blocks = 1;
+    for (int d = 0; d < outer; d++)
+        blocks *= p->shape[d];
+    int64_t idx[TG_MAX_DIMS] = {0}, off[2] = {0, 0};
+    for (int64_t r = 0; r < blocks; r++) {
+        size_t at = (size_t)(r * m * n) * es;
+        const void *xr[4] = {
+            (const char *)x[0] + (size_t)off[0] * es,
+            (const char *)x[1] + (size_t)off[1] * es,
+            x[2] ? (const char *)x[2] + at : NULL,
+            x[3] ? (const char *)x[3] + at : NULL,
+        };
+        row(m, n, (char *)out + at, xr, s, prm);
+        plan_next(p, outer, idx, off);
+    }
+}
+
+tg_tensor *tg__broadcast_binary(tg_tape *t, const char *fn,
+                                const tg_tensor *a, const tg_tensor *b,
+                                const tg__row_fn row[2], const void *p)
+{
+    int ndim;
+    int64_t shape[TG_MAX_DIMS];
+    if (tg__broadcast_shape(fn, a, b, &ndim, shape) != TG_OK)
+        return NULL;
+    tg_tensor *y = tg_empty(t, a->dtype, ndim, shape);
+    if (y == NULL)
+        return NULL;
+    const tg_tensor *ab[2] = {a, b};
+    plan pl;
+    plan_init(&pl, ndim, shape, 2, ab);
+    const void *x[4] = {a->data, b->data, NULL, NULL};
+    plan_run(&pl, tg_dtype_size(a->dtype), y->data, x, row[a->dtype], p);
+    return y;
+}
+
+int tg__broadcast_grad(tg_tape *t, tg_tensor *gx, const tg_tensor *a,
+                       const tg_tensor *b, const tg_tensor *g,
+                       const tg_tensor *y, const tg__row_fn row[2],
+                       const void *p)
+{
+    tg_tensor *full = gx;
+    if (!tg__same_shape(gx, y)) {
+        full = tg_empty(t, y->dtype, y->ndim, y->shape);
+        if (full == NULL)
+            return TG_ENOMEM;
+    }
+    const tg_tensor *ab[2] = {a, b};
+    plan pl;
+    plan_init(&pl, y->ndim, y->shape, 2, ab);
+    const void *x[4] = {a->data, b->data, g->data, y->data};
+    plan_run(&pl, tg_dtype_size(y->dtype), full->data, x, row[y->dtype], p);
+    return full == gx ? TG_OK : tg__sum_to(t, gx, full);
+}
+
+/* ---- Summing down to a shape. Accumulators are double for both dtypes. */
+
+/* acc[j] += x[j]: a row of the source landing on a row of the target. */
+static void add_row_f32(double *restrict acc, const float *restrict x,
+                        int64_t n)
+{
+    for (int64_t j = 0; j < n; j++)
+        acc[j] += x[j];
+}
+
+static void add_row_f64(double *restrict acc, const double *restrict x,
+                        int64_t n)
+{
+    for (int64_t j = 0; j < n; j++)
+        acc[j] += x[j];
+}
+
+/* The sum of a row that lands on one target element: four lanes so the
+ * loop vectorises, split in halves above 256 so the error grows with
+ * log n rather than n. */
+#define ROW_SUM(name, T)                                                     \
+    static double name(const T *restrict x, int64_t n)                       \
+    {                                                                        \
+        if (n > 256)                                                         \
+            return name(x, n / 2) + name(x + n / 2, n - n / 2);              \
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;                               \
+        int64_t j = 0;                                                       \
+        for (; j + 4 <= n; j += 4) {                                         \
+            s0 += x[j];                                                      \
+            s1 += x[j + 1];                                                  \
+            s2 += x[j + 2];                                                  \
+            s3 += x[j + 3];                                                  \
+        }                                                                    \
+        for (; j < n; j++)                                                   \
+            s0 += x[j];                                                      \
+        return (s0 + s1) + (s2 + s3);                                        \
+    }
+ROW_SUM(row_sum_f32, float)
+ROW_SUM(row_sum_f64, double)
+
+/* acc (dst's shape, zeroed) += src summed over dst's broadcast dims. */
+static void accumulate(double *acc, const tg_tensor *dst, const tg_tensor *src)
+{
+    plan pl;
+    plan_init(&pl, src->ndim, src->shape, 1, &dst);
+    int64_t n, rows = plan_rows(&pl, &n);
+    bool spread = pl.stride[0][pl.ndim - 1] == 1;
+    int64_t idx[TG_MAX_DIMS] = {0}, off[1] = {0};
+    for (int64_t r = 0; r < rows; r++) {
+        if (src->dtype == TG_F32) {
+            const float *row = (const float *)src->data + r * n;
+            if (spread)
+                add_row_f32(acc + off[0], row, n);
+            else
+                acc[off[0]] += row_sum_f32(row, n);
+        } else {
+            const double *row = (const double *)src->data + r * n;
+            if (spread)
+                add_row_f64(acc + off[0], row, n);
+            else
+                acc[off[0]] += row_sum_f64(row, n);
+        }
+        plan_next(&pl, pl.ndim - 1, idx, off);
+    }
+}
+
+int tg__sum_to(tg_tape *t, tg_tensor *dst, const tg_tensor *src)
+{
+    size_t es = tg_dtype_size(dst->dtype);
+    if (tg__same_shape(dst, src)) {
+        memcpy(dst->data, src->data, (size_t)dst->numel * es);
+        return TG_OK;
+    }
+    double *acc = dst->data;           /* f64 sums land in place */
+    if (dst->dtype == TG_F32) {
+        acc = tg_tape_alloc(t, (size_t)dst->numel * sizeof *acc);
+        if (acc == NULL)
+            return TG_ENOMEM;
+    }
+    memset(acc, 0, (size_t)dst->numel * sizeof *acc);
+    accumulate(acc, dst, src);
+    if (dst->dtype == TG_F32) {
+        float *d = dst->data;
+        for (int64_t j = 0; j < dst->numel; j++)
+            d[j] = (float)acc[j];
+    }
+    return TG_OK;
+}
+
+/* The flat index into x of element i of the (ndim, shape) tensor that x
+ * broadcasts to. */
+static int64_t broadcast_index(const tg_tensor *x, int ndim,
+                               const int64_t *shape, int64_t i)
+{
+    int64_t stride[TG_MAX_DIMS], at = 0;
+    input_strides(x, ndim, stride);
+    for (int d = ndim - 1; d >= 0; d--) {
+        at += (i % shape[d]) * stride[d];
+        i /= shape[d];
+    }
+    return at;
+}
+
+void tg__binary_values(const tg_tensor *a, const tg_tensor *b,
+                       const tg_tensor *y, int64_t i, double *va, double *vb)
+{
+    *va = tg__get(a, broadcast_index(a, y->ndim, y->shape, i));
+    *vb = tg__get(b, broadcast_index(b, y->ndim, y->shape, i));
+}

@@ -1,0 +1,228 @@
+/*
+ * test_tape.c — recording, backward, accumulation, reset and grad mode.
+ */
+#include "tg_test.h"
+
+/* sum(relu(x)) on a 4-element f64 leaf with the given values. */
+static tg_tensor *leaf4(tg_tape *t, double a, double b, double c, double d)
+{
+    double v[4] = {a, b, c, d};
+    int64_t n = 4;
+    tg_tensor *x = tg_from_data(t, TG_F64, 1, &n, v);
+    tg_set_requires_grad(x, true);
+    return x;
+}
+
+START_TEST(backward_of_sum_relu)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = leaf4(t, -1, 0, 2, 3);
+    tg_tensor *s = tg_sum(t, tg_relu(t, x));
+    ck_assert_int_eq(tg_tape_size(t), 2);
+    ck_assert_int_eq(tg_backward(t, s), TG_OK);
+    const double *g = tg_data_f64(tg_grad(x));
+    ck_assert(g[0] == 0 && g[1] == 0 && g[2] == 1 && g[3] == 1);
+    ck_assert(tg_item(tg_grad(s)) == 1.0);
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(two_backward_passes_accumulate)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = leaf4(t, 1, -2, 3, -4);
+    tg_tensor *y = tg_relu(t, x);
+    tg_tensor *s = tg_sum(t, y);
+    ck_assert_int_eq(tg_backward(t, s), TG_OK);
+    ck_assert_int_eq(tg_backward(t, s), TG_OK);
+    const double *g = tg_data_f64(tg_grad(x));
+    ck_assert(g[0] == 2 && g[1] == 0 && g[2] == 2 && g[3] == 0);
+    /* Intermediates are recomputed per pass, not accumulated. */
+    const double *gy = tg_data_f64(tg_grad(y));
+    ck_assert(gy[0] == 1 && gy[3] == 1);
+    tg_zero_grad(x);
+    g = tg_data_f64(tg_grad(x));
+    ck_assert(g[0] == 0 && g[2] == 0);
+    ck_assert_int_eq(tg_backward(t, s), TG_OK);
+    ck_assert(tg_data_f64(tg_grad(x))[0] == 1);
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(shared_input_gradients_add_up)
+{
+    /* x reaches the roots along two paths (through relu and directly);
+     * backward from each root adds that path's gradient into x. */
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = leaf4(t, 1, 2, -3, 4);
+    tg_tensor *a = tg_sum(t, tg_relu(t, x));
+    tg_tensor *b = tg_sum(t, x);
+    ck_assert_int_eq(tg_backward(t, a), TG_OK);
+    ck_assert_int_eq(tg_backward(t, b), TG_OK);
+    const double *g = tg_data_f64(tg_grad(x));
+    ck_assert(g[0] == 2 && g[1] == 2 && g[2] == 1 && g[3] == 2);
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(leaf_root_gets_one)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *s = tg_scalar(t, TG_F32, 3);
+    tg_set_requires_grad(s, true);
+    ck_assert_int_eq(tg_backward(t, s), TG_OK);
+    ck_assert(tg_item(tg_grad(s)) == 1.0);
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(parameters_on_a_long_lived_tape)
+{
+    /* The training-loop pattern: parameters on one tape, each step's work
+     * on another that is reset; parameter gradients survive the reset. */
+    tg_tape *params = tg_tape_new();
+    tg_tape *step = tg_tape_new();
+    tg_tensor *w = leaf4(params, 1, -1, 2, -2);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(tg_backward(step, tg_sum(step, tg_relu(step, w))),
+                         TG_OK);
+        tg_tape_reset(step);
+    }
+    const double *g = tg_data_f64(tg_grad(w));
+    ck_assert(g[0] == 3 && g[1] == 0 && g[2] == 3 && g[3] == 0);
+    ck_assert_ptr_eq(tg_tape_of(tg_grad(w)), params);
+    tg_tape_free(step);
+    tg_tape_free(params);
+}
+END_TEST
+
+START_TEST(grad_disabled_records_nothing)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = leaf4(t, 1, 2, 3, 4);
+    tg_tape_set_grad_enabled(t, false);
+    ck_assert(!tg_tape_grad_enabled(t));
+    tg_tensor *s = tg_sum(t, tg_relu(t, x));
+    ck_assert(tg_item(s) == 10.0);
+    ck_assert_int_eq(tg_tape_size(t), 0);
+    ck_assert(!tg_requires_grad(s));
+    ck_assert_status(tg_backward(t, s), TG_ESTATE, "does not require grad");
+    tg_tape_set_grad_enabled(t, true);
+    ck_assert_int_eq(tg_backward(t, tg_sum(t, x)), TG_OK);
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(no_input_requires_grad_records_nothing)
+{
+    tg_tape *t = tg_tape_new();
+    int64_t n = 3;
+    tg_tensor *x = tg_zeros(t, TG_F32, 1, &n);
+    tg_tensor *s = tg_sum(t, tg_relu(t, x));
+    ck_assert_int_eq(tg_tape_size(t), 0);
+    ck_assert_status(tg_backward(t, s), TG_ESTATE, "does not require grad");
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(reset_reuses_memory)
+{
+    /* After the first pass, the seed loop allocates nothing. */
+    tg_tape *t = tg_tape_new();
+    long calls = 0;
+    for (int i = 0; i < 5; i++) {
+        tg_tensor *x = tg_linspace(t, TG_F32, -2, 2, 100000);
+        tg_set_requires_grad(x, true);
+        ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_relu(t, x))), TG_OK);
+        ck_assert_ptr_nonnull(tg_grad(x));
+        tg_tape_reset(t);
+        if (i == 1)
+            calls = tg_test_allocation_calls();
+        if (i > 1)
+            ck_assert_int_eq(tg_test_allocation_calls(), calls);
+    }
+    ck_assert_int_eq(tg_tape_size(t), 0);
+    ck_assert(tg_tape_bytes_reserved(t) >= 100000 * 4 * 3);
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(reset_invalidates_tensors)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = leaf4(t, 1, 2, 3, 4);
+    tg_tensor *s = tg_sum(t, x);
+    tg_tape_reset(t);
+    ck_assert_status(tg_backward(t, s), TG_ESTATE, "freed by a reset");
+    ck_assert_null_msg(tg_relu(t, x), "tg_relu: tensor was freed by a reset");
+    ck_assert_status(tg_set_requires_grad(x, false), TG_ESTATE, "reset");
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(backward_needs_one_element)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = leaf4(t, 1, 2, 3, 4);
+    ck_assert_status(tg_backward(t, tg_relu(t, x)), TG_ESHAPE,
+                     "root has shape (4,); it must have exactly one element");
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(backward_root_of_another_tape)
+{
+    tg_tape *a = tg_tape_new(), *b = tg_tape_new();
+    tg_tensor *s = tg_sum(a, leaf4(a, 1, 2, 3, 4));
+    ck_assert_status(tg_backward(b, s), TG_ESTATE, "belongs to another tape");
+    tg_tape_free(a);
+    tg_tape_free(b);
+}
+END_TEST
+
+START_TEST(requires_grad_only_on_leaves)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *y = tg_relu(t, leaf4(t, 1, 2, 3, 4));
+    ck_assert_status(tg_set_requires_grad(y, false), TG_EINVAL,
+                     "only leaf tensors");
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(free_and_reset_accept_null)
+{
+    tg_tape_free(NULL);
+    tg_tape_reset(NULL);
+    tg_tape_set_grad_enabled(NULL, true);
+    ck_assert_int_eq(tg_tape_size(NULL), 0);
+    tg_zero_grad(NULL);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("tape");
+    TCase *tc = tg_test_tcase("backward");
+    tcase_add_test(tc, backward_of_sum_relu);
+    tcase_add_test(tc, two_backward_passes_accumulate);
+    tcase_add_test(tc, shared_input_gradients_add_up);
+    tcase_add_test(tc, leaf_root_gets_one);
+    tcase_add_test(tc, parameters_on_a_long_lived_tape);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("grad_mode");
+    tcase_add_test(tc, grad_disabled_records_nothing);
+    tcase_add_test(tc, no_input_requires_grad_records_nothing);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("reset");
+    tcase_add_test(tc, reset_reuses_memory);
+    tcase_add_test(tc, reset_invalidates_tensors);
+    tcase_add_test(tc, free_and_reset_accept_null);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("bad_input");
+    tcase_add_test(tc, backward_needs_one_element);
+    tcase_add_test(tc, backward_root_of_another_tape);
+    tcase_add_test(tc, requires_grad_only_on_leaves);
+    suite_add_tcase(s, tc);
+    return tg_test_main(s);
+}
