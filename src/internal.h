@@ -327,6 +327,14 @@ void tg__lane_select_grad(tg_tensor *gx, const tg_tensor *x,
  * an infinite max shifts by 0 instead (all -inf gives -inf). */
 double tg__lane_logsumexp(const tg_tensor *x, const tg__lanes *l, int64_t j);
 
+/*
+ * Lane j's largest value m (NaN if it holds one) and s = sum(exp(v - m)),
+ * computed as PyTorch's softmax does: no special case for an infinite m,
+ * so a lane of all -inf, or holding +inf, gives NaN downstream as there.
+ */
+void tg__lane_softmax_stats(const tg_tensor *x, const tg__lanes *l,
+                            int64_t j, double *m, double *s);
+
 /* Set every element of lane j to v. */
 void tg__lane_fill(tg_tensor *x, const tg__lanes *l, int64_t j, double v);
 
