@@ -91,6 +91,15 @@ void tg__arena_free(tg__arena *a);
 
 /* ---- errors (src/tensor/error.c) */
 int tg__verror(int status, const char *fmt, va_list ap);
+/*
+ * Make the last error name fn, the call the user made, when it was set by
+ * a call inside it ("tg_relu: tg_empty_like: out of memory for 1000
+ * elements"); unchanged if it already starts with "fn:". Returns the status.
+ */
+int tg__error_in(const char *fn);
+/* How many errors this thread has set so far (to notice a callback that
+ * failed without setting one). */
+unsigned long tg__error_count(void);
 
 /* ---- tensors (src/tensor/tensor.c) */
 

@@ -52,8 +52,10 @@ tg_tensor *tg_linspace(tg_tape *t, tg_dtype dt, double start, double end,
         return NULL;
     }
     tg_tensor *x = tg_empty(t, dt, 1, &steps);
-    if (x == NULL)
+    if (x == NULL) {
+        tg__error_in("tg_linspace");  /* name the call the user made */
         return NULL;
+    }
     double d = (double)(steps - 1);
     for (int64_t i = 0; i < steps; i++) {
         double v;
