@@ -30,6 +30,12 @@ not see it; the compiler does:
     tg_tensor *x = tg_linspace(t, TG_F64, -1.0, 1.0, 4);
     -->
 
+Links are checked too: a relative link must name a file or folder of the
+repository; a line link (`file.c#L24`, `file.c#L24-L31`) must be within
+the file, and when its text is code (`[`relu_forward`](...#L24)`) that
+name must appear on those lines, so line links follow the code they
+point at; a heading link (`doc.md#some-heading`) must match a heading.
+
 Any other ```c block without `int main` is an error: mark it, or fence it
 as ```text if it is not meant to compile. Blocks that need Check are
 skipped (TAP SKIP) when pkg-config does not know Check.
@@ -212,6 +218,56 @@ def excerpt_error(block, root):
     return None
 
 
+LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]+)\)")
+LINE_ANCHOR = re.compile(r"^L(\d+)(?:-L(\d+))?$")
+
+
+def slug(heading):
+    """GitHub's anchor for a heading."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def link_errors(doc, root):
+    """What is wrong with the relative links of one Markdown file."""
+    errors = []
+    text = doc.read_text(encoding="utf-8")
+    for k, line in enumerate(text.split("\n"), 1):
+        for label, target in LINK.findall(line):
+            if re.match(r"^[a-z]+:", target):
+                continue   # http:, https:, mailto: are not ours to check
+            where = "%s:%d: %s" % (doc.relative_to(root), k, target)
+            path, _, anchor = target.partition("#")
+            dest = (doc.parent / path).resolve() if path else doc
+            if root.resolve() not in dest.parents and dest != root.resolve():
+                errors.append(where + " leaves the repository")
+            elif not dest.exists():
+                errors.append(where + " names a missing file")
+            elif anchor:
+                errors += anchor_errors(where, dest, anchor, label)
+    return errors
+
+
+def anchor_errors(where, dest, anchor, label):
+    lines = dest.read_text(encoding="utf-8").split("\n")
+    m = LINE_ANCHOR.match(anchor)
+    if m:
+        first = int(m.group(1))
+        last = int(m.group(2) or first)
+        if not 1 <= first <= last <= len(lines):
+            return [where + " is past the end (%d lines)" % len(lines)]
+        code = re.fullmatch(r"`([^`]+)`", label.strip())
+        name = code.group(1).rstrip("()") if code else None
+        if name and not any(name in ln for ln in lines[first - 1:last]):
+            return [where + ": %s is not on those lines (any more)" % name]
+        return []
+    if dest.suffix == ".md":
+        heads = [slug(ln.lstrip("#")) for ln in lines if ln.startswith("#")]
+        if anchor not in heads:
+            return [where + ": no such heading"]
+    return []
+
+
 def check_flags():
     """Compiler and linker flags for Check, or None if unknown."""
     if shutil.which("pkg-config") is None:
@@ -241,7 +297,7 @@ def build_and_run(block, n, opts, root, tmp, ck_flags):
     exe = tmp / ("snippet%d" % n)
     c_file.write_text(source, encoding="utf-8")
     cmd = (opts.cc + WARNINGS + extra + opts.extra_cflags +
-           ["-I", opts.include, str(c_file), "-o", str(exe),
+           ["-I", opts.include, "-iquote", str(root), str(c_file), "-o", str(exe),
             opts.lib, "-lm", "-pthread"] + (ck_flags if needs_check else []))
     r = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if r.returncode != 0:
@@ -289,7 +345,8 @@ def main():
     quoted = sorted({b.arg for b in blocks if b.mode == "excerpt"
                      and (root / b.arg).is_file()})
     blocks += [Block(q, 1, "", "quoted-file", q, "", "") for q in quoted]
-    print("1..%d" % len(blocks))
+    docs = [d for d in docs if d.is_file()]
+    print("1..%d" % (len(blocks) + len(docs)))
     ck_flags = check_flags()
     with tempfile.TemporaryDirectory() as tmp:
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
@@ -297,6 +354,13 @@ def main():
                                 Path(tmp), ck_flags)
                     for k, b in enumerate(blocks)]
             results = [j.result() for j in jobs]
+    n = len(results)
+    for d in docs:
+        n += 1
+        errors = link_errors(d, root)
+        results.append((not errors, "%s %d - links of %s%s" % (
+            "not ok" if errors else "ok", n, d.relative_to(root).as_posix(),
+            ":\n" + comment("\n".join(errors)) if errors else "")))
     for _, line in results:
         print(line)
     sys.exit(0 if all(ok for ok, _ in results) else 1)
