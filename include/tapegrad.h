@@ -38,6 +38,7 @@
  *                      included here: include it yourself, it needs Check)
  *   tapegrad/io.h      JSON and SVG output
  *   tapegrad/random.h  a seeded generator (PCG32) and random tensors
+ *   tapegrad/nn.h      parameter lists, layers, losses, optimizers
  */
 #ifndef TAPEGRAD_H
 #define TAPEGRAD_H
@@ -49,6 +50,7 @@
 #include "tapegrad/ops.h"
 #include "tapegrad/io.h"
 #include "tapegrad/random.h"
+#include "tapegrad/nn.h"
 #include "tapegrad/gradcheck.h"
 
 #endif /* TAPEGRAD_H */

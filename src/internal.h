@@ -8,6 +8,7 @@
 #include "tapegrad.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 
 /* Data and arena blocks are aligned for the widest vector loads. */
 #define TG__ALIGN 64
@@ -40,6 +41,7 @@ struct tg_tensor {
     bool requires_grad;
     uint8_t grad_state;      /* a tg__grad_state: what grad's values mean */
     int64_t creator;         /* index of the entry that made it, -1: leaf */
+    const char *name;        /* for pictures and traces; NULL: none */
 };
 
 /* One recorded op call. */
@@ -73,6 +75,8 @@ struct tg_tape {
     tg_tensor *tensors;      /* every live tensor, newest first */
     uint32_t generation;     /* bumped by every reset */
     bool grad_enabled;
+    bool anomaly;            /* check every value for NaN and infinity */
+    FILE *trace;             /* backward prints each step here, or NULL */
 };
 
 /* ---- allocator (src/tensor/alloc.c) */
@@ -318,9 +322,33 @@ double tg__lane_logsumexp(const tg_tensor *x, const tg__lanes *l, int64_t j);
 /* Set every element of lane j to v. */
 void tg__lane_fill(tg_tensor *x, const tg__lanes *l, int64_t j, double v);
 
+/*
+ * ---- moving dims around (src/tensor/permute.c)
+ * y = x with its dims reordered: y's dim d is x's dim perm[d], so y must
+ * have shape (x.shape[perm[0]], x.shape[perm[1]], ...) and x's dtype.
+ * perm is a permutation of 0..ndim-1 (checked by the caller). Transposes
+ * and permutes, forward and backward, all copy through this one routine.
+ */
+void tg__permute_copy(const tg_tensor *x, const int *perm, tg_tensor *y);
+
 /* ---- autograd (src/autograd/tape.c) */
 int tg__record(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
                tg_tensor *out, const void *params, void *saved);
+
+/* ---- looking inside (src/autograd/inspect.c) */
+
+/* "x (3,4) f32" or "relu#2 (3,4) f32": how traces name a tensor. */
+void tg__describe(const tg_tensor *x, char *buf, size_t n);
+/* The values of x in full if small, else min / mean / max. */
+void tg__summarise(const tg_tensor *x, char *buf, size_t n);
+/* Backward's trace of one entry, before and after its backward ran. */
+void tg__trace_entry(const tg_tape *t, int64_t k, const tg__entry *e,
+                     tg_tensor *const *slot);
+/* Anomaly mode: TG_ENUMERIC naming the op, its entry and the input shapes
+ * if x holds a NaN or an infinity. what is "output" or "gradient of input 0". */
+int tg__check_finite(const tg_tape *t, const tg_op *op, int64_t k,
+                     tg_tensor *const *in, int n, const tg_tensor *x,
+                     const char *what);
 
 /* ---- ops (src/ops/registry.c) */
 int tg__check_op(const char *fn, const tg_op *op);

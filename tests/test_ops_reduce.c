@@ -6,6 +6,8 @@
  */
 #include "tg_test.h"
 
+#include <tapegrad/check.h>
+
 #include "fixtures/ops_reduce.h"
 
 /* The C entry points of each reduction, whole-tensor and along an axis. */
@@ -133,6 +135,82 @@ START_TEST(logsumexp_does_not_overflow)
 }
 END_TEST
 
+/* Distinct values in (-2, 2) from a fixed sequence: no ties, no kinks. */
+static tg_tensor *spread(tg_tape *t, int ndim, const int64_t *shape)
+{
+    tg_tensor *x = tg_empty(t, TG_F64, ndim, shape);
+    for (int64_t i = 0; i < tg_numel(x); i++)
+        tg_mut_f64(x)[i] = 2.0 * sin(1.0 + 2.7 * (double)i);
+    return x;
+}
+
+/* One gradient check: reduction r, whole tensor or along axis. */
+typedef struct check_case {
+    int r;
+    bool all;
+    int axis;
+    bool keepdim;
+} check_case;
+
+static tg_tensor *reduce_fn(tg_tape *t, tg_tensor *const *in, int n, void *ud)
+{
+    (void)n;
+    const check_case *k = ud;
+    if (k->all)
+        return reductions[k->r].all(t, in[0]);
+    return reductions[k->r].axis(t, in[0], k->axis, k->keepdim);
+}
+
+/* Tighter than PyTorch's defaults: 4-point Richardson on smooth f64 ops is
+ * good to ~1e-10, so a gradient off by 0.1% cannot pass. */
+static tg_gradcheck_options tight(void)
+{
+    tg_gradcheck_options o = tg_gradcheck_defaults();
+    o.method = TG_GRADCHECK_RICHARDSON;
+    o.eps = 1e-3;
+    o.atol = 1e-8;
+    o.rtol = 1e-6;
+    return o;
+}
+
+/* Case i: reduction i / 9, then the whole tensor or axis 0, 1, 2 or -1,
+ * keepdim off and on. */
+START_TEST(gradcheck_every_axis)
+{
+    static const int axes[] = {0, 1, 2, -1, 0}; /* the last: unused */
+    check_case k = {_i / 9, _i % 9 == 8, axes[(_i % 9) / 2], _i % 2};
+    tg_tape *t = tg_tape_new();
+    int64_t shape[] = {2, 3, 4};
+    tg_tensor *x = spread(t, 3, shape);
+    tg_gradcheck_options o = tight();
+    tg_ck_assert_gradients_opt(reduce_fn, &k, &x, 1, &o);
+    tg_tape_free(t);
+}
+END_TEST
+
+/* On a tie the finite difference crosses a kink: max and min must say so
+ * (through tg_op.piece) so it is ambiguous, not a failure. */
+START_TEST(gradcheck_sees_ties_as_kinks)
+{
+    tg_tape *t = tg_tape_new();
+    double v[] = {1, 3, 3, 2, -1, -1, 0, 3};
+    int64_t shape[] = {2, 4};
+    tg_tensor *x = tg_from_data(t, TG_F64, 2, shape, v);
+    for (int r = 2; r <= 3; r++) {
+        check_case cases[] = {{r, true, 0, false}, {r, false, 1, false}};
+        for (int c = 0; c < 2; c++) {
+            tg_gradcheck_report rep;
+            ck_assert_int_eq(tg_gradcheck(reduce_fn, &cases[c], &x, 1, NULL,
+                                          &rep), TG_OK);
+            ck_assert_msg(rep.passed, "%s", rep.message);
+            ck_assert_msg(rep.n_ambiguous >= 2, "%s: %lld ambiguous",
+                          reductions[r].name, (long long)rep.n_ambiguous);
+        }
+    }
+    tg_tape_free(t);
+}
+END_TEST
+
 START_TEST(bad_axis_is_einval)
 {
     tg_tape *t = tg_tape_new();
@@ -203,6 +281,8 @@ int main(void)
     tc = tg_test_tcase("gradient");
     tcase_add_loop_test(tc, gradient_matches_pytorch, 0, FX_REDUCE_COUNT);
     tcase_add_test(tc, ties_split_for_all_but_not_along_an_axis);
+    tcase_add_loop_test(tc, gradcheck_every_axis, 0, 9 * N_REDUCTIONS);
+    tcase_add_test(tc, gradcheck_sees_ties_as_kinks);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("errors");
     tcase_add_test(tc, bad_axis_is_einval);

@@ -25,6 +25,75 @@ extern "C" {
  * relu(-inf) = 0. */
 tg_tensor *tg_relu(tg_tape *t, tg_tensor *x);
 
+/* The other activations: the result has x's shape. Where PyTorch's formula
+ * gives NaN at +-inf (inf * 0) although the function has a limit, they give
+ * the limit. Options that make no sense are TG_EINVAL, naming the op and
+ * the value. */
+
+/* leaky_relu(x) = x if x > 0 else slope * x;  d/dx = 1 if x > 0 else slope
+ * (slope at x == 0, as PyTorch). slope: any finite value (PyTorch's
+ * default 0.01); NaN or inf is TG_EINVAL. */
+tg_tensor *tg_leaky_relu(tg_tape *t, tg_tensor *x, double slope);
+
+/* elu(x) = x if x > 0 else alpha (e^x - 1);  d/dx = 1 if x > 0 else
+ * alpha e^x (alpha at x == 0, as PyTorch). alpha: any finite value
+ * (PyTorch's default 1); NaN or inf is TG_EINVAL. */
+tg_tensor *tg_elu(tg_tape *t, tg_tensor *x, double alpha);
+
+/* selu(x) = scale * elu(x, alpha) with alpha = 1.6732632423543772,
+ * scale = 1.0507009873554805;  d/dx = scale if x > 0 else
+ * scale alpha e^x (scale alpha at x == 0). */
+tg_tensor *tg_selu(tg_tape *t, tg_tensor *x);
+
+/* gelu(x) = x Phi(x), Phi the standard normal CDF (the exact, erf form);
+ * d/dx = Phi(x) + x phi(x), phi its density. gelu(-inf) = -0.0. */
+tg_tensor *tg_gelu(tg_tape *t, tg_tensor *x);
+
+/* gelu_tanh(x) = x (1 + tanh(u)) / 2, u = sqrt(2/pi) (x + 0.044715 x^3)
+ * (PyTorch's gelu(approximate='tanh'));  d/dx = (1 + tanh u) / 2 +
+ * x (1 - tanh^2 u) u' / 2, u' = sqrt(2/pi) (1 + 0.134145 x^2). */
+tg_tensor *tg_gelu_tanh(tg_tape *t, tg_tensor *x);
+
+/* silu(x) = x sigmoid(x) (swish);  d/dx = s (1 + x (1 - s)), s = sigmoid(x).
+ * silu(-inf) = -0.0. */
+tg_tensor *tg_silu(tg_tape *t, tg_tensor *x);
+
+/* softplus(x) = log(1 + e^(beta x)) / beta, or x where beta x > threshold;
+ * d/dx = sigmoid(beta x), or 1 above the threshold. PyTorch's defaults are
+ * beta 1, threshold 20; the switch is a (tiny) discontinuity, a kink for
+ * gradient checks. Never overflows, whatever the threshold. beta must be
+ * finite and nonzero (negative allowed, as PyTorch), threshold not NaN:
+ * TG_EINVAL otherwise. */
+tg_tensor *tg_softplus(tg_tape *t, tg_tensor *x, double beta, double threshold);
+
+/* mish(x) = x tanh(softplus(x));  d/dx = t + x s (1 - t^2),
+ * t = tanh(softplus(x)), s = sigmoid(x). mish(-inf) = -0.0. */
+tg_tensor *tg_mish(tg_tape *t, tg_tensor *x);
+
+/* hardtanh(x) = min(max(x, min_val), max_val);  d/dx = 1 if min_val < x <
+ * max_val else 0 (0 at the corners and at NaN, as PyTorch). PyTorch's
+ * defaults are -1 and 1. min_val > max_val or a NaN bound is TG_EINVAL;
+ * min_val == max_val and infinite bounds are allowed. */
+tg_tensor *tg_hardtanh(tg_tape *t, tg_tensor *x, double min_val,
+                       double max_val);
+
+/* relu6(x) = min(max(x, 0), 6);  d/dx = 1 if 0 < x < 6 else 0 (0 at the
+ * corners and at NaN, as PyTorch). */
+tg_tensor *tg_relu6(tg_tape *t, tg_tensor *x);
+
+/* hardsigmoid(x) = min(max(x + 3, 0), 6) / 6;  d/dx = 1/6 if -3 < x < 3
+ * else 0 (0 at the corners and at NaN, as PyTorch). */
+tg_tensor *tg_hardsigmoid(tg_tape *t, tg_tensor *x);
+
+/* hardswish(x) = x min(max(x + 3, 0), 6) / 6;  d/dx = 0 if x < -3, 1 if
+ * x >= 3, else x/3 + 1/2 (so -1/2 at -3 and 1 at 3, as PyTorch's
+ * vectorised kernel). hardswish(-inf) = -0.0. */
+tg_tensor *tg_hardswish(tg_tape *t, tg_tensor *x);
+
+/* softsign(x) = x / (1 + |x|);  d/dx = 1 / (1 + |x|)^2. softsign(+-inf)
+ * = +-1. */
+tg_tensor *tg_softsign(tg_tape *t, tg_tensor *x);
+
 /* ---- Elementwise arithmetic and math --------------------------------- */
 
 /*
@@ -158,7 +227,61 @@ tg_tensor *tg_logsumexp_axis(tg_tape *t, tg_tensor *x, int axis,
 
 /* ---- Shape and linear algebra ----------------------------------------- */
 
+/*
+ * These ops move values or multiply matrices; each result owns its values
+ * (a copy, never a view of the input). Dims may count from the end as in
+ * PyTorch (-1 is the last).
+ */
+
+/* reshape(x, shape): x's values in the same row-major order, read with the
+ * ndim sizes in shape, one of which may be -1 (inferred);  d/dx = the
+ * upstream gradient reshaped to x's shape.
+ * Errors: TG_EINVAL for a NULL shape, ndim outside 0..TG_MAX_DIMS, a size 0
+ * or below -1, or two -1s; TG_ESHAPE when the element counts differ
+ * ("tg_reshape: cannot reshape (2,3) (6 elements) into (4,2)"). */
+tg_tensor *tg_reshape(tg_tape *t, tg_tensor *x, int ndim,
+                      const int64_t *shape);
+
+/* transpose(x)[j][i] = x[i][j] for a matrix (m,n) -> (n,m);  d/dx = the
+ * upstream gradient transposed back.
+ * Errors: TG_ESHAPE unless x is 2-D. */
+tg_tensor *tg_transpose(tg_tape *t, tg_tensor *x);
+
+/* permute(x, dims): y's dim d is x's dim dims[d], so (2,3,4) with dims
+ * {2,0,1} gives (4,2,3);  d/dx = the upstream gradient permuted by the
+ * inverse of dims. ndim must be x's number of dims.
+ * Errors: TG_EINVAL for a NULL dims, a count other than x's ndim, or dims
+ * that are not a permutation of x's. */
+tg_tensor *tg_permute(tg_tape *t, tg_tensor *x, int ndim, const int *dims);
+
+/* matmul(a, b) = a @ b: (m,k) @ (k,n) -> (m,n); batched (b,m,k) @ (b,k,n)
+ * -> (b,m,n); and (b,m,k) @ (k,n) -> (b,m,n), one b for the whole batch.
+ * d/da = G @ b^T, d/db = a^T @ G (G the upstream gradient; summed over the
+ * batch for a shared b).
+ * Errors: TG_ESHAPE for other ranks, inner sizes that differ ("tg_matmul:
+ * shapes (2,3) and (4,5) do not multiply: a has 3 columns, b has 4 rows")
+ * or batch sizes that differ. */
+tg_tensor *tg_matmul(tg_tape *t, tg_tensor *a, tg_tensor *b);
+
+/* concat(xs[0], ..., xs[n-1]) along axis: the inputs end to end, so (2,3)
+ * and (2,5) along axis 1 give (2,8);  d/dxs[i] = the part of the upstream
+ * gradient that xs[i] filled. All inputs have the same ndim (at least 1)
+ * and the same sizes except along axis.
+ * Errors: TG_EINVAL for n < 1, a NULL xs or an axis out of range;
+ * TG_ESHAPE for shapes that differ outside axis, or scalar inputs. */
+tg_tensor *tg_concat(tg_tape *t, tg_tensor *const *xs, int n, int axis);
+
 /* ---- Classification and losses ---------------------------------------- */
+
+/* ---- Layers ------------------------------------------------------------ */
+
+/*
+ * linear(x, W, b) = x W^T + b, a fully connected layer in one op.
+ * x: (..., in), W: (out, in), b: (out,) or NULL for none; result (..., out).
+ * d/dx = gy W;  d/dW = gy^T x (summed over the batch);  d/db = sum of gy.
+ * Errors: TG_ESHAPE naming the shapes when they do not fit.
+ */
+tg_tensor *tg_linear(tg_tape *t, tg_tensor *x, tg_tensor *w, tg_tensor *b);
 
 #ifdef __cplusplus
 }

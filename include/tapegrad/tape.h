@@ -17,6 +17,8 @@
 
 #include "tensor.h"
 
+#include <stdio.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -53,6 +55,41 @@ size_t tg_tape_bytes_reserved(const tg_tape *t);
  * TG_ENOMEM (leaf gradients may then be partly updated).
  */
 int tg_backward(tg_tape *t, tg_tensor *root);
+
+/* ---- Looking inside: for learning and debugging ------------------------ */
+
+/*
+ * Print the tape as a table, one entry a line: its position, the op, the
+ * inputs and the output (names, shapes, dtypes), and the values and
+ * gradients in brief (in full for tensors of up to 8 elements, else
+ * min / mean / max). Returns 0, TG_EINVAL for NULLs or TG_EIO.
+ */
+int tg_tape_print(const tg_tape *t, FILE *f);
+
+/*
+ * Write the tape as a Graphviz graph (dot language): a box per tensor with
+ * its name, shape and, once computed, a summary of its value and gradient;
+ * an ellipse per op call; arrows from inputs to op to output (micrograd's
+ * draw_dot). Render with `dot -Tsvg graph.dot -o graph.svg`.
+ * Returns 0, TG_EINVAL for NULLs or TG_EIO.
+ */
+int tg_tape_dot(const tg_tape *t, FILE *f);
+
+/*
+ * Trace backward passes on t to f (NULL stops): for every entry, in the
+ * order backward visits them, the gradient arriving at its output and the
+ * gradient it passes on to each input.
+ */
+void tg_tape_set_trace(tg_tape *t, FILE *f);
+
+/*
+ * Anomaly mode (PyTorch's detect_anomaly): check every op output made on t
+ * and every gradient backward computes for NaN or infinity, and fail at
+ * the first with TG_ENUMERIC and a message naming the op, its position on
+ * the tape, the input shapes and the element. Off by default (it costs a
+ * pass over every value).
+ */
+void tg_tape_set_anomaly(tg_tape *t, bool on);
 
 #ifdef __cplusplus
 }

@@ -97,6 +97,12 @@ double *tg_mut_f64(tg_tensor *x);
  * error) for NULL or a tensor with more elements. */
 double tg_item(const tg_tensor *x);
 
+/* Give x a name for tg_tape_print, tg_tape_dot and traces (copied, at
+ * most 63 bytes kept). Returns 0, TG_EINVAL or TG_ENOMEM. */
+int tg_set_name(tg_tensor *x, const char *name);
+/* x's name, or NULL if it has none. */
+const char *tg_name(const tg_tensor *x);
+
 /* Write x's shape as "(3,4)", "(5,)" or "()" into buf (always
  * NUL-terminated, truncated to n bytes); returns buf. */
 char *tg_shape_str(const tg_tensor *x, char *buf, size_t n);

@@ -50,8 +50,22 @@ static tg_tensor *gradient_slot(tg_tape *t, tg_tensor *x, bool *direct)
     return tg_empty(t, x->dtype, x->ndim, x->shape);
 }
 
-/* Run one entry's backward and add what it produced into its inputs. */
-static int backward_entry(tg_tape *t, const tg__entry *e)
+/* Anomaly mode: every gradient the op produced must be finite. */
+static int check_gradients(const tg_tape *t, int64_t k, const tg__entry *e,
+                           tg_tensor *const *slot)
+{
+    for (int i = 0; i < e->n; i++) {
+        char what[48];
+        snprintf(what, sizeof what, "the gradient of input %d", i);
+        if (slot[i] != NULL &&
+            tg__check_finite(t, e->op, k, e->in, e->n, slot[i], what) != TG_OK)
+            return TG_ENUMERIC;
+    }
+    return TG_OK;
+}
+
+/* Run entry k's backward and add what it produced into its inputs. */
+static int backward_entry(tg_tape *t, int64_t k, const tg__entry *e)
 {
     tg_tensor *slot_buf[8], **slot = slot_buf;
     bool direct_buf[8], *direct = direct_buf;
@@ -75,10 +89,16 @@ static int backward_entry(tg_tape *t, const tg__entry *e)
                                 "the gradient of %s's input %d",
                                 e->op->name, i);
     }
+    if (t->trace != NULL)
+        tg__trace_entry(t, k, e, NULL);
     tg_op_ctx c = {t, e->op, e->in, e->n, e->params, e->saved};
     int rc = e->op->backward(&c, e->out, e->out->grad, slot);
+    if (rc == TG_OK && t->anomaly)
+        rc = check_gradients(t, k, e, slot);
     if (rc != TG_OK)
         return rc;
+    if (t->trace != NULL)
+        tg__trace_entry(t, k, e, slot);
     for (int i = 0; i < e->n; i++)
         if (slot[i] != NULL && !direct[i])
             add_into(e->in[i]->grad, slot[i]);
@@ -135,7 +155,7 @@ int tg_backward(tg_tape *t, tg_tensor *root)
     for (int64_t k = root->creator; k >= 0 && rc == TG_OK; k--) {
         const tg__entry *e = &t->entries[k];
         if (e->out->grad_state == TG__GRAD_LIVE)
-            rc = backward_entry(t, e);
+            rc = backward_entry(t, k, e);
     }
     return rc;
 }

@@ -13,10 +13,24 @@
     TG__OPS_ELEMENTWISE(X) \
     TG__OPS_REDUCTION(X)   \
     TG__OPS_SHAPE(X)       \
-    TG__OPS_LOSS(X)
+    TG__OPS_LOSS(X)        \
+    TG__OPS_LAYER(X)
 
 #define TG__OPS_ACTIVATION(X) \
-    X(relu)
+    X(relu)                   \
+    X(leaky_relu)             \
+    X(elu)                    \
+    X(selu)                   \
+    X(gelu)                   \
+    X(gelu_tanh)              \
+    X(silu)                   \
+    X(softplus)               \
+    X(mish)                   \
+    X(hardtanh)               \
+    X(relu6)                  \
+    X(hardsigmoid)            \
+    X(hardswish)              \
+    X(softsign)
 
 #define TG__OPS_ELEMENTWISE(X) \
     X(add)                     \
@@ -47,11 +61,19 @@
     X(logsumexp)             \
     X(logsumexp_axis)
 
-/* reshape, transpose, matmul, concat ... */
-#define TG__OPS_SHAPE(X)
+#define TG__OPS_SHAPE(X) \
+    X(reshape)           \
+    X(transpose)         \
+    X(permute)           \
+    X(matmul)            \
+    X(concat)
 
 /* softmax, log_softmax, cross_entropy, mse_loss */
 #define TG__OPS_LOSS(X)
+
+/* Layers fused into one op for speed. */
+#define TG__OPS_LAYER(X) \
+    X(linear)
 
 #define TG__DECLARE_OP(name) extern const tg_op tg__op_##name;
 TG__BUILTIN_OPS(TG__DECLARE_OP)

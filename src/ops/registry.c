@@ -164,6 +164,9 @@ tg_tensor *tg_apply(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
     tg_tensor *out = op->forward(&c);
     if (out == NULL)
         return NULL;
+    if (t->anomaly && tg__check_finite(t, op, t->n_entries, in, n, out,
+                                       "the output") != TG_OK)
+        return NULL;
     if (t->grad_enabled && any_requires_grad(in, n) &&
         tg__record(t, op, in, n, out, copy, c.saved) != TG_OK)
         return NULL;

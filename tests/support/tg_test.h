@@ -66,4 +66,15 @@ int tg_test_close(double a, double b, double rtol, double atol);
         ck_assert_message(fragment);                                         \
     } while (0)
 
+/* A pointer-returning call returned NULL, tg_last_status() is want and the
+ * message contains fragment. */
+#define ck_assert_null_status(ptr, want, fragment)                           \
+    do {                                                                     \
+        ck_assert_msg((ptr) == NULL, "%s should have failed", #ptr);         \
+        ck_assert_msg(tg_last_status() == (want), "%s: status %d (%s), "     \
+                      "expected %s; last error: %s", #ptr, tg_last_status(), \
+                      tg_strerror(tg_last_status()), #want, tg_last_error()); \
+        ck_assert_message(fragment);                                         \
+    } while (0)
+
 #endif /* TG_TEST_H */

@@ -10,7 +10,7 @@
 
 double tg_unary_rtol(tg_dtype dt)
 {
-    return dt == TG_F32 ? 16 * FLT_EPSILON : 16 * DBL_EPSILON;
+    return dt == TG_F32 ? 8 * FLT_EPSILON : 8 * DBL_EPSILON;
 }
 
 tg_unary_fn tg_unary_find(const tg_unary_entry *table, int n,

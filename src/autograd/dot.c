@@ -1,0 +1,58 @@
+/*
+ * dot.c — the tape as a Graphviz picture, as micrograd's draw_dot draws
+ * its graph: a box per tensor (name, shape, value, gradient), an ellipse
+ * per op call, arrows in the direction data flows.
+ */
+#include "internal.h"
+
+/* Escape a label for a double-quoted dot string. */
+static void put_escaped(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', f);
+        fputc(*s, f);
+    }
+}
+
+static void tensor_node(FILE *f, const tg_tensor *x)
+{
+    char d[160], v[256], g[256];
+    tg__describe(x, d, sizeof d);
+    tg__summarise(x, v, sizeof v);
+    fprintf(f, "  t%p [shape=record, label=\"{", (const void *)x);
+    put_escaped(f, d);
+    fputs(" | value ", f);
+    put_escaped(f, v);
+    if (x->grad != NULL && x->grad_state != TG__GRAD_STALE) {
+        tg__summarise(x->grad, g, sizeof g);
+        fputs(" | grad ", f);
+        put_escaped(f, g);
+    }
+    fprintf(f, "}\"%s];\n", x->requires_grad ? "" : ", style=dashed");
+}
+
+int tg_tape_dot(const tg_tape *t, FILE *f)
+{
+    if (t == NULL || f == NULL)
+        return tg_set_error(TG_EINVAL, "tg_tape_dot: tape or file is NULL");
+    fputs("digraph tape {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n",
+          f);
+    for (int64_t k = 0; k < t->n_entries; k++) {
+        const tg__entry *e = &t->entries[k];
+        /* Leaves have no entry of their own: draw them with their first user. */
+        for (int i = 0; i < e->n; i++)
+            if (e->in[i]->creator < 0 || e->in[i]->tape != t)
+                tensor_node(f, e->in[i]);
+        tensor_node(f, e->out);
+        fprintf(f, "  op%lld [label=\"%s\", shape=ellipse];\n", (long long)k,
+                e->op->name);
+        for (int i = 0; i < e->n; i++)
+            fprintf(f, "  t%p -> op%lld;\n", (const void *)e->in[i],
+                    (long long)k);
+        fprintf(f, "  op%lld -> t%p;\n", (long long)k, (const void *)e->out);
+    }
+    fputs("}\n", f);
+    return ferror(f) ? tg_set_error(TG_EIO, "tg_tape_dot: write failed")
+                     : TG_OK;
+}

@@ -1,0 +1,161 @@
+/*
+ * inspect.c — looking inside a tape: names, summaries, the printed table,
+ * backward's trace and anomaly checks.
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+int tg_set_name(tg_tensor *x, const char *name)
+{
+    int rc = tg__check_tensor("tg_set_name", x);
+    if (rc != TG_OK)
+        return rc;
+    if (name == NULL)
+        return tg_set_error(TG_EINVAL, "tg_set_name: name is NULL");
+    size_t len = strnlen(name, 63);
+    char *copy = tg__arena_alloc(&x->tape->arena, len + 1);
+    if (copy == NULL)
+        return tg_set_error(TG_ENOMEM, "tg_set_name: out of memory");
+    memcpy(copy, name, len);
+    copy[len] = '\0';
+    x->name = copy;
+    return TG_OK;
+}
+
+const char *tg_name(const tg_tensor *x)
+{
+    return x ? x->name : NULL;
+}
+
+static double value_at(const tg_tensor *x, int64_t i)
+{
+    return x->dtype == TG_F32 ? ((const float *)x->data)[i]
+                              : ((const double *)x->data)[i];
+}
+
+void tg__describe(const tg_tensor *x, char *buf, size_t n)
+{
+    char shape[96];
+    tg_shape_str(x, shape, sizeof shape);
+    if (x->name != NULL)
+        snprintf(buf, n, "%s %s %s", x->name, shape, tg_dtype_name(x->dtype));
+    else if (x->creator >= 0)
+        snprintf(buf, n, "#%lld %s %s", (long long)x->creator, shape,
+                 tg_dtype_name(x->dtype));
+    else
+        snprintf(buf, n, "leaf %s %s", shape, tg_dtype_name(x->dtype));
+}
+
+void tg__summarise(const tg_tensor *x, char *buf, size_t n)
+{
+    size_t len = 0;
+    if (x->numel <= 8) {
+        len += (size_t)snprintf(buf, n, "[");
+        for (int64_t i = 0; i < x->numel && len < n; i++)
+            len += (size_t)snprintf(buf + len, n - len, "%s%.4g", i ? ", " : "",
+                                    value_at(x, i));
+        if (len < n)
+            snprintf(buf + len, n - len, "]");
+        return;
+    }
+    double lo = INFINITY, hi = -INFINITY, sum = 0;
+    for (int64_t i = 0; i < x->numel; i++) {
+        double v = value_at(x, i);
+        lo = fmin(lo, v);
+        hi = fmax(hi, v);
+        sum += v;
+    }
+    snprintf(buf, n, "min %.4g mean %.4g max %.4g", lo, sum / (double)x->numel,
+             hi);
+}
+
+/* What a tensor's gradient is at this moment, for tables and traces. */
+static void gradient_summary(const tg_tensor *x, char *buf, size_t n)
+{
+    if (x->grad == NULL || x->grad_state == TG__GRAD_STALE)
+        snprintf(buf, n, "-");
+    else
+        tg__summarise(x->grad, buf, n);
+}
+
+int tg_tape_print(const tg_tape *t, FILE *f)
+{
+    if (t == NULL || f == NULL)
+        return tg_set_error(TG_EINVAL, "tg_tape_print: tape or file is NULL");
+    fprintf(f, "tape: %lld entries\n", (long long)t->n_entries);
+    for (int64_t k = 0; k < t->n_entries; k++) {
+        const tg__entry *e = &t->entries[k];
+        char d[160], v[256], g[256];
+        fprintf(f, "#%-4lld %-14s", (long long)k, e->op->name);
+        for (int i = 0; i < e->n; i++) {
+            tg__describe(e->in[i], d, sizeof d);
+            fprintf(f, "%s%s", i ? ", " : "(", d);
+        }
+        tg__describe(e->out, d, sizeof d);
+        tg__summarise(e->out, v, sizeof v);
+        gradient_summary(e->out, g, sizeof g);
+        fprintf(f, ") -> %s\n       value %s\n       grad  %s\n", d, v, g);
+    }
+    return ferror(f) ? tg_set_error(TG_EIO, "tg_tape_print: write failed")
+                     : TG_OK;
+}
+
+void tg_tape_set_trace(tg_tape *t, FILE *f)
+{
+    if (t != NULL)
+        t->trace = f;
+}
+
+void tg__trace_entry(const tg_tape *t, int64_t k, const tg__entry *e,
+                     tg_tensor *const *slot)
+{
+    char d[160], s[256];
+    FILE *f = t->trace;
+    if (slot == NULL) { /* before the op's backward runs */
+        tg__describe(e->out, d, sizeof d);
+        tg__summarise(e->out->grad, s, sizeof s);
+        fprintf(f, "backward #%lld %s: d root / d %s = %s\n", (long long)k,
+                e->op->name, d, s);
+        return;
+    }
+    for (int i = 0; i < e->n; i++) {
+        if (slot[i] == NULL)
+            continue;
+        tg__describe(e->in[i], d, sizeof d);
+        tg__summarise(slot[i], s, sizeof s);
+        fprintf(f, "    passes to input %d (%s): %s\n", i, d, s);
+    }
+}
+
+void tg_tape_set_anomaly(tg_tape *t, bool on)
+{
+    if (t != NULL)
+        t->anomaly = on;
+}
+
+int tg__check_finite(const tg_tape *t, const tg_op *op, int64_t k,
+                     tg_tensor *const *in, int n, const tg_tensor *x,
+                     const char *what)
+{
+    (void)t;
+    for (int64_t i = 0; i < x->numel; i++) {
+        double v = value_at(x, i);
+        if (isfinite(v))
+            continue;
+        char shapes[256], s[96];
+        size_t len = 0;
+        shapes[0] = '\0';
+        for (int j = 0; j < n && len < sizeof shapes; j++)
+            len += (size_t)snprintf(shapes + len, sizeof shapes - len, "%s%s",
+                                    j ? " and " : "",
+                                    tg_shape_str(in[j], s, sizeof s));
+        return tg_set_error(TG_ENUMERIC, "anomaly: %s of %s (tape entry "
+                            "%lld, inputs %s) is %s at element %lld",
+                            what, op->name, (long long)k, shapes,
+                            isnan(v) ? "NaN" : v > 0 ? "inf" : "-inf",
+                            (long long)i);
+    }
+    return TG_OK;
+}

@@ -1,0 +1,63 @@
+/*
+ * io_internal.h — helpers the writers in src/io/ share (tg__ prefix):
+ * files that appear whole or not at all, and UTF-8 decoding for escaping
+ * text in JSON and XML.
+ */
+#ifndef TG_IO_INTERNAL_H
+#define TG_IO_INTERNAL_H
+
+#include "internal.h"
+
+#include <stdio.h>
+
+/* ---- atomic files (src/io/atomic_file.c) */
+
+/*
+ * A file being written under a temporary name beside its target. Write
+ * through the tg__atomic_* calls, then commit: rename into place, or, if
+ * anything failed, remove the temporary file. The first failed write is
+ * remembered, later writes do nothing, and commit reports it, so a writer
+ * need not check every call (but may stop early).
+ */
+typedef struct tg__atomic_file {
+    FILE *f;                 /* the temporary file, open for writing */
+    char *tmp;               /* its path (allocator-owned) */
+    const char *path;        /* the target, as the caller gave it */
+    const char *fn;          /* the public call, for error messages */
+    int err;                 /* errno of the first failed write, or 0 */
+} tg__atomic_file;
+
+/* Create a temporary file beside path. TG_EIO (naming path and the
+ * system's reason) or TG_ENOMEM on failure, and then af needs no commit. */
+int tg__atomic_open(tg__atomic_file *af, const char *fn, const char *path);
+
+/* Append bytes; TG_EIO once any write has failed (nothing is reported to
+ * tg_last_error until commit). */
+int tg__atomic_write(tg__atomic_file *af, const void *p, size_t len);
+int tg__atomic_puts(tg__atomic_file *af, const char *s);
+
+/* Append printf-style text. Only for %s, %c and integer conversions:
+ * floating-point conversions would follow the current locale. */
+int tg__atomic_printf(tg__atomic_file *af, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Flush, sync and rename the file into place; on any failure remove the
+ * temporary file and return TG_EIO naming the target. Frees af's memory. */
+int tg__atomic_commit(tg__atomic_file *af);
+
+/* ---- UTF-8 (src/io/utf8.c) */
+
+/*
+ * Decode the code point starting at s[*i] and advance *i past it. Returns
+ * -1 (and advances one byte) for a byte that does not start a well-formed
+ * sequence: overlong forms, surrogates and values above U+10FFFF included.
+ */
+int32_t tg__utf8_next(const char *s, size_t *i);
+
+/* Whether s is entirely well-formed UTF-8. */
+bool tg__utf8_valid(const char *s);
+
+#endif /* TG_IO_INTERNAL_H */

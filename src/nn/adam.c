@@ -1,0 +1,59 @@
+/*
+ * adam.c — Adam and AdamW, by torch.optim.Adam's and AdamW's rules:
+ *
+ *     AdamW only:  p = p * (1 - lr * weight_decay)
+ *     Adam only:   g = g + weight_decay * p
+ *     m = beta1 * m + (1 - beta1) * g
+ *     v = beta2 * v + (1 - beta2) * g^2
+ *     p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+ *
+ * t counts each parameter's updates from 1; the bias corrections are computed in double once
+ * per step, as PyTorch does in Python.
+ */
+#include "optimizer.h"
+
+#include <math.h>
+
+#define ADAM_UPDATE(T, SQRT, p, g, m, v, n, o, steps)                         \
+    do {                                                                      \
+        const tg_adam_options *a = &(o)->adam;                                \
+        double t = (double)(steps);                                           \
+        const T b1 = (T)a->beta1, b2 = (T)a->beta2, eps = (T)a->eps;          \
+        const T decay = (T)(1.0 - a->lr * a->weight_decay);                   \
+        const T wd = (o)->kind == OPT_ADAM ? (T)a->weight_decay : (T)0;       \
+        const T step = (T)(a->lr / (1.0 - pow(a->beta1, t)));                 \
+        const T root2 = (T)sqrt(1.0 - pow(a->beta2, t));                      \
+        const bool decoupled = (o)->kind == OPT_ADAMW;                        \
+        for (int64_t i = 0; i < (n); i++) {                                   \
+            if (decoupled)                                                    \
+                (p)[i] *= decay;                                              \
+            T gi = (g)[i] + wd * (p)[i];                                      \
+            (m)[i] = b1 * (m)[i] + ((T)1 - b1) * gi;                          \
+            (v)[i] = b2 * (v)[i] + ((T)1 - b2) * gi * gi;                     \
+            (p)[i] -= step * (m)[i] / (SQRT((v)[i]) / root2 + eps);           \
+        }                                                                     \
+    } while (0)
+
+int tg__adam_step(tg_optimizer *o)
+{
+    for (int64_t k = 0; k < o->n; k++) {
+        tg_tensor *x = o->params[k], *grad = tg_grad(x);
+        if (grad == NULL)
+            continue;
+        int64_t n = tg_numel(x), steps = ++o->count[k];
+        if (tg_dtype_of(x) == TG_F32) {
+            float *restrict p = tg_mut_f32(x);
+            const float *restrict g = tg_data_f32(grad);
+            float *restrict m = tg_mut_f32(o->state1[k]);
+            float *restrict v = tg_mut_f32(o->state2[k]);
+            ADAM_UPDATE(float, sqrtf, p, g, m, v, n, o, steps);
+        } else {
+            double *restrict p = tg_mut_f64(x);
+            const double *restrict g = tg_data_f64(grad);
+            double *restrict m = tg_mut_f64(o->state1[k]);
+            double *restrict v = tg_mut_f64(o->state2[k]);
+            ADAM_UPDATE(double, sqrt, p, g, m, v, n, o, steps);
+        }
+    }
+    return TG_OK;
+}

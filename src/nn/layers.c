@@ -1,0 +1,102 @@
+/*
+ * layers.c — the linear layer and the multi-layer perceptron.
+ */
+#include "tapegrad.h"
+#include "tapegrad/nn.h"
+
+#include <math.h>
+
+int tg_linear_layer_init(tg_linear_layer *l, tg_tape *t, tg_params *p,
+                         tg_rng *rng, tg_dtype dt, int64_t in, int64_t out,
+                         bool bias)
+{
+    if (l == NULL || rng == NULL)
+        return tg_set_error(TG_EINVAL, "tg_linear_layer_init: %s is NULL",
+                            l ? "rng" : "layer");
+    if (in < 1 || out < 1)
+        return tg_set_error(TG_EINVAL, "tg_linear_layer_init: sizes %lld -> "
+                            "%lld must be at least 1", (long long)in,
+                            (long long)out);
+    /* PyTorch's nn.Linear: kaiming_uniform(a = sqrt(5)) for W, which is
+     * U(-1/sqrt(in), 1/sqrt(in)), and the same bound for b. */
+    double bound = 1.0 / sqrt((double)in);
+    int64_t wshape[2] = {out, in};
+    l->weight = tg_rand_uniform(t, rng, dt, 2, wshape, -bound, bound);
+    l->bias = bias ? tg_rand_uniform(t, rng, dt, 1, &out, -bound, bound) : NULL;
+    if (l->weight == NULL || (bias && l->bias == NULL))
+        return tg_last_status();
+    tg_set_requires_grad(l->weight, true);
+    if (bias)
+        tg_set_requires_grad(l->bias, true);
+    if (p == NULL)
+        return TG_OK;
+    int rc = tg_params_add(p, l->weight);
+    if (rc == TG_OK && bias)
+        rc = tg_params_add(p, l->bias);
+    return rc;
+}
+
+tg_tensor *tg_linear_layer_forward(tg_tape *t, const tg_linear_layer *l,
+                                   tg_tensor *x)
+{
+    if (l == NULL) {
+        tg_set_error(TG_EINVAL, "tg_linear_layer_forward: layer is NULL");
+        return NULL;
+    }
+    return tg_linear(t, x, l->weight, l->bias);
+}
+
+struct tg_mlp {
+    int n_layers;
+    tg_linear_layer *layers;
+    tg_activation_fn act;
+};
+
+tg_mlp *tg_mlp_new(tg_tape *t, tg_params *p, tg_rng *rng, tg_dtype dt, int n,
+                   const int64_t *widths, tg_activation_fn act)
+{
+    if (widths == NULL || n < 2 || act == NULL) {
+        tg_set_error(TG_EINVAL, "tg_mlp_new: needs at least 2 widths and an "
+                     "activation");
+        return NULL;
+    }
+    tg_mlp *m = tg_tape_alloc(t, sizeof *m);
+    tg_linear_layer *layers = tg_tape_alloc(t, (size_t)(n - 1) * sizeof *layers);
+    if (m == NULL || layers == NULL)
+        return NULL;
+    *m = (tg_mlp){n - 1, layers, act};
+    for (int i = 0; i + 1 < n; i++)
+        if (tg_linear_layer_init(&layers[i], t, p, rng, dt, widths[i],
+                                 widths[i + 1], true) != TG_OK)
+            return NULL;
+    return m;
+}
+
+tg_tensor *tg_mlp_forward(tg_tape *t, const tg_mlp *m, tg_tensor *x)
+{
+    if (m == NULL) {
+        tg_set_error(TG_EINVAL, "tg_mlp_forward: network is NULL");
+        return NULL;
+    }
+    for (int i = 0; i < m->n_layers; i++) {
+        x = tg_linear_layer_forward(t, &m->layers[i], x);
+        if (i + 1 < m->n_layers)
+            x = m->act(t, x);
+    }
+    return x;
+}
+
+int tg_mlp_layers(const tg_mlp *m)
+{
+    return m ? m->n_layers : 0;
+}
+
+tg_linear_layer *tg_mlp_layer(const tg_mlp *m, int i)
+{
+    if (m == NULL || i < 0 || i >= m->n_layers) {
+        tg_set_error(TG_EINVAL, "tg_mlp_layer: index %d is outside 0..%d", i,
+                     tg_mlp_layers(m) - 1);
+        return NULL;
+    }
+    return &m->layers[i];
+}

@@ -1,0 +1,52 @@
+/*
+ * loss.c — losses composed from ops: the hinge loss of micrograd's demo
+ * and the L2 penalty. (mse_loss and cross_entropy are fused ops of their
+ * own, in src/ops/.) Composing means no gradient is written here: each op
+ * in the chain brings its own.
+ */
+#include "tapegrad.h"
+#include "tapegrad/nn.h"
+
+static bool same_shape(const tg_tensor *a, const tg_tensor *b)
+{
+    if (tg_ndim(a) != tg_ndim(b))
+        return false;
+    for (int i = 0; i < tg_ndim(a); i++)
+        if (tg_shape(a)[i] != tg_shape(b)[i])
+            return false;
+    return true;
+}
+
+/* mean(relu(1 - y * s)): zero once every sample is beyond the margin. */
+tg_tensor *tg_hinge_loss(tg_tape *t, tg_tensor *scores, tg_tensor *labels)
+{
+    if (scores != NULL && labels != NULL && !same_shape(scores, labels)) {
+        char a[96], b[96];
+        tg_set_error(TG_ESHAPE, "tg_hinge_loss: scores %s and labels %s must "
+                     "have the same shape", tg_shape_str(scores, a, sizeof a),
+                     tg_shape_str(labels, b, sizeof b));
+        return NULL;
+    }
+    tg_tensor *margin = tg_add_scalar(t, tg_mul_scalar(t, tg_mul(t, labels,
+                                                                  scores),
+                                                      -1.0), 1.0);
+    return tg_mean(t, tg_relu(t, margin));
+}
+
+/* alpha * (sum(p0^2) + sum(p1^2) + ...). */
+tg_tensor *tg_l2_penalty(tg_tape *t, const tg_params *p, double alpha)
+{
+    if (p == NULL) {
+        tg_set_error(TG_EINVAL, "tg_l2_penalty: parameter list is NULL");
+        return NULL;
+    }
+    if (tg_params_count(p) == 0)
+        return tg_scalar(t, TG_F32, 0.0);
+    tg_tensor *total = NULL;
+    for (int64_t i = 0; i < tg_params_count(p); i++) {
+        tg_tensor *x = tg_params_at(p, i);
+        tg_tensor *s = tg_sum(t, tg_mul(t, x, x));
+        total = total ? tg_add(t, total, s) : s;
+    }
+    return tg_mul_scalar(t, total, alpha);
+}

@@ -1,0 +1,137 @@
+/*
+ * optimizer.c — making optimizers and dispatching their steps.
+ */
+#include "optimizer.h"
+
+#include <math.h>
+#include <string.h>
+
+tg_optimizer *tg__optimizer_new(const char *fn, tg_tape *t, tg_params *p,
+                                opt_kind kind, int n_state)
+{
+    if (t == NULL || p == NULL) {
+        tg_set_error(TG_EINVAL, "%s: %s is NULL", fn,
+                     t ? "parameter list" : "tape");
+        return NULL;
+    }
+    int64_t n = tg_params_count(p);
+    tg_optimizer *o = tg_tape_alloc(t, sizeof *o);
+    tg_tensor **slots = tg_tape_alloc(t, (size_t)(3 * n + 1) * sizeof *slots);
+    int64_t *count = tg_tape_alloc(t, (size_t)(n + 1) * sizeof *count);
+    if (o == NULL || slots == NULL || count == NULL)
+        return NULL;
+    memset(count, 0, (size_t)(n + 1) * sizeof *count);
+    *o = (tg_optimizer){.kind = kind, .tape = t, .n = n, .params = slots,
+                        .state1 = slots + n, .state2 = slots + 2 * n,
+                        .count = count};
+    for (int64_t i = 0; i < n; i++) {
+        tg_tensor *x = tg_params_at(p, i);
+        o->params[i] = x;
+        o->state1[i] = n_state >= 1 ? tg_zeros(t, tg_dtype_of(x), tg_ndim(x),
+                                               tg_shape(x)) : NULL;
+        o->state2[i] = n_state >= 2 ? tg_zeros(t, tg_dtype_of(x), tg_ndim(x),
+                                               tg_shape(x)) : NULL;
+        if ((n_state >= 1 && o->state1[i] == NULL) ||
+            (n_state >= 2 && o->state2[i] == NULL))
+            return NULL;
+    }
+    return o;
+}
+
+tg_sgd_options tg_sgd_defaults(double lr)
+{
+    return (tg_sgd_options){lr, 0.0, 0.0, 0.0, false};
+}
+
+tg_adam_options tg_adam_defaults(void)
+{
+    return (tg_adam_options){1e-3, 0.9, 0.999, 1e-8, 0.0};
+}
+
+tg_adam_options tg_adamw_defaults(void)
+{
+    return (tg_adam_options){1e-3, 0.9, 0.999, 1e-8, 1e-2};
+}
+
+static bool bad(double v) { return !(v >= 0.0) || isinf(v); }
+
+tg_optimizer *tg_sgd_new(tg_tape *t, tg_params *p, const tg_sgd_options *opt)
+{
+    if (opt == NULL) {
+        tg_set_error(TG_EINVAL, "tg_sgd_new: options are NULL (SGD needs a "
+                     "learning rate: pass tg_sgd_defaults(lr))");
+        return NULL;
+    }
+    if (bad(opt->lr) || bad(opt->momentum) || bad(opt->weight_decay) ||
+        bad(opt->dampening)) {
+        tg_set_error(TG_EINVAL, "tg_sgd_new: lr %g, momentum %g, dampening "
+                     "%g and weight decay %g must be finite and >= 0",
+                     opt->lr, opt->momentum, opt->dampening,
+                     opt->weight_decay);
+        return NULL;
+    }
+    if (opt->nesterov && (opt->momentum <= 0 || opt->dampening != 0)) {
+        tg_set_error(TG_EINVAL, "tg_sgd_new: Nesterov momentum requires a "
+                     "momentum and zero dampening");
+        return NULL;
+    }
+    tg_optimizer *o = tg__optimizer_new("tg_sgd_new", t, p, OPT_SGD,
+                                        opt->momentum > 0 ? 1 : 0);
+    if (o != NULL)
+        o->sgd = *opt;
+    return o;
+}
+
+static tg_optimizer *adam_new(const char *fn, opt_kind kind, tg_tape *t,
+                              tg_params *p, const tg_adam_options *opt)
+{
+    if (bad(opt->lr) || bad(opt->eps) || bad(opt->weight_decay) ||
+        !(opt->beta1 >= 0 && opt->beta1 < 1) ||
+        !(opt->beta2 >= 0 && opt->beta2 < 1)) {
+        tg_set_error(TG_EINVAL, "%s: lr %g, eps %g and weight decay %g must "
+                     "be finite and >= 0, betas (%g, %g) in [0, 1)", fn,
+                     opt->lr, opt->eps, opt->weight_decay, opt->beta1,
+                     opt->beta2);
+        return NULL;
+    }
+    tg_optimizer *o = tg__optimizer_new(fn, t, p, kind, 2);
+    if (o != NULL)
+        o->adam = *opt;
+    return o;
+}
+
+tg_optimizer *tg_adam_new(tg_tape *t, tg_params *p, const tg_adam_options *opt)
+{
+    tg_adam_options d = tg_adam_defaults();
+    return adam_new("tg_adam_new", OPT_ADAM, t, p, opt ? opt : &d);
+}
+
+tg_optimizer *tg_adamw_new(tg_tape *t, tg_params *p, const tg_adam_options *opt)
+{
+    tg_adam_options d = tg_adamw_defaults();
+    return adam_new("tg_adamw_new", OPT_ADAMW, t, p, opt ? opt : &d);
+}
+
+int tg_optimizer_step(tg_optimizer *o)
+{
+    if (o == NULL)
+        return tg_set_error(TG_EINVAL, "tg_optimizer_step: optimizer is NULL");
+    return o->kind == OPT_SGD ? tg__sgd_step(o) : tg__adam_step(o);
+}
+
+void tg_optimizer_set_lr(tg_optimizer *o, double lr)
+{
+    if (o == NULL)
+        return;
+    if (o->kind == OPT_SGD)
+        o->sgd.lr = lr;
+    else
+        o->adam.lr = lr;
+}
+
+double tg_optimizer_lr(const tg_optimizer *o)
+{
+    if (o == NULL)
+        return 0.0;
+    return o->kind == OPT_SGD ? o->sgd.lr : o->adam.lr;
+}

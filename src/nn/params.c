@@ -1,0 +1,75 @@
+/*
+ * params.c — an ordered list of parameters, owned by a tape.
+ */
+#include "tapegrad.h"
+#include "tapegrad/nn.h"
+
+#include <string.h>
+
+struct tg_params {
+    tg_tape *tape;
+    tg_tensor **items;
+    int64_t n, cap;
+};
+
+tg_params *tg_params_new(tg_tape *t)
+{
+    tg_params *p = tg_tape_alloc(t, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    *p = (tg_params){t, NULL, 0, 0};
+    return p;
+}
+
+/* The list lives in the tape's arena: growing it abandons the old array
+ * there, which the tape frees with everything else. */
+int tg_params_add(tg_params *p, tg_tensor *x)
+{
+    if (p == NULL || x == NULL)
+        return tg_set_error(TG_EINVAL, "tg_params_add: %s is NULL",
+                            p ? "tensor" : "parameter list");
+    int rc = tg_set_requires_grad(x, true);
+    if (rc != TG_OK)
+        return rc;
+    if (p->n == p->cap) {
+        int64_t cap = p->cap ? 2 * p->cap : 16;
+        tg_tensor **items = tg_tape_alloc(p->tape, (size_t)cap * sizeof *items);
+        if (items == NULL)
+            return TG_ENOMEM;
+        if (p->n > 0)
+            memcpy(items, p->items, (size_t)p->n * sizeof *items);
+        p->items = items;
+        p->cap = cap;
+    }
+    p->items[p->n++] = x;
+    return TG_OK;
+}
+
+int64_t tg_params_count(const tg_params *p)
+{
+    return p ? p->n : 0;
+}
+
+tg_tensor *tg_params_at(const tg_params *p, int64_t i)
+{
+    if (p == NULL || i < 0 || i >= p->n) {
+        tg_set_error(TG_EINVAL, "tg_params_at: index %lld is outside 0..%lld",
+                     (long long)i, (long long)(tg_params_count(p) - 1));
+        return NULL;
+    }
+    return p->items[i];
+}
+
+int64_t tg_params_numel(const tg_params *p)
+{
+    int64_t total = 0;
+    for (int64_t i = 0; i < tg_params_count(p); i++)
+        total += tg_numel(p->items[i]);
+    return total;
+}
+
+void tg_params_zero_grad(tg_params *p)
+{
+    for (int64_t i = 0; i < tg_params_count(p); i++)
+        tg_zero_grad(p->items[i]);
+}

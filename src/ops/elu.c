@@ -1,0 +1,77 @@
+/*
+ * elu.c — the exponential linear unit.
+ *
+ *     elu(x)    = x if x > 0, else alpha (e^x - 1)
+ *     elu'(x)   = 1 if x > 0, else alpha e^x
+ *
+ * At the kink x == 0 the derivative is alpha (the left one), as PyTorch;
+ * the function is smooth there only when alpha == 1. e^x - 1 is computed
+ * with expm1, which keeps its relative accuracy for tiny x where PyTorch's
+ * exp(x) - 1 cancels (the two agree within PyTorch's own error);
+ * elu(-0.0) is therefore -0.0 where PyTorch has 0.0. elu(-inf) = -alpha.
+ * At NaN the value and the gradient are NaN, as PyTorch's vectorised
+ * kernel. Any finite alpha works (PyTorch's default is 1); NaN or inf is
+ * TG_EINVAL. The loops come from unary.h.
+ */
+#include "unary.h"
+
+typedef struct elu_params {
+    double alpha;
+} elu_params;
+
+static int elu_check(const elu_params *p)
+{
+    if (!isfinite(p->alpha))
+        return tg_set_error(TG_EINVAL, "tg_elu: alpha is %g; it must be "
+                            "finite", p->alpha);
+    return TG_OK;
+}
+
+static inline float elu_f32(float x, const elu_params *p)
+{
+    return x > 0.0f ? x : (float)p->alpha * expm1f(x);
+}
+
+static inline double elu_f64(double x, const elu_params *p)
+{
+    return x > 0.0 ? x : p->alpha * expm1(x);
+}
+
+static inline float elu_grad_f32(float x, float y, float gy,
+                                 const elu_params *p)
+{
+    (void)y;
+    return x > 0.0f ? gy : gy * (float)p->alpha * expf(x);
+}
+
+static inline double elu_grad_f64(double x, double y, double gy,
+                                  const elu_params *p)
+{
+    (void)y;
+    return x > 0.0 ? gy : gy * p->alpha * exp(x);
+}
+
+/* 1 right of the kink at 0, 0 left of it. */
+static inline int64_t elu_piece_at(double x, const elu_params *p, tg_dtype dt)
+{
+    (void)p, (void)dt;
+    return x > 0 ? 1 : x < 0 ? 0 : TG_ON_KINK;
+}
+
+TG__UNARY_OP(elu, elu_params, elu_check)
+TG__UNARY_PIECE(elu, elu_params)
+
+const tg_op tg__op_elu = {
+    .name = "elu",
+    .arity = 1,
+    .params_size = sizeof(elu_params),
+    .forward = elu_forward,
+    .backward = elu_backward,
+    .piece = elu_piece,
+};
+
+tg_tensor *tg_elu(tg_tape *t, tg_tensor *x, double alpha)
+{
+    elu_params p = {alpha};
+    return tg_apply(t, &tg__op_elu, &x, 1, &p);
+}

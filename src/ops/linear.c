@@ -1,0 +1,136 @@
+/*
+ * linear.c — a fully connected layer as one op.
+ *
+ *     y = x W^T + b           x: (..., in)  W: (out, in)  b: (out,)
+ *     d/dx = gy W             (..., out) @ (out, in)
+ *     d/dW = gy^T x           summed over the batch: (out, N) @ (N, in)
+ *     d/db = sum of gy over the batch
+ *
+ * It is matmul, transpose and a broadcast add fused into one op, because
+ * this is where tiny networks spend their time: the matrix products run
+ * through the gemm kernel with transpose flags, so neither W^T nor any
+ * gradient is ever materialised as a transposed copy.
+ */
+#include "builtin.h"
+
+#include <string.h>
+
+static int64_t batch_of(const tg_tensor *x)
+{
+    return tg_numel(x) / tg_shape(x)[tg_ndim(x) - 1];
+}
+
+static int check_shapes(tg_tensor *const *in, int n)
+{
+    const tg_tensor *x = in[0], *w = in[1];
+    char sx[96], sw[96], sb[96];
+    tg_shape_str(x, sx, sizeof sx);
+    tg_shape_str(w, sw, sizeof sw);
+    if (n != 2 && n != 3)
+        return tg_set_error(TG_EINVAL, "tg_linear: takes x, W and an "
+                            "optional b, got %d inputs", n);
+    if (tg_ndim(x) < 1 || tg_ndim(w) != 2 ||
+        tg_shape(x)[tg_ndim(x) - 1] != tg_shape(w)[1])
+        return tg_set_error(TG_ESHAPE, "tg_linear: x %s and W %s do not "
+                            "match: W must be (out, in) with in = x's last "
+                            "size", sx, sw);
+    if (n == 3 && (tg_ndim(in[2]) != 1 || tg_shape(in[2])[0] != tg_shape(w)[0]))
+        return tg_set_error(TG_ESHAPE, "tg_linear: b %s must be (%lld,) for W "
+                            "%s", tg_shape_str(in[2], sb, sizeof sb),
+                            (long long)tg_shape(w)[0], sw);
+    return TG_OK;
+}
+
+static tg_tensor *linear_forward(tg_op_ctx *c)
+{
+    if (check_shapes(c->in, c->n) != TG_OK)
+        return NULL;
+    const tg_tensor *x = c->in[0], *w = c->in[1];
+    int64_t nb = batch_of(x), in = tg_shape(w)[1], out = tg_shape(w)[0];
+    int64_t shape[TG_MAX_DIMS];
+    memcpy(shape, tg_shape(x), (size_t)tg_ndim(x) * sizeof *shape);
+    shape[tg_ndim(x) - 1] = out;
+    tg_tensor *y = tg_empty(c->tape, tg_dtype_of(x), tg_ndim(x), shape);
+    if (y == NULL)
+        return NULL;
+    if (tg_dtype_of(x) == TG_F32) {
+        float *ys = tg_mut_f32(y);
+        tg__gemm_f32(false, true, nb, out, in, tg_data_f32(x), in,
+                     tg_data_f32(w), in, 0.0f, ys, out);
+        if (c->n == 3)
+            for (int64_t i = 0; i < nb; i++)
+                for (int64_t j = 0; j < out; j++)
+                    ys[i * out + j] += tg_data_f32(c->in[2])[j];
+    } else {
+        double *ys = tg_mut_f64(y);
+        tg__gemm_f64(false, true, nb, out, in, tg_data_f64(x), in,
+                     tg_data_f64(w), in, 0.0, ys, out);
+        if (c->n == 3)
+            for (int64_t i = 0; i < nb; i++)
+                for (int64_t j = 0; j < out; j++)
+                    ys[i * out + j] += tg_data_f64(c->in[2])[j];
+    }
+    return y;
+}
+
+/* db[j] = sum over the batch of gy[i][j]. */
+static void bias_gradient(const tg_tensor *gy, int64_t nb, int64_t out,
+                          tg_tensor *gb)
+{
+    if (tg_dtype_of(gy) == TG_F32) {
+        const float *g = tg_data_f32(gy);
+        float *db = tg_mut_f32(gb);
+        for (int64_t j = 0; j < out; j++)
+            db[j] = 0;
+        for (int64_t i = 0; i < nb; i++)
+            for (int64_t j = 0; j < out; j++)
+                db[j] += g[i * out + j];
+    } else {
+        const double *g = tg_data_f64(gy);
+        double *db = tg_mut_f64(gb);
+        for (int64_t j = 0; j < out; j++)
+            db[j] = 0;
+        for (int64_t i = 0; i < nb; i++)
+            for (int64_t j = 0; j < out; j++)
+                db[j] += g[i * out + j];
+    }
+}
+
+static int linear_backward(tg_op_ctx *c, const tg_tensor *y,
+                           const tg_tensor *gy, tg_tensor *const *gx)
+{
+    (void)y;
+    const tg_tensor *x = c->in[0], *w = c->in[1];
+    int64_t nb = batch_of(x), in = tg_shape(w)[1], out = tg_shape(w)[0];
+    if (tg_dtype_of(x) == TG_F32) {
+        if (gx[0]) /* dx = gy W */
+            tg__gemm_f32(false, false, nb, in, out, tg_data_f32(gy), out,
+                         tg_data_f32(w), in, 0.0f, tg_mut_f32(gx[0]), in);
+        if (gx[1]) /* dW = gy^T x */
+            tg__gemm_f32(true, false, out, in, nb, tg_data_f32(gy), out,
+                         tg_data_f32(x), in, 0.0f, tg_mut_f32(gx[1]), in);
+    } else {
+        if (gx[0])
+            tg__gemm_f64(false, false, nb, in, out, tg_data_f64(gy), out,
+                         tg_data_f64(w), in, 0.0, tg_mut_f64(gx[0]), in);
+        if (gx[1])
+            tg__gemm_f64(true, false, out, in, nb, tg_data_f64(gy), out,
+                         tg_data_f64(x), in, 0.0, tg_mut_f64(gx[1]), in);
+    }
+    if (c->n == 3 && gx[2])
+        bias_gradient(gy, nb, out, gx[2]);
+    return TG_OK;
+}
+
+const tg_op tg__op_linear = {
+    .name = "linear",
+    .arity = -1,
+    .forward = linear_forward,
+    .backward = linear_backward,
+};
+
+tg_tensor *tg_linear(tg_tape *t, tg_tensor *x, tg_tensor *w, tg_tensor *b)
+{
+    tg_tensor *in[3] = {x, w, b};
+    return tg_apply(t, &tg__op_linear, in, b ? 3 : 2, NULL);
+}

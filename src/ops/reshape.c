@@ -1,0 +1,114 @@
+/*
+ * reshape.c — the same values, read with another shape.
+ *
+ *     reshape(x, shape) holds x's values in the same row-major order
+ *     d root / d x      = reshape(d root / d y, x's shape)
+ *
+ * Nothing moves: element i of y is element i of x, so the gradient is the
+ * upstream gradient's values unchanged, read back with x's shape. One size
+ * may be -1, meaning "whatever makes the element counts agree", as in
+ * PyTorch. Tensors own their storage, so the values are copied.
+ */
+#include "builtin.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct reshape_params {
+    int ndim;
+    int64_t shape[TG_MAX_DIMS];   /* one may be -1 */
+} reshape_params;
+
+/* "(4,-1)" for error messages. */
+static const char *sizes_str(const int64_t *shape, int n, char *buf,
+                             size_t len)
+{
+    size_t at = (size_t)snprintf(buf, len, "(");
+    for (int d = 0; d < n && at < len; d++)
+        at += (size_t)snprintf(buf + at, len - at, "%s%lld", d ? "," : "",
+                               (long long)shape[d]);
+    if (at < len)
+        snprintf(buf + at, len - at, n == 1 ? ",)" : ")");
+    return buf;
+}
+
+/* The requested shape with its -1 filled in, into shape. TG_EINVAL for a
+ * size below -1, a 0 or two -1s; TG_ESHAPE if the counts cannot agree. */
+static int resolve(const tg_tensor *x, const reshape_params *p,
+                   int64_t *shape)
+{
+    char s[128], r[160];
+    int free_dim = -1;
+    int64_t known = 1;
+    for (int d = 0; d < p->ndim; d++) {
+        shape[d] = p->shape[d];
+        if (shape[d] == -1 && free_dim < 0) {
+            free_dim = d;
+            continue;
+        }
+        if (shape[d] < 1)
+            return tg_set_error(TG_EINVAL, "tg_reshape: shape %s: sizes must "
+                                "be positive, with at most one -1",
+                                sizes_str(p->shape, p->ndim, r, sizeof r));
+        if (known > x->numel / shape[d])
+            known = x->numel + 1; /* more than x holds, without overflow */
+        else
+            known *= shape[d];
+    }
+    if (free_dim >= 0 && known <= x->numel && x->numel % known == 0)
+        shape[free_dim] = x->numel / known;
+    else if (free_dim >= 0 || known != x->numel)
+        return tg_set_error(TG_ESHAPE, "tg_reshape: cannot reshape %s "
+                            "(%lld elements) into %s", tg_shape_str(x, s,
+                            sizeof s), (long long)x->numel,
+                            sizes_str(p->shape, p->ndim, r, sizeof r));
+    return TG_OK;
+}
+
+static tg_tensor *reshape_forward(tg_op_ctx *c)
+{
+    const tg_tensor *x = c->in[0];
+    const reshape_params *p = c->params;
+    int64_t shape[TG_MAX_DIMS];
+    if (resolve(x, p, shape) != TG_OK)
+        return NULL;
+    tg_tensor *y = tg_empty(c->tape, x->dtype, p->ndim, shape);
+    if (y != NULL)
+        memcpy(y->data, x->data, (size_t)x->numel * tg_dtype_size(x->dtype));
+    return y;
+}
+
+/* The upstream gradient's values, in x's shape. */
+static int reshape_backward(tg_op_ctx *c, const tg_tensor *y,
+                            const tg_tensor *gy, tg_tensor *const *gx)
+{
+    (void)c;
+    (void)y;
+    memcpy(gx[0]->data, gy->data, (size_t)gy->numel * tg_dtype_size(gy->dtype));
+    return TG_OK;
+}
+
+const tg_op tg__op_reshape = {
+    .name = "reshape",
+    .arity = 1,
+    .params_size = sizeof(reshape_params),
+    .forward = reshape_forward,
+    .backward = reshape_backward,
+};
+
+tg_tensor *tg_reshape(tg_tape *t, tg_tensor *x, int ndim, const int64_t *shape)
+{
+    reshape_params p = {ndim, {0}};
+    bool bad = ndim < 0 || ndim > TG_MAX_DIMS || (ndim > 0 && shape == NULL);
+    if (bad && x != NULL) { /* a NULL x carries an earlier error: keep it */
+        if (shape == NULL)
+            tg_set_error(TG_EINVAL, "tg_reshape: shape is NULL");
+        else
+            tg_set_error(TG_EINVAL, "tg_reshape: ndim %d is outside 0..%d",
+                         ndim, TG_MAX_DIMS);
+        return NULL;
+    }
+    for (int d = 0; !bad && d < ndim; d++)
+        p.shape[d] = shape[d];
+    return tg_apply(t, &tg__op_reshape, &x, 1, &p);
+}

@@ -1,0 +1,338 @@
+/*
+ * test_ops_shape.c — reshape, transpose, permute, matmul and concat:
+ * values and gradients against PyTorch (fixtures/ops_shape.h, made by
+ * fixtures/gen_ops_reduce.py), finite-difference gradient checks, and bad
+ * input.
+ */
+#include "tg_test.h"
+
+#include <tapegrad/check.h>
+
+#include "fixtures/ops_shape.h"
+
+/* The op a fixture case names, on its inputs. */
+static tg_tensor *run(tg_tape *t, const fx_shape *c, tg_tensor *const *in)
+{
+    int dims[8];
+    for (int d = 0; d < c->n_args; d++)
+        dims[d] = (int)c->args[d];
+    if (strcmp(c->op, "reshape") == 0)
+        return tg_reshape(t, in[0], c->n_args, c->args);
+    if (strcmp(c->op, "transpose") == 0)
+        return tg_transpose(t, in[0]);
+    if (strcmp(c->op, "permute") == 0)
+        return tg_permute(t, in[0], c->n_args, dims);
+    if (strcmp(c->op, "matmul") == 0)
+        return tg_matmul(t, in[0], in[1]);
+    if (strcmp(c->op, "concat") == 0)
+        return tg_concat(t, in, c->n_in, dims[0]);
+    ck_abort_msg("unknown op %s", c->op);
+    return NULL;
+}
+
+/* The case's inputs as tensors of its dtype (exact: f32 fixtures hold
+ * floats). */
+static void make_inputs(tg_tape *t, const fx_shape *c, tg_tensor **in)
+{
+    for (int i = 0; i < c->n_in; i++) {
+        in[i] = tg_empty(t, c->f64 ? TG_F64 : TG_F32, c->ndim[i],
+                         c->shape[i]);
+        for (int64_t k = 0; k < tg_numel(in[i]); k++) {
+            if (c->f64)
+                tg_mut_f64(in[i])[k] = c->x[i][k];
+            else
+                tg_mut_f32(in[i])[k] = (float)c->x[i][k];
+        }
+    }
+}
+
+static double at(const tg_tensor *x, int64_t i)
+{
+    return tg_dtype_of(x) == TG_F32 ? tg_data_f32(x)[i] : tg_data_f64(x)[i];
+}
+
+/* Moves are exact; matmul sums, so f32 gets a few ulps of slack. */
+static void assert_values(const char *what, const fx_shape *c,
+                          const tg_tensor *got, const double *want)
+{
+    double rtol = c->f64 ? 1e-13 : 1e-5, atol = c->f64 ? 1e-13 : 1e-5;
+    for (int64_t i = 0; i < tg_numel(got); i++)
+        ck_assert_msg(tg_test_close(at(got, i), want[i], rtol, atol),
+                      "%s: %s[%lld] = %.17g, PyTorch %.17g", c->name, what,
+                      (long long)i, at(got, i), want[i]);
+}
+
+START_TEST(forward_matches_pytorch)
+{
+    const fx_shape *c = &fx_shape_cases[_i];
+    tg_tape *t = tg_tape_new();
+    tg_tensor *in[4];
+    make_inputs(t, c, in);
+    tg_tensor *y = run(t, c, in);
+    ck_assert_msg(y != NULL, "%s: %s", c->name, tg_last_error());
+    ck_assert_int_eq(tg_ndim(y), c->out_ndim);
+    for (int d = 0; d < c->out_ndim; d++)
+        ck_assert_int_eq(tg_shape(y)[d], c->out_shape[d]);
+    assert_values("y", c, y, c->y);
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(gradient_matches_pytorch)
+{
+    const fx_shape *c = &fx_shape_cases[_i];
+    tg_tape *t = tg_tape_new();
+    tg_tensor *in[4];
+    make_inputs(t, c, in);
+    for (int i = 0; i < c->n_in; i++)
+        tg_set_requires_grad(in[i], true);
+    tg_tensor *root = tg_test_dot(t, run(t, c, in), c->gy);
+    ck_assert_msg(tg_backward(t, root) == TG_OK, "%s: %s", c->name,
+                  tg_last_error());
+    for (int i = 0; i < c->n_in; i++)
+        assert_values("gx", c, tg_grad(in[i]), c->gx[i]);
+    tg_tape_free(t);
+}
+END_TEST
+
+static tg_tensor *case_fn(tg_tape *t, tg_tensor *const *in, int n, void *ud)
+{
+    (void)n;
+    return run(t, ud, in);
+}
+
+/* Finite differences agree with every f64 case's gradient, each input. */
+START_TEST(gradcheck_every_case)
+{
+    const fx_shape *c = &fx_shape_cases[_i];
+    if (!c->f64)
+        return;
+    tg_tape *t = tg_tape_new();
+    tg_tensor *in[4];
+    make_inputs(t, c, in);
+    tg_gradcheck_options o = tg_gradcheck_defaults();
+    o.method = TG_GRADCHECK_RICHARDSON;
+    o.eps = 1e-3;
+    o.atol = 1e-8;
+    o.rtol = 1e-6;
+    tg_ck_assert_gradients_opt(case_fn, (void *)c, in, c->n_in, &o);
+    tg_tape_free(t);
+}
+END_TEST
+
+/* Only the inputs that require grad get one: matmul with a constant b. */
+START_TEST(matmul_gradient_of_one_side)
+{
+    tg_tape *t = tg_tape_new();
+    double av[] = {1, 2, 3, 4, 5, 6}, bv[] = {1, 0, -1, 2, 0.5, 1};
+    int64_t sa[] = {2, 3}, sb[] = {3, 2};
+    tg_tensor *a = tg_from_data(t, TG_F64, 2, sa, av);
+    tg_tensor *b = tg_from_data(t, TG_F64, 2, sb, bv);
+    tg_set_requires_grad(a, true);
+    ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_matmul(t, a, b))), TG_OK);
+    ck_assert_ptr_null(tg_grad(b));
+    /* d sum(a b) / d a[i][p] = sum_j b[p][j]: the row sums of b. */
+    const double *g = tg_data_f64(tg_grad(a));
+    for (int i = 0; i < 2; i++) {
+        ck_assert(g[i * 3 + 0] == 1);
+        ck_assert(g[i * 3 + 1] == 1);
+        ck_assert(g[i * 3 + 2] == 1.5);
+    }
+    tg_tape_free(t);
+}
+END_TEST
+
+/* The same tensor twice: each slot's share of the gradient adds up. */
+START_TEST(concat_of_one_tensor_twice)
+{
+    tg_tape *t = tg_tape_new();
+    double v[] = {1, 2, 3};
+    int64_t n = 3;
+    tg_tensor *x = tg_from_data(t, TG_F64, 1, &n, v);
+    tg_set_requires_grad(x, true);
+    tg_tensor *xs[] = {x, x};
+    double w[] = {1, 2, 3, 10, 20, 30};
+    tg_tensor *y = tg_concat(t, xs, 2, 0);
+    ck_assert_int_eq(tg_shape(y)[0], 6);
+    ck_assert(tg_data_f64(y)[4] == 2);
+    ck_assert_int_eq(tg_backward(t, tg_test_dot(t, y, w)), TG_OK);
+    const double *g = tg_data_f64(tg_grad(x));
+    ck_assert(g[0] == 11 && g[1] == 22 && g[2] == 33);
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(reshape_errors)
+{
+    tg_tape *t = tg_tape_new();
+    int64_t s23[] = {2, 3}, s42[] = {4, 2}, s4m[] = {4, -1}, smm[] = {-1, -1},
+            s0[] = {0, 6}, sm2[] = {-2, -3};
+    tg_tensor *x = tg_zeros(t, TG_F32, 2, s23);
+    ck_assert_null_status(tg_reshape(t, x, 2, s42), TG_ESHAPE,
+                          "tg_reshape: cannot reshape (2,3) (6 elements) "
+                          "into (4,2)");
+    ck_assert_null_status(tg_reshape(t, x, 2, s4m), TG_ESHAPE,
+                          "cannot reshape (2,3) (6 elements) into (4,-1)");
+    ck_assert_null_status(tg_reshape(t, x, 2, smm), TG_EINVAL,
+                          "tg_reshape: shape (-1,-1): sizes must be "
+                          "positive, with at most one -1");
+    ck_assert_null_status(tg_reshape(t, x, 2, s0), TG_EINVAL, "shape (0,6)");
+    ck_assert_null_status(tg_reshape(t, x, 2, sm2), TG_EINVAL,
+                          "shape (-2,-3)");
+    ck_assert_null_status(tg_reshape(t, x, 2, NULL), TG_EINVAL,
+                          "tg_reshape: shape is NULL");
+    ck_assert_null_status(tg_reshape(t, x, 9, s23), TG_EINVAL,
+                          "tg_reshape: ndim 9 is outside 0..8");
+    ck_assert_null_status(tg_reshape(t, x, 0, NULL), TG_ESHAPE,
+                          "into ()");
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(transpose_and_permute_errors)
+{
+    tg_tape *t = tg_tape_new();
+    int64_t s[] = {2, 3, 4};
+    tg_tensor *x = tg_zeros(t, TG_F64, 3, s);
+    ck_assert_null_status(tg_transpose(t, x), TG_ESHAPE,
+                          "tg_transpose: shape (2,3,4) is not 2-D");
+    ck_assert_null_status(tg_transpose(t, tg_zeros(t, TG_F64, 1, s)),
+                          TG_ESHAPE, "shape (2,) is not 2-D");
+    int rep[] = {0, 0, 1}, out[] = {0, 1, 3}, two[] = {1, 0};
+    ck_assert_null_status(tg_permute(t, x, 3, rep), TG_EINVAL,
+                          "tg_permute: dims (0,0,1) are not a permutation "
+                          "of the 3 dims of shape (2,3,4)");
+    ck_assert_null_status(tg_permute(t, x, 3, out), TG_EINVAL,
+                          "dims (0,1,3) are not a permutation");
+    ck_assert_null_status(tg_permute(t, x, 2, two), TG_EINVAL,
+                          "tg_permute: 2 dims given for shape (2,3,4), "
+                          "which has 3");
+    ck_assert_null_status(tg_permute(t, x, 3, NULL), TG_EINVAL,
+                          "tg_permute: dims is NULL");
+    ck_assert_null_status(tg_permute(t, x, -1, two), TG_EINVAL,
+                          "tg_permute: ndim -1 is outside 0..8");
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(matmul_errors)
+{
+    tg_tape *t = tg_tape_new();
+    int64_t s23[] = {2, 3}, s45[] = {4, 5}, s3[] = {3}, b234[] = {2, 3, 4},
+            b345[] = {3, 4, 5};
+    tg_tensor *a = tg_zeros(t, TG_F32, 2, s23);
+    ck_assert_null_status(tg_matmul(t, a, tg_zeros(t, TG_F32, 2, s45)),
+                          TG_ESHAPE, "tg_matmul: shapes (2,3) and (4,5) do "
+                          "not multiply: a has 3 columns, b has 4 rows");
+    ck_assert_null_status(tg_matmul(t, a, tg_zeros(t, TG_F32, 1, s3)),
+                          TG_ESHAPE, "tg_matmul: shapes (2,3) and (3,): "
+                          "matmul takes (m,k) @ (k,n)");
+    ck_assert_null_status(tg_matmul(t, a, tg_zeros(t, TG_F32, 3, b345)),
+                          TG_ESHAPE, "shapes (2,3) and (3,4,5)");
+    ck_assert_null_status(tg_matmul(t, tg_zeros(t, TG_F32, 3, b234),
+                                    tg_zeros(t, TG_F32, 3, b345)),
+                          TG_ESHAPE, "tg_matmul: shapes (2,3,4) and (3,4,5) "
+                          "have batches of 2 and 3 matrices");
+    int64_t s32[] = {3, 2};
+    ck_assert_null_status(tg_matmul(t, a, tg_zeros(t, TG_F64, 2, s32)),
+                          TG_EDTYPE, "tg_matmul: inputs are f32 and f64");
+    tg_clear_error();
+    ck_assert_null_status(tg_matmul(t, NULL, a), TG_EINVAL,
+                          "tg_matmul: tensor is NULL");
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(concat_errors)
+{
+    tg_tape *t = tg_tape_new();
+    int64_t s23[] = {2, 3}, s24[] = {2, 4}, s3[] = {3};
+    tg_tensor *xs[] = {tg_zeros(t, TG_F64, 2, s23), tg_zeros(t, TG_F64, 2, s24),
+                       tg_zeros(t, TG_F64, 1, s3)};
+    ck_assert_null_status(tg_concat(t, xs, 2, 0), TG_ESHAPE,
+                          "tg_concat: inputs 0 and 1 have shapes (2,3) and "
+                          "(2,4), which differ outside axis 0");
+    ck_assert_ptr_nonnull(tg_concat(t, xs, 2, 1));
+    ck_assert_null_status(tg_concat(t, xs, 2, 2), TG_EINVAL,
+                          "tg_concat: axis 2 is out of range for shape (2,3)");
+    tg_tensor *mixed[] = {xs[0], xs[2]};
+    ck_assert_null_status(tg_concat(t, mixed, 2, 0), TG_ESHAPE,
+                          "shapes (2,3) and (3,)");
+    ck_assert_null_status(tg_concat(t, xs, 0, 0), TG_EINVAL,
+                          "tg_concat: takes at least 1 input, got 0");
+    ck_assert_null_status(tg_concat(t, NULL, 2, 0), TG_EINVAL,
+                          "tg_concat: inputs array is NULL");
+    tg_tensor *scalars[] = {tg_scalar(t, TG_F64, 1), tg_scalar(t, TG_F64, 2)};
+    ck_assert_null_status(tg_concat(t, scalars, 2, 0), TG_ESHAPE,
+                          "tg_concat: input 0 has shape (); scalars");
+    tg_tensor *dt[] = {xs[0], tg_zeros(t, TG_F32, 2, s23)};
+    ck_assert_null_status(tg_concat(t, dt, 2, 0), TG_EDTYPE,
+                          "tg_concat: inputs are f64 and f32");
+    tg_tape_free(t);
+}
+END_TEST
+
+/* A NULL input keeps the first failure's message through every op. */
+START_TEST(null_input_propagates)
+{
+    tg_tape *t = tg_tape_new();
+    int64_t s[] = {2, 3};
+    int dims[] = {1, 0};
+    tg_tensor *bad = tg_transpose(t, tg_zeros(t, TG_F32, 1, s));
+    tg_tensor *xs[] = {bad, bad};
+    tg_tensor *y = tg_concat(t, xs, 2, 0);
+    y = tg_matmul(t, tg_permute(t, tg_reshape(t, y, 2, s), 2, dims), y);
+    ck_assert_null_status(y, TG_ESHAPE, "tg_transpose: shape (2,) is not");
+    ck_assert_null_status(tg_permute(t, NULL, 9, NULL), TG_ESHAPE,
+                          "tg_transpose: shape (2,)");
+    ck_assert_null_status(tg_reshape(t, NULL, 9, NULL), TG_ESHAPE,
+                          "tg_transpose: shape (2,)");
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(out_of_memory_leaks_nothing)
+{
+    tg_tape *a = tg_tape_new();
+    int64_t s[] = {3, 3}, r[] = {9};
+    int dims[] = {1, 0};
+    tg_tensor *x = tg_zeros(a, TG_F64, 2, s);
+    tg_tensor *xs[] = {x, x};
+    for (int op = 0; op < 5; op++) {
+        tg_tape *b = tg_tape_new();
+        tg_test_fail_after(1);
+        tg_tensor *y = op == 0   ? tg_reshape(b, x, 1, r)
+                       : op == 1 ? tg_transpose(b, x)
+                       : op == 2 ? tg_permute(b, x, 2, dims)
+                       : op == 3 ? tg_matmul(b, x, x)
+                                 : tg_concat(b, xs, 2, 0);
+        ck_assert_null_status(y, TG_ENOMEM, "out of memory");
+        tg_test_fail_after(-1);
+        tg_tape_free(b);
+    }
+    tg_tape_free(a);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("ops_shape");
+    TCase *tc = tg_test_tcase("forward");
+    tcase_add_loop_test(tc, forward_matches_pytorch, 0, FX_SHAPE_COUNT);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("gradient");
+    tcase_add_loop_test(tc, gradient_matches_pytorch, 0, FX_SHAPE_COUNT);
+    tcase_add_loop_test(tc, gradcheck_every_case, 0, FX_SHAPE_COUNT);
+    tcase_add_test(tc, matmul_gradient_of_one_side);
+    tcase_add_test(tc, concat_of_one_tensor_twice);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("errors");
+    tcase_add_test(tc, reshape_errors);
+    tcase_add_test(tc, transpose_and_permute_errors);
+    tcase_add_test(tc, matmul_errors);
+    tcase_add_test(tc, concat_errors);
+    tcase_add_test(tc, null_input_propagates);
+    tcase_add_test(tc, out_of_memory_leaks_nothing);
+    suite_add_tcase(s, tc);
+    return tg_test_main(s);
+}
