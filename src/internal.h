@@ -10,6 +10,19 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+/*
+ * TG__HOT marks a function whose loops should use the widest vectors the
+ * machine has: GCC and clang compile it three times (AVX-512, AVX2 and the
+ * baseline) and the dynamic loader picks one when the library is loaded.
+ * Elsewhere it expands to nothing and the baseline is all there is.
+ */
+#if defined(__x86_64__) && defined(__ELF__) && \
+    (defined(__clang__) ? __clang_major__ >= 14 : __GNUC__ >= 6)
+#define TG__HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TG__HOT
+#endif
+
 /* Data and arena blocks are aligned for the widest vector loads. */
 #define TG__ALIGN 64
 
@@ -91,6 +104,15 @@ void tg__arena_free(tg__arena *a);
 
 /* ---- errors (src/tensor/error.c) */
 int tg__verror(int status, const char *fmt, va_list ap);
+/*
+ * Make the last error name fn, the call the user made, when it was set by
+ * a call inside it ("tg_relu: tg_empty_like: out of memory for 1000
+ * elements"); unchanged if it already starts with "fn:". Returns the status.
+ */
+int tg__error_in(const char *fn);
+/* How many errors this thread has set so far (to notice a callback that
+ * failed without setting one). */
+unsigned long tg__error_count(void);
 
 /* ---- tensors (src/tensor/tensor.c) */
 
@@ -125,6 +147,14 @@ void tg__gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
 void tg__gemm_f64(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
                   const double *A, int64_t lda, const double *B, int64_t ldb,
                   double beta, double *C, int64_t ldc);
+/*
+ * The instruction set tg__gemm_* uses on this thread: 0 portable C, 1 AVX2
+ * with FMA, 2 AVX-512; the best the machine supports, capped by
+ * tg__gemm_limit_isa(level) (for tests and benchmarks), which returns the
+ * level now in use.
+ */
+int tg__gemm_isa(void);
+int tg__gemm_limit_isa(int level);
 
 /*
  * ---- broadcasting (src/tensor/broadcast.c)
