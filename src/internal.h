@@ -10,6 +10,19 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+/*
+ * TG__HOT marks a function whose loops should use the widest vectors the
+ * machine has: GCC and clang compile it three times (AVX-512, AVX2 and the
+ * baseline) and the dynamic loader picks one when the library is loaded.
+ * Elsewhere it expands to nothing and the baseline is all there is.
+ */
+#if defined(__x86_64__) && defined(__ELF__) && \
+    (defined(__clang__) ? __clang_major__ >= 14 : __GNUC__ >= 6)
+#define TG__HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TG__HOT
+#endif
+
 /* Data and arena blocks are aligned for the widest vector loads. */
 #define TG__ALIGN 64
 
@@ -141,6 +154,14 @@ void tg__gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
 void tg__gemm_f64(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
                   const double *A, int64_t lda, const double *B, int64_t ldb,
                   double beta, double *C, int64_t ldc);
+/*
+ * The instruction set tg__gemm_* uses on this thread: 0 portable C, 1 AVX2
+ * with FMA, 2 AVX-512; the best the machine supports, capped by
+ * tg__gemm_limit_isa(level) (for tests and benchmarks), which returns the
+ * level now in use.
+ */
+int tg__gemm_isa(void);
+int tg__gemm_limit_isa(int level);
 
 /*
  * ---- broadcasting (src/tensor/broadcast.c)
@@ -319,6 +340,9 @@ double tg__lane_sum(const tg_tensor *x, const tg__lanes *l, int64_t j);
  */
 int64_t tg__lane_arg(const tg_tensor *x, const tg__lanes *l, int64_t j,
                      bool want_max, int64_t *ties);
+
+/* The largest value of lane j, or NaN if it holds one (one pass). */
+double tg__lane_max(const tg_tensor *x, const tg__lanes *l, int64_t j);
 
 /*
  * The gradient of lane j's max (want_max) or min, given g, the upstream

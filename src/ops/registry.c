@@ -103,9 +103,25 @@ int tg_op_register(const tg_op *op)
     return rc;
 }
 
-/* Inputs: the right count, none NULL or stale, all of one dtype. */
+/* Whether x is usable: the cheap test tg_apply makes on every input. */
+static bool usable(const tg_tensor *x)
+{
+    return x != NULL && x->magic == TG__LIVE &&
+           x->generation == x->tape->generation;
+}
+
+/*
+ * Inputs: the right count, none NULL or stale, all of one dtype. The
+ * function name for messages ("tg_relu") is only built on failure: this
+ * runs on every op call.
+ */
 static int check_inputs(const tg_op *op, tg_tensor *const *in, int n)
 {
+    bool ok = (op->arity < 0 || n == op->arity) && n >= 1 && in != NULL;
+    for (int i = 0; ok && i < n; i++)
+        ok = usable(in[i]) && in[i]->dtype == in[0]->dtype;
+    if (ok)
+        return TG_OK;
     char fn[64];
     snprintf(fn, sizeof fn, "tg_%s", op->name);
     if (op->arity >= 0 && n != op->arity)
@@ -127,7 +143,7 @@ static int check_inputs(const tg_op *op, tg_tensor *const *in, int n)
                                 "one so both have the same dtype", fn,
                                 tg_dtype_name(in[0]->dtype),
                                 tg_dtype_name(in[i]->dtype));
-    return TG_OK;
+    return tg_set_error(TG_EINVAL, "%s: bad inputs", fn); /* unreachable */
 }
 
 static bool any_requires_grad(tg_tensor *const *in, int n)
