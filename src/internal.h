@@ -334,6 +334,9 @@ double tg__lane_sum(const tg_tensor *x, const tg__lanes *l, int64_t j);
 int64_t tg__lane_arg(const tg_tensor *x, const tg__lanes *l, int64_t j,
                      bool want_max, int64_t *ties);
 
+/* The largest value of lane j, or NaN if it holds one (one pass). */
+double tg__lane_max(const tg_tensor *x, const tg__lanes *l, int64_t j);
+
 /*
  * The gradient of lane j's max (want_max) or min, given g, the upstream
  * gradient of that one value: written into lane j of gx, which is zero
