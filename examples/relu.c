@@ -10,6 +10,8 @@
  *
  * Writes data/activations/relu.json and relu.svg (run it from the
  * repository root, or pass --out DIR) and prints where it wrote them.
+ * --trace prints what backward does, entry by entry; --dot FILE writes the
+ * tape after backward as a Graphviz graph (dot -Tsvg FILE -o graph.svg).
  */
 #include <tapegrad.h>
 
@@ -23,12 +25,15 @@ typedef struct options {
     const char *out;
     double start, end;
     long long steps;
+    const char *dot;   /* NULL: no graph */
+    bool trace;
 } options;
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: relu [--out DIR] [--start A] [--end B] [--steps N]\n"
+            "            [--dot FILE] [--trace]\n"
             "\n"
             "Computes y = relu(x) and yp = d sum(relu(x)) / dx on\n"
             "x = linspace(A, B, N) with tapegrad's tape, and writes\n"
@@ -39,6 +44,9 @@ static void usage(FILE *f)
             "  --start A    first x (default -2)\n"
             "  --end B      last x (default 2)\n"
             "  --steps N    number of points, at least 2 (default 1000)\n"
+            "  --dot FILE   write the tape after backward as a Graphviz graph\n"
+            "  --trace      print backward's steps: the gradient each entry\n"
+            "               receives and what it passes to its inputs\n"
             "  --help       show this and exit\n");
 }
 
@@ -57,12 +65,16 @@ static int parse_number(const char *flag, const char *s, double *v)
 /* 0 on success, 1 after --help, -1 on a usage error. */
 static int parse_args(int argc, char **argv, options *o)
 {
-    *o = (options){"data/activations", -2.0, 2.0, 1000};
+    *o = (options){"data/activations", -2.0, 2.0, 1000, NULL, false};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 1;
+        }
+        if (strcmp(a, "--trace") == 0) {
+            o->trace = true;
+            continue;
         }
         if (i + 1 >= argc) {
             fprintf(stderr, "relu: unknown or incomplete option \"%s\"\n", a);
@@ -73,6 +85,8 @@ static int parse_args(int argc, char **argv, options *o)
         double d;
         if (strcmp(a, "--out") == 0)
             o->out = v;
+        else if (strcmp(a, "--dot") == 0)
+            o->dot = v;
         else if (strcmp(a, "--start") == 0) {
             if (parse_number(a, v, &o->start) != 0)
                 return -1;
@@ -146,6 +160,20 @@ static int write_plot(const char *path, const tg_tensor *x,
     return rc;
 }
 
+/* The tape as a Graphviz graph, in the file at path. */
+static int write_dot(const char *path, const tg_tape *tape)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return tg_set_error(TG_EIO, "cannot write %s: %s", path,
+                            strerror(errno));
+    int rc = tg_tape_dot(tape, f);
+    if (fclose(f) != 0 && rc == TG_OK)
+        rc = tg_set_error(TG_EIO, "cannot write %s: %s", path,
+                          strerror(errno));
+    return rc;
+}
+
 static void summarise(const options *o, const tg_tensor *y,
                       const tg_tensor *yp)
 {
@@ -173,7 +201,10 @@ int main(int argc, char **argv)
     tg_tape *tape = tg_tape_new();
     tg_tensor *x = tg_linspace(tape, TG_F32, o.start, o.end, o.steps);
     tg_set_requires_grad(x, true);
+    tg_set_name(x, "x");                 /* for --dot and --trace */
     tg_tensor *y = tg_relu(tape, x);
+    tg_set_name(y, "y");
+    tg_tape_set_trace(tape, o.trace ? stdout : NULL);
     int rc = tg_backward(tape, tg_sum(tape, y));
     tg_tensor *yp = tg_grad(x);
 
@@ -190,6 +221,8 @@ int main(int argc, char **argv)
     }
     if (rc == TG_OK)
         rc = write_plot(svg, x, y, yp);
+    if (rc == TG_OK && o.dot != NULL)
+        rc = write_dot(o.dot, tape);
     if (rc != TG_OK) {
         fprintf(stderr, "relu: %s\n", tg_last_error());
         tg_tape_free(tape);
@@ -197,6 +230,8 @@ int main(int argc, char **argv)
     }
     summarise(&o, y, yp);
     printf("wrote %s\nwrote %s\n", json, svg);
+    if (o.dot != NULL)
+        printf("wrote %s\n", o.dot);
     tg_tape_free(tape);
     return 0;
 }

@@ -10,6 +10,19 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+/*
+ * TG__HOT marks a function whose loops should use the widest vectors the
+ * machine has: GCC and clang compile it three times (AVX-512, AVX2 and the
+ * baseline) and the dynamic loader picks one when the library is loaded.
+ * Elsewhere it expands to nothing and the baseline is all there is.
+ */
+#if defined(__x86_64__) && defined(__ELF__) && \
+    (defined(__clang__) ? __clang_major__ >= 14 : __GNUC__ >= 6)
+#define TG__HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TG__HOT
+#endif
+
 /* Data and arena blocks are aligned for the widest vector loads. */
 #define TG__ALIGN 64
 
@@ -91,6 +104,15 @@ void tg__arena_free(tg__arena *a);
 
 /* ---- errors (src/tensor/error.c) */
 int tg__verror(int status, const char *fmt, va_list ap);
+/*
+ * Make the last error name fn, the call the user made, when it was set by
+ * a call inside it ("tg_relu: tg_empty_like: out of memory for 1000
+ * elements"); unchanged if it already starts with "fn:". Returns the status.
+ */
+int tg__error_in(const char *fn);
+/* How many errors this thread has set so far (to notice a callback that
+ * failed without setting one). */
+unsigned long tg__error_count(void);
 
 /* ---- tensors (src/tensor/tensor.c) */
 
@@ -318,6 +340,14 @@ void tg__lane_select_grad(tg_tensor *gx, const tg_tensor *x,
 /* log(sum(exp(lane j))), shifted by the lane's max so it cannot overflow;
  * an infinite max shifts by 0 instead (all -inf gives -inf). */
 double tg__lane_logsumexp(const tg_tensor *x, const tg__lanes *l, int64_t j);
+
+/*
+ * Lane j's largest value m (NaN if it holds one) and s = sum(exp(v - m)),
+ * computed as PyTorch's softmax does: no special case for an infinite m,
+ * so a lane of all -inf, or holding +inf, gives NaN downstream as there.
+ */
+void tg__lane_softmax_stats(const tg_tensor *x, const tg__lanes *l,
+                            int64_t j, double *m, double *s);
 
 /* Set every element of lane j to v. */
 void tg__lane_fill(tg_tensor *x, const tg__lanes *l, int64_t j, double v);

@@ -133,6 +133,9 @@ START_TEST(linspace_within_one_ulp_and_symmetric)
     check_linspace(TG_F64, 1e300, -1e300, 11);
     check_linspace(TG_F64, 5, 5, 4);
     check_linspace(TG_F32, 3, 9, 1);
+    check_linspace(TG_F32, -0.75, 0.25, 5);   /* exact zero at i = 3 */
+    check_linspace(TG_F32, -1, 3, 4097);
+    check_linspace(TG_F32, 1e-3f, -7.5f, 333);
 }
 END_TEST
 

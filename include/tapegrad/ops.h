@@ -273,6 +273,37 @@ tg_tensor *tg_concat(tg_tape *t, tg_tensor *const *xs, int n, int axis);
 
 /* ---- Classification and losses ---------------------------------------- */
 
+/* softmax(x)[i] = exp(x[i]) / sum_k exp(x[k]) along axis (the others index
+ * independent lanes);  d/dx[i] = y[i] * (g[i] - sum_k g[k] y[k]), with y
+ * the output and g the upstream gradient. Same shape as x. Stable: shifted
+ * by each lane's max, so large inputs do not overflow; -inf entries get 0;
+ * a lane of all -inf, or holding +inf or NaN, is NaN (as PyTorch).
+ * Errors: TG_EINVAL for an axis out of range. */
+tg_tensor *tg_softmax(tg_tape *t, tg_tensor *x, int axis);
+
+/* log_softmax(x)[i] = x[i] - log(sum_k exp(x[k])) along axis;
+ * d/dx[i] = g[i] - exp(y[i]) * sum_k g[k]. Same shape as x. Never forms the
+ * softmax, so it stays finite where softmax underflows to 0 (use it, not
+ * log(softmax), for log-probabilities). Edge cases and errors as
+ * tg_softmax. */
+tg_tensor *tg_log_softmax(tg_tape *t, tg_tensor *x, int axis);
+
+/* cross_entropy(x, labels) = mean_i [log(sum_k exp(x[i][k])) - x[i][labels[i]]]
+ * for logits x (N,C) and N class labels in 0..C-1, as PyTorch's
+ * F.cross_entropy with mean reduction;
+ * d/dx[i][k] = (softmax(x[i])[k] - [k == labels[i]]) / N. Shape (). Fused and
+ * stable (logits of 1e4 are fine). The labels are copied at the call, so
+ * the array need not outlive it.
+ * Errors: TG_ESHAPE unless x is 2-D; TG_EINVAL for NULL labels or a label
+ * out of range ("tg_cross_entropy: label 7 in row 2 is outside 0..4"). */
+tg_tensor *tg_cross_entropy(tg_tape *t, tg_tensor *logits,
+                            const int64_t *labels);
+
+/* mse_loss(a, b) = mean((a - b)^2);  d/da = 2 (a - b) / n, d/db = -d/da.
+ * Shape (). a and b must have the same shape (no broadcasting).
+ * Errors: TG_ESHAPE for shapes that differ. */
+tg_tensor *tg_mse_loss(tg_tape *t, tg_tensor *a, tg_tensor *b);
+
 /* ---- Layers ------------------------------------------------------------ */
 
 /*

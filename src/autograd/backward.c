@@ -92,7 +92,14 @@ static int backward_entry(tg_tape *t, int64_t k, const tg__entry *e)
     if (t->trace != NULL)
         tg__trace_entry(t, k, e, NULL);
     tg_op_ctx c = {t, e->op, e->in, e->n, e->params, e->saved};
+    unsigned long errors = tg__error_count();
     int rc = e->op->backward(&c, e->out, e->out->grad, slot);
+    if (rc != TG_OK && (rc > 0 || tg__error_count() == errors))
+        /* A (user's) backward failed without saying why, or returned
+         * something that is not a status: say which op it was. */
+        return tg_set_error(rc < 0 ? rc : TG_EINVAL, "tg_backward: the "
+                            "backward of %s failed (%s) without setting an "
+                            "error", e->op->name, tg_strerror(rc));
     if (rc == TG_OK && t->anomaly)
         rc = check_gradients(t, k, e, slot);
     if (rc != TG_OK)

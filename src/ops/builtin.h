@@ -68,8 +68,11 @@
     X(matmul)            \
     X(concat)
 
-/* softmax, log_softmax, cross_entropy, mse_loss */
-#define TG__OPS_LOSS(X)
+#define TG__OPS_LOSS(X) \
+    X(softmax)          \
+    X(log_softmax)      \
+    X(cross_entropy)    \
+    X(mse_loss)
 
 /* Layers fused into one op for speed. */
 #define TG__OPS_LAYER(X) \

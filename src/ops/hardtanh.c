@@ -60,7 +60,8 @@ static inline double hardtanh_grad_f64(double x, double y, double gy,
 static inline int64_t hardtanh_piece_at(double x, const hardtanh_params *p,
                                         tg_dtype dt)
 {
-    double lo = tg__param_as(p->min_val, dt), hi = tg__param_as(p->max_val, dt);
+    double lo = tg__param_as(p->min_val, dt);
+    double hi = tg__param_as(p->max_val, dt);
     return x < lo ? 0 : x > hi ? 2 : x > lo && x < hi ? 1 : TG_ON_KINK;
 }
 

@@ -103,9 +103,25 @@ int tg_op_register(const tg_op *op)
     return rc;
 }
 
-/* Inputs: the right count, none NULL or stale, all of one dtype. */
+/* Whether x is usable: the cheap test tg_apply makes on every input. */
+static bool usable(const tg_tensor *x)
+{
+    return x != NULL && x->magic == TG__LIVE &&
+           x->generation == x->tape->generation;
+}
+
+/*
+ * Inputs: the right count, none NULL or stale, all of one dtype. The
+ * function name for messages ("tg_relu") is only built on failure: this
+ * runs on every op call.
+ */
 static int check_inputs(const tg_op *op, tg_tensor *const *in, int n)
 {
+    bool ok = (op->arity < 0 || n == op->arity) && n >= 1 && in != NULL;
+    for (int i = 0; ok && i < n; i++)
+        ok = usable(in[i]) && in[i]->dtype == in[0]->dtype;
+    if (ok)
+        return TG_OK;
     char fn[64];
     snprintf(fn, sizeof fn, "tg_%s", op->name);
     if (op->arity >= 0 && n != op->arity)
@@ -127,7 +143,7 @@ static int check_inputs(const tg_op *op, tg_tensor *const *in, int n)
                                 "one so both have the same dtype", fn,
                                 tg_dtype_name(in[0]->dtype),
                                 tg_dtype_name(in[i]->dtype));
-    return TG_OK;
+    return tg_set_error(TG_EINVAL, "%s: bad inputs", fn); /* unreachable */
 }
 
 static bool any_requires_grad(tg_tensor *const *in, int n)
@@ -136,6 +152,36 @@ static bool any_requires_grad(tg_tensor *const *in, int n)
         if (in[i]->requires_grad)
             return true;
     return false;
+}
+
+/*
+ * What a (user's) forward returned must be a new tensor on t. Recording
+ * an input as its own output would turn a leaf into a non-leaf and feed
+ * its gradient back into itself; a NULL without an error would leave the
+ * caller with a stale or empty message. Both are reported here.
+ */
+static int check_output(const tg_op *op, tg_tape *t, tg_tensor *const *in,
+                        int n, const tg_tensor *out, unsigned long errors)
+{
+    if (out == NULL) {
+        if (tg__error_count() != errors) {
+            /* Name the op the caller ran, not a call inside its forward. */
+            char fn[64];
+            snprintf(fn, sizeof fn, "tg_%s", op->name);
+            return tg__error_in(fn);
+        }
+        return tg_set_error(TG_EINVAL, "tg_%s: forward returned NULL without "
+                            "setting an error", op->name);
+    }
+    for (int i = 0; i < n; i++)
+        if (out == in[i])
+            return tg_set_error(TG_EINVAL, "tg_%s: forward returned one of "
+                                "its inputs; it must return a new tensor "
+                                "made on c->tape", op->name);
+    if (out->tape != t || out->magic != TG__LIVE)
+        return tg_set_error(TG_EINVAL, "tg_%s: forward must return a new "
+                            "tensor made on c->tape", op->name);
+    return TG_OK;
 }
 
 tg_tensor *tg_apply(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
@@ -161,8 +207,9 @@ tg_tensor *tg_apply(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
         memcpy(copy, params, op->params_size);
     }
     tg_op_ctx c = {t, op, in, n, copy, NULL};
+    unsigned long errors = tg__error_count();
     tg_tensor *out = op->forward(&c);
-    if (out == NULL)
+    if (check_output(op, t, in, n, out, errors) != TG_OK)
         return NULL;
     if (t->anomaly && tg__check_finite(t, op, t->n_entries, in, n, out,
                                        "the output") != TG_OK)

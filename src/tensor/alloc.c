@@ -3,6 +3,7 @@
  */
 #include "internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 static void *libc_malloc(void *ud, size_t size)
@@ -39,13 +40,23 @@ int tg_set_allocator(const tg_allocator *a)
     return TG_OK;
 }
 
+/*
+ * No object can be larger than PTRDIFF_MAX bytes (C11 6.5.6), so such a
+ * request fails here, before it reaches the allocator: the C library would
+ * refuse it anyway, and a user's allocator (or a checker such as valgrind)
+ * should never see a size that looks negative.
+ */
 void *tg__malloc(size_t size)
 {
+    if (size > PTRDIFF_MAX)
+        return NULL;
     return current.malloc(current.ud, size ? size : 1);
 }
 
 void *tg__realloc(void *ptr, size_t size)
 {
+    if (size > PTRDIFF_MAX)
+        return NULL;
     return current.realloc(current.ud, ptr, size ? size : 1);
 }
 

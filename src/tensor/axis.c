@@ -199,3 +199,15 @@ void tg__lane_select_grad(tg_tensor *gx, const tg_tensor *x,
             tg__set(gx, base + k * l->inner, g / (double)ties);
     }
 }
+
+void tg__lane_softmax_stats(const tg_tensor *x, const tg__lanes *l,
+                            int64_t j, double *m, double *s)
+{
+    int64_t ties, base = tg__lane_base(l, j);
+    double max = tg__get(x, base + tg__lane_arg(x, l, j, true, &ties) * l->inner);
+    double sum = 0;
+    for (int64_t k = 0; k < l->n; k++)
+        sum += exp(tg__get(x, base + k * l->inner) - max);
+    *m = max;
+    *s = sum;
+}

@@ -4,9 +4,13 @@
 #include "internal.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char last_error[512];
 static _Thread_local int last_status;
+/* Counts the errors set on this thread, so tg_apply and tg_backward can
+ * tell whether a user op's function that failed said why. */
+static _Thread_local unsigned long error_count;
 
 const char *tg_strerror(int status)
 {
@@ -40,7 +44,23 @@ int tg__verror(int status, const char *fmt, va_list ap)
 {
     vsnprintf(last_error, sizeof last_error, fmt, ap);
     last_status = status;
+    error_count++;
     return status;
+}
+
+int tg__error_in(const char *fn)
+{
+    size_t n = strlen(fn);
+    if (strncmp(last_error, fn, n) == 0 && last_error[n] == ':')
+        return last_status;
+    char old[sizeof last_error];
+    memcpy(old, last_error, sizeof old);
+    return tg_set_error(last_status, "%s: %s", fn, old);
+}
+
+unsigned long tg__error_count(void)
+{
+    return error_count;
 }
 
 int tg_set_error(int status, const char *fmt, ...)

@@ -8,11 +8,16 @@
  *
  *     x[i] = (start*(n-1-i) + end*i) / (n-1)
  *
- * evaluated in double-double arithmetic (fma gives the exact error of each
- * product, two-sum the exact error of the sum), so it is within an ulp of
- * the exact value even in f64. The formula is symmetric by construction:
- * swapping i and n-1-i with start == -end negates every intermediate
- * exactly, so x[i] == -x[n-1-i] holds bit for bit.
+ * with its cancellation done exactly. For f32 with float endpoints that is
+ * cheap: a float times an integer below 2^29 is exact in double, so the
+ * only roundings are one in the sum and one in the division, each relative
+ * to the result itself, far below half a float ulp. Otherwise (f64, or
+ * endpoints with more than 24 bits) it is evaluated in double-double
+ * arithmetic (fma gives the exact error of each product, two-sum the exact
+ * error of the sum). Either way the value is within an ulp of exact, and
+ * the formula is symmetric by construction: swapping i and n-1-i with
+ * start == -end negates every intermediate exactly, so x[i] == -x[n-1-i]
+ * holds bit for bit.
  */
 #include "internal.h"
 
@@ -34,6 +39,28 @@ static double weighted_mean(double a, double k, double b, double m, double d)
     return q + r / d;
 }
 
+/*
+ * The f32 fast path: exact products, a rounded sum, a rounded product with
+ * the rounded 1/d: relative error under 2^-51, so rounding to float is off
+ * by at most an ulp (endpoints land exactly on their floats). The index is
+ * an int (steps < 2^29) so its conversion to double vectorises.
+ */
+TG__HOT static void linspace_f32(float *restrict x, double start, double end,
+                         int32_t steps)
+{
+    double last = (double)(steps - 1), inv = 1.0 / last;
+    for (int32_t i = 0; i < steps; i++) {
+        double k = (double)i;
+        x[i] = (float)((start * (last - k) + end * k) * inv);
+    }
+}
+
+/* Whether v survives a round trip through float. */
+static bool is_float(double v)
+{
+    return (double)(float)v == v;
+}
+
 tg_tensor *tg_linspace(tg_tape *t, tg_dtype dt, double start, double end,
                        int64_t steps)
 {
@@ -52,9 +79,16 @@ tg_tensor *tg_linspace(tg_tape *t, tg_dtype dt, double start, double end,
         return NULL;
     }
     tg_tensor *x = tg_empty(t, dt, 1, &steps);
-    if (x == NULL)
+    if (x == NULL) {
+        tg__error_in("tg_linspace");  /* name the call the user made */
         return NULL;
+    }
     double d = (double)(steps - 1);
+    if (dt == TG_F32 && steps > 1 && steps < ((int64_t)1 << 29) &&
+        is_float(start) && is_float(end)) {
+        linspace_f32(x->data, start, end, (int32_t)steps);
+        return x;
+    }
     for (int64_t i = 0; i < steps; i++) {
         double v;
         if (i == 0)

@@ -3,31 +3,41 @@
  */
 #include "tg_test.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 
-static long live, calls, fail_at = -1;
+/* Atomic, so that tests running tapes on several threads count right. */
+static atomic_long live, calls, fail_at = -1;
+static atomic_bool fail_only_one;
+
+/* Whether this allocation call (the n-th since the test began) fails. */
+static bool should_fail(long n)
+{
+    long at = atomic_load(&fail_at);
+    if (at < 0)
+        return false;
+    return atomic_load(&fail_only_one) ? n == at : n >= at;
+}
 
 static void *counting_malloc(void *ud, size_t size)
 {
     (void)ud;
-    calls++;
-    if (fail_at >= 0 && calls >= fail_at)
+    if (should_fail(atomic_fetch_add(&calls, 1) + 1))
         return NULL;
     void *p = malloc(size);
     if (p != NULL)
-        live++;
+        atomic_fetch_add(&live, 1);
     return p;
 }
 
 static void *counting_realloc(void *ud, void *ptr, size_t size)
 {
     (void)ud;
-    calls++;
-    if (fail_at >= 0 && calls >= fail_at)
+    if (should_fail(atomic_fetch_add(&calls, 1) + 1))
         return NULL;
     void *p = realloc(ptr, size);
     if (p != NULL && ptr == NULL)
-        live++;
+        atomic_fetch_add(&live, 1);
     return p;
 }
 
@@ -35,23 +45,31 @@ static void counting_free(void *ud, void *ptr)
 {
     (void)ud;
     if (ptr != NULL)
-        live--;
+        atomic_fetch_sub(&live, 1);
     free(ptr);
 }
 
-long tg_test_live_allocations(void) { return live; }
-long tg_test_allocation_calls(void) { return calls; }
+long tg_test_live_allocations(void) { return atomic_load(&live); }
+long tg_test_allocation_calls(void) { return atomic_load(&calls); }
 
 void tg_test_fail_after(long k)
 {
-    fail_at = k < 0 ? -1 : calls + k;
+    atomic_store(&fail_only_one, false);
+    atomic_store(&fail_at, k < 0 ? -1 : atomic_load(&calls) + k);
+}
+
+void tg_test_fail_once(long k)
+{
+    atomic_store(&fail_only_one, true);
+    atomic_store(&fail_at, k < 0 ? -1 : atomic_load(&calls) + k);
 }
 
 static void setup(void)
 {
-    live = 0;
-    calls = 0;
-    fail_at = -1;
+    atomic_store(&live, 0);
+    atomic_store(&calls, 0);
+    atomic_store(&fail_at, -1);
+    atomic_store(&fail_only_one, false);
     tg_allocator a = {counting_malloc, counting_realloc, counting_free, NULL};
     tg_set_allocator(&a);
     tg_clear_error();
@@ -59,7 +77,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    long left = live;
+    long left = atomic_load(&live);
     tg_set_allocator(NULL);
     ck_assert_msg(left == 0, "%ld allocation(s) leaked", left);
 }

@@ -6,6 +6,8 @@
  *   at the end, so each test also proves that nothing leaked.
  * - tg_test_fail_after(k): make the k-th allocation from now fail (and all
  *   after it, until tg_test_fail_after(-1)); for out-of-memory paths.
+ *   tg_test_fail_once(k) fails the k-th alone, so recovery paths that
+ *   allocate again are exercised too.
  * - ck_assert_status(got, want, fragment): a status and a message fragment.
  * - ck_assert_close(a, b, rtol, atol): a tolerant float comparison.
  * - tg_test_main(suite): run with TAP output for meson's `protocol: 'tap'`.
@@ -28,6 +30,8 @@ long tg_test_live_allocations(void);
 long tg_test_allocation_calls(void);
 /* Fail the k-th allocation from now on (1 = the next one); -1: never. */
 void tg_test_fail_after(long k);
+/* Fail only the k-th allocation from now (the ones after it succeed). */
+void tg_test_fail_once(long k);
 
 /*
  * sum(y * w) for fixed weights w (numel(y) doubles, rounded to y's dtype):

@@ -23,6 +23,23 @@ tg_unary_fn tg_unary_find(const tg_unary_entry *table, int n,
     return NULL;
 }
 
+int tg_unary_count_f64(const unary_case *cases, int n)
+{
+    int count = 0;
+    for (int i = 0; i < n; i++)
+        count += cases[i].dtype == TG_F64;
+    return count;
+}
+
+const unary_case *tg_unary_nth_f64(const unary_case *cases, int n, int k)
+{
+    for (int i = 0; i < n; i++)
+        if (cases[i].dtype == TG_F64 && k-- == 0)
+            return &cases[i];
+    ck_abort_msg("no f64 case number %d", k);
+    return NULL;
+}
+
 /* "elu f32 (0.5, 0)", for messages. */
 static const char *label(const unary_case *c)
 {

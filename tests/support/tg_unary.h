@@ -27,6 +27,11 @@ typedef struct tg_unary_entry {
 tg_unary_fn tg_unary_find(const tg_unary_entry *table, int n,
                           const unary_case *c);
 
+/* The number of f64 cases among cases[0..n-1], and the k-th of them
+ * (gradient checks run in f64), for loop tests over them. */
+int tg_unary_count_f64(const unary_case *cases, int n);
+const unary_case *tg_unary_nth_f64(const unary_case *cases, int n, int k);
+
 /* Values at every point within a few ulps of PyTorch's (see the fixture's
  * scales), NaN where PyTorch has NaN, infinities equal. */
 void tg_unary_check_forward(const unary_case *c, tg_unary_fn f);

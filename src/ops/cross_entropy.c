@@ -1,0 +1,120 @@
+/*
+ * cross_entropy.c — the mean cross-entropy of logits against class labels,
+ * fused and stable.
+ *
+ *     loss = (1/N) sum_i [ lse(x[i]) - x[i][y_i] ]       (= -mean log p)
+ *     d loss / d x[i][k] = (softmax(x[i])[k] - [k == y_i]) / N
+ *
+ * x is (N, C): a row of C logits per example, y_i the class of row i.
+ * lse(x[i]) = log(sum_k exp(x[i][k])) is computed shifted by the row's max
+ * (tg__lane_softmax_stats), so logits of 1000 neither overflow nor lose
+ * the loss to log(0); one pass gives the loss and the gradient is the
+ * softmax minus the one-hot label, with no log_softmax tensor in between.
+ * Labels are copied onto the tape when the op runs, so the caller's array
+ * may change or go away afterwards. As in PyTorch, a row of all -inf or
+ * holding +inf or NaN makes the loss NaN.
+ */
+#include "builtin.h"
+
+#include <math.h>
+#include <string.h>
+
+/* The caller's labels: valid only during the call (forward copies them). */
+typedef struct ce_params {
+    const int64_t *labels;
+} ce_params;
+
+/* What backward needs: the labels and every row's log-sum-exp. */
+typedef struct ce_saved {
+    int64_t *labels;
+    double *lse;
+} ce_saved;
+
+/* TG_ESHAPE unless x is (N, C); TG_EINVAL for a missing or bad label. */
+static int check(const tg_tensor *x, const int64_t *labels)
+{
+    char s[128];
+    if (x->ndim != 2)
+        return tg_set_error(TG_ESHAPE, "tg_cross_entropy: logits have shape "
+                            "%s; they must be (N,C), one row per example",
+                            tg_shape_str(x, s, sizeof s));
+    if (labels == NULL)
+        return tg_set_error(TG_EINVAL, "tg_cross_entropy: labels is NULL");
+    for (int64_t i = 0; i < x->shape[0]; i++)
+        if (labels[i] < 0 || labels[i] >= x->shape[1])
+            return tg_set_error(TG_EINVAL, "tg_cross_entropy: label %lld in "
+                                "row %lld is outside 0..%lld",
+                                (long long)labels[i], (long long)i,
+                                (long long)(x->shape[1] - 1));
+    return TG_OK;
+}
+
+/* Copies of the labels and room for the row lse values, on the tape. */
+static ce_saved *save(tg_tape *t, const int64_t *labels, int64_t n)
+{
+    ce_saved *sv = tg_tape_alloc(t, sizeof *sv);
+    if (sv == NULL)
+        return NULL;
+    sv->labels = tg_tape_alloc(t, (size_t)n * sizeof *sv->labels);
+    sv->lse = tg_tape_alloc(t, (size_t)n * sizeof *sv->lse);
+    if (sv->labels == NULL || sv->lse == NULL)
+        return NULL;
+    memcpy(sv->labels, labels, (size_t)n * sizeof *labels);
+    return sv;
+}
+
+static tg_tensor *cross_entropy_forward(tg_op_ctx *c)
+{
+    const tg_tensor *x = c->in[0];
+    const ce_params *p = c->params;
+    if (check(x, p->labels) != TG_OK)
+        return NULL;
+    tg__lanes l = tg__lanes_around(x, 1); /* one lane per row */
+    ce_saved *sv = save(c->tape, p->labels, l.outer);
+    tg_tensor *y = sv ? tg_empty(c->tape, x->dtype, 0, NULL) : NULL;
+    if (y == NULL)
+        return NULL;
+    double total = 0;
+    for (int64_t i = 0; i < l.outer; i++) {
+        double m, s;
+        tg__lane_softmax_stats(x, &l, i, &m, &s);
+        sv->lse[i] = m + log(s);
+        total += sv->lse[i] - tg__get(x, i * l.n + sv->labels[i]);
+    }
+    tg__set(y, 0, total / (double)l.outer);
+    c->saved = sv;
+    return y;
+}
+
+/* gx[i][k] = g / N * (exp(x[i][k] - lse_i) - [k == y_i]). */
+static int cross_entropy_backward(tg_op_ctx *c, const tg_tensor *y,
+                                  const tg_tensor *gy, tg_tensor *const *gx)
+{
+    (void)y;
+    const tg_tensor *x = c->in[0];
+    const ce_saved *sv = c->saved;
+    int64_t rows = x->shape[0], cols = x->shape[1];
+    double g = tg__get(gy, 0) / (double)rows;
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t k = 0; k < cols; k++) {
+            double p = exp(tg__get(x, i * cols + k) - sv->lse[i]);
+            tg__set(gx[0], i * cols + k,
+                    g * (p - (k == sv->labels[i] ? 1.0 : 0.0)));
+        }
+    return TG_OK;
+}
+
+const tg_op tg__op_cross_entropy = {
+    .name = "cross_entropy",
+    .arity = 1,
+    .params_size = sizeof(ce_params),
+    .forward = cross_entropy_forward,
+    .backward = cross_entropy_backward,
+};
+
+tg_tensor *tg_cross_entropy(tg_tape *t, tg_tensor *logits,
+                            const int64_t *labels)
+{
+    ce_params p = {labels};
+    return tg_apply(t, &tg__op_cross_entropy, &logits, 1, &p);
+}

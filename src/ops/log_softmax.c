@@ -1,0 +1,82 @@
+/*
+ * log_softmax.c — the log of the softmax along one axis.
+ *
+ *     log_softmax(x)[i]      = x[i] - log(sum_k exp(x[k]))
+ *     d root / d x[i]        = g[i] - exp(y[i]) * sum_k g[k]
+ *
+ * with y the output and g the upstream gradient; exp(y) is the softmax.
+ * Taking the log of tg_softmax's output loses everything below the
+ * smallest positive double (a probability of 1e-400 becomes log(0) =
+ * -inf), so this op never forms the softmax: it shifts each lane by its
+ * max m and computes (x - m) - log(sum(exp(x - m))), which stays finite
+ * for any finite input. As in PyTorch, a lane of all -inf or holding +inf
+ * or NaN gives NaN. Lanes: see src/tensor/axis.c.
+ */
+#include "builtin.h"
+
+#include <math.h>
+
+/* Resolve the axis; the lanes are those around it. */
+static int lanes_of(const tg_op_ctx *c, tg__lanes *l)
+{
+    const tg__axis_params *p = c->params;
+    int axis;
+    int rc = tg__axis_resolve("tg_log_softmax", c->in[0], p->axis, &axis);
+    if (rc == TG_OK)
+        *l = tg__lanes_around(c->in[0], axis);
+    return rc;
+}
+
+/* y = (x - m) - log(s), lane by lane (m, s from tg__lane_softmax_stats). */
+static tg_tensor *log_softmax_forward(tg_op_ctx *c)
+{
+    const tg_tensor *x = c->in[0];
+    tg__lanes l;
+    if (lanes_of(c, &l) != TG_OK)
+        return NULL;
+    tg_tensor *y = tg_empty_like(c->tape, x);
+    if (y == NULL)
+        return NULL;
+    for (int64_t j = 0; j < l.outer * l.inner; j++) {
+        int64_t base = tg__lane_base(&l, j);
+        double m, s;
+        tg__lane_softmax_stats(x, &l, j, &m, &s);
+        double log_s = log(s);
+        for (int64_t k = 0; k < l.n; k++) {
+            int64_t at = base + k * l.inner;
+            tg__set(y, at, (tg__get(x, at) - m) - log_s);
+        }
+    }
+    return y;
+}
+
+/* gx = g - exp(y) * sum(g), lane by lane. */
+static int log_softmax_backward(tg_op_ctx *c, const tg_tensor *y,
+                                const tg_tensor *gy, tg_tensor *const *gx)
+{
+    tg__lanes l = {0, 0, 0};
+    lanes_of(c, &l); /* forward checked the axis */
+    for (int64_t j = 0; j < l.outer * l.inner; j++) {
+        int64_t base = tg__lane_base(&l, j);
+        double sum = tg__lane_sum(gy, &l, j);
+        for (int64_t k = 0; k < l.n; k++) {
+            int64_t at = base + k * l.inner;
+            tg__set(gx[0], at, tg__get(gy, at) - exp(tg__get(y, at)) * sum);
+        }
+    }
+    return TG_OK;
+}
+
+const tg_op tg__op_log_softmax = {
+    .name = "log_softmax",
+    .arity = 1,
+    .params_size = sizeof(tg__axis_params),
+    .forward = log_softmax_forward,
+    .backward = log_softmax_backward,
+};
+
+tg_tensor *tg_log_softmax(tg_tape *t, tg_tensor *x, int axis)
+{
+    tg__axis_params p = {axis, false};
+    return tg_apply(t, &tg__op_log_softmax, &x, 1, &p);
+}

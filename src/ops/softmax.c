@@ -1,0 +1,83 @@
+/*
+ * softmax.c — the softmax along one axis.
+ *
+ *     softmax(x)[i]          = exp(x[i]) / sum_k exp(x[k])
+ *     d root / d x[i]        = y[i] * (g[i] - sum_k g[k] y[k])
+ *
+ * with y the softmax and g the upstream gradient (the Jacobian is
+ * diag(y) - y y^T, applied to g without forming it). exp(x) overflows for
+ * x above ~709 (f64) or ~88 (f32), so every lane is shifted by its max m
+ * first: exp(x - m) is at most 1 and the ratio is unchanged. As in
+ * PyTorch, a lane of all -inf or holding +inf or NaN gives NaN. Lanes: see
+ * src/tensor/axis.c.
+ */
+#include "builtin.h"
+
+#include <math.h>
+
+/* Resolve the axis; the lanes are those around it. */
+static int lanes_of(const tg_op_ctx *c, tg__lanes *l)
+{
+    const tg__axis_params *p = c->params;
+    int axis;
+    int rc = tg__axis_resolve("tg_softmax", c->in[0], p->axis, &axis);
+    if (rc == TG_OK)
+        *l = tg__lanes_around(c->in[0], axis);
+    return rc;
+}
+
+/* y = exp(x - m) / s, lane by lane (m, s from tg__lane_softmax_stats). */
+static tg_tensor *softmax_forward(tg_op_ctx *c)
+{
+    const tg_tensor *x = c->in[0];
+    tg__lanes l;
+    if (lanes_of(c, &l) != TG_OK)
+        return NULL;
+    tg_tensor *y = tg_empty_like(c->tape, x);
+    if (y == NULL)
+        return NULL;
+    for (int64_t j = 0; j < l.outer * l.inner; j++) {
+        int64_t base = tg__lane_base(&l, j);
+        double m, s;
+        tg__lane_softmax_stats(x, &l, j, &m, &s);
+        for (int64_t k = 0; k < l.n; k++) {
+            int64_t at = base + k * l.inner;
+            tg__set(y, at, exp(tg__get(x, at) - m) / s);
+        }
+    }
+    return y;
+}
+
+/* gx = y * (g - sum(g * y)), lane by lane. */
+static int softmax_backward(tg_op_ctx *c, const tg_tensor *y,
+                            const tg_tensor *gy, tg_tensor *const *gx)
+{
+    tg__lanes l = {0, 0, 0};
+    lanes_of(c, &l); /* forward checked the axis */
+    for (int64_t j = 0; j < l.outer * l.inner; j++) {
+        int64_t base = tg__lane_base(&l, j);
+        double dot = 0;
+        for (int64_t k = 0; k < l.n; k++)
+            dot += tg__get(gy, base + k * l.inner) *
+                   tg__get(y, base + k * l.inner);
+        for (int64_t k = 0; k < l.n; k++) {
+            int64_t at = base + k * l.inner;
+            tg__set(gx[0], at, tg__get(y, at) * (tg__get(gy, at) - dot));
+        }
+    }
+    return TG_OK;
+}
+
+const tg_op tg__op_softmax = {
+    .name = "softmax",
+    .arity = 1,
+    .params_size = sizeof(tg__axis_params),
+    .forward = softmax_forward,
+    .backward = softmax_backward,
+};
+
+tg_tensor *tg_softmax(tg_tape *t, tg_tensor *x, int axis)
+{
+    tg__axis_params p = {axis, false};
+    return tg_apply(t, &tg__op_softmax, &x, 1, &p);
+}

@@ -1,0 +1,864 @@
+/*
+ * test_bad_input.c — one table of what callers get wrong, across the whole
+ * public API, and what each mistake must give back: a status and a message
+ * that names the call. The library must never crash, leak or read out of
+ * bounds because of what it was given.
+ *
+ * Each row is its own test (tcase_add_loop_test, one TAP line a row) and
+ * runs under the leak-counting allocator, so every row also proves that
+ * the failure leaked nothing. After the row, the tape it used must still
+ * work (a small backward pass on it), and for a failure the returned status
+ * must be the one tg_last_status() reports. A row expecting TG_OK must
+ * leave the last error alone. The numbers of the rows and their names are
+ * printed as TAP comments before the run.
+ */
+#include "tg_test.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/*
+ * Rows that ask for terabytes need malloc to return NULL, as it does
+ * without sanitizers; AddressSanitizer would otherwise abort the process
+ * on such a request instead of returning NULL.
+ */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+    return "allocator_may_return_null=1";
+}
+
+/* A status no tapegrad call returns: a row's own check found a problem. */
+#define ROW_WRONG 1000
+/* A pointer-returning call gave NULL without setting any error. */
+#define NULL_WITHOUT_ERROR 1001
+
+/* What every row is given: a tape with a few tensors, and a folder. */
+typedef struct fx {
+    tg_tape *t;
+    tg_tensor *a34;      /* f32 (3,4), requires grad */
+    tg_tensor *b5;       /* f32 (5,) */
+    tg_tensor *d34;      /* f64 (3,4), requires grad */
+    tg_tensor *s;        /* f32 scalar 2.5 */
+    char dir[64];        /* an empty temporary folder */
+    char path[128];      /* scratch for paths in dir */
+} fx;
+
+/* The status a pointer-returning call left: TG_OK for non-NULL. */
+static int ptr(const void *p)
+{
+    if (p != NULL)
+        return TG_OK;
+    return tg_last_status() != TG_OK ? tg_last_status() : NULL_WITHOUT_ERROR;
+}
+
+/* The status a NaN-on-error call left. */
+static int num(double v)
+{
+    if (!isnan(v))
+        return TG_OK;
+    return tg_last_status() != TG_OK ? tg_last_status() : NULL_WITHOUT_ERROR;
+}
+
+/* A row's own check: TG_OK if cond holds, else ROW_WRONG and why. */
+static int expect(bool cond, const char *what)
+{
+    if (cond)
+        return TG_OK;
+    return tg_set_error(ROW_WRONG, "row check failed: %s", what);
+}
+
+static const char *in_dir(fx *f, const char *name)
+{
+    snprintf(f->path, sizeof f->path, "%s/%s", f->dir, name);
+    return f->path;
+}
+
+/* ---- Helpers for rows that take more than one call. */
+
+static int backward_after_reset(fx *f)
+{
+    tg_tensor *root = tg_sum(f->t, f->a34);
+    tg_tape_reset(f->t);
+    return tg_backward(f->t, root);
+}
+
+static int backward_other_tape(fx *f)
+{
+    tg_tape *other = tg_tape_new();
+    int rc = tg_backward(other, tg_sum(f->t, f->a34));
+    tg_tape_free(other);
+    return rc;
+}
+
+/* Backward twice from one root: allowed, leaf gradients add up. */
+static int backward_twice(fx *f)
+{
+    tg_tensor *root = tg_sum(f->t, tg_mul_scalar(f->t, f->a34, 3.0));
+    int rc = tg_backward(f->t, root);
+    if (rc == TG_OK)
+        rc = tg_backward(f->t, root);
+    if (rc != TG_OK)
+        return rc;
+    return expect(tg_data_f32(tg_grad(f->a34))[5] == 6.0f,
+                  "two passes of d sum(3x)/dx accumulate to 6");
+}
+
+static int backward_grad_disabled(fx *f)
+{
+    tg_tape_set_grad_enabled(f->t, false);
+    tg_tensor *root = tg_sum(f->t, f->a34);
+    tg_tape_set_grad_enabled(f->t, true);
+    return tg_backward(f->t, root);
+}
+
+/* A tensor that does not require grad has no gradient: NULL, no error. */
+static int grad_without_requires_grad(fx *f)
+{
+    int rc = tg_backward(f->t, tg_sum(f->t, tg_mul(f->t, f->a34, f->s)));
+    if (rc != TG_OK)
+        return rc;
+    return expect(tg_grad(f->s) == NULL && tg_grad(f->b5) == NULL &&
+                  tg_grad(f->a34) != NULL && tg_last_status() == TG_OK,
+                  "tg_grad of a tensor that does not require grad is NULL, "
+                  "with no error");
+}
+
+static int grad_of_stale(fx *f)
+{
+    tg_tensor *x = f->a34;
+    tg_tape_reset(f->t);
+    return ptr(tg_grad(x));
+}
+
+static int relu_of_stale(fx *f)
+{
+    tg_tensor *x = f->b5;
+    tg_tape_reset(f->t);
+    return ptr(tg_relu(f->t, x));
+}
+
+static int mut_of_stale(fx *f)
+{
+    tg_tensor *x = f->a34;
+    tg_tape_reset(f->t);
+    return ptr(tg_mut_f32(x));
+}
+
+static int linspace_one_step(fx *f)
+{
+    tg_tensor *x = tg_linspace(f->t, TG_F64, 1.5, 7.0, 1);
+    if (x == NULL)
+        return tg_last_status();
+    return expect(tg_numel(x) == 1 && tg_ndim(x) == 1 &&
+                  tg_data_f64(x)[0] == 1.5, "linspace(1.5, 7, 1) is [1.5]");
+}
+
+static int zeros_scalar_null_shape(fx *f)
+{
+    tg_tensor *x = tg_zeros(f->t, TG_F64, 0, NULL);
+    if (x == NULL)
+        return tg_last_status();
+    return expect(tg_numel(x) == 1 && tg_item(x) == 0.0,
+                  "zeros of shape () is one 0");
+}
+
+/* tg_shape_str into small buffers stays inside them and terminates. */
+static int shape_str_small_buffers(fx *f)
+{
+    char buf[16];
+    for (size_t n = 1; n < 8; n++) {
+        memset(buf, 'x', sizeof buf);
+        tg_shape_str(f->a34, buf, n);
+        if (strlen(buf) >= n || buf[n] != 'x')
+            return expect(false, "tg_shape_str stays within n bytes");
+    }
+    return expect(tg_shape_str(f->a34, NULL, 4) == NULL &&
+                  strcmp(tg_shape_str(f->a34, buf, sizeof buf), "(3,4)") == 0,
+                  "tg_shape_str accepts a NULL buffer and writes (3,4)");
+}
+
+/* Accessors on NULL answer 0 / NULL and leave the error alone. */
+static int accessors_on_null(fx *f)
+{
+    (void)f;
+    tg_tape_free(NULL);
+    tg_tape_reset(NULL);
+    tg_zero_grad(NULL);
+    tg_tape_set_grad_enabled(NULL, false);
+    return expect(tg_ndim(NULL) == 0 && tg_shape(NULL) == NULL &&
+                  tg_numel(NULL) == 0 && tg_tape_of(NULL) == NULL &&
+                  !tg_requires_grad(NULL) && tg_tape_size(NULL) == 0 &&
+                  tg_tape_bytes_reserved(NULL) == 0 &&
+                  !tg_tape_grad_enabled(NULL) && tg_last_status() == TG_OK,
+                  "accessors on NULL give 0 and set no error");
+}
+
+/* ---- User ops: missing functions, bad arity, registered twice. */
+
+static tg_tensor *copy_forward(tg_op_ctx *c)
+{
+    tg_tensor *y = tg_empty_like(c->tape, c->in[0]);
+    if (y != NULL)
+        memcpy(tg_dtype_of(y) == TG_F32 ? (void *)tg_mut_f32(y)
+                                        : (void *)tg_mut_f64(y),
+               tg_dtype_of(y) == TG_F32 ? (const void *)tg_data_f32(c->in[0])
+                                        : (const void *)tg_data_f64(c->in[0]),
+               (size_t)tg_numel(y) * tg_dtype_size(tg_dtype_of(y)));
+    return y;
+}
+
+static int copy_backward(tg_op_ctx *c, const tg_tensor *y, const tg_tensor *gy,
+                         tg_tensor *const *gx)
+{
+    (void)c, (void)y;
+    if (gx[0] != NULL)
+        memcpy(tg_dtype_of(gy) == TG_F32 ? (void *)tg_mut_f32(gx[0])
+                                         : (void *)tg_mut_f64(gx[0]),
+               tg_dtype_of(gy) == TG_F32 ? (const void *)tg_data_f32(gy)
+                                         : (const void *)tg_data_f64(gy),
+               (size_t)tg_numel(gy) * tg_dtype_size(tg_dtype_of(gy)));
+    return TG_OK;
+}
+
+static const tg_op op_no_forward = {.name = "bad_no_forward", .arity = 1,
+                                    .backward = copy_backward};
+static const tg_op op_no_backward = {.name = "bad_no_backward", .arity = 1,
+                                     .forward = copy_forward};
+static const tg_op op_no_name = {.arity = 1, .forward = copy_forward,
+                                 .backward = copy_backward};
+static const tg_op op_empty_name = {.name = "", .arity = 1,
+                                    .forward = copy_forward,
+                                    .backward = copy_backward};
+static const tg_op op_arity_zero = {.name = "bad_arity_zero", .arity = 0,
+                                    .forward = copy_forward,
+                                    .backward = copy_backward};
+static const tg_op op_arity_minus2 = {.name = "bad_arity_m2", .arity = -2,
+                                      .forward = copy_forward,
+                                      .backward = copy_backward};
+static const tg_op op_relu_again = {.name = "relu", .arity = 1,
+                                    .forward = copy_forward,
+                                    .backward = copy_backward};
+static const tg_op op_twice = {.name = "bad_input_twice", .arity = 1,
+                               .forward = copy_forward,
+                               .backward = copy_backward};
+static const tg_op op_twice_other = {.name = "bad_input_twice", .arity = 1,
+                                     .forward = copy_forward,
+                                     .backward = copy_backward};
+static const tg_op op_variadic = {.name = "bad_input_variadic", .arity = -1,
+                                  .forward = copy_forward,
+                                  .backward = copy_backward};
+
+/* Registering one op twice: the second is TG_EEXIST, the first still runs. */
+static int register_twice(fx *f)
+{
+    int rc = tg_op_register(&op_twice);
+    if (rc != TG_OK)
+        return rc;
+    rc = tg_op_register(&op_twice_other);
+    if (rc == TG_OK)
+        return expect(false, "the second registration fails");
+    if (tg_op_find("bad_input_twice") != &op_twice ||
+        tg_apply(f->t, &op_twice, &f->b5, 1, NULL) == NULL)
+        return expect(false, "the first registration stays in force");
+    return rc;
+}
+
+/* A user op's forward that returns NULL without saying why. */
+static tg_tensor *silent_forward(tg_op_ctx *c)
+{
+    (void)c;
+    return NULL;
+}
+
+static const tg_op op_silent = {.name = "bad_silent", .arity = 1,
+                                .forward = silent_forward,
+                                .backward = copy_backward};
+
+/* A user op's forward that hands back its input instead of a new tensor. */
+static tg_tensor *identity_forward(tg_op_ctx *c)
+{
+    return c->in[0];
+}
+
+static const tg_op op_identity = {.name = "bad_identity", .arity = 1,
+                                  .forward = identity_forward,
+                                  .backward = copy_backward};
+
+/* A user op's forward that makes its output on its input's tape. */
+static tg_tensor *foreign_forward(tg_op_ctx *c)
+{
+    return tg_empty_like(tg_tape_of(c->in[0]), c->in[0]);
+}
+
+static const tg_op op_foreign = {.name = "bad_foreign", .arity = 1,
+                                 .forward = foreign_forward,
+                                 .backward = copy_backward};
+
+static int apply_forward_other_tape(fx *f)
+{
+    tg_tape *other = tg_tape_new();
+    int rc = ptr(tg_apply(other, &op_foreign, &f->a34, 1, NULL));
+    tg_tape_free(other);
+    return rc;
+}
+
+/* A user op's backward that fails without saying why. */
+static int silent_backward(tg_op_ctx *c, const tg_tensor *y,
+                           const tg_tensor *gy, tg_tensor *const *gx)
+{
+    (void)c, (void)y, (void)gy, (void)gx;
+    return TG_EINVAL;
+}
+
+static const tg_op op_silent_backward = {.name = "bad_silent_backward",
+                                         .arity = 1, .forward = copy_forward,
+                                         .backward = silent_backward};
+
+static int backward_through_silent_op(fx *f)
+{
+    tg_tensor *y = tg_apply(f->t, &op_silent_backward, &f->a34, 1, NULL);
+    return tg_backward(f->t, tg_sum(f->t, y));
+}
+
+static int apply_no_params(fx *f)
+{
+    const tg_op *op = tg_op_find("sum_axis");
+    if (op == NULL)
+        return expect(false, "sum_axis is a built-in op");
+    return ptr(tg_apply(f->t, op, &f->a34, 1, NULL));
+}
+
+/* ---- Gradient checks. */
+
+static tg_tensor *gc_relu(tg_tape *t, tg_tensor *const *in, int n, void *ud)
+{
+    (void)n, (void)ud;
+    return tg_relu(t, in[0]);
+}
+
+static tg_tensor *gc_null(tg_tape *t, tg_tensor *const *in, int n, void *ud)
+{
+    (void)n, (void)ud;
+    return tg_add(t, in[0], NULL);
+}
+
+static int gradcheck_one(fx *f, tg_gradcheck_fn fn, tg_tensor *x,
+                         const tg_gradcheck_options *o)
+{
+    tg_gradcheck_report r;
+    (void)f;
+    return tg_gradcheck(fn, NULL, &x, 1, o, &r);
+}
+
+static int gradcheck_eps(fx *f, double eps)
+{
+    tg_gradcheck_options o = tg_gradcheck_defaults();
+    o.eps = eps;
+    return gradcheck_one(f, gc_relu, f->d34, &o);
+}
+
+static int gradcheck_nonfinite(fx *f)
+{
+    tg_mut_f64(f->d34)[7] = NAN;
+    return gradcheck_one(f, gc_relu, f->d34, NULL);
+}
+
+static int gradcheck_non_leaf(fx *f)
+{
+    return gradcheck_one(f, gc_relu, tg_relu(f->t, f->d34), NULL);
+}
+
+static int gradcheck_null_report(fx *f)
+{
+    return tg_gradcheck(gc_relu, NULL, &f->d34, 1, NULL, NULL);
+}
+
+/* ---- Writing files. */
+
+static int json_one(fx *f, const char *path, const char *name,
+                    const tg_tensor *x)
+{
+    (void)f;
+    return tg_write_json(path, 1, (const char *[]){name},
+                         (const tg_tensor *[]){x});
+}
+
+/* A folder where the file should go: nothing is written, nothing left. */
+static int json_onto_folder(fx *f)
+{
+    char sub[160];
+    snprintf(sub, sizeof sub, "%s", in_dir(f, "sub"));
+    if (mkdir(sub, 0700) != 0)
+        return expect(false, "mkdir of a scratch folder");
+    int rc = json_one(f, sub, "x", f->a34);
+    if (rmdir(sub) != 0)
+        return expect(false, "the folder is left alone and empty");
+    return rc;
+}
+
+static int json_repeated_name(fx *f)
+{
+    return tg_write_json(in_dir(f, "a.json"), 2, (const char *[]){"x", "x"},
+                         (const tg_tensor *[]){f->a34, f->b5});
+}
+
+static int json_stale_tensor(fx *f)
+{
+    tg_tensor *x = f->b5;
+    tg_tape_reset(f->t);
+    return json_one(f, in_dir(f, "a.json"), "x", x);
+}
+
+static int svg_one(fx *f, const char *path, const tg_plot *plot, int64_t n,
+                   const double *x)
+{
+    (void)f;
+    static const double y[3] = {1, 2, 3};
+    tg_plot_series s = {.label = "s", .x = x, .y = y, .n = n};
+    return tg_write_svg_plot(path, plot, &s, 1);
+}
+
+static const double xs3[3] = {0, 1, 2};
+
+/* ---- Random numbers. */
+
+static int rand_unseeded(fx *f)
+{
+    tg_rng rng = {0};
+    return ptr(tg_rand_uniform(f->t, &rng, TG_F32, 1, (int64_t[]){3}, 0, 1));
+}
+
+static tg_rng seeded(void)
+{
+    tg_rng rng;
+    tg_rng_seed(&rng, 1, 2);
+    return rng;
+}
+
+static int rand_empty_range(fx *f)
+{
+    tg_rng rng = seeded();
+    return ptr(tg_rand_uniform(f->t, &rng, TG_F32, 1, (int64_t[]){3}, 1, 1));
+}
+
+static int rand_negative_std(fx *f)
+{
+    tg_rng rng = seeded();
+    return ptr(tg_rand_normal(f->t, &rng, TG_F64, 1, (int64_t[]){3}, 0, -1));
+}
+
+static int rand_bad_shape(fx *f)
+{
+    tg_rng rng = seeded();
+    return ptr(tg_rand_normal(f->t, &rng, TG_F64, 2, (int64_t[]){3, 0}, 0, 1));
+}
+
+static int rng_bounded_zero(fx *f)
+{
+    (void)f;
+    tg_rng rng = seeded();
+    uint64_t v = tg_rng_bounded(&rng, 0);
+    return v == 0 ? tg_last_status() : expect(false, "bound 0 gives 0");
+}
+
+static int rng_shuffle_negative(fx *f)
+{
+    (void)f;
+    tg_rng rng = seeded();
+    int64_t idx[2] = {0, 1};
+    return tg_rng_shuffle(&rng, idx, -1);
+}
+
+static int rng_uniform_null(fx *f)
+{
+    (void)f;
+    return num(tg_rng_uniform(NULL));
+}
+
+/* ---- The table. */
+
+static const int64_t n3[] = {3}, s34[] = {3, 4};
+static const int64_t neg[] = {3, -1}, zero[] = {0};
+static const int64_t nine[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+static const int64_t ovf64[] = {INT64_MAX, 4};          /* int64 overflows */
+static const int64_t ovf_size[] = {(int64_t)1 << 61};   /* bytes overflow */
+static const int64_t huge[] = {(int64_t)1 << 42};       /* 16 TiB of f32 */
+static const float vals4[4] = {1, 2, 3, 4};
+
+/*
+ * X(id, expected status, message fragment, expression giving the status).
+ * The expression sees the fixture as f.
+ */
+#define ROWS(X)                                                              \
+    /* Making tensors. */                                                    \
+    X(zeros_null_tape, TG_EINVAL, "tg_zeros: tape is NULL",                  \
+      ptr(tg_zeros(NULL, TG_F32, 1, n3)))                                    \
+    X(zeros_null_shape, TG_EINVAL, "tg_zeros: shape is NULL for ndim 2",     \
+      ptr(tg_zeros(f->t, TG_F32, 2, NULL)))                                  \
+    X(zeros_negative_dim, TG_EINVAL, "tg_zeros: dimension 1 has size -1",    \
+      ptr(tg_zeros(f->t, TG_F32, 2, neg)))                                   \
+    X(zeros_zero_dim, TG_EINVAL, "dimension 0 has size 0",                   \
+      ptr(tg_zeros(f->t, TG_F64, 1, zero)))                                  \
+    X(zeros_nine_dims, TG_EINVAL, "tg_zeros: ndim 9 is outside 0..8",        \
+      ptr(tg_zeros(f->t, TG_F32, 9, nine)))                                  \
+    X(zeros_negative_ndim, TG_EINVAL, "ndim -1 is outside 0..8",             \
+      ptr(tg_zeros(f->t, TG_F32, -1, nine)))                                 \
+    X(zeros_int64_overflow, TG_EINVAL, "tg_zeros: the shape's element count " \
+      "overflows", ptr(tg_zeros(f->t, TG_F32, 2, ovf64)))                    \
+    X(zeros_size_t_overflow, TG_EINVAL, "element count overflows",           \
+      ptr(tg_zeros(f->t, TG_F64, 1, ovf_size)))                              \
+    X(zeros_terabytes, TG_ENOMEM, "tg_zeros: out of memory",                 \
+      ptr(tg_zeros(f->t, TG_F32, 1, huge)))                                  \
+    X(zeros_unknown_dtype, TG_EDTYPE, "tg_zeros: unknown dtype 7",           \
+      ptr(tg_zeros(f->t, (tg_dtype)7, 1, n3)))                               \
+    X(zeros_scalar_null_shape, TG_OK, "", zeros_scalar_null_shape(f))        \
+    X(empty_nine_dims, TG_EINVAL, "tg_empty: ndim 9",                        \
+      ptr(tg_empty(f->t, TG_F32, 9, nine)))                                  \
+    X(empty_like_null, TG_EINVAL, "tg_empty_like: tensor is NULL",           \
+      ptr(tg_empty_like(f->t, NULL)))                                        \
+    X(empty_like_null_tape, TG_EINVAL, "tg_empty_like: tape is NULL",        \
+      ptr(tg_empty_like(NULL, f->a34)))                                      \
+    X(from_data_null_data, TG_EINVAL, "tg_from_data: data is NULL",          \
+      ptr(tg_from_data(f->t, TG_F32, 1, n3, NULL)))                          \
+    X(from_data_null_tape, TG_EINVAL, "tg_from_data: tape is NULL",          \
+      ptr(tg_from_data(NULL, TG_F32, 1, n3, vals4)))                         \
+    X(from_data_bad_dtype, TG_EDTYPE, "tg_from_data: unknown dtype -1",      \
+      ptr(tg_from_data(f->t, (tg_dtype)-1, 1, n3, vals4)))                   \
+    X(scalar_null_tape, TG_EINVAL, "tg_scalar: tape is NULL",                \
+      ptr(tg_scalar(NULL, TG_F64, 1)))                                       \
+    X(scalar_bad_dtype, TG_EDTYPE, "tg_scalar: unknown dtype 2",             \
+      ptr(tg_scalar(f->t, (tg_dtype)2, 1)))                                  \
+    X(linspace_zero_steps, TG_EINVAL, "tg_linspace: steps is 0",             \
+      ptr(tg_linspace(f->t, TG_F32, 0, 1, 0)))                               \
+    X(linspace_negative_steps, TG_EINVAL, "tg_linspace: steps is -5",        \
+      ptr(tg_linspace(f->t, TG_F32, 0, 1, -5)))                              \
+    X(linspace_one_step, TG_OK, "", linspace_one_step(f))                    \
+    X(linspace_nan_start, TG_EINVAL, "tg_linspace: start and end must be "   \
+      "finite", ptr(tg_linspace(f->t, TG_F64, NAN, 1, 3)))                   \
+    X(linspace_infinite_end, TG_EINVAL, "must be finite",                    \
+      ptr(tg_linspace(f->t, TG_F32, 0, INFINITY, 3)))                        \
+    X(linspace_too_many_steps, TG_EINVAL, "at most 2^53",                    \
+      ptr(tg_linspace(f->t, TG_F64, 0, 1, INT64_MAX)))                       \
+    X(linspace_null_tape, TG_EINVAL, "tape is NULL",                         \
+      ptr(tg_linspace(NULL, TG_F32, 0, 1, 3)))                               \
+    X(linspace_bad_dtype, TG_EDTYPE, "unknown dtype 9",                      \
+      ptr(tg_linspace(f->t, (tg_dtype)9, 0, 1, 3)))                          \
+    /* Reading tensors and their gradients. */                               \
+    X(requires_grad_null, TG_EINVAL, "tg_set_requires_grad: tensor is NULL", \
+      tg_set_requires_grad(NULL, true))                                      \
+    X(requires_grad_non_leaf, TG_EINVAL, "only leaf tensors can be switched", \
+      tg_set_requires_grad(tg_relu(f->t, f->a34), false))                    \
+    X(grad_null, TG_EINVAL, "tg_grad: tensor is NULL", ptr(tg_grad(NULL)))   \
+    X(grad_without_requires_grad, TG_OK, "", grad_without_requires_grad(f))  \
+    X(grad_of_stale, TG_ESTATE, "tg_grad: tensor was freed by a reset",      \
+      grad_of_stale(f))                                                      \
+    X(data_f32_of_f64, TG_EDTYPE, "tg_data_f32: tensor is f64",              \
+      ptr(tg_data_f32(f->d34)))                                              \
+    X(data_f64_of_f32, TG_EDTYPE, "tg_data_f64: tensor is f32",              \
+      ptr(tg_data_f64(f->a34)))                                              \
+    X(data_f64_null, TG_EINVAL, "tg_data_f64: tensor is NULL",               \
+      ptr(tg_data_f64(NULL)))                                                \
+    X(mut_f32_of_stale, TG_ESTATE, "tg_mut_f32: tensor was freed",           \
+      mut_of_stale(f))                                                       \
+    X(item_of_many, TG_ESHAPE, "tg_item: shape (3,4) has 12 elements, not 1", \
+      num(tg_item(f->a34)))                                                  \
+    X(item_null, TG_EINVAL, "tg_item: tensor is NULL", num(tg_item(NULL)))   \
+    X(shape_str_small_buffers, TG_OK, "", shape_str_small_buffers(f))        \
+    X(accessors_on_null, TG_OK, "", accessors_on_null(f))                    \
+    /* Ops. */                                                               \
+    X(relu_null_tape, TG_EINVAL, "tg_relu: tape is NULL",                    \
+      ptr(tg_relu(NULL, f->a34)))                                            \
+    X(relu_null_input, TG_EINVAL, "tg_relu: tensor is NULL",                 \
+      ptr(tg_relu(f->t, NULL)))                                              \
+    X(relu_of_stale, TG_ESTATE, "tg_relu: tensor was freed by a reset",      \
+      relu_of_stale(f))                                                      \
+    X(add_dtype_mix, TG_EDTYPE, "tg_add: inputs are f32 and f64",            \
+      ptr(tg_add(f->t, f->a34, f->d34)))                                     \
+    X(add_no_broadcast, TG_ESHAPE,                                           \
+      "tg_add: shapes (3,4) and (5,) do not broadcast",                      \
+      ptr(tg_add(f->t, f->a34, f->b5)))                                      \
+    X(mul_no_broadcast, TG_ESHAPE,                                           \
+      "tg_mul: shapes (5,) and (3,4) do not broadcast",                      \
+      ptr(tg_mul(f->t, f->b5, f->a34)))                                      \
+    X(maximum_second_null, TG_EINVAL, "tg_maximum: tensor is NULL",          \
+      ptr(tg_maximum(f->t, f->a34, NULL)))                                   \
+    X(pow_tensor_dtype_mix, TG_EDTYPE, "tg_pow_tensor: inputs are f64 and "  \
+      "f32", ptr(tg_pow_tensor(f->t, f->d34, f->s)))                         \
+    X(add_scalar_null_tape, TG_EINVAL, "tape is NULL",                       \
+      ptr(tg_add_scalar(NULL, f->a34, 1.0)))                                 \
+    X(mul_scalar_null_input, TG_EINVAL, "tensor is NULL",                    \
+      ptr(tg_mul_scalar(f->t, NULL, 2.0)))                                   \
+    X(exp_null_input, TG_EINVAL, "tg_exp: tensor is NULL",                   \
+      ptr(tg_exp(f->t, NULL)))                                               \
+    X(sum_axis_too_large, TG_EINVAL,                                         \
+      "tg_sum_axis: axis 2 is out of range for shape (3,4)",                 \
+      ptr(tg_sum_axis(f->t, f->a34, 2, false)))                              \
+    X(mean_axis_too_negative, TG_EINVAL, "tg_mean_axis: axis -3 is out of "  \
+      "range", ptr(tg_mean_axis(f->t, f->a34, -3, true)))                    \
+    X(max_axis_int_min, TG_EINVAL, "axis -2147483648 is out of range",       \
+      ptr(tg_max_axis(f->t, f->b5, INT_MIN, false)))                         \
+    X(logsumexp_axis_scalar, TG_EINVAL, "tg_logsumexp_axis: axis 1 is out "  \
+      "of range for shape ()", ptr(tg_logsumexp_axis(f->t, f->s, 1, false))) \
+    /* Running ops by hand. */                                               \
+    X(apply_null_op, TG_EINVAL, "tg_apply: op is NULL",                      \
+      ptr(tg_apply(f->t, NULL, &f->a34, 1, NULL)))                           \
+    X(apply_wrong_count, TG_EINVAL, "tg_relu: takes 1 input, got 2",         \
+      ptr(tg_apply(f->t, tg_op_find("relu"), (tg_tensor *[]){f->a34,         \
+                   f->a34}, 2, NULL)))                                       \
+    X(apply_no_inputs_variadic, TG_EINVAL, "takes at least 1 input, got 0",  \
+      ptr(tg_apply(f->t, &op_variadic, &f->a34, 0, NULL)))                   \
+    X(apply_null_array, TG_EINVAL, "tg_relu: inputs array is NULL",          \
+      ptr(tg_apply(f->t, tg_op_find("relu"), NULL, 1, NULL)))                \
+    X(apply_null_params, TG_EINVAL, "tg_sum_axis: params are NULL",          \
+      apply_no_params(f))                                                    \
+    X(apply_null_tape, TG_EINVAL, "tg_relu: tape is NULL",                   \
+      ptr(tg_apply(NULL, tg_op_find("relu"), &f->a34, 1, NULL)))             \
+    X(apply_silent_forward, TG_EINVAL,                                       \
+      "tg_bad_silent: forward returned NULL without setting an error",       \
+      ptr(tg_apply(f->t, &op_silent, &f->a34, 1, NULL)))                     \
+    X(apply_forward_returns_input, TG_EINVAL,                                \
+      "tg_bad_identity: forward returned one of its inputs",                 \
+      ptr(tg_apply(f->t, &op_identity, &f->a34, 1, NULL)))                   \
+    X(apply_forward_other_tape, TG_EINVAL, "tg_bad_foreign: forward must "  \
+      "return a new tensor made on c->tape", apply_forward_other_tape(f))    \
+    X(backward_silent_failure, TG_EINVAL, "tg_backward: the backward of "    \
+      "bad_silent_backward failed (invalid argument)",                       \
+      backward_through_silent_op(f))                                         \
+    /* Backward. */                                                          \
+    X(backward_null_tape, TG_EINVAL, "tg_backward: tape is NULL",            \
+      tg_backward(NULL, f->s))                                               \
+    X(backward_null_root, TG_EINVAL, "tg_backward: tensor is NULL",          \
+      tg_backward(f->t, NULL))                                               \
+    X(backward_non_scalar, TG_ESHAPE,                                        \
+      "tg_backward: root has shape (3,4); it must have exactly one element", \
+      tg_backward(f->t, tg_relu(f->t, f->a34)))                              \
+    X(backward_other_tape, TG_ESTATE, "root belongs to another tape",        \
+      backward_other_tape(f))                                                \
+    X(backward_after_reset, TG_ESTATE, "tg_backward: tensor was freed by a " \
+      "reset", backward_after_reset(f))                                      \
+    X(backward_twice, TG_OK, "", backward_twice(f))                          \
+    X(backward_no_requires_grad, TG_ESTATE, "root does not require grad",    \
+      tg_backward(f->t, f->s))                                               \
+    X(backward_grad_disabled, TG_ESTATE, "root does not require grad",       \
+      backward_grad_disabled(f))                                             \
+    X(backward_chain_keeps_first_error, TG_ESHAPE, "tg_add: shapes (3,4) "   \
+      "and (5,)", tg_backward(f->t, tg_sum(f->t, tg_add(f->t, f->a34,        \
+                                                        f->b5))))            \
+    /* The op registry. */                                                   \
+    X(register_null, TG_EINVAL, "tg_op_register: op is NULL",                \
+      tg_op_register(NULL))                                                  \
+    X(register_no_forward, TG_EINVAL, "op \"bad_no_forward\" needs both a "  \
+      "forward and a backward", tg_op_register(&op_no_forward))              \
+    X(register_no_backward, TG_EINVAL, "op \"bad_no_backward\" needs both",  \
+      tg_op_register(&op_no_backward))                                       \
+    X(register_no_name, TG_EINVAL, "tg_op_register: op has no name",         \
+      tg_op_register(&op_no_name))                                           \
+    X(register_empty_name, TG_EINVAL, "op has no name",                      \
+      tg_op_register(&op_empty_name))                                        \
+    X(register_arity_zero, TG_EINVAL, "has arity 0",                         \
+      tg_op_register(&op_arity_zero))                                        \
+    X(register_arity_minus_two, TG_EINVAL, "has arity -2",                   \
+      tg_op_register(&op_arity_minus2))                                      \
+    X(register_builtin_name, TG_EEXIST, "an op named \"relu\" is already "   \
+      "registered", tg_op_register(&op_relu_again))                          \
+    X(register_twice, TG_EEXIST, "\"bad_input_twice\" is already registered", \
+      register_twice(f))                                                     \
+    X(find_null, TG_EINVAL, "tg_op_find: name is NULL",                      \
+      ptr(tg_op_find(NULL)))                                                 \
+    X(find_unknown, TG_ENOTFOUND, "tg_op_find: no op named \"nonesuch\"",    \
+      ptr(tg_op_find("nonesuch")))                                           \
+    X(op_at_negative, TG_EINVAL, "tg_op_at: index -1", ptr(tg_op_at(-1)))    \
+    X(op_at_int_max, TG_EINVAL, "tg_op_at: index 2147483647",                \
+      ptr(tg_op_at(INT_MAX)))                                                \
+    X(tape_alloc_null_tape, TG_EINVAL, "tg_tape_alloc: tape is NULL",        \
+      ptr(tg_tape_alloc(NULL, 16)))                                          \
+    X(tape_alloc_size_max, TG_ENOMEM, "tg_tape_alloc: out of memory",        \
+      ptr(tg_tape_alloc(f->t, SIZE_MAX)))                                    \
+    X(tape_alloc_half_size_max, TG_ENOMEM, "tg_tape_alloc: out of memory",   \
+      ptr(tg_tape_alloc(f->t, SIZE_MAX / 2)))                                \
+    X(set_allocator_incomplete, TG_EINVAL, "tg_set_allocator: malloc, "      \
+      "realloc and free are all required",                                   \
+      tg_set_allocator(&(tg_allocator){.malloc = NULL}))                     \
+    /* Gradient checks. */                                                   \
+    X(gradcheck_null_fn, TG_EINVAL, "tg_gradcheck: fn is NULL",              \
+      gradcheck_one(f, NULL, f->d34, NULL))                                  \
+    X(gradcheck_null_report, TG_EINVAL, "tg_gradcheck: report is NULL",      \
+      gradcheck_null_report(f))                                              \
+    X(gradcheck_no_inputs, TG_EINVAL, "tg_gradcheck: n is 0",                \
+      tg_gradcheck(gc_relu, NULL, &f->d34, 0, NULL,                          \
+                   &(tg_gradcheck_report){0}))                               \
+    X(gradcheck_f32, TG_EDTYPE, "tg_gradcheck: input 0 is f32",              \
+      gradcheck_one(f, gc_relu, f->a34, NULL))                               \
+    X(gradcheck_eps_zero, TG_EINVAL, "tg_gradcheck: eps is 0",               \
+      gradcheck_eps(f, 0.0))                                                 \
+    X(gradcheck_eps_nan, TG_EINVAL, "tg_gradcheck: eps is nan",              \
+      gradcheck_eps(f, NAN))                                                 \
+    X(gradcheck_eps_too_small, TG_EINVAL, "does not change",                 \
+      gradcheck_eps(f, 1e-300))                                              \
+    X(gradcheck_non_finite_input, TG_ENUMERIC, "tg_gradcheck: input 0 "      \
+      "element 7", gradcheck_nonfinite(f))                                   \
+    X(gradcheck_non_leaf, TG_EINVAL, "was made by a recorded op",            \
+      gradcheck_non_leaf(f))                                                 \
+    X(gradcheck_null_input, TG_EINVAL, "tg_gradcheck: input 0: tensor is "   \
+      "NULL", gradcheck_one(f, gc_relu, NULL, NULL))                         \
+    X(gradcheck_fn_fails, TG_EINVAL, "tg_gradcheck: the function failed",    \
+      gradcheck_one(f, gc_null, f->d34, NULL))                               \
+    /* Writing files. */                                                     \
+    X(json_missing_folder, TG_EIO, "No such file or directory",              \
+      json_one(f, in_dir(f, "missing/a.json"), "x", f->a34))                 \
+    X(json_onto_folder, TG_EIO, "tg_write_json: ", json_onto_folder(f))      \
+    X(json_null_path, TG_EINVAL, "tg_write_json: path is NULL",              \
+      json_one(f, NULL, "x", f->a34))                                        \
+    X(json_empty_path, TG_EINVAL, "tg_write_json: path is empty",            \
+      json_one(f, "", "x", f->a34))                                          \
+    X(json_no_entries, TG_EINVAL, "tg_write_json: n is 0",                   \
+      tg_write_json(in_dir(f, "a.json"), 0, NULL, NULL))                     \
+    X(json_null_names, TG_EINVAL, "tg_write_json: names is NULL",            \
+      tg_write_json(in_dir(f, "a.json"), 1, NULL,                            \
+                    (const tg_tensor *[]){f->a34}))                          \
+    X(json_null_name, TG_EINVAL, "tg_write_json: names[0] is NULL",          \
+      json_one(f, in_dir(f, "a.json"), NULL, f->a34))                        \
+    X(json_bad_utf8_name, TG_EINVAL, "names[0] is not valid UTF-8",          \
+      json_one(f, in_dir(f, "a.json"), "\xff\xfe", f->a34))                  \
+    X(json_repeated_name, TG_EINVAL, "names[0] and names[1] are both",       \
+      json_repeated_name(f))                                                 \
+    X(json_null_tensor, TG_EINVAL, "tg_write_json: values[0]: tensor is "    \
+      "NULL", json_one(f, in_dir(f, "a.json"), "x", NULL))                   \
+    X(json_stale_tensor, TG_ESTATE, "values[0]: tensor was freed by a reset", \
+      json_stale_tensor(f))                                                  \
+    X(format_double_small_buffer, TG_EINVAL, "tg_format_double: buffer of",  \
+      tg_format_double((char[8]){0}, 8, 1.0))                                \
+    X(format_double_null_buffer, TG_EINVAL, "tg_format_double",              \
+      tg_format_double(NULL, 64, 1.0))                                       \
+    X(svg_missing_folder, TG_EIO, "tg_write_svg_plot: ",                     \
+      svg_one(f, in_dir(f, "missing/p.svg"), &(tg_plot){.title = "t"}, 3,    \
+              xs3))                                                          \
+    X(svg_null_plot, TG_EINVAL, "tg_write_svg_plot: plot is NULL",           \
+      svg_one(f, in_dir(f, "p.svg"), NULL, 3, xs3))                          \
+    X(svg_tiny_width, TG_EINVAL, "tg_write_svg_plot: width 5 is not 0",      \
+      svg_one(f, in_dir(f, "p.svg"), &(tg_plot){.width = 5}, 3, xs3))        \
+    X(svg_negative_points, TG_EINVAL, "series[0] has -1",                    \
+      svg_one(f, in_dir(f, "p.svg"), &(tg_plot){.title = "t"}, -1, xs3))     \
+    X(svg_null_x, TG_EINVAL, "series[0].x is NULL",                          \
+      svg_one(f, in_dir(f, "p.svg"), &(tg_plot){.title = "t"}, 3, NULL))     \
+    X(svg_null_series, TG_EINVAL, "tg_write_svg_plot: series is NULL",       \
+      tg_write_svg_plot(in_dir(f, "p.svg"), &(tg_plot){.title = "t"}, NULL,  \
+                        1))                                                  \
+    /* Random numbers. */                                                    \
+    X(rng_seed_null, TG_EINVAL, "tg_rng_seed: rng is NULL",                  \
+      tg_rng_seed(NULL, 1, 2))                                               \
+    X(rng_uniform_null, TG_EINVAL, "rng is NULL", rng_uniform_null(f))       \
+    X(rng_bounded_zero, TG_EINVAL, "tg_rng_bounded: bound is 0",             \
+      rng_bounded_zero(f))                                                   \
+    X(rng_shuffle_negative, TG_EINVAL, "tg_rng_shuffle: n is -1",            \
+      rng_shuffle_negative(f))                                               \
+    X(rand_unseeded, TG_ESTATE, "tg_rand_uniform: rng was never seeded",     \
+      rand_unseeded(f))                                                      \
+    X(rand_empty_range, TG_EINVAL, "tg_rand_uniform: the range [1, 1) is "   \
+      "not finite and non-empty", rand_empty_range(f))                       \
+    X(rand_negative_std, TG_EINVAL, "std -1 must be finite, std >= 0",       \
+      rand_negative_std(f))                                                  \
+    X(rand_bad_shape, TG_EINVAL, "tg_rand_normal: dimension 1 has size 0",   \
+      rand_bad_shape(f))
+
+#define ROW_FUNCTION(id, want, fragment, ...)                                \
+    static int row_##id(fx *f) { (void)f; return __VA_ARGS__; }
+ROWS(ROW_FUNCTION)
+#undef ROW_FUNCTION
+
+typedef struct row {
+    const char *name;
+    int (*run)(fx *f);
+    int want;
+    const char *fragment;
+} row;
+
+static const row rows[] = {
+#define ROW_ENTRY(id, want, fragment, ...) {#id, row_##id, want, fragment},
+    ROWS(ROW_ENTRY)
+#undef ROW_ENTRY
+};
+#define N_ROWS ((int)(sizeof rows / sizeof rows[0]))
+
+/* ---- Running one row. */
+
+static void fixture_make(fx *f)
+{
+    memset(f, 0, sizeof *f);
+    f->t = tg_tape_new();
+    ck_assert_ptr_nonnull(f->t);
+    f->a34 = tg_linspace(f->t, TG_F32, -1, 1, 12);
+    f->a34 = tg_from_data(f->t, TG_F32, 2, s34, tg_data_f32(f->a34));
+    f->b5 = tg_linspace(f->t, TG_F32, 0, 4, 5);
+    f->d34 = tg_zeros(f->t, TG_F64, 2, s34);
+    f->s = tg_scalar(f->t, TG_F32, 2.5);
+    ck_assert_ptr_nonnull(f->s);
+    for (int i = 0; i < 12; i++)
+        tg_mut_f64(f->d34)[i] = 0.25 * i - 1.1;
+    tg_set_requires_grad(f->a34, true);
+    tg_set_requires_grad(f->d34, true);
+    snprintf(f->dir, sizeof f->dir, "/tmp/tg_bad_input_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(f->dir));
+}
+
+/* The tape that saw the error still computes a gradient. */
+static void fixture_check_usable(fx *f)
+{
+    tg_clear_error();
+    tg_tensor *x = tg_linspace(f->t, TG_F64, -2, 2, 5);
+    tg_set_requires_grad(x, true);
+    ck_assert_int_eq(tg_backward(f->t, tg_sum(f->t, tg_relu(f->t, x))),
+                     TG_OK);
+    const double *g = tg_data_f64(tg_grad(x));
+    ck_assert_ptr_nonnull(g);
+    ck_assert(g[0] == 0 && g[2] == 0 && g[3] == 1 && g[4] == 1);
+}
+
+static void fixture_free(fx *f)
+{
+    tg_tape_free(f->t);
+    /* Every row must leave the folder empty (no stray temporary files). */
+    ck_assert_msg(rmdir(f->dir) == 0, "%s is not empty after the row",
+                  f->dir);
+}
+
+START_TEST(bad_input_row)
+{
+    const row *r = &rows[_i];
+    fx f;
+    fixture_make(&f);
+    tg_clear_error();
+    int got = r->run(&f);
+    ck_assert_msg(got == r->want, "row %d %s: returned %d (%s), expected %d "
+                  "(%s); last error: \"%s\"", _i, r->name, got,
+                  tg_strerror(got), r->want, tg_strerror(r->want),
+                  tg_last_error());
+    ck_assert_msg(tg_last_status() == r->want, "row %d %s: tg_last_status() "
+                  "is %d, expected %d", _i, r->name, tg_last_status(),
+                  r->want);
+    ck_assert_msg(strstr(tg_last_error(), r->fragment) != NULL,
+                  "row %d %s: message \"%s\" lacks \"%s\"", _i, r->name,
+                  tg_last_error(), r->fragment);
+    fixture_check_usable(&f);
+    fixture_free(&f);
+}
+END_TEST
+
+int main(void)
+{
+    printf("# %d bad-input cases\n", N_ROWS);
+    for (int i = 0; i < N_ROWS; i++)
+        printf("# row %d: %s -> %s\n", i, rows[i].name,
+               tg_strerror(rows[i].want));
+    fflush(stdout);
+    Suite *s = suite_create("bad_input");
+    TCase *tc = tg_test_tcase("table");
+    tcase_add_loop_test(tc, bad_input_row, 0, N_ROWS);
+    suite_add_tcase(s, tc);
+    return tg_test_main(s);
+}
