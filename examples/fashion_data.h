@@ -21,7 +21,11 @@
 
 #include <tapegrad.h>
 
+/* Where Debian's package puts it; -DFASHION_DEFAULT_DIR=... to build for
+ * another place. */
+#ifndef FASHION_DEFAULT_DIR
 #define FASHION_DEFAULT_DIR "/usr/share/datasets/fashion-mnist"
+#endif
 #define FASHION_PACKAGE "dataset-fashion-mnist"
 #define FASHION_PIXELS 784   /* 28 x 28 */
 #define FASHION_CLASSES 10

@@ -134,7 +134,7 @@ static int parse_value(const char *a, const char *s, options *o)
 static int parse_args(int argc, char **argv, options *o)
 {
     *o = (options){FASHION_DEFAULT_DIR, ".", "adam", NAN, 5, 64, 0, 0, 1};
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 1;
@@ -146,7 +146,6 @@ static int parse_args(int argc, char **argv, options *o)
         }
         if (parse_value(argv[i], argv[i + 1], o) != 0)
             return -1;
-        i++;
     }
     if (isnan(o->lr))
         o->lr = strcmp(o->optimizer, "sgd") ? 1e-3 : 0.1;
