@@ -38,6 +38,8 @@
  *                      included here: include it yourself, it needs Check)
  *   tapegrad/io.h      JSON and SVG output
  *   tapegrad/random.h  a seeded generator (PCG32) and random tensors
+ *   tapegrad/npy.h     NumPy's .npy and .npz files
+ *   tapegrad/idx.h     MNIST's IDX files (images and labels)
  *   tapegrad/nn.h      parameter lists, layers, losses, optimizers
  */
 #ifndef TAPEGRAD_H
@@ -50,6 +52,8 @@
 #include "tapegrad/ops.h"
 #include "tapegrad/io.h"
 #include "tapegrad/random.h"
+#include "tapegrad/npy.h"
+#include "tapegrad/idx.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/gradcheck.h"
 

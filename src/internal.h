@@ -74,9 +74,16 @@ typedef struct tg__chunk {
     size_t used;
 } tg__chunk;
 
-/* A bump allocator: blocks in a list, all freed at once. */
+/*
+ * A bump allocator: blocks in a list, oldest first, all freed at once.
+ * Reset rewinds every block but frees none, so a tensor pointer kept past
+ * a reset still points into memory the tape owns (and is caught by its
+ * magic) until the tape is freed.
+ */
 typedef struct tg__arena {
-    tg__chunk *chunks;       /* newest (current) first */
+    tg__chunk *chunks;       /* oldest first */
+    tg__chunk *current;      /* allocation happens here; later blocks are
+                                empty until reached */
     size_t reserved;         /* usable bytes over all chunks */
 } tg__arena;
 
@@ -147,6 +154,14 @@ void tg__gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
 void tg__gemm_f64(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
                   const double *A, int64_t lda, const double *B, int64_t ldb,
                   double beta, double *C, int64_t ldc);
+/*
+ * The instruction set tg__gemm_* uses on this thread: 0 portable C, 1 AVX2
+ * with FMA, 2 AVX-512; the best the machine supports, capped by
+ * tg__gemm_limit_isa(level) (for tests and benchmarks), which returns the
+ * level now in use.
+ */
+int tg__gemm_isa(void);
+int tg__gemm_limit_isa(int level);
 
 /*
  * ---- broadcasting (src/tensor/broadcast.c)
@@ -325,6 +340,9 @@ double tg__lane_sum(const tg_tensor *x, const tg__lanes *l, int64_t j);
  */
 int64_t tg__lane_arg(const tg_tensor *x, const tg__lanes *l, int64_t j,
                      bool want_max, int64_t *ties);
+
+/* The largest value of lane j, or NaN if it holds one (one pass). */
+double tg__lane_max(const tg_tensor *x, const tg__lanes *l, int64_t j);
 
 /*
  * The gradient of lane j's max (want_max) or min, given g, the upstream

@@ -32,13 +32,18 @@ not see it; the compiler does:
 
 Links are checked too: a relative link must name a file or folder of the
 repository; a line link (`file.c#L24`, `file.c#L24-L31`) must be within
-the file, and when its text is code (`[`relu_forward`](...#L24)`) that
-name must appear on those lines, so line links follow the code they
-point at; a heading link (`doc.md#some-heading`) must match a heading.
+the file, and when its text is code (`[`relu_forward`](...#L24)`) its
+first line must be code with that name, and a range that starts a
+definition must end where the definition does, so line links follow the
+code they point at; a heading link (`doc.md#some-heading`) must match a heading.
 
 Any other ```c block without `int main` is an error: mark it, or fence it
 as ```text if it is not meant to compile. Blocks that need Check are
 skipped (TAP SKIP) when pkg-config does not know Check.
+
+Line links drift when code above them changes; `python3
+tests/check_docs.py --fix-links` moves each broken one to the nearest
+line that has its name (check the result, then commit it).
 
 Usage: check_docs.py --root SRC --lib LIBTAPEGRAD.a [--include DIR]
                      [--sanitize OPT] [--coverage BOOL] --cc CC [ARGS...]
@@ -163,13 +168,13 @@ def wrapped(block, check):
     head += HEADERS + "#include <tapegrad/check.h>\n" * check
     head += block.hidden_top + "\n"
     opening = "START_TEST(snippet)\n{\n" if check else "int main(void)\n{\n"
-    body = ("    tg_tape *t = tg_tape_new();\n    (void)t;\n" +
-            block.hidden_body + "\n" + line_directive(block) + block.text +
-            "    tg_tape_free(t);\n")
+    # Unindented, so no compiler sees misleading indentation around it.
+    body = ("tg_tape *t = tg_tape_new();\n(void)t;\n" + block.hidden_body +
+            "\n" + line_directive(block) + block.text + "tg_tape_free(t);\n")
     if check:
         return head + opening + body + "}\nEND_TEST\n" + check_main(
             "START_TEST(snippet)")[0]
-    return head + opening + body + "    return 0;\n}\n"
+    return head + opening + body + "return 0;\n}\n"
 
 
 def source_of(block, root):
@@ -228,6 +233,63 @@ def slug(heading):
     return text.replace(" ", "-")
 
 
+def is_comment(line):
+    return line.lstrip().startswith(("/*", "*", "//", "#"))
+
+
+def definition_end(lines, first):
+    """The line of the `}` that closes a definition starting at column 0 on
+    line first (1-based), or None if line first does not start one."""
+    if not lines[first - 1][:1].strip() or is_comment(lines[first - 1]):
+        return None
+    for k in range(first, len(lines) + 1):
+        if lines[k - 1].startswith("}"):
+            return k
+    return None
+
+
+def moved_anchor(dest, anchor, label):
+    """Where a code-labelled line link's name is now: the same span moved to
+    the occurrence nearest the old one, or None."""
+    m = LINE_ANCHOR.match(anchor)
+    code = re.fullmatch(r"`([^`]+)`", label.strip())
+    if not m or not code or not dest.is_file():
+        return None
+    name = code.group(1).rstrip("()")
+    first = int(m.group(1))
+    span = int(m.group(2) or first) - first
+    lines = dest.read_text(encoding="utf-8").split("\n")
+    hits = [k + 1 for k, ln in enumerate(lines)
+            if name in ln and not is_comment(ln)]
+    if not hits:
+        return None
+    new = min(hits, key=lambda k: (abs(k - first), k))
+    if not m.group(2):
+        return "L%d" % new
+    end = definition_end(lines, new)
+    return "L%d-L%d" % (new, end if end else new + span)
+
+
+def fix_links(doc):
+    """Rewrite the line links of doc whose names moved; say which."""
+    text = doc.read_text(encoding="utf-8")
+
+    def fix(m):
+        label, target = m.group(1), m.group(2)
+        path, _, anchor = target.partition("#")
+        dest = (doc.parent / path).resolve()
+        if not path or re.match(r"^[a-z]+:", target) or not anchor:
+            return m.group(0)
+        if not anchor_errors("", dest, anchor, label):
+            return m.group(0)
+        new = moved_anchor(dest, anchor, label)
+        if new is None:
+            return m.group(0)
+        print("%s: %s#%s -> #%s" % (doc, path, anchor, new))
+        return "[%s](%s#%s)" % (label, path, new)
+    doc.write_text(LINK.sub(fix, text), encoding="utf-8")
+
+
 def link_errors(doc, root):
     """What is wrong with the relative links of one Markdown file."""
     errors = []
@@ -258,8 +320,16 @@ def anchor_errors(where, dest, anchor, label):
             return [where + " is past the end (%d lines)" % len(lines)]
         code = re.fullmatch(r"`([^`]+)`", label.strip())
         name = code.group(1).rstrip("()") if code else None
-        if name and not any(name in ln for ln in lines[first - 1:last]):
-            return [where + ": %s is not on those lines (any more)" % name]
+        fix = ("; `python3 tests/check_docs.py --fix-links` moves it to the "
+               "nearest line of code that has the name")
+        if name and (name not in lines[first - 1] or
+                     is_comment(lines[first - 1])):
+            return [where + ": line %d is not code naming %s (any more)%s"
+                    % (first, name, fix)]
+        end = definition_end(lines, first)
+        if name and m.group(2) and end is not None and end != last:
+            return [where + ": the definition of %s now ends on line %d%s"
+                    % (name, end, fix)]
         return []
     if dest.suffix == ".md":
         heads = [slug(ln.lstrip("#")) for ln in lines if ln.startswith("#")]
@@ -319,6 +389,12 @@ def comment(text):
 
 
 def main():
+    if sys.argv[1:2] == ["--fix-links"]:
+        root = Path(__file__).resolve().parent.parent
+        for d in [root / "README.md"] + sorted((root / "docs").glob("*.md")):
+            if d.is_file():
+                fix_links(d)
+        return
     ap = argparse.ArgumentParser()
     ap.add_argument("--root", required=True)
     ap.add_argument("--lib", required=True)

@@ -67,8 +67,9 @@ def main():
     print("1..%d" % len(results))
     for i, (ok, what) in enumerate(results, 1):
         if ok is None:
-            print("ok %d - # SKIP %s" % (i, what))
+            print("ok %d # SKIP %s" % (i, what))
         else:
+            what = " ".join(what.split())  # one line, as TAP wants
             print("%s %d - %s" % ("ok" if ok else "not ok", i, what))
     sys.exit(0 if all(ok is not False for ok, _ in results) else 1)
 

@@ -142,6 +142,41 @@ static int relu_of_stale(fx *f)
     return ptr(tg_relu(f->t, x));
 }
 
+/*
+ * A tensor used after a reset of a tape that had grown past its first
+ * block of memory: the reset must not have given that memory back, or
+ * merely checking the tensor would read freed memory.
+ */
+static int relu_of_stale_after_growth(fx *f)
+{
+    int64_t big = 200000;
+    tg_tensor *x = tg_zeros(f->t, TG_F32, 1, &big);
+    tg_tensor *y = tg_zeros(f->t, TG_F32, 1, &big);
+    if (x == NULL || y == NULL)
+        return tg_last_status();
+    tg_tape_reset(f->t);
+    return ptr(tg_relu(f->t, y));
+}
+
+/* tg_zero_grad of a stale tensor must not write into the memory the tape
+ * has since given to new tensors. */
+static int zero_grad_of_stale(fx *f)
+{
+    tg_tensor *x = f->a34;
+    if (tg_backward(f->t, tg_sum(f->t, x)) != TG_OK)
+        return tg_last_status();
+    tg_tape_reset(f->t);
+    int64_t n = 4096;
+    tg_tensor *y = tg_zeros(f->t, TG_F32, 1, &n);
+    for (int64_t i = 0; i < n; i++)
+        tg_mut_f32(y)[i] = 7.0f;
+    tg_zero_grad(x);
+    for (int64_t i = 0; i < n; i++)
+        if (tg_data_f32(y)[i] != 7.0f)
+            return expect(false, "a new tensor was zeroed");
+    return tg_last_status();
+}
+
 static int mut_of_stale(fx *f)
 {
     tg_tensor *x = f->a34;
@@ -563,6 +598,10 @@ static const float vals4[4] = {1, 2, 3, 4};
       ptr(tg_data_f64(f->a34)))                                              \
     X(data_f64_null, TG_EINVAL, "tg_data_f64: tensor is NULL",               \
       ptr(tg_data_f64(NULL)))                                                \
+    X(relu_of_stale_after_growth, TG_ESTATE, "tg_relu: tensor was freed "  \
+      "by a reset", relu_of_stale_after_growth(f))                           \
+    X(zero_grad_of_stale, TG_ESTATE, "tg_zero_grad: tensor was freed by a "  \
+      "reset", zero_grad_of_stale(f))                                        \
     X(mut_f32_of_stale, TG_ESTATE, "tg_mut_f32: tensor was freed",           \
       mut_of_stale(f))                                                       \
     X(item_of_many, TG_ESHAPE, "tg_item: shape (3,4) has 12 elements, not 1", \

@@ -162,6 +162,36 @@ START_TEST(concat_of_one_tensor_twice)
 }
 END_TEST
 
+/* More inputs than backward keeps slots for on the stack (8). */
+START_TEST(concat_of_many_tensors)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *xs[12];
+    double w[24];
+    int64_t two = 2;
+    for (int i = 0; i < 12; i++) {
+        double v[2] = {i, -i};
+        xs[i] = tg_from_data(t, TG_F64, 1, &two, v);
+        tg_set_requires_grad(xs[i], i % 3 != 0);
+        w[2 * i] = 10 * i;
+        w[2 * i + 1] = 10 * i + 1;
+    }
+    tg_tensor *y = tg_concat(t, xs, 12, -1);
+    ck_assert_int_eq(tg_shape(y)[0], 24);
+    ck_assert(tg_data_f64(y)[21] == -10);
+    ck_assert_int_eq(tg_backward(t, tg_test_dot(t, y, w)), TG_OK);
+    for (int i = 0; i < 12; i++) {
+        if (i % 3 == 0) {
+            ck_assert_ptr_null(tg_grad(xs[i]));
+            continue;
+        }
+        ck_assert(tg_data_f64(tg_grad(xs[i]))[0] == 10 * i);
+        ck_assert(tg_data_f64(tg_grad(xs[i]))[1] == 10 * i + 1);
+    }
+    tg_tape_free(t);
+}
+END_TEST
+
 START_TEST(reshape_errors)
 {
     tg_tape *t = tg_tape_new();
@@ -325,6 +355,7 @@ int main(void)
     tcase_add_loop_test(tc, gradcheck_every_case, 0, FX_SHAPE_COUNT);
     tcase_add_test(tc, matmul_gradient_of_one_side);
     tcase_add_test(tc, concat_of_one_tensor_twice);
+    tcase_add_test(tc, concat_of_many_tensors);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("errors");
     tcase_add_test(tc, reshape_errors);

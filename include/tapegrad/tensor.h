@@ -74,7 +74,8 @@ bool tg_requires_grad(const tg_tensor *x);
  */
 tg_tensor *tg_grad(const tg_tensor *x);
 
-/* Set x's gradient to zeros (no-op if it has none yet, or x is NULL). */
+/* Set x's gradient to zeros (no-op if it has none yet, or x is NULL; a
+ * tensor freed by a reset is left alone and reported as TG_ESTATE). */
 void tg_zero_grad(tg_tensor *x);
 
 /* ---- Accessors. On NULL they return 0 / NULL. */

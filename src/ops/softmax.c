@@ -26,7 +26,12 @@ static int lanes_of(const tg_op_ctx *c, tg__lanes *l)
     return rc;
 }
 
-/* y = exp(x - m) / s, lane by lane (m, s from tg__lane_softmax_stats). */
+/*
+ * y = exp(x - m) / s, lane by lane, m the lane's max (NaN if it holds one,
+ * which makes the lane NaN): the exponentials go into y as they are
+ * summed, then the lane is scaled by 1 / s, so each costs one exp (the
+ * expensive part).
+ */
 static tg_tensor *softmax_forward(tg_op_ctx *c)
 {
     const tg_tensor *x = c->in[0];
@@ -38,12 +43,16 @@ static tg_tensor *softmax_forward(tg_op_ctx *c)
         return NULL;
     for (int64_t j = 0; j < l.outer * l.inner; j++) {
         int64_t base = tg__lane_base(&l, j);
-        double m, s;
-        tg__lane_softmax_stats(x, &l, j, &m, &s);
+        double m = tg__lane_max(x, &l, j), s = 0;
         for (int64_t k = 0; k < l.n; k++) {
             int64_t at = base + k * l.inner;
-            tg__set(y, at, exp(tg__get(x, at) - m) / s);
+            double e = exp(tg__get(x, at) - m);
+            tg__set(y, at, e);
+            s += e;
         }
+        double inv = 1.0 / s;
+        for (int64_t k = 0; k < l.n; k++)
+            tg__set(y, base + k * l.inner, tg__get(y, base + k * l.inner) * inv);
     }
     return y;
 }

@@ -2,9 +2,11 @@
  * arena.c — the tape's memory: a bump allocator over a list of blocks.
  *
  * Allocation moves a pointer forward; nothing is freed one at a time. Reset
- * rewinds, and if the last cycle needed more than one block it replaces
- * them with a single block big enough for all of it, so the next cycle of
- * the same work fits without calling the allocator at all.
+ * rewinds every block to empty and frees none of them: the next cycle
+ * walks the same blocks in the same order, so the same work fits without
+ * calling the allocator at all, and a tensor pointer kept past the reset
+ * still points into memory the tape owns, where its dead magic number
+ * reports it (freeing blocks at reset made that check read freed memory).
  */
 #include "internal.h"
 
@@ -36,24 +38,41 @@ static tg__chunk *chunk_new(size_t size)
     return c;
 }
 
+/*
+ * The first block from the current one on with room for size bytes: a
+ * block kept from an earlier cycle, or a new one appended to the list,
+ * twice the size of the last (or size, if more).
+ */
+static tg__chunk *chunk_with_room(tg__arena *a, size_t size)
+{
+    tg__chunk *c = a->current;
+    while (c != NULL && c->size - c->used < size && c->next != NULL)
+        c = c->next;
+    if (c != NULL && c->size - c->used >= size)
+        return c;
+    size_t want = c ? c->size * 2 : MIN_CHUNK;
+    if (want < size)
+        want = size;
+    tg__chunk *fresh = chunk_new(want);
+    if (fresh == NULL)
+        return NULL;
+    if (c == NULL)
+        a->chunks = fresh;
+    else
+        c->next = fresh;
+    a->reserved += want;
+    return fresh;
+}
+
 void *tg__arena_alloc(tg__arena *a, size_t size)
 {
     if (size > SIZE_MAX - TG__ALIGN)
         return NULL;
     size = align_up(size ? size : 1);
-    tg__chunk *c = a->chunks;
-    if (c == NULL || c->size - c->used < size) {
-        size_t want = c ? c->size * 2 : MIN_CHUNK;
-        if (want < size)
-            want = size;
-        tg__chunk *fresh = chunk_new(want);
-        if (fresh == NULL)
-            return NULL;
-        fresh->next = c;
-        a->chunks = fresh;
-        a->reserved += want;
-        c = fresh;
-    }
+    tg__chunk *c = chunk_with_room(a, size);
+    if (c == NULL)
+        return NULL;
+    a->current = c;
     void *p = chunk_base(c) + c->used;
     c->used += size;
     return p;
@@ -70,31 +89,15 @@ static void free_chunks(tg__chunk *c)
 
 void tg__arena_reset(tg__arena *a)
 {
-    tg__chunk *c = a->chunks;
-    if (c == NULL)
-        return;
-    if (c->next != NULL) {
-        size_t total = 0;
-        for (tg__chunk *k = c; k != NULL; k = k->next)
-            total += k->size;
-        tg__chunk *one = chunk_new(total);
-        if (one != NULL) {
-            free_chunks(c);
-            a->chunks = one;
-            a->reserved = total;
-            return;
-        }
-        /* No memory to merge: keep the newest block, the largest. */
-        free_chunks(c->next);
-        c->next = NULL;
-        a->reserved = c->size;
-    }
-    c->used = 0;
+    for (tg__chunk *c = a->chunks; c != NULL; c = c->next)
+        c->used = 0;
+    a->current = a->chunks;
 }
 
 void tg__arena_free(tg__arena *a)
 {
     free_chunks(a->chunks);
     a->chunks = NULL;
+    a->current = NULL;
     a->reserved = 0;
 }

@@ -155,6 +155,19 @@ int64_t tg__lane_arg(const tg_tensor *x, const tg__lanes *l, int64_t j,
     return arg;
 }
 
+double tg__lane_max(const tg_tensor *x, const tg__lanes *l, int64_t j)
+{
+    int64_t base = tg__lane_base(l, j);
+    double m = -INFINITY;
+    for (int64_t k = 0; k < l->n; k++) {
+        double v = tg__get(x, base + k * l->inner);
+        if (isnan(v))
+            return v;
+        m = v > m ? v : m;
+    }
+    return m;
+}
+
 /*
  * logsumexp(v) = m + log(sum(exp(v - m))) with m the largest v, so the
  * biggest term is exp(0) = 1 and nothing overflows. PyTorch shifts by 0
@@ -163,9 +176,8 @@ int64_t tg__lane_arg(const tg_tensor *x, const tg__lanes *l, int64_t j,
  */
 double tg__lane_logsumexp(const tg_tensor *x, const tg__lanes *l, int64_t j)
 {
-    int64_t ties;
     int64_t base = tg__lane_base(l, j);
-    double m = tg__get(x, base + tg__lane_arg(x, l, j, true, &ties) * l->inner);
+    double m = tg__lane_max(x, l, j);
     if (isinf(m))
         m = 0;
     double s = 0;
@@ -203,9 +215,8 @@ void tg__lane_select_grad(tg_tensor *gx, const tg_tensor *x,
 void tg__lane_softmax_stats(const tg_tensor *x, const tg__lanes *l,
                             int64_t j, double *m, double *s)
 {
-    int64_t ties, base = tg__lane_base(l, j);
-    double max = tg__get(x, base + tg__lane_arg(x, l, j, true, &ties) * l->inner);
-    double sum = 0;
+    int64_t base = tg__lane_base(l, j);
+    double max = tg__lane_max(x, l, j), sum = 0;
     for (int64_t k = 0; k < l->n; k++)
         sum += exp(tg__get(x, base + k * l->inner) - max);
     *m = max;

@@ -1,25 +1,245 @@
 /*
  * gemm.c — matrix multiply, the one kernel matmul and its gradients use.
  *
- * This is the plain reference loop; a blocked, vectorised kernel replaces
- * it without changing the interface (see internal.h).
+ * The algorithm lives in gemm_kernel.h and is compiled here several times:
+ * for AVX-512, for AVX2 with FMA, and as portable C. Which one runs is
+ * chosen at run time from what the processor (and the operating system)
+ * supports, so one build is fast on a new machine and still correct on an
+ * old one or under valgrind, which does not emulate AVX-512.
  */
 #include "internal.h"
 
-#define GEMM_REFERENCE(T, suffix)                                             \
-    void tg__gemm_##suffix(bool ta, bool tb, int64_t m, int64_t n, int64_t k, \
-                           const T *A, int64_t lda, const T *B, int64_t ldb,  \
-                           T beta, T *C, int64_t ldc)                         \
-    {                                                                         \
-        for (int64_t i = 0; i < m; i++)                                       \
-            for (int64_t j = 0; j < n; j++) {                                 \
-                T acc = 0;                                                    \
-                for (int64_t p = 0; p < k; p++)                               \
-                    acc += (ta ? A[p * lda + i] : A[i * lda + p]) *           \
-                           (tb ? B[j * ldb + p] : B[p * ldb + j]);            \
-                C[i * ldc + j] = beta == 0 ? acc : C[i * ldc + j] + acc;      \
-            }                                                                 \
-    }
+#include <string.h>
 
-GEMM_REFERENCE(float, f32)
-GEMM_REFERENCE(double, f64)
+#if defined(__GNUC__) && defined(__x86_64__)
+#define TG__GEMM_X86 1
+#include <immintrin.h>
+#else
+#define TG__GEMM_X86 0
+#endif
+
+enum { ISA_PORTABLE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
+
+/* ---- portable C: a 4 by 8 tile of scalars the compiler may vectorise. */
+#define GK_ATTR
+#define GK_SPLAT(x) (x)
+#define GK_FMA(a, b, c) ((a) * (b) + (c))
+#define GK_VLEN 1
+#define GK_MR 4
+#define GK_NV 8
+#define GK_T float
+#define GK_V float
+#define GK_KC 256
+#define GK_MC 64
+#define GK_NAME(x) portable_f32_##x
+#include "gemm_kernel.h"
+#undef GK_T
+#undef GK_V
+#undef GK_KC
+#undef GK_MC
+#undef GK_NAME
+#undef GK_TV
+#undef GK_TILE
+#define GK_T double
+#define GK_V double
+#define GK_KC 128
+#define GK_MC 64
+#define GK_NAME(x) portable_f64_##x
+#include "gemm_kernel.h"
+#undef GK_T
+#undef GK_V
+#undef GK_KC
+#undef GK_MC
+#undef GK_NAME
+#undef GK_TV
+#undef GK_TILE
+#undef GK_ATTR
+#undef GK_SPLAT
+#undef GK_FMA
+#undef GK_VLEN
+#undef GK_MR
+#undef GK_NV
+
+#if TG__GEMM_X86
+typedef float v8sf __attribute__((vector_size(32)));
+typedef double v4df __attribute__((vector_size(32)));
+typedef float v16sf __attribute__((vector_size(64)));
+typedef double v8df __attribute__((vector_size(64)));
+
+/* ---- AVX2 + FMA: 16 ymm registers, a 6 by 2-vector tile (12 of them). */
+#define GK_ATTR __attribute__((target("avx2,fma")))
+#define GK_MR 6
+#define GK_NV 2
+#define GK_T float
+#define GK_V v8sf
+#define GK_VLEN 8
+#define GK_KC 256
+#define GK_MC 96
+#define GK_SPLAT(x) ((v8sf)_mm256_set1_ps(x))
+#define GK_FMA(a, b, c) ((v8sf)_mm256_fmadd_ps((a), (b), (c)))
+#define GK_TV v8sf
+#define GK_TILE 8
+#define GK_NAME(x) avx2_f32_##x
+#include "gemm_kernel.h"
+#undef GK_T
+#undef GK_V
+#undef GK_VLEN
+#undef GK_KC
+#undef GK_MC
+#undef GK_SPLAT
+#undef GK_FMA
+#undef GK_NAME
+#undef GK_TV
+#undef GK_TILE
+#define GK_T double
+#define GK_V v4df
+#define GK_VLEN 4
+#define GK_KC 128
+#define GK_MC 96
+#define GK_SPLAT(x) ((v4df)_mm256_set1_pd(x))
+#define GK_FMA(a, b, c) ((v4df)_mm256_fmadd_pd((a), (b), (c)))
+#define GK_TV v4df
+#define GK_TILE 4
+#define GK_NAME(x) avx2_f64_##x
+#include "gemm_kernel.h"
+#undef GK_T
+#undef GK_V
+#undef GK_VLEN
+#undef GK_KC
+#undef GK_MC
+#undef GK_SPLAT
+#undef GK_FMA
+#undef GK_NAME
+#undef GK_TV
+#undef GK_TILE
+#undef GK_ATTR
+#undef GK_MR
+#undef GK_NV
+
+/* ---- AVX-512: 32 zmm registers, an 8 by 2-vector tile. */
+#define GK_ATTR __attribute__((target("avx512f,avx2,fma")))
+#define GK_MR 8
+#define GK_NV 2
+#define GK_T float
+#define GK_V v16sf
+#define GK_VLEN 16
+#define GK_KC 256
+#define GK_MC 64
+#define GK_SPLAT(x) ((v16sf)_mm512_set1_ps(x))
+#define GK_FMA(a, b, c) ((v16sf)_mm512_fmadd_ps((a), (b), (c)))
+#define GK_TV v8sf
+#define GK_TILE 8
+#define GK_NAME(x) avx512_f32_##x
+#include "gemm_kernel.h"
+#undef GK_T
+#undef GK_V
+#undef GK_VLEN
+#undef GK_KC
+#undef GK_MC
+#undef GK_SPLAT
+#undef GK_FMA
+#undef GK_NAME
+#undef GK_TV
+#undef GK_TILE
+#define GK_T double
+#define GK_V v8df
+#define GK_VLEN 8
+#define GK_KC 128
+#define GK_MC 64
+#define GK_SPLAT(x) ((v8df)_mm512_set1_pd(x))
+#define GK_FMA(a, b, c) ((v8df)_mm512_fmadd_pd((a), (b), (c)))
+#define GK_TV v4df
+#define GK_TILE 4
+#define GK_NAME(x) avx512_f64_##x
+#include "gemm_kernel.h"
+#undef GK_T
+#undef GK_V
+#undef GK_VLEN
+#undef GK_KC
+#undef GK_MC
+#undef GK_SPLAT
+#undef GK_FMA
+#undef GK_NAME
+#undef GK_TV
+#undef GK_TILE
+#undef GK_ATTR
+#undef GK_MR
+#undef GK_NV
+#endif /* TG__GEMM_X86 */
+
+/* The best instruction set this processor and its OS support. */
+static int isa_supported(void)
+{
+#if TG__GEMM_X86
+    if (__builtin_cpu_supports("avx512f"))
+        return ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return ISA_AVX2;
+#endif
+    return ISA_PORTABLE;
+}
+
+/* A per-thread ceiling on the instruction set, for tests (internal.h). */
+static _Thread_local int isa_limit = ISA_AVX512;
+
+int tg__gemm_limit_isa(int level)
+{
+    isa_limit = level;
+    return tg__gemm_isa();
+}
+
+int tg__gemm_isa(void)
+{
+    int best = isa_supported();
+    return best < isa_limit ? best : isa_limit;
+}
+
+void tg__gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                  const float *A, int64_t lda, const float *B, int64_t ldb,
+                  float beta, float *C, int64_t ldc)
+{
+    if (m <= 0 || n <= 0)
+        return;
+    if (k <= 0) {
+        for (int64_t i = 0; beta == 0 && i < m; i++)
+            memset(C + i * ldc, 0, (size_t)n * sizeof *C);
+        return;
+    }
+    switch (tg__gemm_isa()) {
+#if TG__GEMM_X86
+    case ISA_AVX512:
+        avx512_f32_gemm(ta, tb, m, n, k, A, lda, B, ldb, beta, C, ldc);
+        return;
+    case ISA_AVX2:
+        avx2_f32_gemm(ta, tb, m, n, k, A, lda, B, ldb, beta, C, ldc);
+        return;
+#endif
+    default:
+        portable_f32_gemm(ta, tb, m, n, k, A, lda, B, ldb, beta, C, ldc);
+    }
+}
+
+void tg__gemm_f64(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                  const double *A, int64_t lda, const double *B, int64_t ldb,
+                  double beta, double *C, int64_t ldc)
+{
+    if (m <= 0 || n <= 0)
+        return;
+    if (k <= 0) {
+        for (int64_t i = 0; beta == 0 && i < m; i++)
+            memset(C + i * ldc, 0, (size_t)n * sizeof *C);
+        return;
+    }
+    switch (tg__gemm_isa()) {
+#if TG__GEMM_X86
+    case ISA_AVX512:
+        avx512_f64_gemm(ta, tb, m, n, k, A, lda, B, ldb, beta, C, ldc);
+        return;
+    case ISA_AVX2:
+        avx2_f64_gemm(ta, tb, m, n, k, A, lda, B, ldb, beta, C, ldc);
+        return;
+#endif
+    default:
+        portable_f64_gemm(ta, tb, m, n, k, A, lda, B, ldb, beta, C, ldc);
+    }
+}

@@ -201,7 +201,10 @@ tg_tensor *tg_grad(const tg_tensor *x)
 
 void tg_zero_grad(tg_tensor *x)
 {
-    if (x == NULL || x->grad == NULL)
+    /* A stale x's gradient pointer leads into memory the tape has since
+     * handed to new tensors: report it rather than zero theirs. */
+    if (x == NULL || tg__check_tensor("tg_zero_grad", x) != TG_OK ||
+        x->grad == NULL)
         return;
     memset(x->grad->data, 0, (size_t)x->numel * tg_dtype_size(x->dtype));
     x->grad_state = TG__GRAD_ZERO;

@@ -1,0 +1,323 @@
+/*
+ * zip.c — just enough ZIP for .npz files: CRC-32, reading the central
+ * directory of an archive of stored entries, and the records a writer of
+ * stored entries needs. NumPy's np.savez writes exactly such archives
+ * (np.savez_compressed deflates them, which is rejected with a message).
+ *
+ * An archive ends with an "end of central directory" record that says
+ * where the central directory is; the directory has one record per entry
+ * (name, sizes, CRC-32, where its local header is); each local header is
+ * followed by the entry's bytes. Offsets and sizes here are 32-bit: ZIP64
+ * archives (entries or archives past 4 GiB) are refused, except that the
+ * ZIP64 extra field NumPy puts in local headers is skipped like any other.
+ */
+#include "binary.h"
+
+#include <string.h>
+
+/*
+ * CRC-32 of ZIP, zlib and PNG (reflected polynomial 0xEDB88320), four
+ * bits at a time from a 16-entry table: small enough to read, and fast
+ * enough next to the disk.
+ */
+uint32_t tg__crc32(uint32_t crc, const void *data, size_t n)
+{
+    static const uint32_t table[16] = {
+        0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac,
+        0x76dc4190, 0x6b6b51f4, 0x4db26158, 0x5005713c,
+        0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
+        0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c};
+    const unsigned char *p = data;
+    crc = ~crc;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        crc = (crc >> 4) ^ table[crc & 15];
+        crc = (crc >> 4) ^ table[crc & 15];
+    }
+    return ~crc;
+}
+
+#define SIG_LOCAL 0x04034b50u
+#define SIG_CENTRAL 0x02014b50u
+#define SIG_END 0x06054b50u
+#define FLAG_ENCRYPTED 0x0001u
+#define FLAG_UTF8 0x0800u
+
+/* The end record's fields that matter. */
+typedef struct zip_end {
+    uint64_t at;                   /* offset of the record */
+    uint32_t n;                    /* entries */
+    uint32_t cd_size, cd_offset;   /* the central directory */
+} zip_end;
+
+/*
+ * Find the end record: the last 22 + comment bytes of the archive, its
+ * comment length matching exactly. Reads at most 64 KiB + 22 bytes.
+ */
+static int find_end(tg__src *s, zip_end *end)
+{
+    if (s->size < TG__ZIP_END_SIZE)
+        return tg__src_error(s, TG_EFORMAT, "not a ZIP archive (%llu bytes "
+                             "is too short)", (unsigned long long)s->size);
+    size_t tail = s->size < TG__ZIP_END_SIZE + 65535
+                      ? (size_t)s->size : TG__ZIP_END_SIZE + 65535;
+    unsigned char *buf = tg__malloc(tail);
+    if (buf == NULL)
+        return tg__src_error(s, TG_ENOMEM, "out of memory");
+    int rc = tg__src_seek(s, s->size - tail);
+    if (rc == TG_OK)
+        rc = tg__src_read(s, buf, tail, "the end record");
+    for (size_t i = tail - TG__ZIP_END_SIZE + 1; rc == TG_OK && i-- > 0;) {
+        const unsigned char *p = buf + i;
+        if (tg__le32(p) != SIG_END ||
+            tg__le16(p + 20) != tail - i - TG__ZIP_END_SIZE)
+            continue;
+        if (tg__le16(p + 4) != 0 || tg__le16(p + 6) != 0 ||
+            tg__le16(p + 8) != tg__le16(p + 10))
+            rc = tg__src_error(s, TG_EFORMAT, "multi-disk ZIP archives are "
+                               "not supported");
+        end->at = s->size - tail + i;
+        end->n = tg__le16(p + 10);
+        end->cd_size = tg__le32(p + 12);
+        end->cd_offset = tg__le32(p + 16);
+        tg__free(buf);
+        return rc;
+    }
+    tg__free(buf);
+    return rc != TG_OK ? rc : tg__src_error(s, TG_EFORMAT, "not a ZIP archive "
+                                            "(no end of central directory "
+                                            "record)");
+}
+
+/*
+ * Replace the 32-bit fields saturated at 0xFFFFFFFF by their 64-bit values
+ * from the ZIP64 extra field (tag 1) of a central record, which holds
+ * those (and only those) in the order: size, compressed size, offset.
+ */
+static int read_zip64(tg__src *s, const char *name, const unsigned char *x,
+                      size_t len, uint64_t *field[3])
+{
+    bool found = false;
+    while (len >= 4) {
+        size_t tag = tg__le16(x), n = tg__le16(x + 2);
+        if (n > len - 4)
+            break;
+        found |= tag == 1;
+        for (size_t k = 0, used = 0; tag == 1 && k < 3; k++) {
+            if (*field[k] != 0xffffffffu)
+                continue;
+            if (used + 8 > n)
+                return tg__src_error(s, TG_EFORMAT, "entry '%s': short "
+                                     "ZIP64 extra field", name);
+            *field[k] = tg__le64(x + 4 + used);
+            used += 8;
+        }
+        x += 4 + n;
+        len -= 4 + n;
+    }
+    if (len != 0)
+        return tg__src_error(s, TG_EFORMAT, "entry '%s': malformed extra "
+                             "field", name);
+    for (int k = 0; k < 3 && !found; k++)
+        if (*field[k] == 0xffffffffu)
+            return tg__src_error(s, TG_EFORMAT, "entry '%s': ZIP64 sizes "
+                                 "without a ZIP64 extra field", name);
+    return TG_OK;
+}
+
+/* Check the local header of e and point e->offset past it, at the data. */
+static int read_local(tg__src *s, tg__zip_entry *e, uint64_t data_end)
+{
+    unsigned char h[TG__ZIP_LOCAL_SIZE];
+    int rc = tg__src_seek(s, e->offset);
+    if (rc == TG_OK)
+        rc = tg__src_read(s, h, sizeof h, "a local header");
+    if (rc != TG_OK)
+        return rc;
+    size_t nl = tg__le16(h + 26), el = tg__le16(h + 28);
+    if (tg__le32(h) != SIG_LOCAL || nl != strlen(e->name))
+        return tg__src_error(s, TG_EFORMAT, "entry '%s': bad local header "
+                             "at offset %llu", e->name,
+                             (unsigned long long)e->offset);
+    char name[256];
+    for (size_t done = 0; done < nl; done += sizeof name) {
+        size_t part = nl - done < sizeof name ? nl - done : sizeof name;
+        rc = tg__src_read(s, name, part, "an entry name");
+        if (rc != TG_OK)
+            return rc;
+        if (memcmp(name, e->name + done, part) != 0)
+            return tg__src_error(s, TG_EFORMAT, "entry '%s': the local "
+                                 "header names another file", e->name);
+    }
+    uint64_t start = e->offset + TG__ZIP_LOCAL_SIZE + nl + el;
+    if (start > data_end || e->size > data_end - start)
+        return tg__src_error(s, TG_EFORMAT, "entry '%s': its %llu bytes at "
+                             "offset %llu run past the central directory",
+                             e->name, (unsigned long long)e->size,
+                             (unsigned long long)start);
+    e->offset = start;
+    return TG_OK;
+}
+
+/* Parse the central record at cd[*at] into e and advance *at past it. */
+static int read_central(tg__src *s, const unsigned char *cd, size_t cd_size,
+                        size_t *at, tg__zip_entry *e)
+{
+    const unsigned char *p = cd + *at;
+    if (cd_size - *at < TG__ZIP_CENTRAL_SIZE || tg__le32(p) != SIG_CENTRAL)
+        return tg__src_error(s, TG_EFORMAT, "bad central directory record "
+                             "at offset %zu", *at);
+    size_t nl = tg__le16(p + 28), el = tg__le16(p + 30),
+           cl = tg__le16(p + 32);
+    if (nl + el + cl > cd_size - *at - TG__ZIP_CENTRAL_SIZE)
+        return tg__src_error(s, TG_EFORMAT, "central directory record at "
+                             "offset %zu runs past its end", *at);
+    const unsigned char *name = p + TG__ZIP_CENTRAL_SIZE;
+    if (nl == 0 || memchr(name, 0, nl) != NULL)
+        return tg__src_error(s, TG_EFORMAT, "an entry name is empty or "
+                             "holds a NUL byte");
+    e->name = tg__malloc(nl + 1);
+    if (e->name == NULL)
+        return tg__src_error(s, TG_ENOMEM, "out of memory");
+    memcpy(e->name, name, nl);
+    e->name[nl] = '\0';
+    *at += TG__ZIP_CENTRAL_SIZE + nl + el + cl;
+    unsigned flags = tg__le16(p + 8), method = tg__le16(p + 10);
+    uint64_t csize = tg__le32(p + 20);
+    e->crc = tg__le32(p + 16);
+    e->size = tg__le32(p + 24);
+    e->offset = tg__le32(p + 42);
+    if (flags & FLAG_ENCRYPTED)
+        return tg__src_error(s, TG_EFORMAT, "entry '%s' is encrypted",
+                             e->name);
+    if (method != 0)
+        return tg__src_error(s, TG_EFORMAT, "entry '%s' is compressed "
+                             "(method %u%s); only stored entries can be "
+                             "read (np.savez, not np.savez_compressed)",
+                             e->name, method, method == 8 ? ", deflate" : "");
+    if (tg__le16(p + 34) != 0)
+        return tg__src_error(s, TG_EFORMAT, "multi-disk ZIP archives are "
+                             "not supported");
+    uint64_t *field[3] = {&e->size, &csize, &e->offset};
+    int rc = read_zip64(s, e->name, name + nl, el, field);
+    if (rc == TG_OK && csize != e->size)
+        rc = tg__src_error(s, TG_EFORMAT, "entry '%s' is stored but its "
+                           "sizes differ (%llu and %llu)", e->name,
+                           (unsigned long long)csize,
+                           (unsigned long long)e->size);
+    return rc;
+}
+
+void tg__zip_free(tg__zip_entry *entries, int n)
+{
+    if (entries == NULL)
+        return;
+    for (int i = 0; i < n; i++)
+        tg__free(entries[i].name);
+    tg__free(entries);
+}
+
+/* Read the n records of the central directory end describes. */
+static int read_directory(tg__src *s, const zip_end *end,
+                          tg__zip_entry *entries)
+{
+    unsigned char *cd = tg__malloc(end->cd_size);
+    if (cd == NULL)
+        return tg__src_error(s, TG_ENOMEM, "out of memory");
+    int rc = tg__src_seek(s, end->cd_offset);
+    if (rc == TG_OK)
+        rc = tg__src_read(s, cd, end->cd_size, "the central directory");
+    size_t at = 0;
+    for (uint32_t i = 0; rc == TG_OK && i < end->n; i++)
+        rc = read_central(s, cd, end->cd_size, &at, &entries[i]);
+    tg__free(cd);
+    if (rc == TG_OK && at != end->cd_size)
+        rc = tg__src_error(s, TG_EFORMAT, "the central directory has %zu "
+                           "bytes more than its %u records", end->cd_size - at,
+                           end->n);
+    for (uint32_t i = 0; rc == TG_OK && i < end->n; i++)
+        rc = read_local(s, &entries[i], end->cd_offset);
+    return rc;
+}
+
+int tg__zip_read(tg__src *s, tg__zip_entry **entries, int *n)
+{
+    zip_end end = {0, 0, 0, 0};
+    int rc = find_end(s, &end);
+    if (rc != TG_OK)
+        return rc;
+    if (end.n == 0xffff || end.cd_size == 0xffffffffu ||
+        end.cd_offset == 0xffffffffu)
+        return tg__src_error(s, TG_EFORMAT, "ZIP64 archives are not "
+                             "supported");
+    if ((uint64_t)end.cd_offset + end.cd_size != end.at)
+        return tg__src_error(s, TG_EFORMAT, "the central directory (%u bytes "
+                             "at offset %u) does not end where the end record "
+                             "starts (%llu)", end.cd_size, end.cd_offset,
+                             (unsigned long long)end.at);
+    tg__zip_entry *list = tg__malloc((end.n ? end.n : 1) * sizeof *list);
+    if (list == NULL)
+        return tg__src_error(s, TG_ENOMEM, "out of memory");
+    memset(list, 0, (end.n ? end.n : 1) * sizeof *list);
+    rc = read_directory(s, &end, list);
+    if (rc != TG_OK) {
+        tg__zip_free(list, (int)end.n);
+        return rc;
+    }
+    *entries = list;
+    *n = (int)end.n;
+    return TG_OK;
+}
+
+/* The DOS date of 1980-01-01, midnight: archives do not depend on when
+ * they were written (Python's zipfile does the same for streamed
+ * entries). */
+#define DOS_TIME 0
+#define DOS_DATE 0x21
+
+void tg__zip_local_record(unsigned char *p, size_t name_len, uint32_t crc,
+                          uint32_t size, bool utf8)
+{
+    tg__put_le32(p, SIG_LOCAL);
+    tg__put_le16(p + 4, 20);                   /* version needed: 2.0 */
+    tg__put_le16(p + 6, utf8 ? FLAG_UTF8 : 0);
+    tg__put_le16(p + 8, 0);                    /* stored */
+    tg__put_le16(p + 10, DOS_TIME);
+    tg__put_le16(p + 12, DOS_DATE);
+    tg__put_le32(p + 14, crc);
+    tg__put_le32(p + 18, size);                /* compressed */
+    tg__put_le32(p + 22, size);                /* uncompressed */
+    tg__put_le16(p + 26, (uint16_t)name_len);
+    tg__put_le16(p + 28, 0);                   /* no extra field */
+}
+
+void tg__zip_central_record(unsigned char *p, size_t name_len, uint32_t crc,
+                            uint32_t size, uint32_t offset, bool utf8)
+{
+    tg__put_le32(p, SIG_CENTRAL);
+    tg__put_le16(p + 4, 20);                   /* made by: MS-DOS, 2.0 */
+    tg__put_le16(p + 6, 20);                   /* version needed */
+    tg__put_le16(p + 8, utf8 ? FLAG_UTF8 : 0);
+    tg__put_le16(p + 10, 0);
+    tg__put_le16(p + 12, DOS_TIME);
+    tg__put_le16(p + 14, DOS_DATE);
+    tg__put_le32(p + 16, crc);
+    tg__put_le32(p + 20, size);
+    tg__put_le32(p + 24, size);
+    tg__put_le16(p + 28, (uint16_t)name_len);
+    memset(p + 30, 0, 12);                     /* extra, comment, disk,
+                                                  attributes */
+    tg__put_le32(p + 42, offset);
+}
+
+void tg__zip_end_record(unsigned char *p, uint16_t n, uint32_t cd_size,
+                        uint32_t cd_offset)
+{
+    tg__put_le32(p, SIG_END);
+    tg__put_le32(p + 4, 0);                    /* this disk, the CD's disk */
+    tg__put_le16(p + 8, n);
+    tg__put_le16(p + 10, n);
+    tg__put_le32(p + 12, cd_size);
+    tg__put_le32(p + 16, cd_offset);
+    tg__put_le16(p + 20, 0);                   /* no comment */
+}

@@ -1,0 +1,279 @@
+/*
+ * gemm_kernel.h — the blocked matrix multiply, written once and compiled
+ * once per element type and instruction set. gemm.c defines the GK_
+ * parameters below, includes this file, and undefines them again (a C
+ * "template"); the compiler then turns the same loops into AVX-512, AVX2 or
+ * plain C code.
+ *
+ *   GK_T          element type, float or double
+ *   GK_V          the vector the register tile is made of (GK_T itself in
+ *                 the portable instance)
+ *   GK_VLEN       elements per GK_V
+ *   GK_MR, GK_NV  register tile: GK_MR rows of C by GK_NV vectors
+ *   GK_KC, GK_MC  cache blocks: depth of one pass over K, rows of A packed
+ *   GK_ATTR       function attributes (the instruction set to compile for)
+ *   GK_SPLAT(x)   a GK_V with x in every lane
+ *   GK_FMA(a,b,c) a*b + c lane by lane, fused where the ISA has it
+ *   GK_NAME(x)    this instance's name for x
+ *
+ * How it works (the GotoBLAS/BLIS scheme, for row-major C):
+ *
+ * C is computed in register tiles of GK_MR rows by GK_NR columns. The
+ * micro-kernel keeps such a tile of C in GK_MR*GK_NV vector registers and
+ * adds to it one outer product per step p of the inner dimension: a column
+ * of GK_MR values of A (each broadcast to a whole vector) times a row of
+ * GK_NR values of B (GK_NV vector loads). That is GK_MR*GK_NV fused
+ * multiply-adds for GK_NV + GK_MR loads, so the loads hide behind the
+ * arithmetic and the tile never leaves the registers during a pass.
+ *
+ * For those loads to be unit-stride whatever the transpose flags are, the
+ * operands are first copied ("packed") into small buffers on the stack:
+ * A's block of GK_MC rows by GK_KC columns as micro-panels of GK_MR rows
+ * stored column by column, and each GK_KC by GK_NR panel of B row by row.
+ * Packing is where op(A) and op(B) are transposed, so the caller never
+ * copies. A row-major, untransposed B is already in the micro-kernel's
+ * order and is read in place, except at a ragged right edge. Edges are
+ * padded with zeros, so the micro-kernel always computes a full tile and
+ * only stores the part that exists.
+ *
+ * Loop nest, outermost first: passes over K (GK_KC deep; C accumulates
+ * across passes), blocks of GK_MC rows of A (packed once per pass), panels
+ * of GK_NR columns of B (packed once per block, then reused by every
+ * micro-panel of A from L1), micro-panels of GK_MR rows.
+ */
+
+#define GK_NR (GK_NV * GK_VLEN)
+
+#if defined(__GNUC__)
+#define GK_UNROLL _Pragma("GCC unroll 32")
+#else
+#define GK_UNROLL
+#endif
+
+/* One vector from or to memory of any alignment. */
+GK_ATTR static inline GK_V GK_NAME(load)(const GK_T *p)
+{
+    GK_V v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+GK_ATTR static inline void GK_NAME(store)(GK_T *p, GK_V v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+#if defined(GK_TV) && GK_TILE == 8
+/* Transpose the 8 by 8 block at src (rows ls apart) into dst (ld apart). */
+GK_ATTR static inline void GK_NAME(tile)(const GK_T *src, int64_t ls,
+                                         GK_T *dst, int64_t ld)
+{
+    GK_TV r[8], t[8], s[8];
+    for (int i = 0; i < 8; i++)
+        memcpy(&r[i], src + i * ls, sizeof r[i]);
+    /* Interleave pairs of rows, then pairs of pairs, then the halves. */
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14,
+                                           7, 15);
+    }
+    for (int i = 0; i < 8; i += 4)
+        for (int h = 0; h < 2; h++) {
+            s[i + 2 * h] = __builtin_shufflevector(t[i + h], t[i + h + 2], 0,
+                                                   1, 8, 9, 4, 5, 12, 13);
+            s[i + 2 * h + 1] = __builtin_shufflevector(t[i + h], t[i + h + 2],
+                                                       2, 3, 10, 11, 6, 7, 14,
+                                                       15);
+        }
+    for (int i = 0; i < 4; i++) {
+        GK_TV lo = __builtin_shufflevector(s[i], s[i + 4], 0, 1, 2, 3, 8, 9,
+                                           10, 11);
+        GK_TV hi = __builtin_shufflevector(s[i], s[i + 4], 4, 5, 6, 7, 12, 13,
+                                           14, 15);
+        memcpy(dst + i * ld, &lo, sizeof lo);
+        memcpy(dst + (i + 4) * ld, &hi, sizeof hi);
+    }
+}
+#elif defined(GK_TV) && GK_TILE == 4
+/* Transpose the 4 by 4 block at src (rows ls apart) into dst (ld apart). */
+GK_ATTR static inline void GK_NAME(tile)(const GK_T *src, int64_t ls,
+                                         GK_T *dst, int64_t ld)
+{
+    GK_TV r[4], t[4];
+    for (int i = 0; i < 4; i++)
+        memcpy(&r[i], src + i * ls, sizeof r[i]);
+    for (int i = 0; i < 4; i += 2) {
+        t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 4, 2, 6);
+        t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 1, 5, 3, 7);
+    }
+    for (int i = 0; i < 2; i++) {
+        GK_TV lo = __builtin_shufflevector(t[i], t[i + 2], 0, 1, 4, 5);
+        GK_TV hi = __builtin_shufflevector(t[i], t[i + 2], 2, 3, 6, 7);
+        memcpy(dst + i * ld, &lo, sizeof lo);
+        memcpy(dst + (i + 2) * ld, &hi, sizeof hi);
+    }
+}
+#endif
+
+/*
+ * dst[c * ld + r] = src[r * ls + c] for r < rows, c < cols: the transpose
+ * that packing does when op() transposes, in GK_TILE square tiles where
+ * the instruction set has shuffles, element by element elsewhere.
+ */
+GK_ATTR static void GK_NAME(transpose)(const GK_T *src, int64_t ls, int rows,
+                                       int64_t cols, GK_T *restrict dst,
+                                       int64_t ld)
+{
+    int r0 = 0;
+#if defined(GK_TV)
+    for (; r0 + GK_TILE <= rows; r0 += GK_TILE) {
+        int64_t c0 = 0;
+        for (; c0 + GK_TILE <= cols; c0 += GK_TILE)
+            GK_NAME(tile)(src + r0 * ls + c0, ls, dst + c0 * ld + r0, ld);
+        for (; c0 < cols; c0++)
+            for (int r = r0; r < r0 + GK_TILE; r++)
+                dst[c0 * ld + r] = src[r * ls + c0];
+    }
+#endif
+    for (; r0 < rows; r0++)
+        for (int64_t c = 0; c < cols; c++)
+            dst[c * ld + r0] = src[r0 * ls + c];
+}
+
+/*
+ * Copy rows i0..i0+mc and columns p0..p0+kc of op(A) into dst as
+ * micro-panels of GK_MR rows, each stored column by column (kc groups of
+ * GK_MR values). Rows past mc in the last micro-panel are zeros.
+ */
+GK_ATTR static void GK_NAME(pack_a)(bool ta, const GK_T *A, int64_t lda,
+                                    int64_t i0, int64_t p0, int64_t mc,
+                                    int64_t kc, GK_T *restrict dst)
+{
+    for (int64_t ir = 0; ir < mc; ir += GK_MR, dst += GK_MR * kc) {
+        int mr = mc - ir < GK_MR ? (int)(mc - ir) : GK_MR;
+        if (ta) {
+            /* op(A)(i, p) = A[p][i]: each column is a contiguous run. */
+            const GK_T *src = A + p0 * lda + i0 + ir;
+            for (int64_t p = 0; p < kc; p++, src += lda)
+                for (int i = 0; i < GK_MR; i++)
+                    dst[p * GK_MR + i] = i < mr ? src[i] : 0;
+            continue;
+        }
+        /* op(A)(i, p) = A[i][p]: transpose mr rows of A. */
+        GK_NAME(transpose)(A + (i0 + ir) * lda + p0, lda, mr, kc, dst, GK_MR);
+        for (int64_t p = 0; mr < GK_MR && p < kc; p++)
+            for (int i = mr; i < GK_MR; i++)
+                dst[p * GK_MR + i] = 0;
+    }
+}
+
+/*
+ * Copy rows p0..p0+kc and columns j0..j0+nr of op(B) into dst, row by row
+ * with GK_NR values per row; columns past nr are zeros.
+ */
+GK_ATTR static void GK_NAME(pack_b)(bool tb, const GK_T *B, int64_t ldb,
+                                    int64_t p0, int64_t j0, int64_t kc,
+                                    int nr, GK_T *restrict dst)
+{
+    if (!tb) {
+        /* op(B)(p, j) = B[p][j]: copy runs of nr values. */
+        const GK_T *src = B + p0 * ldb + j0;
+        for (int64_t p = 0; p < kc; p++, src += ldb)
+            for (int j = 0; j < GK_NR; j++)
+                dst[p * GK_NR + j] = j < nr ? src[j] : 0;
+        return;
+    }
+    /* op(B)(p, j) = B[j][p]: transpose nr rows of B. */
+    GK_NAME(transpose)(B + j0 * ldb + p0, ldb, nr, kc, dst, GK_NR);
+    for (int64_t p = 0; nr < GK_NR && p < kc; p++)
+        for (int j = nr; j < GK_NR; j++)
+            dst[p * GK_NR + j] = 0;
+}
+
+/*
+ * The micro-kernel: the GK_MR by GK_NR tile at c gets (add ? c : 0) +
+ * a * b, where a is a packed micro-panel (kc columns of GK_MR values) and
+ * b holds kc rows of GK_NR values, ldb apart. Only the top-left mr by nr
+ * part of the tile exists in C and is stored.
+ */
+GK_ATTR static inline void GK_NAME(kernel)(int64_t kc, const GK_T *restrict a,
+                                           const GK_T *restrict b, int64_t ldb,
+                                           GK_T *restrict c, int64_t ldc,
+                                           bool add, int mr, int nr)
+{
+    GK_V acc[GK_MR][GK_NV];
+    GK_UNROLL for (int i = 0; i < GK_MR; i++)
+        GK_UNROLL for (int v = 0; v < GK_NV; v++)
+            acc[i][v] = GK_SPLAT(0);
+    for (int64_t p = 0; p < kc; p++, a += GK_MR, b += ldb) {
+        GK_V bv[GK_NV];
+        GK_UNROLL for (int v = 0; v < GK_NV; v++)
+            bv[v] = GK_NAME(load)(b + v * GK_VLEN);
+        GK_UNROLL for (int i = 0; i < GK_MR; i++) {
+            GK_V ai = GK_SPLAT(a[i]);
+            GK_UNROLL for (int v = 0; v < GK_NV; v++)
+                acc[i][v] = GK_FMA(ai, bv[v], acc[i][v]);
+        }
+    }
+    if (mr == GK_MR && nr == GK_NR) {
+        GK_UNROLL for (int i = 0; i < GK_MR; i++)
+            GK_UNROLL for (int v = 0; v < GK_NV; v++) {
+                GK_T *cv = c + i * ldc + v * GK_VLEN;
+                GK_NAME(store)(cv, add ? GK_NAME(load)(cv) + acc[i][v]
+                                       : acc[i][v]);
+            }
+        return;
+    }
+    GK_T tile[GK_MR][GK_NR];
+    GK_UNROLL for (int i = 0; i < GK_MR; i++)
+        GK_UNROLL for (int v = 0; v < GK_NV; v++)
+            GK_NAME(store)(&tile[i][v * GK_VLEN], acc[i][v]);
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nr; j++)
+            c[i * ldc + j] = add ? c[i * ldc + j] + tile[i][j] : tile[i][j];
+}
+
+/*
+ * C = op(A) op(B) + beta C for m, n, k >= 1 and beta 0 or 1 (see
+ * internal.h). The first pass over K stores into C (beta 0) or adds to it;
+ * later passes add.
+ */
+GK_ATTR static void GK_NAME(gemm)(bool ta, bool tb, int64_t m, int64_t n,
+                                  int64_t k, const GK_T *A, int64_t lda,
+                                  const GK_T *B, int64_t ldb, GK_T beta,
+                                  GK_T *C, int64_t ldc)
+{
+    _Alignas(64) GK_T abuf[GK_MC * GK_KC];
+    _Alignas(64) GK_T bbuf[GK_KC * GK_NR];
+    /* Equal passes over K, so that no pass is a sliver. */
+    int64_t passes = (k + GK_KC - 1) / GK_KC;
+    int64_t kstep = (k + passes - 1) / passes;
+    for (int64_t p0 = 0; p0 < k; p0 += kstep) {
+        int64_t kc = k - p0 < kstep ? k - p0 : kstep;
+        bool add = beta != 0 || p0 > 0;
+        for (int64_t i0 = 0; i0 < m; i0 += GK_MC) {
+            int64_t mc = m - i0 < GK_MC ? m - i0 : GK_MC;
+            GK_NAME(pack_a)(ta, A, lda, i0, p0, mc, kc, abuf);
+            for (int64_t j0 = 0; j0 < n; j0 += GK_NR) {
+                int nr = n - j0 < GK_NR ? (int)(n - j0) : GK_NR;
+                const GK_T *bp = bbuf;
+                int64_t ldbp = GK_NR;
+                if (!tb && nr == GK_NR) {
+                    bp = B + p0 * ldb + j0;
+                    ldbp = ldb;
+                } else {
+                    GK_NAME(pack_b)(tb, B, ldb, p0, j0, kc, nr, bbuf);
+                }
+                for (int64_t ir = 0; ir < mc; ir += GK_MR) {
+                    int mr = mc - ir < GK_MR ? (int)(mc - ir) : GK_MR;
+                    GK_NAME(kernel)(kc, abuf + ir * kc, bp, ldbp,
+                                    C + (i0 + ir) * ldc + j0, ldc, add, mr,
+                                    nr);
+                }
+            }
+        }
+    }
+}
+
+#undef GK_NR
+#undef GK_UNROLL
