@@ -21,7 +21,7 @@
  * made and how many a steady-state iteration makes (the goal: none, as the
  * tape keeps its memory across tg_tape_reset).
  *
- * To add a workload (W2..W4): write its setup, iteration and teardown
+ * To add a workload: write its setup, iteration and teardown
  * functions and add a line to the `workloads` table. A setup that cannot
  * run its workload here (no data set) writes why into skip_reason and
  * returns NULL: the workload is reported as skipped, not failed.
@@ -170,6 +170,388 @@ static void w1_fresh_teardown(void *state)
     (void)state;
 }
 
+/* A setup that skips its workload sets this and returns NULL. */
+static char skip_reason[600];
+
+/* ---- W2: the seed at 2^24 elements, against one memcpy of its size */
+
+/*
+ * x holds 2^24 values from a normal distribution, drawn once, as a leaf on
+ * a long-lived tape. One iteration: y = relu(x), s = sum(y), backward,
+ * zero x's gradient, reset the step tape. The physical floor is about two
+ * copies of x's size (forward writes y from x, backward writes the
+ * gradient from x), so W2 is reported beside W2-memcpy: one memcpy of the
+ * same 64 MiB, timed the same way in the same run. The smoke run uses
+ * 2^12 elements.
+ */
+#define W2_N ((int64_t)1 << 24)
+
+typedef struct w2_state {
+    tg_tape *data, *step;
+    tg_tensor *x;
+} w2_state;
+
+static void w2_teardown(void *state)
+{
+    w2_state *s = state;
+    if (s == NULL)
+        return;
+    tg_tape_free(s->step);
+    tg_tape_free(s->data);
+    free(s);
+}
+
+static void *w2_setup(bool smoke)
+{
+    w2_state *s = calloc(1, sizeof *s);
+    if (s == NULL || !(s->data = tg_tape_new()) ||
+        !(s->step = tg_tape_new())) {
+        w2_teardown(s);
+        fail("tg_tape_new");
+        return NULL;
+    }
+    tg_rng rng;
+    tg_rng_seed(&rng, 2, 0);
+    int64_t n = smoke ? 4096 : W2_N;
+    s->x = tg_rand_normal(s->data, &rng, TG_F32, 1, &n, 0.0, 1.0);
+    if (tg_set_requires_grad(s->x, true) != TG_OK) {
+        fail("tg_rand_normal");
+        w2_teardown(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* With verify: the sum against a double sum, the gradient exactly. */
+static int w2_check(const tg_tensor *x, const tg_tensor *sum)
+{
+    const float *xs = tg_data_f32(x), *g = tg_data_f32(tg_grad(x));
+    if (g == NULL)
+        return fail("tg_grad(x)");
+    double want = 0;
+    for (int64_t i = 0; i < tg_numel(x); i++) {
+        if (g[i] != (xs[i] > 0 ? 1.0f : 0.0f))
+            return wrong("W2: grad[%lld] = %g at x = %g", (long long)i,
+                         (double)g[i], (double)xs[i]);
+        want += xs[i] > 0 ? xs[i] : 0;
+    }
+    if (fabs(tg_item(sum) - want) > 1e-6 * want)
+        return wrong("W2: sum(relu(x)) = %.9g, expected %.9g", tg_item(sum),
+                     want);
+    return 0;
+}
+
+static int w2_iter(void *state, bool verify)
+{
+    w2_state *s = state;
+    tg_tensor *sum = tg_sum(s->step, tg_relu(s->step, s->x));
+    int rc = tg_backward(s->step, sum) == TG_OK ? 0
+             : fail("tg_backward(tg_sum(tg_relu(x)))");
+    if (rc == 0 && verify)
+        rc = w2_check(s->x, sum);
+    tg_zero_grad(s->x);
+    tg_tape_reset(s->step);
+    return rc;
+}
+
+/* The floor probe: memcpy of 4 * 2^24 bytes between two buffers that are
+ * already mapped (the warm-up touches them). */
+typedef struct memcpy_state {
+    float *src, *dst;
+    size_t n;
+} memcpy_state;
+
+static void memcpy_teardown(void *state)
+{
+    memcpy_state *s = state;
+    if (s == NULL)
+        return;
+    free(s->src);
+    free(s->dst);
+    free(s);
+}
+
+static void *memcpy_setup(bool smoke)
+{
+    memcpy_state *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    s->n = smoke ? 4096 : (size_t)W2_N;
+    s->src = malloc(s->n * sizeof *s->src);
+    s->dst = malloc(s->n * sizeof *s->dst);
+    if (s->src == NULL || s->dst == NULL) {
+        memcpy_teardown(s);
+        return NULL;
+    }
+    for (size_t i = 0; i < s->n; i++)
+        s->src[i] = (float)i;
+    memset(s->dst, 0, s->n * sizeof *s->dst);
+    return s;
+}
+
+static int memcpy_iter(void *state, bool verify)
+{
+    memcpy_state *s = state;
+    memcpy(s->dst, s->src, s->n * sizeof *s->src);
+    sink = s->dst[s->n - 1];
+    if (verify && memcmp(s->dst, s->src, s->n * sizeof *s->src) != 0)
+        return wrong("memcpy copied something else");
+    return 0;
+}
+
+/* ---- W3: micrograd's moons demo */
+
+/*
+ * BENCHMARKS.md's W3: the 100 two-moons points of micrograd's demo
+ * (tests/fixtures/moons100.csv, made with sklearn's make_moons(100,
+ * noise=0.1) formula), MLP 2-16-16-1 with ReLU initialised as micrograd
+ * does (weights uniform(-1, 1), biases 0), max-margin loss
+ * mean(relu(1 - y * score)) + 1e-4 * sum(p^2), full-batch SGD with
+ * lr = 1 - 0.9 k / 100 for k = 0..99. f32, as every workload unless said.
+ * One iteration is the whole run of 100 steps from the same initial
+ * weights (restored at its start); the note gives the final accuracy.
+ */
+#define W3_POINTS 100
+#define W3_STEPS 100
+
+#ifndef BENCH_MOONS_CSV
+#define BENCH_MOONS_CSV "tests/fixtures/moons100.csv"
+#endif
+
+typedef struct w3_state {
+    tg_tape *model, *step;
+    tg_params *params;
+    tg_mlp *net;
+    tg_optimizer *opt;
+    tg_tensor *x, *y;           /* (100, 2) and (100, 1), on model */
+    float *init;                /* every parameter's first values, in order */
+    double accuracy;            /* after the last complete run */
+} w3_state;
+
+static void w3_teardown(void *state)
+{
+    w3_state *s = state;
+    if (s == NULL)
+        return;
+    tg_tape_free(s->step);
+    tg_tape_free(s->model);
+    free(s->init);
+    free(s);
+}
+
+/* Rows "x1,x2,label" after a header line, into xs (n x 2) and ys. */
+static int w3_read(const char *path, float *xs, float *ys)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "bench: W3: cannot open %s: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    char line[256];
+    int n = fgets(line, sizeof line, f) ? 0 : -1;
+    while (n >= 0 && n < W3_POINTS && fgets(line, sizeof line, f) != NULL)
+        n = sscanf(line, "%f,%f,%f", &xs[2 * n], &xs[2 * n + 1], &ys[n]) == 3
+            ? n + 1 : -1;
+    fclose(f);
+    if (n != W3_POINTS) {
+        fprintf(stderr, "bench: W3: %s does not hold %d rows x1,x2,label\n",
+                path, W3_POINTS);
+        return -1;
+    }
+    return 0;
+}
+
+/* The network with micrograd's initialisation, saved for every run. */
+static int w3_model(w3_state *s)
+{
+    tg_rng rng;
+    tg_rng_seed(&rng, 1337, 1);
+    int64_t widths[] = {2, 16, 16, 1};
+    tg_sgd_options sgd = tg_sgd_defaults(1.0);
+    s->params = tg_params_new(s->model);
+    s->net = tg_mlp_new(s->model, s->params, &rng, TG_F32, 4, widths, tg_relu);
+    s->opt = s->net ? tg_sgd_new(s->model, s->params, &sgd) : NULL;
+    if (s->opt == NULL)
+        return fail("making the MLP and its optimizer");
+    s->init = malloc((size_t)tg_params_numel(s->params) * sizeof *s->init);
+    if (s->init == NULL)
+        return fail("malloc");
+    float *v = s->init;
+    for (int i = 0; i < tg_mlp_layers(s->net); i++) {
+        tg_linear_layer *l = tg_mlp_layer(s->net, i);
+        for (int64_t j = 0; j < tg_numel(l->weight); j++)
+            *v++ = (float)(2.0 * tg_rng_uniform(&rng) - 1.0);
+        for (int64_t j = 0; j < tg_numel(l->bias); j++)
+            *v++ = 0.0f;
+    }
+    return 0;
+}
+
+static void *w3_setup(bool smoke)
+{
+    (void)smoke;
+    w3_state *s = calloc(1, sizeof *s);
+    float xs[2 * W3_POINTS], ys[W3_POINTS];
+    if (s == NULL || !(s->model = tg_tape_new()) ||
+        !(s->step = tg_tape_new()) || w3_model(s) != 0 ||
+        w3_read(BENCH_MOONS_CSV, xs, ys) != 0) {
+        w3_teardown(s);
+        return NULL;
+    }
+    int64_t xshape[2] = {W3_POINTS, 2}, yshape[2] = {W3_POINTS, 1};
+    s->x = tg_from_data(s->model, TG_F32, 2, xshape, xs);
+    s->y = tg_from_data(s->model, TG_F32, 2, yshape, ys);
+    if (s->y == NULL) {
+        fail("tg_from_data");
+        w3_teardown(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Every parameter back to the saved initial values. */
+static void w3_restore(w3_state *s)
+{
+    const float *v = s->init;
+    for (int64_t i = 0; i < tg_params_count(s->params); i++) {
+        tg_tensor *p = tg_params_at(s->params, i);
+        memcpy(tg_mut_f32(p), v, (size_t)tg_numel(p) * sizeof *v);
+        v += tg_numel(p);
+    }
+}
+
+/* One SGD step k; *correct counts the points classified right before it. */
+static int w3_step(w3_state *s, int k, int *correct)
+{
+    tg_tensor *score = tg_mlp_forward(s->step, s->net, s->x);
+    tg_tensor *loss = tg_add(s->step, tg_hinge_loss(s->step, score, s->y),
+                             tg_l2_penalty(s->step, s->params, 1e-4));
+    tg_params_zero_grad(s->params);
+    if (tg_backward(s->step, loss) != TG_OK)
+        return fail("tg_backward(hinge + l2)");
+    const float *sc = tg_data_f32(score), *y = tg_data_f32(s->y);
+    *correct = 0;
+    for (int i = 0; i < W3_POINTS; i++)
+        *correct += (sc[i] > 0) == (y[i] > 0);
+    tg_optimizer_set_lr(s->opt, 1.0 - 0.9 * k / W3_STEPS);
+    return tg_optimizer_step(s->opt) == TG_OK ? 0 : fail("tg_optimizer_step");
+}
+
+/*
+ * 100 steps from the initial weights. The accuracy reported is the one
+ * micrograd's demo prints at its last step (scores before that step's
+ * update). A verified run must separate the moons: at least 95% (this
+ * data reaches 100%).
+ */
+static int w3_iter(void *state, bool verify)
+{
+    w3_state *s = state;
+    w3_restore(s);
+    int correct = 0;
+    for (int k = 0; k < W3_STEPS; k++) {
+        int rc = w3_step(s, k, &correct);
+        tg_tape_reset(s->step);
+        if (rc != 0)
+            return rc;
+    }
+    s->accuracy = (double)correct / W3_POINTS;
+    if (verify && s->accuracy < 0.95)
+        return wrong("W3: accuracy %.0f%% after %d steps, expected at least "
+                     "95%%", 100 * s->accuracy, W3_STEPS);
+    return 0;
+}
+
+static void w3_note(void *state, char *buf, size_t n)
+{
+    const w3_state *s = state;
+    snprintf(buf, n, "accuracy %.0f%% after %d steps", 100 * s->accuracy,
+             W3_STEPS);
+}
+
+/* ---- W4: one training step of an MLP 784-256-10 */
+
+/*
+ * BENCHMARKS.md's W4: MLP 784-256-10 with ReLU (torch.nn.Linear's
+ * initialisation, seed 4), softmax cross-entropy, SGD lr 0.1, one batch of
+ * 64 synthetic inputs (standard normal) with random labels, made once on
+ * the model's tape. One iteration is one step: zero the gradients,
+ * forward, backward, update. Verified iterations check that the loss is
+ * finite and that the steps since the last check did not raise it (they
+ * all train on the same batch).
+ */
+#define W4_BATCH 64
+
+typedef struct w4_state {
+    tg_tape *model, *step;
+    tg_params *params;
+    tg_mlp *net;
+    tg_optimizer *opt;
+    tg_tensor *x;
+    int64_t labels[W4_BATCH];
+    double last_loss;           /* NaN before the first step */
+} w4_state;
+
+static void w4_teardown(void *state)
+{
+    w4_state *s = state;
+    if (s == NULL)
+        return;
+    tg_tape_free(s->step);
+    tg_tape_free(s->model);
+    free(s);
+}
+
+static void *w4_setup(bool smoke)
+{
+    (void)smoke;
+    w4_state *s = calloc(1, sizeof *s);
+    if (s == NULL || !(s->model = tg_tape_new()) ||
+        !(s->step = tg_tape_new())) {
+        w4_teardown(s);
+        fail("tg_tape_new");
+        return NULL;
+    }
+    tg_rng rng;
+    tg_rng_seed(&rng, 4, 0);
+    int64_t widths[] = {784, 256, 10}, shape[2] = {W4_BATCH, 784};
+    tg_sgd_options sgd = tg_sgd_defaults(0.1);
+    s->params = tg_params_new(s->model);
+    s->net = tg_mlp_new(s->model, s->params, &rng, TG_F32, 3, widths, tg_relu);
+    s->opt = s->net ? tg_sgd_new(s->model, s->params, &sgd) : NULL;
+    s->x = tg_rand_normal(s->model, &rng, TG_F32, 2, shape, 0.0, 1.0);
+    if (s->opt == NULL || s->x == NULL) {
+        fail("making the MLP, its optimizer and its inputs");
+        w4_teardown(s);
+        return NULL;
+    }
+    for (int i = 0; i < W4_BATCH; i++)
+        s->labels[i] = (int64_t)tg_rng_bounded(&rng, 10);
+    s->last_loss = NAN;
+    return s;
+}
+
+static int w4_iter(void *state, bool verify)
+{
+    w4_state *s = state;
+    tg_tensor *loss = tg_cross_entropy(s->step,
+                                       tg_mlp_forward(s->step, s->net, s->x),
+                                       s->labels);
+    tg_params_zero_grad(s->params);
+    int rc = tg_backward(s->step, loss) == TG_OK ? 0
+             : fail("tg_backward(cross_entropy(mlp(x)))");
+    double v = rc == 0 ? tg_item(loss) : NAN;
+    if (rc == 0 && verify && !(isfinite(v) && !(v > s->last_loss + 1e-3)))
+        rc = wrong("W4: loss %g after a step from %g on the same batch", v,
+                   s->last_loss);
+    if (rc == 0 && tg_optimizer_step(s->opt) != TG_OK)
+        rc = fail("tg_optimizer_step");
+    s->last_loss = v;
+    sink = (float)v;
+    tg_tape_reset(s->step);
+    return rc;
+}
+
 /* ---- W5: one epoch of Fashion-MNIST */
 
 /*
@@ -182,12 +564,10 @@ static void w1_fresh_teardown(void *state)
  *
  * The smoke run trains on the first 64 images of the test split and tests
  * on the next 64 (only t10k is read, so that valgrind need not inflate the
- * training set; matrix products are slow under valgrind). W5 is skipped when the bench is built without zlib or the
- * data set (Debian's dataset-fashion-mnist) is not installed.
+ * training set; matrix products are slow under valgrind). W5 is skipped
+ * when the bench is built without zlib or the data set (Debian's
+ * dataset-fashion-mnist) is not installed.
  */
-
-/* A setup that skips its workload sets this and returns NULL. */
-static char skip_reason[600];
 
 #ifdef BENCH_FASHION
 #include "fashion_data.h"
@@ -408,6 +788,17 @@ static const workload workloads[] = {
     {"W1-fresh-tape", "the same with tg_tape_new/tg_tape_free each "
      "iteration", "us",
      w1_fresh_setup, w1_fresh_iter, w1_fresh_teardown, false, NULL},
+    {"W2", "relu on 2^24 normal f32 values (a long-lived leaf), sum, "
+     "backward, zero grad", "ms",
+     w2_setup, w2_iter, w2_teardown, true, NULL},
+    {"W2-memcpy", "floor probe: one memcpy of 64 MiB (4 * 2^24 bytes)", "ms",
+     memcpy_setup, memcpy_iter, memcpy_teardown, true, NULL},
+    {"W3", "micrograd's moons demo: MLP 2-16-16-1, hinge + L2, 100 SGD "
+     "steps on 100 points", "ms",
+     w3_setup, w3_iter, w3_teardown, true, w3_note},
+    {"W4", "one training step: MLP 784-256-10 ReLU, cross-entropy, batch "
+     "64, SGD lr 0.1", "us",
+     w4_setup, w4_iter, w4_teardown, true, NULL},
     {"W5", "one epoch of Fashion-MNIST: MLP 784-256-10 ReLU, softmax "
      "cross-entropy, SGD lr 0.1, batch 64, shuffled", "s",
      w5_setup, w5_iter, w5_teardown, true, w5_note},
@@ -423,10 +814,36 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/*
+ * Peak resident memory per workload. Linux can reset a process's peak
+ * (writing 5 to /proc/self/clear_refs) and report it (VmHWM in
+ * /proc/self/status), so each workload's figure is its own: the peak from
+ * its setup to its teardown, including the program itself (about 2 MiB).
+ * Elsewhere the reset fails and getrusage's whole-process peak is given.
+ */
+static void peak_rss_reset(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f != NULL) {
+        fputs("5", f);
+        fclose(f);
+    }
+}
+
 static long peak_rss_kib(void)
 {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f != NULL && kib < 0 && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmHWM: %ld kB", &kib) != 1)
+            kib = -1;
+    if (f != NULL)
+        fclose(f);
     struct rusage ru;
-    return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
+    if (kib < 0 && getrusage(RUSAGE_SELF, &ru) == 0)
+        kib = ru.ru_maxrss;
+    return kib;
 }
 
 typedef struct options {
@@ -440,7 +857,7 @@ typedef struct result {
     long samples, batch;
     long mallocs_first;      /* allocator calls of the first iteration */
     double mallocs_steady;   /* per iteration over all timed batches */
-    long peak_rss_kib;       /* of the whole process so far */
+    long peak_rss_kib;       /* the workload's own peak (see peak_rss_kib) */
     char note[200];          /* the workload's note, or "" */
 } result;
 
@@ -543,9 +960,9 @@ static int smoke(const workload *w, void *st)
 
 static void print_header(void)
 {
-    printf("%-14s %10s %10s %10s %-8s %8s %12s %14s\n", "workload",
+    printf("%-14s %10s %10s %10s %-8s %8s %12s %14s %9s\n", "workload",
            "median", "min", "max", "unit", "samples", "batch",
-           "mallocs/iter");
+           "mallocs/iter", "peak MiB");
 }
 
 static void print_human(const workload *w, const result *r)
@@ -555,8 +972,9 @@ static void print_human(const workload *w, const result *r)
              r->mallocs_steady);
     char unit[16];
     snprintf(unit, sizeof unit, "%s/iter", w->unit);
-    printf("%-14s %10.3f %10.3f %10.3f %-8s %8ld %12ld %14s\n", w->name,
-           r->median, r->min, r->max, unit, r->samples, r->batch, mallocs);
+    printf("%-14s %10.3f %10.3f %10.3f %-8s %8ld %12ld %14s %9.1f\n",
+           w->name, r->median, r->min, r->max, unit, r->samples, r->batch,
+           mallocs, (double)r->peak_rss_kib / 1024);
     if (r->note[0])
         printf("%-14s %s\n", "", r->note);
 }
@@ -600,9 +1018,11 @@ static int list(void)
 /* Run one workload in the chosen mode; -1 on failure, 1 if it was skipped
  * (its setup said why in skip_reason). first: no JSON object was printed
  * before this one. */
-static int run_one(const workload *w, const options *o, bool first)
+static int run_one(const workload *w, const options *o, bool first,
+                   result *out)
 {
     skip_reason[0] = '\0';
+    peak_rss_reset();
     void *st = w->setup(o->smoke);
     if (st == NULL && skip_reason[0]) {
         fprintf(o->json ? stderr : stdout, "%s: skipped: %s\n", w->name,
@@ -617,15 +1037,35 @@ static int run_one(const workload *w, const options *o, bool first)
                             : measure(w, st, o, &r);
     if (rc == 0 && w->note != NULL)
         w->note(st, r.note, sizeof r.note);
+    r.peak_rss_kib = peak_rss_kib();
     w->teardown(st);
     if (rc != 0 || o->smoke || o->iters > 0)
         return rc;
-    r.peak_rss_kib = peak_rss_kib();
     if (o->json)
         print_json(w, &r, first);
     else
         print_human(w, &r);
+    *out = r;
     return 0;
+}
+
+/* The index of the workload called name, or -1. */
+static int workload_index(const char *name)
+{
+    for (int k = 0; k < N_WORKLOADS; k++)
+        if (strcmp(workloads[k].name, name) == 0)
+            return k;
+    return -1;
+}
+
+/* W2 in units of the memcpy floor probe, when both ran. */
+static void print_ratios(const result *res, const bool *done)
+{
+    int a = workload_index("W2"), b = workload_index("W2-memcpy");
+    if (a < 0 || b < 0 || !done[a] || !done[b])
+        return;
+    printf("W2 / one 64 MiB memcpy: %.2fx (medians), %.2fx (minimums)\n",
+           res[a].median / res[b].median, res[a].min / res[b].min);
 }
 
 int main(int argc, char **argv)
@@ -679,24 +1119,25 @@ int main(int argc, char **argv)
     else if (timed)
         print_header();
     int status = 0;
-    bool first = true;
+    bool first = true, done[N_WORKLOADS] = {false};
+    static result res[N_WORKLOADS];
     for (int k = 0; k < N_WORKLOADS; k++) {
         if (any && !chosen[k])
             continue;
-        int rc = run_one(&workloads[k], &o, first);
+        int rc = run_one(&workloads[k], &o, first, &res[k]);
         if (rc < 0) {
             fprintf(stderr, "bench: %s failed\n", workloads[k].name);
             status = 1;
         } else if (rc == 0) {
             first = false;
+            done[k] = timed;
         }
         fflush(stdout);
     }
     if (timed && o.json)
         printf("\n]\n");
     else if (timed)
-        printf("peak RSS: %ld KiB (getrusage, whole process)\n",
-               peak_rss_kib());
+        print_ratios(res, done);
     tg_set_allocator(NULL);
     return status;
 }

@@ -1,25 +1,40 @@
 #!/usr/bin/python3
-"""compare_torch.py — W1 of BENCHMARKS.md in PyTorch and in tapegrad, in
-one run, and the ratio.
+"""compare_torch.py — the workloads of BENCHMARKS.md in PyTorch and in
+tapegrad, in one invocation, side by side.
 
     /usr/bin/python3 bench/compare_torch.py [PATH/TO/bench] [--time SECONDS]
-                                            [--rounds N]
+        [--rounds N] [--only W1,W3] [--markdown]
 
-PyTorch runs single-threaded (torch.set_num_threads(1)); one iteration is
-    x = torch.linspace(-2, 2, 1000, requires_grad=True)
-    torch.relu(x).sum().backward()
-    g = x.grad
-timed with the method of bench/bench.c: a warm-up, batches of at least
-about a millisecond, the median, minimum and maximum over the samples.
-The tapegrad side is the bench program (by default build/bench/bench of
-the source tree), run with --json in the same invocation. Without torch
-the script says so and exits 0: the project never needs it.
+The tapegrad side is the bench program (by default build/bench/bench of the
+source tree), run with --json. The PyTorch side runs the same work in a
+child process of this script (so that each child can load OpenBLAS with its
+own settings), timed with the bench's method: a warm-up, batches of at
+least about a millisecond, the median, minimum and maximum of the samples.
+PyTorch runs single-threaded (torch.set_num_threads(1)) except in the rows
+named "-2threads".
+
+    W1  x = linspace(-2, 2, 1000, requires_grad); relu(x).sum().backward()
+    W2  x = randn(2^24) leaf; relu(x).sum().backward(); x.grad.zero_()
+        (reported as a ratio to the bench's W2-memcpy, one 64 MiB memcpy)
+    W3  micrograd's moons demo: MLP 2-16-16-1 with micrograd's init,
+        hinge loss + 1e-4 L2, 100 SGD steps on tests/fixtures/moons100.csv
+    W4  MLP 784-256-10, cross-entropy, batch 64, SGD lr 0.1, one step
+    W5  one Fashion-MNIST epoch (only when the bench reports W5)
+
+BLAS. Debian's PyTorch does its matrix products in OpenBLAS, which picks its
+kernels from the CPU it detects; on some AVX-512 machines it detects none
+and falls back to SSE3 kernels. The workloads that multiply matrices (W3,
+W4, W5) therefore run twice: with OpenBLAS as installed, and with
+OPENBLAS_CORETYPE=SkylakeX (its AVX-512 kernels) when the CPU has AVX-512.
+Each row reports the faster configuration and says which it was; the
+comparison is always against PyTorch's best.
 
 The machine is shared, so the two sides run in alternating rounds (3 by
 default) and each reports its least disturbed round: the lowest round
 median, with the lowest minimum and the highest maximum over all rounds.
-Ratios are given for the medians and for the minimums.
+Without torch the script says so and exits 0: the project never needs it.
 """
+import gzip
 import json
 import os
 import statistics
@@ -27,21 +42,30 @@ import subprocess
 import sys
 import time
 
-TARGET_RATIO = 40.0  # tapegrad should be at least this much faster on W1
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MOONS_CSV = os.path.join(TOP, "tests", "fixtures", "moons100.csv")
+FASHION_DIR = "/usr/share/datasets/fashion-mnist"
+
+# Workloads whose PyTorch version multiplies matrices through BLAS.
+BLAS_WORKLOADS = ("W3", "W4", "W4-2threads", "W5", "W5-2threads")
+
+# name: (unit, target for tapegrad, how the target reads)
+TARGETS = {
+    "W1": ("us", 0.5, "<= 0.5 us (>= 40x PyTorch)"),
+    "W2": ("x memcpy", 2.5, "<= 2.5x one memcpy"),
+    "W3": ("ms", 1.5, "<= 1.5 ms"),
+    "W4": ("us", 600.0, "<= 600 us"),
+    "W5": ("s", 0.7, "<= 0.7 s"),
+    "W5-2threads": ("s", 0.45, "<= 0.45 s"),
+}
 
 
-def find_bench(argv):
-    """The bench binary: the first argument not an option, else build/."""
-    for a in argv:
-        if not a.startswith("-"):
-            return a
-    top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return os.path.join(top, "build", "bench", "bench")
-
+# ---- the timing method of bench/bench.c
 
 def time_per_iter(step, budget):
     """Median, min, max seconds per call of step(), and the sample count."""
     deadline = time.perf_counter() + budget / 10
+    step()
     while time.perf_counter() < deadline:   # warm-up
         step()
     batch = 1
@@ -62,9 +86,19 @@ def time_per_iter(step, budget):
     return statistics.median(samples), min(samples), max(samples), len(samples)
 
 
+def result(seconds, scale, note=None):
+    """A result row in the unit given by scale (1e6: us, 1e3: ms)."""
+    med, lo, hi, n = seconds
+    r = {"median": med * scale, "min": lo * scale, "max": hi * scale,
+         "samples": n}
+    if note:
+        r["note"] = note
+    return r
+
+
+# ---- the workloads in PyTorch (run in the worker process)
+
 def torch_w1(torch, budget):
-    """W1 in PyTorch, in microseconds per iteration."""
-    torch.set_num_threads(1)
     sink = []
 
     def step():
@@ -73,20 +107,203 @@ def torch_w1(torch, budget):
         sink.append(x.grad)
         sink.pop()
 
-    # The same answer as tapegrad's: 1 where x > 0, else 0.
     x = torch.linspace(-2, 2, 1000, requires_grad=True)
     torch.relu(x).sum().backward()
     assert torch.equal(x.grad, (x > 0).float()), "torch W1 gradient is wrong"
-    med, lo, hi, n = time_per_iter(step, budget)
-    return {"median": med * 1e6, "min": lo * 1e6, "max": hi * 1e6,
-            "samples": n}
+    return result(time_per_iter(step, budget), 1e6)
 
 
-def tapegrad_w1(bench, budget):
-    """The bench program's W1 results, by name."""
-    out = subprocess.run([bench, "--json", "--time", str(budget), "W1"],
-                         check=True, capture_output=True, text=True).stdout
+def torch_w2(torch, budget):
+    """zero_() rather than grad = None: setting it to None makes the next
+    backward allocate (and page-fault) a fresh 64 MiB gradient, which was
+    slower here; zero_() is PyTorch's faster configuration."""
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(1 << 24, generator=gen).requires_grad_()
+
+    def step():
+        torch.relu(x).sum().backward()
+        x.grad.zero_()
+
+    torch.relu(x).sum().backward()
+    assert torch.equal(x.grad, (x > 0).float()), "torch W2 gradient is wrong"
+    x.grad.zero_()
+    return result(time_per_iter(step, budget), 1e3)
+
+
+def read_moons(torch):
+    xs, ys = [], []
+    with open(MOONS_CSV) as f:
+        next(f)
+        for line in f:
+            a, b, c = line.split(",")
+            xs.append([float(a), float(b)])
+            ys.append([float(c)])
+    return torch.tensor(xs), torch.tensor(ys)
+
+
+def torch_w3(torch, budget):
+    """micrograd's demo: weights uniform(-1, 1), biases 0, restored at the
+    start of every run of 100 steps; SGD by hand as micrograd does."""
+    nn = torch.nn
+    x, y = read_moons(torch)
+    gen = torch.Generator().manual_seed(1337)
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 16),
+                          nn.ReLU(), nn.Linear(16, 1))
+    init = []
+    for m in model:
+        if isinstance(m, nn.Linear):
+            init.append(torch.rand(m.weight.shape, generator=gen) * 2 - 1)
+            init.append(torch.zeros(m.bias.shape))
+    params = list(model.parameters())
+    acc = [0.0]
+
+    def run():
+        with torch.no_grad():
+            for p, v in zip(params, init):
+                p.copy_(v)
+        for k in range(100):
+            score = model(x)
+            loss = torch.relu(1 - y * score).mean()
+            loss = loss + 1e-4 * sum((p * p).sum() for p in params)
+            for p in params:
+                p.grad = None
+            loss.backward()
+            lr = 1.0 - 0.9 * k / 100
+            with torch.no_grad():
+                for p in params:
+                    p.sub_(lr * p.grad)
+            acc[0] = ((score > 0) == (y > 0)).float().mean().item()
+
+    t = time_per_iter(run, budget)
+    return result(t, 1e3, f"accuracy {100 * acc[0]:.0f}% after 100 steps")
+
+
+def torch_w4(torch, budget, threads):
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(4)
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+    x = torch.randn(64, 784)
+    labels = torch.randint(0, 10, (64,))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    torch.set_num_threads(threads)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), labels).backward()
+        opt.step()
+
+    r = result(time_per_iter(step, budget), 1e6)
+    torch.set_num_threads(1)
+    return r
+
+
+def read_idx(path, torch):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big")
+            for i in range(ndim)]
+    t = torch.frombuffer(bytearray(data[4 + 4 * ndim:]), dtype=torch.uint8)
+    return t.reshape(dims)
+
+
+def torch_w5(torch, budget, threads):
+    """One epoch per sample: the timing is per epoch, at least 3 of them
+    after one warm-up epoch; the test accuracy after the last."""
+    nn, F = torch.nn, torch.nn.functional
+    d = FASHION_DIR
+    xtr = read_idx(f"{d}/train-images-idx3-ubyte.gz", torch).reshape(-1, 784)
+    xtr = xtr.float() / 255
+    ytr = read_idx(f"{d}/train-labels-idx1-ubyte.gz", torch).long()
+    xte = read_idx(f"{d}/t10k-images-idx3-ubyte.gz", torch).reshape(-1, 784)
+    xte = xte.float() / 255
+    yte = read_idx(f"{d}/t10k-labels-idx1-ubyte.gz", torch).long()
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    gen = torch.Generator().manual_seed(1)
+    torch.set_num_threads(threads)
+
+    def epoch():
+        order = torch.randperm(xtr.shape[0], generator=gen)
+        for i in range(0, xtr.shape[0], 64):
+            idx = order[i:i + 64]
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(xtr[idx]), ytr[idx]).backward()
+            opt.step()
+
+    epoch()
+    times = []
+    start = time.perf_counter()
+    while len(times) < 3 or time.perf_counter() - start < budget:
+        t0 = time.perf_counter()
+        epoch()
+        times.append(time.perf_counter() - t0)
+    with torch.no_grad():
+        acc = (model(xte).argmax(1) == yte).float().mean().item()
+    torch.set_num_threads(1)
+    t = (statistics.median(times), min(times), max(times), len(times))
+    return result(t, 1.0, f"test accuracy {100 * acc:.2f}% after "
+                  f"{len(times) + 1} epochs")
+
+
+def worker(names, budget):
+    """Run the named workloads in PyTorch; print their results as JSON."""
+    import torch
+    torch.set_num_threads(1)
+    runs = {
+        "W1": lambda: torch_w1(torch, budget),
+        "W2": lambda: torch_w2(torch, budget),
+        "W3": lambda: torch_w3(torch, budget),
+        "W4": lambda: torch_w4(torch, budget, 1),
+        "W4-2threads": lambda: torch_w4(torch, budget, 2),
+        "W5": lambda: torch_w5(torch, budget, 1),
+        "W5-2threads": lambda: torch_w5(torch, budget, 2),
+    }
+    out = {n: runs[n]() for n in names if n in runs}
+    out["_torch"] = torch.__version__
+    print(json.dumps(out))
+    return 0
+
+
+# ---- the driver
+
+def run_torch(names, budget, coretype):
+    """One worker round; coretype None keeps OpenBLAS as installed."""
+    env = dict(os.environ)
+    if coretype:
+        env["OPENBLAS_CORETYPE"] = coretype
+    out = subprocess.run([sys.executable, os.path.abspath(__file__),
+                          "--worker", ",".join(names), "--time", str(budget)],
+                         check=True, capture_output=True, text=True, env=env)
+    return json.loads(out.stdout)
+
+
+def run_bench(bench, budget, only):
+    args = [bench, "--json", "--time", str(budget)] + list(only or [])
+    out = subprocess.run(args, check=True, capture_output=True,
+                         text=True).stdout
     return {r["name"]: r for r in json.loads(out)}
+
+
+def merge(rounds):
+    """One result from several rounds of the same measurement."""
+    r = {"median": min(x["median"] for x in rounds),
+         "min": min(x["min"] for x in rounds),
+         "max": max(x["max"] for x in rounds)}
+    for x in rounds:
+        for k in ("note", "peak_rss_kib", "mallocs_steady"):
+            if k in x:
+                r[k] = x[k]
+    return r
+
+
+def has_avx512():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return " avx512f" in f.read()
+    except OSError:
+        return False
 
 
 def take_option(argv, name, default, kind):
@@ -99,19 +316,114 @@ def take_option(argv, name, default, kind):
     return value
 
 
-def merge(rounds):
-    """One result from several rounds of the same measurement."""
-    return {"median": min(r["median"] for r in rounds),
-            "min": min(r["min"] for r in rounds),
-            "max": max(r["max"] for r in rounds)}
+def openblas_core(coretype):
+    """The kernel set OpenBLAS reports choosing (OPENBLAS_VERBOSE=2)."""
+    env = dict(os.environ, OPENBLAS_VERBOSE="2")
+    if coretype:
+        env["OPENBLAS_CORETYPE"] = coretype
+    code = "import torch; (torch.ones(8, 8) @ torch.ones(8, 8)).sum()"
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                       text=True, env=env)
+    for line in (p.stdout + p.stderr).splitlines():
+        if line.startswith("Core:"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def figure(name, r, memcpy, key):
+    """What the target is about: W2 as a multiple of the memcpy probe."""
+    if name == "W2":
+        return r[key] / memcpy[key] if memcpy else None
+    return r[key]
+
+
+def verdict(name, t, memcpy):
+    """Whether tapegrad's median (or at least its minimum) meets the target."""
+    target = TARGETS.get(name)
+    med, lo = figure(name, t, memcpy, "median"), figure(name, t, memcpy, "min")
+    if target is None or med is None:
+        return ""
+    word = ("meets" if med <= target[1] else
+            "meets by its minimum" if lo <= target[1] else "misses")
+    return f"{word} {target[2]}"
+
+
+def notes(name, t, p, memcpy, others):
+    """The lines under a row: W2's ratios, accuracies, other BLAS setups."""
+    out = []
+    if name == "W2" and memcpy:
+        out.append(f"one 64 MiB memcpy: {memcpy['median']:.3g} ms median, "
+                   f"{memcpy['min']:.3g} min; tapegrad "
+                   f"{t['median'] / memcpy['median']:.2f}x (medians) "
+                   f"{t['min'] / memcpy['min']:.2f}x (minimums), PyTorch "
+                   f"{p['median'] / memcpy['median']:.2f}x, "
+                   f"{p['min'] / memcpy['min']:.2f}x")
+    for who, r in (("tapegrad", t), ("PyTorch", p)):
+        if "note" in r:
+            out.append(f"{who}: {r['note']}")
+    if "peak_rss_kib" in t:
+        out.append(f"tapegrad peak RSS {t['peak_rss_kib'] / 1024:.1f} MiB, "
+                   f"{t.get('mallocs_steady', 0):g} allocator calls per "
+                   "steady-state iteration")
+    for cfg, r in others:
+        out.append(f"PyTorch with OpenBLAS {cfg}: {r['median']:.4g} median, "
+                   f"{r['min']:.4g} min")
+    return out
+
+
+def report(tg, pt, chosen, others, markdown):
+    """The table: tapegrad and PyTorch side by side, and the ratio."""
+    memcpy = tg.get("W2-memcpy")
+    rows = []
+    for n in tg:
+        if n not in pt:
+            continue
+        t, p = tg[n], pt[n]
+        rows.append((n, t["unit"].replace("/iter", ""), t, p,
+                     p["median"] / t["median"], p["min"] / t["min"],
+                     chosen[n], verdict(n, t, memcpy),
+                     notes(n, t, p, memcpy, others.get(n, []))))
+    if markdown:
+        print("| workload | unit | tapegrad median | min | max | PyTorch "
+              "median | min | max | PyTorch / tapegrad (medians; minimums) "
+              "| PyTorch's BLAS | target |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        for n, unit, t, p, speed, best, cfg, verd, _ in rows:
+            print(f"| {n} | {unit} | {t['median']:.4g} | {t['min']:.4g} | "
+                  f"{t['max']:.4g} | {p['median']:.4g} | {p['min']:.4g} | "
+                  f"{p['max']:.4g} | {speed:.2f}x; {best:.2f}x | {cfg} | "
+                  f"{verd} |")
+        print()
+        for n, *_, lines in rows:
+            for line in lines:
+                print(f"- {n}: {line}")
+        return
+    print(f"{'workload':12} {'unit':5} {'tapegrad':>10} {'(min)':>10} "
+          f"{'pytorch':>10} {'(min)':>10} {'pt/tg':>7} {'(min)':>7}  "
+          "pytorch's BLAS; target")
+    for n, unit, t, p, speed, best, cfg, verd, lines in rows:
+        print(f"{n:12} {unit:5} {t['median']:10.4g} {t['min']:10.4g} "
+              f"{p['median']:10.4g} {p['min']:10.4g} {speed:7.2f} "
+              f"{best:7.2f}  {cfg}; {verd}")
+        for line in lines:
+            print(f"{'':18} {line}")
 
 
 def main(argv):
     budget = take_option(argv, "--time", 1.0, float)
+    if "--worker" in argv:
+        names = take_option(argv, "--worker", "", str).split(",")
+        return worker(names, budget)
     n_rounds = take_option(argv, "--rounds", 3, int)
-    bench = find_bench(argv)
+    only = take_option(argv, "--only", None, str)
+    only = only.split(",") if only else None
+    markdown = "--markdown" in argv
+    if markdown:
+        argv.remove("--markdown")
+    bench = next((a for a in argv if not a.startswith("-")),
+                 os.path.join(TOP, "build", "bench", "bench"))
     try:
-        import torch
+        import torch  # noqa: F401  (only to know it is there)
     except ImportError:
         print("PyTorch is not installed for", sys.executable,
               "- no comparison made.")
@@ -120,26 +432,36 @@ def main(argv):
         print(f"no bench program at {bench}: build it first "
               "(meson setup build && meson compile -C build)", file=sys.stderr)
         return 2
-    tg_rounds, pt_rounds = [], []
+    tg_rounds, pt_rounds = [], {}
+    configs = [None] + (["SkylakeX"] if has_avx512() else [])
     for _ in range(n_rounds):
-        tg_rounds.append(tapegrad_w1(bench, budget))
-        pt_rounds.append(torch_w1(torch, budget))
-    tg = {name: merge([r[name] for r in tg_rounds]) for name in tg_rounds[0]}
-    pt = merge(pt_rounds)
-    print(f"W1: relu(linspace(-2,2,1000)).sum().backward(), f32, 1 thread; "
-          f"torch {torch.__version__}")
-    print(f"{'':28} {'median':>10} {'min':>10} {'max':>10}  us/iter")
-    rows = [("pytorch", pt)] + [(f"tapegrad {k}", v) for k, v in tg.items()]
-    for name, r in rows:
-        print(f"{name:28} {r['median']:10.3f} {r['min']:10.3f} "
-              f"{r['max']:10.3f}")
-    for name, r in tg.items():
-        ratio = pt["median"] / r["median"]
-        best = pt["min"] / r["min"]
-        verdict = "meets" if ratio >= TARGET_RATIO else "misses"
-        print(f"tapegrad {name} is {ratio:.1f}x faster than pytorch "
-              f"(medians; {best:.1f}x by minimums): {verdict} the "
-              f"{TARGET_RATIO:.0f}x target")
+        tg_rounds.append(run_bench(bench, budget, only))
+        names = [n for n in tg_rounds[-1] if n in TARGETS or
+                 n in ("W4-2threads",)]
+        for cfg in configs:
+            want = [n for n in names if cfg is None or n in BLAS_WORKLOADS]
+            if want:
+                pt_rounds.setdefault(cfg, []).append(
+                    run_torch(want, budget, cfg))
+    tg = {n: dict(merge([r[n] for r in tg_rounds if n in r]),
+                  unit=tg_rounds[0][n]["unit"]) for n in tg_rounds[0]}
+    version = pt_rounds[None][0]["_torch"]
+    pt, chosen, others = {}, {}, {}
+    for n in tg:
+        by_cfg = [(cfg, merge([r[n] for r in rounds if n in r]))
+                  for cfg, rounds in pt_rounds.items()
+                  if any(n in r for r in rounds)]
+        if not by_cfg:
+            continue
+        by_cfg.sort(key=lambda c: c[1]["median"])
+        best_cfg, pt[n] = by_cfg[0]
+        name = {c: (f"OPENBLAS_CORETYPE={c}" if c else
+                    f"as installed ({openblas_core(None)})") for c, _ in by_cfg}
+        chosen[n] = name[best_cfg] if n in BLAS_WORKLOADS else "-"
+        others[n] = [(name[c], r) for c, r in by_cfg[1:]]
+    print(f"torch {version}, {n_rounds} rounds of {budget:g} s per workload "
+          "and side; best round medians, minimums over all rounds")
+    report(tg, pt, chosen, others, markdown)
     return 0
 
 

@@ -74,7 +74,7 @@ typedef double v8df __attribute__((vector_size(64)));
 #define GK_V v8sf
 #define GK_VLEN 8
 #define GK_KC 256
-#define GK_MC 96
+#define GK_MC 72
 #define GK_SPLAT(x) ((v8sf)_mm256_set1_ps(x))
 #define GK_FMA(a, b, c) ((v8sf)_mm256_fmadd_ps((a), (b), (c)))
 #define GK_TV v8sf
@@ -95,7 +95,7 @@ typedef double v8df __attribute__((vector_size(64)));
 #define GK_V v4df
 #define GK_VLEN 4
 #define GK_KC 128
-#define GK_MC 96
+#define GK_MC 72
 #define GK_SPLAT(x) ((v4df)_mm256_set1_pd(x))
 #define GK_FMA(a, b, c) ((v4df)_mm256_fmadd_pd((a), (b), (c)))
 #define GK_TV v4df
