@@ -6,14 +6,17 @@ prints its epoch line and a test accuracy that shows it learned, saves a
 model numpy loads with the shapes of an MLP 784-256-10 (skipped when numpy
 is not installed) and two SVG plots that parse. On the real Fashion-MNIST
 (when Debian's dataset-fashion-mnist is installed, else a TAP SKIP): a
-slice of it (--limit 2000 --epochs 1 --test-limit 1000) does the same.
+slice of it (--limit 2000 --epochs 1 --test-limit 1000; under valgrind
+256 and 200 images) does the same.
 Errors: a missing data set is one line naming the package to install,
 exit code 1; files that are not IDX, or truncated gzip streams, give the
 parser's or zlib's message naming the file; bad options exit with 2.
 Usage: check_fashion_example.py PATH_TO_FASHION_MNIST_BINARY
 """
 import gzip
+import os
 import re
+import shlex
 import struct
 import subprocess
 import sys
@@ -25,6 +28,9 @@ DATA = Path("/usr/share/datasets/fashion-mnist")
 FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
 SVG = "{http://www.w3.org/2000/svg}"
+# Under `meson test --setup valgrind`, the programs run under valgrind
+# (tests/support/valgrind-wrap.sh), where they are some 50 times slower.
+WRAP = shlex.split(os.environ.get("TG_RUN_WRAPPER", ""))
 results = []
 
 # Exit 77 without numpy; print "ok" when the model has the right names,
@@ -57,7 +63,7 @@ def skip(what):
 
 
 def run(exe, *args):
-    return subprocess.run([exe, *args], capture_output=True, text=True,
+    return subprocess.run(WRAP + [exe, *args], capture_output=True, text=True,
                           check=False, stdin=subprocess.DEVNULL)
 
 
@@ -69,7 +75,7 @@ def write_idx(path, type_code, dims, payload):
         f.write(head + payload)
 
 
-def synthetic(folder, n_train=640, n_test=200):
+def synthetic(folder, n_train=160, n_test=100):
     """Images of class k are dark but for a bright 4x28 band at rows
     2k+2..2k+5, plus a little deterministic noise: easy to learn."""
     def split(prefix, n, salt):
@@ -170,17 +176,18 @@ def main():
         out.mkdir()
         synthetic(syn)
         r = run(exe, "--data", str(syn), "--out", str(out), "--epochs", "1",
-                "--batch", "32")
+                "--batch", "16")
         check_outputs(r, out, "synthetic", 90.0)
         check_errors(exe, tmp)
         if all((DATA / f).is_file() for f in FILES):
             out = tmp / "out-fashion"
             out.mkdir()
-            r = run(exe, "--limit", "2000", "--epochs", "1", "--test-limit",
-                    "1000", "--out", str(out))
-            check("2000 training and 1000 test images" in r.stdout,
+            n, n_test, least = (256, 200, 40.0) if WRAP else (2000, 1000, 50.0)
+            r = run(exe, "--limit", str(n), "--epochs", "1", "--test-limit",
+                    str(n_test), "--out", str(out))
+            check("%d training and %d test images" % (n, n_test) in r.stdout,
                   "Fashion-MNIST: --limit and --test-limit apply", r.stdout)
-            check_outputs(r, out, "Fashion-MNIST", 50.0)
+            check_outputs(r, out, "Fashion-MNIST", least)
         else:
             skip("Fashion-MNIST is not installed in %s (apt-get install "
                  "dataset-fashion-mnist)" % DATA)
