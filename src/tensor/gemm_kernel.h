@@ -1,9 +1,9 @@
 /*
  * gemm_kernel.h — the blocked matrix multiply, written once and compiled
  * once per element type and instruction set. gemm.c defines the GK_
- * parameters below, includes this file, and undefines them again (a C
- * "template"); the compiler then turns the same loops into AVX-512, AVX2 or
- * plain C code.
+ * parameters below and includes this file, which undefines them at its end
+ * (a C "template"); the compiler then turns the same loops into AVX-512,
+ * AVX2 or plain C code.
  *
  *   GK_T          element type, float or double
  *   GK_V          the vector the register tile is made of (GK_T itself in
@@ -15,6 +15,8 @@
  *   GK_SPLAT(x)   a GK_V with x in every lane
  *   GK_FMA(a,b,c) a*b + c lane by lane, fused where the ISA has it
  *   GK_NAME(x)    this instance's name for x
+ *   GK_TV, GK_TILE optional: a 256-bit vector of GK_TILE elements, for
+ *                 transposing GK_TILE-square tiles with shuffles in packing
  *
  * How it works (the GotoBLAS/BLIS scheme, for row-major C):
  *
@@ -50,7 +52,10 @@
 
 #define GK_NR (GK_NV * GK_VLEN)
 
-#if defined(__GNUC__)
+/* pack_a fills whole micro-panels: a block of GK_MC rows must hold them. */
+_Static_assert(GK_MC % GK_MR == 0, "GK_MC must be a multiple of GK_MR");
+
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 8)
 #define GK_UNROLL _Pragma("GCC unroll 32")
 #else
 #define GK_UNROLL
@@ -338,3 +343,16 @@ GK_ATTR static void GK_NAME(gemm)(bool ta, bool tb, int64_t m, int64_t n,
 #undef GK_MR2
 #undef GK_NV2
 #undef GK_UNROLL
+#undef GK_T
+#undef GK_V
+#undef GK_VLEN
+#undef GK_MR
+#undef GK_NV
+#undef GK_KC
+#undef GK_MC
+#undef GK_ATTR
+#undef GK_SPLAT
+#undef GK_FMA
+#undef GK_NAME
+#undef GK_TV
+#undef GK_TILE
