@@ -224,6 +224,28 @@ static int linspace_extreme_ends(fx *f)
                   "linspace(-DBL_MAX, DBL_MAX, 7) ends exact, middle 0");
 }
 
+/* Anomaly mode: log of a negative number is caught where it happens. */
+static int anomaly_log_negative(fx *f)
+{
+    tg_tape_set_anomaly(f->t, true);
+    tg_tensor *y = tg_log(f->t, f->a34);      /* a34 holds -1 .. 1 */
+    tg_tape_set_anomaly(f->t, false);
+    return ptr(y);
+}
+
+/* A name longer than the 63 bytes kept is cut, not overrun. */
+static int set_name_long(fx *f)
+{
+    char name[1000];
+    memset(name, 'n', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    int rc = tg_set_name(f->a34, name);
+    if (rc != TG_OK)
+        return rc;
+    return expect(tg_name(f->a34) != NULL && strlen(tg_name(f->a34)) == 63,
+                  "a long name is cut to 63 bytes");
+}
+
 static int mut_of_stale(fx *f)
 {
     tg_tensor *x = f->a34;
@@ -941,8 +963,8 @@ static const float vals4[4] = {1, 2, 3, 4};
       json_stale_tensor(f))                                                  \
     X(format_double_small_buffer, TG_EINVAL, "tg_format_double: buffer of",  \
       tg_format_double((char[8]){0}, 8, 1.0))                                \
-    X(format_double_null_buffer, TG_EINVAL, "tg_format_double: buffer is NULL",              \
-      tg_format_double(NULL, 64, 1.0))                                       \
+    X(format_double_null_buffer, TG_EINVAL, "tg_format_double: buffer is "   \
+      "NULL", tg_format_double(NULL, 64, 1.0))                               \
     X(svg_missing_folder, TG_EIO, "tg_write_svg_plot: ",                     \
       svg_one(f, in_dir(f, "missing/p.svg"), &(tg_plot){.title = "t"}, 3,    \
               xs3))                                                          \
@@ -1079,6 +1101,9 @@ static const float vals4[4] = {1, 2, 3, 4};
       tg_tape_dot(NULL, stderr))                                             \
     X(set_name_null, TG_EINVAL, "tg_set_name: name is NULL",                 \
       tg_set_name(f->a34, NULL))                                             \
+    X(set_name_long, TG_OK, "", set_name_long(f))                            \
+    X(anomaly_log_negative, TG_ENUMERIC, "anomaly: the output of log",       \
+      anomaly_log_negative(f))                                               \
     X(set_name_stale, TG_ESTATE, "freed by a reset", set_name_of_stale(f))   \
     /* Random numbers. */                                                    \
     X(rng_seed_null, TG_EINVAL, "tg_rng_seed: rng is NULL",                  \
