@@ -17,6 +17,7 @@
 #include "tapegrad/nn.h"
 #include "tapegrad/npy.h"
 
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -187,6 +188,42 @@ static int set_name_of_stale(fx *f)
     return tg_set_name(x, "x");
 }
 
+/*
+ * y = w * x with x on a data tape that is reset (and reused) before the
+ * backward pass on the step tape: backward must notice x is gone, even
+ * though x does not require grad, rather than read whatever the tape put
+ * where x was.
+ */
+static int backward_input_tape_reset(fx *f)
+{
+    tg_tape *data = tg_tape_new();
+    tg_tensor *x = tg_linspace(data, TG_F32, 1, 2, 12);
+    x = tg_reshape(data, x, 2, (int64_t[]){3, 4});
+    tg_tensor *root = tg_sum(f->t, tg_mul(f->t, f->a34, x));
+    tg_tape_reset(data);
+    int64_t n = 4096;
+    tg_tensor *junk = tg_empty(data, TG_F32, 1, &n);
+    if (junk != NULL)
+        memset(tg_mut_f32(junk), 0x7f, (size_t)n * sizeof(float));
+    int rc = tg_backward(f->t, root);
+    tg_tape_free(data);
+    return rc;
+}
+
+/* Extreme but finite ends: every value finite, the ends exact. */
+static int linspace_extreme_ends(fx *f)
+{
+    tg_tensor *x = tg_linspace(f->t, TG_F64, -DBL_MAX, DBL_MAX, 7);
+    if (x == NULL)
+        return tg_last_status();
+    const double *v = tg_data_f64(x);
+    for (int i = 0; i < 7; i++)
+        if (!isfinite(v[i]))
+            return expect(false, "linspace(-DBL_MAX, DBL_MAX) is finite");
+    return expect(v[0] == -DBL_MAX && v[6] == DBL_MAX && v[3] == 0.0,
+                  "linspace(-DBL_MAX, DBL_MAX, 7) ends exact, middle 0");
+}
+
 static int mut_of_stale(fx *f)
 {
     tg_tensor *x = f->a34;
@@ -297,6 +334,12 @@ static const tg_op op_twice_other = {.name = "bad_input_twice", .arity = 1,
 static const tg_op op_variadic = {.name = "bad_input_variadic", .arity = -1,
                                   .forward = copy_forward,
                                   .backward = copy_backward};
+
+/* An op whose params cannot be copied: too large for any memory. */
+static const tg_op op_huge_params = {.name = "bad_huge_params", .arity = 1,
+                                     .params_size = SIZE_MAX,
+                                     .forward = copy_forward,
+                                     .backward = copy_backward};
 
 /* Registering one op twice: the second is TG_EEXIST, the first still runs. */
 static int register_twice(fx *f)
@@ -693,6 +736,7 @@ static const float vals4[4] = {1, 2, 3, 4};
     X(linspace_negative_steps, TG_EINVAL, "tg_linspace: steps is -5",        \
       ptr(tg_linspace(f->t, TG_F32, 0, 1, -5)))                              \
     X(linspace_one_step, TG_OK, "", linspace_one_step(f))                    \
+    X(linspace_extreme_ends, TG_OK, "", linspace_extreme_ends(f))            \
     X(linspace_nan_start, TG_EINVAL, "tg_linspace: start and end must be "   \
       "finite", ptr(tg_linspace(f->t, TG_F64, NAN, 1, 3)))                   \
     X(linspace_infinite_end, TG_EINVAL, "must be finite",                    \
@@ -785,6 +829,11 @@ static const float vals4[4] = {1, 2, 3, 4};
       ptr(tg_apply(f->t, &op_identity, &f->a34, 1, NULL)))                   \
     X(apply_forward_other_tape, TG_EINVAL, "tg_bad_foreign: forward must "  \
       "return a new tensor made on c->tape", apply_forward_other_tape(f))    \
+    X(apply_huge_params, TG_ENOMEM, "tg_bad_huge_params: tg_tape_alloc: "   \
+      "out of memory", ptr(tg_apply(f->t, &op_huge_params, &f->a34, 1,       \
+                                    "params")))                              \
+    X(backward_input_tape_reset, TG_ESTATE, "tg_backward: tensor was freed " \
+      "by a reset", backward_input_tape_reset(f))                            \
     X(backward_silent_failure, TG_EINVAL, "tg_backward: the backward of "    \
       "bad_silent_backward failed (invalid argument)",                       \
       backward_through_silent_op(f))                                         \
