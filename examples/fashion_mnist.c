@@ -472,6 +472,11 @@ int main(int argc, char **argv)
     int parsed = parse_args(argc, argv, &o);
     if (parsed != 0)
         return parsed > 0 ? 0 : 2;
+    if (access(o.out, W_OK) != 0) { /* say so now, not after training */
+        fprintf(stderr, "fashion_mnist: cannot write into %s: %s\n", o.out,
+                strerror(errno));
+        return 1;
+    }
     tg_tape *data = tg_tape_new();
     fashion_set train, test;
     double t0 = now_seconds();

@@ -160,6 +160,11 @@ def check_errors(exe, tmp):
     check(r.returncode == 1 and "cannot decompress" in r.stderr and
           FILES[0] in r.stderr,
           "a truncated gzip stream is an error naming the file", r.stderr)
+    r = run(exe, "--data", str(bad), "--out", str(tmp / "missing"))
+    check(r.returncode == 1 and "cannot write into" in r.stderr and
+          "missing" in r.stderr and r.stdout == "",
+          "an output folder that is not there is an error before training",
+          r.stderr)
     for args in (["--optimizer", "rmsprop"], ["--lr", "-1"],
                  ["--batch", "0"], ["--epochs"], ["--frobnicate", "1"]):
         r = run(exe, *args)
