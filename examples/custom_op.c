@@ -55,7 +55,7 @@ static tg_tensor *leaky_clip_forward(tg_op_ctx *c)
 {
     const leaky_clip_params *p = c->params;
     if (!(p->limit > 0) || !isfinite(p->limit) || !isfinite(p->slope)) {
-        tg_set_error(TG_EINVAL, "leaky_clip: limit %g and slope %g; the "
+        tg_set_error(TG_EINVAL, "tg_leaky_clip: limit %g and slope %g; the "
                      "limit must be positive and both finite", p->limit,
                      p->slope);
         return NULL;
@@ -156,7 +156,7 @@ static int buggy_backward(tg_op_ctx *c, const tg_tensor *y,
     const double *g = tg_data_f64(gy);   /* this version only checks f64 */
     double *out = tg_mut_f64(gx[0]);
     if (g == NULL || out == NULL)
-        return tg_set_error(TG_EDTYPE, "leaky_clip_buggy: f64 only");
+        return tg_set_error(TG_EDTYPE, "tg_leaky_clip_buggy: f64 only");
     for (int64_t i = 0; i < tg_numel(gy); i++)
         out[i] = side[i] == ABOVE ? p->slope * g[i] : g[i];
     return TG_OK;

@@ -18,12 +18,17 @@ Usage: check_activations_example.py ACTIVATIONS RELU BUILTIN_H
 import html.parser
 import json
 import math
+import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+# Under `meson test --setup valgrind`, the programs run under valgrind.
+WRAP = shlex.split(os.environ.get("TG_RUN_WRAPPER", ""))
 
 CHROMIUM = "/usr/bin/chromium"
 SCALE, ALPHA = 1.0507009873554805, 1.6732632423543772
@@ -184,7 +189,7 @@ def check_in_chromium(folder, names, tmp):
 
 
 def run_gallery(exe, folder, names):
-    run = subprocess.run([exe, "--out", str(folder)], capture_output=True,
+    run = subprocess.run(WRAP + [exe, "--out", str(folder)], capture_output=True,
                          text=True, check=False)
     if run.returncode != 0:
         raise Failed("activations exited %d: %s" % (run.returncode,
@@ -207,7 +212,7 @@ def check_all_json(folder, names):
 
 def check_seed(relu_exe, folder, tmp):
     seed = tmp / "seed"
-    subprocess.run([relu_exe, "--out", str(seed)], check=True,
+    subprocess.run(WRAP + [relu_exe, "--out", str(seed)], check=True,
                    capture_output=True)
     if (seed / "relu.json").read_bytes() != \
             (folder / "relu.json").read_bytes():

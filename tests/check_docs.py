@@ -19,6 +19,10 @@ What a block may be:
   file PATH, a program that is itself compiled and run (once, however
   many blocks quote it), so the quotation is code that compiles and runs.
 
+A ```text block after `<!-- snippet: output -->` is what the C block
+before it prints: the program's standard output must be exactly that
+(trailing spaces and blank lines aside).
+
 A wrap, check or check-wrap comment may carry hidden code on the lines
 after its first: what comes before a line `----` goes at file scope, what
 comes after it at the start of the body (before the block). Readers do
@@ -83,6 +87,7 @@ class Block:
         self.path, self.line, self.text = path, line, text
         self.mode, self.arg = mode, arg
         self.hidden_top, self.hidden_body = hidden_top, hidden_body
+        self.output = None   # what it must print, if the doc says
 
     def where(self):
         return "%s:%d" % (self.path, self.line)
@@ -139,6 +144,12 @@ def extract(path, rel):
             mode = pending if pending else ("", "", "", "")
             blocks.append(Block(rel, start + 1, "\n".join(body) + "\n",
                                 mode[0], mode[1], mode[2], mode[3]))
+        elif pending and pending[0] == "output":
+            if not blocks or blocks[-1].output is not None:
+                blocks.append(Block(rel, start + 1, "", "output-orphan", "",
+                                    "", ""))
+            else:
+                blocks[-1].output = "\n".join(body)
         pending = None
     return blocks
 
@@ -193,6 +204,9 @@ def source_of(block, root):
         top = block.hidden_top + "\n" if block.hidden_top else ""
         return (top + line_directive(block) + block.text + main, True,
                 FRAGMENT_WARNINGS, None)
+    if mode == "output-orphan":
+        return None, False, [], ("an output block with no C block (or a "
+                                 "second one) before it")
     if mode == "quoted-file":
         source = (root / block.arg).read_text(encoding="utf-8")
         if not re.search(r"\bint\s+main\s*\(", source):
@@ -381,7 +395,16 @@ def build_and_run(block, n, opts, root, tmp, ck_flags):
     if r.returncode != 0:
         return False, "not ok %d - %s exited %d:\n%s" % (
             n, name, r.returncode, comment(r.stdout + r.stderr))
-    return True, "ok %d - %s" % (n, name)
+    if block.output is not None and trimmed(r.stdout) != trimmed(
+            block.output):
+        return False, "not ok %d - %s prints something else:\n%s" % (
+            n, name, comment(r.stdout))
+    return True, "ok %d - %s%s" % (
+        n, name, "" if block.output is None else ", output as shown")
+
+
+def trimmed(text):
+    return "\n".join(ln.rstrip() for ln in text.strip("\n").split("\n"))
 
 
 def comment(text):

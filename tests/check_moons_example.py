@@ -7,12 +7,17 @@ loads with the shapes of an MLP 2-16-16-1 (the numpy part is skipped when
 numpy is not installed).
 Usage: check_moons_example.py PATH_TO_MOONS_BINARY [MOONS_CSV]
 """
+import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+# Under `meson test --setup valgrind`, the programs run under valgrind.
+WRAP = shlex.split(os.environ.get("TG_RUN_WRAPPER", ""))
 
 results = []
 
@@ -22,7 +27,7 @@ def check(ok, what):
 
 
 def run(exe, out, *extra):
-    return subprocess.run([exe, "--out", str(out), *extra],
+    return subprocess.run(WRAP + [exe, "--out", str(out), *extra],
                           capture_output=True, text=True, check=False)
 
 

@@ -8,11 +8,16 @@ on linspace(-2, 2, 1000). The SVG must be well-formed XML with the title.
 Usage: check_relu_example.py PATH_TO_RELU_BINARY
 """
 import json
+import os
+import shlex
 import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+# Under `meson test --setup valgrind`, the programs run under valgrind.
+WRAP = shlex.split(os.environ.get("TG_RUN_WRAPPER", ""))
 
 
 def fail(msg):
@@ -25,7 +30,7 @@ def main():
     exe = sys.argv[1]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "nested" / "activations"
-        run = subprocess.run([exe, "--out", str(out)], capture_output=True,
+        run = subprocess.run(WRAP + [exe, "--out", str(out)], capture_output=True,
                              text=True, check=False)
         if run.returncode != 0:
             fail("relu exited %d: %s" % (run.returncode, run.stderr))
@@ -58,7 +63,7 @@ def main():
             fail("relu.svg's root is <%s>" % root.tag)
         if "ReLU" not in "".join(root.itertext()):
             fail("relu.svg has no title ReLU")
-        bad = subprocess.run([exe, "--steps", "x"], capture_output=True,
+        bad = subprocess.run(WRAP + [exe, "--steps", "x"], capture_output=True,
                              text=True, check=False)
         if bad.returncode != 2 or "--steps" not in bad.stderr:
             fail("a bad --steps is not a usage error")

@@ -9,13 +9,18 @@ tensor (value and gradient) and an ellipse per op, wired x -> relu -> y
 well-formed SVG (otherwise that check is a TAP SKIP).
 Usage: check_relu_inspect.py PATH_TO_RELU_BINARY
 """
+import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+# Under `meson test --setup valgrind`, the programs run under valgrind.
+WRAP = shlex.split(os.environ.get("TG_RUN_WRAPPER", ""))
 
 TRACE = [
     "backward #1 sum: d root / d #1 () f32 = [1]",
@@ -36,7 +41,7 @@ def not_ok(n, msg):
 
 def check_trace(exe, tmp):
     out = tmp / "out"
-    run = subprocess.run([exe, "--out", str(out), "--steps", "5", "--trace"],
+    run = subprocess.run(WRAP + [exe, "--out", str(out), "--steps", "5", "--trace"],
                          capture_output=True, text=True, check=False)
     if run.returncode != 0:
         return not_ok(1, "relu --trace exited %d: %s" % (run.returncode,
@@ -44,7 +49,7 @@ def check_trace(exe, tmp):
     lines = run.stdout.split("\n")
     if lines[:4] != TRACE:
         return not_ok(1, "the trace is\n# " + "\n# ".join(lines[:6]))
-    quiet = subprocess.run([exe, "--out", str(out), "--steps", "5"],
+    quiet = subprocess.run(WRAP + [exe, "--out", str(out), "--steps", "5"],
                            capture_output=True, text=True, check=False)
     if quiet.returncode != 0 or "backward #" in quiet.stdout:
         return not_ok(1, "without --trace, backward is still traced")
@@ -62,7 +67,7 @@ def parse_dot(text):
 def check_dot(exe, tmp):
     dot = tmp / "graphs" / "tape.dot"
     dot.parent.mkdir()
-    run = subprocess.run([exe, "--out", str(tmp / "out"), "--steps", "5",
+    run = subprocess.run(WRAP + [exe, "--out", str(tmp / "out"), "--steps", "5",
                           "--dot", str(dot)],
                          capture_output=True, text=True, check=False)
     if run.returncode != 0:
@@ -115,7 +120,7 @@ def check_render(tmp):
 
 def check_bad_path(exe, tmp):
     bad = tmp / "missing" / "folder" / "tape.dot"
-    run = subprocess.run([exe, "--out", str(tmp / "out"), "--steps", "5",
+    run = subprocess.run(WRAP + [exe, "--out", str(tmp / "out"), "--steps", "5",
                           "--dot", str(bad)],
                          capture_output=True, text=True, check=False)
     if run.returncode != 1 or str(bad) not in run.stderr:

@@ -15,11 +15,15 @@ Only the standard library is used. Prints TAP.
 import json
 import math
 import os
+import shlex
 import struct
 import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
+
+# Under `meson test --setup valgrind`, the programs run under valgrind.
+WRAP = shlex.split(os.environ.get("TG_RUN_WRAPPER", ""))
 
 SVG = "{http://www.w3.org/2000/svg}"
 results = []
@@ -111,7 +115,7 @@ def check_svg(path, title, labels, polylines):
 def main():
     writer = sys.argv[1]
     with tempfile.TemporaryDirectory() as d:
-        run = subprocess.run([writer, d], capture_output=True, text=True)
+        run = subprocess.run(WRAP + [writer, d], capture_output=True, text=True)
         check("writer ran", run.returncode == 0, run.stderr.strip())
         if run.returncode == 0:
             check_seed_json(check_json(os.path.join(d, "seed.json")))

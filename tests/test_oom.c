@@ -15,6 +15,8 @@
  * tests/test_errors.c holds the smallest case (the seed without writing).
  */
 #include "tg_test.h"
+#include "tapegrad/nn.h"
+#include "tapegrad/npy.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -65,9 +67,30 @@ static int wrong(const char *what)
     return tg_set_error(WRONG, "scenario check failed: %s", what);
 }
 
-/* A scenario: run on tape t, clean up after itself (except t), and return
- * TG_OK with right results, or the status it failed with. */
-typedef int (*scenario_fn)(tg_tape *t);
+/*
+ * A scenario: run on tape t, clean up after itself (except t), and return
+ * TG_OK with right results, or the status it failed with. prepare (may be
+ * NULL) makes long-lived state before each run, outside the failure
+ * window, and release frees it after the run and the clean run.
+ */
+typedef struct scenario {
+    const char *name;
+    int (*run)(tg_tape *t);
+    void (*prepare)(void);
+    void (*release)(void);
+} scenario;
+
+static void prepare(const scenario *sc)
+{
+    if (sc->prepare != NULL)
+        sc->prepare();
+}
+
+static void release(const scenario *sc)
+{
+    if (sc->release != NULL)
+        sc->release();
+}
 
 typedef enum mode { STICKY, ONCE } mode;
 
@@ -76,19 +99,21 @@ typedef enum mode { STICKY, ONCE } mode;
  * each; returns how many failures were injected (runs that reached their
  * k-th allocation).
  */
-static long fail_each_allocation(const char *name, scenario_fn fn, mode m)
+static long fail_each_allocation(const scenario *sc, mode m)
 {
+    const char *name = sc->name;
     long injected = 0, absorbed = 0;
     for (long k = 1;; k++) {
         tg_tape *t = tg_tape_new();
         ck_assert_ptr_nonnull(t);
+        prepare(sc);
         tg_clear_error();
         long before = tg_test_allocation_calls();
         if (m == STICKY)
             tg_test_fail_after(k);
         else
             tg_test_fail_once(k);
-        int rc = fn(t);
+        int rc = sc->run(t);
         tg_test_fail_after(-1);
         bool reached = tg_test_allocation_calls() - before >= k;
         ck_assert_msg(rc == TG_OK || rc == TG_ENOMEM, "%s: failing allocation "
@@ -107,9 +132,10 @@ static long fail_each_allocation(const char *name, scenario_fn fn, mode m)
         /* The tape still works after a reset. */
         tg_tape_reset(t);
         tg_clear_error();
-        ck_assert_msg(fn(t) == TG_OK, "%s: the clean run after failing "
+        ck_assert_msg(sc->run(t) == TG_OK, "%s: the clean run after failing "
                       "allocation %ld failed: %s", name, k, tg_last_error());
         tg_tape_free(t);
+        release(sc);
         ck_assert_msg(tg_test_live_allocations() == 0, "%s: %ld allocation(s) "
                       "leaked after failing allocation %ld", name,
                       tg_test_live_allocations(), k);
@@ -128,31 +154,77 @@ static long fail_each_allocation(const char *name, scenario_fn fn, mode m)
 /*
  * The tape's arena takes memory in large blocks, so on a fresh tape only a
  * few allocations fail above: most tensors fit in a block already there.
- * Here the tape is warmed up by a clean run and reset (it keeps one block
+ * Here the tape is warmed up by a clean run and reset (it keeps a block
  * big enough for the whole scenario), then filled so that only part of the
  * block is left, and every allocation from then on fails. Sweeping the
- * fill level across the block makes each tensor the scenario creates, in
- * turn, the one that finds no memory. Returns the number of distinct
- * failure messages seen (distinct places that ran out of memory).
+ * fill level across the part of the block the scenario uses, in about 64
+ * steps, makes each tensor the scenario creates, in turn, the one that
+ * finds no memory (for scenarios whose work fits in one block, as these
+ * do). Returns the number of distinct failure messages seen (distinct
+ * places that ran out of memory).
  */
-static long fail_at_each_fill_level(const char *name, scenario_fn fn)
+
+/* Bytes of t's arena a clean run of sc takes: between two 1-byte probes. */
+static size_t bytes_used(const scenario *sc, tg_tape *t)
 {
+    tg_tape_reset(t);
+    uintptr_t p0 = (uintptr_t)tg_tape_alloc(t, 1);
+    ck_assert_msg(sc->run(t) == TG_OK, "%s: %s", sc->name, tg_last_error());
+    uintptr_t p1 = (uintptr_t)tg_tape_alloc(t, 1);
+    tg_tape_reset(t);
+    return p1 > p0 ? (size_t)(p1 - p0) : 0;
+}
+
+/* The largest allocation t's blocks can hold without a new block. */
+static size_t largest_fill(tg_tape *t)
+{
+    size_t reserved = tg_tape_bytes_reserved(t), lo = 0, hi = reserved;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo + 1) / 2;
+        tg_tape_reset(t);
+        tg_test_fail_after(1);   /* a probe that needs a new block fails */
+        void *p = tg_tape_alloc(t, mid);
+        tg_test_fail_after(-1);
+        if (p != NULL)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    tg_tape_reset(t);
+    ck_assert_uint_eq(tg_tape_bytes_reserved(t), reserved);
+    return lo;
+}
+
+static long fail_at_each_fill_level(const scenario *sc)
+{
+    const char *name = sc->name;
     enum { MAX_SITES = 64 };
     static char sites[MAX_SITES][160];
     long n_sites = 0, failed = 0, levels = 0;
     tg_tape *t = tg_tape_new();
     ck_assert_ptr_nonnull(t);
-    ck_assert_msg(fn(t) == TG_OK, "%s: warm-up run failed: %s", name,
+    prepare(sc);
+    ck_assert_msg(sc->run(t) == TG_OK, "%s: warm-up run failed: %s", name,
                   tg_last_error());
-    for (size_t fill = 0;; fill += 1024) {
+    release(sc);
+    prepare(sc);
+    size_t used = bytes_used(sc, t), top = largest_fill(t);
+    release(sc);
+    size_t step = (used / 64 + 63) / 64 * 64;
+    step = step < 64 ? 64 : step;
+    size_t start = top > used + step ? top - used - step : 0;
+    for (size_t fill = start; fill <= top; fill += step) {
+        prepare(sc);
         tg_tape_reset(t);
         size_t reserved = tg_tape_bytes_reserved(t);
         if (fill > 0 && (tg_tape_alloc(t, fill) == NULL ||
-                         tg_tape_bytes_reserved(t) != reserved))
+                         tg_tape_bytes_reserved(t) != reserved)) {
+            release(sc);
             break;               /* the block is full */
+        }
         tg_clear_error();
         tg_test_fail_after(1);
-        int rc = fn(t);
+        int rc = sc->run(t);
         tg_test_fail_after(-1);
         ck_assert_msg(rc == TG_OK || rc == TG_ENOMEM, "%s: fill %zu gave %d "
                       "(%s): %s", name, fill, rc, tg_strerror(rc),
@@ -171,8 +243,9 @@ static long fail_at_each_fill_level(const char *name, scenario_fn fn)
                          tg_last_error());
         }
         tg_tape_reset(t);
-        ck_assert_msg(fn(t) == TG_OK, "%s: the clean run after fill %zu "
+        ck_assert_msg(sc->run(t) == TG_OK, "%s: the clean run after fill %zu "
                       "failed: %s", name, fill, tg_last_error());
+        release(sc);
         levels++;
     }
     tg_tape_free(t);
@@ -215,11 +288,11 @@ static int seed(tg_tape *t)
 START_TEST(seed_with_json)
 {
     make_dir();
+    static const scenario sc = {"seed", seed, NULL, NULL};
     if (_i < 2)
-        ck_assert_int_gt(fail_each_allocation("seed", seed,
-                                              _i ? ONCE : STICKY), 0);
+        ck_assert_int_gt(fail_each_allocation(&sc, _i ? ONCE : STICKY), 0);
     else
-        ck_assert_int_gt(fail_at_each_fill_level("seed", seed), 0);
+        ck_assert_int_gt(fail_at_each_fill_level(&sc), 0);
     remove_dir();
 }
 END_TEST
@@ -259,8 +332,262 @@ START_TEST(gradcheck_under_oom)
 {
     /* gradcheck evaluates on scratch tapes of its own, so filling t
      * would change nothing: the two modes on a fresh tape only. */
-    ck_assert_int_gt(fail_each_allocation("gradcheck", gradcheck,
-                                          _i ? ONCE : STICKY), 0);
+    static const scenario sc = {"gradcheck", gradcheck, NULL, NULL};
+    ck_assert_int_gt(fail_each_allocation(&sc, _i ? ONCE : STICKY), 0);
+}
+END_TEST
+
+/* ---- (b) A training step of a small MLP, and (c) saving and loading it. */
+
+typedef enum loss_kind { CROSS_ENTROPY_ADAM, HINGE_SGD } loss_kind;
+
+/* The network, its parameters and optimizer, on a tape of their own. */
+typedef struct mlp_state {
+    tg_tape *ptape;
+    tg_params *params;
+    tg_mlp *net;
+    tg_optimizer *opt;
+    loss_kind kind;
+    int steps;                   /* successful steps so far */
+    unsigned char before[4096];  /* the parameters as built */
+    size_t n_before;
+} mlp_state;
+
+/* The parameters' values, one after the other, into buf. */
+static size_t params_bytes(const tg_params *p, unsigned char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (int64_t i = 0; i < tg_params_count(p); i++) {
+        const tg_tensor *x = tg_params_at(p, i);
+        size_t len = (size_t)tg_numel(x) * tg_dtype_size(tg_dtype_of(x));
+        ck_assert_uint_le(n + len, cap);
+        memcpy(buf + n, tg_dtype_of(x) == TG_F32
+                            ? (const void *)tg_data_f32(x)
+                            : (const void *)tg_data_f64(x), len);
+        n += len;
+    }
+    return n;
+}
+
+static int mlp_build(mlp_state *m, loss_kind kind)
+{
+    memset(m, 0, sizeof *m);
+    m->kind = kind;
+    m->ptape = tg_tape_new();
+    if (m->ptape == NULL)
+        return tg_last_status();
+    tg_rng rng;
+    tg_rng_seed(&rng, 11, 5);
+    bool ce = kind == CROSS_ENTROPY_ADAM;
+    int64_t widths[] = {4, 8, ce ? 3 : 1};
+    m->params = tg_params_new(m->ptape);
+    m->net = tg_mlp_new(m->ptape, m->params, &rng, ce ? TG_F32 : TG_F64, 3,
+                        widths, tg_relu);
+    if (m->net == NULL)
+        return tg_last_status();
+    if (ce) {
+        m->opt = tg_adam_new(m->ptape, m->params, NULL);
+    } else {
+        tg_sgd_options o = tg_sgd_defaults(0.1);
+        o.momentum = 0.9;
+        m->opt = tg_sgd_new(m->ptape, m->params, &o);
+    }
+    if (m->opt == NULL)
+        return tg_last_status();
+    m->n_before = params_bytes(m->params, m->before, sizeof m->before);
+    return TG_OK;
+}
+
+/* One step: zero the gradients, the loss on a fixed batch of 6, backward,
+ * the optimizer's update. */
+static int mlp_step(tg_tape *t, mlp_state *m)
+{
+    static const double xv[24] = {0.5, -1, 2, 0.1, -0.3, 0.8, -1.5, 1,
+                                  1.2, 0.4, -0.7, -2, 0, 0.9, 0.3, -0.6,
+                                  -1.1, -0.2, 0.6, 1.7, 0.25, -0.9, 1.4, 0.05};
+    static const int64_t labels[6] = {0, 2, 1, 1, 0, 2};
+    static const double signs[6] = {1, -1, -1, 1, 1, -1};
+    bool ce = m->kind == CROSS_ENTROPY_ADAM;
+    tg_dtype dt = ce ? TG_F32 : TG_F64;
+    tg_tensor *x = tg_empty(t, dt, 2, (int64_t[]){6, 4});
+    tg_tensor *y = tg_empty(t, dt, 2, (int64_t[]){6, 1});
+    if (x == NULL || y == NULL)
+        return tg_last_status();
+    for (int i = 0; i < 24; i++) {
+        if (ce)
+            tg_mut_f32(x)[i] = (float)xv[i];
+        else
+            tg_mut_f64(x)[i] = xv[i];
+    }
+    for (int i = 0; i < 6 && !ce; i++)
+        tg_mut_f64(y)[i] = signs[i];
+    tg_params_zero_grad(m->params);
+    tg_tensor *out = tg_mlp_forward(t, m->net, x), *loss;
+    if (ce)
+        loss = tg_cross_entropy(t, out, labels);
+    else
+        loss = tg_add(t, tg_hinge_loss(t, out, y),
+                      tg_l2_penalty(t, m->params, 1e-4));
+    int rc = tg_backward(t, loss);
+    if (rc == TG_OK)
+        rc = tg_optimizer_step(m->opt);
+    return rc;
+}
+
+/* What a successful step must give, bit for bit, set by the first. */
+typedef struct reference {
+    bool set;
+    size_t n;
+    unsigned char bytes[4096];
+} reference;
+
+/*
+ * After a step that returned rc: a failed step left the parameters as they
+ * were; a successful one changed them and, if it was the network's first,
+ * gave the same bits as every other first step.
+ */
+static int mlp_check(mlp_state *m, int rc, reference *ref)
+{
+    unsigned char now[4096];
+    size_t n = params_bytes(m->params, now, sizeof now);
+    bool same = n == m->n_before && memcmp(now, m->before, n) == 0;
+    if (rc != TG_OK)
+        return same ? rc : wrong("a failed step changed the parameters");
+    if (same)
+        return wrong("the step did not change the parameters");
+    memcpy(m->before, now, n);
+    if (m->steps++ > 0)
+        return TG_OK;            /* a later step: nothing to compare with */
+    if (!ref->set) {
+        ref->set = true;
+        ref->n = n;
+        memcpy(ref->bytes, now, n);
+    }
+    return n == ref->n && memcmp(now, ref->bytes, n) == 0
+               ? TG_OK : wrong("the step's result differs from a clean run's");
+}
+
+/* The whole thing inside the failure window: build, step, free. */
+static reference whole_ref[2];
+static loss_kind whole_kind;
+
+static int mlp_whole(tg_tape *t)
+{
+    mlp_state m;
+    int rc = mlp_build(&m, whole_kind);
+    if (rc == TG_OK)
+        rc = mlp_check(&m, mlp_step(t, &m), &whole_ref[whole_kind]);
+    tg_tape_free(m.ptape);
+    return rc;
+}
+
+/* Only the step inside the window: the network is built beforehand. */
+static mlp_state built;
+static reference step_ref[2];
+
+static void build_network(void)
+{
+    ck_assert_int_eq(mlp_build(&built, built.kind), TG_OK);
+}
+
+static void free_network(void)
+{
+    tg_tape_free(built.ptape);
+    built.ptape = NULL;
+}
+
+static int mlp_only_step(tg_tape *t)
+{
+    return mlp_check(&built, mlp_step(t, &built), &step_ref[built.kind]);
+}
+
+START_TEST(mlp_training_step)
+{
+    loss_kind kind = _i % 2 ? HINGE_SGD : CROSS_ENTROPY_ADAM;
+    const char *names[2][2] = {{"mlp build+step (cross-entropy, Adam, f32)",
+                                "mlp step (cross-entropy, Adam, f32)"},
+                               {"mlp build+step (hinge + L2, SGD, f64)",
+                                "mlp step (hinge + L2, SGD, f64)"}};
+    whole_kind = kind;
+    built.kind = kind;
+    scenario whole = {names[kind][0], mlp_whole, NULL, NULL};
+    scenario step = {names[kind][1], mlp_only_step, build_network,
+                     free_network};
+    switch (_i / 2) {
+    case 0:
+        ck_assert_int_gt(fail_each_allocation(&whole, STICKY), 0);
+        ck_assert_int_gt(fail_each_allocation(&whole, ONCE), 0);
+        break;
+    case 1:
+        ck_assert_int_gt(fail_each_allocation(&step, STICKY), 0);
+        ck_assert_int_gt(fail_each_allocation(&step, ONCE), 0);
+        break;
+    default:
+        ck_assert_int_gt(fail_at_each_fill_level(&step), 0);
+    }
+}
+END_TEST
+
+/* Save the network as .npz and one tensor as .npy, load both back. */
+static int tensors_equal(const tg_tensor *a, const tg_tensor *b)
+{
+    if (a == NULL || b == NULL)
+        return tg_last_status();
+    size_t n = (size_t)tg_numel(a) * tg_dtype_size(tg_dtype_of(a));
+    bool same = tg_dtype_of(a) == tg_dtype_of(b) &&
+                tg_ndim(a) == tg_ndim(b) && tg_numel(a) == tg_numel(b) &&
+                memcmp(tg_shape(a), tg_shape(b),
+                       (size_t)tg_ndim(a) * sizeof(int64_t)) == 0 &&
+                memcmp(tg_dtype_of(a) == TG_F32 ? (const void *)tg_data_f32(a)
+                                                : (const void *)tg_data_f64(a),
+                       tg_dtype_of(b) == TG_F32 ? (const void *)tg_data_f32(b)
+                                                : (const void *)tg_data_f64(b),
+                       n) == 0;
+    return same ? TG_OK : wrong("a loaded tensor differs from the saved one");
+}
+
+static int save_and_load(tg_tape *t)
+{
+    static const char *const names[] = {"w0", "b0", "w1", "b1"};
+    const tg_tensor *arrays[4];
+    for (int i = 0; i < 4; i++)
+        arrays[i] = tg_params_at(built.params, i);
+    int files = 0, rc = tg_save_npz(in_dir("model.npz"), 4, names, arrays);
+    if (rc == TG_OK)
+        files++;
+    if (rc == TG_OK)
+        rc = tg_save_npy(in_dir("w0.npy"), arrays[0]);
+    if (rc == TG_OK)
+        files++;
+    /* A failed save leaves neither the file nor a temporary one. */
+    if (dir_entries() != files)
+        rc = wrong("a failed save left a file behind");
+    const tg_npz *z = rc == TG_OK ? tg_load_npz(t, in_dir("model.npz")) : NULL;
+    if (rc == TG_OK && z == NULL)
+        rc = tg_last_status();
+    if (rc == TG_OK && z->n != 4)
+        rc = wrong("the archive holds 4 arrays");
+    for (int i = 0; i < 4 && rc == TG_OK; i++)
+        rc = tensors_equal(tg_npz_get(z, names[i]), arrays[i]);
+    if (rc == TG_OK)
+        rc = tensors_equal(tg_load_npz_entry(t, in_dir("model.npz"), "b1"),
+                           arrays[3]);
+    if (rc == TG_OK)
+        rc = tensors_equal(tg_load_npy(t, in_dir("w0.npy")), arrays[0]);
+    unlink(in_dir("model.npz"));
+    unlink(in_dir("w0.npy"));
+    return rc;
+}
+
+START_TEST(model_save_and_load)
+{
+    make_dir();
+    built.kind = CROSS_ENTROPY_ADAM;
+    scenario sc = {"save and load a model (.npz, .npy)", save_and_load,
+                   build_network, free_network};
+    /* The writers allocate outside the tape first: no fill levels. */
+    ck_assert_int_gt(fail_each_allocation(&sc, _i ? ONCE : STICKY), 0);
+    remove_dir();
 }
 END_TEST
 
@@ -269,6 +596,12 @@ int main(void)
     Suite *s = suite_create("oom");
     TCase *tc = tg_test_tcase("seed");
     tcase_add_loop_test(tc, seed_with_json, 0, 3);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("mlp");
+    tcase_add_loop_test(tc, mlp_training_step, 0, 6);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("save_load");
+    tcase_add_loop_test(tc, model_save_and_load, 0, 2);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("gradcheck");
     tcase_add_loop_test(tc, gradcheck_under_oom, 0, 2);

@@ -96,6 +96,142 @@ START_TEST(parameters_on_a_long_lived_tape)
 }
 END_TEST
 
+/* ---- Repeated backward passes, as tape.h documents them: leaf gradients
+ * add up until tg_zero_grad; an intermediate's gradient is that of the
+ * last pass only, zeros if the last pass did not reach it. */
+
+/* The gradient's 4 values, f64. */
+static bool grad_is(const tg_tensor *x, double a, double b, double c, double d)
+{
+    const double *g = tg_data_f64(tg_grad(x));
+    return g != NULL && g[0] == a && g[1] == b && g[2] == c && g[3] == d;
+}
+
+START_TEST(intermediate_not_reached_reads_zero)
+{
+    /* Pass 1 reaches y = relu(x); pass 2, from another root, does not:
+     * y's gradient is then zeros, not pass 1's left over. */
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = leaf4(t, 1, -2, 3, -4);
+    tg_tensor *y = tg_relu(t, x);
+    tg_tensor *a = tg_sum(t, y);
+    tg_tensor *b = tg_sum(t, tg_mul_scalar(t, x, 2.0));
+    ck_assert_int_eq(tg_backward(t, a), TG_OK);
+    ck_assert(grad_is(y, 1, 1, 1, 1));
+    ck_assert_int_eq(tg_backward(t, b), TG_OK);
+    ck_assert(grad_is(y, 0, 0, 0, 0));
+    ck_assert(grad_is(x, 3, 2, 3, 2));       /* 1[x > 0] + 2, accumulated */
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(diamond_gradients_do_not_compound)
+{
+    /* z = sum(y * y + y), y = relu(x), twice: y's gradient is 2y + 1 after
+     * each pass (its two uses summed within a pass, not across passes);
+     * x's is (2y + 1) 1[x > 0] per pass, so twice that after two. */
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = leaf4(t, 1, -2, 3, 0.5);
+    tg_tensor *y = tg_relu(t, x);
+    tg_tensor *z = tg_sum(t, tg_add(t, tg_mul(t, y, y), y));
+    for (int pass = 1; pass <= 3; pass++) {
+        ck_assert_int_eq(tg_backward(t, z), TG_OK);
+        ck_assert(grad_is(y, 3, 1, 7, 2));
+        ck_assert(grad_is(x, 3.0 * pass, 0, 7.0 * pass, 2.0 * pass));
+        ck_assert(tg_item(tg_grad(z)) == 1.0); /* a non-leaf root: 1 */
+    }
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(same_tensor_in_both_slots_twice)
+{
+    /* mul(x, x): both slots write x's gradient in one pass (2x), and a
+     * second pass adds another 2x. */
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = leaf4(t, 1, -2, 3, 0.5);
+    tg_tensor *s = tg_sum(t, tg_mul(t, x, x));
+    ck_assert_int_eq(tg_backward(t, s), TG_OK);
+    ck_assert(grad_is(x, 2, -4, 6, 1));
+    ck_assert_int_eq(tg_backward(t, s), TG_OK);
+    ck_assert(grad_is(x, 4, -8, 12, 2));
+    tg_zero_grad(x);
+    ck_assert_int_eq(tg_backward(t, s), TG_OK);
+    ck_assert(grad_is(x, 2, -4, 6, 1));
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(leaf_root_accumulates)
+{
+    /* A leaf used as its own root gets 1 per pass, like any leaf. */
+    tg_tape *t = tg_tape_new();
+    tg_tensor *s = tg_scalar(t, TG_F64, 3);
+    tg_set_requires_grad(s, true);
+    for (int pass = 1; pass <= 3; pass++) {
+        ck_assert_int_eq(tg_backward(t, s), TG_OK);
+        ck_assert(tg_item(tg_grad(s)) == pass);
+    }
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(graph_grown_between_passes)
+{
+    /* Pass 1 from a; more ops are recorded on top of a; pass 2 from the
+     * new root c = 3a reaches y again with a fresh gradient (3, not 1 + 3),
+     * and x gathers 1 + 3 per positive element. */
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = leaf4(t, 1, -2, 3, -4);
+    tg_tensor *y = tg_relu(t, x);
+    tg_tensor *a = tg_sum(t, y);
+    ck_assert_int_eq(tg_backward(t, a), TG_OK);
+    tg_tensor *c = tg_mul_scalar(t, a, 3.0);
+    ck_assert_int_eq(tg_backward(t, c), TG_OK);
+    ck_assert(grad_is(y, 3, 3, 3, 3));
+    ck_assert(tg_item(tg_grad(a)) == 3.0);
+    ck_assert(grad_is(x, 4, 0, 4, 0));
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(failed_pass_then_zero_grad_is_clean)
+{
+    /* A pass that runs out of memory may leave leaf gradients partly
+     * updated (documented); after tg_zero_grad the next pass gives exactly
+     * what a clean pass gives, with nothing left over. The tensors are
+     * large enough that their gradients need new arena blocks. */
+    enum { N = 40001 };
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = tg_linspace(t, TG_F64, -1, 1, N);
+    tg_tensor *w = tg_linspace(t, TG_F64, 2, 3, N);
+    tg_set_requires_grad(x, true);
+    tg_set_requires_grad(w, true);
+    tg_tensor *z = tg_sum(t, tg_mul(t, tg_relu(t, x), w));
+    long failures = 0;
+    for (long k = 1; k <= 6; k++) {
+        tg_test_fail_after(k);
+        int rc = tg_backward(t, z);
+        tg_test_fail_after(-1);
+        ck_assert(rc == TG_OK || rc == TG_ENOMEM);
+        failures += rc == TG_ENOMEM;
+        tg_zero_grad(x);
+        tg_zero_grad(w);
+        ck_assert_int_eq(tg_backward(t, z), TG_OK);
+        const double *gx = tg_data_f64(tg_grad(x)), *gw = tg_data_f64(tg_grad(w));
+        const double *xv = tg_data_f64(x), *wv = tg_data_f64(w);
+        for (int i = 0; i < N; i++) {
+            ck_assert(gx[i] == (xv[i] > 0 ? wv[i] : 0.0));
+            ck_assert(gw[i] == (xv[i] > 0 ? xv[i] : 0.0));
+        }
+        tg_zero_grad(x);
+        tg_zero_grad(w);
+    }
+    ck_assert_int_gt(failures, 0);
+    tg_tape_free(t);
+}
+END_TEST
+
 START_TEST(grad_disabled_records_nothing)
 {
     tg_tape *t = tg_tape_new();
@@ -209,6 +345,14 @@ int main(void)
     tcase_add_test(tc, shared_input_gradients_add_up);
     tcase_add_test(tc, leaf_root_gets_one);
     tcase_add_test(tc, parameters_on_a_long_lived_tape);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("repeated_backward");
+    tcase_add_test(tc, intermediate_not_reached_reads_zero);
+    tcase_add_test(tc, diamond_gradients_do_not_compound);
+    tcase_add_test(tc, same_tensor_in_both_slots_twice);
+    tcase_add_test(tc, leaf_root_accumulates);
+    tcase_add_test(tc, graph_grown_between_passes);
+    tcase_add_test(tc, failed_pass_then_zero_grad_is_clean);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("grad_mode");
     tcase_add_test(tc, grad_disabled_records_nothing);

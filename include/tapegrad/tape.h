@@ -11,6 +11,10 @@
  * Memory: the tape is also the arena for every tensor made on it.
  * tg_tape_reset frees them all at once but keeps the memory, so a training
  * loop that resets its step tape stops calling malloc after the first step.
+ *
+ * Threads: a tape and its tensors are used by one thread at a time;
+ * different tapes may be used from different threads at once (see
+ * docs/errors.md for the whole contract).
  */
 #ifndef TAPEGRAD_TAPE_H
 #define TAPEGRAD_TAPE_H
@@ -27,7 +31,9 @@ extern "C" {
 tg_tape *tg_tape_new(void);
 
 /* Free every tensor and entry on t, keeping its memory for reuse. Tensors
- * of t are invalid afterwards. No-op on NULL. */
+ * of t are invalid afterwards: passing one to a call is TG_ESTATE ("tensor
+ * was freed by a reset"), since t keeps the memory they were in until it
+ * is freed. No-op on NULL. */
 void tg_tape_reset(tg_tape *t);
 
 /* Free t and everything it owns. No-op on NULL. */

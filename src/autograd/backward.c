@@ -118,10 +118,13 @@ static int backward_entry(tg_tape *t, int64_t k, const tg__entry *e)
         tg_tensor *x = e->in[i];
         slot[i] = NULL;
         direct[i] = false;
-        if (!x->requires_grad)
-            continue;
+        /* Every input, not only those that get a gradient: the op's
+         * backward reads them all, and one may live on another tape that
+         * was reset since (its memory now holding other tensors). */
         if (tg__check_tensor("tg_backward", x) != TG_OK)
             return TG_ESTATE;
+        if (!x->requires_grad)
+            continue;
         slot[i] = gradient_slot(t, x, &direct[i]);
         if (slot[i] == NULL)
             return tg_set_error(TG_ENOMEM, "tg_backward: out of memory for "

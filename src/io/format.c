@@ -149,10 +149,11 @@ static int layout(char *out, const char *digits, int point)
 
 int tg_format_double(char *buf, size_t n, double v)
 {
-    if (buf == NULL || n < TG_FLOAT_BUFSIZE)
+    if (buf == NULL) /* said as such, not as "a buffer of 0 bytes" */
+        return tg_set_error(TG_EINVAL, "tg_format_double: buffer is NULL");
+    if (n < TG_FLOAT_BUFSIZE)
         return tg_set_error(TG_EINVAL, "tg_format_double: buffer of %zu "
-                            "bytes, needs at least %d", buf ? n : 0,
-                            TG_FLOAT_BUFSIZE);
+                            "bytes, needs at least %d", n, TG_FLOAT_BUFSIZE);
     if (isnan(v)) {
         strcpy(buf, "nan");
         return 3;

@@ -40,7 +40,8 @@ tg_tensor *tg_linear_layer_forward(tg_tape *t, const tg_linear_layer *l,
                                    tg_tensor *x)
 {
     if (l == NULL) {
-        tg_set_error(TG_EINVAL, "tg_linear_layer_forward: layer is NULL");
+        if (tg_last_status() == TG_OK) /* else keep the earlier failure */
+            tg_set_error(TG_EINVAL, "tg_linear_layer_forward: layer is NULL");
         return NULL;
     }
     return tg_linear(t, x, l->weight, l->bias);
@@ -60,6 +61,10 @@ tg_mlp *tg_mlp_new(tg_tape *t, tg_params *p, tg_rng *rng, tg_dtype dt, int n,
                      "activation");
         return NULL;
     }
+    if (t == NULL) { /* named here, not as tg_tape_alloc's failure */
+        tg_set_error(TG_EINVAL, "tg_mlp_new: tape is NULL");
+        return NULL;
+    }
     tg_mlp *m = tg_tape_alloc(t, sizeof *m);
     tg_linear_layer *layers = tg_tape_alloc(t, (size_t)(n - 1) * sizeof *layers);
     if (m == NULL || layers == NULL)
@@ -75,7 +80,8 @@ tg_mlp *tg_mlp_new(tg_tape *t, tg_params *p, tg_rng *rng, tg_dtype dt, int n,
 tg_tensor *tg_mlp_forward(tg_tape *t, const tg_mlp *m, tg_tensor *x)
 {
     if (m == NULL) {
-        tg_set_error(TG_EINVAL, "tg_mlp_forward: network is NULL");
+        if (tg_last_status() == TG_OK) /* else keep the earlier failure */
+            tg_set_error(TG_EINVAL, "tg_mlp_forward: network is NULL");
         return NULL;
     }
     for (int i = 0; i < m->n_layers; i++) {

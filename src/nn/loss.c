@@ -37,7 +37,10 @@ tg_tensor *tg_hinge_loss(tg_tape *t, tg_tensor *scores, tg_tensor *labels)
 tg_tensor *tg_l2_penalty(tg_tape *t, const tg_params *p, double alpha)
 {
     if (p == NULL) {
-        tg_set_error(TG_EINVAL, "tg_l2_penalty: parameter list is NULL");
+        /* A NULL handle usually comes from a call that failed: keep its error
+         * (the NULL-propagation contract), else say what was NULL. */
+        if (tg_last_status() == TG_OK)
+            tg_set_error(TG_EINVAL, "tg_l2_penalty: parameter list is NULL");
         return NULL;
     }
     if (tg_params_count(p) == 0)

@@ -10,8 +10,11 @@ tg_optimizer *tg__optimizer_new(const char *fn, tg_tape *t, tg_params *p,
                                 opt_kind kind, int n_state)
 {
     if (t == NULL || p == NULL) {
-        tg_set_error(TG_EINVAL, "%s: %s is NULL", fn,
-                     t ? "parameter list" : "tape");
+        /* A NULL list usually comes from a tg_params_new that failed:
+         * keep its error (the NULL-propagation contract). */
+        if (p != NULL || tg_last_status() == TG_OK)
+            tg_set_error(TG_EINVAL, "%s: %s is NULL", fn,
+                         t ? "parameter list" : "tape");
         return NULL;
     }
     int64_t n = tg_params_count(p);
@@ -115,7 +118,10 @@ tg_optimizer *tg_adamw_new(tg_tape *t, tg_params *p, const tg_adam_options *opt)
 int tg_optimizer_step(tg_optimizer *o)
 {
     if (o == NULL)
-        return tg_set_error(TG_EINVAL, "tg_optimizer_step: optimizer is NULL");
+        return tg_last_status() != TG_OK /* kept from the failed _new */
+                   ? tg_last_status()
+                   : tg_set_error(TG_EINVAL, "tg_optimizer_step: optimizer "
+                                  "is NULL");
     return o->kind == OPT_SGD ? tg__sgd_step(o) : tg__adam_step(o);
 }
 

@@ -14,6 +14,10 @@ struct tg_params {
 
 tg_params *tg_params_new(tg_tape *t)
 {
+    if (t == NULL) { /* named here, not as tg_tape_alloc's failure */
+        tg_set_error(TG_EINVAL, "tg_params_new: tape is NULL");
+        return NULL;
+    }
     tg_params *p = tg_tape_alloc(t, sizeof *p);
     if (p == NULL)
         return NULL;
@@ -25,9 +29,13 @@ tg_params *tg_params_new(tg_tape *t)
  * there, which the tape frees with everything else. */
 int tg_params_add(tg_params *p, tg_tensor *x)
 {
+    /* A NULL list or tensor usually comes from a call that failed: keep
+     * its error (the NULL-propagation contract). */
     if (p == NULL || x == NULL)
-        return tg_set_error(TG_EINVAL, "tg_params_add: %s is NULL",
-                            p ? "tensor" : "parameter list");
+        return tg_last_status() != TG_OK
+                   ? tg_last_status()
+                   : tg_set_error(TG_EINVAL, "tg_params_add: %s is NULL",
+                                  p ? "tensor" : "parameter list");
     int rc = tg_set_requires_grad(x, true);
     if (rc != TG_OK)
         return rc;

@@ -202,8 +202,12 @@ tg_tensor *tg_apply(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
     }
     if (op->params_size > 0) {
         copy = tg_tape_alloc(t, op->params_size);
-        if (copy == NULL)
+        if (copy == NULL) {
+            char fn[64]; /* name the op, not the allocation inside it */
+            snprintf(fn, sizeof fn, "tg_%s", op->name);
+            tg__error_in(fn);
             return NULL;
+        }
         memcpy(copy, params, op->params_size);
     }
     tg_op_ctx c = {t, op, in, n, copy, NULL};

@@ -1,9 +1,9 @@
 /*
  * gemm_kernel.h — the blocked matrix multiply, written once and compiled
  * once per element type and instruction set. gemm.c defines the GK_
- * parameters below, includes this file, and undefines them again (a C
- * "template"); the compiler then turns the same loops into AVX-512, AVX2 or
- * plain C code.
+ * parameters below and includes this file, which undefines them at its end
+ * (a C "template"); the compiler then turns the same loops into AVX-512,
+ * AVX2 or plain C code.
  *
  *   GK_T          element type, float or double
  *   GK_V          the vector the register tile is made of (GK_T itself in
@@ -15,6 +15,8 @@
  *   GK_SPLAT(x)   a GK_V with x in every lane
  *   GK_FMA(a,b,c) a*b + c lane by lane, fused where the ISA has it
  *   GK_NAME(x)    this instance's name for x
+ *   GK_TV, GK_TILE optional: a 256-bit vector of GK_TILE elements, for
+ *                 transposing GK_TILE-square tiles with shuffles in packing
  *
  * How it works (the GotoBLAS/BLIS scheme, for row-major C):
  *
@@ -32,9 +34,15 @@
  * stored column by column, and each GK_KC by GK_NR panel of B row by row.
  * Packing is where op(A) and op(B) are transposed, so the caller never
  * copies. A row-major, untransposed B is already in the micro-kernel's
- * order and is read in place, except at a ragged right edge. Edges are
- * padded with zeros, so the micro-kernel always computes a full tile and
- * only stores the part that exists.
+ * order and is read in place, except at a ragged right edge; so is a
+ * row-major A when C is a single panel wide (its packed copy would be
+ * read only once). Packed edges are padded with zeros, so a kernel always
+ * computes a whole tile and stores only the part that exists; half-height
+ * and half-width kernels take ragged edges that would leave most of a
+ * full tile unused (a 64 x 10 product, say).
+ *
+ * The packing buffers are fixed-size arrays on the stack (under 128 KiB
+ * for every instance), so a call never allocates and cannot fail.
  *
  * Loop nest, outermost first: passes over K (GK_KC deep; C accumulates
  * across passes), blocks of GK_MC rows of A (packed once per pass), panels
@@ -44,7 +52,10 @@
 
 #define GK_NR (GK_NV * GK_VLEN)
 
-#if defined(__GNUC__)
+/* pack_a fills whole micro-panels: a block of GK_MC rows must hold them. */
+_Static_assert(GK_MC % GK_MR == 0, "GK_MC must be a multiple of GK_MR");
+
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 8)
 #define GK_UNROLL _Pragma("GCC unroll 32")
 #else
 #define GK_UNROLL
@@ -191,33 +202,42 @@ GK_ATTR static void GK_NAME(pack_b)(bool tb, const GK_T *B, int64_t ldb,
 }
 
 /*
- * The micro-kernel: the GK_MR by GK_NR tile at c gets (add ? c : 0) +
- * a * b, where a is a packed micro-panel (kc columns of GK_MR values) and
- * b holds kc rows of GK_NR values, ldb apart. Only the top-left mr by nr
- * part of the tile exists in C and is stored.
+ * The micro-kernel: the rows by nv*GK_VLEN tile at c gets (add ? c : 0) +
+ * a * b, where a is a packed micro-panel (kc columns of GK_MR values, of
+ * which the first rows are used) and b holds kc rows of at least
+ * nv*GK_VLEN values, ldb apart. Only the top-left mr by nr part of the
+ * tile exists in C and is stored. rows and nv are constants where it is
+ * called, so each call site becomes its own fully unrolled kernel: the
+ * full tile, and smaller ones for ragged bottom and right edges that
+ * would otherwise waste most of a full tile's arithmetic.
  */
-GK_ATTR static inline void GK_NAME(kernel)(int64_t kc, const GK_T *restrict a,
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+GK_ATTR static inline void GK_NAME(kernel)(int rows, int nv, int64_t ars,
+                                           int64_t acs, int64_t kc,
+                                           const GK_T *restrict a,
                                            const GK_T *restrict b, int64_t ldb,
                                            GK_T *restrict c, int64_t ldc,
                                            bool add, int mr, int nr)
 {
     GK_V acc[GK_MR][GK_NV];
-    GK_UNROLL for (int i = 0; i < GK_MR; i++)
-        GK_UNROLL for (int v = 0; v < GK_NV; v++)
+    GK_UNROLL for (int i = 0; i < rows; i++)
+        GK_UNROLL for (int v = 0; v < nv; v++)
             acc[i][v] = GK_SPLAT(0);
-    for (int64_t p = 0; p < kc; p++, a += GK_MR, b += ldb) {
+    for (int64_t p = 0; p < kc; p++, a += acs, b += ldb) {
         GK_V bv[GK_NV];
-        GK_UNROLL for (int v = 0; v < GK_NV; v++)
+        GK_UNROLL for (int v = 0; v < nv; v++)
             bv[v] = GK_NAME(load)(b + v * GK_VLEN);
-        GK_UNROLL for (int i = 0; i < GK_MR; i++) {
-            GK_V ai = GK_SPLAT(a[i]);
-            GK_UNROLL for (int v = 0; v < GK_NV; v++)
+        GK_UNROLL for (int i = 0; i < rows; i++) {
+            GK_V ai = GK_SPLAT(a[i * ars]);
+            GK_UNROLL for (int v = 0; v < nv; v++)
                 acc[i][v] = GK_FMA(ai, bv[v], acc[i][v]);
         }
     }
-    if (mr == GK_MR && nr == GK_NR) {
-        GK_UNROLL for (int i = 0; i < GK_MR; i++)
-            GK_UNROLL for (int v = 0; v < GK_NV; v++) {
+    if (mr == rows && nr == nv * GK_VLEN) {
+        GK_UNROLL for (int i = 0; i < rows; i++)
+            GK_UNROLL for (int v = 0; v < nv; v++) {
                 GK_T *cv = c + i * ldc + v * GK_VLEN;
                 GK_NAME(store)(cv, add ? GK_NAME(load)(cv) + acc[i][v]
                                        : acc[i][v]);
@@ -225,12 +245,44 @@ GK_ATTR static inline void GK_NAME(kernel)(int64_t kc, const GK_T *restrict a,
         return;
     }
     GK_T tile[GK_MR][GK_NR];
-    GK_UNROLL for (int i = 0; i < GK_MR; i++)
-        GK_UNROLL for (int v = 0; v < GK_NV; v++)
+    GK_UNROLL for (int i = 0; i < rows; i++)
+        GK_UNROLL for (int v = 0; v < nv; v++)
             GK_NAME(store)(&tile[i][v * GK_VLEN], acc[i][v]);
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < nr; j++)
             c[i * ldc + j] = add ? c[i * ldc + j] + tile[i][j] : tile[i][j];
+}
+
+/* Half tiles, in rows and in vectors (at least one of each). */
+#define GK_MR2 (GK_MR > 1 ? GK_MR / 2 : 1)
+#define GK_NV2 (GK_NV > 1 ? GK_NV / 2 : 1)
+
+/*
+ * Multiply the micro-panel a (element (i, p) at a[i * ars + p * acs]) into
+ * the mr by nr tile at c with the smallest kernel that covers it.
+ */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+GK_ATTR static inline void GK_NAME(tile_product)(int64_t ars, int64_t acs,
+                                                 int64_t kc, const GK_T *a,
+                                                 const GK_T *b, int64_t ldb,
+                                                 GK_T *c, int64_t ldc,
+                                                 bool add, int mr, int nr)
+{
+    bool short_rows = mr <= GK_MR2, narrow = nr <= GK_NV2 * GK_VLEN;
+    if (!short_rows && !narrow)
+        GK_NAME(kernel)(GK_MR, GK_NV, ars, acs, kc, a, b, ldb, c, ldc, add,
+                        mr, nr);
+    else if (!short_rows)
+        GK_NAME(kernel)(GK_MR, GK_NV2, ars, acs, kc, a, b, ldb, c, ldc, add,
+                        mr, nr);
+    else if (!narrow)
+        GK_NAME(kernel)(GK_MR2, GK_NV, ars, acs, kc, a, b, ldb, c, ldc, add,
+                        mr, nr);
+    else
+        GK_NAME(kernel)(GK_MR2, GK_NV2, ars, acs, kc, a, b, ldb, c, ldc, add,
+                        mr, nr);
 }
 
 /*
@@ -253,7 +305,14 @@ GK_ATTR static void GK_NAME(gemm)(bool ta, bool tb, int64_t m, int64_t n,
         bool add = beta != 0 || p0 > 0;
         for (int64_t i0 = 0; i0 < m; i0 += GK_MC) {
             int64_t mc = m - i0 < GK_MC ? m - i0 : GK_MC;
-            GK_NAME(pack_a)(ta, A, lda, i0, p0, mc, kc, abuf);
+            /*
+             * With one panel of columns, packed rows of A would be used
+             * once: read whole micro-panels of a row-major A in place and
+             * pack only a ragged last one.
+             */
+            int64_t direct = !ta && n <= GK_NR ? mc / GK_MR * GK_MR : 0;
+            GK_NAME(pack_a)(ta, A, lda, i0 + direct, p0, mc - direct, kc,
+                            abuf);
             for (int64_t j0 = 0; j0 < n; j0 += GK_NR) {
                 int nr = n - j0 < GK_NR ? (int)(n - j0) : GK_NR;
                 const GK_T *bp = bbuf;
@@ -264,11 +323,16 @@ GK_ATTR static void GK_NAME(gemm)(bool ta, bool tb, int64_t m, int64_t n,
                 } else {
                     GK_NAME(pack_b)(tb, B, ldb, p0, j0, kc, nr, bbuf);
                 }
-                for (int64_t ir = 0; ir < mc; ir += GK_MR) {
+                GK_T *cb = C + i0 * ldc + j0;
+                for (int64_t ir = 0; ir < direct; ir += GK_MR)
+                    GK_NAME(tile_product)(lda, 1, kc, A + (i0 + ir) * lda + p0,
+                                          bp, ldbp, cb + ir * ldc, ldc, add,
+                                          GK_MR, nr);
+                for (int64_t ir = direct; ir < mc; ir += GK_MR) {
                     int mr = mc - ir < GK_MR ? (int)(mc - ir) : GK_MR;
-                    GK_NAME(kernel)(kc, abuf + ir * kc, bp, ldbp,
-                                    C + (i0 + ir) * ldc + j0, ldc, add, mr,
-                                    nr);
+                    GK_NAME(tile_product)(1, GK_MR, kc,
+                                          abuf + (ir - direct) * kc, bp, ldbp,
+                                          cb + ir * ldc, ldc, add, mr, nr);
                 }
             }
         }
@@ -276,4 +340,19 @@ GK_ATTR static void GK_NAME(gemm)(bool ta, bool tb, int64_t m, int64_t n,
 }
 
 #undef GK_NR
+#undef GK_MR2
+#undef GK_NV2
 #undef GK_UNROLL
+#undef GK_T
+#undef GK_V
+#undef GK_VLEN
+#undef GK_MR
+#undef GK_NV
+#undef GK_KC
+#undef GK_MC
+#undef GK_ATTR
+#undef GK_SPLAT
+#undef GK_FMA
+#undef GK_NAME
+#undef GK_TV
+#undef GK_TILE
