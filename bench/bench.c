@@ -254,6 +254,49 @@ static int w2_iter(void *state, bool verify)
     return rc;
 }
 
+/*
+ * W2 as a multiple of one memcpy of x's bytes, measured in pairs: on a
+ * shared machine memory bandwidth comes and goes, and a W2 iteration and
+ * a memcpy timed back to back get nearly the same share of it, so the
+ * ratio of a pair is steadier than the ratio of two separate medians.
+ */
+#define W2_PAIRS 15
+
+static double now_seconds(void);
+static int cmp_double(const void *a, const void *b);
+
+static void w2_note(void *state, char *buf, size_t n)
+{
+    w2_state *s = state;
+    size_t bytes = (size_t)tg_numel(s->x) * sizeof(float);
+    unsigned char *src = malloc(bytes), *dst = malloc(bytes);
+    double ratio[W2_PAIRS];
+    int k = 0;
+    if (src != NULL && dst != NULL) {
+        memset(src, 1, bytes);
+        memset(dst, 2, bytes);
+        for (; k < W2_PAIRS; k++) {
+            double t0 = now_seconds();
+            if (w2_iter(s, false) != 0)
+                break;
+            double t1 = now_seconds();
+            memcpy(dst, src, bytes);
+            sink = dst[bytes - 1];
+            ratio[k] = (t1 - t0) / (now_seconds() - t1);
+        }
+    }
+    free(src);
+    free(dst);
+    if (k < W2_PAIRS) {
+        snprintf(buf, n, "no paired memcpy ratio (out of memory)");
+        return;
+    }
+    qsort(ratio, W2_PAIRS, sizeof *ratio, cmp_double);
+    snprintf(buf, n, "paired with one memcpy of its 64 MiB: median %.2fx, "
+             "min %.2fx over %d pairs", ratio[W2_PAIRS / 2], ratio[0],
+             W2_PAIRS);
+}
+
 /* The floor probe: memcpy of 4 * 2^24 bytes between two buffers that are
  * already mapped (the warm-up touches them). */
 typedef struct memcpy_state {
@@ -790,7 +833,7 @@ static const workload workloads[] = {
      w1_fresh_setup, w1_fresh_iter, w1_fresh_teardown, false, NULL},
     {"W2", "relu on 2^24 normal f32 values (a long-lived leaf), sum, "
      "backward, zero grad", "ms",
-     w2_setup, w2_iter, w2_teardown, true, NULL},
+     w2_setup, w2_iter, w2_teardown, true, w2_note},
     {"W2-memcpy", "floor probe: one memcpy of 64 MiB (4 * 2^24 bytes)", "ms",
      memcpy_setup, memcpy_iter, memcpy_teardown, true, NULL},
     {"W3", "micrograd's moons demo: MLP 2-16-16-1, hinge + L2, 100 SGD "
@@ -1035,9 +1078,9 @@ static int run_one(const workload *w, const options *o, bool first,
     int rc = o->smoke      ? smoke(w, st)
              : o->iters > 0 ? run_batch(w, st, o->iters)
                             : measure(w, st, o, &r);
+    r.peak_rss_kib = peak_rss_kib(); /* before the note's own buffers */
     if (rc == 0 && w->note != NULL)
         w->note(st, r.note, sizeof r.note);
-    r.peak_rss_kib = peak_rss_kib();
     w->teardown(st);
     if (rc != 0 || o->smoke || o->iters > 0)
         return rc;

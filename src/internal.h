@@ -41,10 +41,13 @@
 
 /*
  * What a tensor's gradient buffer holds. Backward may overwrite a STALE or
- * ZERO buffer instead of adding to it, which saves a pass over memory.
+ * ZERO buffer instead of adding to it, which saves a pass over memory. A
+ * LIVE gradient may also be uniform (its buffer's `uniform` flag): one
+ * value for every element, not yet written out; only a LIVE one is.
  */
 enum tg__grad_state {
-    TG__GRAD_STALE = 0,      /* left over from an earlier pass: reads as 0 */
+    TG__GRAD_STALE = 0,      /* left over from an earlier pass, or zeroed by
+                                tg_zero_grad: reads as 0 */
     TG__GRAD_ZERO = 1,       /* all zeros */
     TG__GRAD_LIVE = 2        /* a gradient */
 };
@@ -62,6 +65,11 @@ struct tg_tensor {
     tg_dtype dtype;
     bool requires_grad;
     uint8_t grad_state;      /* a tg__grad_state: what grad's values mean */
+    bool uniform;            /* a gradient: every element is uniform_value,
+                                which data does not hold (tg_grad_fill) */
+    double uniform_value;    /* already rounded to dtype */
+    tg_tensor *grad_of;      /* a gradient buffer (or backward's scratch for
+                                one): the tensor it is the gradient of */
     int64_t creator;         /* index of the entry that made it, -1: leaf */
     const char *name;        /* for pictures and traces; NULL: none */
 };
@@ -155,6 +163,15 @@ int tg__check_shape(const char *fn, int ndim, const int64_t *shape,
 
 /* x's gradient buffer, made on x's tape (and STALE) if missing. */
 tg_tensor *tg__grad_buffer(tg_tensor *x);
+
+/*
+ * A gradient kept as one value (g->uniform, see tg_grad_fill) written out
+ * into every element; nothing happens to any other tensor. The public
+ * accessors (tg_grad, tg_data_f32 ...) do this before handing out
+ * elements, and backward before an op without TG_OP_UNIFORM_GRAD reads
+ * its gy.
+ */
+void tg__grad_materialize(tg_tensor *g);
 
 /* Whether two tensors have the same shape. */
 bool tg__same_shape(const tg_tensor *a, const tg_tensor *b);

@@ -79,6 +79,14 @@ typedef int64_t (*tg_piece_fn)(const tg_op_ctx *c, const tg_tensor *y,
                                int64_t i);
 #define TG_ON_KINK ((int64_t)-1)
 
+/*
+ * flags (optional): TG_OP_UNIFORM_GRAD says that backward asks
+ * tg_grad_uniform(gy, &g) before reading gy, and handles the answer "gy is
+ * g everywhere" without reading gy's elements. Without the flag, gy always
+ * holds every value (the tape writes them out first if needed).
+ */
+#define TG_OP_UNIFORM_GRAD 1u
+
 struct tg_op {
     const char *name;        /* unique; also what error messages say */
     int arity;               /* number of inputs; -1 for any number >= 1 */
@@ -86,7 +94,27 @@ struct tg_op {
     tg_forward_fn forward;
     tg_backward_fn backward;
     tg_piece_fn piece;       /* NULL: smooth everywhere */
+    unsigned flags;          /* TG_OP_UNIFORM_GRAD or 0 */
 };
+
+/*
+ * In a backward: set every element of gx (one of the gradients the tape
+ * handed over) to value. The tape may keep it as that one number and
+ * write the elements out only if something reads them, which saves a pass
+ * over memory when the next op back only needs the number: the gradient
+ * of a sum is such a gradient, and relu's backward such a reader. On any
+ * other tensor it simply writes every element.
+ * Errors: TG_EINVAL for NULL, TG_ESTATE for a tensor freed by a reset.
+ */
+int tg_grad_fill(tg_tensor *gx, double value);
+
+/*
+ * In a backward: whether gy is known to be one value everywhere without
+ * its elements having been written (then *value is that value, and gy's
+ * elements must not be read). Only ops with TG_OP_UNIFORM_GRAD are ever
+ * handed such a gy; false for anything else, or NULL.
+ */
+bool tg_grad_uniform(const tg_tensor *gy, double *value);
 
 /*
  * Run op on inputs in[0..n-1] with params (params_size bytes are copied,

@@ -75,7 +75,11 @@ bool tg_requires_grad(const tg_tensor *x);
 tg_tensor *tg_grad(const tg_tensor *x);
 
 /* Set x's gradient to zeros (no-op if it has none yet, or x is NULL; a
- * tensor freed by a reset is left alone and reported as TG_ESTATE). */
+ * tensor freed by a reset is left alone and reported as TG_ESTATE). Done
+ * lazily: the zeros are written when the gradient is next read through
+ * tg_grad, tg_data_f32/f64, tg_mut_f32/f64 or tg_item, and never if the
+ * next backward overwrites it first (so re-read values through them rather
+ * than through a data pointer kept from before). */
 void tg_zero_grad(tg_tensor *x);
 
 /* ---- Accessors. On NULL they return 0 / NULL. */

@@ -14,9 +14,44 @@
 
 #include <string.h>
 
-/* dst += src, elementwise; same shape and dtype. */
+/*
+ * A uniform gradient (see tg_grad_fill) is one number standing for every
+ * element. Two of them add up to one; otherwise the number is written out
+ * (or added to every element) where the elements are needed.
+ */
+static double round_to(tg_dtype dt, double v)
+{
+    return dt == TG_F32 ? (double)(float)v : v;
+}
+
+/* Every element of dst += v. */
+static void add_value_into(tg_tensor *dst, double v)
+{
+    if (dst->dtype == TG_F32) {
+        float *restrict d = dst->data;
+        float f = (float)v;
+        for (int64_t i = 0; i < dst->numel; i++)
+            d[i] += f;
+    } else {
+        double *restrict d = dst->data;
+        for (int64_t i = 0; i < dst->numel; i++)
+            d[i] += v;
+    }
+}
+
+/* dst += src, elementwise; same shape and dtype. Either may be uniform. */
 static void add_into(tg_tensor *dst, const tg_tensor *src)
 {
+    if (dst->uniform && src->uniform) {
+        dst->uniform_value = round_to(dst->dtype, dst->uniform_value +
+                                                  src->uniform_value);
+        return;
+    }
+    tg__grad_materialize(dst);
+    if (src->uniform) {
+        add_value_into(dst, src->uniform_value);
+        return;
+    }
     if (dst->dtype == TG_F32) {
         float *restrict d = dst->data;
         const float *restrict s = src->data;
@@ -45,9 +80,13 @@ static tg_tensor *gradient_slot(tg_tape *t, tg_tensor *x, bool *direct)
     *direct = x->grad_state != TG__GRAD_LIVE;
     if (*direct) {
         x->grad_state = TG__GRAD_LIVE; /* a second slot gets scratch */
+        g->uniform = false;            /* the op writes it afresh */
         return g;
     }
-    return tg_empty(t, x->dtype, x->ndim, x->shape);
+    tg_tensor *scratch = tg_empty(t, x->dtype, x->ndim, x->shape);
+    if (scratch != NULL)
+        scratch->grad_of = x; /* a gradient too: it may be kept uniform */
+    return scratch;
 }
 
 /* Anomaly mode: every gradient the op produced must be finite. */
@@ -98,6 +137,8 @@ static int backward_entry(tg_tape *t, int64_t k, const tg__entry *e)
     }
     if (t->trace != NULL)
         tg__trace_entry(t, k, e, NULL);
+    if (!(e->op->flags & TG_OP_UNIFORM_GRAD))
+        tg__grad_materialize(e->out->grad); /* the op reads its elements */
     tg_op_ctx c = {t, e->op, e->in, e->n, e->params, e->saved};
     unsigned long errors = tg__error_count();
     int rc = e->op->backward(&c, e->out, e->out->grad, slot);
@@ -125,6 +166,7 @@ static int seed(tg_tensor *root)
     tg_tensor *g = tg__grad_buffer(root);
     if (g == NULL)
         return tg_set_error(TG_ENOMEM, "tg_backward: out of memory");
+    tg__grad_materialize(g);
     double before = root->grad_state == TG__GRAD_LIVE ? tg_item(g) : 0.0;
     if (g->dtype == TG_F32)
         *(float *)g->data = (float)(before + 1.0);
@@ -163,8 +205,12 @@ int tg_backward(tg_tape *t, tg_tensor *root)
     if (rc != TG_OK)
         return rc;
     /* Intermediate gradients start from zero on every pass. */
-    for (int64_t k = 0; k < t->n_entries; k++)
-        t->entries[k].out->grad_state = TG__GRAD_STALE;
+    for (int64_t k = 0; k < t->n_entries; k++) {
+        tg_tensor *out = t->entries[k].out;
+        out->grad_state = TG__GRAD_STALE;
+        if (out->grad != NULL)
+            out->grad->uniform = false;
+    }
     rc = seed(root);
     for (int64_t k = root->creator; k >= 0 && rc == TG_OK; k--) {
         const tg__entry *e = &t->entries[k];
@@ -172,4 +218,25 @@ int tg_backward(tg_tape *t, tg_tensor *root)
             rc = backward_entry(t, k, e);
     }
     return rc;
+}
+
+int tg_grad_fill(tg_tensor *gx, double value)
+{
+    int rc = tg__check_tensor("tg_grad_fill", gx);
+    if (rc != TG_OK)
+        return rc;
+    gx->uniform_value = round_to(gx->dtype, value);
+    gx->uniform = true;
+    if (gx->grad_of == NULL) /* not a gradient buffer: write it out now */
+        tg__grad_materialize(gx);
+    return TG_OK;
+}
+
+bool tg_grad_uniform(const tg_tensor *gy, double *value)
+{
+    if (gy == NULL || !gy->uniform)
+        return false;
+    if (value != NULL)
+        *value = gy->uniform_value;
+    return true;
 }

@@ -29,8 +29,11 @@ const char *tg_name(const tg_tensor *x)
     return x ? x->name : NULL;
 }
 
+/* Element i of x; of a uniform gradient (see tg_grad_fill), its value. */
 static double value_at(const tg_tensor *x, int64_t i)
 {
+    if (x->uniform)
+        return x->uniform_value;
     return x->dtype == TG_F32 ? ((const float *)x->data)[i]
                               : ((const double *)x->data)[i];
 }

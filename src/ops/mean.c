@@ -29,6 +29,8 @@ static int mean_backward(tg_op_ctx *c, const tg_tensor *y,
 {
     (void)y;
     tg__lanes l = tg__reduction_lanes(c);
+    if (c->params == NULL) /* the mean of everything: one value, as sum.c */
+        return tg_grad_fill(gx[0], tg__get(gy, 0) / (double)l.n);
     for (int64_t j = 0; j < l.outer * l.inner; j++)
         tg__lane_fill(gx[0], &l, j, tg__get(gy, j) / (double)l.n);
     return TG_OK;

@@ -49,30 +49,57 @@ TG__HOT static tg_tensor *relu_forward(tg_op_ctx *c)
  * so the gradient flows through where x > 0 and stops where x <= 0. gy holds
  * d root/dy; we write d root/dx into gx[0] (the tape adds it up if x is
  * used more than once).
+ *
+ * One shortcut, because relu so often feeds a sum or a mean (the seed,
+ * losses): their gradient is one value g everywhere, and the tape can hand
+ * it over as that number (TG_OP_UNIFORM_GRAD below, tg_grad_uniform). Then
+ * d root/dx[i] = x[i] > 0 ? g : 0 reads x alone, not a buffer of g's.
  */
-TG__HOT static int relu_backward(tg_op_ctx *c, const tg_tensor *y,
+TG__HOT static void relu_grad_f32(int64_t n, const float *restrict xs,
+                                  const float *restrict g, float g_all,
+                                  float *restrict out)
+{
+    if (g == NULL) {    /* the same g_all everywhere */
+        for (int64_t i = 0; i < n; i++)
+            out[i] = xs[i] <= 0.0f ? 0.0f : g_all;
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        float gi = g[i]; /* read it either way: the loop vectorises */
+        out[i] = xs[i] <= 0.0f ? 0.0f : gi;
+    }
+}
+
+TG__HOT static void relu_grad_f64(int64_t n, const double *restrict xs,
+                                  const double *restrict g, double g_all,
+                                  double *restrict out)
+{
+    if (g == NULL) {
+        for (int64_t i = 0; i < n; i++)
+            out[i] = xs[i] <= 0.0 ? 0.0 : g_all;
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        double gi = g[i];
+        out[i] = xs[i] <= 0.0 ? 0.0 : gi;
+    }
+}
+
+static int relu_backward(tg_op_ctx *c, const tg_tensor *y,
                          const tg_tensor *gy, tg_tensor *const *gx)
 {
     (void)y;
     const tg_tensor *x = c->in[0];
-    int64_t n = tg_numel(x);
-    if (tg_dtype_of(x) == TG_F32) {
-        const float *restrict xs = tg_data_f32(x);
-        const float *restrict g = tg_data_f32(gy);
-        float *restrict out = tg_mut_f32(gx[0]);
-        for (int64_t i = 0; i < n; i++) {
-            float gi = g[i]; /* read it either way: the loop vectorises */
-            out[i] = xs[i] <= 0.0f ? 0.0f : gi;
-        }
-    } else {
-        const double *restrict xs = tg_data_f64(x);
-        const double *restrict g = tg_data_f64(gy);
-        double *restrict out = tg_mut_f64(gx[0]);
-        for (int64_t i = 0; i < n; i++) {
-            double gi = g[i];
-            out[i] = xs[i] <= 0.0 ? 0.0 : gi;
-        }
-    }
+    double g_all = 0;
+    bool uniform = tg_grad_uniform(gy, &g_all);
+    if (tg_dtype_of(x) == TG_F32)
+        relu_grad_f32(tg_numel(x), tg_data_f32(x),
+                      uniform ? NULL : tg_data_f32(gy), (float)g_all,
+                      tg_mut_f32(gx[0]));
+    else
+        relu_grad_f64(tg_numel(x), tg_data_f64(x),
+                      uniform ? NULL : tg_data_f64(gy), g_all,
+                      tg_mut_f64(gx[0]));
     return TG_OK;
 }
 
@@ -95,6 +122,7 @@ const tg_op tg__op_relu = {
     .forward = relu_forward,
     .backward = relu_backward,
     .piece = relu_piece,
+    .flags = TG_OP_UNIFORM_GRAD,   /* relu_backward asks tg_grad_uniform */
 };
 
 /* The C entry point: one input, no params. */

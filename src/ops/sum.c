@@ -5,8 +5,9 @@
  *     d sum / d x[i]  = 1
  *
  * So the gradient of every element is the upstream gradient itself: the
- * scalar d root / d sum, copied to x's shape. Nothing is multiplied by a
- * tensor of ones; the value is written once per element. Along an axis
+ * scalar d root / d sum, at x's shape. Nothing is multiplied by a tensor
+ * of ones, and the value is not even copied unless needed (see
+ * sum_backward). Along an axis
  * the same holds lane by lane (see src/tensor/axis.c): every element of a
  * lane gets the upstream gradient of the lane's sum.
  */
@@ -58,24 +59,17 @@ static tg_tensor *sum_forward(tg_op_ctx *c)
     return y;
 }
 
-/* Every element of x gets the one upstream value. */
-TG__HOT static int sum_backward(tg_op_ctx *c, const tg_tensor *y, const tg_tensor *gy,
+/*
+ * Every element of x gets the one upstream value. tg_grad_fill lets the
+ * tape keep it as that one number: an op before this one that declares
+ * TG_OP_UNIFORM_GRAD (relu) reads the number instead of a buffer of
+ * copies, and the copies are written out only for ops that need them.
+ */
+static int sum_backward(tg_op_ctx *c, const tg_tensor *y, const tg_tensor *gy,
                         tg_tensor *const *gx)
 {
-    (void)y;
-    int64_t n = tg_numel(c->in[0]);
-    if (tg_dtype_of(gy) == TG_F32) {
-        float g = *tg_data_f32(gy);
-        float *restrict out = tg_mut_f32(gx[0]);
-        for (int64_t i = 0; i < n; i++)
-            out[i] = g;
-    } else {
-        double g = *tg_data_f64(gy);
-        double *restrict out = tg_mut_f64(gx[0]);
-        for (int64_t i = 0; i < n; i++)
-            out[i] = g;
-    }
-    return TG_OK;
+    (void)c, (void)y;
+    return tg_grad_fill(gx[0], tg_item(gy));
 }
 
 /* Along an axis: y[j] = the sum of lane j, pairwise in double. */

@@ -152,8 +152,54 @@ tg_tensor *tg__grad_buffer(tg_tensor *x)
         x->grad = tensor_new("tg_backward", x->tape, x->dtype, x->ndim,
                              x->shape);
         x->grad_state = TG__GRAD_STALE;
+        if (x->grad != NULL)
+            x->grad->grad_of = x;
     }
     return x->grad;
+}
+
+/* Write v into all n elements: a loop the compiler vectorises. */
+TG__HOT static void fill_f32(float *restrict d, int64_t n, float v)
+{
+    for (int64_t i = 0; i < n; i++)
+        d[i] = v;
+}
+
+TG__HOT static void fill_f64(double *restrict d, int64_t n, double v)
+{
+    for (int64_t i = 0; i < n; i++)
+        d[i] = v;
+}
+
+void tg__grad_materialize(tg_tensor *g)
+{
+    if (g == NULL || !g->uniform)
+        return;
+    if (g->dtype == TG_F32)
+        fill_f32(g->data, g->numel, (float)g->uniform_value);
+    else
+        fill_f64(g->data, g->numel, g->uniform_value);
+    g->uniform = false;
+}
+
+/*
+ * A gradient buffer is about to be read (or written) element by element
+ * through the public API: make its elements what its state says. A
+ * STALE gradient (an earlier pass's, or one tg_zero_grad cleared without
+ * writing) reads as zeros, so they are written now; a uniform one is
+ * written out. Any other tensor is left alone.
+ */
+static void grad_prepare(const tg_tensor *g)
+{
+    tg_tensor *owner = g->grad_of;
+    if (owner == NULL)
+        return;
+    if (owner->grad_state == TG__GRAD_STALE) {
+        memset(g->data, 0, (size_t)g->numel * tg_dtype_size(g->dtype));
+        ((tg_tensor *)g)->uniform = false;
+        owner->grad_state = TG__GRAD_ZERO;
+    }
+    tg__grad_materialize((tg_tensor *)g);
 }
 
 bool tg__same_shape(const tg_tensor *a, const tg_tensor *b)
@@ -190,15 +236,18 @@ tg_tensor *tg_grad(const tg_tensor *x)
 {
     if (tg__check_tensor("tg_grad", x) != TG_OK)
         return NULL;
-    tg_tensor *g = x->grad;
-    if (g != NULL && x->grad_state == TG__GRAD_STALE) {
-        /* Left over from an earlier pass that did not reach x: zeros. */
-        memset(g->data, 0, (size_t)g->numel * tg_dtype_size(g->dtype));
-        ((tg_tensor *)x)->grad_state = TG__GRAD_ZERO;
-    }
-    return g;
+    if (x->grad != NULL)
+        grad_prepare(x->grad); /* the caller will read the elements */
+    return x->grad;
 }
 
+/*
+ * Lazily: the gradient is marked STALE, which reads as zeros (tg_grad and
+ * the data accessors write the zeros when someone looks), and which the
+ * next backward overwrites instead of adding to. A training loop that
+ * zeroes and then runs backward never writes the zeros at all: that saves
+ * a pass over every parameter's gradient per step.
+ */
 void tg_zero_grad(tg_tensor *x)
 {
     /* A stale x's gradient pointer leads into memory the tape has since
@@ -206,8 +255,8 @@ void tg_zero_grad(tg_tensor *x)
     if (x == NULL || tg__check_tensor("tg_zero_grad", x) != TG_OK ||
         x->grad == NULL)
         return;
-    memset(x->grad->data, 0, (size_t)x->numel * tg_dtype_size(x->dtype));
-    x->grad_state = TG__GRAD_ZERO;
+    x->grad->uniform = false;
+    x->grad_state = TG__GRAD_STALE;
 }
 
 /* ---- accessors */
@@ -227,6 +276,7 @@ static void *data_as(const char *fn, const tg_tensor *x, tg_dtype dt)
                      tg_dtype_name(x->dtype));
         return NULL;
     }
+    grad_prepare(x);
     return x->data;
 }
 
@@ -239,6 +289,7 @@ double tg_item(const tg_tensor *x)
 {
     if (tg__check_tensor("tg_item", x) != TG_OK)
         return NAN;
+    grad_prepare(x);
     if (x->numel != 1) {
         char s[128];
         tg_set_error(TG_ESHAPE, "tg_item: shape %s has %lld elements, not 1",
