@@ -77,12 +77,20 @@ struct tg_tensor {
 /* One recorded op call. */
 typedef struct tg__entry {
     const tg_op *op;
-    tg_tensor **in;
+    tg_tensor **in;          /* followed by n uint32_t: tg__entry_gens */
     int n;
     tg_tensor *out;
     const void *params;
     void *saved;
 } tg__entry;
+
+/* Each input's generation when the entry was recorded, kept just after the
+ * inputs: an input of another tape reset since, whose memory may now hold
+ * a new tensor, is caught by backward. */
+static inline uint32_t *tg__entry_gens(const tg__entry *e)
+{
+    return (uint32_t *)(e->in + e->n);
+}
 
 /* A block of arena memory; its usable bytes follow the header. */
 typedef struct tg__chunk {

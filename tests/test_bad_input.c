@@ -210,6 +210,24 @@ static int backward_input_tape_reset(fx *f)
     return rc;
 }
 
+/*
+ * The same, when the reset tape's first new tensor lands exactly where x
+ * was: the pointer the entry holds is now a live tensor of another shape,
+ * which backward must not take for x.
+ */
+static int backward_input_replaced(fx *f)
+{
+    tg_tape *data = tg_tape_new();
+    tg_tensor *x = tg_linspace(data, TG_F32, 1, 2, 4);
+    tg_tensor *root = tg_sum(f->t, tg_mul(f->t, f->a34, x));
+    tg_tape_reset(data);
+    tg_tensor *other = tg_linspace(data, TG_F32, 1, 2, 7);
+    int rc = other == x ? tg_backward(f->t, root)
+                        : expect(false, "the new tensor reuses x's memory");
+    tg_tape_free(data);
+    return rc;
+}
+
 /* Extreme but finite ends: every value finite, the ends exact. */
 static int linspace_extreme_ends(fx *f)
 {
@@ -856,6 +874,8 @@ static const float vals4[4] = {1, 2, 3, 4};
                                     "params")))                              \
     X(backward_input_tape_reset, TG_ESTATE, "tg_backward: tensor was freed " \
       "by a reset", backward_input_tape_reset(f))                            \
+    X(backward_input_replaced, TG_ESTATE, "tg_backward: tensor was freed by" \
+      " a reset of its tape (input 1 of mul)", backward_input_replaced(f))   \
     X(backward_silent_failure, TG_EINVAL, "tg_backward: the backward of "    \
       "bad_silent_backward failed (invalid argument)",                       \
       backward_through_silent_op(f))                                         \

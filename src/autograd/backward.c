@@ -121,6 +121,10 @@ static int backward_entry(tg_tape *t, int64_t k, const tg__entry *e)
         /* Every input, not only those that get a gradient: the op's
          * backward reads them all, and one may live on another tape that
          * was reset since (its memory now holding other tensors). */
+        if (x->generation != tg__entry_gens(e)[i])
+            return tg_set_error(TG_ESTATE, "tg_backward: tensor was freed by "
+                                "a reset of its tape (input %d of %s)", i,
+                                e->op->name);
         if (tg__check_tensor("tg_backward", x) != TG_OK)
             return TG_ESTATE;
         if (!x->requires_grad)

@@ -98,17 +98,21 @@ int tg__record(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
         int64_t cap = t->cap_entries ? t->cap_entries * 2 : 64;
         tg__entry *e = tg__realloc(t->entries, (size_t)cap * sizeof *e);
         if (e == NULL)
-            return tg_set_error(TG_ENOMEM, "%s: out of memory recording the "
-                                "op on the tape", op->name);
+            return tg_set_error(TG_ENOMEM, "tg_%s: out of memory recording "
+                                "the op on the tape", op->name);
         t->entries = e;
         t->cap_entries = cap;
     }
-    tg_tensor **ins = tg__arena_alloc(&t->arena, (size_t)n * sizeof *ins);
+    tg_tensor **ins = tg__arena_alloc(&t->arena, (size_t)n * (sizeof *ins +
+                                                             sizeof(uint32_t)));
     if (ins == NULL)
-        return tg_set_error(TG_ENOMEM, "%s: out of memory recording the op "
-                            "on the tape", op->name);
+        return tg_set_error(TG_ENOMEM, "tg_%s: out of memory recording the "
+                            "op on the tape", op->name);
     memcpy(ins, in, (size_t)n * sizeof *ins);
     t->entries[t->n_entries] = (tg__entry){op, ins, n, out, params, saved};
+    uint32_t *gens = tg__entry_gens(&t->entries[t->n_entries]);
+    for (int i = 0; i < n; i++)
+        gens[i] = in[i]->generation;
     out->creator = t->n_entries++;
     out->requires_grad = true;
     return TG_OK;
