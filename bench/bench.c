@@ -837,8 +837,15 @@ static void w4_2t_teardown(void *state)
     tg_set_num_threads(1);
 }
 
+/* Its smoke run would only repeat W5's and W4-2threads' (and load the
+ * data set once more, slow under valgrind). */
 static void *w5_2t_setup(bool smoke)
 {
+    if (smoke) {
+        snprintf(skip_reason, sizeof skip_reason, "W5 and W4-2threads "
+                 "cover its code");
+        return NULL;
+    }
     return with_two_threads(w5_setup, smoke);
 }
 
