@@ -438,6 +438,10 @@ typedef void (*tg__range_fn)(void *ctx, int64_t begin, int64_t end);
 void tg__parallel_for(int64_t n, int64_t align, int64_t min_part,
                       tg__range_fn fn, void *ctx);
 
+/* Elementwise loops are cut into parts of at least this many elements:
+ * below that, waking a thread costs more than it saves. */
+#define TG__ELEMENTWISE_PART ((int64_t)1 << 16)
+
 /* ---- autograd (src/autograd/tape.c) */
 int tg__record(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
                tg_tensor *out, const void *params, void *saved);

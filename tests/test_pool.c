@@ -241,6 +241,69 @@ START_TEST(training_is_the_same_on_any_count)
 }
 END_TEST
 
+/*
+ * Unary and broadcasting binary ops on tensors large enough to be split
+ * (by elements, by rows): outputs and gradients on `threads` threads,
+ * copied out in order. *total is the number of values.
+ */
+static double *elementwise(int threads, tg_dtype dt, int64_t *total)
+{
+    ck_assert_int_eq(tg_set_num_threads(threads), TG_OK);
+    tg_tape *t = tg_tape_new();
+    tg_rng rng;
+    tg_rng_seed(&rng, 11, 0);
+    int64_t n = 200003, mat[2] = {400, 701}, row = 701, col[2] = {400, 1};
+    tg_tensor *in[5] = {
+        tg_rand_normal(t, &rng, dt, 1, &n, 0.0, 2.0),
+        tg_rand_normal(t, &rng, dt, 1, &n, 0.0, 2.0),
+        tg_rand_normal(t, &rng, dt, 2, mat, 0.0, 2.0),
+        tg_rand_normal(t, &rng, dt, 1, &row, 0.0, 2.0),
+        tg_rand_normal(t, &rng, dt, 2, col, 3.0, 1.0),
+    };
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(tg_set_requires_grad(in[i], true), TG_OK);
+    tg_tensor *out[6] = {
+        tg_exp(t, in[0]), tg_tanh(t, in[0]), tg_sigmoid(t, in[1]),
+        tg_add(t, in[0], in[1]), tg_mul(t, in[2], in[3]),
+        tg_div(t, in[2], in[4]),
+    };
+    tg_tensor *loss = tg_sum(t, out[0]);
+    for (int i = 1; i < 6; i++)
+        loss = tg_add(t, loss, tg_sum(t, tg_mul(t, out[i], out[i])));
+    ck_assert_int_eq(tg_backward(t, loss), TG_OK);
+    *total = 0;
+    for (int i = 0; i < 6; i++)
+        *total += tg_numel(out[i]);
+    for (int i = 0; i < 5; i++)
+        *total += tg_numel(in[i]);
+    double *v = malloc((size_t)*total * sizeof *v), *at = v;
+    for (int i = 0; i < 11; i++) {
+        const tg_tensor *x = i < 6 ? out[i] : tg_grad(in[i - 6]);
+        for (int64_t k = 0; k < tg_numel(x); k++)
+            *at++ = tg__get(x, k);
+    }
+    tg_tape_free(t);
+    return v;
+}
+
+START_TEST(elementwise_is_the_same_on_any_count)
+{
+    if (!two_threads())
+        return;
+    for (int d = 0; d < 2; d++) {
+        tg_dtype dt = d ? TG_F64 : TG_F32;
+        int64_t n1, n2;
+        double *one = elementwise(1, dt, &n1), *two = elementwise(2, dt, &n2);
+        ck_assert_int_eq(n1, n2);
+        ck_assert_msg(!memcmp(one, two, (size_t)n1 * sizeof *one),
+                      "%s elementwise results differ on 2 threads",
+                      tg_dtype_name(dt));
+        free(one), free(two);
+    }
+    ck_assert_int_eq(tg_set_num_threads(1), TG_OK);
+}
+END_TEST
+
 /* ---- several user threads at once */
 
 typedef struct user {
@@ -303,6 +366,7 @@ int main(void)
     tc = tg_test_tcase("same_results");
     tcase_add_test(tc, gemm_is_the_same_on_any_count);
     tcase_add_test(tc, training_is_the_same_on_any_count);
+    tcase_add_test(tc, elementwise_is_the_same_on_any_count);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("concurrency");
     tcase_add_test(tc, concurrent_callers);

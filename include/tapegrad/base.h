@@ -116,7 +116,7 @@ int tg_set_allocator(const tg_allocator *a);
  * of threads. n = 1, the default, runs everything on the calling thread;
  * n > 1 starts n - 1 worker threads, which then share the work of every
  * call big enough to be worth it (about a million multiply-adds of a
- * matrix product, or 256K elements of an elementwise op, per thread) and
+ * matrix product, or 64K elements of an elementwise op, per thread) and
  * sleep otherwise; tg_set_num_threads(1) stops them again (do so before
  * exit to leave nothing running). Results do not depend on n: every value
  * is computed by the same arithmetic in the same order whatever the count.

@@ -60,54 +60,71 @@ static inline double tg__param_as(double v, tg_dtype dt)
     return dt == TG_F32 ? (double)(float)v : v;
 }
 
+/* What the parts of a unary op's loops read and write (tg__parallel_for
+ * runs them, on several threads when the tensor is large). */
+typedef struct tg__unary_job {
+    const void *x, *y, *g;  /* the input, the output, d root/dy */
+    void *out;              /* what the loop writes: y, or d root/dx */
+    const void *p;          /* the op's params */
+} tg__unary_job;
+
+/* A part of the forward loop, elements [b, e), for element type T. */
+#define TG__UNARY_FORWARD_PART(name, P, T, sfx)                              \
+    static void name##_forward_##sfx(void *job, int64_t b, int64_t e)        \
+    {                                                                        \
+        const tg__unary_job *j = job;                                        \
+        const T *restrict xs = j->x;                                         \
+        T *restrict ys = j->out;                                             \
+        const P *p = j->p;                                                   \
+        for (int64_t i = b; i < e; i++)                                      \
+            ys[i] = name##_##sfx(xs[i], p);                                  \
+    }
+
+/* A part of the backward loop. */
+#define TG__UNARY_BACKWARD_PART(name, P, T, sfx)                             \
+    static void name##_backward_##sfx(void *job, int64_t b, int64_t e)       \
+    {                                                                        \
+        const tg__unary_job *j = job;                                        \
+        const T *restrict xs = j->x, *restrict ys = j->y;                    \
+        const T *restrict g = j->g;                                          \
+        T *restrict out = j->out;                                            \
+        const P *p = j->p;                                                   \
+        for (int64_t i = b; i < e; i++)                                      \
+            out[i] = name##_grad_##sfx(xs[i], ys[i], g[i], p);               \
+    }
+
 #define TG__UNARY_OP(name, P, check)                                         \
+    TG__UNARY_FORWARD_PART(name, P, float, f32)                              \
+    TG__UNARY_FORWARD_PART(name, P, double, f64)                             \
+    TG__UNARY_BACKWARD_PART(name, P, float, f32)                             \
+    TG__UNARY_BACKWARD_PART(name, P, double, f64)                            \
+                                                                             \
     static tg_tensor *name##_forward(tg_op_ctx *c)                           \
     {                                                                        \
-        const P *p = c->params;                                              \
-        if (check(p) != TG_OK)                                               \
+        if (check((const P *)c->params) != TG_OK)                            \
             return NULL;                                                     \
         const tg_tensor *x = c->in[0];                                       \
         tg_tensor *y = tg_empty_like(c->tape, x);                            \
         if (y == NULL)                                                       \
             return NULL;                                                     \
-        int64_t n = tg_numel(x);                                             \
-        if (tg_dtype_of(x) == TG_F32) {                                      \
-            const float *restrict xs = tg_data_f32(x);                       \
-            float *restrict ys = tg_mut_f32(y);                              \
-            for (int64_t i = 0; i < n; i++)                                  \
-                ys[i] = name##_f32(xs[i], p);                                \
-        } else {                                                             \
-            const double *restrict xs = tg_data_f64(x);                      \
-            double *restrict ys = tg_mut_f64(y);                             \
-            for (int64_t i = 0; i < n; i++)                                  \
-                ys[i] = name##_f64(xs[i], p);                                \
-        }                                                                    \
+        tg__unary_job j = {x->data, NULL, NULL, y->data, c->params};         \
+        tg__parallel_for(x->numel, 16, TG__ELEMENTWISE_PART,                 \
+                         x->dtype == TG_F32 ? name##_forward_f32             \
+                                            : name##_forward_f64, &j);       \
         return y;                                                            \
     }                                                                        \
                                                                              \
     static int name##_backward(tg_op_ctx *c, const tg_tensor *y,             \
                                const tg_tensor *gy, tg_tensor *const *gx)    \
     {                                                                        \
-        const P *p = c->params;                                              \
         const tg_tensor *x = c->in[0];                                       \
-        int64_t n = tg_numel(x);                                             \
         if (gx[0] == NULL)                                                   \
             return TG_OK;                                                    \
-        if (tg_dtype_of(x) == TG_F32) {                                      \
-            const float *restrict xs = tg_data_f32(x);                       \
-            const float *restrict ys = tg_data_f32(y);                       \
-            const float *restrict g = tg_data_f32(gy);                       \
-            float *restrict out = tg_mut_f32(gx[0]);                         \
-            for (int64_t i = 0; i < n; i++)                                  \
-                out[i] = name##_grad_f32(xs[i], ys[i], g[i], p);             \
-        } else {                                                             \
-            const double *restrict xs = tg_data_f64(x);                      \
-            const double *restrict ys = tg_data_f64(y);                      \
-            const double *restrict g = tg_data_f64(gy);                      \
-            double *restrict out = tg_mut_f64(gx[0]);                        \
-            for (int64_t i = 0; i < n; i++)                                  \
-                out[i] = name##_grad_f64(xs[i], ys[i], g[i], p);             \
-        }                                                                    \
+        tg__unary_job j = {x->data, y->data, gy->data, gx[0]->data,          \
+                           c->params};                                       \
+        tg__parallel_for(x->numel, 16, TG__ELEMENTWISE_PART,                 \
+                         x->dtype == TG_F32 ? name##_backward_f32            \
+                                            : name##_backward_f64, &j);      \
         return TG_OK;                                                        \
     }
 

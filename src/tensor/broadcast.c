@@ -129,6 +129,51 @@ static void plan_next(const plan *p, int last, int64_t *idx, int64_t *off)
 }
 
 /*
+ * One block of the output (m rows of n), as the parts tg__parallel_for
+ * hands out: a range of rows, or of columns when there is one row. Every
+ * element is computed the same way whichever part it falls in.
+ */
+typedef struct block_job {
+    tg__row_fn row;
+    int64_t m, n;
+    size_t es;
+    char *out;
+    const char *x[4];
+    const int64_t *s;
+    const void *prm;
+} block_job;
+
+static void block_part(void *job, int64_t b, int64_t e)
+{
+    const block_job *j = job;
+    bool rows = j->m > 1;
+    /* Where element (b, 0), or (0, b), is in a, in b, and in g, y, out. */
+    int64_t ea = b * j->s[rows ? 2 : 0], eb = b * j->s[rows ? 3 : 1];
+    size_t at = (size_t)(rows ? b * j->n : b) * j->es;
+    const void *xr[4] = {
+        j->x[0] + (size_t)ea * j->es,
+        j->x[1] + (size_t)eb * j->es,
+        j->x[2] ? j->x[2] + at : NULL,
+        j->x[3] ? j->x[3] + at : NULL,
+    };
+    j->row(rows ? e - b : 1, rows ? j->n : e - b, j->out + at, xr, j->s,
+           j->prm);
+}
+
+/* row over one block, on several threads when it is large. */
+static void run_block(tg__row_fn row, int64_t m, int64_t n, size_t es,
+                      void *out, const void *const *x, const int64_t *s,
+                      const void *prm)
+{
+    block_job j = {row, m, n, es, out, {x[0], x[1], x[2], x[3]}, s, prm};
+    if (m > 1)
+        tg__parallel_for(m, 1, (TG__ELEMENTWISE_PART + n - 1) / n,
+                         block_part, &j);
+    else
+        tg__parallel_for(n, 16, TG__ELEMENTWISE_PART, block_part, &j);
+}
+
+/*
  * out = row(a, b, g, y, prm) over the output. The row kernel takes the
  * last two dims as one block (m rows of n), so it is called once per
  * block, not once per row: (N,4) + (4,) is one call, not N.
@@ -154,7 +199,7 @@ static void plan_run(const plan *p, size_t es, void *out,
             x[2] ? (const char *)x[2] + at : NULL,
             x[3] ? (const char *)x[3] + at : NULL,
         };
-        row(m, n, (char *)out + at, xr, s, prm);
+        run_block(row, m, n, es, (char *)out + at, xr, s, prm);
         plan_next(p, outer, idx, off);
     }
 }
