@@ -807,6 +807,47 @@ static void w5_note(void *state, char *buf, size_t n)
 
 #endif /* BENCH_FASHION */
 
+/* ---- the same on two threads */
+
+/*
+ * A "-2threads" variant runs its workload with tg_set_num_threads(2) (see
+ * tapegrad/base.h: large matrix products and elementwise ops are split
+ * between the two). A build without threads skips it.
+ */
+static void *with_two_threads(void *(*setup)(bool smoke), bool smoke)
+{
+    if (tg_set_num_threads(2) != TG_OK) {
+        snprintf(skip_reason, sizeof skip_reason, "%s", tg_last_error());
+        return NULL;
+    }
+    void *state = setup(smoke);
+    if (state == NULL)
+        tg_set_num_threads(1);
+    return state;
+}
+
+static void *w4_2t_setup(bool smoke)
+{
+    return with_two_threads(w4_setup, smoke);
+}
+
+static void w4_2t_teardown(void *state)
+{
+    w4_teardown(state);
+    tg_set_num_threads(1);
+}
+
+static void *w5_2t_setup(bool smoke)
+{
+    return with_two_threads(w5_setup, smoke);
+}
+
+static void w5_2t_teardown(void *state)
+{
+    w5_teardown(state);
+    tg_set_num_threads(1);
+}
+
 /* ---- the table of workloads */
 
 typedef struct workload {
@@ -842,9 +883,13 @@ static const workload workloads[] = {
     {"W4", "one training step: MLP 784-256-10 ReLU, cross-entropy, batch "
      "64, SGD lr 0.1", "us",
      w4_setup, w4_iter, w4_teardown, true, NULL},
+    {"W4-2threads", "W4 with tg_set_num_threads(2)", "us",
+     w4_2t_setup, w4_iter, w4_2t_teardown, true, NULL},
     {"W5", "one epoch of Fashion-MNIST: MLP 784-256-10 ReLU, softmax "
      "cross-entropy, SGD lr 0.1, batch 64, shuffled", "s",
      w5_setup, w5_iter, w5_teardown, true, w5_note},
+    {"W5-2threads", "W5 with tg_set_num_threads(2)", "s",
+     w5_2t_setup, w5_iter, w5_2t_teardown, true, w5_note},
 };
 #define N_WORKLOADS ((int)(sizeof workloads / sizeof workloads[0]))
 

@@ -413,6 +413,31 @@ void tg__lane_fill(tg_tensor *x, const tg__lanes *l, int64_t j, double v);
  */
 void tg__permute_copy(const tg_tensor *x, const int *perm, tg_tensor *y);
 
+/*
+ * ---- threads (src/tensor/pool.c)
+ * TG__THREADS is 1 when the library is built with its thread pool (the
+ * meson option threads); without it everything runs on the caller's
+ * thread.
+ */
+#ifndef TG__THREADS
+#define TG__THREADS 0
+#endif
+#define TG__MAX_THREADS 64
+
+typedef void (*tg__range_fn)(void *ctx, int64_t begin, int64_t end);
+
+/*
+ * fn(ctx, begin, end) over consecutive parts that cover [0, n), run on up
+ * to tg_num_threads() threads (the caller's among them); returns when all
+ * parts are done. Every part but the last starts at a multiple of align
+ * and is about min_part long or more, so a range shorter than 2 min_part
+ * is one call on the calling thread. Parts must write disjoint memory, and
+ * what each element gets must not depend on where the range was cut: then
+ * results are the same, bit for bit, for any number of threads.
+ */
+void tg__parallel_for(int64_t n, int64_t align, int64_t min_part,
+                      tg__range_fn fn, void *ctx);
+
 /* ---- autograd (src/autograd/tape.c) */
 int tg__record(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
                tg_tensor *out, const void *params, void *saved);

@@ -110,6 +110,28 @@ typedef struct tg_allocator {
 /* Install a (complete) allocator; NULL restores the C library's. */
 int tg_set_allocator(const tg_allocator *a);
 
+/*
+ * Threads. tapegrad can split large matrix products (tg_matmul,
+ * tg_linear and their gradients) and large elementwise ops across a pool
+ * of threads. n = 1, the default, runs everything on the calling thread;
+ * n > 1 starts n - 1 worker threads, which then share the work of every
+ * call big enough to be worth it (about a million multiply-adds of a
+ * matrix product, or 256K elements of an elementwise op, per thread) and
+ * sleep otherwise; tg_set_num_threads(1) stops them again (do so before
+ * exit to leave nothing running). Results do not depend on n: every value
+ * is computed by the same arithmetic in the same order whatever the count.
+ * Process-wide configuration, like the allocator: set it while no other
+ * thread is inside tapegrad. Calls made from several threads at once are
+ * safe; one at a time gets the workers, the others run on their own.
+ * Errors: TG_EINVAL for n outside 1..64, or n > 1 when tapegrad was built
+ * without threads (meson -Dthreads=disabled); TG_ENOMEM if the threads
+ * could not be started (the count is then 1).
+ */
+int tg_set_num_threads(int n);
+
+/* The thread count set by tg_set_num_threads: 1 unless set. */
+int tg_num_threads(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -41,6 +41,23 @@ static int check_shapes(tg_tensor *const *in, int n)
     return TG_OK;
 }
 
+/* y[i][j] += b[j] for every row i of y (nb rows of out). */
+TG__HOT static void add_bias_f32(float *restrict y, const float *restrict b,
+                                 int64_t nb, int64_t out)
+{
+    for (int64_t i = 0; i < nb; i++)
+        for (int64_t j = 0; j < out; j++)
+            y[i * out + j] += b[j];
+}
+
+TG__HOT static void add_bias_f64(double *restrict y, const double *restrict b,
+                                 int64_t nb, int64_t out)
+{
+    for (int64_t i = 0; i < nb; i++)
+        for (int64_t j = 0; j < out; j++)
+            y[i * out + j] += b[j];
+}
+
 static tg_tensor *linear_forward(tg_op_ctx *c)
 {
     if (check_shapes(c->in, c->n) != TG_OK)
@@ -58,17 +75,13 @@ static tg_tensor *linear_forward(tg_op_ctx *c)
         tg__gemm_f32(false, true, nb, out, in, tg_data_f32(x), in,
                      tg_data_f32(w), in, 0.0f, ys, out);
         if (c->n == 3)
-            for (int64_t i = 0; i < nb; i++)
-                for (int64_t j = 0; j < out; j++)
-                    ys[i * out + j] += tg_data_f32(c->in[2])[j];
+            add_bias_f32(ys, tg_data_f32(c->in[2]), nb, out);
     } else {
         double *ys = tg_mut_f64(y);
         tg__gemm_f64(false, true, nb, out, in, tg_data_f64(x), in,
                      tg_data_f64(w), in, 0.0, ys, out);
         if (c->n == 3)
-            for (int64_t i = 0; i < nb; i++)
-                for (int64_t j = 0; j < out; j++)
-                    ys[i * out + j] += tg_data_f64(c->in[2])[j];
+            add_bias_f64(ys, tg_data_f64(c->in[2]), nb, out);
     }
     return y;
 }

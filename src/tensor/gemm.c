@@ -165,18 +165,13 @@ int tg__gemm_isa(void)
     return best < isa_limit ? best : isa_limit;
 }
 
-void tg__gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
-                  const float *A, int64_t lda, const float *B, int64_t ldb,
-                  float beta, float *C, int64_t ldc)
+/* One product on this thread, with the given instruction set. */
+static void gemm_f32_isa(int isa, bool ta, bool tb, int64_t m, int64_t n,
+                         int64_t k, const float *A, int64_t lda,
+                         const float *B, int64_t ldb, float beta, float *C,
+                         int64_t ldc)
 {
-    if (m <= 0 || n <= 0)
-        return;
-    if (k <= 0) {
-        for (int64_t i = 0; beta == 0 && i < m; i++)
-            memset(C + i * ldc, 0, (size_t)n * sizeof *C);
-        return;
-    }
-    switch (tg__gemm_isa()) {
+    switch (isa) {
 #if TG__GEMM_X86
     case ISA_AVX512:
         avx512_f32_gemm(ta, tb, m, n, k, A, lda, B, ldb, beta, C, ldc);
@@ -190,18 +185,12 @@ void tg__gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
     }
 }
 
-void tg__gemm_f64(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
-                  const double *A, int64_t lda, const double *B, int64_t ldb,
-                  double beta, double *C, int64_t ldc)
+static void gemm_f64_isa(int isa, bool ta, bool tb, int64_t m, int64_t n,
+                         int64_t k, const double *A, int64_t lda,
+                         const double *B, int64_t ldb, double beta,
+                         double *C, int64_t ldc)
 {
-    if (m <= 0 || n <= 0)
-        return;
-    if (k <= 0) {
-        for (int64_t i = 0; beta == 0 && i < m; i++)
-            memset(C + i * ldc, 0, (size_t)n * sizeof *C);
-        return;
-    }
-    switch (tg__gemm_isa()) {
+    switch (isa) {
 #if TG__GEMM_X86
     case ISA_AVX512:
         avx512_f64_gemm(ta, tb, m, n, k, A, lda, B, ldb, beta, C, ldc);
@@ -213,4 +202,97 @@ void tg__gemm_f64(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
     default:
         portable_f64_gemm(ta, tb, m, n, k, A, lda, B, ldb, beta, C, ldc);
     }
+}
+
+/*
+ * ---- Threads. A product big enough is cut into blocks of C's rows (or
+ * columns), one per thread, each an ordinary single-thread product of A's
+ * rows (or B's columns) for that block. Every element of C is still one
+ * dot product over all of k in the same order, so the result does not
+ * depend on the thread count. The cut goes across the dimension that makes
+ * the threads pack less twice: blocks of rows each pack all of B, blocks
+ * of columns all of A.
+ */
+typedef struct gemm_job {
+    bool ta, tb, by_rows, f64;
+    int isa;
+    int64_t m, n, k, lda, ldb, ldc;
+    const void *A, *B;
+    void *C;
+    double beta;
+} gemm_job;
+
+/* About a million multiply-adds per thread pay for waking one. */
+#define GEMM_MIN_PART_MACS ((int64_t)1 << 20)
+
+/* Rows [begin, end) of C, or columns when the job is cut by columns. */
+static void gemm_part(void *ctx, int64_t begin, int64_t end)
+{
+    const gemm_job *j = ctx;
+    int64_t m = j->by_rows ? end - begin : j->m;
+    int64_t n = j->by_rows ? j->n : end - begin;
+    /* Where the block starts in A (by rows) or B (by columns), and in C. */
+    int64_t at = j->by_rows ? (j->ta ? begin : begin * j->lda)
+                            : (j->tb ? begin * j->ldb : begin);
+    int64_t c_at = j->by_rows ? begin * j->ldc : begin;
+    if (j->f64)
+        gemm_f64_isa(j->isa, j->ta, j->tb, m, n, j->k,
+                     (const double *)j->A + (j->by_rows ? at : 0), j->lda,
+                     (const double *)j->B + (j->by_rows ? 0 : at), j->ldb,
+                     j->beta, (double *)j->C + c_at, j->ldc);
+    else
+        gemm_f32_isa(j->isa, j->ta, j->tb, m, n, j->k,
+                     (const float *)j->A + (j->by_rows ? at : 0), j->lda,
+                     (const float *)j->B + (j->by_rows ? 0 : at), j->ldb,
+                     (float)j->beta, (float *)j->C + c_at, j->ldc);
+}
+
+/* Run the job, on several threads when it is big enough. */
+static void gemm_run(gemm_job *j)
+{
+    j->isa = tg__gemm_isa(); /* the caller's, also on the workers */
+    j->by_rows = j->m >= j->n;
+    int64_t units = j->by_rows ? j->m : j->n;
+    int64_t per_unit = (j->by_rows ? j->n : j->m) * j->k;
+    int64_t min_part = (GEMM_MIN_PART_MACS + per_unit - 1) / per_unit;
+    /* Blocks of whole register tiles: 24 rows (6 and 8 divide it) or 32
+     * columns (a 2-vector AVX-512 f32 tile). */
+    tg__parallel_for(units, j->by_rows ? 24 : 32, min_part, gemm_part, j);
+}
+
+/* k == 0: C = beta C, which for beta 0 means zeros. */
+static bool gemm_trivial(int64_t m, int64_t n, int64_t k, bool beta_zero,
+                         void *C, int64_t ldc, size_t es)
+{
+    if (m <= 0 || n <= 0)
+        return true;
+    if (k > 0)
+        return false;
+    for (int64_t i = 0; beta_zero && i < m; i++)
+        memset((char *)C + (size_t)(i * ldc) * es, 0, (size_t)n * es);
+    return true;
+}
+
+void tg__gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                  const float *A, int64_t lda, const float *B, int64_t ldb,
+                  float beta, float *C, int64_t ldc)
+{
+    if (gemm_trivial(m, n, k, beta == 0, C, ldc, sizeof *C))
+        return;
+    gemm_job j = {.ta = ta, .tb = tb, .f64 = false, .m = m, .n = n, .k = k,
+                  .lda = lda, .ldb = ldb, .ldc = ldc, .A = A, .B = B,
+                  .C = C, .beta = beta};
+    gemm_run(&j);
+}
+
+void tg__gemm_f64(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                  const double *A, int64_t lda, const double *B, int64_t ldb,
+                  double beta, double *C, int64_t ldc)
+{
+    if (gemm_trivial(m, n, k, beta == 0, C, ldc, sizeof *C))
+        return;
+    gemm_job j = {.ta = ta, .tb = tb, .f64 = true, .m = m, .n = n, .k = k,
+                  .lda = lda, .ldb = ldb, .ldc = ldc, .A = A, .B = B,
+                  .C = C, .beta = beta};
+    gemm_run(&j);
 }

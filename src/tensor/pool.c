@@ -1,0 +1,221 @@
+/*
+ * pool.c — the thread pool: tg_set_num_threads and tg__parallel_for.
+ *
+ * The pool is n - 1 worker threads that sleep on a condition variable.
+ * tg__parallel_for cuts its range into at most n parts and posts the job;
+ * the calling thread and the workers then claim parts one at a time until
+ * none is left, and the caller waits until all are done. Claiming (rather
+ * than a fixed part per thread) matters on a shared machine: a worker
+ * that is not scheduled in time just leaves its part to the others, so a
+ * call on n threads is never much slower than on one. One job runs at a
+ * time: a call that finds the pool busy (another thread's job, or a call
+ * made from inside a part) runs its whole range on its own thread, so
+ * nothing ever waits for a worker that is waiting for it. Where the range
+ * is cut never changes what is computed, only who computes it (see
+ * tg__parallel_for in internal.h).
+ *
+ * Built without threads (meson -Dthreads=disabled), every call runs inline
+ * and tg_set_num_threads accepts only 1.
+ */
+#include "internal.h"
+
+#include <stdatomic.h>
+
+/* The thread count: 1 until tg_set_num_threads says otherwise. */
+static atomic_int n_threads = 1;
+
+int tg_num_threads(void)
+{
+    return atomic_load_explicit(&n_threads, memory_order_relaxed);
+}
+
+/* The part boundaries: part i of parts starts at an `align` multiple. */
+static int64_t part_start(int64_t n, int64_t align, int parts, int i)
+{
+    if (i >= parts)
+        return n;
+    int64_t units = (n + align - 1) / align;
+    int64_t at = units * i / parts * align;
+    return at < n ? at : n;
+}
+
+/* How many parts: one per thread, each at least min_part long. */
+static int parts_for(int64_t n, int64_t min_part, int threads)
+{
+    if (min_part < 1)
+        min_part = 1;
+    int64_t most = n / min_part;
+    return most < threads ? (int)(most > 1 ? most : 1) : threads;
+}
+
+#if TG__THREADS
+
+#include <pthread.h>
+#include <stdint.h>
+
+static struct {
+    pthread_mutex_t busy;       /* held by whoever owns the workers now */
+    pthread_mutex_t lock;       /* guards everything below */
+    pthread_cond_t wake;        /* a new job (or stop) was posted */
+    pthread_cond_t done;        /* the job's last part finished */
+    pthread_t workers[TG__MAX_THREADS - 1];
+    int n_workers;
+    unsigned long generation;   /* bumped for every job and for stop */
+    bool stop;
+    tg__range_fn fn;            /* the job: fn(ctx, part's range) */
+    void *ctx;
+    int64_t n, align;
+    int parts;
+    int next;                   /* the first part nobody has claimed */
+    int finished;               /* parts done */
+} pool = {
+    .busy = PTHREAD_MUTEX_INITIALIZER,
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .wake = PTHREAD_COND_INITIALIZER,
+    .done = PTHREAD_COND_INITIALIZER,
+};
+
+/*
+ * Claim and run parts of the current job until none is left. Called, and
+ * returns, with pool.lock held; runs the parts without it.
+ */
+static void run_parts(void)
+{
+    while (pool.next < pool.parts) {
+        int part = pool.next++;
+        tg__range_fn fn = pool.fn;
+        void *ctx = pool.ctx;
+        int64_t begin = part_start(pool.n, pool.align, pool.parts, part);
+        int64_t end = part_start(pool.n, pool.align, pool.parts, part + 1);
+        pthread_mutex_unlock(&pool.lock);
+        fn(ctx, begin, end);
+        pthread_mutex_lock(&pool.lock);
+        if (++pool.finished == pool.parts)
+            pthread_cond_signal(&pool.done);
+    }
+}
+
+/* The generation a worker was started in: it waits for the next one. */
+static unsigned long worker_start[TG__MAX_THREADS - 1];
+
+static void *worker_main(void *arg)
+{
+    unsigned long seen = *(const unsigned long *)arg;
+    pthread_mutex_lock(&pool.lock);
+    for (;;) {
+        while (pool.generation == seen)
+            pthread_cond_wait(&pool.wake, &pool.lock);
+        seen = pool.generation;
+        if (pool.stop)
+            break;
+        run_parts();
+    }
+    pthread_mutex_unlock(&pool.lock);
+    return NULL;
+}
+
+/* Stop and join every worker; the caller holds busy. */
+static void stop_workers(void)
+{
+    pthread_mutex_lock(&pool.lock);
+    pool.stop = true;
+    pool.generation++;
+    pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.lock);
+    for (int i = 0; i < pool.n_workers; i++)
+        pthread_join(pool.workers[i], NULL);
+    pool.n_workers = 0;
+    pool.stop = false;
+}
+
+/* Start workers until there are want of them; the caller holds busy. */
+static int start_workers(int want)
+{
+    while (pool.n_workers < want) {
+        unsigned long *start = &worker_start[pool.n_workers];
+        pthread_mutex_lock(&pool.lock);
+        *start = pool.generation;
+        pthread_mutex_unlock(&pool.lock);
+        if (pthread_create(&pool.workers[pool.n_workers], NULL, worker_main,
+                           start) != 0)
+            return TG_ENOMEM;
+        pool.n_workers++;
+    }
+    return TG_OK;
+}
+
+int tg_set_num_threads(int n)
+{
+    if (n < 1 || n > TG__MAX_THREADS)
+        return tg_set_error(TG_EINVAL, "tg_set_num_threads: %d threads; "
+                            "the count must be 1 to %d", n, TG__MAX_THREADS);
+    pthread_mutex_lock(&pool.busy);
+    if (pool.n_workers == n - 1) { /* already so */
+        pthread_mutex_unlock(&pool.busy);
+        return TG_OK;
+    }
+    stop_workers();
+    int rc = start_workers(n - 1);
+    if (rc != TG_OK) {
+        stop_workers();
+        atomic_store_explicit(&n_threads, 1, memory_order_relaxed);
+        pthread_mutex_unlock(&pool.busy);
+        return tg_set_error(rc, "tg_set_num_threads: could not start %d "
+                            "threads; running on 1", n - 1);
+    }
+    atomic_store_explicit(&n_threads, n, memory_order_relaxed);
+    pthread_mutex_unlock(&pool.busy);
+    return TG_OK;
+}
+
+void tg__parallel_for(int64_t n, int64_t align, int64_t min_part,
+                      tg__range_fn fn, void *ctx)
+{
+    int parts = parts_for(n, min_part, tg_num_threads());
+    if (parts <= 1 || pthread_mutex_trylock(&pool.busy) != 0) {
+        fn(ctx, 0, n);
+        return;
+    }
+    if (parts > pool.n_workers + 1)
+        parts = pool.n_workers + 1;
+    if (align < 1)
+        align = 1;
+    pthread_mutex_lock(&pool.lock);
+    pool.fn = fn;
+    pool.ctx = ctx;
+    pool.n = n;
+    pool.align = align;
+    pool.parts = parts;
+    pool.next = 0;
+    pool.finished = 0;
+    pool.generation++;
+    pthread_cond_broadcast(&pool.wake);
+    run_parts();
+    while (pool.finished < pool.parts)
+        pthread_cond_wait(&pool.done, &pool.lock);
+    pthread_mutex_unlock(&pool.lock);
+    pthread_mutex_unlock(&pool.busy);
+}
+
+#else /* !TG__THREADS */
+
+int tg_set_num_threads(int n)
+{
+    if (n < 1 || n > TG__MAX_THREADS)
+        return tg_set_error(TG_EINVAL, "tg_set_num_threads: %d threads; "
+                            "the count must be 1 to %d", n, TG__MAX_THREADS);
+    if (n == 1)
+        return TG_OK;
+    return tg_set_error(TG_EINVAL, "tg_set_num_threads: %d threads; this "
+                        "tapegrad was built without threads "
+                        "(-Dthreads=disabled), so the count must be 1", n);
+}
+
+void tg__parallel_for(int64_t n, int64_t align, int64_t min_part,
+                      tg__range_fn fn, void *ctx)
+{
+    (void)align, (void)min_part, (void)parts_for, (void)part_start;
+    fn(ctx, 0, n);
+}
+
+#endif /* TG__THREADS */

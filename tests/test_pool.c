@@ -1,0 +1,304 @@
+/*
+ * test_pool.c — the thread pool (src/tensor/pool.c): tg_set_num_threads,
+ * tg__parallel_for, and the promise that results do not depend on the
+ * thread count. CI also runs it under ThreadSanitizer.
+ *
+ * In a build without threads (meson -Dthreads=disabled) the cases check
+ * that asking for more than one thread is refused and everything still
+ * runs on one.
+ */
+#include "tg_test.h"
+#include "internal.h"
+#include "tapegrad/nn.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Two threads if this build has them (then true), else false. */
+static bool two_threads(void)
+{
+    int rc = tg_set_num_threads(2);
+    if (rc == TG_OK)
+        return true;
+    ck_assert_int_eq(rc, TG_EINVAL);
+    ck_assert_message("built without threads");
+    ck_assert_int_eq(tg_num_threads(), 1);
+    return false;
+}
+
+/* ---- tg__parallel_for */
+
+enum { N_ITEMS = 100000 };
+static unsigned char hits[N_ITEMS];
+static _Atomic int calls;
+
+typedef struct marking {
+    int64_t align, offset;
+} marking;
+
+/* Marks its part; parts must be disjoint, aligned and long enough. */
+static void mark(void *ctx, int64_t begin, int64_t end)
+{
+    const marking *m = ctx;
+    ck_assert(begin < end);
+    ck_assert(begin % m->align == 0);
+    for (int64_t i = begin; i < end; i++)
+        hits[m->offset + i]++;
+    calls++;
+}
+
+START_TEST(parts_cover_the_range_once)
+{
+    bool threaded = two_threads();
+    const int64_t aligns[] = {1, 7, 24, 32};
+    for (int t = 1; t <= (threaded ? 3 : 1); t++) {
+        ck_assert_int_eq(tg_set_num_threads(t), TG_OK);
+        for (int a = 0; a < 4; a++) {
+            marking m = {aligns[a], 0};
+            for (int64_t n = 1; n <= N_ITEMS; n = n * 3 + 1) {
+                memset(hits, 0, sizeof hits);
+                calls = 0;
+                tg__parallel_for(n, m.align, 1000, mark, &m);
+                for (int64_t i = 0; i < n; i++)
+                    ck_assert_msg(hits[i] == 1, "n %lld align %lld: item "
+                                  "%lld done %d times", (long long)n,
+                                  (long long)m.align, (long long)i, hits[i]);
+                /* Short ranges are one call; no part below min_part. */
+                ck_assert_int_le(calls, n < 2000 ? 1 : t);
+            }
+        }
+    }
+    ck_assert_int_eq(tg_set_num_threads(1), TG_OK);
+}
+END_TEST
+
+/* A part that itself asks for parallel work gets it inline. */
+static void nested(void *ctx, int64_t begin, int64_t end)
+{
+    (void)ctx;
+    for (int64_t i = begin; i < end; i += 5000) {
+        marking m = {1, i};
+        tg__parallel_for(end - i < 5000 ? end - i : 5000, 1, 1, mark, &m);
+    }
+}
+
+START_TEST(nested_calls_run_inline)
+{
+    two_threads();
+    memset(hits, 0, sizeof hits);
+    calls = 0;
+    tg__parallel_for(N_ITEMS, 1, 1000, nested, NULL);
+    for (int64_t i = 0; i < N_ITEMS; i++)
+        ck_assert(hits[i] == 1);
+    ck_assert_int_eq(calls, N_ITEMS / 5000); /* each ran inline, whole */
+    ck_assert_int_eq(tg_set_num_threads(1), TG_OK);
+}
+END_TEST
+
+START_TEST(bad_counts)
+{
+    ck_assert_status(tg_set_num_threads(0), TG_EINVAL,
+                     "tg_set_num_threads: 0 threads; the count must be 1 "
+                     "to 64");
+    ck_assert_status(tg_set_num_threads(-3), TG_EINVAL, "-3 threads");
+    ck_assert_status(tg_set_num_threads(65), TG_EINVAL, "65 threads");
+    ck_assert_int_eq(tg_num_threads(), 1);
+    if (two_threads()) {
+        ck_assert_int_eq(tg_num_threads(), 2);
+        ck_assert_status(tg_set_num_threads(0), TG_EINVAL, "0 threads");
+        ck_assert_int_eq(tg_num_threads(), 2); /* unchanged */
+    }
+    ck_assert_int_eq(tg_set_num_threads(1), TG_OK);
+    ck_assert_int_eq(tg_num_threads(), 1);
+}
+END_TEST
+
+/* ---- the same results for any thread count */
+
+/* C = op(A) op(B) through tg__gemm_* on `threads` threads, into c. */
+static void product(int threads, tg_dtype dt, bool ta, bool tb, int64_t m,
+                    int64_t n, int64_t k, const void *a, const void *b,
+                    double beta, void *c)
+{
+    ck_assert_int_eq(tg_set_num_threads(threads), TG_OK);
+    int64_t lda = ta ? m : k, ldb = tb ? k : n;
+    if (dt == TG_F32)
+        tg__gemm_f32(ta, tb, m, n, k, a, lda, b, ldb, (float)beta, c, n);
+    else
+        tg__gemm_f64(ta, tb, m, n, k, a, lda, b, ldb, beta, c, n);
+}
+
+/* Shapes that split by rows, by columns, raggedly, or not at all. */
+static const int64_t shapes[][3] = {
+    {64, 160, 250}, {160, 64, 250}, {97, 300, 90}, {301, 45, 190},
+    {8, 8, 8}, {64, 10, 256},
+};
+
+START_TEST(gemm_is_the_same_on_any_count)
+{
+    if (!two_threads())
+        return;
+    tg_rng rng;
+    tg_rng_seed(&rng, 7, 0);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int64_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        for (int v = 0; v < 8; v++) {
+            tg_dtype dt = v & 4 ? TG_F64 : TG_F32;
+            bool ta = v & 1, tb = v & 2;
+            size_t es = tg_dtype_size(dt);
+            void *a = malloc((size_t)(m * k) * es);
+            void *b = malloc((size_t)(k * n) * es);
+            void *c[2] = {malloc((size_t)(m * n) * es),
+                          malloc((size_t)(m * n) * es)};
+            for (int64_t i = 0; i < m * k; i++)
+                tg__set(&(tg_tensor){.data = a, .dtype = dt}, i,
+                        tg_rng_normal(&rng));
+            for (int64_t i = 0; i < k * n; i++)
+                tg__set(&(tg_tensor){.data = b, .dtype = dt}, i,
+                        tg_rng_normal(&rng));
+            for (int t = 0; t < 2; t++) {
+                memset(c[t], 0, (size_t)(m * n) * es);
+                ((char *)c[t])[0] = 1; /* beta = 1 adds to what is there */
+                product(t + 1, dt, ta, tb, m, n, k, a, b, v % 3 == 0, c[t]);
+            }
+            ck_assert_msg(!memcmp(c[0], c[1], (size_t)(m * n) * es),
+                          "%lldx%lldx%lld %s ta %d tb %d differs",
+                          (long long)m, (long long)n, (long long)k,
+                          tg_dtype_name(dt), ta, tb);
+            free(a), free(b), free(c[0]), free(c[1]);
+        }
+    }
+    ck_assert_int_eq(tg_set_num_threads(1), TG_OK);
+}
+END_TEST
+
+/*
+ * Three SGD steps of an MLP 300-128-10 on a batch of 64 (a smaller W4,
+ * still big enough for its first layer's products to be split), on
+ * `threads` threads: the parameters afterwards, in order.
+ */
+static float *train(int threads, tg_dtype dt, int64_t *total)
+{
+    ck_assert_int_eq(tg_set_num_threads(threads), TG_OK);
+    tg_tape *model = tg_tape_new(), *step = tg_tape_new();
+    tg_rng rng;
+    tg_rng_seed(&rng, 4, 0);
+    int64_t widths[] = {300, 128, 10}, shape[2] = {64, 300};
+    tg_params *params = tg_params_new(model);
+    tg_mlp *net = tg_mlp_new(model, params, &rng, dt, 3, widths, tg_relu);
+    tg_sgd_options sgd = tg_sgd_defaults(0.1);
+    tg_optimizer *opt = tg_sgd_new(model, params, &sgd);
+    tg_tensor *x = tg_rand_normal(model, &rng, dt, 2, shape, 0.0, 1.0);
+    ck_assert_ptr_nonnull(opt);
+    ck_assert_ptr_nonnull(x);
+    int64_t labels[64];
+    for (int i = 0; i < 64; i++)
+        labels[i] = (int64_t)tg_rng_bounded(&rng, 10);
+    for (int s = 0; s < 3; s++) {
+        tg_params_zero_grad(params);
+        tg_tensor *loss = tg_cross_entropy(step, tg_mlp_forward(step, net, x),
+                                           labels);
+        ck_assert_int_eq(tg_backward(step, loss), TG_OK);
+        ck_assert_int_eq(tg_optimizer_step(opt), TG_OK);
+        tg_tape_reset(step);
+    }
+    *total = tg_params_numel(params);
+    float *out = malloc((size_t)*total * sizeof *out);
+    int64_t at = 0;
+    for (int64_t i = 0; i < tg_params_count(params); i++) {
+        tg_tensor *p = tg_params_at(params, i);
+        for (int64_t j = 0; j < tg_numel(p); j++)
+            out[at++] = (float)tg__get(p, j);
+    }
+    tg_tape_free(step);
+    tg_tape_free(model);
+    return out;
+}
+
+START_TEST(training_is_the_same_on_any_count)
+{
+    if (!two_threads())
+        return;
+    for (int d = 0; d < 2; d++) {
+        tg_dtype dt = d ? TG_F64 : TG_F32;
+        int64_t n1, n2;
+        float *one = train(1, dt, &n1), *two = train(2, dt, &n2);
+        ck_assert_int_eq(n1, n2);
+        ck_assert_msg(!memcmp(one, two, (size_t)n1 * sizeof *one),
+                      "%s parameters differ after training on 2 threads",
+                      tg_dtype_name(dt));
+        free(one), free(two);
+    }
+    ck_assert_int_eq(tg_set_num_threads(1), TG_OK);
+}
+END_TEST
+
+/* ---- several user threads at once */
+
+typedef struct user {
+    int64_t m;
+    float *a, *b, *c;
+} user;
+
+static void *user_main(void *arg)
+{
+    user *u = arg;
+    for (int r = 0; r < 20; r++)
+        tg__gemm_f32(false, false, u->m, u->m, u->m, u->a, u->m, u->b, u->m,
+                     0.0f, u->c, u->m);
+    return NULL;
+}
+
+/* Two threads multiplying at once: one gets the pool, the other runs on
+ * its own; both get the right answer. */
+START_TEST(concurrent_callers)
+{
+    bool threaded = two_threads();
+    enum { M = 160 };
+    user u[2];
+    float *want = malloc(M * M * sizeof *want);
+    for (int i = 0; i < 2; i++) {
+        u[i].m = M;
+        u[i].a = malloc(M * M * sizeof(float));
+        u[i].b = malloc(M * M * sizeof(float));
+        u[i].c = malloc(M * M * sizeof(float));
+        for (int j = 0; j < M * M; j++) {
+            u[i].a[j] = (float)((j * 7 + i) % 11) - 5;
+            u[i].b[j] = (float)((j * 5 + 3 * i) % 13) - 6;
+        }
+    }
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, user_main, &u[i]), 0);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+    ck_assert_int_eq(tg_set_num_threads(1), TG_OK);
+    for (int i = 0; i < 2; i++) {
+        tg__gemm_f32(false, false, M, M, M, u[i].a, M, u[i].b, M, 0.0f, want,
+                     M);
+        ck_assert(!memcmp(want, u[i].c, M * M * sizeof *want));
+        free(u[i].a), free(u[i].b), free(u[i].c);
+    }
+    free(want);
+    (void)threaded;
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("pool");
+    TCase *tc = tg_test_tcase("parallel_for");
+    tcase_add_test(tc, parts_cover_the_range_once);
+    tcase_add_test(tc, nested_calls_run_inline);
+    tcase_add_test(tc, bad_counts);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("same_results");
+    tcase_add_test(tc, gemm_is_the_same_on_any_count);
+    tcase_add_test(tc, training_is_the_same_on_any_count);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("concurrency");
+    tcase_add_test(tc, concurrent_callers);
+    suite_add_tcase(s, tc);
+    return tg_test_main(s);
+}
