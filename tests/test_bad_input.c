@@ -48,8 +48,8 @@ typedef struct fx {
     tg_tensor *b5;       /* f32 (5,) */
     tg_tensor *d34;      /* f64 (3,4), requires grad */
     tg_tensor *s;        /* f32 scalar 2.5 */
-    char dir[64];        /* an empty temporary folder */
-    char path[128];      /* scratch for paths in dir */
+    char dir[256];       /* an empty temporary folder */
+    char path[320];      /* scratch for paths in dir */
 } fx;
 
 /* The status a pointer-returning call left: TG_OK for non-NULL. */
@@ -519,7 +519,7 @@ static int json_one(fx *f, const char *path, const char *name,
 /* A folder where the file should go: nothing is written, nothing left. */
 static int json_onto_folder(fx *f)
 {
-    char sub[160];
+    char sub[320];
     snprintf(sub, sizeof sub, "%s", in_dir(f, "sub"));
     if (mkdir(sub, 0700) != 0)
         return expect(false, "mkdir of a scratch folder");
@@ -1178,7 +1178,8 @@ static void fixture_make(fx *f)
         tg_mut_f64(f->d34)[i] = 0.25 * i - 1.1;
     tg_set_requires_grad(f->a34, true);
     tg_set_requires_grad(f->d34, true);
-    snprintf(f->dir, sizeof f->dir, "/tmp/tg_bad_input_XXXXXX");
+    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(f->dir, sizeof f->dir, "%s/tg_bad_input_XXXXXX", base);
     ck_assert_ptr_nonnull(mkdtemp(f->dir));
 }
 
