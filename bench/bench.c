@@ -4,6 +4,7 @@
  *
  *     bench                 every workload
  *     bench W1              the workloads named W1 or W1-<variant>
+ *     bench =W1             W1 alone
  *     bench --list          their names and what they do
  *     bench --json W1       the results as JSON on stdout
  *     bench --smoke         a few untimed iterations of each, checking the
@@ -1091,6 +1092,8 @@ static void print_json(const workload *w, const result *r, bool first)
 /* Whether w is selected by arg: its exact name, or its group ("W1"). */
 static bool selects(const char *arg, const workload *w)
 {
+    if (arg[0] == '=') /* "=W1": W1 alone, not its variants */
+        return strcmp(arg + 1, w->name) == 0;
     size_t n = strlen(arg);
     return strcmp(arg, w->name) == 0 ||
            (strncmp(arg, w->name, n) == 0 && w->name[n] == '-');
