@@ -76,7 +76,7 @@ tg_tensor *tg__reduction_begin(tg_op_ctx *c, tg__lanes *l)
         return tg_empty(c->tape, x->dtype, 0, NULL);
     }
     char fn[64];
-    int axis;
+    int axis = 0;
     snprintf(fn, sizeof fn, "tg_%s", c->op->name);
     if (tg__axis_resolve(fn, x, p->axis, &axis) != TG_OK)
         return NULL;
