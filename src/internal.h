@@ -10,27 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-/*
- * TG__HOT marks a function whose loops should use the widest vectors the
- * machine has: GCC and clang compile it three times (AVX-512, AVX2 and the
- * baseline) and the dynamic loader picks one when the library is loaded.
- * Elsewhere it expands to nothing and the baseline is all there is.
- */
-/* ThreadSanitizer instruments the loader's ifunc resolvers, which run
- * before its runtime is set up and crash: no clones under it. */
-#if defined(__SANITIZE_THREAD__)
-#define TG__NO_CLONES 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TG__NO_CLONES 1
-#endif
-#endif
-#if defined(__x86_64__) && defined(__ELF__) && !defined(TG__NO_CLONES) && \
-    (defined(__clang__) ? __clang_major__ >= 14 : __GNUC__ >= 6)
-#define TG__HOT __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define TG__HOT
-#endif
+#include "hot.h" /* TG__HOT */
 
 /* Data and arena blocks are aligned for the widest vector loads. */
 #define TG__ALIGN 64

@@ -11,6 +11,7 @@
  * per step, as PyTorch does in Python.
  */
 #include "optimizer.h"
+#include "hot.h"
 
 #include <math.h>
 
@@ -34,7 +35,7 @@
         }                                                                     \
     } while (0)
 
-int tg__adam_step(tg_optimizer *o)
+TG__HOT int tg__adam_step(tg_optimizer *o)
 {
     for (int64_t k = 0; k < o->n; k++) {
         tg_tensor *x = o->params[k], *grad = tg_grad(x);

@@ -8,6 +8,7 @@
  *     p = p - lr * d
  */
 #include "optimizer.h"
+#include "hot.h"
 
 /* The rule for one dtype T; the loop vectorises when momentum is 0. */
 #define SGD_UPDATE(T, p, g, buf, n, o, first)                                 \
@@ -25,7 +26,7 @@
         }                                                                     \
     } while (0)
 
-int tg__sgd_step(tg_optimizer *o)
+TG__HOT int tg__sgd_step(tg_optimizer *o)
 {
     for (int64_t k = 0; k < o->n; k++) {
         tg_tensor *x = o->params[k], *grad = tg_grad(x);
