@@ -151,6 +151,36 @@ START_TEST(linspace_seed_middle_is_symmetric)
 }
 END_TEST
 
+/*
+ * A range symmetric about zero computes half its values and mirrors the
+ * rest: bit for bit what the formula gives every element (f32 fast path:
+ * the weighted mean with exact products), and never a -0.0 the formula
+ * would not give.
+ */
+START_TEST(linspace_mirrored_half_is_the_formula)
+{
+    tg_tape *t = tg_tape_new();
+    const double ends[] = {2, 0.75, 1e-3f, 3e4};
+    for (int e = 0; e < 4; e++)
+        for (int64_t n = 2; n <= 1025; n += n < 40 ? 1 : 197) {
+            double a = -ends[e], b = ends[e], last = (double)(n - 1);
+            const float *v = tg_data_f32(tg_linspace(t, TG_F32, a, b, n));
+            for (int64_t i = 0; i < n; i++) {
+                double k = (double)i;
+                float want = (float)((a * (last - k) + b * k) * (1.0 / last));
+                ck_assert_msg(v[i] == want && signbit(v[i]) == signbit(want),
+                              "linspace(%g, %g, %lld)[%lld] = %a, not %a", a,
+                              b, (long long)n, (long long)i, (double)v[i],
+                              (double)want);
+            }
+        }
+    const float *z = tg_data_f32(tg_linspace(t, TG_F32, -0.0, 0.0, 4));
+    for (int i = 0; i < 4; i++)
+        ck_assert(z[i] == 0 && !signbit(z[i]));
+    tg_tape_free(t);
+}
+END_TEST
+
 START_TEST(linspace_rejects_bad_steps)
 {
     tg_tape *t = tg_tape_new();
@@ -174,6 +204,7 @@ int main(void)
     tc = tg_test_tcase("linspace");
     tcase_add_test(tc, linspace_within_one_ulp_and_symmetric);
     tcase_add_test(tc, linspace_seed_middle_is_symmetric);
+    tcase_add_test(tc, linspace_mirrored_half_is_the_formula);
     tcase_add_test(tc, linspace_rejects_bad_steps);
     suite_add_tcase(s, tc);
     return tg_test_main(s);

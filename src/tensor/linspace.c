@@ -46,13 +46,60 @@ static double weighted_mean(double a, double k, double b, double m, double d)
  * an int (steps < 2^29) so its conversion to double vectorises.
  */
 TG__HOT static void linspace_f32(float *restrict x, double start, double end,
-                         int32_t steps)
+                         int32_t steps, int32_t count)
 {
     double last = (double)(steps - 1), inv = 1.0 / last;
-    for (int32_t i = 0; i < steps; i++) {
+    for (int32_t i = 0; i < count; i++) {
         double k = (double)i;
         x[i] = (float)((start * (last - k) + end * k) * inv);
     }
+}
+
+/*
+ * The first count values of a symmetric range (start == -end): there the
+ * weighted mean's numerator start*(last-k) + end*k is end*(2k - last),
+ * a float times an integer below 2^29, exact in double as both products
+ * and their sum were: the same value with three fewer operations.
+ */
+TG__HOT static void linspace_sym_f32(float *restrict x, double end,
+                                     int32_t steps, int32_t count)
+{
+    double last = (double)(steps - 1), inv = 1.0 / last;
+    for (int32_t i = 0; i < count; i++)
+        x[i] = (float)(end * (2.0 * (double)i - last) * inv);
+}
+
+/* hi[j] = -lo[m-1-j]: the second half of a symmetric range. */
+TG__HOT static void mirror_f32(float *restrict hi, const float *restrict lo,
+                               int32_t m)
+{
+    for (int32_t j = 0; j < m; j++)
+        hi[j] = -lo[m - 1 - j];
+}
+
+/*
+ * A range symmetric about zero (start == -end, as linspace(-2, 2, n)):
+ * the formula is odd about the middle (see the top of the file), so the
+ * second half is exactly the first, negated and reversed. Computing one
+ * half halves the cost. start != 0 keeps every value but an odd range's
+ * middle, which is computed, away from zero (0 would mirror to -0).
+ */
+static bool symmetric(double start, double end)
+{
+    return start == -end && start != 0;
+}
+
+/* The f32 fast path, over all of x or, for a symmetric range, half. */
+static void linspace_f32_fast(float *x, double start, double end,
+                              int32_t steps)
+{
+    if (!symmetric(start, end)) {
+        linspace_f32(x, start, end, steps, steps);
+        return;
+    }
+    int32_t half = steps - steps / 2; /* the middle too, if steps is odd */
+    linspace_sym_f32(x, end, steps, half);
+    mirror_f32(x + half, x, steps - half);
 }
 
 /* Whether v survives a round trip through float. */
@@ -86,7 +133,7 @@ tg_tensor *tg_linspace(tg_tape *t, tg_dtype dt, double start, double end,
     double d = (double)(steps - 1);
     if (dt == TG_F32 && steps > 1 && steps < ((int64_t)1 << 29) &&
         is_float(start) && is_float(end)) {
-        linspace_f32(x->data, start, end, (int32_t)steps);
+        linspace_f32_fast(x->data, start, end, (int32_t)steps);
         return x;
     }
     for (int64_t i = 0; i < steps; i++) {
