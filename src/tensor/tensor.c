@@ -55,7 +55,39 @@ int tg__check_tensor(const char *fn, const tg_tensor *x)
     return TG_OK;
 }
 
-/* A tensor header and its values, in one allocation from t's arena. */
+/*
+ * A tensor header and its values, in one allocation from t's arena, for a
+ * shape already checked (numel is its element count). NULL, with
+ * TG_ENOMEM naming fn, when there is no memory.
+ */
+static tg_tensor *tensor_place(const char *fn, tg_tape *t, tg_dtype dt,
+                               int ndim, const int64_t *shape, int64_t numel)
+{
+    size_t head = (sizeof(tg_tensor) + TG__ALIGN - 1) & ~(size_t)(TG__ALIGN - 1);
+    size_t bytes = (size_t)numel * tg_dtype_size(dt);
+    if (bytes > SIZE_MAX - head) {
+        tg_set_error(TG_ENOMEM, "%s: %lld elements do not fit in memory", fn,
+                     (long long)numel);
+        return NULL;
+    }
+    unsigned char *mem = tg__arena_alloc(&t->arena, head + bytes);
+    if (mem == NULL) {
+        tg_set_error(TG_ENOMEM, "%s: out of memory for %lld elements", fn,
+                     (long long)numel);
+        return NULL;
+    }
+    tg_tensor *x = (tg_tensor *)mem;
+    *x = (tg_tensor){.magic = TG__LIVE, .generation = t->generation,
+                     .tape = t, .next = t->tensors, .data = mem + head,
+                     .numel = numel, .ndim = ndim, .dtype = dt,
+                     .creator = -1};
+    for (int i = 0; i < ndim; i++)
+        x->shape[i] = shape[i];
+    t->tensors = x;
+    return x;
+}
+
+/* The same for a shape given by the caller: checked first. */
 static tg_tensor *tensor_new(const char *fn, tg_tape *t, tg_dtype dt,
                              int ndim, const int64_t *shape)
 {
@@ -71,34 +103,7 @@ static tg_tensor *tensor_new(const char *fn, tg_tape *t, tg_dtype dt,
     int64_t numel;
     if (tg__check_shape(fn, ndim, shape, esize, &numel) != TG_OK)
         return NULL;
-    size_t head = (sizeof(tg_tensor) + TG__ALIGN - 1) & ~(size_t)(TG__ALIGN - 1);
-    size_t bytes = (size_t)numel * esize;
-    if (bytes > SIZE_MAX - head) {
-        tg_set_error(TG_ENOMEM, "%s: %lld elements do not fit in memory", fn,
-                     (long long)numel);
-        return NULL;
-    }
-    unsigned char *mem = tg__arena_alloc(&t->arena, head + bytes);
-    if (mem == NULL) {
-        tg_set_error(TG_ENOMEM, "%s: out of memory for %lld elements", fn,
-                     (long long)numel);
-        return NULL;
-    }
-    tg_tensor *x = (tg_tensor *)mem;
-    memset(x, 0, sizeof *x);
-    x->magic = TG__LIVE;
-    x->generation = t->generation;
-    x->tape = t;
-    x->next = t->tensors;
-    t->tensors = x;
-    x->data = mem + head;
-    x->numel = numel;
-    x->ndim = ndim;
-    if (ndim > 0)
-        memcpy(x->shape, shape, (size_t)ndim * sizeof *shape);
-    x->dtype = dt;
-    x->creator = -1;
-    return x;
+    return tensor_place(fn, t, dt, ndim, shape, numel);
 }
 
 tg_tensor *tg_empty(tg_tape *t, tg_dtype dt, int ndim, const int64_t *shape)
@@ -110,7 +115,12 @@ tg_tensor *tg_empty_like(tg_tape *t, const tg_tensor *x)
 {
     if (tg__check_tensor("tg_empty_like", x) != TG_OK)
         return NULL;
-    return tensor_new("tg_empty_like", t, x->dtype, x->ndim, x->shape);
+    if (t == NULL) {
+        tg_set_error(TG_EINVAL, "tg_empty_like: tape is NULL");
+        return NULL;
+    }
+    return tensor_place("tg_empty_like", t, x->dtype, x->ndim, x->shape,
+                        x->numel); /* x's shape was checked when it was made */
 }
 
 tg_tensor *tg_zeros(tg_tape *t, tg_dtype dt, int ndim, const int64_t *shape)
@@ -149,8 +159,8 @@ tg_tensor *tg_scalar(tg_tape *t, tg_dtype dt, double v)
 tg_tensor *tg__grad_buffer(tg_tensor *x)
 {
     if (x->grad == NULL) {
-        x->grad = tensor_new("tg_backward", x->tape, x->dtype, x->ndim,
-                             x->shape);
+        x->grad = tensor_place("tg_backward", x->tape, x->dtype, x->ndim,
+                               x->shape, x->numel);
         x->grad_state = TG__GRAD_STALE;
         if (x->grad != NULL)
             x->grad->grad_of = x;
