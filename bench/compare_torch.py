@@ -10,8 +10,9 @@ source tree), run with --json. The PyTorch side runs the same work in a
 child process of this script (so that each child can load OpenBLAS with its
 own settings), timed with the bench's method: a warm-up, batches of at
 least about a millisecond, the median, minimum and maximum of the samples.
-PyTorch runs single-threaded (torch.set_num_threads(1)) except in the rows
-named "-2threads".
+PyTorch runs single-threaded (torch.set_num_threads(1), and
+OPENBLAS_NUM_THREADS=1, without which OpenBLAS uses every core) except in
+the rows named "-2threads" (2 of each).
 
     W1  x = linspace(-2, 2, 1000, requires_grad); relu(x).sum().backward()
     W2  x = randn(2^24) leaf; relu(x).sum().backward(); x.grad.zero_()
@@ -287,9 +288,15 @@ def worker(names, budget):
 
 # ---- the driver
 
-def run_torch(names, budget, coretype):
-    """One worker round; coretype None keeps OpenBLAS as installed."""
-    env = dict(os.environ)
+def run_torch(names, budget, coretype, threads):
+    """One worker round; coretype None keeps OpenBLAS as installed.
+
+    torch.set_num_threads does not reach Debian's OpenBLAS, which starts a
+    thread per core of its own: without OPENBLAS_NUM_THREADS a "1-thread"
+    PyTorch multiplies its matrices on 2 threads here (measured: W4 at
+    about 510 us instead of 750). So each worker gets the count as well.
+    """
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads))
     if coretype:
         env["OPENBLAS_CORETYPE"] = coretype
     out = subprocess.run([sys.executable, os.path.abspath(__file__),
@@ -472,9 +479,14 @@ def main(argv):
                  n in ("W4-2threads",)]
         for cfg in configs:
             want = [n for n in names if cfg is None or n in BLAS_WORKLOADS]
+            got = {}
+            for threads in (1, 2):
+                some = [n for n in want
+                        if n.endswith("-2threads") == (threads == 2)]
+                if some:
+                    got.update(run_torch(some, budget, cfg, threads))
             if want:
-                pt_rounds.setdefault(cfg, []).append(
-                    run_torch(want, budget, cfg))
+                pt_rounds.setdefault(cfg, []).append(got)
     tg = {n: dict(merge([r[n] for r in tg_rounds if n in r]),
                   unit=tg_rounds[0][n]["unit"]) for n in tg_rounds[0]}
     version = pt_rounds[None][0]["_torch"]

@@ -117,7 +117,8 @@ int tg_set_allocator(const tg_allocator *a);
  * n > 1 starts n - 1 worker threads, which then share the work of every
  * call big enough to be worth it (about a million multiply-adds of a
  * matrix product, or 64K elements of an elementwise op, per thread) and
- * sleep otherwise; tg_set_num_threads(1) stops them again (do so before
+ * otherwise sleep (after watching for new work for 50 microseconds);
+ * tg_set_num_threads(1) stops them again (do so before
  * exit to leave nothing running). Results do not depend on n: every value
  * is computed by the same arithmetic in the same order whatever the count.
  * Process-wide configuration, like the allocator: set it while no other
