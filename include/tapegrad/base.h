@@ -13,13 +13,28 @@
 extern "C" {
 #endif
 
+/*
+ * TG_API marks what the shared library exports: everything declared in
+ * these headers, and nothing else (the library is compiled with
+ * -fvisibility=hidden, so its internal functions stay inside it). It
+ * expands to nothing where the compiler has no visibility attribute, and
+ * may be defined before the first include to override it.
+ */
+#ifndef TG_API
+#if defined(__GNUC__) && __GNUC__ >= 4 /* GCC, clang */
+#define TG_API __attribute__((visibility("default")))
+#else
+#define TG_API
+#endif
+#endif
+
 #define TG_VERSION_MAJOR 0
 #define TG_VERSION_MINOR 1
 #define TG_VERSION_PATCH 0
 #define TG_VERSION_STRING "0.1.0"
 
 /* The library's version as "MAJOR.MINOR.PATCH", the one it was built as. */
-const char *tg_version(void);
+TG_API const char *tg_version(void);
 
 /* A tensor holds 32-bit or 64-bit IEEE floats. */
 typedef enum tg_dtype {
@@ -28,10 +43,10 @@ typedef enum tg_dtype {
 } tg_dtype;
 
 /* Size in bytes of one element of dtype dt (4 or 8); 0 for an unknown dtype. */
-size_t tg_dtype_size(tg_dtype dt);
+TG_API size_t tg_dtype_size(tg_dtype dt);
 
 /* "f32" or "f64" ("?" for anything else). */
-const char *tg_dtype_name(tg_dtype dt);
+TG_API const char *tg_dtype_name(tg_dtype dt);
 
 /* The most dimensions a tensor can have. */
 #define TG_MAX_DIMS 8
@@ -62,7 +77,7 @@ typedef enum tg_status {
 } tg_status;
 
 /* A fixed sentence for a status code ("incompatible shapes"). */
-const char *tg_strerror(int status);
+TG_API const char *tg_strerror(int status);
 
 /*
  * The message of the last failure on this thread, naming the call and the
@@ -71,14 +86,14 @@ const char *tg_strerror(int status);
  * as errno. The pointer stays valid until the next tapegrad call on this
  * thread.
  */
-const char *tg_last_error(void);
+TG_API const char *tg_last_error(void);
 
 /* The status of the last failure on this thread (TG_OK if none since
  * tg_clear_error()). */
-int tg_last_status(void);
+TG_API int tg_last_status(void);
 
 /* Forget the last error on this thread (tg_last_error() returns ""). */
-void tg_clear_error(void);
+TG_API void tg_clear_error(void);
 
 /*
  * Record a failure: format the message printf-style, store it as this
@@ -86,7 +101,7 @@ void tg_clear_error(void);
  * library, so their errors read like the built-in ones:
  *     return tg_set_error(TG_EINVAL, "my_op: alpha must be positive");
  */
-int tg_set_error(int status, const char *fmt, ...)
+TG_API int tg_set_error(int status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
@@ -108,7 +123,7 @@ typedef struct tg_allocator {
 } tg_allocator;
 
 /* Install a (complete) allocator; NULL restores the C library's. */
-int tg_set_allocator(const tg_allocator *a);
+TG_API int tg_set_allocator(const tg_allocator *a);
 
 /*
  * Threads. tapegrad can split large matrix products (tg_matmul,
@@ -128,10 +143,10 @@ int tg_set_allocator(const tg_allocator *a);
  * without threads (meson -Dthreads=disabled); TG_ENOMEM if the threads
  * could not be started (the count is then 1).
  */
-int tg_set_num_threads(int n);
+TG_API int tg_set_num_threads(int n);
 
 /* The thread count set by tg_set_num_threads: 1 unless set. */
-int tg_num_threads(void);
+TG_API int tg_num_threads(void);
 
 #ifdef __cplusplus
 }

@@ -71,7 +71,7 @@ typedef struct tg_gradcheck_options {
 
 /* PyTorch's gradcheck defaults: eps 1e-6, atol 1e-5, rtol 1e-3, central,
  * f32 refused, a fixed seed. */
-tg_gradcheck_options tg_gradcheck_defaults(void);
+TG_API tg_gradcheck_options tg_gradcheck_defaults(void);
 
 /*
  * The verdict. Every element is either compared (and then passes or fails)
@@ -111,9 +111,10 @@ typedef struct tg_gradcheck_report {
  * hit (the message says at which input, element and point). Inputs are
  * left as they were on every error.
  */
-int tg_gradcheck(tg_gradcheck_fn fn, void *userdata, tg_tensor *const *inputs,
-                 int n, const tg_gradcheck_options *opt,
-                 tg_gradcheck_report *report);
+TG_API int tg_gradcheck(tg_gradcheck_fn fn, void *userdata,
+                        tg_tensor *const *inputs, int n,
+                        const tg_gradcheck_options *opt,
+                        tg_gradcheck_report *report);
 
 #ifdef __cplusplus
 }

@@ -41,8 +41,8 @@ extern "C" {
  * the raw values, 1.0 / 255 for pixels in [0, 1]): value * scale is
  * computed in double and rounded once to dt. Any type code is accepted.
  */
-tg_tensor *tg_idx_parse(tg_tape *t, const void *data, size_t size,
-                        tg_dtype dt, double scale);
+TG_API tg_tensor *tg_idx_parse(tg_tape *t, const void *data, size_t size,
+                               tg_dtype dt, double scale);
 
 /*
  * The labels of a one-dimensional IDX file of integers (types 0x08, 0x09,
@@ -50,8 +50,8 @@ tg_tensor *tg_idx_parse(tg_tape *t, const void *data, size_t size,
  * (and *n untouched) on error; float types and other shapes are
  * TG_EFORMAT.
  */
-int64_t *tg_idx_parse_labels(tg_tape *t, const void *data, size_t size,
-                             int64_t *n);
+TG_API int64_t *tg_idx_parse_labels(tg_tape *t, const void *data, size_t size,
+                                    int64_t *n);
 
 #ifdef __cplusplus
 }

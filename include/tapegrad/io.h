@@ -36,7 +36,7 @@ extern "C" {
  * Returns the length written (without the NUL), or TG_EINVAL for a NULL or
  * too small buf.
  */
-int tg_format_double(char *buf, size_t n, double v);
+TG_API int tg_format_double(char *buf, size_t n, double v);
 
 /*
  * Write {"names[0]": [...], "names[1]": [...], ...} (n >= 1 entries, in that
@@ -51,8 +51,8 @@ int tg_format_double(char *buf, size_t n, double v);
  * NULL tensor propagates an earlier failure (its message is kept); a
  * tensor freed by a reset is TG_ESTATE; TG_EIO, TG_ENOMEM as above.
  */
-int tg_write_json(const char *path, int n, const char *const *names,
-                  const tg_tensor *const *values);
+TG_API int tg_write_json(const char *path, int n, const char *const *names,
+                         const tg_tensor *const *values);
 
 /* One line of a plot: n points (x[i], y[i]), UTF-8 text. */
 typedef struct tg_plot_series {
@@ -86,8 +86,8 @@ typedef struct tg_plot {
  * a size outside 160..20000 (other than 0), a series with n < 0 or with
  * points but a NULL x or y; TG_EIO, TG_ENOMEM as above.
  */
-int tg_write_svg_plot(const char *path, const tg_plot *plot,
-                      const tg_plot_series *series, int n);
+TG_API int tg_write_svg_plot(const char *path, const tg_plot *plot,
+                             const tg_plot_series *series, int n);
 
 #ifdef __cplusplus
 }

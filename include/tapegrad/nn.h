@@ -38,17 +38,20 @@ extern "C" {
 typedef struct tg_params tg_params;
 
 /* A new, empty list owned by t; NULL on failure. */
-tg_params *tg_params_new(tg_tape *t);
+TG_API tg_params *tg_params_new(tg_tape *t);
 
 /* Append x (which now requires grad). Returns 0, TG_EINVAL or TG_ENOMEM. */
-int tg_params_add(tg_params *p, tg_tensor *x);
+TG_API int tg_params_add(tg_params *p, tg_tensor *x);
 
-int64_t tg_params_count(const tg_params *p);          /* 0 for NULL */
-tg_tensor *tg_params_at(const tg_params *p, int64_t i); /* NULL if out of range */
-int64_t tg_params_numel(const tg_params *p);          /* total elements */
+/* How many parameters p holds (0 for NULL); the i-th (NULL and TG_EINVAL
+ * for an index outside 0..count-1, an empty list or a NULL p); how many
+ * elements they hold in all. */
+TG_API int64_t tg_params_count(const tg_params *p);
+TG_API tg_tensor *tg_params_at(const tg_params *p, int64_t i);
+TG_API int64_t tg_params_numel(const tg_params *p);
 
 /* tg_zero_grad on every parameter. */
-void tg_params_zero_grad(tg_params *p);
+TG_API void tg_params_zero_grad(tg_params *p);
 
 /* ---- Layers ------------------------------------------------------------ */
 
@@ -63,13 +66,13 @@ typedef struct tg_linear_layer {
  * nn.Linear: W and b uniform in [-1/sqrt(in), 1/sqrt(in)], drawn from rng,
  * and add them to p (p may be NULL). Returns 0 or a negative status.
  */
-int tg_linear_layer_init(tg_linear_layer *l, tg_tape *t, tg_params *p,
-                         tg_rng *rng, tg_dtype dt, int64_t in, int64_t out,
-                         bool bias);
+TG_API int tg_linear_layer_init(tg_linear_layer *l, tg_tape *t, tg_params *p,
+                                tg_rng *rng, tg_dtype dt, int64_t in,
+                                int64_t out, bool bias);
 
 /* y = x W^T + b on tape t (tg_linear). */
-tg_tensor *tg_linear_layer_forward(tg_tape *t, const tg_linear_layer *l,
-                                   tg_tensor *x);
+TG_API tg_tensor *tg_linear_layer_forward(tg_tape *t, const tg_linear_layer *l,
+                                          tg_tensor *x);
 
 /* An activation: any op of one tensor, such as tg_relu or tg_tanh. */
 typedef tg_tensor *(*tg_activation_fn)(tg_tape *t, tg_tensor *x);
@@ -82,12 +85,12 @@ typedef struct tg_mlp tg_mlp;
  * widths[0] inputs, widths[n-1] outputs, n >= 2; layers initialised as
  * tg_linear_layer_init. Owned by t; parameters added to p (may be NULL).
  */
-tg_mlp *tg_mlp_new(tg_tape *t, tg_params *p, tg_rng *rng, tg_dtype dt, int n,
-                   const int64_t *widths, tg_activation_fn act);
+TG_API tg_mlp *tg_mlp_new(tg_tape *t, tg_params *p, tg_rng *rng, tg_dtype dt,
+                          int n, const int64_t *widths, tg_activation_fn act);
 
-tg_tensor *tg_mlp_forward(tg_tape *t, const tg_mlp *m, tg_tensor *x);
-int tg_mlp_layers(const tg_mlp *m);
-tg_linear_layer *tg_mlp_layer(const tg_mlp *m, int i);
+TG_API tg_tensor *tg_mlp_forward(tg_tape *t, const tg_mlp *m, tg_tensor *x);
+TG_API int tg_mlp_layers(const tg_mlp *m);
+TG_API tg_linear_layer *tg_mlp_layer(const tg_mlp *m, int i);
 
 /* ---- Losses ------------------------------------------------------------- */
 
@@ -95,10 +98,11 @@ tg_linear_layer *tg_mlp_layer(const tg_mlp *m, int i);
  * The max-margin (hinge) loss of micrograd's demo: mean(relu(1 - y * s))
  * for scores s and labels y in {-1, +1}, both (n,) or (n, 1).
  */
-tg_tensor *tg_hinge_loss(tg_tape *t, tg_tensor *scores, tg_tensor *labels);
+TG_API tg_tensor *tg_hinge_loss(tg_tape *t, tg_tensor *scores,
+                                tg_tensor *labels);
 
 /* The L2 penalty alpha * sum over the parameters of p^2, on tape t. */
-tg_tensor *tg_l2_penalty(tg_tape *t, const tg_params *p, double alpha);
+TG_API tg_tensor *tg_l2_penalty(tg_tape *t, const tg_params *p, double alpha);
 
 /* ---- Optimizers ----------------------------------------------------------- */
 
@@ -122,9 +126,9 @@ typedef struct tg_adam_options {
     double weight_decay;         /* default 0 for Adam, 1e-2 for AdamW */
 } tg_adam_options;
 
-tg_sgd_options tg_sgd_defaults(double lr);
-tg_adam_options tg_adam_defaults(void);
-tg_adam_options tg_adamw_defaults(void);
+TG_API tg_sgd_options tg_sgd_defaults(double lr);
+TG_API tg_adam_options tg_adam_defaults(void);
+TG_API tg_adam_options tg_adamw_defaults(void);
 
 /*
  * Make an optimizer for the parameters in p (as they are now: add
@@ -132,20 +136,23 @@ tg_adam_options tg_adamw_defaults(void);
  * (SGD needs its options, for the learning rate). NULL and TG_EINVAL for a
  * bad option (negative lr, momentum, betas outside [0, 1), ...).
  */
-tg_optimizer *tg_sgd_new(tg_tape *t, tg_params *p, const tg_sgd_options *opt);
-tg_optimizer *tg_adam_new(tg_tape *t, tg_params *p, const tg_adam_options *opt);
-tg_optimizer *tg_adamw_new(tg_tape *t, tg_params *p, const tg_adam_options *opt);
+TG_API tg_optimizer *tg_sgd_new(tg_tape *t, tg_params *p,
+                                const tg_sgd_options *opt);
+TG_API tg_optimizer *tg_adam_new(tg_tape *t, tg_params *p,
+                                 const tg_adam_options *opt);
+TG_API tg_optimizer *tg_adamw_new(tg_tape *t, tg_params *p,
+                                  const tg_adam_options *opt);
 
 /*
  * One update of every parameter that has a gradient, by PyTorch's rule for
  * that optimizer (parameters without a gradient are skipped, as PyTorch).
  * Returns 0 or a negative status.
  */
-int tg_optimizer_step(tg_optimizer *o);
+TG_API int tg_optimizer_step(tg_optimizer *o);
 
 /* Change the learning rate (for schedules). */
-void tg_optimizer_set_lr(tg_optimizer *o, double lr);
-double tg_optimizer_lr(const tg_optimizer *o);
+TG_API void tg_optimizer_set_lr(tg_optimizer *o, double lr);
+TG_API double tg_optimizer_lr(const tg_optimizer *o);
 
 #ifdef __cplusplus
 }

@@ -48,13 +48,13 @@ extern "C" {
 #endif
 
 /* Write x to path as a .npy file (format 1.0, '<f4' or '<f8'). */
-int tg_save_npy(const char *path, const tg_tensor *x);
+TG_API int tg_save_npy(const char *path, const tg_tensor *x);
 
 /* Read the .npy file at path into a new tensor on t. */
-tg_tensor *tg_load_npy(tg_tape *t, const char *path);
+TG_API tg_tensor *tg_load_npy(tg_tape *t, const char *path);
 
 /* Read the bytes of a .npy file from memory (size bytes at data). */
-tg_tensor *tg_npy_parse(tg_tape *t, const void *data, size_t size);
+TG_API tg_tensor *tg_npy_parse(tg_tape *t, const void *data, size_t size);
 
 /*
  * Write the n tensors to path as a .npz archive, arrays[i] under
@@ -62,8 +62,8 @@ tg_tensor *tg_npy_parse(tg_tape *t, const void *data, size_t size);
  * Names must be non-empty, distinct and at most 65000 bytes; n may be 0.
  * The archive must stay below 4 GiB (no ZIP64).
  */
-int tg_save_npz(const char *path, int n, const char *const *names,
-                const tg_tensor *const *arrays);
+TG_API int tg_save_npz(const char *path, int n, const char *const *names,
+                       const tg_tensor *const *arrays);
 
 /* The arrays of an archive, in archive order; owned by the tape. */
 typedef struct tg_npz {
@@ -74,18 +74,19 @@ typedef struct tg_npz {
 
 /* Read every array of the .npz file at path onto t. Every entry must be a
  * supported .npy file whose name ends in ".npy", each name once. */
-const tg_npz *tg_load_npz(tg_tape *t, const char *path);
+TG_API const tg_npz *tg_load_npz(tg_tape *t, const char *path);
 
 /* The same from the bytes of a .npz file in memory. */
-const tg_npz *tg_npz_parse(tg_tape *t, const void *data, size_t size);
+TG_API const tg_npz *tg_npz_parse(tg_tape *t, const void *data, size_t size);
 
 /* The array called name in z; NULL and TG_ENOTFOUND if there is none
  * (TG_EINVAL for NULL arguments, keeping the message of a failed load). */
-tg_tensor *tg_npz_get(const tg_npz *z, const char *name);
+TG_API tg_tensor *tg_npz_get(const tg_npz *z, const char *name);
 
 /* Read only the array called name from the .npz file at path; the other
  * entries' data is not read. TG_ENOTFOUND if there is no such entry. */
-tg_tensor *tg_load_npz_entry(tg_tape *t, const char *path, const char *name);
+TG_API tg_tensor *tg_load_npz_entry(tg_tape *t, const char *path,
+                                    const char *name);
 
 #ifdef __cplusplus
 }

@@ -106,7 +106,7 @@ struct tg_op {
  * other tensor it simply writes every element.
  * Errors: TG_EINVAL for NULL, TG_ESTATE for a tensor freed by a reset.
  */
-int tg_grad_fill(tg_tensor *gx, double value);
+TG_API int tg_grad_fill(tg_tensor *gx, double value);
 
 /*
  * In a backward: whether gy is known to be one value everywhere without
@@ -114,7 +114,7 @@ int tg_grad_fill(tg_tensor *gx, double value);
  * elements must not be read). Only ops with TG_OP_UNIFORM_GRAD are ever
  * handed such a gy; false for anything else, or NULL.
  */
-bool tg_grad_uniform(const tg_tensor *gy, double *value);
+TG_API bool tg_grad_uniform(const tg_tensor *gy, double *value);
 
 /*
  * Run op on inputs in[0..n-1] with params (params_size bytes are copied,
@@ -125,8 +125,8 @@ bool tg_grad_uniform(const tg_tensor *gy, double *value);
  * message are kept), TG_EINVAL for a wrong count or a stale tensor, TG_EDTYPE for
  * inputs of different dtypes, and whatever forward reports.
  */
-tg_tensor *tg_apply(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
-                    const void *params);
+TG_API tg_tensor *tg_apply(tg_tape *t, const tg_op *op, tg_tensor *const *in,
+                           int n, const void *params);
 
 /*
  * Make op findable by name with tg_op_find. op must outlive every use (a
@@ -136,20 +136,20 @@ tg_tensor *tg_apply(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
  * Errors: TG_EINVAL (NULL, no name, no forward or backward, bad arity),
  * TG_EEXIST (the name is taken), TG_ENOMEM (the registry is full).
  */
-int tg_op_register(const tg_op *op);
+TG_API int tg_op_register(const tg_op *op);
 
 /* The built-in or registered op with that name, or NULL (TG_ENOTFOUND). */
-const tg_op *tg_op_find(const char *name);
+TG_API const tg_op *tg_op_find(const char *name);
 
 /* Number of known ops (built-in first, then registered), and the i-th. */
-int tg_op_count(void);
-const tg_op *tg_op_at(int i);
+TG_API int tg_op_count(void);
+TG_API const tg_op *tg_op_at(int i);
 
 /*
  * Memory for an op's saved state: size bytes aligned to 64, owned by t and
  * freed with it (never free it yourself). NULL and TG_ENOMEM on failure.
  */
-void *tg_tape_alloc(tg_tape *t, size_t size);
+TG_API void *tg_tape_alloc(tg_tape *t, size_t size);
 
 #ifdef __cplusplus
 }

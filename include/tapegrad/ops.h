@@ -23,7 +23,7 @@ extern "C" {
 /* relu(x) = max(x, 0);  d/dx = 0 if x <= 0 else 1 (0 at x == 0, as PyTorch).
  * Same shape as x. relu(NaN) = NaN (gradient passes), relu(-0.0) = -0.0,
  * relu(-inf) = 0. */
-tg_tensor *tg_relu(tg_tape *t, tg_tensor *x);
+TG_API tg_tensor *tg_relu(tg_tape *t, tg_tensor *x);
 
 /* The other activations: the result has x's shape. Where PyTorch's formula
  * gives NaN at +-inf (inf * 0) although the function has a limit, they give
@@ -33,30 +33,30 @@ tg_tensor *tg_relu(tg_tape *t, tg_tensor *x);
 /* leaky_relu(x) = x if x > 0 else slope * x;  d/dx = 1 if x > 0 else slope
  * (slope at x == 0, as PyTorch). slope: any finite value (PyTorch's
  * default 0.01); NaN or inf is TG_EINVAL. */
-tg_tensor *tg_leaky_relu(tg_tape *t, tg_tensor *x, double slope);
+TG_API tg_tensor *tg_leaky_relu(tg_tape *t, tg_tensor *x, double slope);
 
 /* elu(x) = x if x > 0 else alpha (e^x - 1);  d/dx = 1 if x > 0 else
  * alpha e^x (alpha at x == 0, as PyTorch). alpha: any finite value
  * (PyTorch's default 1); NaN or inf is TG_EINVAL. */
-tg_tensor *tg_elu(tg_tape *t, tg_tensor *x, double alpha);
+TG_API tg_tensor *tg_elu(tg_tape *t, tg_tensor *x, double alpha);
 
 /* selu(x) = scale * elu(x, alpha) with alpha = 1.6732632423543772,
  * scale = 1.0507009873554805;  d/dx = scale if x > 0 else
  * scale alpha e^x (scale alpha at x == 0). */
-tg_tensor *tg_selu(tg_tape *t, tg_tensor *x);
+TG_API tg_tensor *tg_selu(tg_tape *t, tg_tensor *x);
 
 /* gelu(x) = x Phi(x), Phi the standard normal CDF (the exact, erf form);
  * d/dx = Phi(x) + x phi(x), phi its density. gelu(-inf) = -0.0. */
-tg_tensor *tg_gelu(tg_tape *t, tg_tensor *x);
+TG_API tg_tensor *tg_gelu(tg_tape *t, tg_tensor *x);
 
 /* gelu_tanh(x) = x (1 + tanh(u)) / 2, u = sqrt(2/pi) (x + 0.044715 x^3)
  * (PyTorch's gelu(approximate='tanh'));  d/dx = (1 + tanh u) / 2 +
  * x (1 - tanh^2 u) u' / 2, u' = sqrt(2/pi) (1 + 0.134145 x^2). */
-tg_tensor *tg_gelu_tanh(tg_tape *t, tg_tensor *x);
+TG_API tg_tensor *tg_gelu_tanh(tg_tape *t, tg_tensor *x);
 
 /* silu(x) = x sigmoid(x) (swish);  d/dx = s (1 + x (1 - s)), s = sigmoid(x).
  * silu(-inf) = -0.0. */
-tg_tensor *tg_silu(tg_tape *t, tg_tensor *x);
+TG_API tg_tensor *tg_silu(tg_tape *t, tg_tensor *x);
 
 /* softplus(x) = log(1 + e^(beta x)) / beta, or x where beta x > threshold;
  * d/dx = sigmoid(beta x), or 1 above the threshold. PyTorch's defaults are
@@ -64,35 +64,36 @@ tg_tensor *tg_silu(tg_tape *t, tg_tensor *x);
  * gradient checks. Never overflows, whatever the threshold. beta must be
  * finite and nonzero (negative allowed, as PyTorch), threshold not NaN:
  * TG_EINVAL otherwise. */
-tg_tensor *tg_softplus(tg_tape *t, tg_tensor *x, double beta, double threshold);
+TG_API tg_tensor *tg_softplus(tg_tape *t, tg_tensor *x, double beta,
+                              double threshold);
 
 /* mish(x) = x tanh(softplus(x));  d/dx = t + x s (1 - t^2),
  * t = tanh(softplus(x)), s = sigmoid(x). mish(-inf) = -0.0. */
-tg_tensor *tg_mish(tg_tape *t, tg_tensor *x);
+TG_API tg_tensor *tg_mish(tg_tape *t, tg_tensor *x);
 
 /* hardtanh(x) = min(max(x, min_val), max_val);  d/dx = 1 if min_val < x <
  * max_val else 0 (0 at the corners and at NaN, as PyTorch). PyTorch's
  * defaults are -1 and 1. min_val > max_val or a NaN bound is TG_EINVAL;
  * min_val == max_val and infinite bounds are allowed. */
-tg_tensor *tg_hardtanh(tg_tape *t, tg_tensor *x, double min_val,
-                       double max_val);
+TG_API tg_tensor *tg_hardtanh(tg_tape *t, tg_tensor *x, double min_val,
+                              double max_val);
 
 /* relu6(x) = min(max(x, 0), 6);  d/dx = 1 if 0 < x < 6 else 0 (0 at the
  * corners and at NaN, as PyTorch). */
-tg_tensor *tg_relu6(tg_tape *t, tg_tensor *x);
+TG_API tg_tensor *tg_relu6(tg_tape *t, tg_tensor *x);
 
 /* hardsigmoid(x) = min(max(x + 3, 0), 6) / 6;  d/dx = 1/6 if -3 < x < 3
  * else 0 (0 at the corners and at NaN, as PyTorch). */
-tg_tensor *tg_hardsigmoid(tg_tape *t, tg_tensor *x);
+TG_API tg_tensor *tg_hardsigmoid(tg_tape *t, tg_tensor *x);
 
 /* hardswish(x) = x min(max(x + 3, 0), 6) / 6;  d/dx = 0 if x < -3, 1 if
  * x >= 3, else x/3 + 1/2 (so -1/2 at -3 and 1 at 3, as PyTorch's
  * vectorised kernel). hardswish(-inf) = -0.0. */
-tg_tensor *tg_hardswish(tg_tape *t, tg_tensor *x);
+TG_API tg_tensor *tg_hardswish(tg_tape *t, tg_tensor *x);
 
 /* softsign(x) = x / (1 + |x|);  d/dx = 1 / (1 + |x|)^2. softsign(+-inf)
  * = +-1. */
-tg_tensor *tg_softsign(tg_tape *t, tg_tensor *x);
+TG_API tg_tensor *tg_softsign(tg_tape *t, tg_tensor *x);
 
 /* ---- Elementwise arithmetic and math --------------------------------- */
 
@@ -108,28 +109,28 @@ tg_tensor *tg_softsign(tg_tape *t, tg_tensor *x);
  */
 
 /* add(a, b) = a + b;  d/da = 1, d/db = 1. */
-tg_tensor *tg_add(tg_tape *t, tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_add(tg_tape *t, tg_tensor *a, tg_tensor *b);
 
 /* sub(a, b) = a - b;  d/da = 1, d/db = -1. */
-tg_tensor *tg_sub(tg_tape *t, tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_sub(tg_tape *t, tg_tensor *a, tg_tensor *b);
 
 /* mul(a, b) = a * b;  d/da = b, d/db = a. */
-tg_tensor *tg_mul(tg_tape *t, tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_mul(tg_tape *t, tg_tensor *a, tg_tensor *b);
 
 /* div(a, b) = a / b;  d/da = 1 / b, d/db = -a / b^2 (computed as -(a/b)/b).
  * Division by zero follows IEEE: +-inf, or NaN for 0 / 0. */
-tg_tensor *tg_div(tg_tape *t, tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_div(tg_tape *t, tg_tensor *a, tg_tensor *b);
 
 /* maximum(a, b) = a if a > b else b;  d/da = 1 if a > b, 0 if a < b, 1/2
  * on a tie (PyTorch's even split; gradient checks see ties as kinks), d/db
  * the mirror image. NaN in either gives NaN (and both the whole gradient);
  * maximum(-0.0, +0.0) = +0.0 on either side (IEEE 754-2019). */
-tg_tensor *tg_maximum(tg_tape *t, tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_maximum(tg_tape *t, tg_tensor *a, tg_tensor *b);
 
 /* minimum(a, b) = a if a < b else b;  d/da = 1 if a < b, 0 if a > b, 1/2
  * on a tie, d/db the mirror image. NaN as maximum; minimum(-0.0, +0.0) =
  * -0.0 on either side. */
-tg_tensor *tg_minimum(tg_tape *t, tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_minimum(tg_tape *t, tg_tensor *a, tg_tensor *b);
 
 /* pow(x, p) = x^p for a constant p;  d/dx = p * x^(p-1), and 0 for p == 0.
  * Same shape as x. As PyTorch: p = 2, 3, -1, -2 are products and
@@ -137,53 +138,53 @@ tg_tensor *tg_minimum(tg_tape *t, tg_tensor *a, tg_tensor *b);
  * -0.0, pow(-inf, 0.5) = NaN), other p the C library's pow; for f32 p is
  * rounded to f32. The gradient is g * (p * x^(p-1)) literally: +-inf at
  * x == 0 for p < 1 (except p == 0), NaN for x < 0 and fractional p. */
-tg_tensor *tg_pow(tg_tape *t, tg_tensor *x, double exponent);
+TG_API tg_tensor *tg_pow(tg_tape *t, tg_tensor *x, double exponent);
 
 /* pow_tensor(a, b) = a^b elementwise, broadcasting;  d/da = b * a^(b-1)
  * (0 where b == 0), d/db = a^b * log(a) (0 where a == 0 and b >= 0; NaN
  * for a < 0), as PyTorch. Values from the C library's pow: 0^0 = 1,
  * (-2)^0.5 = NaN, 1^NaN = 1. */
-tg_tensor *tg_pow_tensor(tg_tape *t, tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_pow_tensor(tg_tape *t, tg_tensor *a, tg_tensor *b);
 
 /* add_scalar(x, c) = x + c;  d/dx = 1. Same shape as x; c is rounded to
  * x's dtype. A shorthand for tg_add(t, x, tg_scalar(t, dtype of x, c)).
  * Errors: NULL x propagates, TG_EINVAL for a NULL tape, TG_ENOMEM. */
-tg_tensor *tg_add_scalar(tg_tape *t, tg_tensor *x, double c);
+TG_API tg_tensor *tg_add_scalar(tg_tape *t, tg_tensor *x, double c);
 
 /* mul_scalar(x, c) = c * x;  d/dx = c. Same shape as x; c is rounded to
  * x's dtype. A shorthand for tg_mul with a scalar tensor; errors as
  * tg_add_scalar. */
-tg_tensor *tg_mul_scalar(tg_tape *t, tg_tensor *x, double c);
+TG_API tg_tensor *tg_mul_scalar(tg_tape *t, tg_tensor *x, double c);
 
 /* Unary math ops: the result has x's shape; no errors of their own beyond a
  * NULL or stale x. f32 is computed in float (expf, logf, tanhf...). */
 
 /* neg(x) = -x;  d/dx = -1. neg(0) = -0.0. */
-tg_tensor *tg_neg(tg_tape *t, tg_tensor *x);
+TG_API tg_tensor *tg_neg(tg_tape *t, tg_tensor *x);
 
 /* exp(x) = e^x;  d/dx = e^x (= y). Overflows to inf past 88.7 (f32) or
  * 709.8 (f64); exp(-inf) = 0. */
-tg_tensor *tg_exp(tg_tape *t, tg_tensor *x);
+TG_API tg_tensor *tg_exp(tg_tape *t, tg_tensor *x);
 
 /* log(x) = ln x;  d/dx = 1/x. log(0) = -inf with gradient inf (-inf at
  * -0.0); log(x < 0) = NaN, its gradient still gy/x, as PyTorch. */
-tg_tensor *tg_log(tg_tape *t, tg_tensor *x);
+TG_API tg_tensor *tg_log(tg_tape *t, tg_tensor *x);
 
 /* sqrt(x) = x^(1/2);  d/dx = 1 / (2 sqrt(x)) (= 1/(2y)). At 0 the
  * gradient is inf (-inf at -0.0, as sqrt(-0.0) = -0.0); sqrt(x < 0) = NaN
  * with a NaN gradient. */
-tg_tensor *tg_sqrt(tg_tape *t, tg_tensor *x);
+TG_API tg_tensor *tg_sqrt(tg_tape *t, tg_tensor *x);
 
 /* abs(x) = |x|;  d/dx = sign(x), 0 at x == 0 and at NaN (as PyTorch).
  * Non-smooth at 0. */
-tg_tensor *tg_abs(tg_tape *t, tg_tensor *x);
+TG_API tg_tensor *tg_abs(tg_tape *t, tg_tensor *x);
 
 /* tanh(x);  d/dx = 1 - tanh(x)^2 (= 1 - y^2). tanh(+-inf) = +-1. */
-tg_tensor *tg_tanh(tg_tape *t, tg_tensor *x);
+TG_API tg_tensor *tg_tanh(tg_tape *t, tg_tensor *x);
 
 /* sigmoid(x) = 1 / (1 + e^-x);  d/dx = y (1 - y). 0 and 1 at -inf and
  * inf, never NaN for a non-NaN x. */
-tg_tensor *tg_sigmoid(tg_tape *t, tg_tensor *x);
+TG_API tg_tensor *tg_sigmoid(tg_tape *t, tg_tensor *x);
 
 /* ---- Reductions ----------------------------------------------------- */
 
@@ -199,31 +200,32 @@ tg_tensor *tg_sigmoid(tg_tape *t, tg_tensor *x);
  */
 
 /* sum(x) = x[0] + x[1] + ...;  d/dx[i] = 1. */
-tg_tensor *tg_sum(tg_tape *t, tg_tensor *x);
-tg_tensor *tg_sum_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim);
+TG_API tg_tensor *tg_sum(tg_tape *t, tg_tensor *x);
+TG_API tg_tensor *tg_sum_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim);
 
 /* mean(x) = sum(x) / n;  d/dx[i] = 1/n (n: elements reduced together). */
-tg_tensor *tg_mean(tg_tape *t, tg_tensor *x);
-tg_tensor *tg_mean_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim);
+TG_API tg_tensor *tg_mean(tg_tape *t, tg_tensor *x);
+TG_API tg_tensor *tg_mean_axis(tg_tape *t, tg_tensor *x, int axis,
+                               bool keepdim);
 
 /* max(x) = x[a], a the position of the largest;  d/dx[i] = 1 if i == a
  * else 0. NaN beats every number. On ties, as PyTorch: tg_max (torch.max(x),
  * torch.amax) splits the gradient evenly among the tied elements;
  * tg_max_axis (torch.max(x, dim).values) gives it all to the first. */
-tg_tensor *tg_max(tg_tape *t, tg_tensor *x);
-tg_tensor *tg_max_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim);
+TG_API tg_tensor *tg_max(tg_tape *t, tg_tensor *x);
+TG_API tg_tensor *tg_max_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim);
 
 /* min(x) = x[a], a the position of the smallest;  d/dx[i] = 1 if i == a
  * else 0. NaN and ties as tg_max and tg_max_axis. */
-tg_tensor *tg_min(tg_tape *t, tg_tensor *x);
-tg_tensor *tg_min_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim);
+TG_API tg_tensor *tg_min(tg_tape *t, tg_tensor *x);
+TG_API tg_tensor *tg_min_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim);
 
 /* logsumexp(x) = log(sum(exp(x)));  d/dx[i] = exp(x[i] - logsumexp(x)),
  * the softmax. Stable: shifted by the max, so large inputs do not
  * overflow. All -inf gives -inf, a +inf gives +inf, as PyTorch. */
-tg_tensor *tg_logsumexp(tg_tape *t, tg_tensor *x);
-tg_tensor *tg_logsumexp_axis(tg_tape *t, tg_tensor *x, int axis,
-                             bool keepdim);
+TG_API tg_tensor *tg_logsumexp(tg_tape *t, tg_tensor *x);
+TG_API tg_tensor *tg_logsumexp_axis(tg_tape *t, tg_tensor *x, int axis,
+                                    bool keepdim);
 
 /* ---- Shape and linear algebra ----------------------------------------- */
 
@@ -239,20 +241,21 @@ tg_tensor *tg_logsumexp_axis(tg_tape *t, tg_tensor *x, int axis,
  * Errors: TG_EINVAL for a NULL shape, ndim outside 0..TG_MAX_DIMS, a size 0
  * or below -1, or two -1s; TG_ESHAPE when the element counts differ
  * ("tg_reshape: cannot reshape (2,3) (6 elements) into (4,2)"). */
-tg_tensor *tg_reshape(tg_tape *t, tg_tensor *x, int ndim,
-                      const int64_t *shape);
+TG_API tg_tensor *tg_reshape(tg_tape *t, tg_tensor *x, int ndim,
+                             const int64_t *shape);
 
 /* transpose(x)[j][i] = x[i][j] for a matrix (m,n) -> (n,m);  d/dx = the
  * upstream gradient transposed back.
  * Errors: TG_ESHAPE unless x is 2-D. */
-tg_tensor *tg_transpose(tg_tape *t, tg_tensor *x);
+TG_API tg_tensor *tg_transpose(tg_tape *t, tg_tensor *x);
 
 /* permute(x, dims): y's dim d is x's dim dims[d], so (2,3,4) with dims
  * {2,0,1} gives (4,2,3);  d/dx = the upstream gradient permuted by the
  * inverse of dims. ndim must be x's number of dims.
  * Errors: TG_EINVAL for a NULL dims, a count other than x's ndim, or dims
  * that are not a permutation of x's. */
-tg_tensor *tg_permute(tg_tape *t, tg_tensor *x, int ndim, const int *dims);
+TG_API tg_tensor *tg_permute(tg_tape *t, tg_tensor *x, int ndim,
+                             const int *dims);
 
 /* matmul(a, b) = a @ b: (m,k) @ (k,n) -> (m,n); batched (b,m,k) @ (b,k,n)
  * -> (b,m,n); and (b,m,k) @ (k,n) -> (b,m,n), one b for the whole batch.
@@ -261,7 +264,7 @@ tg_tensor *tg_permute(tg_tape *t, tg_tensor *x, int ndim, const int *dims);
  * Errors: TG_ESHAPE for other ranks, inner sizes that differ ("tg_matmul:
  * shapes (2,3) and (4,5) do not multiply: a has 3 columns, b has 4 rows")
  * or batch sizes that differ. */
-tg_tensor *tg_matmul(tg_tape *t, tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_matmul(tg_tape *t, tg_tensor *a, tg_tensor *b);
 
 /* concat(xs[0], ..., xs[n-1]) along axis: the inputs end to end, so (2,3)
  * and (2,5) along axis 1 give (2,8);  d/dxs[i] = the part of the upstream
@@ -269,7 +272,7 @@ tg_tensor *tg_matmul(tg_tape *t, tg_tensor *a, tg_tensor *b);
  * and the same sizes except along axis.
  * Errors: TG_EINVAL for n < 1, a NULL xs or an axis out of range;
  * TG_ESHAPE for shapes that differ outside axis, or scalar inputs. */
-tg_tensor *tg_concat(tg_tape *t, tg_tensor *const *xs, int n, int axis);
+TG_API tg_tensor *tg_concat(tg_tape *t, tg_tensor *const *xs, int n, int axis);
 
 /* ---- Classification and losses ---------------------------------------- */
 
@@ -279,14 +282,14 @@ tg_tensor *tg_concat(tg_tape *t, tg_tensor *const *xs, int n, int axis);
  * by each lane's max, so large inputs do not overflow; -inf entries get 0;
  * a lane of all -inf, or holding +inf or NaN, is NaN (as PyTorch).
  * Errors: TG_EINVAL for an axis out of range. */
-tg_tensor *tg_softmax(tg_tape *t, tg_tensor *x, int axis);
+TG_API tg_tensor *tg_softmax(tg_tape *t, tg_tensor *x, int axis);
 
 /* log_softmax(x)[i] = x[i] - log(sum_k exp(x[k])) along axis;
  * d/dx[i] = g[i] - exp(y[i]) * sum_k g[k]. Same shape as x. Never forms the
  * softmax, so it stays finite where softmax underflows to 0 (use it, not
  * log(softmax), for log-probabilities). Edge cases and errors as
  * tg_softmax. */
-tg_tensor *tg_log_softmax(tg_tape *t, tg_tensor *x, int axis);
+TG_API tg_tensor *tg_log_softmax(tg_tape *t, tg_tensor *x, int axis);
 
 /* cross_entropy(x, labels) = mean_i [log(sum_k exp(x[i][k])) - x[i][labels[i]]]
  * for logits x (N,C) and N class labels in 0..C-1, as PyTorch's
@@ -296,13 +299,13 @@ tg_tensor *tg_log_softmax(tg_tape *t, tg_tensor *x, int axis);
  * the array need not outlive it.
  * Errors: TG_ESHAPE unless x is 2-D; TG_EINVAL for NULL labels or a label
  * out of range ("tg_cross_entropy: label 7 in row 2 is outside 0..4"). */
-tg_tensor *tg_cross_entropy(tg_tape *t, tg_tensor *logits,
-                            const int64_t *labels);
+TG_API tg_tensor *tg_cross_entropy(tg_tape *t, tg_tensor *logits,
+                                   const int64_t *labels);
 
 /* mse_loss(a, b) = mean((a - b)^2);  d/da = 2 (a - b) / n, d/db = -d/da.
  * Shape (). a and b must have the same shape (no broadcasting).
  * Errors: TG_ESHAPE for shapes that differ. */
-tg_tensor *tg_mse_loss(tg_tape *t, tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_mse_loss(tg_tape *t, tg_tensor *a, tg_tensor *b);
 
 /* ---- Layers ------------------------------------------------------------ */
 
@@ -312,7 +315,8 @@ tg_tensor *tg_mse_loss(tg_tape *t, tg_tensor *a, tg_tensor *b);
  * d/dx = gy W;  d/dW = gy^T x (summed over the batch);  d/db = sum of gy.
  * Errors: TG_ESHAPE naming the shapes when they do not fit.
  */
-tg_tensor *tg_linear(tg_tape *t, tg_tensor *x, tg_tensor *w, tg_tensor *b);
+TG_API tg_tensor *tg_linear(tg_tape *t, tg_tensor *x, tg_tensor *w,
+                            tg_tensor *b);
 
 #ifdef __cplusplus
 }

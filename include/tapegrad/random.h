@@ -54,10 +54,10 @@ typedef struct tg_rng {
  * pcg32_srandom_r of the reference implementation. Returns TG_OK, or
  * TG_EINVAL for a NULL rng.
  */
-int tg_rng_seed(tg_rng *rng, uint64_t seed, uint64_t stream);
+TG_API int tg_rng_seed(tg_rng *rng, uint64_t seed, uint64_t stream);
 
 /* The next 32 random bits. 0 (and an error) for a NULL or unseeded rng. */
-uint32_t tg_rng_u32(tg_rng *rng);
+TG_API uint32_t tg_rng_u32(tg_rng *rng);
 
 /*
  * A uniform integer in [0, bound), without the bias of u32 % bound
@@ -67,14 +67,14 @@ uint32_t tg_rng_u32(tg_rng *rng);
  * the same method on 64 bits, two u32 draws at a time, the first giving
  * the high bits. 0 (and an error) for bound 0 or a NULL/unseeded rng.
  */
-uint64_t tg_rng_bounded(tg_rng *rng, uint64_t bound);
+TG_API uint64_t tg_rng_bounded(tg_rng *rng, uint64_t bound);
 
 /*
  * A uniform double in [0, 1): 53 random bits (from two u32 draws, the
  * first giving the high bits) times 2^-53, so every multiple of 2^-53 in
  * [0, 1) is equally likely. NaN (and an error) for a NULL/unseeded rng.
  */
-double tg_rng_uniform(tg_rng *rng);
+TG_API double tg_rng_uniform(tg_rng *rng);
 
 /*
  * A standard normal (mean 0, variance 1) by Marsaglia's polar method: draw
@@ -83,7 +83,7 @@ double tg_rng_uniform(tg_rng *rng);
  * is kept in rng and returned by the next call (tg_rng_seed discards it).
  * NaN (and an error) for a NULL/unseeded rng.
  */
-double tg_rng_normal(tg_rng *rng);
+TG_API double tg_rng_normal(tg_rng *rng);
 
 /*
  * Shuffle idx[0..n) in place so that each of the n! orders is equally
@@ -93,7 +93,7 @@ double tg_rng_normal(tg_rng *rng);
  * TG_OK, or TG_EINVAL for n < 0 or NULL arguments (idx may be NULL when n
  * is 0), TG_ESTATE for an unseeded rng.
  */
-int tg_rng_shuffle(tg_rng *rng, int64_t *idx, int64_t n);
+TG_API int tg_rng_shuffle(tg_rng *rng, int64_t *idx, int64_t n);
 
 /*
  * A new tensor on t of the given dtype and shape, filled with values
@@ -104,8 +104,9 @@ int tg_rng_shuffle(tg_rng *rng, int64_t *idx, int64_t n);
  * non-finite lo or hi, or lo >= hi; TG_ESTATE for an unseeded rng;
  * TG_ENOMEM.
  */
-tg_tensor *tg_rand_uniform(tg_tape *t, tg_rng *rng, tg_dtype dt, int ndim,
-                           const int64_t *shape, double lo, double hi);
+TG_API tg_tensor *tg_rand_uniform(tg_tape *t, tg_rng *rng, tg_dtype dt,
+                                  int ndim, const int64_t *shape, double lo,
+                                  double hi);
 
 /*
  * A new tensor on t filled with normal values mean + std * tg_rng_normal,
@@ -113,8 +114,8 @@ tg_tensor *tg_rand_uniform(tg_tape *t, tg_rng *rng, tg_dtype dt, int ndim,
  * arguments, a bad shape, a non-finite mean or std, or std < 0; TG_ESTATE
  * for an unseeded rng; TG_ENOMEM.
  */
-tg_tensor *tg_rand_normal(tg_tape *t, tg_rng *rng, tg_dtype dt, int ndim,
-                          const int64_t *shape, double mean, double std);
+TG_API tg_tensor *tg_rand_normal(tg_tape *t, tg_rng *rng, tg_dtype dt, int ndim,
+                                 const int64_t *shape, double mean, double std);
 
 #ifdef __cplusplus
 }

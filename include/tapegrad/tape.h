@@ -28,26 +28,26 @@ extern "C" {
 #endif
 
 /* A new, empty tape with grad enabled; NULL on allocation failure. */
-tg_tape *tg_tape_new(void);
+TG_API tg_tape *tg_tape_new(void);
 
 /* Free every tensor and entry on t, keeping its memory for reuse. Tensors
  * of t are invalid afterwards: passing one to a call is TG_ESTATE ("tensor
  * was freed by a reset"), since t keeps the memory they were in until it
  * is freed. No-op on NULL. */
-void tg_tape_reset(tg_tape *t);
+TG_API void tg_tape_reset(tg_tape *t);
 
 /* Free t and everything it owns. No-op on NULL. */
-void tg_tape_free(tg_tape *t);
+TG_API void tg_tape_free(tg_tape *t);
 
 /* on = false: ops on t compute but record nothing (PyTorch's no_grad). */
-void tg_tape_set_grad_enabled(tg_tape *t, bool on);
-bool tg_tape_grad_enabled(const tg_tape *t);
+TG_API void tg_tape_set_grad_enabled(tg_tape *t, bool on);
+TG_API bool tg_tape_grad_enabled(const tg_tape *t);
 
 /* Number of entries recorded on t since it was made or last reset. */
-int64_t tg_tape_size(const tg_tape *t);
+TG_API int64_t tg_tape_size(const tg_tape *t);
 
 /* Bytes of memory t holds from the allocator (live or kept for reuse). */
-size_t tg_tape_bytes_reserved(const tg_tape *t);
+TG_API size_t tg_tape_bytes_reserved(const tg_tape *t);
 
 /*
  * Backpropagate from root, a tensor of t with exactly one element that
@@ -60,7 +60,7 @@ size_t tg_tape_bytes_reserved(const tg_tape *t);
  * for a root of another tape, from before a reset, or not requiring grad,
  * TG_ENOMEM (leaf gradients may then be partly updated).
  */
-int tg_backward(tg_tape *t, tg_tensor *root);
+TG_API int tg_backward(tg_tape *t, tg_tensor *root);
 
 /* ---- Looking inside: for learning and debugging ------------------------ */
 
@@ -70,7 +70,7 @@ int tg_backward(tg_tape *t, tg_tensor *root);
  * gradients in brief (in full for tensors of up to 8 elements, else
  * min / mean / max). Returns 0, TG_EINVAL for NULLs or TG_EIO.
  */
-int tg_tape_print(const tg_tape *t, FILE *f);
+TG_API int tg_tape_print(const tg_tape *t, FILE *f);
 
 /*
  * Write the tape as a Graphviz graph (dot language): a box per tensor with
@@ -79,14 +79,14 @@ int tg_tape_print(const tg_tape *t, FILE *f);
  * draw_dot). Render with `dot -Tsvg graph.dot -o graph.svg`.
  * Returns 0, TG_EINVAL for NULLs or TG_EIO.
  */
-int tg_tape_dot(const tg_tape *t, FILE *f);
+TG_API int tg_tape_dot(const tg_tape *t, FILE *f);
 
 /*
  * Trace backward passes on t to f (NULL stops): for every entry, in the
  * order backward visits them, the gradient arriving at its output and the
  * gradient it passes on to each input.
  */
-void tg_tape_set_trace(tg_tape *t, FILE *f);
+TG_API void tg_tape_set_trace(tg_tape *t, FILE *f);
 
 /*
  * Anomaly mode (PyTorch's detect_anomaly): check every op output made on t
@@ -95,7 +95,7 @@ void tg_tape_set_trace(tg_tape *t, FILE *f);
  * the tape, the input shapes and the element. Off by default (it costs a
  * pass over every value).
  */
-void tg_tape_set_anomaly(tg_tape *t, bool on);
+TG_API void tg_tape_set_anomaly(tg_tape *t, bool on);
 
 #ifdef __cplusplus
 }

@@ -25,23 +25,25 @@ typedef struct tg_tensor tg_tensor;
 /* ---- Creation: each returns a new tensor owned by t, or NULL on error. */
 
 /* Zeros of the given shape. shape may be NULL when ndim is 0. */
-tg_tensor *tg_zeros(tg_tape *t, tg_dtype dt, int ndim, const int64_t *shape);
+TG_API tg_tensor *tg_zeros(tg_tape *t, tg_dtype dt, int ndim,
+                           const int64_t *shape);
 
 /* Uninitialised values of the given shape: for an op's forward, which
  * writes every element. */
-tg_tensor *tg_empty(tg_tape *t, tg_dtype dt, int ndim, const int64_t *shape);
+TG_API tg_tensor *tg_empty(tg_tape *t, tg_dtype dt, int ndim,
+                           const int64_t *shape);
 
 /* A new tensor with x's dtype and shape, uninitialised (x may be on
  * another tape). */
-tg_tensor *tg_empty_like(tg_tape *t, const tg_tensor *x);
+TG_API tg_tensor *tg_empty_like(tg_tape *t, const tg_tensor *x);
 
 /* A copy of numel(shape) values read from data, which holds floats for
  * TG_F32 and doubles for TG_F64. The tensor does not keep the pointer. */
-tg_tensor *tg_from_data(tg_tape *t, tg_dtype dt, int ndim,
-                        const int64_t *shape, const void *data);
+TG_API tg_tensor *tg_from_data(tg_tape *t, tg_dtype dt, int ndim,
+                               const int64_t *shape, const void *data);
 
 /* A scalar (shape ()) holding v rounded to dt. */
-tg_tensor *tg_scalar(tg_tape *t, tg_dtype dt, double v);
+TG_API tg_tensor *tg_scalar(tg_tape *t, tg_dtype dt, double v);
 
 /*
  * steps evenly spaced values from start to end inclusive, shape (steps,).
@@ -50,8 +52,8 @@ tg_tensor *tg_scalar(tg_tape *t, tg_dtype dt, double v);
  * (x[i] == -x[steps-1-i]) when start == -end. steps == 1 gives [start].
  * Errors: TG_EINVAL for steps < 1 or a non-finite start or end.
  */
-tg_tensor *tg_linspace(tg_tape *t, tg_dtype dt, double start, double end,
-                       int64_t steps);
+TG_API tg_tensor *tg_linspace(tg_tape *t, tg_dtype dt, double start, double end,
+                              int64_t steps);
 
 /* ---- Gradients. */
 
@@ -59,11 +61,11 @@ tg_tensor *tg_linspace(tg_tape *t, tg_dtype dt, double start, double end,
  * Ask (on = true) that backward passes compute d root / d x. Only leaves can
  * be switched: TG_EINVAL for a tensor an op recorded on a tape. Returns 0.
  */
-int tg_set_requires_grad(tg_tensor *x, bool on);
+TG_API int tg_set_requires_grad(tg_tensor *x, bool on);
 
 /* Whether x takes part in gradients: a leaf asked to, or a recorded op's
  * output. false for NULL. */
-bool tg_requires_grad(const tg_tensor *x);
+TG_API bool tg_requires_grad(const tg_tensor *x);
 
 /*
  * The gradient of the last backward root with respect to x, same shape and
@@ -72,7 +74,7 @@ bool tg_requires_grad(const tg_tensor *x);
  * the leaf's own tape, so parameters on a long-lived tape keep theirs while
  * a per-step tape is reset.
  */
-tg_tensor *tg_grad(const tg_tensor *x);
+TG_API tg_tensor *tg_grad(const tg_tensor *x);
 
 /* Set x's gradient to zeros (no-op if it has none yet, or x is NULL; a
  * tensor freed by a reset is left alone and reported as TG_ESTATE). Done
@@ -80,37 +82,37 @@ tg_tensor *tg_grad(const tg_tensor *x);
  * tg_grad, tg_data_f32/f64, tg_mut_f32/f64 or tg_item, and never if the
  * next backward overwrites it first (so re-read values through them rather
  * than through a data pointer kept from before). */
-void tg_zero_grad(tg_tensor *x);
+TG_API void tg_zero_grad(tg_tensor *x);
 
 /* ---- Accessors. On NULL they return 0 / NULL. */
 
-int tg_ndim(const tg_tensor *x);
-const int64_t *tg_shape(const tg_tensor *x); /* ndim sizes */
-int64_t tg_numel(const tg_tensor *x);         /* product of the sizes */
-tg_dtype tg_dtype_of(const tg_tensor *x);     /* TG_F32 for NULL */
-tg_tape *tg_tape_of(const tg_tensor *x);      /* the owning tape */
+TG_API int tg_ndim(const tg_tensor *x);
+TG_API const int64_t *tg_shape(const tg_tensor *x); /* ndim sizes */
+TG_API int64_t tg_numel(const tg_tensor *x);         /* product of the sizes */
+TG_API tg_dtype tg_dtype_of(const tg_tensor *x);     /* TG_F32 for NULL */
+TG_API tg_tape *tg_tape_of(const tg_tensor *x);      /* the owning tape */
 
 /* The values, row-major. NULL (and an error) if x is NULL or of the other
  * dtype. The mut_ versions let you write values in place: do so only on
  * tensors no recorded op has read yet, or gradients will be wrong. */
-const float *tg_data_f32(const tg_tensor *x);
-const double *tg_data_f64(const tg_tensor *x);
-float *tg_mut_f32(tg_tensor *x);
-double *tg_mut_f64(tg_tensor *x);
+TG_API const float *tg_data_f32(const tg_tensor *x);
+TG_API const double *tg_data_f64(const tg_tensor *x);
+TG_API float *tg_mut_f32(tg_tensor *x);
+TG_API double *tg_mut_f64(tg_tensor *x);
 
 /* The value of a tensor with exactly one element, as a double; NaN (and an
  * error) for NULL or a tensor with more elements. */
-double tg_item(const tg_tensor *x);
+TG_API double tg_item(const tg_tensor *x);
 
 /* Give x a name for tg_tape_print, tg_tape_dot and traces (copied, at
  * most 63 bytes kept). Returns 0, TG_EINVAL or TG_ENOMEM. */
-int tg_set_name(tg_tensor *x, const char *name);
+TG_API int tg_set_name(tg_tensor *x, const char *name);
 /* x's name, or NULL if it has none. */
-const char *tg_name(const tg_tensor *x);
+TG_API const char *tg_name(const tg_tensor *x);
 
 /* Write x's shape as "(3,4)", "(5,)" or "()" into buf (always
  * NUL-terminated, truncated to n bytes); returns buf. */
-char *tg_shape_str(const tg_tensor *x, char *buf, size_t n);
+TG_API char *tg_shape_str(const tg_tensor *x, char *buf, size_t n);
 
 #ifdef __cplusplus
 }
