@@ -1061,7 +1061,8 @@ static const float vals4[4] = {1, 2, 3, 4};
       ptr(tg_l2_penalty(f->t, NULL, 0.1)))                                   \
     X(params_add_null, TG_EINVAL, "tg_params_add: tensor is NULL",           \
       tg_params_add(tg_params_new(f->t), NULL))                              \
-    X(params_at_out_of_range, TG_EINVAL, "tg_params_at: index 0 is outside", \
+    X(params_at_empty, TG_EINVAL,                                            \
+      "tg_params_at: index 0, but the parameter list is empty",              \
       ptr(tg_params_at(tg_params_new(f->t), 0)))                             \
     X(sgd_negative_lr, TG_EINVAL, "tg_sgd_new: lr -1",                       \
       ptr(tg_sgd_new(f->t, tg_params_new(f->t),                              \

@@ -135,6 +135,36 @@ START_TEST(bad_options)
 }
 END_TEST
 
+START_TEST(params_at_names_the_range)
+{
+    tg_tape *t = tg_tape_new();
+    tg_params *params = tg_params_new(t);
+    /* An empty list has no range to name: no "0..-1". */
+    ck_assert_null_status(tg_params_at(params, 0), TG_EINVAL,
+                          "tg_params_at: index 0, but the parameter list is "
+                          "empty");
+    ck_assert_msg(strstr(tg_last_error(), "..") == NULL, "%s",
+                  tg_last_error());
+    ck_assert_null_status(tg_params_at(params, -1), TG_EINVAL,
+                          "index -1, but the parameter list is empty");
+    tg_params_add(params, tg_scalar(t, TG_F64, 1.0));
+    tg_params_add(params, tg_scalar(t, TG_F64, 2.0));
+    ck_assert_null_status(tg_params_at(params, 2), TG_EINVAL,
+                          "tg_params_at: index 2 is outside 0..1");
+    ck_assert_null_status(tg_params_at(params, -1), TG_EINVAL,
+                          "tg_params_at: index -1 is outside 0..1");
+    ck_assert_ptr_nonnull(tg_params_at(params, 1));
+    /* A NULL list: named, unless it comes from a failure, whose error is
+     * kept. */
+    tg_clear_error();
+    ck_assert_null_status(tg_params_at(NULL, 0), TG_EINVAL,
+                          "tg_params_at: parameter list is NULL");
+    ck_assert_null_status(tg_params_at(tg_params_new(NULL), 0), TG_EINVAL,
+                          "tg_params_new: tape is NULL");
+    tg_tape_free(t);
+}
+END_TEST
+
 START_TEST(optimizer_out_of_memory)
 {
     for (long k = 1;; k++) {
@@ -166,6 +196,7 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("errors");
     tcase_add_test(tc, bad_options);
+    tcase_add_test(tc, params_at_names_the_range);
     tcase_add_test(tc, optimizer_out_of_memory);
     suite_add_tcase(s, tc);
     return tg_test_main(s);

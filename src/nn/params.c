@@ -58,11 +58,24 @@ int64_t tg_params_count(const tg_params *p)
     return p ? p->n : 0;
 }
 
+/* The i-th parameter. An empty list has no valid index: saying so beats
+ * a range such as "0..-1". A NULL list keeps the error of the call that
+ * failed to make it, as tg_params_add. */
 tg_tensor *tg_params_at(const tg_params *p, int64_t i)
 {
-    if (p == NULL || i < 0 || i >= p->n) {
+    if (p == NULL) {
+        if (tg_last_status() == TG_OK)
+            tg_set_error(TG_EINVAL, "tg_params_at: parameter list is NULL");
+        return NULL;
+    }
+    if (p->n == 0) {
+        tg_set_error(TG_EINVAL, "tg_params_at: index %lld, but the parameter "
+                     "list is empty", (long long)i);
+        return NULL;
+    }
+    if (i < 0 || i >= p->n) {
         tg_set_error(TG_EINVAL, "tg_params_at: index %lld is outside 0..%lld",
-                     (long long)i, (long long)(tg_params_count(p) - 1));
+                     (long long)i, (long long)(p->n - 1));
         return NULL;
     }
     return p->items[i];
