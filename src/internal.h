@@ -75,6 +75,7 @@ static inline uint32_t *tg__entry_gens(const tg__entry *e)
 /* A block of arena memory; its usable bytes follow the header. */
 typedef struct tg__chunk {
     struct tg__chunk *next;
+    unsigned char *base;     /* the first usable byte, aligned */
     size_t size;             /* usable bytes */
     size_t used;
 } tg__chunk;
@@ -110,9 +111,27 @@ void *tg__realloc(void *ptr, size_t size);
 void tg__free(void *ptr);
 
 /* ---- arena (src/tensor/arena.c) */
-void *tg__arena_alloc(tg__arena *a, size_t size);
+void *tg__arena_alloc_slow(tg__arena *a, size_t size);
 void tg__arena_reset(tg__arena *a);
 void tg__arena_free(tg__arena *a);
+
+/*
+ * size bytes, aligned to TG__ALIGN, or NULL. The common case is inline
+ * (a few instructions per tensor): room left in the current block. The
+ * rest (size 0, a full block, no block yet) is arena.c's.
+ */
+static inline void *tg__arena_alloc(tg__arena *a, size_t size)
+{
+    tg__chunk *c = a->current;
+    size_t n = (size + TG__ALIGN - 1) & ~(size_t)(TG__ALIGN - 1);
+    if (c != NULL && size - 1 < SIZE_MAX - TG__ALIGN &&
+        n <= c->size - c->used) {
+        void *p = c->base + c->used;
+        c->used += n;
+        return p;
+    }
+    return tg__arena_alloc_slow(a, size);
+}
 
 /* ---- errors (src/tensor/error.c) */
 int tg__verror(int status, const char *fmt, va_list ap);

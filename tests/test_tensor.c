@@ -136,6 +136,39 @@ START_TEST(linspace_within_one_ulp_and_symmetric)
     check_linspace(TG_F32, -0.75, 0.25, 5);   /* exact zero at i = 3 */
     check_linspace(TG_F32, -1, 3, 4097);
     check_linspace(TG_F32, 1e-3f, -7.5f, 333);
+    check_linspace(TG_F32, -0.1f, 0.1f, 1000);   /* symmetric, long end */
+    check_linspace(TG_F32, -0x1.00002p0, 0x1.00002p0, 17); /* 20 + 5 bits */
+}
+END_TEST
+
+/*
+ * A symmetric f32 range with a short end (few significant bits, as 2 or
+ * 0.75) is correctly rounded: each value is within half an ulp of exact.
+ */
+static void check_correctly_rounded(double end, int64_t n)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = tg_linspace(t, TG_F32, -end, end, n);
+    ck_assert_ptr_nonnull(x);
+    for (int64_t i = 0; i < n; i++) {
+        double got = tg_data_f32(x)[i];
+        long double exact = (long double)end * (2 * i - (n - 1)) / (n - 1);
+        double err = fabs((double)((long double)got - exact));
+        ck_assert_msg(err <= 0.5 * ulp(got, TG_F32), "linspace(%g, %g, %lld)"
+                      "[%lld] = %.9g is %g from exact, over half an ulp",
+                      -end, end, (long long)n, (long long)i, got, err);
+    }
+    tg_tape_free(t);
+}
+
+START_TEST(linspace_short_symmetric_is_correctly_rounded)
+{
+    check_correctly_rounded(2, 1000);        /* the seed */
+    check_correctly_rounded(2, 1001);
+    check_correctly_rounded(0.75, 4097);
+    check_correctly_rounded(7, 100001);
+    check_correctly_rounded(0x1p-90, 999);
+    check_correctly_rounded(0x1.00002p0, 16);  /* 20 + 4 bits: just short */
 }
 END_TEST
 
@@ -203,6 +236,7 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("linspace");
     tcase_add_test(tc, linspace_within_one_ulp_and_symmetric);
+    tcase_add_test(tc, linspace_short_symmetric_is_correctly_rounded);
     tcase_add_test(tc, linspace_seed_middle_is_symmetric);
     tcase_add_test(tc, linspace_mirrored_half_is_the_formula);
     tcase_add_test(tc, linspace_rejects_bad_steps);

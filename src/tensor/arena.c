@@ -33,6 +33,7 @@ static tg__chunk *chunk_new(size_t size)
     if (c == NULL)
         return NULL;
     c->next = NULL;
+    c->base = chunk_base(c);
     c->size = size;
     c->used = 0;
     return c;
@@ -64,7 +65,8 @@ static tg__chunk *chunk_with_room(tg__arena *a, size_t size)
     return fresh;
 }
 
-void *tg__arena_alloc(tg__arena *a, size_t size)
+/* internal.h's tg__arena_alloc when the current block has no room. */
+void *tg__arena_alloc_slow(tg__arena *a, size_t size)
 {
     if (size > SIZE_MAX - TG__ALIGN)
         return NULL;
@@ -73,7 +75,7 @@ void *tg__arena_alloc(tg__arena *a, size_t size)
     if (c == NULL)
         return NULL;
     a->current = c;
-    void *p = chunk_base(c) + c->used;
+    void *p = c->base + c->used;
     c->used += size;
     return p;
 }

@@ -9,7 +9,13 @@
 static _Thread_local char last_error[512];
 static _Thread_local int last_status;
 /* Counts the errors set on this thread, so tg_apply and tg_backward can
- * tell whether a user op's function that failed said why. */
+ * tell whether a user op's function that failed said why. Read on every
+ * op call: in the initial-exec model (ELF) it is one load, where the
+ * default model of a shared library calls __tls_get_addr. Eight bytes of
+ * the static TLS that glibc keeps spare for libraries loaded later. */
+#if defined(__GNUC__) && defined(__ELF__)
+__attribute__((tls_model("initial-exec")))
+#endif
 static _Thread_local unsigned long error_count;
 
 const char *tg_strerror(int status)
