@@ -1054,8 +1054,17 @@ static int smoke(const workload *w, void *st)
 
 /* ---- output */
 
+/*
+ * Which matrix multiply the library runs: tapegrad's kernel and its
+ * instruction set, or CBLAS in a meson -Dblas=enabled build. Not public
+ * API (src/internal.h), but the library exports it, and W4 and W5 spend
+ * most of their time in it.
+ */
+const char *tg__gemm_backend(void);
+
 static void print_header(void)
 {
+    printf("gemm: %s\n", tg__gemm_backend());
     printf("%-14s %10s %10s %10s %-8s %8s %12s %14s %9s\n", "workload",
            "median", "min", "max", "unit", "samples", "batch",
            "mallocs/iter", "peak MiB");

@@ -195,6 +195,13 @@ void tg__gemm_f64(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
  */
 int tg__gemm_isa(void);
 int tg__gemm_limit_isa(int level);
+/*
+ * The matrix multiply tg__gemm_* uses on this thread, in words, for
+ * benchmarks to print: "tapegrad AVX-512" (AVX2+FMA, portable C), or
+ * "CBLAS (...)" in a build with meson -Dblas=enabled, where the
+ * instruction set above only applies to products CBLAS cannot take.
+ */
+const char *tg__gemm_backend(void);
 
 /*
  * ---- broadcasting (src/tensor/broadcast.c)

@@ -127,6 +127,9 @@ int tg_set_allocator(const tg_allocator *a);
  * Errors: TG_EINVAL for n outside 1..64, or n > 1 when tapegrad was built
  * without threads (meson -Dthreads=disabled); TG_ENOMEM if the threads
  * could not be started (the count is then 1).
+ * Built with meson -Dblas=enabled, matrix products are CBLAS calls, which
+ * n does not split: the BLAS library's own setting applies to them
+ * (OpenBLAS: OPENBLAS_NUM_THREADS, every core unless set).
  */
 int tg_set_num_threads(int n);
 
