@@ -1054,8 +1054,11 @@ static int smoke(const workload *w, void *st)
 
 /* ---- output */
 
+/* Which matrix multiply the library runs (tg_matmul_backend): W4 and W5
+ * spend most of their time in it. */
 static void print_header(void)
 {
+    printf("gemm: %s\n", tg_matmul_backend());
     printf("%-14s %10s %10s %10s %-8s %8s %12s %14s %9s\n", "workload",
            "median", "min", "max", "unit", "samples", "batch",
            "mallocs/iter", "peak MiB");

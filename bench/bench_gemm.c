@@ -6,9 +6,11 @@
  * For each shape it times the plain reference loop, tapegrad's gemm at
  * every instruction set the machine has (portable C, AVX2, AVX-512), and
  * OpenBLAS when its shared library can be loaded (it is optional: nothing
- * is linked against it). OpenBLAS runs on one thread; its kernel choice
- * follows OPENBLAS_CORETYPE if that is set. Results are checked against
- * the reference loop, so a fast wrong kernel shows up here too.
+ * is linked against it, unless tapegrad was built with -Dblas=enabled,
+ * where tapegrad's gemm is CBLAS and gets one row). OpenBLAS runs on one
+ * thread; its kernel choice follows OPENBLAS_CORETYPE if that is set.
+ * Results are checked against the reference loop, so a fast wrong kernel
+ * shows up here too.
  *
  *     bench_gemm [seconds per measurement, default 0.2]
  */
@@ -80,6 +82,14 @@ static void load_openblas(void)
     const char *(*corename)(void) = NULL;
     if (core != NULL)
         memcpy(&corename, &core, sizeof core);
+    /* Also when tapegrad itself is linked to OpenBLAS (-Dblas=enabled):
+     * the library is then loaded before main and has read the variable. */
+    void *set_threads = symbol(lib, "openblas_set_num_threads");
+    if (set_threads != NULL) {
+        void (*set)(int);
+        memcpy(&set, &set_threads, sizeof set_threads);
+        set(1);
+    }
     const char *env = getenv("OPENBLAS_CORETYPE");
     printf("OpenBLAS: core %s (OPENBLAS_CORETYPE=%s), 1 thread\n",
            corename ? corename() : "?", env ? env : "unset");
@@ -193,19 +203,24 @@ static void bench_shape(bool f64, const shape *s, double budget)
     run(REF, f64, s, A, lda, B, ldb, want);
     printf("%s %s  m=%lld n=%lld k=%lld\n", f64 ? "f64" : "f32", s->name,
            (long long)s->m, (long long)s->n, (long long)s->k);
-    static const char *names[] = {"reference loop", "OpenBLAS",
-                                  "tapegrad portable", "tapegrad AVX2",
-                                  "tapegrad AVX-512"};
     int top = tg__gemm_limit_isa(2);
+    char last[128] = "";
     for (int method = REF; method <= top; method++) {
         if (method == OPENBLAS && ob_sgemm == NULL)
             continue;
         if (method >= 0)
             tg__gemm_limit_isa(method);
+        /* tapegrad's rows are named by its backend; a -Dblas=enabled
+         * build runs CBLAS at every level, so one row is enough. */
+        const char *name = method == REF        ? "reference loop"
+                           : method == OPENBLAS ? "OpenBLAS (dlopen)"
+                                                : tg__gemm_backend();
+        if (strcmp(name, last) == 0)
+            continue;
+        snprintf(last, sizeof last, "%s", name);
         double g = measure(method, f64, s, A, lda, B, ldb, C,
                            method == REF ? budget / 4 : budget);
-        printf("  %-18s %7.1f GFLOP/s   max rel. error %.1e\n",
-               names[method + 2], g,
+        printf("  %-20s %7.1f GFLOP/s   max rel. error %.1e\n", name, g,
                max_error(f64, C, want, s->m * s->n));
     }
     tg__gemm_limit_isa(2);

@@ -195,6 +195,13 @@ void tg__gemm_f64(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
  */
 int tg__gemm_isa(void);
 int tg__gemm_limit_isa(int level);
+/*
+ * The matrix multiply tg__gemm_* uses on this thread, in words, for
+ * benchmarks to print: "tapegrad AVX-512" (AVX2+FMA, portable C), or
+ * "CBLAS (...)" in a build with meson -Dblas=enabled, where the
+ * instruction set above only applies to products CBLAS cannot take.
+ */
+const char *tg__gemm_backend(void);
 
 /*
  * ---- broadcasting (src/tensor/broadcast.c)
@@ -399,6 +406,25 @@ double tg__lane_logsumexp(const tg_tensor *x, const tg__lanes *l, int64_t j);
  */
 void tg__lane_softmax_stats(const tg_tensor *x, const tg__lanes *l,
                             int64_t j, double *m, double *s);
+
+/*
+ * Contiguous f32 lanes (src/tensor/lane_f32.c): the softmax family's lane
+ * loops typed and vectorised, exp from exp_f32.h. tg__lane_f32 says when
+ * a lane of x may take them: f32 values, the lane's elements adjacent.
+ */
+static inline bool tg__lane_f32(const tg_tensor *x, const tg__lanes *l)
+{
+    return x->dtype == TG_F32 && l->inner == 1;
+}
+double tg__f32_max(const float *x, int64_t n);
+double tg__f32_sum_exp(const float *x, int64_t n, double shift);
+double tg__f32_exp_into(float *y, const float *x, int64_t n, double shift);
+double tg__f32_dot(const float *a, const float *b, int64_t n);
+void tg__f32_scaled_exp(float *y, const float *x, int64_t n, double a,
+                        double shift);
+void tg__f32_scale(float *y, int64_t n, double a);
+void tg__f32_shift_into(float *y, const float *x, int64_t n, double a,
+                        double b);
 
 /* Set every element of lane j to v. */
 void tg__lane_fill(tg_tensor *x, const tg__lanes *l, int64_t j, double v);

@@ -50,8 +50,11 @@ tests/check_docs.py --fix-links` moves each broken one to the nearest
 line that has its name (check the result, then commit it).
 
 Usage: check_docs.py --root SRC --lib LIBTAPEGRAD.a [--include DIR]
-                     [--sanitize OPT] [--coverage BOOL] --cc CC [ARGS...]
+                     [--sanitize OPT] [--coverage BOOL] [--pkg NAME...]
+                     --cc CC [ARGS...]
 The C compiler is the one Meson found, given last with its arguments.
+--pkg names a pkg-config package the static library needs at link time
+(the BLAS of a meson -Dblas=enabled build).
 """
 import argparse
 import concurrent.futures
@@ -382,7 +385,8 @@ def build_and_run(block, n, opts, root, tmp, ck_flags):
     c_file.write_text(source, encoding="utf-8")
     cmd = (opts.cc + WARNINGS + extra + opts.extra_cflags +
            ["-I", opts.include, "-iquote", str(root), str(c_file), "-o", str(exe),
-            opts.lib, "-lm", "-pthread"] + (ck_flags if needs_check else []))
+            opts.lib] + opts.lib_deps + ["-lm", "-pthread"] +
+           (ck_flags if needs_check else []))
     r = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if r.returncode != 0:
         return False, "not ok %d - %s does not compile:\n%s" % (
@@ -425,12 +429,21 @@ def main():
                     "(default: ROOT/include)")
     ap.add_argument("--sanitize", default="none")
     ap.add_argument("--coverage", default="false")
+    ap.add_argument("--pkg", action="append", default=[])
     ap.add_argument("--cc", nargs=argparse.REMAINDER, required=True)
     opts = ap.parse_args()
     root = Path(opts.root)
     opts.lib = os.path.abspath(opts.lib)
     opts.include = os.path.abspath(opts.include or root / "include")
     opts.extra_cflags = []
+    opts.lib_deps = []
+    for pkg in opts.pkg:
+        r = subprocess.run(["pkg-config", "--libs", pkg], capture_output=True,
+                           text=True, check=False)
+        if r.returncode != 0:
+            sys.exit("check_docs.py: pkg-config --libs %s failed: %s" %
+                     (pkg, r.stderr.strip()))
+        opts.lib_deps += shlex.split(r.stdout)
     if opts.sanitize not in ("", "none"):
         opts.extra_cflags.append("-fsanitize=" + opts.sanitize)
     if opts.coverage == "true":

@@ -95,9 +95,14 @@ def install(opts):
         pc = find_one(dest, "tapegrad.pc", "pkg-config file")
         check_headers(source, find_one(dest, "tapegrad.h",
                                        "tapegrad.h").parent)
+        # tapegrad.pc from the DESTDIR only, and the packages it requires
+        # (a -Dblas=enabled build's BLAS) from the system's own folders.
+        system = run(["pkg-config", "--variable", "pc_path", "pkg-config"],
+                     "pkg-config --variable pc_path").strip()
         env = dict(os.environ, PKG_CONFIG_PATH=str(pc.parent),
                    PKG_CONFIG_SYSROOT_DIR=str(dest),
-                   PKG_CONFIG_LIBDIR=str(pc.parent))
+                   PKG_CONFIG_LIBDIR=os.pathsep.join([str(pc.parent),
+                                                      system]))
         version = run(["pkg-config", "--modversion", "tapegrad"],
                       "pkg-config --modversion", env=env).strip()
         if version != opts.version:

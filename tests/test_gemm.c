@@ -16,6 +16,7 @@
 
 #include <float.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Column padding of every stored matrix, and what C's padding holds. */
 enum { PAD = 3 };
@@ -311,6 +312,67 @@ START_TEST(isa_limit_is_a_ceiling)
 }
 END_TEST
 
+/*
+ * A one-row operand's leading dimension is never used to step to a next
+ * row, so callers may pass any (here 1, below the row's length): the
+ * products are right at every instruction set, and in a -Dblas=enabled
+ * build (where CBLAS would reject such a leading dimension) too. Small
+ * integers, so the sums are exact; beta 1 then adds the product again.
+ */
+START_TEST(one_row_operands)
+{
+    const float af[5] = {1, -2, 3, 0, 4};
+    float bf[5][7];
+    double ad[5] = {2, 1, -1, 3, -2}, bd[5] = {1, 4, 2, -3, 1};
+    for (int q = 0; q < 5; q++)
+        for (int j = 0; j < 7; j++)
+            bf[q][j] = (float)((q * 7 + j) % 5 - 2);
+    for (int level = 0; level <= 2; level++) {
+        if (tg__gemm_limit_isa(level) != level)
+            continue;
+        /* (1 x 5) @ (5 x 7), A and C one row with leading dimension 1. */
+        float cf[7];
+        tg__gemm_f32(false, false, 1, 7, 5, af, 1, &bf[0][0], 7, 0, cf, 1);
+        for (int j = 0; j < 7; j++) {
+            float want = 0;
+            for (int q = 0; q < 5; q++)
+                want += af[q] * bf[q][j];
+            ck_assert_msg(cf[j] == want, "isa %d: C[0][%d] = %g, not %g",
+                          level, j, (double)cf[j], (double)want);
+        }
+        /* a (1 x 5) @ (1 x 5)^T, a dot product, every ld 1; twice. */
+        double cd = NAN;
+        tg__gemm_f64(false, true, 1, 1, 5, ad, 1, bd, 1, 0, &cd, 1);
+        ck_assert_msg(cd == 2 + 4 - 2 - 9 - 2, "isa %d: %g", level, cd);
+        tg__gemm_f64(false, true, 1, 1, 5, ad, 1, bd, 1, 1, &cd, 1);
+        ck_assert_msg(cd == 2 * (2 + 4 - 2 - 9 - 2), "isa %d: %g", level, cd);
+    }
+    tg__gemm_limit_isa(2);
+}
+END_TEST
+
+/* tg__gemm_backend names the kernel in use: CBLAS, or the instruction
+ * set tg__gemm_isa reports. */
+START_TEST(backend_is_named)
+{
+    static const char *const names[] = {"tapegrad portable C",
+                                        "tapegrad AVX2+FMA",
+                                        "tapegrad AVX-512"};
+    for (int level = 0; level <= 2; level++) {
+        if (tg__gemm_limit_isa(level) != level)
+            continue;
+        const char *name = tg__gemm_backend();
+        ck_assert_ptr_nonnull(name);
+        ck_assert_msg(strncmp(name, "CBLAS (", 7) == 0 ||
+                          strcmp(name, names[level]) == 0,
+                      "isa %d: backend \"%s\"", level, name);
+        /* The public name is the same. */
+        ck_assert_str_eq(tg_matmul_backend(), name);
+    }
+    tg__gemm_limit_isa(2);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("gemm");
@@ -320,6 +382,8 @@ int main(void)
     tcase_add_test(tc, empty_inner_dimension);
     tcase_add_test(tc, empty_output);
     tcase_add_test(tc, isa_limit_is_a_ceiling);
+    tcase_add_test(tc, one_row_operands);
+    tcase_add_test(tc, backend_is_named);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("large");
     tcase_add_test(tc, large_ragged_sizes);

@@ -142,11 +142,23 @@ TG_API int tg_set_allocator(const tg_allocator *a);
  * Errors: TG_EINVAL for n outside 1..64, or n > 1 when tapegrad was built
  * without threads (meson -Dthreads=disabled); TG_ENOMEM if the threads
  * could not be started (the count is then 1).
+ * Built with meson -Dblas=enabled, matrix products are CBLAS calls, which
+ * n does not split: the BLAS library's own setting applies to them
+ * (OpenBLAS: OPENBLAS_NUM_THREADS, every core unless set).
  */
 TG_API int tg_set_num_threads(int n);
 
 /* The thread count set by tg_set_num_threads: 1 unless set. */
 TG_API int tg_num_threads(void);
+
+/*
+ * Which kernel runs matrix products (tg_matmul, tg_linear and their
+ * gradients) in this process: "tapegrad AVX-512", "tapegrad AVX2+FMA" or
+ * "tapegrad portable C" (picked for the processor when first used), or
+ * "CBLAS (...)" in a meson -Dblas=enabled build. For reports and
+ * benchmarks: the wording is not a stable format. Never NULL.
+ */
+TG_API const char *tg_matmul_backend(void);
 
 #ifdef __cplusplus
 }

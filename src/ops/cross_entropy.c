@@ -15,6 +15,7 @@
  * holding +inf or NaN makes the loss NaN.
  */
 #include "builtin.h"
+#include "exp_f32.h"
 
 #include <math.h>
 #include <string.h>
@@ -95,6 +96,17 @@ static int cross_entropy_backward(tg_op_ctx *c, const tg_tensor *y,
     const ce_saved *sv = c->saved;
     int64_t rows = x->shape[0], cols = x->shape[1];
     double g = tg__get(gy, 0) / (double)rows;
+    if (x->dtype == TG_F32) { /* the same, vectorised */
+        for (int64_t i = 0; i < rows; i++) {
+            float *gr = (float *)gx[0]->data + i * cols;
+            const float *xr = (const float *)x->data + i * cols;
+            int64_t label = sv->labels[i];
+            tg__f32_scaled_exp(gr, xr, cols, g, sv->lse[i]);
+            gr[label] = (float)(g * (tg__exp_f32((double)xr[label] -
+                                                 sv->lse[i]) - 1.0));
+        }
+        return TG_OK;
+    }
     for (int64_t i = 0; i < rows; i++)
         for (int64_t k = 0; k < cols; k++) {
             double p = exp(tg__get(x, i * cols + k) - sv->lse[i]);

@@ -13,6 +13,7 @@
  * or NaN gives NaN. Lanes: see src/tensor/axis.c.
  */
 #include "builtin.h"
+#include "exp_f32.h"
 
 #include <math.h>
 
@@ -42,12 +43,28 @@ static tg_tensor *log_softmax_forward(tg_op_ctx *c)
         double m, s;
         tg__lane_softmax_stats(x, &l, j, &m, &s);
         double log_s = log(s);
+        if (tg__lane_f32(x, &l)) { /* the same, vectorised */
+            tg__f32_shift_into((float *)y->data + base,
+                               (const float *)x->data + base, l.n, m, log_s);
+            continue;
+        }
         for (int64_t k = 0; k < l.n; k++) {
             int64_t at = base + k * l.inner;
             tg__set(y, at, (tg__get(x, at) - m) - log_s);
         }
     }
     return y;
+}
+
+/* One contiguous f32 lane of log_softmax_backward, typed so it
+ * vectorises (exp_f32.h's exp: the result is rounded to float). */
+TG__HOT static void log_softmax_backward_f32(float *restrict gx,
+                                             const float *restrict y,
+                                             const float *restrict g,
+                                             int64_t n, double sum)
+{
+    for (int64_t k = 0; k < n; k++)
+        gx[k] = (float)((double)g[k] - tg__exp_f32((double)y[k]) * sum);
 }
 
 /* gx = g - exp(y) * sum(g), lane by lane. */
@@ -59,6 +76,12 @@ static int log_softmax_backward(tg_op_ctx *c, const tg_tensor *y,
     for (int64_t j = 0; j < l.outer * l.inner; j++) {
         int64_t base = tg__lane_base(&l, j);
         double sum = tg__lane_sum(gy, &l, j);
+        if (tg__lane_f32(y, &l)) {
+            log_softmax_backward_f32((float *)gx[0]->data + base,
+                         (const float *)y->data + base,
+                         (const float *)gy->data + base, l.n, sum);
+            continue;
+        }
         for (int64_t k = 0; k < l.n; k++) {
             int64_t at = base + k * l.inner;
             tg__set(gx[0], at, tg__get(gy, at) - exp(tg__get(y, at)) * sum);

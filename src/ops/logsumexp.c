@@ -36,6 +36,11 @@ static int logsumexp_backward(tg_op_ctx *c, const tg_tensor *y,
     for (int64_t j = 0; j < l.outer * l.inner; j++) {
         int64_t base = tg__lane_base(&l, j);
         double g = tg__get(gy, j), lse = tg__get(y, j);
+        if (tg__lane_f32(x, &l)) { /* the same, vectorised */
+            tg__f32_scaled_exp((float *)gx[0]->data + base,
+                               (const float *)x->data + base, l.n, g, lse);
+            continue;
+        }
         for (int64_t k = 0; k < l.n; k++) {
             int64_t at = base + k * l.inner;
             tg__set(gx[0], at, g * exp(tg__get(x, at) - lse));

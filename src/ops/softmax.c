@@ -44,6 +44,12 @@ static tg_tensor *softmax_forward(tg_op_ctx *c)
     for (int64_t j = 0; j < l.outer * l.inner; j++) {
         int64_t base = tg__lane_base(&l, j);
         double m = tg__lane_max(x, &l, j), s = 0;
+        if (tg__lane_f32(x, &l)) { /* the same, vectorised */
+            float *ys = (float *)y->data + base;
+            s = tg__f32_exp_into(ys, (const float *)x->data + base, l.n, m);
+            tg__f32_scale(ys, l.n, 1.0 / s);
+            continue;
+        }
         for (int64_t k = 0; k < l.n; k++) {
             int64_t at = base + k * l.inner;
             double e = exp(tg__get(x, at) - m);
@@ -57,6 +63,16 @@ static tg_tensor *softmax_forward(tg_op_ctx *c)
     return y;
 }
 
+/* One contiguous f32 lane of softmax_backward, typed so it vectorises. */
+TG__HOT static void softmax_backward_f32(float *restrict gx,
+                                         const float *restrict y,
+                                         const float *restrict g, int64_t n)
+{
+    double dot = tg__f32_dot(g, y, n);
+    for (int64_t k = 0; k < n; k++)
+        gx[k] = (float)((double)y[k] * ((double)g[k] - dot));
+}
+
 /* gx = y * (g - sum(g * y)), lane by lane. */
 static int softmax_backward(tg_op_ctx *c, const tg_tensor *y,
                             const tg_tensor *gy, tg_tensor *const *gx)
@@ -65,6 +81,12 @@ static int softmax_backward(tg_op_ctx *c, const tg_tensor *y,
     lanes_of(c, &l); /* forward checked the axis */
     for (int64_t j = 0; j < l.outer * l.inner; j++) {
         int64_t base = tg__lane_base(&l, j);
+        if (tg__lane_f32(y, &l)) {
+            softmax_backward_f32((float *)gx[0]->data + base,
+                         (const float *)y->data + base,
+                         (const float *)gy->data + base, l.n);
+            continue;
+        }
         double dot = 0;
         for (int64_t k = 0; k < l.n; k++)
             dot += tg__get(gy, base + k * l.inner) *

@@ -158,6 +158,8 @@ int64_t tg__lane_arg(const tg_tensor *x, const tg__lanes *l, int64_t j,
 double tg__lane_max(const tg_tensor *x, const tg__lanes *l, int64_t j)
 {
     int64_t base = tg__lane_base(l, j);
+    if (tg__lane_f32(x, l))
+        return tg__f32_max((const float *)x->data + base, l->n);
     double m = -INFINITY;
     for (int64_t k = 0; k < l->n; k++) {
         double v = tg__get(x, base + k * l->inner);
@@ -181,8 +183,11 @@ double tg__lane_logsumexp(const tg_tensor *x, const tg__lanes *l, int64_t j)
     if (isinf(m))
         m = 0;
     double s = 0;
-    for (int64_t k = 0; k < l->n; k++)
-        s += exp(tg__get(x, base + k * l->inner) - m);
+    if (tg__lane_f32(x, l))
+        s = tg__f32_sum_exp((const float *)x->data + base, l->n, m);
+    else
+        for (int64_t k = 0; k < l->n; k++)
+            s += exp(tg__get(x, base + k * l->inner) - m);
     return m + log(s);
 }
 
@@ -217,8 +222,11 @@ void tg__lane_softmax_stats(const tg_tensor *x, const tg__lanes *l,
 {
     int64_t base = tg__lane_base(l, j);
     double max = tg__lane_max(x, l, j), sum = 0;
-    for (int64_t k = 0; k < l->n; k++)
-        sum += exp(tg__get(x, base + k * l->inner) - max);
+    if (tg__lane_f32(x, l))
+        sum = tg__f32_sum_exp((const float *)x->data + base, l->n, max);
+    else
+        for (int64_t k = 0; k < l->n; k++)
+            sum += exp(tg__get(x, base + k * l->inner) - max);
     *m = max;
     *s = sum;
 }

@@ -6,10 +6,20 @@
  * chosen at run time from what the processor (and the operating system)
  * supports, so one build is fast on a new machine and still correct on an
  * old one or under valgrind, which does not emulate AVX-512.
+ *
+ * Built with meson -Dblas=enabled (TG__CBLAS), tg__gemm_f32 and _f64 hand
+ * every product to CBLAS (cblas_sgemm, cblas_dgemm) instead, and this file
+ * is the only one that knows: see "CBLAS" at the end.
  */
 #include "internal.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#if TG__CBLAS
+#include <cblas.h>
+#include <limits.h>
+#endif
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #define TG__GEMM_X86 1
@@ -273,12 +283,65 @@ static bool gemm_trivial(int64_t m, int64_t n, int64_t k, bool beta_zero,
     return true;
 }
 
+/*
+ * ---- CBLAS (meson -Dblas=enabled). C = op(A) op(B) + beta C is exactly
+ * row-major gemm with alpha 1, the same transpose flags and leading
+ * dimensions; BLAS defines beta 0 to ignore C's old values, as we do.
+ * tapegrad's thread pool stays out of it: one call per product, which the
+ * BLAS library may split across its own threads (OpenBLAS: as many as
+ * OPENBLAS_NUM_THREADS or openblas_set_num_threads say, every core by
+ * default), whatever tg_set_num_threads says. The packed kernel above
+ * still takes any product CBLAS cannot: sizes past its int, or a leading
+ * dimension it would reject (less than the row's length; only a
+ * one-row operand can have that), where it would print an error and
+ * leave C alone.
+ */
+#if TG__CBLAS
+static bool cblas_takes(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                        int64_t lda, int64_t ldb, int64_t ldc)
+{
+    int64_t a_cols = ta ? m : k, b_cols = tb ? k : n;
+    return m <= INT_MAX && n <= INT_MAX && k <= INT_MAX && lda <= INT_MAX &&
+           ldb <= INT_MAX && ldc <= INT_MAX && lda >= a_cols &&
+           ldb >= b_cols && ldc >= n;
+}
+
+#define CBLAS_OP(t) ((t) ? CblasTrans : CblasNoTrans)
+#endif
+
+/* Which matrix multiply runs on this thread, in words (internal.h). */
+const char *tg__gemm_backend(void)
+{
+#if TG__CBLAS && TG__OPENBLAS
+    static _Thread_local char name[128];
+    int threads = openblas_get_num_threads();
+    snprintf(name, sizeof name, "CBLAS (%s, core %s, %d thread%s)",
+             TG__CBLAS_NAME, openblas_get_corename(), threads,
+             threads == 1 ? "" : "s");
+    return name;
+#elif TG__CBLAS
+    return "CBLAS (" TG__CBLAS_NAME ")";
+#else
+    static const char *const names[] = {"tapegrad portable C",
+                                        "tapegrad AVX2+FMA",
+                                        "tapegrad AVX-512"};
+    return names[tg__gemm_isa()];
+#endif
+}
+
 void tg__gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
                   const float *A, int64_t lda, const float *B, int64_t ldb,
                   float beta, float *C, int64_t ldc)
 {
     if (gemm_trivial(m, n, k, beta == 0, C, ldc, sizeof *C))
         return;
+#if TG__CBLAS
+    if (cblas_takes(ta, tb, m, n, k, lda, ldb, ldc)) {
+        cblas_sgemm(CblasRowMajor, CBLAS_OP(ta), CBLAS_OP(tb), (int)m, (int)n,
+                    (int)k, 1.0f, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+        return;
+    }
+#endif
     gemm_job j = {.ta = ta, .tb = tb, .f64 = false, .m = m, .n = n, .k = k,
                   .lda = lda, .ldb = ldb, .ldc = ldc, .A = A, .B = B,
                   .C = C, .beta = beta};
@@ -291,6 +354,13 @@ void tg__gemm_f64(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
 {
     if (gemm_trivial(m, n, k, beta == 0, C, ldc, sizeof *C))
         return;
+#if TG__CBLAS
+    if (cblas_takes(ta, tb, m, n, k, lda, ldb, ldc)) {
+        cblas_dgemm(CblasRowMajor, CBLAS_OP(ta), CBLAS_OP(tb), (int)m, (int)n,
+                    (int)k, 1.0, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+        return;
+    }
+#endif
     gemm_job j = {.ta = ta, .tb = tb, .f64 = true, .m = m, .n = n, .k = k,
                   .lda = lda, .ldb = ldb, .ldc = ldc, .A = A, .B = B,
                   .C = C, .beta = beta};

@@ -1,0 +1,182 @@
+/*
+ * lane_f32.c — the lane loops of the softmax family for f32 lanes stored
+ * contiguously (the last axis, the usual case): typed, so that they
+ * vectorise, with exp from exp_f32.h instead of a libm call per element.
+ *
+ * Each computes what axis.c's general loop computes, the same operations
+ * in double, except that exp differs by under 5e-16 relative and sums
+ * are added in another order (below): after rounding to float the
+ * results agree but for the last bit, rarely. Callers pick this path by
+ * dtype and layout alone (tg__lane_f32 in internal.h).
+ */
+#include "internal.h"
+
+#include <math.h>
+
+#include "exp_f32.h"
+
+/*
+ * The largest of x[0..n-1], or the first NaN among them. Sixteen running
+ * maxima, so that the comparisons go sixteen at a time; beside each, a
+ * sum of v * 0, which stays 0 until a NaN or an infinity passes (the
+ * compiler vectorises that where it would not an "is NaN" flag).
+ */
+TG__HOT static double max_f32(const float *restrict x, int64_t n)
+{
+    float m[16], odd[16];
+    for (int q = 0; q < 16; q++) {
+        m[q] = -INFINITY;
+        odd[q] = 0;
+    }
+    int64_t k = 0;
+    for (; k + 16 <= n; k += 16)
+        for (int q = 0; q < 16; q++) {
+            float v = x[k + q];
+            odd[q] += v * 0.0f;
+            m[q] = v > m[q] ? v : m[q];
+        }
+    for (int q = 0; k < n; k++, q++) {
+        odd[q] += x[k] * 0.0f;
+        m[q] = x[k] > m[q] ? x[k] : m[q];
+    }
+    float best = m[0], any = odd[0];
+    for (int q = 1; q < 16; q++) {
+        best = m[q] > best ? m[q] : best;
+        any += odd[q];
+    }
+    if (any != 0) /* rare: a NaN or an infinity; return the first NaN */
+        for (k = 0; k < n; k++)
+            if (x[k] != x[k])
+                return x[k];
+    return best;
+}
+
+/*
+ * Sums of exponentials go into 16 partial sums (element k to sum k mod 16)
+ * added pairwise at the end: one running sum would make each addition
+ * wait for the last and keep the exponentials from being computed 8 or 16
+ * at a time. The order, and so the result, is the same whatever the
+ * vector width.
+ */
+#define LANES 16
+
+static double fold(double *acc)
+{
+    for (int w = LANES / 2; w > 0; w /= 2)
+        for (int q = 0; q < w; q++)
+            acc[q] += acc[q + w];
+    return acc[0];
+}
+
+/* The sum, in double, of exp(x[k] - shift). */
+TG__HOT static double sum_exp_f32(const float *restrict x, int64_t n,
+                                  double shift)
+{
+    double acc[LANES] = {0};
+    int64_t k = 0;
+    for (; k + LANES <= n; k += LANES)
+        for (int q = 0; q < LANES; q++)
+            acc[q] += tg__exp_f32((double)x[k + q] - shift);
+    for (int q = 0; k < n; k++, q++)
+        acc[q] += tg__exp_f32((double)x[k] - shift);
+    return fold(acc);
+}
+
+/* y[k] = exp(x[k] - shift) rounded to float; returns the sum of the
+ * exponentials before rounding. */
+TG__HOT static double exp_into_f32(float *restrict y, const float *restrict x,
+                                   int64_t n, double shift)
+{
+    double acc[LANES] = {0};
+    int64_t k = 0;
+    for (; k + LANES <= n; k += LANES)
+        for (int q = 0; q < LANES; q++) {
+            double e = tg__exp_f32((double)x[k + q] - shift);
+            y[k + q] = (float)e;
+            acc[q] += e;
+        }
+    for (int q = 0; k < n; k++, q++) {
+        double e = tg__exp_f32((double)x[k] - shift);
+        y[k] = (float)e;
+        acc[q] += e;
+    }
+    return fold(acc);
+}
+
+/* The sum, in double, of a[k] * b[k]. */
+TG__HOT static double dot_f32(const float *restrict a,
+                              const float *restrict b, int64_t n)
+{
+    double acc[LANES] = {0};
+    int64_t k = 0;
+    for (; k + LANES <= n; k += LANES)
+        for (int q = 0; q < LANES; q++)
+            acc[q] += (double)a[k + q] * (double)b[k + q];
+    for (int q = 0; k < n; k++, q++)
+        acc[q] += (double)a[k] * (double)b[k];
+    return fold(acc);
+}
+
+/* y[k] = y[k] * a, rounded to float. */
+TG__HOT static void scale_f32(float *restrict y, int64_t n, double a)
+{
+    for (int64_t k = 0; k < n; k++)
+        y[k] = (float)((double)y[k] * a);
+}
+
+/* y[k] = (x[k] - a) - b, rounded to float. */
+TG__HOT static void shift_into_f32(float *restrict y, const float *restrict x,
+                                   int64_t n, double a, double b)
+{
+    for (int64_t k = 0; k < n; k++)
+        y[k] = (float)(((double)x[k] - a) - b);
+}
+
+/* y[k] = a * exp(x[k] - shift), rounded to float: a scaled softmax. */
+TG__HOT static void scaled_exp_f32(float *restrict y, const float *restrict x,
+                                   int64_t n, double a, double shift)
+{
+    for (int64_t k = 0; k < n; k++)
+        y[k] = (float)(a * tg__exp_f32((double)x[k] - shift));
+}
+
+/* The entry points (internal.h). The kernels above are static because
+ * clang 14 makes no dispatcher for an external clone that its own file
+ * never calls. */
+double tg__f32_max(const float *x, int64_t n)
+{
+    return max_f32(x, n);
+}
+
+double tg__f32_sum_exp(const float *x, int64_t n, double shift)
+{
+    return sum_exp_f32(x, n, shift);
+}
+
+double tg__f32_exp_into(float *y, const float *x,
+                        int64_t n, double shift)
+{
+    return exp_into_f32(y, x, n, shift);
+}
+
+double tg__f32_dot(const float *a, const float *b, int64_t n)
+{
+    return dot_f32(a, b, n);
+}
+
+void tg__f32_scale(float *y, int64_t n, double a)
+{
+    scale_f32(y, n, a);
+}
+
+void tg__f32_shift_into(float *y, const float *x,
+                        int64_t n, double a, double b)
+{
+    shift_into_f32(y, x, n, a, b);
+}
+
+void tg__f32_scaled_exp(float *y, const float *x,
+                        int64_t n, double a, double shift)
+{
+    scaled_exp_f32(y, x, n, a, shift);
+}
