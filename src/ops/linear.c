@@ -23,9 +23,7 @@ static int64_t batch_of(const tg_tensor *x)
 static int check_shapes(tg_tensor *const *in, int n)
 {
     const tg_tensor *x = in[0], *w = in[1];
-    char sx[96], sw[96], sb[96];
-    tg_shape_str(x, sx, sizeof sx);
-    tg_shape_str(w, sw, sizeof sw);
+    char sx[96], sw[96], sb[96]; /* formatted on failure only */
     if (n != 2 && n != 3)
         return tg_set_error(TG_EINVAL, "tg_linear: takes x, W and an "
                             "optional b, got %d inputs", n);
@@ -33,11 +31,13 @@ static int check_shapes(tg_tensor *const *in, int n)
         tg_shape(x)[tg_ndim(x) - 1] != tg_shape(w)[1])
         return tg_set_error(TG_ESHAPE, "tg_linear: x %s and W %s do not "
                             "match: W must be (out, in) with in = x's last "
-                            "size", sx, sw);
+                            "size", tg_shape_str(x, sx, sizeof sx),
+                            tg_shape_str(w, sw, sizeof sw));
     if (n == 3 && (tg_ndim(in[2]) != 1 || tg_shape(in[2])[0] != tg_shape(w)[0]))
         return tg_set_error(TG_ESHAPE, "tg_linear: b %s must be (%lld,) for W "
                             "%s", tg_shape_str(in[2], sb, sizeof sb),
-                            (long long)tg_shape(w)[0], sw);
+                            (long long)tg_shape(w)[0],
+                            tg_shape_str(w, sw, sizeof sw));
     return TG_OK;
 }
 

@@ -13,6 +13,8 @@
  */
 #include "builtin.h"
 
+#include <stdio.h>
+
 /* The problem as nb products of (m,k) @ (k,n), with the step between
  * consecutive matrices of A, B and C (0 for a B shared by the batch). */
 typedef struct gemm_plan {
@@ -20,26 +22,33 @@ typedef struct gemm_plan {
     int64_t step_a, step_b, step_c;
 } gemm_plan;
 
+/* TG_ESHAPE for a @ b: the shapes, then what is wrong (a format taking
+ * two long longs or none). Shapes are formatted here only, on failure:
+ * formatting them on every call was 9% of micrograd's demo (W3). */
+static int shape_error(const tg_tensor *a, const tg_tensor *b,
+                       const char *what, long long v1, long long v2)
+{
+    char sa[128], sb[128], tail[160];
+    snprintf(tail, sizeof tail, what, v1, v2);
+    return tg_set_error(TG_ESHAPE, "tg_matmul: shapes %s and %s%s",
+                        tg_shape_str(a, sa, sizeof sa),
+                        tg_shape_str(b, sb, sizeof sb), tail);
+}
+
 /* The plan for a @ b, or TG_ESHAPE naming both shapes. */
 static int plan(const tg_tensor *a, const tg_tensor *b, gemm_plan *p)
 {
-    char sa[128], sb[128];
-    tg_shape_str(a, sa, sizeof sa);
-    tg_shape_str(b, sb, sizeof sb);
     bool batched = a->ndim == 3 && b->ndim == 3;
     if (!(a->ndim == 2 || a->ndim == 3) || !(b->ndim == 2 || batched))
-        return tg_set_error(TG_ESHAPE, "tg_matmul: shapes %s and %s: "
-                            "matmul takes (m,k) @ (k,n), (b,m,k) @ (b,k,n) "
-                            "or (b,m,k) @ (k,n)", sa, sb);
+        return shape_error(a, b, ": matmul takes (m,k) @ (k,n), "
+                           "(b,m,k) @ (b,k,n) or (b,m,k) @ (k,n)", 0, 0);
     int64_t k = a->shape[a->ndim - 1], kb = b->shape[b->ndim - 2];
     if (k != kb)
-        return tg_set_error(TG_ESHAPE, "tg_matmul: shapes %s and %s do not "
-                            "multiply: a has %lld columns, b has %lld rows",
-                            sa, sb, (long long)k, (long long)kb);
+        return shape_error(a, b, " do not multiply: a has %lld columns, b "
+                           "has %lld rows", (long long)k, (long long)kb);
     if (batched && a->shape[0] != b->shape[0])
-        return tg_set_error(TG_ESHAPE, "tg_matmul: shapes %s and %s have "
-                            "batches of %lld and %lld matrices", sa, sb,
-                            (long long)a->shape[0], (long long)b->shape[0]);
+        return shape_error(a, b, " have batches of %lld and %lld matrices",
+                           (long long)a->shape[0], (long long)b->shape[0]);
     p->nb = batched ? a->shape[0] : 1;
     p->m = a->numel / k / p->nb;      /* (b,m,k) @ (k,n): m is b*m */
     p->k = k;
@@ -75,7 +84,7 @@ static void gemm_batch(bool ta, bool tb, int64_t nb, int64_t m, int64_t n,
 static tg_tensor *matmul_forward(tg_op_ctx *c)
 {
     const tg_tensor *a = c->in[0], *b = c->in[1];
-    gemm_plan p;
+    gemm_plan p = {0};
     if (plan(a, b, &p) != TG_OK)
         return NULL;
     int64_t shape[3];
@@ -96,7 +105,7 @@ static int matmul_backward(tg_op_ctx *c, const tg_tensor *y,
 {
     (void)y;
     const tg_tensor *a = c->in[0], *b = c->in[1];
-    gemm_plan p;
+    gemm_plan p = {0};
     plan(a, b, &p); /* forward checked the shapes */
     if (gx[0] != NULL)
         gemm_batch(false, true, p.nb, p.m, p.k, p.n, gy, p.n, p.step_c, b,
