@@ -286,7 +286,9 @@ tg_tensor *tg__broadcast_binary(tg_tape *t, const char *fn,
  * Backward helper: write into gx (the shape of a or of b) the sum over the
  * broadcast dimensions of row[dtype](a, b, g, y, p), computed over y's
  * shape. When gx already has y's shape the row writes gx directly;
- * otherwise through a temporary on t. Returns TG_OK or TG_ENOMEM.
+ * otherwise each tile of the row's results is summed as it is made, in
+ * tg__sum_to's order, with only gx-sized double sums on t (f32). Returns
+ * TG_OK or TG_ENOMEM.
  */
 int tg__broadcast_grad(tg_tape *t, tg_tensor *gx, const tg_tensor *a,
                        const tg_tensor *b, const tg_tensor *g,

@@ -426,6 +426,11 @@ static const struct {
     {3, 2, {2, 1, 3}, {4, 1}}, {0, 2, {0}, {2, 3}},
     {2, 0, {2, 3}, {0}},      {2, 2, {5, 1}, {1, 6}},
     {1, 1, {1}, {3}},         {0, 0, {0}, {0}},
+    /* leading, middle, scalar-like; rows longer than the 256-element
+     * gradient tiles, spread over b or summed into it */
+    {2, 2, {1, 6}, {5, 6}},   {3, 3, {4, 1, 5}, {4, 3, 5}},
+    {2, 2, {3, 4}, {1, 1}},   {2, 1, {2, 260}, {260}},
+    {2, 2, {2, 260}, {2, 1}},
 };
 #define N_CHECK_SHAPES (int)(sizeof check_shapes / sizeof check_shapes[0])
 
