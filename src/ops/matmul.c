@@ -129,7 +129,10 @@ static int plan(const tg_tensor *a, const tg_tensor *b, gemm_plan *p)
     p->m = av ? 1 : a->shape[a->ndim - 2];
     p->k = k;
     p->n = bv ? 1 : b->shape[b->ndim - 1];
-    if (plan_batch(a, b, p) != TG_OK)
+    if (a->ndim <= 2 && b->ndim <= 2) {  /* no batch: the common case */
+        p->bnd = 0;
+        p->nb = p->na = p->nbm = 1;
+    } else if (plan_batch(a, b, p) != TG_OK)
         return TG_ESHAPE;
     result_shape(a, b, p);
     if (p->nbm == 1 && p->na == p->nb) {
@@ -190,7 +193,7 @@ static void batch_gemm(const gemm_plan *p, bool ta, bool tb, int64_t m,
 static tg_tensor *matmul_forward(tg_op_ctx *c)
 {
     const tg_tensor *a = c->in[0], *b = c->in[1];
-    gemm_plan p = {0};
+    gemm_plan p;
     if (plan(a, b, &p) != TG_OK)
         return NULL;
     tg_tensor *y = tg_empty(c->tape, a->dtype, p.ndim, p.shape);
@@ -241,7 +244,7 @@ static int matmul_backward(tg_op_ctx *c, const tg_tensor *y,
 {
     (void)y;
     const tg_tensor *a = c->in[0], *b = c->in[1];
-    gemm_plan p = {0};
+    gemm_plan p;
     plan(a, b, &p); /* forward checked the shapes */
     if (gx[0] != NULL) {
         tg_tensor *ga = grad_target(c, &p, p.na, p.m, p.k, gx[0]);
