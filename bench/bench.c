@@ -1083,10 +1083,12 @@ static void print_json(const workload *w, const result *r, bool first)
     printf("%s\n  {\"name\": \"%s\", \"unit\": \"%s/iter\", "
            "\"median\": %.6g, \"min\": %.6g, \"max\": %.6g, "
            "\"samples\": %ld, \"batch\": %ld, \"mallocs_first\": %ld, "
-           "\"mallocs_steady\": %.6g, \"peak_rss_kib\": %ld%s%s%s}",
+           "\"mallocs_steady\": %.6g, \"peak_rss_kib\": %ld, "
+           "\"gemm\": \"%s\"%s%s%s}",
            first ? "" : ",", w->name, w->unit, r->median, r->min, r->max,
            r->samples, r->batch, r->mallocs_first, r->mallocs_steady,
-           r->peak_rss_kib, r->note[0] ? ", \"note\": \"" : "", r->note,
+           r->peak_rss_kib, tg_matmul_backend(),
+           r->note[0] ? ", \"note\": \"" : "", r->note,
            r->note[0] ? "\"" : "");
 }
 

@@ -505,6 +505,10 @@ def main(argv):
         others[n] = [(name[c], r) for c, r in by_cfg[1:]]
     print(f"torch {version}, {n_rounds} rounds of {budget:g} s per workload "
           "and side; best round medians, minimums over all rounds")
+    gemm = next((r["gemm"] for r in tg_rounds[0].values() if "gemm" in r),
+                None)
+    if gemm:
+        print(f"tapegrad's matrix multiply: {gemm}")
     report(tg, pt, chosen, others, markdown)
     return 0
 

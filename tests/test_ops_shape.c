@@ -1,5 +1,6 @@
 /*
- * test_ops_shape.c — reshape, transpose, permute, matmul and concat:
+ * test_ops_shape.c — reshape, transpose, permute, matmul (with 1-D and
+ * broadcast batch operands) and concat:
  * values and gradients against PyTorch (fixtures/ops_shape.h, made by
  * fixtures/gen_ops_reduce.py), finite-difference gradient checks, and bad
  * input.
@@ -248,21 +249,44 @@ END_TEST
 START_TEST(matmul_errors)
 {
     tg_tape *t = tg_tape_new();
-    int64_t s23[] = {2, 3}, s45[] = {4, 5}, s3[] = {3}, b234[] = {2, 3, 4},
-            b345[] = {3, 4, 5};
+    int64_t s23[] = {2, 3}, s45[] = {4, 5}, s3[] = {3}, s4[] = {4},
+            b234[] = {2, 3, 4}, b345[] = {3, 4, 5}, c2334[] = {2, 3, 3, 4},
+            c3245[] = {3, 2, 4, 5};
     tg_tensor *a = tg_zeros(t, TG_F32, 2, s23);
     ck_assert_null_status(tg_matmul(t, a, tg_zeros(t, TG_F32, 2, s45)),
                           TG_ESHAPE, "tg_matmul: shapes (2,3) and (4,5) do "
                           "not multiply: a has 3 columns, b has 4 rows");
-    ck_assert_null_status(tg_matmul(t, a, tg_zeros(t, TG_F32, 1, s3)),
-                          TG_ESHAPE, "tg_matmul: shapes (2,3) and (3,): "
-                          "matmul takes (m,k) @ (k,n)");
+    ck_assert_null_status(tg_matmul(t, a, tg_zeros(t, TG_F32, 1, s4)),
+                          TG_ESHAPE, "tg_matmul: shapes (2,3) and (4,) do "
+                          "not multiply: a has 3 columns, b has 4 elements");
+    ck_assert_null_status(tg_matmul(t, tg_zeros(t, TG_F32, 1, s3),
+                                    tg_zeros(t, TG_F32, 1, s4)),
+                          TG_ESHAPE, "tg_matmul: shapes (3,) and (4,) do not "
+                          "multiply: a has 3 elements, b has 4 elements");
+    ck_assert_null_status(tg_matmul(t, tg_zeros(t, TG_F32, 1, s4), a),
+                          TG_ESHAPE, "tg_matmul: shapes (4,) and (2,3) do not "
+                          "multiply: a has 4 elements, b has 2 rows");
     ck_assert_null_status(tg_matmul(t, a, tg_zeros(t, TG_F32, 3, b345)),
-                          TG_ESHAPE, "shapes (2,3) and (3,4,5)");
+                          TG_ESHAPE, "shapes (2,3) and (3,4,5) do not "
+                          "multiply");
     ck_assert_null_status(tg_matmul(t, tg_zeros(t, TG_F32, 3, b234),
                                     tg_zeros(t, TG_F32, 3, b345)),
-                          TG_ESHAPE, "tg_matmul: shapes (2,3,4) and (3,4,5) "
-                          "have batches of 2 and 3 matrices");
+                          TG_ESHAPE, "tg_matmul: shapes (2,3,4) and (3,4,5): "
+                          "batch dims (2,) and (3,) do not broadcast");
+    ck_assert_null_status(tg_matmul(t, tg_zeros(t, TG_F32, 4, c2334),
+                                    tg_zeros(t, TG_F32, 4, c3245)),
+                          TG_ESHAPE, "tg_matmul: shapes (2,3,3,4) and "
+                          "(3,2,4,5): batch dims (2,3) and (3,2) do not "
+                          "broadcast");
+    /* Scalars (shape ()) do not multiply, as in torch.matmul. */
+    tg_tensor *s = tg_scalar(t, TG_F32, 2);
+    ck_assert_int_eq(tg_ndim(s), 0);
+    ck_assert_null_status(tg_matmul(t, s, a), TG_ESHAPE, "tg_matmul: shapes "
+                          "() and (2,3): both must have at least 1 dimension");
+    ck_assert_null_status(tg_matmul(t, tg_zeros(t, TG_F32, 1, s3), s),
+                          TG_ESHAPE, "tg_matmul: shapes (3,) and (): both");
+    ck_assert_null_status(tg_matmul(t, s, s), TG_ESHAPE,
+                          "tg_matmul: shapes () and (): both");
     int64_t s32[] = {3, 2};
     ck_assert_null_status(tg_matmul(t, a, tg_zeros(t, TG_F64, 2, s32)),
                           TG_EDTYPE, "tg_matmul: inputs are f32 and f64");
@@ -270,6 +294,84 @@ START_TEST(matmul_errors)
     ck_assert_null_status(tg_matmul(t, NULL, a), TG_EINVAL,
                           "tg_matmul: tensor is NULL");
     tg_tape_free(t);
+}
+END_TEST
+
+/* A matrix times a vector is a vector, and batch dims broadcast: the
+ * shapes torch.matmul gives (the values are in the fixtures). */
+START_TEST(matmul_result_shapes)
+{
+    tg_tape *t = tg_tape_new();
+    int64_t s23[] = {2, 3}, s3[] = {3}, a[] = {2, 1, 3, 4}, b[] = {5, 4, 6},
+            c[] = {7, 1, 1, 3, 2};
+    tg_tensor *m = tg_zeros(t, TG_F64, 2, s23), *v = tg_zeros(t, TG_F64, 1, s3);
+    tg_tensor *y = tg_matmul(t, m, v);
+    ck_assert_int_eq(tg_ndim(y), 1);
+    ck_assert_int_eq(tg_shape(y)[0], 2);
+    ck_assert_int_eq(tg_ndim(tg_matmul(t, v, v)), 0);
+    y = tg_matmul(t, tg_zeros(t, TG_F64, 4, a), tg_zeros(t, TG_F64, 3, b));
+    int64_t want[] = {2, 5, 3, 6};
+    ck_assert_int_eq(tg_ndim(y), 4);
+    for (int d = 0; d < 4; d++)
+        ck_assert_int_eq(tg_shape(y)[d], want[d]);
+    y = tg_matmul(t, v, tg_zeros(t, TG_F64, 5, c));
+    int64_t want_v[] = {7, 1, 1, 2};
+    ck_assert_int_eq(tg_ndim(y), 4);
+    for (int d = 0; d < 4; d++)
+        ck_assert_int_eq(tg_shape(y)[d], want_v[d]);
+    tg_tape_free(t);
+}
+END_TEST
+
+/* One side broadcast along the batch, the other not requiring grad: the
+ * summed gradient reaches the side that asked for it alone. */
+START_TEST(matmul_broadcast_gradient_of_one_side)
+{
+    tg_tape *t = tg_tape_new();
+    double av[] = {1, 2, 3, 4, 5, 6}, bv[12];
+    for (int i = 0; i < 12; i++)
+        bv[i] = i - 4;
+    int64_t sa[] = {3, 2}, sb[] = {2, 2, 3};
+    tg_tensor *a = tg_from_data(t, TG_F64, 2, sa, av);
+    tg_tensor *b = tg_from_data(t, TG_F64, 3, sb, bv);
+    tg_set_requires_grad(a, true);
+    ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_matmul(t, b, a))), TG_OK);
+    ck_assert_ptr_null(tg_grad(b));
+    /* d sum(b[j] a) / d a[p][q] = sum_j sum_i b[j][i][p]: column sums of
+     * b over both matrices, the same for each q. */
+    const double *g = tg_data_f64(tg_grad(a));
+    double col[3] = {0, 0, 0};
+    for (int i = 0; i < 12; i++)
+        col[i % 3] += bv[i];
+    for (int p = 0; p < 3; p++)
+        for (int q = 0; q < 2; q++)
+            ck_assert(g[p * 2 + q] == col[p]);
+    tg_tape_free(t);
+}
+END_TEST
+
+/* Out of memory at every allocation of a broadcast product's forward and
+ * backward (whose summed gradients need scratch): TG_ENOMEM, no leak. */
+START_TEST(matmul_broadcast_out_of_memory)
+{
+    int64_t sa[] = {64, 32}, sb[] = {8, 32, 16};
+    long failed = 0;
+    for (long k = 1;; k++) {
+        tg_tape *t = tg_tape_new();
+        tg_tensor *a = tg_zeros(t, TG_F64, 2, sa);
+        tg_tensor *b = tg_zeros(t, TG_F64, 3, sb);
+        tg_set_requires_grad(a, true);
+        tg_set_requires_grad(b, true);
+        tg_test_fail_after(k);
+        int rc = tg_backward(t, tg_sum(t, tg_matmul(t, a, b)));
+        tg_test_fail_after(-1);
+        tg_tape_free(t);
+        if (rc == TG_OK)
+            break;
+        ck_assert_status(rc, TG_ENOMEM, "out of memory");
+        failed++;
+    }
+    ck_assert_int_gt(failed, 0);
 }
 END_TEST
 
@@ -349,11 +451,13 @@ int main(void)
     Suite *s = suite_create("ops_shape");
     TCase *tc = tg_test_tcase("forward");
     tcase_add_loop_test(tc, forward_matches_pytorch, 0, FX_SHAPE_COUNT);
+    tcase_add_test(tc, matmul_result_shapes);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("gradient");
     tcase_add_loop_test(tc, gradient_matches_pytorch, 0, FX_SHAPE_COUNT);
     tcase_add_loop_test(tc, gradcheck_every_case, 0, FX_SHAPE_COUNT);
     tcase_add_test(tc, matmul_gradient_of_one_side);
+    tcase_add_test(tc, matmul_broadcast_gradient_of_one_side);
     tcase_add_test(tc, concat_of_one_tensor_twice);
     tcase_add_test(tc, concat_of_many_tensors);
     suite_add_tcase(s, tc);
@@ -364,6 +468,7 @@ int main(void)
     tcase_add_test(tc, concat_errors);
     tcase_add_test(tc, null_input_propagates);
     tcase_add_test(tc, out_of_memory_leaks_nothing);
+    tcase_add_test(tc, matmul_broadcast_out_of_memory);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

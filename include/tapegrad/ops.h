@@ -257,13 +257,19 @@ TG_API tg_tensor *tg_transpose(tg_tape *t, tg_tensor *x);
 TG_API tg_tensor *tg_permute(tg_tape *t, tg_tensor *x, int ndim,
                              const int *dims);
 
-/* matmul(a, b) = a @ b: (m,k) @ (k,n) -> (m,n); batched (b,m,k) @ (b,k,n)
- * -> (b,m,n); and (b,m,k) @ (k,n) -> (b,m,n), one b for the whole batch.
- * d/da = G @ b^T, d/db = a^T @ G (G the upstream gradient; summed over the
- * batch for a shared b).
- * Errors: TG_ESHAPE for other ranks, inner sizes that differ ("tg_matmul:
- * shapes (2,3) and (4,5) do not multiply: a has 3 columns, b has 4 rows")
- * or batch sizes that differ. */
+/* matmul(a, b) = a @ b with torch.matmul's rules: (m,k) @ (k,n) -> (m,n);
+ * a 1-D a is a row (1,k) and a 1-D b a column (k,1), that 1 dropped from
+ * the result, so (k,) @ (k,) is the dot product, shape (); the dims before
+ * the last two are batch dims, which broadcast as NumPy's (up to
+ * TG_MAX_DIMS): (2,1,3,4) @ (5,4,6) -> (2,5,3,6), (3,4) @ (2,4,5) ->
+ * (2,3,5), (2,3,4) @ (4,) -> (2,3).
+ * d/da = G @ b^T, d/db = a^T @ G per matrix (G the upstream gradient),
+ * summed over the batch dims that input was broadcast along.
+ * Errors: TG_ESHAPE for a scalar (shape ()) operand, inner sizes that
+ * differ ("tg_matmul: shapes (2,3) and (4,5) do not multiply: a has 3
+ * columns, b has 4 rows") or batch dims that do not broadcast ("tg_matmul:
+ * shapes (2,3,4) and (3,4,5): batch dims (2,) and (3,) do not broadcast").
+ */
 TG_API tg_tensor *tg_matmul(tg_tape *t, tg_tensor *a, tg_tensor *b);
 
 /* concat(xs[0], ..., xs[n-1]) along axis: the inputs end to end, so (2,3)

@@ -1,6 +1,9 @@
 /*
- * matmul.c — matrix products: (m,k) @ (k,n), batched (b,m,k) @ (b,k,n),
- * and (b,m,k) @ (k,n), one matrix applied to a batch.
+ * matmul.c — matrix products with torch.matmul's shape rules: (m,k) @
+ * (k,n); a 1-D operand taken as a row (1,k) on the left or a column (k,1)
+ * on the right, that 1 dropped from the result (so 1-D @ 1-D is the dot
+ * product, shape ()); and any leading "batch" dimensions broadcast
+ * NumPy-style, (2,1,3,4) @ (5,4,6) -> (2,5,3,6).
  *
  *     C = A B,   C[i][j] = sum_p A[i][p] B[p][j]
  *     d root / d A = G B^T,   d root / d B = A^T G   (G = d root / d C)
@@ -8,95 +11,231 @@
  * Each gradient is itself a matrix product, so forward and both gradients
  * call the one kernel, tg__gemm (src/tensor/gemm.c), whose transpose flags
  * read B^T and A^T in place: no transposed copy is ever made. A batch
- * runs one product per matrix; (b,m,k) @ (k,n) is a single (b*m,k) @ (k,n)
- * product, whose B gradient A^T G then sums over the batch by itself.
+ * runs one product per matrix of the result. When b is one matrix for the
+ * whole batch ((b,m,k) @ (k,n), or a 1-D b) the batch is a single
+ * (b*m,k) @ (k,n) product, whose B gradient A^T G then sums over the batch
+ * by itself. An input broadcast along batch dims gets its gradient
+ * computed for every matrix of the result, then summed back down to its
+ * shape by tg__sum_to, as the elementwise binary ops do.
  */
 #include "builtin.h"
 
+#include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
-/* The problem as nb products of (m,k) @ (k,n), with the step between
- * consecutive matrices of A, B and C (0 for a B shared by the batch). */
+/* The problem as nb products of (m,k) @ (k,n). The result's batch dims
+ * are bshape[0..bnd-1]; along each, the matrix of A (B) used steps by
+ * sa[d] (sb[d]) elements, 0 where that input is broadcast. na and nbm
+ * count the matrices A and B hold; an input holding nb of them is not
+ * broadcast, and its gradient needs no summing. */
 typedef struct gemm_plan {
     int64_t nb, m, k, n;
-    int64_t step_a, step_b, step_c;
+    int bnd;
+    int64_t bshape[TG_MAX_DIMS];
+    int64_t sa[TG_MAX_DIMS], sb[TG_MAX_DIMS];
+    int64_t na, nbm;
+    int ndim;                          /* the result's shape */
+    int64_t shape[TG_MAX_DIMS];
 } gemm_plan;
 
-/* TG_ESHAPE for a @ b: the shapes, then what is wrong (a format taking
- * two long longs or none). Shapes are formatted here only, on failure:
+/* TG_ESHAPE for a @ b: the shapes, then what is wrong (a printf format
+ * and its arguments). Shapes are formatted here only, on failure:
  * formatting them on every call was 9% of micrograd's demo (W3). */
 static int shape_error(const tg_tensor *a, const tg_tensor *b,
-                       const char *what, long long v1, long long v2)
+                       const char *what, ...)
 {
-    char sa[128], sb[128], tail[160];
-    snprintf(tail, sizeof tail, what, v1, v2);
+    char sa[128], sb[128], tail[320];
+    va_list ap;
+    va_start(ap, what);
+    vsnprintf(tail, sizeof tail, what, ap);
+    va_end(ap);
     return tg_set_error(TG_ESHAPE, "tg_matmul: shapes %s and %s%s",
                         tg_shape_str(a, sa, sizeof sa),
                         tg_shape_str(b, sb, sizeof sb), tail);
 }
 
-/* The plan for a @ b, or TG_ESHAPE naming both shapes. */
-static int plan(const tg_tensor *a, const tg_tensor *b, gemm_plan *p)
+/* A header-only tensor of shape (x's first nd sizes): the batch dims of
+ * x, for the broadcasting helpers, which read ndim and shape alone. */
+static tg_tensor batch_of(const tg_tensor *x, int nd)
 {
-    bool batched = a->ndim == 3 && b->ndim == 3;
-    if (!(a->ndim == 2 || a->ndim == 3) || !(b->ndim == 2 || batched))
-        return shape_error(a, b, ": matmul takes (m,k) @ (k,n), "
-                           "(b,m,k) @ (b,k,n) or (b,m,k) @ (k,n)", 0, 0);
-    int64_t k = a->shape[a->ndim - 1], kb = b->shape[b->ndim - 2];
-    if (k != kb)
-        return shape_error(a, b, " do not multiply: a has %lld columns, b "
-                           "has %lld rows", (long long)k, (long long)kb);
-    if (batched && a->shape[0] != b->shape[0])
-        return shape_error(a, b, " have batches of %lld and %lld matrices",
-                           (long long)a->shape[0], (long long)b->shape[0]);
-    p->nb = batched ? a->shape[0] : 1;
-    p->m = a->numel / k / p->nb;      /* (b,m,k) @ (k,n): m is b*m */
-    p->k = k;
-    p->n = b->shape[b->ndim - 1];
-    p->step_a = p->m * k;
-    p->step_b = batched ? k * p->n : 0;
-    p->step_c = p->m * p->n;
+    tg_tensor v;
+    memset(&v, 0, sizeof v);
+    v.ndim = nd;
+    for (int d = 0; d < nd; d++)
+        v.shape[d] = x->shape[d];
+    return v;
+}
+
+/* The step of x's matrices along each of the plan's batch dims, 0 where
+ * x (whose batch is bx) is broadcast; returns how many matrices x holds. */
+static int64_t batch_steps(const gemm_plan *p, const tg_tensor *bx,
+                           int64_t matrix, int64_t *step)
+{
+    int64_t run = matrix;
+    for (int d = p->bnd - 1; d >= 0; d--) {
+        int dx = d - (p->bnd - bx->ndim);
+        bool spread = dx >= 0 && bx->shape[dx] != 1;
+        step[d] = spread ? run : 0;
+        run *= spread ? bx->shape[dx] : 1;
+    }
+    return run / matrix;
+}
+
+/* The result's shape: the batch, then m unless a is 1-D, n unless b is. */
+static void result_shape(const tg_tensor *a, const tg_tensor *b, gemm_plan *p)
+{
+    p->ndim = p->bnd;
+    memcpy(p->shape, p->bshape, (size_t)p->bnd * sizeof *p->shape);
+    if (a->ndim > 1)
+        p->shape[p->ndim++] = p->m;
+    if (b->ndim > 1)
+        p->shape[p->ndim++] = p->n;
+}
+
+/* The batch shape a and b broadcast to, or TG_ESHAPE naming both. */
+static int plan_batch(const tg_tensor *a, const tg_tensor *b, gemm_plan *p)
+{
+    tg_tensor ba = batch_of(a, a->ndim > 2 ? a->ndim - 2 : 0);
+    tg_tensor bb = batch_of(b, b->ndim > 2 ? b->ndim - 2 : 0);
+    if (tg__broadcast_shape("tg_matmul", &ba, &bb, &p->bnd, p->bshape) !=
+        TG_OK) {
+        char s1[128], s2[128];
+        return shape_error(a, b, ": batch dims %s and %s do not broadcast",
+                           tg_shape_str(&ba, s1, sizeof s1),
+                           tg_shape_str(&bb, s2, sizeof s2));
+    }
+    p->nb = 1;
+    for (int d = 0; d < p->bnd; d++)
+        p->nb *= p->bshape[d];
+    p->na = batch_steps(p, &ba, p->m * p->k, p->sa);
+    p->nbm = batch_steps(p, &bb, p->k * p->n, p->sb);
     return TG_OK;
 }
 
-/*
- * C[i] = A'[i] B'[i] for each matrix of the batch, with the transpose
- * flags and sizes of one tg__gemm call; dtype from C. The pointers are
- * each matrix's start and *_step the distance to the next.
- */
-static void gemm_batch(bool ta, bool tb, int64_t nb, int64_t m, int64_t n,
-                       int64_t k, const tg_tensor *A, int64_t lda,
-                       int64_t step_a, const tg_tensor *B, int64_t ldb,
-                       int64_t step_b, tg_tensor *C, int64_t step_c)
+/* The plan for a @ b, or TG_ESHAPE naming both shapes. */
+static int plan(const tg_tensor *a, const tg_tensor *b, gemm_plan *p)
 {
-    for (int64_t i = 0; i < nb; i++) {
+    if (a->ndim == 0 || b->ndim == 0)
+        return shape_error(a, b, ": both must have at least 1 dimension");
+    bool av = a->ndim == 1, bv = b->ndim == 1;
+    int64_t k = a->shape[a->ndim - 1];
+    int64_t kb = b->shape[bv ? 0 : b->ndim - 2];
+    if (k != kb)
+        return shape_error(a, b, " do not multiply: a has %lld %s, b has "
+                           "%lld %s", (long long)k,
+                           av ? "elements" : "columns", (long long)kb,
+                           bv ? "elements" : "rows");
+    p->m = av ? 1 : a->shape[a->ndim - 2];
+    p->k = k;
+    p->n = bv ? 1 : b->shape[b->ndim - 1];
+    if (a->ndim <= 2 && b->ndim <= 2) {  /* no batch: the common case */
+        p->bnd = 0;
+        p->nb = p->na = p->nbm = 1;
+    } else if (plan_batch(a, b, p) != TG_OK)
+        return TG_ESHAPE;
+    result_shape(a, b, p);
+    if (p->nbm == 1 && p->na == p->nb) {
+        p->m *= p->nb;                 /* one (nb*m,k) @ (k,n) product */
+        p->nb = p->na = 1;
+    }
+    return TG_OK;
+}
+
+/* Where matrix i of the result's batch starts in an input with the
+ * given steps. */
+static int64_t batch_offset(const gemm_plan *p, const int64_t *step,
+                            int64_t i)
+{
+    int64_t off = 0;
+    for (int d = p->bnd - 1; d >= 0 && i > 0; d--) {
+        off += i % p->bshape[d] * step[d];
+        i /= p->bshape[d];
+    }
+    return off;
+}
+
+/* Which matrices of an operand batch_gemm reads for matrix i: A's, B's
+ * (through the plan's steps), or one per result matrix, laid end to end
+ * (the upstream gradient). */
+enum operand { OF_A, OF_B, OF_G };
+
+static int64_t operand_offset(const gemm_plan *p, enum operand o, int64_t i)
+{
+    return o == OF_A   ? batch_offset(p, p->sa, i)
+           : o == OF_B ? batch_offset(p, p->sb, i)
+                       : i * p->m * p->n;
+}
+
+/*
+ * For each of the plan's nb result matrices, C[i] = X'[i] Y'[i] with the
+ * transpose flags and sizes of one tg__gemm call (dtype from C). X and Y
+ * are read as the operands ox and oy say; C[i] starts at i * m * n.
+ */
+static void batch_gemm(const gemm_plan *p, bool ta, bool tb, int64_t m,
+                       int64_t n, int64_t k, const tg_tensor *X, int64_t ldx,
+                       enum operand ox, const tg_tensor *Y, int64_t ldy,
+                       enum operand oy, tg_tensor *C)
+{
+    for (int64_t i = 0; i < p->nb; i++) {
+        int64_t x = operand_offset(p, ox, i), y = operand_offset(p, oy, i);
         if (C->dtype == TG_F32)
-            tg__gemm_f32(ta, tb, m, n, k, (const float *)A->data + i * step_a,
-                         lda, (const float *)B->data + i * step_b, ldb, 0.0f,
-                         (float *)C->data + i * step_c, n);
+            tg__gemm_f32(ta, tb, m, n, k, (const float *)X->data + x, ldx,
+                         (const float *)Y->data + y, ldy, 0.0f,
+                         (float *)C->data + i * m * n, n);
         else
-            tg__gemm_f64(ta, tb, m, n, k, (const double *)A->data + i * step_a,
-                         lda, (const double *)B->data + i * step_b, ldb, 0.0,
-                         (double *)C->data + i * step_c, n);
+            tg__gemm_f64(ta, tb, m, n, k, (const double *)X->data + x, ldx,
+                         (const double *)Y->data + y, ldy, 0.0,
+                         (double *)C->data + i * m * n, n);
     }
 }
 
 static tg_tensor *matmul_forward(tg_op_ctx *c)
 {
     const tg_tensor *a = c->in[0], *b = c->in[1];
-    gemm_plan p = {0};
+    gemm_plan p;
     if (plan(a, b, &p) != TG_OK)
         return NULL;
-    int64_t shape[3];
-    int nd = a->ndim;
-    for (int d = 0; d < nd - 1; d++)
-        shape[d] = a->shape[d];
-    shape[nd - 1] = p.n;
-    tg_tensor *y = tg_empty(c->tape, a->dtype, nd, shape);
+    tg_tensor *y = tg_empty(c->tape, a->dtype, p.ndim, p.shape);
     if (y != NULL)
-        gemm_batch(false, false, p.nb, p.m, p.n, p.k, a, p.k, p.step_a, b,
-                   p.n, p.step_b, y, p.step_c);
+        batch_gemm(&p, false, false, p.m, p.n, p.k, a, p.k, OF_A, b, p.n,
+                   OF_B, y);
     return y;
+}
+
+/*
+ * Where the gradient of an input x holding `held` matrices of (rows,cols)
+ * goes: straight into gx when x is not broadcast; else into a temporary of
+ * the result's batch shape, returned in *full for summing down. NULL after
+ * TG_ENOMEM.
+ */
+static tg_tensor *grad_target(tg_op_ctx *c, const gemm_plan *p, int64_t held,
+                              int64_t rows, int64_t cols, tg_tensor *gx)
+{
+    if (held == p->nb)
+        return gx;
+    int64_t shape[TG_MAX_DIMS];
+    memcpy(shape, p->bshape, (size_t)p->bnd * sizeof *shape);
+    shape[p->bnd] = rows;
+    shape[p->bnd + 1] = cols;
+    return tg_empty(c->tape, gx->dtype, p->bnd + 2, shape);
+}
+
+/* gx = full summed over the batch dims x was broadcast along. gx is seen
+ * as x's batch dims, then (rows,cols), so a 1-D x lines up as a row (a)
+ * or a column (b). */
+static int sum_down(tg_op_ctx *c, tg_tensor *gx, const tg_tensor *x,
+                    int64_t rows, int64_t cols, const tg_tensor *full)
+{
+    if (full == gx)
+        return TG_OK;
+    tg_tensor view = batch_of(x, x->ndim > 2 ? x->ndim - 2 : 0);
+    view.shape[view.ndim++] = rows;
+    view.shape[view.ndim++] = cols;
+    view.numel = gx->numel;
+    view.dtype = gx->dtype;
+    view.data = gx->data;
+    return tg__sum_to(c->tape, &view, full);
 }
 
 /* dA = G B^T, (m,n) @ (n,k); dB = A^T G, (k,m) @ (m,n). */
@@ -105,14 +244,26 @@ static int matmul_backward(tg_op_ctx *c, const tg_tensor *y,
 {
     (void)y;
     const tg_tensor *a = c->in[0], *b = c->in[1];
-    gemm_plan p = {0};
+    gemm_plan p;
     plan(a, b, &p); /* forward checked the shapes */
-    if (gx[0] != NULL)
-        gemm_batch(false, true, p.nb, p.m, p.k, p.n, gy, p.n, p.step_c, b,
-                   p.n, p.step_b, gx[0], p.step_a);
-    if (gx[1] != NULL)
-        gemm_batch(true, false, p.nb, p.k, p.n, p.m, a, p.k, p.step_a, gy,
-                   p.n, p.step_c, gx[1], p.step_b);
+    if (gx[0] != NULL) {
+        tg_tensor *ga = grad_target(c, &p, p.na, p.m, p.k, gx[0]);
+        if (ga == NULL)
+            return TG_ENOMEM;
+        batch_gemm(&p, false, true, p.m, p.k, p.n, gy, p.n, OF_G, b, p.n,
+                   OF_B, ga);
+        if (sum_down(c, gx[0], a, p.m, p.k, ga) != TG_OK)
+            return TG_ENOMEM;
+    }
+    if (gx[1] != NULL) {
+        tg_tensor *gb = grad_target(c, &p, p.nbm, p.k, p.n, gx[1]);
+        if (gb == NULL)
+            return TG_ENOMEM;
+        batch_gemm(&p, true, false, p.k, p.n, p.m, a, p.k, OF_A, gy, p.n,
+                   OF_G, gb);
+        if (sum_down(c, gx[1], b, p.k, p.n, gb) != TG_OK)
+            return TG_ENOMEM;
+    }
     return TG_OK;
 }
 
