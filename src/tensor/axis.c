@@ -176,19 +176,26 @@ double tg__lane_max(const tg_tensor *x, const tg__lanes *l, int64_t j)
  * when m is infinite, which keeps -inf - -inf = NaN out: all -inf gives
  * log(0) = -inf, and a +inf gives +inf.
  */
-double tg__lane_logsumexp(const tg_tensor *x, const tg__lanes *l, int64_t j)
+/* The sum of exp(v - shift) over lane j: vectorised for a contiguous f32
+ * lane (src/tensor/lane_f32.c), one libm exp per element otherwise. */
+static double lane_sum_exp(const tg_tensor *x, const tg__lanes *l,
+                           int64_t j, double shift)
 {
     int64_t base = tg__lane_base(l, j);
+    if (tg__lane_f32(x, l))
+        return tg__f32_sum_exp((const float *)x->data + base, l->n, shift);
+    double s = 0;
+    for (int64_t k = 0; k < l->n; k++)
+        s += exp(tg__get(x, base + k * l->inner) - shift);
+    return s;
+}
+
+double tg__lane_logsumexp(const tg_tensor *x, const tg__lanes *l, int64_t j)
+{
     double m = tg__lane_max(x, l, j);
     if (isinf(m))
         m = 0;
-    double s = 0;
-    if (tg__lane_f32(x, l))
-        s = tg__f32_sum_exp((const float *)x->data + base, l->n, m);
-    else
-        for (int64_t k = 0; k < l->n; k++)
-            s += exp(tg__get(x, base + k * l->inner) - m);
-    return m + log(s);
+    return m + log(lane_sum_exp(x, l, j, m));
 }
 
 void tg__lane_fill(tg_tensor *x, const tg__lanes *l, int64_t j, double v)
@@ -220,13 +227,6 @@ void tg__lane_select_grad(tg_tensor *gx, const tg_tensor *x,
 void tg__lane_softmax_stats(const tg_tensor *x, const tg__lanes *l,
                             int64_t j, double *m, double *s)
 {
-    int64_t base = tg__lane_base(l, j);
-    double max = tg__lane_max(x, l, j), sum = 0;
-    if (tg__lane_f32(x, l))
-        sum = tg__f32_sum_exp((const float *)x->data + base, l->n, max);
-    else
-        for (int64_t k = 0; k < l->n; k++)
-            sum += exp(tg__get(x, base + k * l->inner) - max);
-    *m = max;
-    *s = sum;
+    *m = tg__lane_max(x, l, j);
+    *s = lane_sum_exp(x, l, j, *m);
 }

@@ -98,7 +98,9 @@ TG__HOT static void linspace_sym_short_f32(float *restrict x, float end,
  * Whether end * k is exact in float for every integer |k| <= last, and far
  * from overflow and from subnormals: the significant bits of end (from its
  * leading to its last nonzero bit) and the bits of last fit in float's 24
- * together. Read from end's bits: this runs on every call.
+ * together. That is, the low bits of end's 24-bit significand, as many as
+ * last has, are all zero: a mask of last's bits and everything below its
+ * top bit tests them at once. Read from end's bits: this runs every call.
  */
 static bool short_end(float end, int32_t last)
 {
@@ -108,17 +110,13 @@ static bool short_end(float end, int32_t last)
     if (exponent < 127 - 100 || exponent > 127 + 90)
         return false;
     uint32_t significand = (u & 0x7fffff) | 0x800000;
-#ifdef __GNUC__
-    int width = 24 - __builtin_ctz(significand) +
-                (last == 0 ? 0 : 32 - __builtin_clz((uint32_t)last));
-#else
-    int width = 24;                         /* minus its trailing zeros */
-    for (; (significand & 1) == 0; significand >>= 1)
-        width--;
-    for (uint32_t v = (uint32_t)last; v != 0; v >>= 1)
-        width++;                            /* plus the bits of last */
-#endif
-    return width <= 24;
+    uint32_t below = (uint32_t)last;        /* every bit up to last's top */
+    below |= below >> 1;
+    below |= below >> 2;
+    below |= below >> 4;
+    below |= below >> 8;
+    below |= below >> 16;
+    return (significand & below) == 0;      /* last >= 2^24 hits bit 23 */
 }
 
 /*
