@@ -117,6 +117,22 @@ TG_API int tg_grad_fill(tg_tensor *gx, double value);
 TG_API bool tg_grad_uniform(const tg_tensor *gy, double *value);
 
 /*
+ * Element i of x (row-major order) as a double, for piece functions and
+ * other code that reads a few values of either dtype. NaN, with TG_EINVAL
+ * for a NULL x or i outside 0..numel-1 and TG_ESTATE for a stale x.
+ */
+TG_API double tg_value_at(const tg_tensor *x, int64_t i);
+
+/*
+ * The sum of all of x's elements, as a number (nothing is recorded):
+ * what the sum op computes, for ops that reduce. f32 values are added in
+ * double in 32 independent partial sums, within 2^-23 * sum |x[i]| of the
+ * exact sum; f64 values pairwise. NaN, with the error set, for a NULL or
+ * stale x.
+ */
+TG_API double tg_sum_value(const tg_tensor *x);
+
+/*
  * Run op on inputs in[0..n-1] with params (params_size bytes are copied,
  * so the caller's struct may go away). The output belongs to t, whatever
  * tapes the inputs came from. If t has grad enabled and an input requires

@@ -6,44 +6,46 @@
  *
  * The kink at 0 gets the derivative 0, as PyTorch (gy * sgn(x)); so does
  * NaN, whose sign PyTorch also takes as 0. abs(-0.0) = 0.0. The loops come
- * from unary.h; piece tells gradient checks which side of 0 x is on.
+ * from tapegrad/elementwise.h; piece tells gradient checks which side of 0
+ * x is on.
  */
-#include "unary.h"
+#include <tapegrad.h>
+#include <tapegrad/elementwise.h>
 
-static inline float abs_f32(float x, const void *p)
+#include <math.h>
+
+static inline float abs_f32(float x)
 {
-    (void)p;
     return fabsf(x);
 }
 
-static inline double abs_f64(double x, const void *p)
+static inline double abs_f64(double x)
 {
-    (void)p;
     return fabs(x);
 }
 
 /* gy * sign(x), with sign(0) = sign(NaN) = 0. */
-static inline float abs_grad_f32(float x, float y, float gy, const void *p)
+static inline float abs_grad_f32(float x, float y, float gy)
 {
-    (void)y, (void)p;
+    (void)y;
     return gy * (float)((x > 0.0f) - (x < 0.0f));
 }
 
-static inline double abs_grad_f64(double x, double y, double gy, const void *p)
+static inline double abs_grad_f64(double x, double y, double gy)
 {
-    (void)y, (void)p;
+    (void)y;
     return gy * (double)((x > 0.0) - (x < 0.0));
 }
 
 /* 1 right of the kink, 0 left of it. */
-static inline int64_t abs_piece_at(double x, const void *p, tg_dtype dt)
+static inline int64_t abs_piece_at(double x)
 {
-    (void)p, (void)dt;
+    
     return x > 0 ? 1 : x < 0 ? 0 : TG_ON_KINK;
 }
 
-TG__UNARY_OP(abs, void, tg__unary_no_check)
-TG__UNARY_PIECE(abs, void)
+TG_UNARY_OP(abs)
+TG_UNARY_PIECE(abs)
 
 const tg_op tg__op_abs = {
     .name = "abs",
@@ -51,6 +53,7 @@ const tg_op tg__op_abs = {
     .forward = abs_forward,
     .backward = abs_backward,
     .piece = abs_piece,
+    .flags = TG_OP_UNIFORM_GRAD,
 };
 
 tg_tensor *tg_abs(tg_tape *t, tg_tensor *x)

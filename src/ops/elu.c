@@ -11,9 +11,13 @@
  * elu(-0.0) is therefore -0.0 where PyTorch has 0.0. elu(-inf) = -alpha.
  * At NaN the value and the gradient are NaN, as PyTorch's vectorised
  * kernel. Any finite alpha works (PyTorch's default is 1); NaN or inf is
- * TG_EINVAL. The loops come from unary.h.
+ * TG_EINVAL. The loops come from
+ * tapegrad/elementwise.h.
  */
-#include "unary.h"
+#include <tapegrad.h>
+#include <tapegrad/elementwise.h>
+
+#include <math.h>
 
 typedef struct elu_params {
     double alpha;
@@ -52,14 +56,13 @@ static inline double elu_grad_f64(double x, double y, double gy,
 }
 
 /* 1 right of the kink at 0, 0 left of it. */
-static inline int64_t elu_piece_at(double x, const elu_params *p, tg_dtype dt)
+static inline int64_t elu_piece_at(double x)
 {
-    (void)p, (void)dt;
     return x > 0 ? 1 : x < 0 ? 0 : TG_ON_KINK;
 }
 
-TG__UNARY_OP(elu, elu_params, elu_check)
-TG__UNARY_PIECE(elu, elu_params)
+TG_UNARY_OP_PARAMS(elu, elu_params, elu_check)
+TG_UNARY_PIECE(elu)
 
 const tg_op tg__op_elu = {
     .name = "elu",
@@ -68,6 +71,7 @@ const tg_op tg__op_elu = {
     .forward = elu_forward,
     .backward = elu_backward,
     .piece = elu_piece,
+    .flags = TG_OP_UNIFORM_GRAD,
 };
 
 tg_tensor *tg_elu(tg_tape *t, tg_tensor *x, double alpha)

@@ -7,41 +7,44 @@
  * The gradient reuses the output: gx = gy * y. exp(inf) = inf with
  * gradient inf, exp(-inf) = 0 with gradient 0, and exp overflows to inf
  * beyond x = 88.72 (f32) or 709.78 (f64), as PyTorch. f32 is computed with
- * expf. The loops come from unary.h.
+ * expf. The loops come from
+ * tapegrad/elementwise.h.
  */
-#include "unary.h"
+#include <tapegrad.h>
+#include <tapegrad/elementwise.h>
 
-static inline float exp_f32(float x, const void *p)
+#include <math.h>
+
+static inline float exp_f32(float x)
 {
-    (void)p;
     return expf(x);
 }
 
-static inline double exp_f64(double x, const void *p)
+static inline double exp_f64(double x)
 {
-    (void)p;
     return exp(x);
 }
 
-static inline float exp_grad_f32(float x, float y, float gy, const void *p)
+static inline float exp_grad_f32(float x, float y, float gy)
 {
-    (void)x, (void)p;
+    (void)x;
     return gy * y;
 }
 
-static inline double exp_grad_f64(double x, double y, double gy, const void *p)
+static inline double exp_grad_f64(double x, double y, double gy)
 {
-    (void)x, (void)p;
+    (void)x;
     return gy * y;
 }
 
-TG__UNARY_OP(exp, void, tg__unary_no_check)
+TG_UNARY_OP(exp)
 
 const tg_op tg__op_exp = {
     .name = "exp",
     .arity = 1,
     .forward = exp_forward,
     .backward = exp_backward,
+    .flags = TG_OP_UNIFORM_GRAD,
 };
 
 tg_tensor *tg_exp(tg_tape *t, tg_tensor *x)

@@ -12,50 +12,49 @@
  * The value is x * (r / 6) rather than PyTorch's x * r / 6, so it cannot
  * overflow for x near the largest float (PyTorch gives inf at 3e38 in
  * f32); hardswish(-inf) is -0.0 where PyTorch has NaN (-inf * 0). The loops
- * come from unary.h.
+ * come from tapegrad/elementwise.h.
  */
-#include "unary.h"
+#include <tapegrad.h>
+#include <tapegrad/elementwise.h>
+
+#include <math.h>
 
 /* x r / 6 with r = min(max(x + 3, 0), 6); r == 0 gives -0.0 (x <= -3). */
-static inline float hardswish_f32(float x, const void *p)
+static inline float hardswish_f32(float x)
 {
-    (void)p;
     float r = x + 3.0f;
     r = r < 0.0f ? 0.0f : r > 6.0f ? 6.0f : r;
     return r == 0.0f ? -0.0f : x * (r / 6.0f);
 }
 
-static inline double hardswish_f64(double x, const void *p)
+static inline double hardswish_f64(double x)
 {
-    (void)p;
     double r = x + 3.0;
     r = r < 0.0 ? 0.0 : r > 6.0 ? 6.0 : r;
     return r == 0.0 ? -0.0 : x * (r / 6.0);
 }
 
-static inline float hardswish_grad_f32(float x, float y, float gy,
-                                       const void *p)
+static inline float hardswish_grad_f32(float x, float y, float gy)
 {
-    (void)y, (void)p;
+    (void)y;
     return x < -3.0f ? 0.0f : x >= 3.0f ? gy : gy * (x / 3.0f + 0.5f);
 }
 
-static inline double hardswish_grad_f64(double x, double y, double gy,
-                                        const void *p)
+static inline double hardswish_grad_f64(double x, double y, double gy)
 {
-    (void)y, (void)p;
+    (void)y;
     return x < -3.0 ? 0.0 : x >= 3.0 ? gy : gy * (x / 3.0 + 0.5);
 }
 
 /* 0 below -3, 1 between, 2 above 3; -3 and 3 are kinks. */
-static inline int64_t hardswish_piece_at(double x, const void *p, tg_dtype dt)
+static inline int64_t hardswish_piece_at(double x)
 {
-    (void)p, (void)dt;
+    
     return x < -3 ? 0 : x > 3 ? 2 : x > -3 && x < 3 ? 1 : TG_ON_KINK;
 }
 
-TG__UNARY_OP(hardswish, void, tg__unary_no_check)
-TG__UNARY_PIECE(hardswish, void)
+TG_UNARY_OP(hardswish)
+TG_UNARY_PIECE(hardswish)
 
 const tg_op tg__op_hardswish = {
     .name = "hardswish",
@@ -63,6 +62,7 @@ const tg_op tg__op_hardswish = {
     .forward = hardswish_forward,
     .backward = hardswish_backward,
     .piece = hardswish_piece,
+    .flags = TG_OP_UNIFORM_GRAD,
 };
 
 tg_tensor *tg_hardswish(tg_tape *t, tg_tensor *x)

@@ -9,9 +9,13 @@
  * vectorised kernel. min_val == max_val is allowed (a constant, gradient
  * 0); min_val > max_val or a NaN bound is TG_EINVAL; infinite bounds are
  * fine. PyTorch's defaults are -1 and 1. f32 uses the bounds rounded to
- * float. The loops come from unary.h.
+ * float. The loops come from
+ * tapegrad/elementwise.h.
  */
-#include "unary.h"
+#include <tapegrad.h>
+#include <tapegrad/elementwise.h>
+
+#include <math.h>
 
 typedef struct hardtanh_params {
     double min_val, max_val;
@@ -60,13 +64,13 @@ static inline double hardtanh_grad_f64(double x, double y, double gy,
 static inline int64_t hardtanh_piece_at(double x, const hardtanh_params *p,
                                         tg_dtype dt)
 {
-    double lo = tg__param_as(p->min_val, dt);
-    double hi = tg__param_as(p->max_val, dt);
+    double lo = tg_param_as(p->min_val, dt);
+    double hi = tg_param_as(p->max_val, dt);
     return x < lo ? 0 : x > hi ? 2 : x > lo && x < hi ? 1 : TG_ON_KINK;
 }
 
-TG__UNARY_OP(hardtanh, hardtanh_params, hardtanh_check)
-TG__UNARY_PIECE(hardtanh, hardtanh_params)
+TG_UNARY_OP_PARAMS(hardtanh, hardtanh_params, hardtanh_check)
+TG_UNARY_PIECE_PARAMS(hardtanh, hardtanh_params)
 
 const tg_op tg__op_hardtanh = {
     .name = "hardtanh",
@@ -75,6 +79,7 @@ const tg_op tg__op_hardtanh = {
     .forward = hardtanh_forward,
     .backward = hardtanh_backward,
     .piece = hardtanh_piece,
+    .flags = TG_OP_UNIFORM_GRAD,
 };
 
 tg_tensor *tg_hardtanh(tg_tape *t, tg_tensor *x, double min_val,

@@ -8,9 +8,12 @@
  * x > 0); NaN also gets slope. Any finite slope works, negative too, as in
  * PyTorch (PyTorch's default is 0.01); a NaN or infinite slope is
  * TG_EINVAL. f32 uses the slope rounded to float. The loops come from
- * unary.h.
+ * tapegrad/elementwise.h.
  */
-#include "unary.h"
+#include <tapegrad.h>
+#include <tapegrad/elementwise.h>
+
+#include <math.h>
 
 typedef struct leaky_relu_params {
     double slope;
@@ -54,16 +57,13 @@ static inline double leaky_relu_grad_f64(double x, double y, double gy,
 }
 
 /* 1 right of the kink at 0, 0 left of it. */
-static inline int64_t leaky_relu_piece_at(double x,
-                                          const leaky_relu_params *p,
-                                          tg_dtype dt)
+static inline int64_t leaky_relu_piece_at(double x)
 {
-    (void)p, (void)dt;
     return x > 0 ? 1 : x < 0 ? 0 : TG_ON_KINK;
 }
 
-TG__UNARY_OP(leaky_relu, leaky_relu_params, leaky_relu_check)
-TG__UNARY_PIECE(leaky_relu, leaky_relu_params)
+TG_UNARY_OP_PARAMS(leaky_relu, leaky_relu_params, leaky_relu_check)
+TG_UNARY_PIECE(leaky_relu)
 
 const tg_op tg__op_leaky_relu = {
     .name = "leaky_relu",
@@ -72,6 +72,7 @@ const tg_op tg__op_leaky_relu = {
     .forward = leaky_relu_forward,
     .backward = leaky_relu_backward,
     .piece = leaky_relu_piece,
+    .flags = TG_OP_UNIFORM_GRAD,
 };
 
 tg_tensor *tg_leaky_relu(tg_tape *t, tg_tensor *x, double slope)

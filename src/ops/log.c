@@ -6,41 +6,44 @@
  *
  * As PyTorch: log(0) = -inf with gradient gy / 0 = inf (-inf at -0.0),
  * log(x < 0) = NaN with gradient gy / x (finite: the formula is applied
- * as is), log(inf) = inf with gradient 0. The loops come from unary.h.
+ * as is), log(inf) = inf with gradient 0. The loops come from
+ * tapegrad/elementwise.h.
  */
-#include "unary.h"
+#include <tapegrad.h>
+#include <tapegrad/elementwise.h>
 
-static inline float log_f32(float x, const void *p)
+#include <math.h>
+
+static inline float log_f32(float x)
 {
-    (void)p;
     return logf(x);
 }
 
-static inline double log_f64(double x, const void *p)
+static inline double log_f64(double x)
 {
-    (void)p;
     return log(x);
 }
 
-static inline float log_grad_f32(float x, float y, float gy, const void *p)
+static inline float log_grad_f32(float x, float y, float gy)
 {
-    (void)y, (void)p;
+    (void)y;
     return gy / x;
 }
 
-static inline double log_grad_f64(double x, double y, double gy, const void *p)
+static inline double log_grad_f64(double x, double y, double gy)
 {
-    (void)y, (void)p;
+    (void)y;
     return gy / x;
 }
 
-TG__UNARY_OP(log, void, tg__unary_no_check)
+TG_UNARY_OP(log)
 
 const tg_op tg__op_log = {
     .name = "log",
     .arity = 1,
     .forward = log_forward,
     .backward = log_backward,
+    .flags = TG_OP_UNIFORM_GRAD,
 };
 
 tg_tensor *tg_log(tg_tape *t, tg_tensor *x)

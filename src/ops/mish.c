@@ -8,50 +8,52 @@
  * overflows to inf and t = 1, so mish(x) = x. At the infinities PyTorch
  * gives NaN (-inf * 0, inf * 0) although the limits exist: mish(-inf) is
  * -0.0 (as mish of any x so negative that t underflows) and mish' is 1 at
- * inf and 0 at -inf. The loops come from unary.h.
+ * inf and 0 at -inf. The loops come from
+ * tapegrad/elementwise.h.
  */
-#include "unary.h"
+#include <tapegrad.h>
+#include <tapegrad/elementwise.h>
+
+#include <math.h>
 
 /* x t; where t is 0, -0.0 (x < 0, and the limit at -inf). */
-static inline float mish_f32(float x, const void *p)
+static inline float mish_f32(float x)
 {
-    (void)p;
     float t = tanhf(log1pf(expf(x)));
     return t == 0.0f ? -0.0f : x * t;
 }
 
-static inline double mish_f64(double x, const void *p)
+static inline double mish_f64(double x)
 {
-    (void)p;
     double t = tanh(log1p(exp(x)));
     return t == 0.0 ? -0.0 : x * t;
 }
 
 /* With x tamed, x s (1 - t^2) is 0 rather than inf * 0 at +-inf. */
-static inline float mish_grad_f32(float x, float y, float gy, const void *p)
+static inline float mish_grad_f32(float x, float y, float gy)
 {
-    (void)y, (void)p;
+    (void)y;
     float s = 1.0f / (1.0f + expf(-x));
     float t = tanhf(log1pf(expf(x)));
-    return gy * (t + tg__tame_f32(x) * s * (1.0f - t * t));
+    return gy * (t + tg_tame_f32(x) * s * (1.0f - t * t));
 }
 
-static inline double mish_grad_f64(double x, double y, double gy,
-                                   const void *p)
+static inline double mish_grad_f64(double x, double y, double gy)
 {
-    (void)y, (void)p;
+    (void)y;
     double s = 1.0 / (1.0 + exp(-x));
     double t = tanh(log1p(exp(x)));
-    return gy * (t + tg__tame_f64(x) * s * (1.0 - t * t));
+    return gy * (t + tg_tame_f64(x) * s * (1.0 - t * t));
 }
 
-TG__UNARY_OP(mish, void, tg__unary_no_check)
+TG_UNARY_OP(mish)
 
 const tg_op tg__op_mish = {
     .name = "mish",
     .arity = 1,
     .forward = mish_forward,
     .backward = mish_backward,
+    .flags = TG_OP_UNIFORM_GRAD,
 };
 
 tg_tensor *tg_mish(tg_tape *t, tg_tensor *x)

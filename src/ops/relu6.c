@@ -7,44 +7,45 @@
  *
  * At the corners 0 and 6 the derivative is 0, and at NaN the value is NaN
  * and the derivative 0, as PyTorch's vectorised kernel. relu6(-0.0) is
- * -0.0. The loops come from unary.h.
+ * -0.0. The loops come from
+ * tapegrad/elementwise.h.
  */
-#include "unary.h"
+#include <tapegrad.h>
+#include <tapegrad/elementwise.h>
 
-static inline float relu6_f32(float x, const void *p)
+#include <math.h>
+
+static inline float relu6_f32(float x)
 {
-    (void)p;
     return x < 0.0f ? 0.0f : x > 6.0f ? 6.0f : x;
 }
 
-static inline double relu6_f64(double x, const void *p)
+static inline double relu6_f64(double x)
 {
-    (void)p;
     return x < 0.0 ? 0.0 : x > 6.0 ? 6.0 : x;
 }
 
-static inline float relu6_grad_f32(float x, float y, float gy, const void *p)
+static inline float relu6_grad_f32(float x, float y, float gy)
 {
-    (void)y, (void)p;
+    (void)y;
     return x > 0.0f && x < 6.0f ? gy : 0.0f;
 }
 
-static inline double relu6_grad_f64(double x, double y, double gy,
-                                    const void *p)
+static inline double relu6_grad_f64(double x, double y, double gy)
 {
-    (void)y, (void)p;
+    (void)y;
     return x > 0.0 && x < 6.0 ? gy : 0.0;
 }
 
 /* 0 below 0, 1 between, 2 above 6; the corners are kinks. */
-static inline int64_t relu6_piece_at(double x, const void *p, tg_dtype dt)
+static inline int64_t relu6_piece_at(double x)
 {
-    (void)p, (void)dt;
+    
     return x < 0 ? 0 : x > 6 ? 2 : x > 0 && x < 6 ? 1 : TG_ON_KINK;
 }
 
-TG__UNARY_OP(relu6, void, tg__unary_no_check)
-TG__UNARY_PIECE(relu6, void)
+TG_UNARY_OP(relu6)
+TG_UNARY_PIECE(relu6)
 
 const tg_op tg__op_relu6 = {
     .name = "relu6",
@@ -52,6 +53,7 @@ const tg_op tg__op_relu6 = {
     .forward = relu6_forward,
     .backward = relu6_backward,
     .piece = relu6_piece,
+    .flags = TG_OP_UNIFORM_GRAD,
 };
 
 tg_tensor *tg_relu6(tg_tape *t, tg_tensor *x)

@@ -9,51 +9,52 @@
  * the kink x == 0 the derivative is scale * alpha (the left one), as
  * PyTorch. As in elu.c, e^x - 1 is computed with expm1. f32 multiplies by
  * the constants rounded to float, and by their product rounded, as
- * PyTorch. The loops come from unary.h.
+ * PyTorch. The loops come from
+ * tapegrad/elementwise.h.
  */
-#include "unary.h"
+#include <tapegrad.h>
+#include <tapegrad/elementwise.h>
+
+#include <math.h>
 
 #define SELU_ALPHA 1.6732632423543772848170429916717
 #define SELU_SCALE 1.0507009873554804934193349852946
 
-static inline float selu_f32(float x, const void *p)
+static inline float selu_f32(float x)
 {
-    (void)p;
     const float scale = (float)SELU_SCALE;
     const float neg = (float)SELU_ALPHA * (float)SELU_SCALE;
     return x > 0.0f ? scale * x : neg * expm1f(x);
 }
 
-static inline double selu_f64(double x, const void *p)
+static inline double selu_f64(double x)
 {
-    (void)p;
     return x > 0.0 ? SELU_SCALE * x : SELU_ALPHA * SELU_SCALE * expm1(x);
 }
 
-static inline float selu_grad_f32(float x, float y, float gy, const void *p)
+static inline float selu_grad_f32(float x, float y, float gy)
 {
-    (void)y, (void)p;
+    (void)y;
     const float scale = (float)SELU_SCALE;
     const float neg = (float)SELU_ALPHA * (float)SELU_SCALE;
     return x > 0.0f ? gy * scale : gy * neg * expf(x);
 }
 
-static inline double selu_grad_f64(double x, double y, double gy,
-                                   const void *p)
+static inline double selu_grad_f64(double x, double y, double gy)
 {
-    (void)y, (void)p;
+    (void)y;
     return x > 0.0 ? gy * SELU_SCALE : gy * (SELU_ALPHA * SELU_SCALE) * exp(x);
 }
 
 /* 1 right of the kink at 0, 0 left of it. */
-static inline int64_t selu_piece_at(double x, const void *p, tg_dtype dt)
+static inline int64_t selu_piece_at(double x)
 {
-    (void)p, (void)dt;
+    
     return x > 0 ? 1 : x < 0 ? 0 : TG_ON_KINK;
 }
 
-TG__UNARY_OP(selu, void, tg__unary_no_check)
-TG__UNARY_PIECE(selu, void)
+TG_UNARY_OP(selu)
+TG_UNARY_PIECE(selu)
 
 const tg_op tg__op_selu = {
     .name = "selu",
@@ -61,6 +62,7 @@ const tg_op tg__op_selu = {
     .forward = selu_forward,
     .backward = selu_backward,
     .piece = selu_piece,
+    .flags = TG_OP_UNIFORM_GRAD,
 };
 
 tg_tensor *tg_selu(tg_tape *t, tg_tensor *x)

@@ -7,43 +7,44 @@
  * This form is already safe for large |x|: for x -> -inf, e^-x overflows
  * to inf and 1 / inf = 0; for x -> +inf, e^-x = 0 and the result is 1;
  * nothing becomes NaN. It is PyTorch's form, so f32 (with expf) matches
- * it. The gradient reuses the output. The loops come from unary.h.
+ * it. The gradient reuses the output. The loops come from
+ * tapegrad/elementwise.h.
  */
-#include "unary.h"
+#include <tapegrad.h>
+#include <tapegrad/elementwise.h>
 
-static inline float sigmoid_f32(float x, const void *p)
+#include <math.h>
+
+static inline float sigmoid_f32(float x)
 {
-    (void)p;
     return 1.0f / (1.0f + expf(-x));
 }
 
-static inline double sigmoid_f64(double x, const void *p)
+static inline double sigmoid_f64(double x)
 {
-    (void)p;
     return 1.0 / (1.0 + exp(-x));
 }
 
-static inline float sigmoid_grad_f32(float x, float y, float gy,
-                                     const void *p)
+static inline float sigmoid_grad_f32(float x, float y, float gy)
 {
-    (void)x, (void)p;
+    (void)x;
     return gy * (1.0f - y) * y;
 }
 
-static inline double sigmoid_grad_f64(double x, double y, double gy,
-                                      const void *p)
+static inline double sigmoid_grad_f64(double x, double y, double gy)
 {
-    (void)x, (void)p;
+    (void)x;
     return gy * (1.0 - y) * y;
 }
 
-TG__UNARY_OP(sigmoid, void, tg__unary_no_check)
+TG_UNARY_OP(sigmoid)
 
 const tg_op tg__op_sigmoid = {
     .name = "sigmoid",
     .arity = 1,
     .forward = sigmoid_forward,
     .backward = sigmoid_backward,
+    .flags = TG_OP_UNIFORM_GRAD,
 };
 
 tg_tensor *tg_sigmoid(tg_tape *t, tg_tensor *x)

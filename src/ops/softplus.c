@@ -13,9 +13,13 @@
  * here the values stay x and 1. beta x is rounded to the dtype before the
  * comparison, as PyTorch. beta must be finite and nonzero (negative beta is
  * allowed, as in PyTorch: a smooth min(x, 0)), threshold not NaN; PyTorch's
- * defaults are 1 and 20. The loops come from unary.h.
+ * defaults are 1 and 20. The loops come from
+ * tapegrad/elementwise.h.
  */
-#include "unary.h"
+#include <tapegrad.h>
+#include <tapegrad/elementwise.h>
+
+#include <math.h>
 
 typedef struct softplus_params {
     double beta, threshold;
@@ -67,12 +71,12 @@ static inline int64_t softplus_piece_at(double x, const softplus_params *p,
 {
     double z = dt == TG_F32 ? (double)((float)x * (float)p->beta)
                             : x * p->beta;
-    double threshold = tg__param_as(p->threshold, dt);
+    double threshold = tg_param_as(p->threshold, dt);
     return z > threshold ? 1 : z < threshold ? 0 : TG_ON_KINK;
 }
 
-TG__UNARY_OP(softplus, softplus_params, softplus_check)
-TG__UNARY_PIECE(softplus, softplus_params)
+TG_UNARY_OP_PARAMS(softplus, softplus_params, softplus_check)
+TG_UNARY_PIECE_PARAMS(softplus, softplus_params)
 
 const tg_op tg__op_softplus = {
     .name = "softplus",
@@ -81,6 +85,7 @@ const tg_op tg__op_softplus = {
     .forward = softplus_forward,
     .backward = softplus_backward,
     .piece = softplus_piece,
+    .flags = TG_OP_UNIFORM_GRAD,
 };
 
 tg_tensor *tg_softplus(tg_tape *t, tg_tensor *x, double beta, double threshold)

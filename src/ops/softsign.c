@@ -9,46 +9,47 @@
  * div, so at +-inf it gives inf / inf = NaN and a NaN gradient; here
  * softsign(+-inf) = +-1 and the gradient there is 0, the limits. The
  * gradient is computed directly rather than through the quotient rule,
- * whose two terms cancel for large |x|. The loops come from unary.h.
+ * whose two terms cancel for large |x|. The loops come from
+ * tapegrad/elementwise.h.
  */
-#include "unary.h"
+#include <tapegrad.h>
+#include <tapegrad/elementwise.h>
+
+#include <math.h>
 
 /* x / (1 + |x|), or the limit +-1 at +-inf (rather than inf / inf). */
-static inline float softsign_f32(float x, const void *p)
+static inline float softsign_f32(float x)
 {
-    (void)p;
     return fabsf(x) == INFINITY ? copysignf(1.0f, x) : x / (1.0f + fabsf(x));
 }
 
-static inline double softsign_f64(double x, const void *p)
+static inline double softsign_f64(double x)
 {
-    (void)p;
     return fabs(x) == INFINITY ? copysign(1.0, x) : x / (1.0 + fabs(x));
 }
 
-static inline float softsign_grad_f32(float x, float y, float gy,
-                                      const void *p)
+static inline float softsign_grad_f32(float x, float y, float gy)
 {
-    (void)y, (void)p;
+    (void)y;
     float den = 1.0f + fabsf(x);
     return gy / (den * den);
 }
 
-static inline double softsign_grad_f64(double x, double y, double gy,
-                                       const void *p)
+static inline double softsign_grad_f64(double x, double y, double gy)
 {
-    (void)y, (void)p;
+    (void)y;
     double den = 1.0 + fabs(x);
     return gy / (den * den);
 }
 
-TG__UNARY_OP(softsign, void, tg__unary_no_check)
+TG_UNARY_OP(softsign)
 
 const tg_op tg__op_softsign = {
     .name = "softsign",
     .arity = 1,
     .forward = softsign_forward,
     .backward = softsign_backward,
+    .flags = TG_OP_UNIFORM_GRAD,
 };
 
 tg_tensor *tg_softsign(tg_tape *t, tg_tensor *x)

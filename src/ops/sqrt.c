@@ -7,42 +7,43 @@
  * The gradient reuses the output. As PyTorch: at 0 the gradient is
  * gy / 0 = inf (sqrt(-0.0) = -0.0, so -inf there), sqrt(x < 0) = NaN with
  * a NaN gradient, sqrt(inf) = inf with gradient 0. The loops come from
- * unary.h.
+ * tapegrad/elementwise.h.
  */
-#include "unary.h"
+#include <tapegrad.h>
+#include <tapegrad/elementwise.h>
 
-static inline float sqrt_f32(float x, const void *p)
+#include <math.h>
+
+static inline float sqrt_f32(float x)
 {
-    (void)p;
     return sqrtf(x);
 }
 
-static inline double sqrt_f64(double x, const void *p)
+static inline double sqrt_f64(double x)
 {
-    (void)p;
     return sqrt(x);
 }
 
-static inline float sqrt_grad_f32(float x, float y, float gy, const void *p)
+static inline float sqrt_grad_f32(float x, float y, float gy)
 {
-    (void)x, (void)p;
+    (void)x;
     return gy / (2.0f * y);
 }
 
-static inline double sqrt_grad_f64(double x, double y, double gy,
-                                   const void *p)
+static inline double sqrt_grad_f64(double x, double y, double gy)
 {
-    (void)x, (void)p;
+    (void)x;
     return gy / (2.0 * y);
 }
 
-TG__UNARY_OP(sqrt, void, tg__unary_no_check)
+TG_UNARY_OP(sqrt)
 
 const tg_op tg__op_sqrt = {
     .name = "sqrt",
     .arity = 1,
     .forward = sqrt_forward,
     .backward = sqrt_backward,
+    .flags = TG_OP_UNIFORM_GRAD,
 };
 
 tg_tensor *tg_sqrt(tg_tape *t, tg_tensor *x)

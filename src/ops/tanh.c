@@ -6,42 +6,43 @@
  *
  * The gradient reuses the output, as PyTorch. tanh(+-inf) = +-1 with
  * gradient 0, tanh(-0.0) = -0.0. f32 is computed with tanhf. The loops
- * come from unary.h.
+ * come from tapegrad/elementwise.h.
  */
-#include "unary.h"
+#include <tapegrad.h>
+#include <tapegrad/elementwise.h>
 
-static inline float tanh_f32(float x, const void *p)
+#include <math.h>
+
+static inline float tanh_f32(float x)
 {
-    (void)p;
     return tanhf(x);
 }
 
-static inline double tanh_f64(double x, const void *p)
+static inline double tanh_f64(double x)
 {
-    (void)p;
     return tanh(x);
 }
 
-static inline float tanh_grad_f32(float x, float y, float gy, const void *p)
+static inline float tanh_grad_f32(float x, float y, float gy)
 {
-    (void)x, (void)p;
+    (void)x;
     return gy * (1.0f - y * y);
 }
 
-static inline double tanh_grad_f64(double x, double y, double gy,
-                                   const void *p)
+static inline double tanh_grad_f64(double x, double y, double gy)
 {
-    (void)x, (void)p;
+    (void)x;
     return gy * (1.0 - y * y);
 }
 
-TG__UNARY_OP(tanh, void, tg__unary_no_check)
+TG_UNARY_OP(tanh)
 
 const tg_op tg__op_tanh = {
     .name = "tanh",
     .arity = 1,
     .forward = tanh_forward,
     .backward = tanh_backward,
+    .flags = TG_OP_UNIFORM_GRAD,
 };
 
 tg_tensor *tg_tanh(tg_tape *t, tg_tensor *x)

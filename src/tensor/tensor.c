@@ -325,6 +325,20 @@ double tg_item(const tg_tensor *x)
                               : *(const double *)x->data;
 }
 
+double tg_value_at(const tg_tensor *x, int64_t i)
+{
+    if (tg__check_tensor("tg_value_at", x) != TG_OK)
+        return NAN;
+    if (i < 0 || i >= x->numel) {
+        tg_set_error(TG_EINVAL, "tg_value_at: index %lld is outside 0..%lld",
+                     (long long)i, (long long)x->numel - 1);
+        return NAN;
+    }
+    grad_prepare(x);
+    return x->dtype == TG_F32 ? (double)((const float *)x->data)[i]
+                              : ((const double *)x->data)[i];
+}
+
 char *tg_shape_str(const tg_tensor *x, char *buf, size_t n)
 {
     if (buf == NULL || n == 0)
