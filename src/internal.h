@@ -160,17 +160,13 @@ int tg__check_tensor(const char *fn, const tg_tensor *x);
 int tg__check_shape(const char *fn, int ndim, const int64_t *shape,
                     size_t elem_size, int64_t *numel);
 
-/* x's gradient buffer, made on x's tape (and STALE) if missing. */
-tg_tensor *tg__grad_buffer(tg_tensor *x);
-
 /*
- * A gradient kept as one value (g->uniform, see tg_grad_fill) written out
- * into every element; nothing happens to any other tensor. The public
- * accessors (tg_grad, tg_data_f32 ...) do this before handing out
- * elements, and backward before an op without TG_OP_UNIFORM_GRAD reads
- * its gy.
+ * A tensor header and its values, in one allocation from t's arena, for a
+ * shape already checked (numel is its element count). NULL, with
+ * TG_ENOMEM naming fn, when there is no memory.
  */
-void tg__grad_materialize(tg_tensor *g);
+tg_tensor *tg__tensor_place(const char *fn, tg_tape *t, tg_dtype dt,
+                            int ndim, const int64_t *shape, int64_t numel);
 
 /* Whether two tensors have the same shape. */
 bool tg__same_shape(const tg_tensor *a, const tg_tensor *b);
@@ -472,6 +468,58 @@ void tg__parallel_for(int64_t n, int64_t align, int64_t min_part,
 /* ---- autograd (src/autograd/tape.c) */
 int tg__record(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
                tg_tensor *out, const void *params, void *saved);
+/* TG_ESTATE naming the op if an input of entry e was freed since. */
+int tg__entry_check_inputs(const tg__entry *e);
+
+/* ---- gradient bookkeeping (src/autograd/grad.c) */
+
+/* x's gradient buffer, made on x's tape (and STALE) if missing. */
+tg_tensor *tg__grad_buffer(tg_tensor *x);
+
+/*
+ * A gradient kept as one value (g->uniform, see tg_grad_fill) written out
+ * into every element; nothing happens to any other tensor. The public
+ * accessors (tg_grad, tg_data_f32 ...) do this before handing out
+ * elements, and backward before an op without TG_OP_UNIFORM_GRAD reads
+ * its gy.
+ */
+void tg__grad_materialize(tg_tensor *g);
+
+/*
+ * A gradient buffer g is about to be read (or written) element by element
+ * through the public API: make its elements what its state says. A STALE
+ * gradient (an earlier pass's, or one tg_zero_grad cleared without
+ * writing) reads as zeros, so they are written now; a uniform one is
+ * written out. Any other tensor is left alone.
+ */
+void tg__grad_prepare(const tg_tensor *g);
+
+/* Start a pass: every intermediate's gradient holds nothing yet. */
+void tg__grad_begin_pass(tg_tape *t);
+/* d root / d root = 1, added to what a leaf root holds; TG_ENOMEM. */
+int tg__grad_seed(tg_tensor *root);
+/* Whether backward has given x a gradient in this pass. */
+bool tg__grad_reached(const tg_tensor *x);
+/* d root / d out for entry e's backward: written out unless the op reads
+ * uniform gradients (TG_OP_UNIFORM_GRAD). */
+const tg_tensor *tg__grad_of_output(const tg__entry *e);
+
+/*
+ * Where an entry's backward writes each input's gradient: gx[i] is the
+ * input's own gradient buffer when it holds nothing yet (direct), a
+ * scratch tensor added in afterwards when it does, or NULL when the input
+ * needs no gradient.
+ */
+#define TG__FEW_INPUTS 8
+typedef struct tg__slots {
+    tg_tensor **gx;
+    bool *direct;
+    tg_tensor *gx_few[TG__FEW_INPUTS];
+    bool direct_few[TG__FEW_INPUTS];
+} tg__slots;
+int tg__grad_slots(tg_tape *t, const tg__entry *e, tg__slots *s);
+/* Add the scratch slots into the inputs' gradients. */
+void tg__grad_accumulate(const tg__entry *e, const tg__slots *s);
 
 /* ---- looking inside (src/autograd/inspect.c) */
 
@@ -479,16 +527,41 @@ int tg__record(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
 void tg__describe(const tg_tensor *x, char *buf, size_t n);
 /* The values of x in full if small, else min / mean / max. */
 void tg__summarise(const tg_tensor *x, char *buf, size_t n);
-/* Backward's trace of one entry, before and after its backward ran. */
+/* Backward's trace of one entry (if tracing), before (gx NULL) and after
+ * its backward ran. */
 void tg__trace_entry(const tg_tape *t, int64_t k, const tg__entry *e,
                      tg_tensor *const *slot);
+/* Anomaly mode (if on): TG_ENUMERIC if a gradient the backward of entry k
+ * wrote into gx holds a NaN or an infinity. */
+int tg__check_gradients(const tg_tape *t, int64_t k, const tg__entry *e,
+                        tg_tensor *const *gx);
+/* An op's backward returned rc != TG_OK: rc, with a message naming the op
+ * if the backward set none since errors was tg__error_count(). */
+int tg__backward_failed(const tg_op *op, int rc, unsigned long errors);
 /* Anomaly mode: TG_ENUMERIC naming the op, its entry and the input shapes
  * if x holds a NaN or an infinity. what is "output" or "gradient of input 0". */
 int tg__check_finite(const tg_tape *t, const tg_op *op, int64_t k,
                      tg_tensor *const *in, int n, const tg_tensor *x,
                      const char *what);
 
-/* ---- ops (src/ops/registry.c) */
+/* ---- what tg_apply checks (src/autograd/call_checks.c) */
+
+/* TG_EINVAL naming fn unless op has a name, both functions, an arity. */
 int tg__check_op(const char *fn, const tg_op *op);
+/*
+ * A valid op, a tape, the right number of inputs, none NULL or stale, one
+ * dtype. The message names the op's call ("tg_relu"); it is only built on
+ * failure, since this runs on every op call.
+ */
+int tg__check_call(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n);
+/* *copy = op->params_size bytes of params on t (NULL for none). */
+int tg__copy_params(tg_tape *t, const tg_op *op, const void *params,
+                    void **copy);
+/* What forward returned: a new tensor on c->tape (finite in anomaly
+ * mode); a NULL is reported naming the op. errors: tg__error_count()
+ * before forward ran. */
+int tg__check_output(const tg_op_ctx *c, const tg_tensor *out,
+                     unsigned long errors);
+bool tg__any_requires_grad(tg_tensor *const *in, int n);
 
 #endif /* TG_INTERNAL_H */

@@ -116,6 +116,8 @@ void tg__trace_entry(const tg_tape *t, int64_t k, const tg__entry *e,
 {
     char d[160], s[256];
     FILE *f = t->trace;
+    if (f == NULL) /* not tracing */
+        return;
     if (slot == NULL) { /* before the op's backward runs */
         tg__describe(e->out, d, sizeof d);
         tg__summarise(e->out->grad, s, sizeof s);
@@ -161,4 +163,30 @@ int tg__check_finite(const tg_tape *t, const tg_op *op, int64_t k,
                             (long long)i);
     }
     return TG_OK;
+}
+
+int tg__check_gradients(const tg_tape *t, int64_t k, const tg__entry *e,
+                        tg_tensor *const *gx)
+{
+    if (!t->anomaly)
+        return TG_OK;
+    for (int i = 0; i < e->n; i++) {
+        char what[48];
+        snprintf(what, sizeof what, "the gradient of input %d", i);
+        if (gx[i] != NULL &&
+            tg__check_finite(t, e->op, k, e->in, e->n, gx[i], what) != TG_OK)
+            return TG_ENUMERIC;
+    }
+    return TG_OK;
+}
+
+int tg__backward_failed(const tg_op *op, int rc, unsigned long errors)
+{
+    if (rc < 0 && tg__error_count() != errors)
+        return rc; /* it said why */
+    /* A (user's) backward failed without saying why, or returned something
+     * that is not a status: say which op it was. */
+    return tg_set_error(rc < 0 ? rc : TG_EINVAL, "tg_backward: the backward "
+                        "of %s failed (%s) without setting an error",
+                        op->name, tg_strerror(rc));
 }

@@ -87,6 +87,29 @@ void *tg_tape_alloc(tg_tape *t, size_t size)
 }
 
 /*
+ * Every op call comes through here: check the call, run the op's forward,
+ * and record the call on the tape if backward may need it (an input wants
+ * a gradient and grad is enabled).
+ */
+tg_tensor *tg_apply(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
+                    const void *params)
+{
+    void *copy;
+    if (tg__check_call(t, op, in, n) != TG_OK ||
+        tg__copy_params(t, op, params, &copy) != TG_OK)
+        return NULL;
+    tg_op_ctx c = {t, op, in, n, copy, NULL};
+    unsigned long errors = tg__error_count();
+    tg_tensor *out = op->forward(&c);
+    if (tg__check_output(&c, out, errors) != TG_OK)
+        return NULL;
+    if (t->grad_enabled && tg__any_requires_grad(in, n) &&
+        tg__record(t, op, in, n, out, copy, c.saved) != TG_OK)
+        return NULL;
+    return out;
+}
+
+/*
  * Append one entry: which op ran, on what, producing what. The inputs
  * array and params are copied into the arena, so the caller's may go away.
  * The output is marked as made by this entry: it is no longer a leaf.
@@ -115,5 +138,21 @@ int tg__record(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
         gens[i] = in[i]->generation;
     out->creator = t->n_entries++;
     out->requires_grad = true;
+    return TG_OK;
+}
+
+int tg__entry_check_inputs(const tg__entry *e)
+{
+    for (int i = 0; i < e->n; i++) {
+        /* Every input, not only those that get a gradient: the op's
+         * backward reads them all, and one may live on another tape that
+         * was reset since (its memory now holding other tensors). */
+        if (e->in[i]->generation != tg__entry_gens(e)[i])
+            return tg_set_error(TG_ESTATE, "tg_backward: tensor was freed by "
+                                "a reset of its tape (input %d of %s)", i,
+                                e->op->name);
+        if (tg__check_tensor("tg_backward", e->in[i]) != TG_OK)
+            return TG_ESTATE;
+    }
     return TG_OK;
 }

@@ -55,12 +55,8 @@ int tg__check_tensor(const char *fn, const tg_tensor *x)
     return TG_OK;
 }
 
-/*
- * A tensor header and its values, in one allocation from t's arena, for a
- * shape already checked (numel is its element count). NULL, with
- * TG_ENOMEM naming fn, when there is no memory.
- */
-static tg_tensor *tensor_place(const char *fn, tg_tape *t, tg_dtype dt,
+/* One allocation from t's arena for the header and the values. */
+tg_tensor *tg__tensor_place(const char *fn, tg_tape *t, tg_dtype dt,
                                int ndim, const int64_t *shape, int64_t numel)
 {
     size_t head = (sizeof(tg_tensor) + TG__ALIGN - 1) & ~(size_t)(TG__ALIGN - 1);
@@ -118,7 +114,7 @@ static tg_tensor *tensor_new(const char *fn, tg_tape *t, tg_dtype dt,
     int64_t numel;
     if (tg__check_shape(fn, ndim, shape, esize, &numel) != TG_OK)
         return NULL;
-    return tensor_place(fn, t, dt, ndim, shape, numel);
+    return tg__tensor_place(fn, t, dt, ndim, shape, numel);
 }
 
 tg_tensor *tg_empty(tg_tape *t, tg_dtype dt, int ndim, const int64_t *shape)
@@ -134,7 +130,7 @@ tg_tensor *tg_empty_like(tg_tape *t, const tg_tensor *x)
         tg_set_error(TG_EINVAL, "tg_empty_like: tape is NULL");
         return NULL;
     }
-    return tensor_place("tg_empty_like", t, x->dtype, x->ndim, x->shape,
+    return tg__tensor_place("tg_empty_like", t, x->dtype, x->ndim, x->shape,
                         x->numel); /* x's shape was checked when it was made */
 }
 
@@ -171,62 +167,6 @@ tg_tensor *tg_scalar(tg_tape *t, tg_dtype dt, double v)
     return x;
 }
 
-tg_tensor *tg__grad_buffer(tg_tensor *x)
-{
-    if (x->grad == NULL) {
-        x->grad = tensor_place("tg_backward", x->tape, x->dtype, x->ndim,
-                               x->shape, x->numel);
-        x->grad_state = TG__GRAD_STALE;
-        if (x->grad != NULL)
-            x->grad->grad_of = x;
-    }
-    return x->grad;
-}
-
-/* Write v into all n elements: a loop the compiler vectorises. */
-TG__HOT static void fill_f32(float *restrict d, int64_t n, float v)
-{
-    for (int64_t i = 0; i < n; i++)
-        d[i] = v;
-}
-
-TG__HOT static void fill_f64(double *restrict d, int64_t n, double v)
-{
-    for (int64_t i = 0; i < n; i++)
-        d[i] = v;
-}
-
-void tg__grad_materialize(tg_tensor *g)
-{
-    if (g == NULL || !g->uniform)
-        return;
-    if (g->dtype == TG_F32)
-        fill_f32(g->data, g->numel, (float)g->uniform_value);
-    else
-        fill_f64(g->data, g->numel, g->uniform_value);
-    g->uniform = false;
-}
-
-/*
- * A gradient buffer is about to be read (or written) element by element
- * through the public API: make its elements what its state says. A
- * STALE gradient (an earlier pass's, or one tg_zero_grad cleared without
- * writing) reads as zeros, so they are written now; a uniform one is
- * written out. Any other tensor is left alone.
- */
-static void grad_prepare(const tg_tensor *g)
-{
-    tg_tensor *owner = g->grad_of;
-    if (owner == NULL)
-        return;
-    if (owner->grad_state == TG__GRAD_STALE) {
-        memset(g->data, 0, (size_t)g->numel * tg_dtype_size(g->dtype));
-        ((tg_tensor *)g)->uniform = false;
-        owner->grad_state = TG__GRAD_ZERO;
-    }
-    tg__grad_materialize((tg_tensor *)g);
-}
-
 bool tg__same_shape(const tg_tensor *a, const tg_tensor *b)
 {
     if (a->ndim != b->ndim)
@@ -257,33 +197,6 @@ bool tg_requires_grad(const tg_tensor *x)
     return x != NULL && x->requires_grad;
 }
 
-tg_tensor *tg_grad(const tg_tensor *x)
-{
-    if (tg__check_tensor("tg_grad", x) != TG_OK)
-        return NULL;
-    if (x->grad != NULL)
-        grad_prepare(x->grad); /* the caller will read the elements */
-    return x->grad;
-}
-
-/*
- * Lazily: the gradient is marked STALE, which reads as zeros (tg_grad and
- * the data accessors write the zeros when someone looks), and which the
- * next backward overwrites instead of adding to. A training loop that
- * zeroes and then runs backward never writes the zeros at all: that saves
- * a pass over every parameter's gradient per step.
- */
-void tg_zero_grad(tg_tensor *x)
-{
-    /* A stale x's gradient pointer leads into memory the tape has since
-     * handed to new tensors: report it rather than zero theirs. */
-    if (x == NULL || tg__check_tensor("tg_zero_grad", x) != TG_OK ||
-        x->grad == NULL)
-        return;
-    x->grad->uniform = false;
-    x->grad_state = TG__GRAD_STALE;
-}
-
 /* ---- accessors */
 
 int tg_ndim(const tg_tensor *x) { return x ? x->ndim : 0; }
@@ -301,7 +214,7 @@ static void *data_as(const char *fn, const tg_tensor *x, tg_dtype dt)
                      tg_dtype_name(x->dtype));
         return NULL;
     }
-    grad_prepare(x);
+    tg__grad_prepare(x);
     return x->data;
 }
 
@@ -314,7 +227,7 @@ double tg_item(const tg_tensor *x)
 {
     if (tg__check_tensor("tg_item", x) != TG_OK)
         return NAN;
-    grad_prepare(x);
+    tg__grad_prepare(x);
     if (x->numel != 1) {
         char s[128];
         tg_set_error(TG_ESHAPE, "tg_item: shape %s has %lld elements, not 1",
@@ -334,7 +247,7 @@ double tg_value_at(const tg_tensor *x, int64_t i)
                      (long long)i, (long long)x->numel - 1);
         return NAN;
     }
-    grad_prepare(x);
+    tg__grad_prepare(x);
     return x->dtype == TG_F32 ? (double)((const float *)x->data)[i]
                               : ((const double *)x->data)[i];
 }

@@ -1,0 +1,255 @@
+/*
+ * grad.c — the gradient bookkeeping behind backward.c's walk: where each
+ * gradient is kept, how the op's results are added into it, the seed, and
+ * gradients that are one value everywhere.
+ *
+ * Each tensor that needs a gradient gets a buffer (x->grad) on its tape,
+ * made the first time backward reaches it. x->grad_state says what the
+ * buffer holds (see enum tg__grad_state): only a LIVE buffer holds a
+ * gradient; a STALE one reads as zeros without having been written.
+ * A uniform gradient (tg_grad_fill) is one number standing for every
+ * element, written out only when something reads the elements.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+static double round_to(tg_dtype dt, double v)
+{
+    return dt == TG_F32 ? (double)(float)v : v;
+}
+
+tg_tensor *tg__grad_buffer(tg_tensor *x)
+{
+    if (x->grad == NULL) {
+        x->grad = tg__tensor_place("tg_backward", x->tape, x->dtype, x->ndim,
+                                   x->shape, x->numel);
+        x->grad_state = TG__GRAD_STALE;
+        if (x->grad != NULL)
+            x->grad->grad_of = x;
+    }
+    return x->grad;
+}
+
+/* Write v into all n elements: a loop the compiler vectorises. */
+TG__HOT static void fill_f32(float *restrict d, int64_t n, float v)
+{
+    for (int64_t i = 0; i < n; i++)
+        d[i] = v;
+}
+
+TG__HOT static void fill_f64(double *restrict d, int64_t n, double v)
+{
+    for (int64_t i = 0; i < n; i++)
+        d[i] = v;
+}
+
+void tg__grad_materialize(tg_tensor *g)
+{
+    if (g == NULL || !g->uniform)
+        return;
+    if (g->dtype == TG_F32)
+        fill_f32(g->data, g->numel, (float)g->uniform_value);
+    else
+        fill_f64(g->data, g->numel, g->uniform_value);
+    g->uniform = false;
+}
+
+void tg__grad_prepare(const tg_tensor *g)
+{
+    tg_tensor *owner = g->grad_of;
+    if (owner == NULL)
+        return;
+    if (owner->grad_state == TG__GRAD_STALE) {
+        memset(g->data, 0, (size_t)g->numel * tg_dtype_size(g->dtype));
+        ((tg_tensor *)g)->uniform = false;
+        owner->grad_state = TG__GRAD_ZERO;
+    }
+    tg__grad_materialize((tg_tensor *)g);
+}
+
+tg_tensor *tg_grad(const tg_tensor *x)
+{
+    if (tg__check_tensor("tg_grad", x) != TG_OK)
+        return NULL;
+    if (x->grad != NULL)
+        tg__grad_prepare(x->grad); /* the caller will read the elements */
+    return x->grad;
+}
+
+/*
+ * Lazily: the gradient is marked STALE, which reads as zeros (tg_grad and
+ * the data accessors write the zeros when someone looks), and which the
+ * next backward overwrites instead of adding to. A training loop that
+ * zeroes and then runs backward never writes the zeros at all: that saves
+ * a pass over every parameter's gradient per step.
+ */
+void tg_zero_grad(tg_tensor *x)
+{
+    /* A stale x's gradient pointer leads into memory the tape has since
+     * handed to new tensors: report it rather than zero theirs. */
+    if (x == NULL || tg__check_tensor("tg_zero_grad", x) != TG_OK ||
+        x->grad == NULL)
+        return;
+    x->grad->uniform = false;
+    x->grad_state = TG__GRAD_STALE;
+}
+
+int tg_grad_fill(tg_tensor *gx, double value)
+{
+    int rc = tg__check_tensor("tg_grad_fill", gx);
+    if (rc != TG_OK)
+        return rc;
+    gx->uniform_value = round_to(gx->dtype, value);
+    gx->uniform = true;
+    if (gx->grad_of == NULL) /* not a gradient buffer: write it out now */
+        tg__grad_materialize(gx);
+    return TG_OK;
+}
+
+bool tg_grad_uniform(const tg_tensor *gy, double *value)
+{
+    if (gy == NULL || !gy->uniform)
+        return false;
+    if (value != NULL)
+        *value = gy->uniform_value;
+    return true;
+}
+
+/* ---- one backward pass */
+
+void tg__grad_begin_pass(tg_tape *t)
+{
+    for (int64_t k = 0; k < t->n_entries; k++) {
+        tg_tensor *out = t->entries[k].out;
+        out->grad_state = TG__GRAD_STALE;
+        if (out->grad != NULL)
+            out->grad->uniform = false;
+    }
+}
+
+/* d root / d root = 1, added to whatever a leaf root already holds. */
+int tg__grad_seed(tg_tensor *root)
+{
+    tg_tensor *g = tg__grad_buffer(root);
+    if (g == NULL)
+        return tg_set_error(TG_ENOMEM, "tg_backward: out of memory");
+    tg__grad_materialize(g);
+    double before = root->grad_state == TG__GRAD_LIVE ? tg_item(g) : 0.0;
+    if (g->dtype == TG_F32)
+        *(float *)g->data = (float)(before + 1.0);
+    else
+        *(double *)g->data = before + 1.0;
+    root->grad_state = TG__GRAD_LIVE;
+    return TG_OK;
+}
+
+bool tg__grad_reached(const tg_tensor *x)
+{
+    return x->grad_state == TG__GRAD_LIVE;
+}
+
+const tg_tensor *tg__grad_of_output(const tg__entry *e)
+{
+    if (!(e->op->flags & TG_OP_UNIFORM_GRAD))
+        tg__grad_materialize(e->out->grad); /* the op reads its elements */
+    return e->out->grad;
+}
+
+/*
+ * Choose where the op writes input x's gradient. If x's gradient holds no
+ * value yet (zero or stale) the op can overwrite it directly, which saves a
+ * pass over memory; otherwise, or when another slot of the same call
+ * already writes it (as in mul(x, x)), the op writes a scratch tensor that
+ * is added in afterwards.
+ */
+static tg_tensor *gradient_slot(tg_tape *t, tg_tensor *x, bool *direct)
+{
+    tg_tensor *g = tg__grad_buffer(x);
+    if (g == NULL)
+        return NULL;
+    *direct = x->grad_state != TG__GRAD_LIVE;
+    if (*direct) {
+        x->grad_state = TG__GRAD_LIVE; /* a second slot gets scratch */
+        g->uniform = false;            /* the op writes it afresh */
+        return g;
+    }
+    tg_tensor *scratch = tg_empty(t, x->dtype, x->ndim, x->shape);
+    if (scratch != NULL)
+        scratch->grad_of = x; /* a gradient too: it may be kept uniform */
+    return scratch;
+}
+
+int tg__grad_slots(tg_tape *t, const tg__entry *e, tg__slots *s)
+{
+    s->gx = s->gx_few;
+    s->direct = s->direct_few;
+    if (e->n > TG__FEW_INPUTS) {
+        s->gx = tg__arena_alloc(&t->arena, (size_t)e->n * sizeof *s->gx);
+        s->direct = tg__arena_alloc(&t->arena,
+                                    (size_t)e->n * sizeof *s->direct);
+        if (s->gx == NULL || s->direct == NULL)
+            return tg_set_error(TG_ENOMEM, "tg_backward: out of memory");
+    }
+    for (int i = 0; i < e->n; i++) {
+        tg_tensor *x = e->in[i];
+        s->gx[i] = NULL; /* no gradient wanted */
+        s->direct[i] = false;
+        if (!x->requires_grad)
+            continue;
+        s->gx[i] = gradient_slot(t, x, &s->direct[i]);
+        if (s->gx[i] == NULL)
+            return tg_set_error(TG_ENOMEM, "tg_backward: out of memory for "
+                                "the gradient of %s's input %d",
+                                e->op->name, i);
+    }
+    return TG_OK;
+}
+
+/* Every element of dst += v. */
+static void add_value_into(tg_tensor *dst, double v)
+{
+    if (dst->dtype == TG_F32) {
+        float *restrict d = dst->data;
+        float f = (float)v;
+        for (int64_t i = 0; i < dst->numel; i++)
+            d[i] += f;
+    } else {
+        double *restrict d = dst->data;
+        for (int64_t i = 0; i < dst->numel; i++)
+            d[i] += v;
+    }
+}
+
+/* dst += src, elementwise; same shape and dtype. Either may be uniform. */
+static void add_into(tg_tensor *dst, const tg_tensor *src)
+{
+    if (dst->uniform && src->uniform) {
+        dst->uniform_value = round_to(dst->dtype, dst->uniform_value +
+                                                  src->uniform_value);
+        return;
+    }
+    tg__grad_materialize(dst);
+    if (src->uniform) {
+        add_value_into(dst, src->uniform_value);
+        return;
+    }
+    if (dst->dtype == TG_F32) {
+        float *restrict d = dst->data;
+        const float *restrict s = src->data;
+        for (int64_t i = 0; i < dst->numel; i++)
+            d[i] += s[i];
+    } else {
+        double *restrict d = dst->data;
+        const double *restrict s = src->data;
+        for (int64_t i = 0; i < dst->numel; i++)
+            d[i] += s[i];
+    }
+}
+
+void tg__grad_accumulate(const tg__entry *e, const tg__slots *s)
+{
+    for (int i = 0; i < e->n; i++)
+        if (s->gx[i] != NULL && !s->direct[i])
+            add_into(e->in[i]->grad, s->gx[i]);
+}
