@@ -9,12 +9,12 @@
  * derivative is taken as 0, as PyTorch does; relu(NaN) is NaN (and passes
  * the gradient through), relu(-0.0) is -0.0, relu(-inf) is 0.
  *
- * An op is three things side by side: a forward that computes the output,
- * a backward that turns the output's gradient into the input's (one link
- * of the chain rule), and a tg_op struct that names them. relu works
- * element by element, so this file writes the maths of one element and
- * TG_UNARY_OP (tapegrad/elementwise.h) writes the loops around it. A
- * user's own op is written the same way (docs/adding-an-op.md).
+ * An op is a forward that computes the output, a backward that turns the
+ * output's gradient into the input's (one link of the chain rule), and a
+ * tg_op struct that names them. relu works element by element, so this
+ * file writes the maths of one element and TG_UNARY_OP
+ * (tapegrad/elementwise.h) the loops around it. Your own op is written
+ * the same way: see docs/adding-an-op.md.
  */
 #include <tapegrad.h>
 #include <tapegrad/elementwise.h>
@@ -23,23 +23,20 @@
 static inline float relu_f32(float x) { return x < 0 ? 0 : x; }
 static inline double relu_f64(double x) { return x < 0 ? 0 : x; }
 
-/* Backward: d root/dx = gy where x > 0 (or x is NaN), else 0. */
+/* Backward: d root/dx = gy where x > 0 (or x is NaN), else 0. (The
+ * grad functions also get y = relu(x), which relu does not need.) */
 static inline float relu_grad_f32(float x, float y, float gy)
 {
-    (void)y;
-    return x <= 0 ? 0 : gy;
+    return (void)y, x <= 0 ? 0 : gy;
 }
-
 static inline double relu_grad_f64(double x, double y, double gy)
 {
-    (void)y;
-    return x <= 0 ? 0 : gy;
+    return (void)y, x <= 0 ? 0 : gy;
 }
 
-TG_UNARY_OP(relu) /* relu_forward and relu_backward: the loops */
+TG_UNARY_OP(relu) /* relu_forward, relu_backward: the loops */
 
-/* Which side of the kink x is on, so that a gradient check can tell a
- * finite difference straddling x == 0 from a wrong gradient. */
+/* Which side of the kink x is on, for gradient checks (see op.h). */
 static inline int64_t relu_piece_at(double x)
 {
     return x > 0 ? 1 : x < 0 ? 0 : TG_ON_KINK;
