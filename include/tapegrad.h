@@ -33,6 +33,8 @@
  *   tapegrad/tape.h    the tape and tg_backward
  *   tapegrad/ops.h     the built-in ops, one line of maths each
  *   tapegrad/op.h      defining and registering your own op
+ *   tapegrad/elementwise.h  the loops of an elementwise op, written once
+ *                      (not included here: an op file includes it)
  *   tapegrad/gradcheck.h  finite-difference gradient checks
  *   tapegrad/check.h   one-line gradient assertions for Check suites (not
  *                      included here: include it yourself, it needs Check)
