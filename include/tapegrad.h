@@ -58,5 +58,6 @@
 #include "tapegrad/idx.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/gradcheck.h"
+#include "tapegrad/vjp.h"
 
 #endif /* TAPEGRAD_H */

@@ -468,8 +468,8 @@ void tg__parallel_for(int64_t n, int64_t align, int64_t min_part,
 /* ---- autograd (src/autograd/tape.c) */
 int tg__record(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
                tg_tensor *out, const void *params, void *saved);
-/* TG_ESTATE naming the op if an input of entry e was freed since. */
-int tg__entry_check_inputs(const tg__entry *e);
+/* TG_ESTATE naming fn and the op if an input of entry e was freed since. */
+int tg__entry_check_inputs(const tg__entry *e, const char *fn);
 
 /* ---- gradient bookkeeping (src/autograd/grad.c) */
 

@@ -7,6 +7,11 @@
  * random f64 inputs (broadcasting where the op broadcasts) and runs
  * tg_gradcheck on it. Detailed value tests live in each op family's own
  * suite; this one is the safety net.
+ *
+ * The same cases check each op's second derivation, the derivative
+ * written with ops (backward_ops, for gradients of gradients): tg_vjp's
+ * gradients must equal tg_backward's to 1e-12, recorded or not, and the
+ * recorded gradient must itself pass a gradient check (second order).
  */
 #include "tg_test.h"
 
@@ -178,12 +183,125 @@ START_TEST(gradient_of_each_op)
 }
 END_TEST
 
+/* Random inputs for case c, on t, requiring grad; and weights for y. */
+static void case_inputs(tg_tape *t, const op_case *c, uint64_t seed,
+                        tg_tensor **in)
+{
+    tg_rng rng;
+    tg_rng_seed(&rng, seed, 3);
+    for (int k = 0; k < c->n; k++) {
+        const int64_t *shape = c->shape[k];
+        in[k] = c->positive
+                    ? tg_rand_uniform(t, &rng, TG_F64, ndim_of(shape), shape,
+                                      0.5, 2.0)
+                    : tg_rand_normal(t, &rng, TG_F64, ndim_of(shape), shape,
+                                     0.0, 1.0);
+        tg_set_requires_grad(in[k], true);
+    }
+}
+
+static tg_tensor *weights_like(tg_tape *t, const tg_tensor *y, uint64_t seed)
+{
+    tg_rng rng;
+    tg_rng_seed(&rng, seed, 5);
+    return tg_rand_normal(t, &rng, TG_F64, tg_ndim(y), tg_shape(y), 0.0, 1.0);
+}
+
+/* Whether some op the case records has no backward_ops (then create_graph
+ * through it is refused, and only first order is compared). */
+static bool has_backward_ops(const op_case *c)
+{
+    const tg_op *op = tg_op_find(c->name);
+    return op != NULL && op->backward_ops != NULL;
+}
+
+/* The recorded derivative agrees with the fast one, recorded or not. */
+START_TEST(recorded_derivative_of_each_op)
+{
+    const op_case *c = &cases[_i];
+    tg_tape *t = tg_tape_new();
+    tg_tensor *in[3], *fast[3], *slow[3];
+    case_inputs(t, c, 2000 + (uint64_t)_i, in);
+    tg_tensor *y = c->build(t, in);
+    ck_assert_msg(y != NULL, "%s: %s", c->name, tg_last_error());
+    tg_tensor *w = weights_like(t, y, 7 + (uint64_t)_i);
+    ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_mul(t, y, w))), TG_OK);
+    for (int k = 0; k < c->n; k++)
+        fast[k] = tg_grad(in[k]);
+    for (int graph = 0; graph < 2; graph++) {
+        if (graph && !has_backward_ops(c))
+            break;
+        tg_vjp_options o = tg_vjp_defaults();
+        o.create_graph = graph;
+        o.unused = TG_UNUSED_ZEROS;
+        ck_assert_msg(tg_vjp(t, 1, &y, &w, c->n, in, slow, &o) == TG_OK,
+                      "%s: %s", c->name, tg_last_error());
+        for (int k = 0; k < c->n; k++)
+            for (int64_t e = 0; e < tg_numel(in[k]); e++)
+                ck_assert_msg(tg_test_close(tg_value_at(slow[k], e),
+                                            tg_value_at(fast[k], e), 1e-12,
+                                            1e-14),
+                              "%s input %d element %lld: tg_vjp %.17g, "
+                              "tg_backward %.17g (create_graph %d)", c->name,
+                              k, (long long)e, tg_value_at(slow[k], e),
+                              tg_value_at(fast[k], e), graph);
+    }
+    tg_tape_free(t);
+}
+END_TEST
+
+/* d/d in of <w, op(in)>, recorded: what a second-order check differentiates. */
+typedef struct second_order {
+    const op_case *c;
+    int wrt;                 /* whose gradient the function returns */
+    uint64_t seed;
+} second_order;
+
+static tg_tensor *gradient_fn(tg_tape *t, tg_tensor *const *in, int n,
+                              void *ud)
+{
+    const second_order *so = ud;
+    tg_tensor *y = so->c->build(t, in), *g[3];
+    if (y == NULL)
+        return NULL;
+    tg_tensor *w = weights_like(t, y, so->seed);
+    tg_vjp_options o = tg_vjp_defaults();
+    o.create_graph = true;
+    o.unused = TG_UNUSED_ZEROS;
+    if (tg_vjp(t, 1, &y, &w, n, in, g, &o) != TG_OK)
+        return NULL;
+    return g[so->wrt];
+}
+
+/* The recorded gradient passes a gradient check: second derivatives. */
+START_TEST(second_derivative_of_each_op)
+{
+    const op_case *c = &cases[_i];
+    if (!has_backward_ops(c))
+        return;
+    tg_tape *t = tg_tape_new();
+    tg_tensor *in[3];
+    case_inputs(t, c, 3000 + (uint64_t)_i, in);
+    for (int k = 0; k < c->n; k++) {
+        second_order so = {c, k, 11 + (uint64_t)_i};
+        tg_gradcheck_report r;
+        ck_assert_msg(tg_gradcheck(gradient_fn, &so, in, c->n, NULL, &r) ==
+                      TG_OK, "%s: %s", c->name, tg_last_error());
+        ck_assert_msg(r.passed, "%s, d/d input %d: %s", c->name, k,
+                      r.message);
+    }
+    tg_tape_free(t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ops_registry");
     TCase *tc = tg_test_tcase("registry");
     tcase_add_test(tc, every_op_has_a_case);
     tcase_add_loop_test(tc, gradient_of_each_op, 0, N_CASES);
+    tcase_add_loop_test(tc, recorded_derivative_of_each_op, 0, N_CASES);
+    tcase_add_loop_test(tc, second_derivative_of_each_op, 0, N_CASES);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

@@ -67,6 +67,27 @@ typedef int (*tg_backward_fn)(tg_op_ctx *c, const tg_tensor *y,
                               const tg_tensor *gy, tg_tensor *const *gx);
 
 /*
+ * backward_ops (optional, but needed to differentiate a gradient): the
+ * same derivative as backward, written with ops on c->tape, so that the
+ * gradient it makes has a history of its own when the tape records, and
+ * can be differentiated again (tg_vjp with create_graph). gy = d root / d y
+ * is a tensor that may have a history itself. For each input i with
+ * want[i], set gx[i] to d root / d in[i], a tensor of in[i]'s shape and
+ * dtype made by ops (relu: gx[0] = gy * (x > 0)); leave the others NULL.
+ * Return 0, or a negative status after tg_set_error. An op without it
+ * still works at first order everywhere.
+ */
+typedef int (*tg_backward_ops_fn)(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                                  const bool *want, tg_tensor **gx);
+
+/* In a backward_ops: TG_OK if x (an op's result) is there, else the
+ * status of the error that made it NULL. */
+static inline int tg_made(const tg_tensor *x)
+{
+    return x != NULL ? TG_OK : tg_last_status();
+}
+
+/*
  * piece (optional): for ops that are not smooth everywhere. Returns which
  * smooth piece of the op output element i was computed on, as a number
  * >= 0 (relu: 1 where x > 0, 0 where x < 0; max: the arg position), or
@@ -95,6 +116,7 @@ struct tg_op {
     tg_backward_fn backward;
     tg_piece_fn piece;       /* NULL: smooth everywhere */
     unsigned flags;          /* TG_OP_UNIFORM_GRAD or 0 */
+    tg_backward_ops_fn backward_ops; /* NULL: no gradients of gradients */
 };
 
 /*

@@ -202,6 +202,14 @@ TG_API tg_tensor *tg_sigmoid(tg_tape *t, tg_tensor *x);
 /* sum(x) = x[0] + x[1] + ...;  d/dx[i] = 1. */
 TG_API tg_tensor *tg_sum(tg_tape *t, tg_tensor *x);
 TG_API tg_tensor *tg_sum_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim);
+/*
+ * x summed over the dimensions along which like's shape broadcasts to x's
+ * (NumPy's rules), shaped like like: the gradient of a broadcast, written
+ * with ops (sum_axis and reshape, so it is recorded and differentiable).
+ * x itself when the shapes are equal. TG_ESHAPE if like's shape does not
+ * broadcast to x's.
+ */
+TG_API tg_tensor *tg_sum_to(tg_tape *t, tg_tensor *x, const tg_tensor *like);
 
 /* mean(x) = sum(x) / n;  d/dx[i] = 1/n (n: elements reduced together). */
 TG_API tg_tensor *tg_mean(tg_tape *t, tg_tensor *x);

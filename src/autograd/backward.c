@@ -23,7 +23,7 @@
 static int backward_entry(tg_tape *t, int64_t k, const tg__entry *e)
 {
     tg__slots gx; /* where each input's gradient is written */
-    int rc = tg__entry_check_inputs(e);
+    int rc = tg__entry_check_inputs(e, "tg_backward");
     if (rc == TG_OK)
         rc = tg__grad_slots(t, e, &gx);
     if (rc != TG_OK)

@@ -34,11 +34,23 @@ static int add_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
+/* The same derivative with ops: gy summed down to each input's shape. */
+static int add_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                            const bool *want, tg_tensor **gx)
+{
+    (void)y;
+    for (int i = 0; i < 2; i++)
+        if (want[i] && (gx[i] = tg_sum_to(c->tape, gy, c->in[i])) == NULL)
+            return tg_last_status();
+    return TG_OK;
+}
+
 const tg_op tg__op_add = {
     .name = "add",
     .arity = 2,
     .forward = add_forward,
     .backward = add_backward,
+    .backward_ops = add_backward_ops,
 };
 
 tg_tensor *tg_add(tg_tape *t, tg_tensor *a, tg_tensor *b)

@@ -45,11 +45,29 @@ static int div_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
+/* The same derivative with ops: gy / b for a, -gy * y / b for b (y = a /
+ * b), summed down to each input's shape. */
+static int div_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                            const bool *want, tg_tensor **gx)
+{
+    tg_tape *t = c->tape;
+    tg_tensor *a = c->in[0], *b = c->in[1];
+    if (want[0] && (gx[0] = tg_sum_to(t, tg_div(t, gy, b), a)) == NULL)
+        return tg_last_status();
+    if (want[1]) {
+        tg_tensor *gb = tg_neg(t, tg_mul(t, gy, tg_div(t, y, b)));
+        if ((gx[1] = tg_sum_to(t, gb, b)) == NULL)
+            return tg_last_status();
+    }
+    return TG_OK;
+}
+
 const tg_op tg__op_div = {
     .name = "div",
     .arity = 2,
     .forward = div_forward,
     .backward = div_backward,
+    .backward_ops = div_backward_ops,
 };
 
 tg_tensor *tg_div(tg_tape *t, tg_tensor *a, tg_tensor *b)

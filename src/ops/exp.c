@@ -39,11 +39,22 @@ static inline double exp_grad_f64(double x, double y, double gy)
 
 TG_UNARY_OP(exp)
 
+/* The same derivative with ops, for gradients of gradients: gy * y. */
+static int exp_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                           const bool *want, tg_tensor **gx)
+{
+    (void)want;
+    tg_tape *t = c->tape;
+    gx[0] = tg_mul(t, gy, y);
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_exp = {
     .name = "exp",
     .arity = 1,
     .forward = exp_forward,
     .backward = exp_backward,
+    .backward_ops = exp_backward_ops,
     .flags = TG_OP_UNIFORM_GRAD,
 };
 

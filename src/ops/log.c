@@ -38,11 +38,23 @@ static inline double log_grad_f64(double x, double y, double gy)
 
 TG_UNARY_OP(log)
 
+/* The same derivative with ops, for gradients of gradients: gy / x. */
+static int log_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                           const bool *want, tg_tensor **gx)
+{
+    (void)want, (void)y;
+    tg_tape *t = c->tape;
+    tg_tensor *x = c->in[0];
+    gx[0] = tg_div(t, gy, x);
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_log = {
     .name = "log",
     .arity = 1,
     .forward = log_forward,
     .backward = log_backward,
+    .backward_ops = log_backward_ops,
     .flags = TG_OP_UNIFORM_GRAD,
 };
 

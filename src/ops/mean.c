@@ -36,11 +36,36 @@ static int mean_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
+/* The same derivative with ops: gy / n, with the axis kept, broadcast
+ * back to x's shape. */
+static int mean_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                             const bool *want, tg_tensor **gx)
+{
+    (void)y, (void)want;
+    tg_tape *t = c->tape;
+    tg_tensor *x = c->in[0];
+    tg__lanes l = tg__reduction_lanes(c);
+    tg_tensor *g = tg_mul_scalar(t, gy, 1.0 / (double)l.n);
+    const tg__axis_params *p = c->params;
+    if (p != NULL) { /* mean_axis: put the reduced axis back as size 1 */
+        int axis = 0;
+        if (tg__axis_resolve("tg_mean_axis", x, p->axis, &axis) != TG_OK)
+            return tg_last_status();
+        int64_t kept[TG_MAX_DIMS];
+        int nd = tg__reduced_shape(x, axis, true, kept);
+        g = tg_reshape(t, g, nd, kept);
+    }
+    tg_tensor *zeros = tg_zeros(t, tg_dtype_of(x), tg_ndim(x), tg_shape(x));
+    gx[0] = tg_add(t, zeros, g);
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_mean = {
     .name = "mean",
     .arity = 1,
     .forward = mean_forward,
     .backward = mean_backward,
+    .backward_ops = mean_backward_ops,
 };
 
 const tg_op tg__op_mean_axis = {
@@ -49,6 +74,7 @@ const tg_op tg__op_mean_axis = {
     .params_size = sizeof(tg__axis_params),
     .forward = mean_forward,
     .backward = mean_backward,
+    .backward_ops = mean_backward_ops,
 };
 
 tg_tensor *tg_mean(tg_tape *t, tg_tensor *x)

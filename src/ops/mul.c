@@ -44,11 +44,29 @@ static int mul_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
+/* The same derivative with ops: gy * b for a, gy * a for b, summed down
+ * to each input's shape. */
+static int mul_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                            const bool *want, tg_tensor **gx)
+{
+    (void)y;
+    tg_tape *t = c->tape;
+    for (int i = 0; i < 2; i++) {
+        if (!want[i])
+            continue;
+        gx[i] = tg_sum_to(t, tg_mul(t, gy, c->in[1 - i]), c->in[i]);
+        if (gx[i] == NULL)
+            return tg_last_status();
+    }
+    return TG_OK;
+}
+
 const tg_op tg__op_mul = {
     .name = "mul",
     .arity = 2,
     .forward = mul_forward,
     .backward = mul_backward,
+    .backward_ops = mul_backward_ops,
 };
 
 tg_tensor *tg_mul(tg_tape *t, tg_tensor *a, tg_tensor *b)

@@ -37,11 +37,22 @@ static inline double neg_grad_f64(double x, double y, double gy)
 
 TG_UNARY_OP(neg)
 
+/* The same derivative with ops, for gradients of gradients: -gy. */
+static int neg_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                           const bool *want, tg_tensor **gx)
+{
+    (void)want, (void)y;
+    tg_tape *t = c->tape;
+    gx[0] = tg_neg(t, gy);
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_neg = {
     .name = "neg",
     .arity = 1,
     .forward = neg_forward,
     .backward = neg_backward,
+    .backward_ops = neg_backward_ops,
     .flags = TG_OP_UNIFORM_GRAD,
 };
 

@@ -104,12 +104,29 @@ static int pow_backward(tg_op_ctx *c, const tg_tensor *y, const tg_tensor *gy,
     return TG_OK;
 }
 
+/* The same derivative with ops: gy * p * x^(p - 1); for p == 0 exactly 0,
+ * as backward gives. */
+static int pow_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                            const bool *want, tg_tensor **gx)
+{
+    (void)y, (void)want;
+    tg_tape *t = c->tape;
+    tg_tensor *x = c->in[0];
+    double p = ((const pow_params *)c->params)->exponent;
+    if (p == 0)
+        gx[0] = tg_zeros(t, tg_dtype_of(x), tg_ndim(x), tg_shape(x));
+    else
+        gx[0] = tg_mul(t, gy, tg_mul_scalar(t, tg_pow(t, x, p - 1), p));
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_pow = {
     .name = "pow",
     .arity = 1,
     .params_size = sizeof(pow_params),
     .forward = pow_forward,
     .backward = pow_backward,
+    .backward_ops = pow_backward_ops,
 };
 
 tg_tensor *tg_pow(tg_tape *t, tg_tensor *x, double exponent)

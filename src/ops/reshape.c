@@ -88,12 +88,23 @@ static int reshape_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
+/* The same derivative with ops: gy reshaped back to x's shape. */
+static int reshape_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                                const bool *want, tg_tensor **gx)
+{
+    (void)y, (void)want;
+    tg_tensor *x = c->in[0];
+    gx[0] = tg_reshape(c->tape, gy, tg_ndim(x), tg_shape(x));
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_reshape = {
     .name = "reshape",
     .arity = 1,
     .params_size = sizeof(reshape_params),
     .forward = reshape_forward,
     .backward = reshape_backward,
+    .backward_ops = reshape_backward_ops,
 };
 
 tg_tensor *tg_reshape(tg_tape *t, tg_tensor *x, int ndim, const int64_t *shape)

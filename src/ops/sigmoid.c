@@ -39,11 +39,22 @@ static inline double sigmoid_grad_f64(double x, double y, double gy)
 
 TG_UNARY_OP(sigmoid)
 
+/* The same derivative with ops, for gradients of gradients: gy * y * (1 - y). */
+static int sigmoid_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                           const bool *want, tg_tensor **gx)
+{
+    (void)want;
+    tg_tape *t = c->tape;
+    gx[0] = tg_mul(t, gy, tg_mul(t, y, tg_add_scalar(t, tg_neg(t, y), 1)));
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_sigmoid = {
     .name = "sigmoid",
     .arity = 1,
     .forward = sigmoid_forward,
     .backward = sigmoid_backward,
+    .backward_ops = sigmoid_backward_ops,
     .flags = TG_OP_UNIFORM_GRAD,
 };
 

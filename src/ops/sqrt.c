@@ -38,11 +38,22 @@ static inline double sqrt_grad_f64(double x, double y, double gy)
 
 TG_UNARY_OP(sqrt)
 
+/* The same derivative with ops, for gradients of gradients: gy / (2 y). */
+static int sqrt_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                           const bool *want, tg_tensor **gx)
+{
+    (void)want;
+    tg_tape *t = c->tape;
+    gx[0] = tg_div(t, gy, tg_mul_scalar(t, y, 2));
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_sqrt = {
     .name = "sqrt",
     .arity = 1,
     .forward = sqrt_forward,
     .backward = sqrt_backward,
+    .backward_ops = sqrt_backward_ops,
     .flags = TG_OP_UNIFORM_GRAD,
 };
 

@@ -51,11 +51,26 @@ static int sub_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
+/* The same derivative with ops: gy for a, -gy for b, summed down to each
+ * input's shape. */
+static int sub_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                            const bool *want, tg_tensor **gx)
+{
+    (void)y;
+    tg_tape *t = c->tape;
+    if (want[0] && (gx[0] = tg_sum_to(t, gy, c->in[0])) == NULL)
+        return tg_last_status();
+    if (want[1] && (gx[1] = tg_sum_to(t, tg_neg(t, gy), c->in[1])) == NULL)
+        return tg_last_status();
+    return TG_OK;
+}
+
 const tg_op tg__op_sub = {
     .name = "sub",
     .arity = 2,
     .forward = sub_forward,
     .backward = sub_backward,
+    .backward_ops = sub_backward_ops,
 };
 
 tg_tensor *tg_sub(tg_tape *t, tg_tensor *a, tg_tensor *b)

@@ -29,11 +29,24 @@ static int sum_backward(tg_op_ctx *c, const tg_tensor *y, const tg_tensor *gy,
     return tg_grad_fill(gx[0], tg_item(gy));
 }
 
+/* The same derivative with ops: gy broadcast to x's shape. */
+static int sum_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                            const bool *want, tg_tensor **gx)
+{
+    (void)y, (void)want;
+    tg_tensor *x = c->in[0];
+    tg_tensor *zeros = tg_zeros(c->tape, tg_dtype_of(x), tg_ndim(x),
+                                tg_shape(x));
+    gx[0] = tg_add(c->tape, zeros, gy);
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_sum = {
     .name = "sum",
     .arity = 1,
     .forward = sum_forward,
     .backward = sum_backward,
+    .backward_ops = sum_backward_ops,
 };
 
 tg_tensor *tg_sum(tg_tape *t, tg_tensor *x)

@@ -34,12 +34,32 @@ static int sum_axis_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
+/* The same derivative with ops: gy, with the axis kept, broadcast back to
+ * x's shape. */
+static int sum_axis_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                                 const bool *want, tg_tensor **gx)
+{
+    (void)y, (void)want;
+    tg_tape *t = c->tape;
+    tg_tensor *x = c->in[0];
+    const tg__axis_params *p = c->params;
+    int axis = 0;
+    if (tg__axis_resolve("tg_sum_axis", x, p->axis, &axis) != TG_OK)
+        return tg_last_status();
+    int64_t kept[TG_MAX_DIMS];
+    int nd = tg__reduced_shape(x, axis, true, kept);
+    tg_tensor *zeros = tg_zeros(t, tg_dtype_of(x), tg_ndim(x), tg_shape(x));
+    gx[0] = tg_add(t, zeros, tg_reshape(t, gy, nd, kept));
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_sum_axis = {
     .name = "sum_axis",
     .arity = 1,
     .params_size = sizeof(tg__axis_params),
     .forward = sum_axis_forward,
     .backward = sum_axis_backward,
+    .backward_ops = sum_axis_backward_ops,
 };
 
 tg_tensor *tg_sum_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim)

@@ -37,11 +37,23 @@ static inline double tanh_grad_f64(double x, double y, double gy)
 
 TG_UNARY_OP(tanh)
 
+/* The same derivative with ops, for gradients of gradients: gy (1 - y^2). */
+static int tanh_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                             const bool *want, tg_tensor **gx)
+{
+    (void)want;
+    tg_tape *t = c->tape;
+    tg_tensor *one_minus_y2 = tg_add_scalar(t, tg_neg(t, tg_mul(t, y, y)), 1);
+    gx[0] = tg_mul(t, gy, one_minus_y2);
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_tanh = {
     .name = "tanh",
     .arity = 1,
     .forward = tanh_forward,
     .backward = tanh_backward,
+    .backward_ops = tanh_backward_ops,
     .flags = TG_OP_UNIFORM_GRAD,
 };
 

@@ -41,11 +41,21 @@ static int transpose_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
+/* The same derivative with ops: gy transposed back. */
+static int transpose_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                                  const bool *want, tg_tensor **gx)
+{
+    (void)y, (void)want;
+    gx[0] = tg_transpose(c->tape, gy);
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_transpose = {
     .name = "transpose",
     .arity = 1,
     .forward = transpose_forward,
     .backward = transpose_backward,
+    .backward_ops = transpose_backward_ops,
 };
 
 tg_tensor *tg_transpose(tg_tape *t, tg_tensor *x)
