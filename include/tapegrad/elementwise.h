@@ -106,6 +106,17 @@ TG_API int tg_unary_backward(tg_op_ctx *c, const tg_tensor *y,
                              const tg_tensor *gy, tg_tensor *const *gx,
                              const tg_unary_loops *loops);
 
+/*
+ * f'(x) for every element of c->in[0], as a new tensor on c->tape with no
+ * history, computed by the op's own gradient loop with gy = 1 (y is the
+ * op's output). For the backward_ops of an op that is piecewise linear
+ * (relu, hardtanh, abs ...): its slope is constant on each piece, so
+ * gx = gy * slope is exact to every order. NULL with TG_ENOMEM or
+ * TG_EINVAL for a NULL argument.
+ */
+TG_API tg_tensor *tg_unary_slope(tg_op_ctx *c, const tg_tensor *y,
+                                 const tg_unary_loops *loops);
+
 /* For ops without options: TG_OK. */
 static inline int tg_unary_no_check(const void *p)
 {

@@ -47,11 +47,23 @@ static inline int64_t abs_piece_at(double x)
 TG_UNARY_OP(abs)
 TG_UNARY_PIECE(abs)
 
+/* The same derivative with ops, for gradients of gradients: gy times the
+ * slope, which is constant on each piece, so it has no derivative of its
+ * own (almost everywhere). */
+static int abs_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                            const bool *want, tg_tensor **gx)
+{
+    (void)want;
+    gx[0] = tg_mul(c->tape, gy, tg_unary_slope(c, y, &abs_loops));
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_abs = {
     .name = "abs",
     .arity = 1,
     .forward = abs_forward,
     .backward = abs_backward,
+    .backward_ops = abs_backward_ops,
     .piece = abs_piece,
     .flags = TG_OP_UNIFORM_GRAD,
 };

@@ -48,3 +48,20 @@ int tg_unary_backward(tg_op_ctx *c, const tg_tensor *y, const tg_tensor *gy,
     tg__parallel_for(x->numel, 16, TG__ELEMENTWISE_PART, part, &j);
     return TG_OK;
 }
+
+tg_tensor *tg_unary_slope(tg_op_ctx *c, const tg_tensor *y,
+                          const tg_unary_loops *loops)
+{
+    if (c == NULL || y == NULL || loops == NULL) {
+        tg_set_error(TG_EINVAL, "tg_unary_slope: an argument is NULL");
+        return NULL;
+    }
+    const tg_tensor *x = c->in[0];
+    tg_tensor *d = tg_empty_like(c->tape, x);
+    if (d == NULL)
+        return NULL;
+    tg_unary_job j = {x->data, y->data, NULL, 1.0, d->data, c->params};
+    tg__parallel_for(x->numel, 16, TG__ELEMENTWISE_PART,
+                     loops->backward_uniform[dtype_index(x)], &j);
+    return d;
+}

@@ -57,11 +57,23 @@ static inline int64_t hardsigmoid_piece_at(double x)
 TG_UNARY_OP(hardsigmoid)
 TG_UNARY_PIECE(hardsigmoid)
 
+/* The same derivative with ops, for gradients of gradients: gy times the
+ * slope, which is constant on each piece, so it has no derivative of its
+ * own (almost everywhere). */
+static int hardsigmoid_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                                    const bool *want, tg_tensor **gx)
+{
+    (void)want;
+    gx[0] = tg_mul(c->tape, gy, tg_unary_slope(c, y, &hardsigmoid_loops));
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_hardsigmoid = {
     .name = "hardsigmoid",
     .arity = 1,
     .forward = hardsigmoid_forward,
     .backward = hardsigmoid_backward,
+    .backward_ops = hardsigmoid_backward_ops,
     .piece = hardsigmoid_piece,
     .flags = TG_OP_UNIFORM_GRAD,
 };

@@ -72,12 +72,24 @@ static inline int64_t hardtanh_piece_at(double x, const hardtanh_params *p,
 TG_UNARY_OP_PARAMS(hardtanh, hardtanh_params, hardtanh_check)
 TG_UNARY_PIECE_PARAMS(hardtanh, hardtanh_params)
 
+/* The same derivative with ops, for gradients of gradients: gy times the
+ * slope, which is constant on each piece, so it has no derivative of its
+ * own (almost everywhere). */
+static int hardtanh_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                                 const bool *want, tg_tensor **gx)
+{
+    (void)want;
+    gx[0] = tg_mul(c->tape, gy, tg_unary_slope(c, y, &hardtanh_loops));
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_hardtanh = {
     .name = "hardtanh",
     .arity = 1,
     .params_size = sizeof(hardtanh_params),
     .forward = hardtanh_forward,
     .backward = hardtanh_backward,
+    .backward_ops = hardtanh_backward_ops,
     .piece = hardtanh_piece,
     .flags = TG_OP_UNIFORM_GRAD,
 };

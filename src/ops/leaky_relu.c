@@ -65,12 +65,24 @@ static inline int64_t leaky_relu_piece_at(double x)
 TG_UNARY_OP_PARAMS(leaky_relu, leaky_relu_params, leaky_relu_check)
 TG_UNARY_PIECE(leaky_relu)
 
+/* The same derivative with ops, for gradients of gradients: gy times the
+ * slope, which is constant on each piece, so it has no derivative of its
+ * own (almost everywhere). */
+static int leaky_relu_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                                   const bool *want, tg_tensor **gx)
+{
+    (void)want;
+    gx[0] = tg_mul(c->tape, gy, tg_unary_slope(c, y, &leaky_relu_loops));
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_leaky_relu = {
     .name = "leaky_relu",
     .arity = 1,
     .params_size = sizeof(leaky_relu_params),
     .forward = leaky_relu_forward,
     .backward = leaky_relu_backward,
+    .backward_ops = leaky_relu_backward_ops,
     .piece = leaky_relu_piece,
     .flags = TG_OP_UNIFORM_GRAD,
 };

@@ -47,11 +47,23 @@ static inline int64_t relu6_piece_at(double x)
 TG_UNARY_OP(relu6)
 TG_UNARY_PIECE(relu6)
 
+/* The same derivative with ops, for gradients of gradients: gy times the
+ * slope, which is constant on each piece, so it has no derivative of its
+ * own (almost everywhere). */
+static int relu6_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                              const bool *want, tg_tensor **gx)
+{
+    (void)want;
+    gx[0] = tg_mul(c->tape, gy, tg_unary_slope(c, y, &relu6_loops));
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_relu6 = {
     .name = "relu6",
     .arity = 1,
     .forward = relu6_forward,
     .backward = relu6_backward,
+    .backward_ops = relu6_backward_ops,
     .piece = relu6_piece,
     .flags = TG_OP_UNIFORM_GRAD,
 };
