@@ -544,6 +544,17 @@ int tg__check_finite(const tg_tape *t, const tg_op *op, int64_t k,
                      tg_tensor *const *in, int n, const tg_tensor *x,
                      const char *what);
 
+/* ---- backward_ops of axis ops (src/ops/axis_ops.c) */
+
+/* g with the reduced axis of c's op put back as size 1 (so that it
+ * broadcasts against the input); g itself for whole reductions and
+ * keepdim. NULL with the error (naming fn) on failure. */
+tg_tensor *tg__with_axis_kept(tg_op_ctx *c, tg_tensor *g, const char *fn);
+/* For a selection op (max, min): what its backward gives the input for a
+ * gradient of ones, a constant mask of which elements were selected (ties
+ * shared as backward shares them). */
+tg_tensor *tg__select_mask(tg_op_ctx *c, const tg_tensor *y);
+
 /* ---- what tg_apply checks (src/autograd/call_checks.c) */
 
 /* TG_EINVAL naming fn unless op has a name, both functions, an arity. */

@@ -90,12 +90,25 @@ static int log_softmax_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
+/* The same derivative with ops: gy - exp(y) * sum(gy) along the axis. */
+static int log_softmax_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                                    const bool *want, tg_tensor **gx)
+{
+    (void)want;
+    tg_tape *t = c->tape;
+    int axis = ((const tg__axis_params *)c->params)->axis;
+    tg_tensor *total = tg_sum_axis(t, gy, axis, true);
+    gx[0] = tg_sub(t, gy, tg_mul(t, tg_exp(t, y), total));
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_log_softmax = {
     .name = "log_softmax",
     .arity = 1,
     .params_size = sizeof(tg__axis_params),
     .forward = log_softmax_forward,
     .backward = log_softmax_backward,
+    .backward_ops = log_softmax_backward_ops,
 };
 
 tg_tensor *tg_log_softmax(tg_tape *t, tg_tensor *x, int axis)

@@ -49,11 +49,24 @@ static int logsumexp_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
+/* The same derivative with ops: gy * exp(x - y), the softmax of x. */
+static int logsumexp_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                                  const bool *want, tg_tensor **gx)
+{
+    (void)want;
+    tg_tape *t = c->tape;
+    tg_tensor *yk = tg__with_axis_kept(c, y, "tg_logsumexp_axis");
+    tg_tensor *g = tg__with_axis_kept(c, gy, "tg_logsumexp_axis");
+    gx[0] = tg_mul(t, g, tg_exp(t, tg_sub(t, c->in[0], yk)));
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_logsumexp = {
     .name = "logsumexp",
     .arity = 1,
     .forward = logsumexp_forward,
     .backward = logsumexp_backward,
+    .backward_ops = logsumexp_backward_ops,
 };
 
 const tg_op tg__op_logsumexp_axis = {
@@ -62,6 +75,7 @@ const tg_op tg__op_logsumexp_axis = {
     .params_size = sizeof(tg__axis_params),
     .forward = logsumexp_forward,
     .backward = logsumexp_backward,
+    .backward_ops = logsumexp_backward_ops,
 };
 
 tg_tensor *tg_logsumexp(tg_tape *t, tg_tensor *x)

@@ -56,11 +56,24 @@ static int64_t max_piece(const tg_op_ctx *c, const tg_tensor *y, int64_t i)
     return ties > 1 ? TG_ON_KINK : arg;
 }
 
+/* The same derivative with ops: gy sent to the selected elements. Which
+ * ones they are is constant where the selection does not change, so the
+ * mask has no derivative of its own. */
+static int max_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                            const bool *want, tg_tensor **gx)
+{
+    (void)want;
+    tg_tensor *g = tg__with_axis_kept(c, gy, "tg_max_axis");
+    gx[0] = tg_mul(c->tape, tg__select_mask(c, y), g);
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_max = {
     .name = "max",
     .arity = 1,
     .forward = max_forward,
     .backward = max_backward,
+    .backward_ops = max_backward_ops,
     .piece = max_piece,
 };
 
@@ -70,6 +83,7 @@ const tg_op tg__op_max_axis = {
     .params_size = sizeof(tg__axis_params),
     .forward = max_forward,
     .backward = max_backward,
+    .backward_ops = max_backward_ops,
     .piece = max_piece,
 };
 

@@ -56,11 +56,23 @@ static int64_t min_piece(const tg_op_ctx *c, const tg_tensor *y, int64_t i)
     return ties > 1 ? TG_ON_KINK : arg;
 }
 
+/* The same derivative with ops: gy sent to the selected elements, a
+ * constant mask (see max.c). */
+static int min_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                            const bool *want, tg_tensor **gx)
+{
+    (void)want;
+    tg_tensor *g = tg__with_axis_kept(c, gy, "tg_min_axis");
+    gx[0] = tg_mul(c->tape, tg__select_mask(c, y), g);
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_min = {
     .name = "min",
     .arity = 1,
     .forward = min_forward,
     .backward = min_backward,
+    .backward_ops = min_backward_ops,
     .piece = min_piece,
 };
 
@@ -70,6 +82,7 @@ const tg_op tg__op_min_axis = {
     .params_size = sizeof(tg__axis_params),
     .forward = min_forward,
     .backward = min_backward,
+    .backward_ops = min_backward_ops,
     .piece = min_piece,
 };
 

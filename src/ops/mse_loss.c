@@ -52,11 +52,28 @@ static int mse_loss_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
+/* The same derivative with ops: +-gy * 2 (a - b) / n. */
+static int mse_loss_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                                 const bool *want, tg_tensor **gx)
+{
+    (void)y;
+    tg_tape *t = c->tape;
+    double n = (double)tg_numel(c->in[0]);
+    tg_tensor *d = tg_mul(t, gy, tg_mul_scalar(t, tg_sub(t, c->in[0],
+                                                          c->in[1]), 2 / n));
+    if (want[0] && (gx[0] = d) == NULL)
+        return tg_last_status();
+    if (want[1] && (gx[1] = tg_neg(t, d)) == NULL)
+        return tg_last_status();
+    return TG_OK;
+}
+
 const tg_op tg__op_mse_loss = {
     .name = "mse_loss",
     .arity = 2,
     .forward = mse_loss_forward,
     .backward = mse_loss_backward,
+    .backward_ops = mse_loss_backward_ops,
 };
 
 tg_tensor *tg_mse_loss(tg_tape *t, tg_tensor *a, tg_tensor *b)

@@ -82,12 +82,26 @@ static int permute_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
+/* The same derivative with ops: gy permuted back (the inverse dims). */
+static int permute_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                                const bool *want, tg_tensor **gx)
+{
+    (void)y, (void)want;
+    const permute_params *p = c->params;
+    int nd = tg_ndim(c->in[0]), inverse[TG_MAX_DIMS];
+    for (int d = 0; d < nd; d++)
+        inverse[(p->dims[d] % nd + nd) % nd] = d;
+    gx[0] = tg_permute(c->tape, gy, nd, inverse);
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_permute = {
     .name = "permute",
     .arity = 1,
     .params_size = sizeof(permute_params),
     .forward = permute_forward,
     .backward = permute_backward,
+    .backward_ops = permute_backward_ops,
 };
 
 tg_tensor *tg_permute(tg_tape *t, tg_tensor *x, int ndim, const int *dims)

@@ -54,11 +54,33 @@ static int pow_tensor_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
+/* The same derivative with ops: gy * b * a^(b - 1) for a, gy * y * log(a)
+ * for b, summed down to each input's shape. */
+static int pow_tensor_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                                   const bool *want, tg_tensor **gx)
+{
+    tg_tape *t = c->tape;
+    tg_tensor *a = c->in[0], *b = c->in[1];
+    if (want[0]) {
+        tg_tensor *b_minus_1 = tg_add_scalar(t, b, -1);
+        tg_tensor *d = tg_mul(t, b, tg_pow_tensor(t, a, b_minus_1));
+        if ((gx[0] = tg_sum_to(t, tg_mul(t, gy, d), a)) == NULL)
+            return tg_last_status();
+    }
+    if (want[1]) {
+        tg_tensor *d = tg_mul(t, y, tg_log(t, a));
+        if ((gx[1] = tg_sum_to(t, tg_mul(t, gy, d), b)) == NULL)
+            return tg_last_status();
+    }
+    return TG_OK;
+}
+
 const tg_op tg__op_pow_tensor = {
     .name = "pow_tensor",
     .arity = 2,
     .forward = pow_tensor_forward,
     .backward = pow_tensor_backward,
+    .backward_ops = pow_tensor_backward_ops,
 };
 
 tg_tensor *tg_pow_tensor(tg_tape *t, tg_tensor *a, tg_tensor *b)

@@ -46,11 +46,25 @@ static inline double silu_grad_f64(double x, double y, double gy)
 
 TG_UNARY_OP(silu)
 
+/* The same derivative with ops: gy * s * (1 + x (1 - s)), s = sigmoid(x). */
+static int silu_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                             const bool *want, tg_tensor **gx)
+{
+    (void)y, (void)want;
+    tg_tape *t = c->tape;
+    tg_tensor *x = c->in[0], *s = tg_sigmoid(t, x);
+    tg_tensor *one_minus_s = tg_add_scalar(t, tg_neg(t, s), 1);
+    tg_tensor *inner = tg_add_scalar(t, tg_mul(t, x, one_minus_s), 1);
+    gx[0] = tg_mul(t, gy, tg_mul(t, s, inner));
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_silu = {
     .name = "silu",
     .arity = 1,
     .forward = silu_forward,
     .backward = silu_backward,
+    .backward_ops = silu_backward_ops,
     .flags = TG_OP_UNIFORM_GRAD,
 };
 

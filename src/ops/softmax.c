@@ -99,12 +99,25 @@ static int softmax_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
+/* The same derivative with ops: y * (gy - sum(gy * y)) along the axis. */
+static int softmax_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                                const bool *want, tg_tensor **gx)
+{
+    (void)want;
+    tg_tape *t = c->tape;
+    int axis = ((const tg__axis_params *)c->params)->axis;
+    tg_tensor *dot = tg_sum_axis(t, tg_mul(t, gy, y), axis, true);
+    gx[0] = tg_mul(t, y, tg_sub(t, gy, dot));
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_softmax = {
     .name = "softmax",
     .arity = 1,
     .params_size = sizeof(tg__axis_params),
     .forward = softmax_forward,
     .backward = softmax_backward,
+    .backward_ops = softmax_backward_ops,
 };
 
 tg_tensor *tg_softmax(tg_tape *t, tg_tensor *x, int axis)

@@ -44,11 +44,23 @@ static inline double softsign_grad_f64(double x, double y, double gy)
 
 TG_UNARY_OP(softsign)
 
+/* The same derivative with ops: gy / (1 + |x|)^2. */
+static int softsign_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                                 const bool *want, tg_tensor **gx)
+{
+    (void)y, (void)want;
+    tg_tape *t = c->tape;
+    tg_tensor *d = tg_add_scalar(t, tg_abs(t, c->in[0]), 1);
+    gx[0] = tg_div(t, gy, tg_mul(t, d, d));
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_softsign = {
     .name = "softsign",
     .arity = 1,
     .forward = softsign_forward,
     .backward = softsign_backward,
+    .backward_ops = softsign_backward_ops,
     .flags = TG_OP_UNIFORM_GRAD,
 };
 

@@ -1,0 +1,31 @@
+/*
+ * axis_ops.c — what the backward_ops of axis ops share: putting a reduced
+ * axis back, and the gradient of a selection (max, min) as a constant.
+ */
+#include "builtin.h"
+
+tg_tensor *tg__with_axis_kept(tg_op_ctx *c, tg_tensor *g, const char *fn)
+{
+    const tg__axis_params *p = c->params;
+    if (p == NULL || p->keepdim || g == NULL)
+        return g; /* a whole reduction's scalar broadcasts as it is */
+    int axis = 0;
+    if (tg__axis_resolve(fn, c->in[0], p->axis, &axis) != TG_OK)
+        return NULL;
+    int64_t kept[TG_MAX_DIMS];
+    int nd = tg__reduced_shape(c->in[0], axis, true, kept);
+    return tg_reshape(c->tape, g, nd, kept);
+}
+
+tg_tensor *tg__select_mask(tg_op_ctx *c, const tg_tensor *y)
+{
+    tg_tensor *ones = tg_empty_like(c->tape, y);
+    tg_tensor *mask = tg_empty_like(c->tape, c->in[0]);
+    if (ones == NULL || mask == NULL)
+        return NULL;
+    for (int64_t i = 0; i < ones->numel; i++)
+        tg__set(ones, i, 1.0);
+    if (c->op->backward(c, y, ones, &mask) != TG_OK)
+        return NULL;
+    return mask;
+}
