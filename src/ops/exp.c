@@ -41,7 +41,7 @@ TG_UNARY_OP(exp)
 
 /* The same derivative with ops, for gradients of gradients: gy * y. */
 static int exp_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
-                           const bool *want, tg_tensor **gx)
+                            const bool *want, tg_tensor **gx)
 {
     (void)want;
     tg_tape *t = c->tape;

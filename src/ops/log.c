@@ -40,7 +40,7 @@ TG_UNARY_OP(log)
 
 /* The same derivative with ops, for gradients of gradients: gy / x. */
 static int log_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
-                           const bool *want, tg_tensor **gx)
+                            const bool *want, tg_tensor **gx)
 {
     (void)want, (void)y;
     tg_tape *t = c->tape;

@@ -39,7 +39,7 @@ TG_UNARY_OP(neg)
 
 /* The same derivative with ops, for gradients of gradients: -gy. */
 static int neg_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
-                           const bool *want, tg_tensor **gx)
+                            const bool *want, tg_tensor **gx)
 {
     (void)want, (void)y;
     tg_tape *t = c->tape;

@@ -39,9 +39,10 @@ static inline double sigmoid_grad_f64(double x, double y, double gy)
 
 TG_UNARY_OP(sigmoid)
 
-/* The same derivative with ops, for gradients of gradients: gy * y * (1 - y). */
+/* The same derivative with ops, for gradients of gradients:
+ * gy * y * (1 - y). */
 static int sigmoid_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
-                           const bool *want, tg_tensor **gx)
+                                const bool *want, tg_tensor **gx)
 {
     (void)want;
     tg_tape *t = c->tape;

@@ -40,7 +40,7 @@ TG_UNARY_OP(sqrt)
 
 /* The same derivative with ops, for gradients of gradients: gy / (2 y). */
 static int sqrt_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
-                           const bool *want, tg_tensor **gx)
+                             const bool *want, tg_tensor **gx)
 {
     (void)want;
     tg_tape *t = c->tape;
