@@ -116,12 +116,33 @@ static int cross_entropy_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
+/* The same derivative with ops: gy * (softmax(x) - onehot(labels)) / N. */
+static int cross_entropy_backward_ops(tg_op_ctx *c, tg_tensor *y,
+                                      tg_tensor *gy, const bool *want,
+                                      tg_tensor **gx)
+{
+    (void)y, (void)want;
+    tg_tape *t = c->tape;
+    tg_tensor *x = c->in[0];
+    const ce_saved *sv = c->saved;
+    tg_tensor *onehot = tg_zeros(t, x->dtype, 2, x->shape);
+    if (onehot == NULL)
+        return tg_last_status();
+    for (int64_t i = 0; i < x->shape[0]; i++)
+        tg__set(onehot, i * x->shape[1] + sv->labels[i], 1.0);
+    tg_tensor *d = tg_sub(t, tg_softmax(t, x, 1), onehot);
+    tg_tensor *g = tg_mul_scalar(t, gy, 1.0 / (double)x->shape[0]);
+    gx[0] = tg_mul(t, d, g);
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_cross_entropy = {
     .name = "cross_entropy",
     .arity = 1,
     .params_size = sizeof(ce_params),
     .forward = cross_entropy_forward,
     .backward = cross_entropy_backward,
+    .backward_ops = cross_entropy_backward_ops,
 };
 
 tg_tensor *tg_cross_entropy(tg_tape *t, tg_tensor *logits,

@@ -135,11 +135,36 @@ static int linear_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
+/*
+ * The same derivative with ops: gy W for x; gy^T x for W and the sum of gy
+ * for b, each over the batch (x and gy seen as (N, in) and (N, out)).
+ */
+static int linear_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                               const bool *want, tg_tensor **gx)
+{
+    (void)y;
+    tg_tape *t = c->tape;
+    tg_tensor *x = c->in[0], *w = c->in[1];
+    int64_t out = tg_shape(w)[0], in = tg_shape(w)[1];
+    int64_t n = batch_of(x), g2[2] = {n, out}, x2[2] = {n, in};
+    tg_tensor *g = tg_reshape(t, gy, 2, g2);
+    if (want[0] && (gx[0] = tg_reshape(t, tg_matmul(t, g, w), tg_ndim(x),
+                                       tg_shape(x))) == NULL)
+        return tg_last_status();
+    if (want[1] && (gx[1] = tg_matmul(t, tg_transpose(t, g),
+                                      tg_reshape(t, x, 2, x2))) == NULL)
+        return tg_last_status();
+    if (c->n == 3 && want[2] && (gx[2] = tg_sum_axis(t, g, 0, false)) == NULL)
+        return tg_last_status();
+    return TG_OK;
+}
+
 const tg_op tg__op_linear = {
     .name = "linear",
     .arity = -1,
     .forward = linear_forward,
     .backward = linear_backward,
+    .backward_ops = linear_backward_ops,
 };
 
 tg_tensor *tg_linear(tg_tape *t, tg_tensor *x, tg_tensor *w, tg_tensor *b)

@@ -267,11 +267,71 @@ static int matmul_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
+/* The last two dims of x swapped, with ops. */
+static tg_tensor *swap_last2(tg_tape *t, tg_tensor *x)
+{
+    int nd = tg_ndim(x), dims[TG_MAX_DIMS];
+    for (int d = 0; d < nd; d++)
+        dims[d] = d;
+    dims[nd - 2] = nd - 1;
+    dims[nd - 1] = nd - 2;
+    return tg_permute(t, x, nd, dims);
+}
+
+/* A 1-D operand as a matrix: a row on the left, a column on the right. */
+static tg_tensor *as_matrix(tg_tape *t, tg_tensor *x, bool left)
+{
+    if (tg_ndim(x) != 1)
+        return x;
+    int64_t shape[2] = {left ? 1 : tg_numel(x), left ? tg_numel(x) : 1};
+    return tg_reshape(t, x, 2, shape);
+}
+
+/*
+ * The same derivative with ops: gy @ B^T for A and A^T @ gy for B, in
+ * matrix form (1-D operands as a row or a column, as forward takes them),
+ * summed over broadcast batch dims and shaped back like each input.
+ */
+static int matmul_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                               const bool *want, tg_tensor **gx)
+{
+    tg_tape *t = c->tape;
+    tg_tensor *a = as_matrix(t, c->in[0], true);
+    tg_tensor *b = as_matrix(t, c->in[1], false);
+    if (a == NULL || b == NULL)
+        return tg_last_status();
+    /* gy with the dims that 1-D operands dropped put back. */
+    int64_t shape[TG_MAX_DIMS];
+    int nd = tg_ndim(y);
+    memcpy(shape, tg_shape(y), (size_t)nd * sizeof *shape);
+    if (tg_ndim(c->in[1]) == 1)
+        shape[nd++] = 1;
+    if (tg_ndim(c->in[0]) == 1) {
+        shape[nd] = shape[nd - 1];
+        shape[nd - 1] = 1;
+        nd++;
+    }
+    tg_tensor *g = tg_reshape(t, gy, nd, shape);
+    tg_tensor *ga = want[0] ? tg_matmul(t, g, swap_last2(t, b)) : NULL;
+    tg_tensor *gb = want[1] ? tg_matmul(t, swap_last2(t, a), g) : NULL;
+    for (int i = 0; i < 2; i++) {
+        tg_tensor *gi = i == 0 ? ga : gb, *x = c->in[i];
+        if (!want[i])
+            continue;
+        gi = tg_sum_to(t, gi, i == 0 ? a : b);
+        gx[i] = gi == NULL ? NULL : tg_reshape(t, gi, tg_ndim(x), tg_shape(x));
+        if (gx[i] == NULL)
+            return tg_last_status();
+    }
+    return TG_OK;
+}
+
 const tg_op tg__op_matmul = {
     .name = "matmul",
     .arity = 2,
     .forward = matmul_forward,
     .backward = matmul_backward,
+    .backward_ops = matmul_backward_ops,
 };
 
 tg_tensor *tg_matmul(tg_tape *t, tg_tensor *a, tg_tensor *b)
