@@ -294,6 +294,35 @@ START_TEST(second_derivative_of_each_op)
 }
 END_TEST
 
+/* Forward mode on every op: <u, J v> from tg_jvp equals <J^T u, v> from
+ * tg_vjp, for random u and v. */
+START_TEST(jvp_agrees_with_vjp_on_each_op)
+{
+    const op_case *c = &cases[_i];
+    if (!has_backward_ops(c))
+        return;
+    tg_tape *t = tg_tape_new();
+    tg_tensor *in[3], *v[3], *g[3], *jv;
+    case_inputs(t, c, 4000 + (uint64_t)_i, in);
+    for (int k = 0; k < c->n; k++)
+        v[k] = weights_like(t, in[k], 50 + (uint64_t)(_i * 3 + k));
+    tg_tensor *y = c->build(t, in);
+    tg_tensor *u = weights_like(t, y, 90 + (uint64_t)_i);
+    ck_assert_msg(tg_jvp(t, 1, &y, c->n, in, v, &jv, NULL) == TG_OK, "%s: %s",
+                  c->name, tg_last_error());
+    tg_vjp_options o = tg_vjp_defaults();
+    o.unused = TG_UNUSED_ZEROS;
+    ck_assert_int_eq(tg_vjp(t, 1, &y, &u, c->n, in, g, &o), TG_OK);
+    double ujv = tg_item(tg_sum(t, tg_mul(t, u, jv))), jtuv = 0;
+    for (int k = 0; k < c->n; k++)
+        jtuv += tg_item(tg_sum(t, tg_mul(t, g[k], v[k])));
+    ck_assert_msg(tg_test_close(ujv, jtuv, 1e-12, 1e-13),
+                  "%s: <u, Jv> = %.17g, <J^T u, v> = %.17g", c->name, ujv,
+                  jtuv);
+    tg_tape_free(t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ops_registry");
@@ -302,6 +331,7 @@ int main(void)
     tcase_add_loop_test(tc, gradient_of_each_op, 0, N_CASES);
     tcase_add_loop_test(tc, recorded_derivative_of_each_op, 0, N_CASES);
     tcase_add_loop_test(tc, second_derivative_of_each_op, 0, N_CASES);
+    tcase_add_loop_test(tc, jvp_agrees_with_vjp_on_each_op, 0, N_CASES);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

@@ -96,6 +96,95 @@ START_TEST(hessian_vector_product)
 }
 END_TEST
 
+/* tg_hvp gives what differentiating <grad f, v> by hand gives. */
+START_TEST(hvp_matches_two_vjps)
+{
+    tg_tape *t = tg_tape_new();
+    double wv[] = {0.3, -0.2, 0.5, 0.1, 0.4, -0.6, -0.3, 0.2, 0.7};
+    int64_t ws[2] = {3, 3};
+    tg_tensor *w = tg_from_data(t, TG_F64, 2, ws, wv);
+    double xv[] = {0.2, -0.4, 0.9}, vv[] = {1.0, -0.5, 0.25};
+    tg_tensor *x = vec(t, 3, xv), *v = vec(t, 3, vv), *hv, *want;
+    tg_set_requires_grad(x, true);
+    int64_t col[2] = {3, 1};
+    tg_tensor *f = tg_add(t, tg_sum(t, tg_mul(t, tg_tanh(t, tg_matmul(t, w,
+                                    tg_reshape(t, x, 2, col))), tg_sum(t, x))),
+                          tg_sum(t, tg_pow(t, x, 3)));
+    ck_assert_int_eq(tg_hvp(t, f, 1, &x, &v, &hv, NULL), TG_OK);
+    tg_tensor *g = grad_f(t, w, x, true);
+    tg_tensor *gv = tg_sum(t, tg_mul(t, g, v));
+    ck_assert_int_eq(tg_vjp(t, 1, &gv, NULL, 1, &x, &want, NULL), TG_OK);
+    for (int i = 0; i < 3; i++)
+        ck_assert_close(tg_value_at(hv, i), tg_value_at(want, i), 1e-14, 0);
+    tg_tape_free(t);
+}
+END_TEST
+
+/* f(x) = [x0 x1, exp(x1) + x0^2]: J v by tg_jvp, against central
+ * differences. */
+static tg_tensor *two_outputs(tg_tape *t, tg_tensor *x, tg_tensor **y2)
+{
+    double e0[] = {1, 0}, e1[] = {0, 1};
+    tg_tensor *x0 = tg_sum(t, tg_mul(t, x, vec(t, 2, e0)));
+    tg_tensor *x1 = tg_sum(t, tg_mul(t, x, vec(t, 2, e1)));
+    *y2 = tg_add(t, tg_exp(t, x1), tg_mul(t, x0, x0));
+    return tg_mul(t, x0, x1);
+}
+
+START_TEST(jvp_against_finite_differences)
+{
+    tg_tape *t = tg_tape_new();
+    double xv[] = {0.3, -0.8}, vv[] = {0.7, 0.2};
+    tg_tensor *x = vec(t, 2, xv), *v = vec(t, 2, vv), *ys[2], *jv[2];
+    tg_set_requires_grad(x, true);
+    ys[0] = two_outputs(t, x, &ys[1]);
+    ck_assert_int_eq(tg_jvp(t, 2, ys, 1, &x, &v, jv, NULL), TG_OK);
+    double h = 1e-6, p[2], m[2];
+    for (int k = 0; k < 2; k++) {
+        p[k] = xv[k] + h * vv[k];
+        m[k] = xv[k] - h * vv[k];
+    }
+    tg_tensor *yp[2], *ym[2];
+    yp[0] = two_outputs(t, vec(t, 2, p), &yp[1]);
+    ym[0] = two_outputs(t, vec(t, 2, m), &ym[1]);
+    for (int j = 0; j < 2; j++)
+        ck_assert_close(tg_item(jv[j]),
+                        (tg_item(yp[j]) - tg_item(ym[j])) / (2 * h), 1e-8,
+                        1e-10);
+    /* A NULL tangent counts as zeros. */
+    tg_tensor *none = NULL;
+    ck_assert_int_eq(tg_jvp(t, 2, ys, 1, &x, &none, jv, NULL), TG_OK);
+    ck_assert(tg_item(jv[0]) == 0 && tg_item(jv[1]) == 0);
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(jvp_and_hvp_bad_input)
+{
+    tg_tape *t = tg_tape_new();
+    double xv[] = {0.3, -0.8};
+    tg_tensor *x = vec(t, 2, xv), *jv = x, *hv = x;
+    tg_set_requires_grad(x, true);
+    tg_tensor *y = tg_sum(t, tg_exp(t, x)), *s = tg_scalar(t, TG_F64, 1);
+    ck_assert_status(tg_jvp(t, 1, &y, 1, &x, &s, &jv, NULL), TG_ESHAPE,
+                     "tg_jvp: tangent 0 has shape (); input 0 has (2,)");
+    ck_assert_ptr_null(jv);
+    ck_assert_status(tg_jvp(t, 1, &y, 1, &x, NULL, &jv, NULL), TG_EINVAL,
+                     "tg_jvp: tangents is NULL");
+    ck_assert_status(tg_hvp(t, y, 1, &x, &s, &hv, NULL), TG_ESHAPE,
+                     "tg_hvp: vector 0 has shape (); input 0 has (2,)");
+    ck_assert_ptr_null(hv);
+    tg_tensor *v = tg_apply(t, tg_op_find("relu"), &x, 1, NULL);
+    tg_tape_set_grad_enabled(t, false);
+    ck_assert_status(tg_hvp(t, y, 1, &x, &v, &hv, NULL), TG_EINVAL,
+                     "tg_hvp: tg_vjp: create_graph on a tape with grad "
+                     "disabled");
+    tg_tape_set_grad_enabled(t, true);
+    ck_assert_int_eq(tg_hvp(t, y, 1, &x, &v, &hv, NULL), TG_OK);
+    tg_tape_free(t);
+}
+END_TEST
+
 /* matmul's recorded derivative for every shape rule, against backward. */
 START_TEST(matmul_shapes)
 {
@@ -274,10 +363,13 @@ int main(void)
     tcase_add_test(tc, hessian_vector_product);
     tcase_add_test(tc, matmul_shapes);
     tcase_add_test(tc, intermediate_inputs_and_several_outputs);
+    tcase_add_test(tc, hvp_matches_two_vjps);
+    tcase_add_test(tc, jvp_against_finite_differences);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("bad_input");
     tcase_add_test(tc, bad_input);
     tcase_add_test(tc, op_without_backward_ops);
+    tcase_add_test(tc, jvp_and_hvp_bad_input);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

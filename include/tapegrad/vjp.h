@@ -74,6 +74,34 @@ TG_API int tg_vjp(tg_tape *t, int n_out, tg_tensor *const *outputs,
                   tg_tensor *const *inputs, tg_tensor **grads,
                   const tg_vjp_options *opt);
 
+/*
+ * Forward mode: jvps[j] = sum over i of (d outputs[j] / d inputs[i])
+ * tangents[i], the directional derivative of each output along the
+ * tangents (tangents[i] shaped like inputs[i]; NULL entries count as
+ * zeros). Built from two reverse passes (the "double-VJP" trick): with a
+ * stand-in u_j for each output, g = J^T u is recorded, and J v is the
+ * gradient of <g, v> with respect to u, so every op on the way needs
+ * backward_ops. opt->create_graph records the result; opt->unused is not
+ * consulted (an output that does not depend on the inputs gets zeros).
+ * Errors as tg_vjp's, and TG_ESHAPE / TG_EDTYPE for a tangent unlike its
+ * input. On failure every jvps[j] is NULL.
+ */
+TG_API int tg_jvp(tg_tape *t, int n_out, tg_tensor *const *outputs, int n_in,
+                  tg_tensor *const *inputs, tg_tensor *const *tangents,
+                  tg_tensor **jvps, const tg_vjp_options *opt);
+
+/*
+ * Hessian-vector products of a one-element output f: hvps[i] = sum over k
+ * of (d^2 f / d inputs[i] d inputs[k]) vectors[k]: the gradient of
+ * <grad f, v>, by two reverse passes. Unused inputs get zeros.
+ * opt->create_graph records the result (third derivatives and on). Errors
+ * as tg_jvp's. A Newton step with conjugate gradients needs nothing more
+ * (examples/newton.c).
+ */
+TG_API int tg_hvp(tg_tape *t, tg_tensor *f, int n_in,
+                  tg_tensor *const *inputs, tg_tensor *const *vectors,
+                  tg_tensor **hvps, const tg_vjp_options *opt);
+
 #ifdef __cplusplus
 }
 #endif
