@@ -46,4 +46,17 @@
                                          : tg_last_error());                 \
     } while (0)
 
+/* Check fn's second derivatives (tg_gradgradcheck), default tolerances. */
+#define tg_ck_assert_second_gradients(fn, userdata, inputs, n)               \
+    do {                                                                     \
+        tg_gradcheck_report tg_ck__report;                                   \
+        int tg_ck__rc = tg_gradgradcheck((fn), (userdata), (inputs), (n),    \
+                                         NULL, &tg_ck__report);              \
+        ck_assert_msg(tg_ck__rc == TG_OK && tg_ck__report.passed,            \
+                      "tg_gradgradcheck(%s) %s: %s", #fn,                    \
+                      tg_ck__rc == TG_OK ? "failed" : "could not run",       \
+                      tg_ck__rc == TG_OK ? tg_ck__report.message             \
+                                         : tg_last_error());                 \
+    } while (0)
+
 #endif /* TAPEGRAD_CHECK_H */

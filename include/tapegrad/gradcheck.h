@@ -116,6 +116,24 @@ TG_API int tg_gradcheck(tg_gradcheck_fn fn, void *userdata,
                         const tg_gradcheck_options *opt,
                         tg_gradcheck_report *report);
 
+/*
+ * Second order (PyTorch's gradgradcheck): check the derivatives of fn's
+ * gradient. For a fixed random w (from opt->seed), the gradient of
+ * <w, fn(inputs)> with respect to each input k, recorded by tg_vjp with
+ * create_graph, is checked by tg_gradcheck as a function of the inputs:
+ * element by element, kink-aware, with the same options. First, fn's
+ * plain backward runs twice on one recording (tg_zero_grad between): a
+ * backward that adds into its gradient slot instead of writing it gives a
+ * different second answer, and fails the check. The report is the worst
+ * over all k; its message says which gradient, which input and element,
+ * and that input's value. Every op fn uses needs backward_ops. At most 64
+ * inputs. Returns as tg_gradcheck does.
+ */
+TG_API int tg_gradgradcheck(tg_gradcheck_fn fn, void *userdata,
+                            tg_tensor *const *inputs, int n,
+                            const tg_gradcheck_options *opt,
+                            tg_gradcheck_report *report);
+
 #ifdef __cplusplus
 }
 #endif
