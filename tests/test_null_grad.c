@@ -10,7 +10,8 @@
  *  - switched_off: a leaf that required grad when the op was recorded is
  *    switched off with tg_set_requires_grad(x, false) before tg_backward.
  *    For a one-input op that is every slot NULL: the op has nothing to
- *    compute and must still succeed.
+ *    compute and must still succeed. Run once plain and once with tracing
+ *    and anomaly mode on, which read the slots after the op.
  *  - switched_off_between_passes: the same between two tg_backward calls
  *    on one tape; the first pass's gradient of x must stay as it was.
  *  - constant: an input that never required grad (made by tg_from_data,
@@ -38,7 +39,8 @@
  * with every input requiring grad, and that a switched-off or constant
  * input gets no gradient (or keeps the one it had). Each run is its own
  * TAP line; under CK_FORK=yes (Check's default) a crash fails that line
- * alone.
+ * alone and names the run on stderr. (`meson test --setup valgrind` sets
+ * CK_FORK=no: there the first crash ends the suite.)
  */
 #define _POSIX_C_SOURCE 200809L /* sigaction */
 
@@ -256,23 +258,34 @@ static void assert_others(tg_tensor *const *in, double ref[3][MAX_NUMEL],
 
 /* ---- The paths. */
 
+/* Also with backward's tracing and anomaly checks on, which read every
+ * slot the op was handed. */
 START_TEST(switched_off)
 {
     const run *r = &runs[SWITCHED_OFF][_i];
     note_run(r, "switched_off");
     double ref[3][MAX_NUMEL];
     reference(r, r->c->shape, ref);
-    tg_tape *t = tg_tape_new();
-    tg_tensor *in[3];
-    make_inputs(t, r, r->c->shape, in);
-    for (int k = 0; k < r->c->n; k++)
-        require(in[k]);
-    tg_tensor *root = root_of(t, r, in);
-    switch_off(in[r->pos]);
-    backward_ok(t, root, r, "switched off");
-    assert_no_grad(in[r->pos], r, "switched off");
-    assert_others(in, ref, r, "switched off");
-    tg_tape_free(t);
+    for (int watched = 0; watched < 2; watched++) {
+        const char *path = watched ? "switched off, traced, anomaly mode"
+                                   : "switched off";
+        tg_tape *t = tg_tape_new();
+        FILE *trace = watched ? tmpfile() : NULL;
+        tg_tape_set_trace(t, trace);
+        tg_tape_set_anomaly(t, watched);
+        tg_tensor *in[3];
+        make_inputs(t, r, r->c->shape, in);
+        for (int k = 0; k < r->c->n; k++)
+            require(in[k]);
+        tg_tensor *root = root_of(t, r, in);
+        switch_off(in[r->pos]);
+        backward_ok(t, root, r, path);
+        assert_no_grad(in[r->pos], r, path);
+        assert_others(in, ref, r, path);
+        tg_tape_free(t);
+        if (trace != NULL)
+            fclose(trace);
+    }
 }
 END_TEST
 
