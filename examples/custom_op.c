@@ -100,6 +100,8 @@ static int leaky_clip_backward(tg_op_ctx *c, const tg_tensor *y,
                                const tg_tensor *gy, tg_tensor *const *gx)
 {
     (void)y;
+    if (gx[0] == NULL) /* x needs no gradient (a constant, or switched off) */
+        return TG_OK;
     const leaky_clip_params *p = c->params;
     const signed char *side = c->saved;
     int64_t n = tg_numel(gy);
@@ -151,6 +153,8 @@ static int buggy_backward(tg_op_ctx *c, const tg_tensor *y,
                           const tg_tensor *gy, tg_tensor *const *gx)
 {
     (void)y;
+    if (gx[0] == NULL)
+        return TG_OK;
     const leaky_clip_params *p = c->params;
     const signed char *side = c->saved;
     const double *g = tg_data_f64(gy);   /* this version only checks f64 */

@@ -31,6 +31,8 @@ static tg_tensor *logsumexp_forward(tg_op_ctx *c)
 static int logsumexp_backward(tg_op_ctx *c, const tg_tensor *y,
                               const tg_tensor *gy, tg_tensor *const *gx)
 {
+    if (gx[0] == NULL) /* x needs no gradient: nothing to compute */
+        return TG_OK;
     const tg_tensor *x = c->in[0];
     tg__lanes l = tg__reduction_lanes(c);
     for (int64_t j = 0; j < l.outer * l.inner; j++) {

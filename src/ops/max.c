@@ -39,6 +39,8 @@ static int max_backward(tg_op_ctx *c, const tg_tensor *y,
                         const tg_tensor *gy, tg_tensor *const *gx)
 {
     (void)y;
+    if (gx[0] == NULL) /* x needs no gradient: nothing to compute */
+        return TG_OK;
     tg__lanes l = tg__reduction_lanes(c);
     bool split_ties = c->params == NULL;
     for (int64_t j = 0; j < l.outer * l.inner; j++)

@@ -28,6 +28,8 @@ static int mean_backward(tg_op_ctx *c, const tg_tensor *y,
                          const tg_tensor *gy, tg_tensor *const *gx)
 {
     (void)y;
+    if (gx[0] == NULL) /* x needs no gradient: nothing to compute */
+        return TG_OK;
     tg__lanes l = tg__reduction_lanes(c);
     if (c->params == NULL) /* the mean of everything: one value, as sum.c */
         return tg_grad_fill(gx[0], tg__get(gy, 0) / (double)l.n);

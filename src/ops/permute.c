@@ -74,6 +74,8 @@ static int permute_backward(tg_op_ctx *c, const tg_tensor *y,
                             const tg_tensor *gy, tg_tensor *const *gx)
 {
     (void)y;
+    if (gx[0] == NULL) /* x needs no gradient: nothing to compute */
+        return TG_OK;
     int perm[TG_MAX_DIMS], inv[TG_MAX_DIMS];
     resolve(c->in[0], c->params, perm); /* forward checked them */
     for (int d = 0; d < c->in[0]->ndim; d++)

@@ -84,6 +84,8 @@ static int reshape_backward(tg_op_ctx *c, const tg_tensor *y,
 {
     (void)c;
     (void)y;
+    if (gx[0] == NULL) /* x needs no gradient: nothing to compute */
+        return TG_OK;
     memcpy(gx[0]->data, gy->data, (size_t)gy->numel * tg_dtype_size(gy->dtype));
     return TG_OK;
 }

@@ -37,6 +37,8 @@ static int transpose_backward(tg_op_ctx *c, const tg_tensor *y,
 {
     (void)c;
     (void)y;
+    if (gx[0] == NULL) /* x needs no gradient: nothing to compute */
+        return TG_OK;
     tg__permute_copy(gy, swap, gx[0]);
     return TG_OK;
 }
