@@ -9,9 +9,13 @@
  *         return tg_relu(t, in[0]);
  *     }
  *     START_TEST(relu_gradient) {
- *         ...  x: an f64 leaf
+ *         tg_tape *t = tg_tape_new();
+ *         tg_tensor *x = tg_linspace(t, TG_F64, -1.5, 2.5, 5);  // an f64 leaf
+ *         tg_set_requires_grad(x, true);
  *         tg_ck_assert_gradients(f, NULL, &x, 1);
+ *         tg_tape_free(t);
  *     }
+ *     END_TEST
  *
  * The assertion fails (ck_assert_msg) when tg_gradcheck returns an error
  * or reports a failed element, with the report's message: the input, the

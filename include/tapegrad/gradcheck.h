@@ -5,6 +5,8 @@
  *     static tg_tensor *f(tg_tape *t, tg_tensor *const *in, int n, void *ud) {
  *         return tg_relu(t, in[0]);               // any function of the inputs
  *     }
+ *     tg_tensor *x = tg_linspace(t, TG_F64, -1.5, 2.5, 5);
+ *     tg_set_requires_grad(x, true);
  *     tg_gradcheck_report r;
  *     tg_gradcheck(f, NULL, &x, 1, NULL, &r);     // NULL: PyTorch's defaults
  *     if (!r.passed) puts(r.message);             // names the input and element

@@ -12,10 +12,12 @@
  *     int64_t widths[] = {784, 256, 10};
  *     tg_mlp *net = tg_mlp_new(ptape, params, &rng, TG_F32, 3, widths, tg_relu);
  *     tg_optimizer *opt = tg_adam_new(ptape, params, NULL);   // PyTorch defaults
- *     for (...) {
+ *     int64_t shape[] = {32, 784}, labels[32] = {0};  // a batch: 32 images
+ *     tg_tensor *x = tg_rand_uniform(ptape, &rng, TG_F32, 2, shape, 0.0, 1.0);
+ *     for (int epoch = 0; epoch < 3; epoch++) {
  *         tg_params_zero_grad(params);
  *         tg_tensor *loss = tg_cross_entropy(step, tg_mlp_forward(step, net, x),
- *                                            labels, n);
+ *                                            labels);
  *         tg_backward(step, loss);
  *         tg_optimizer_step(opt);
  *         tg_tape_reset(step);

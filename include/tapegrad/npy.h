@@ -3,15 +3,16 @@
  * .npz a ZIP archive of named .npy files. What tg_save_npy writes,
  * numpy.load reads, and what np.save and np.savez write, these read back.
  *
+ *     tg_tensor *w = tg_linspace(t, TG_F32, -1.0, 1.0, 6);
+ *     tg_tensor *b = tg_scalar(t, TG_F64, 0.5);
  *     tg_save_npz("model.npz", 2, (const char *[]){"w", "b"},
  *                 (const tg_tensor *[]){w, b});
  *
- *     const tg_npz *z = tg_load_npz(tape, "model.npz");
+ *     const tg_npz *z = tg_load_npz(t, "model.npz");
  *     if (z == NULL)
  *         fprintf(stderr, "%s\n", tg_last_error());
- *     tg_tensor *w2 = tg_npz_get(z, "w");           // or loop over z->n
- *
- *     >>> np.load("model.npz")["w"]                 # the same values
+ *     tg_tensor *w2 = tg_npz_get(z, "w");      // or loop over z->n
+ *     // In Python, np.load("model.npz")["w"] gives the same values.
  *
  * What is supported: dtypes '<f4' (TG_F32) and '<f8' (TG_F64), C order,
  * 0 to TG_MAX_DIMS dimensions of size at least 1 (shape () is a scalar).

@@ -7,7 +7,7 @@
  *     tg_rng rng;
  *     tg_rng_seed(&rng, 42, 54);                       // seed, stream
  *     int64_t shape[] = {784, 128};
- *     tg_tensor *w = tg_rand_normal(params, &rng, TG_F32, 2, shape, 0.0, 0.05);
+ *     tg_tensor *w = tg_rand_normal(t, &rng, TG_F32, 2, shape, 0.0, 0.05);
  *     int64_t order[60000];
  *     for (int64_t i = 0; i < 60000; i++) order[i] = i;
  *     tg_rng_shuffle(&rng, order, 60000);              // an epoch's order
