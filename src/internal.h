@@ -141,6 +141,11 @@ int tg__verror(int status, const char *fmt, va_list ap);
  * elements"); unchanged if it already starts with "fn:". Returns the status.
  */
 int tg__error_in(const char *fn);
+/* The prefix rule for an op's own messages (base.h, tg_set_error): make
+ * the last error start with "tg_<name>: " exactly once, whether the op
+ * wrote only the detail, "<name>: detail" or "tg_<name>: detail".
+ * Returns the last status. */
+int tg__error_in_op(const char *name);
 /* How many errors this thread has set so far (to notice a callback that
  * failed without setting one). */
 unsigned long tg__error_count(void);

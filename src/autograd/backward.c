@@ -148,6 +148,8 @@ static int backward_entry(tg_tape *t, int64_t k, const tg__entry *e)
         return tg_set_error(rc < 0 ? rc : TG_EINVAL, "tg_backward: the "
                             "backward of %s failed (%s) without setting an "
                             "error", e->op->name, tg_strerror(rc));
+    if (rc != TG_OK)   /* the prefix rule (base.h): "tg_<op>: " once */
+        tg__error_in_op(e->op->name);
     if (rc == TG_OK && t->anomaly)
         rc = check_gradients(t, k, e, slot);
     if (rc != TG_OK)

@@ -164,12 +164,10 @@ static int check_output(const tg_op *op, tg_tape *t, tg_tensor *const *in,
                         int n, const tg_tensor *out, unsigned long errors)
 {
     if (out == NULL) {
-        if (tg__error_count() != errors) {
-            /* Name the op the caller ran, not a call inside its forward. */
-            char fn[64];
-            snprintf(fn, sizeof fn, "tg_%s", op->name);
-            return tg__error_in(fn);
-        }
+        if (tg__error_count() != errors)
+            /* The prefix rule (base.h): "tg_<op>: " once, in front of the
+             * detail forward wrote or of a call inside it that failed. */
+            return tg__error_in_op(op->name);
         return tg_set_error(TG_EINVAL, "tg_%s: forward returned NULL without "
                             "setting an error", op->name);
     }
@@ -203,9 +201,7 @@ tg_tensor *tg_apply(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
     if (op->params_size > 0) {
         copy = tg_tape_alloc(t, op->params_size);
         if (copy == NULL) {
-            char fn[64]; /* name the op, not the allocation inside it */
-            snprintf(fn, sizeof fn, "tg_%s", op->name);
-            tg__error_in(fn);
+            tg__error_in_op(op->name); /* the op, not the allocation */
             return NULL;
         }
         memcpy(copy, params, op->params_size);
