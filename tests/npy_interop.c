@@ -110,7 +110,7 @@ static void check_files(tg_tape *t, const char *dir)
     check(z != NULL && z->n == 2, "py_model.npz");
     check(is_ramp(tg_npz_get(z, "weight"), TG_F32, 2, s23), "weight");
     check(is_ramp(tg_npz_get(z, "bias"), TG_F64, 1, s5), "bias");
-    check(is_ramp(tg_load_npz_entry(t, path, "bias"), TG_F64, 1, s5),
+    check(is_ramp(tg_npz_load_entry(t, path, "bias"), TG_F64, 1, s5),
           "bias alone");
 }
 

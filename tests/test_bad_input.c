@@ -641,7 +641,7 @@ static int npz_entry_missing(fx *f)
     int rc = tg_save_npz(in_dir(f, "m.npz"), 1, (const char *[]){"w"},
                          (const tg_tensor *[]){f->a34});
     if (rc == TG_OK)
-        rc = ptr(tg_load_npz_entry(f->t, f->path, "b"));
+        rc = ptr(tg_npz_load_entry(f->t, f->path, "b"));
     unlink(in_dir(f, "m.npz"));
     return rc;
 }
@@ -1083,7 +1083,7 @@ static const float vals4[4] = {1, 2, 3, 4};
     X(load_npz_missing_file, TG_EIO, "No such file or directory",            \
       ptr(tg_load_npz(f->t, in_dir(f, "missing.npz"))))                      \
     X(load_npz_entry_missing_file, TG_EIO, "No such file or directory",      \
-      ptr(tg_load_npz_entry(f->t, in_dir(f, "missing.npz"), "w")))           \
+      ptr(tg_npz_load_entry(f->t, in_dir(f, "missing.npz"), "w")))           \
     X(load_npy_folder, TG_EIO, "tg_load_npy: ", ptr(tg_load_npy(f->t,        \
                                                                 f->dir)))    \
     X(save_npy_missing_folder, TG_EIO, "No such file or directory",          \
@@ -1107,7 +1107,7 @@ static const float vals4[4] = {1, 2, 3, 4};
       ptr(tg_npy_parse(f->t, NULL, 10)))                                     \
     X(npz_get_missing, TG_ENOTFOUND, "tg_npz_get: no array named "           \
       "'nonesuch'", npz_get_missing(f))                                      \
-    X(npz_entry_missing, TG_ENOTFOUND, "tg_load_npz_entry: ",                \
+    X(npz_entry_missing, TG_ENOTFOUND, "tg_npz_load_entry: ",                \
       npz_entry_missing(f))                                                  \
     X(idx_truncated, TG_EFORMAT, "tg_idx_parse: ", idx_truncated(f))         \
     X(idx_huge_dims, TG_EFORMAT, "tg_idx_parse: ", idx_huge_dims(f))         \

@@ -435,10 +435,10 @@ START_TEST(reads_numpy_archives)
     ck_assert_null_msg(tg_npz_get(z, "bias"), "tg_npz_get: no array named "
                        "'bias'");
     ck_assert_int_eq(tg_last_status(), TG_ENOTFOUND);
-    assert_ramp(tg_load_npz_entry(t, fixture("model.npz"), "b"), TG_F64, 1,
+    assert_ramp(tg_npz_load_entry(t, fixture("model.npz"), "b"), TG_F64, 1,
                 s3);
-    ck_assert_null_msg(tg_load_npz_entry(t, fixture("model.npz"), "st"),
-                       "tg_load_npz_entry: '");
+    ck_assert_null_msg(tg_npz_load_entry(t, fixture("model.npz"), "st"),
+                       "tg_npz_load_entry: '");
     ck_assert_message("model.npz': no array named 'st'");
     ck_assert_int_eq(tg_last_status(), TG_ENOTFOUND);
     const tg_npz *e = tg_load_npz(t, fixture("empty.npz"));
@@ -469,7 +469,7 @@ START_TEST(refuses_unsupported_archives)
     ck_assert_message("tg_load_npz: '");
     /* Only the entry asked for is read. */
     int64_t s2[] = {2};
-    assert_ramp(tg_load_npz_entry(t, fixture("has_int.npz"), "w"), TG_F32,
+    assert_ramp(tg_npz_load_entry(t, fixture("has_int.npz"), "w"), TG_F32,
                 1, s2);
     ck_assert_null_msg(tg_load_npz(t, fixture("f8_5.npy")),
                        "f8_5.npy': not a ZIP archive (no end of central "
@@ -478,8 +478,8 @@ START_TEST(refuses_unsupported_archives)
                        "tg_load_npz: '/nonexistent.npz': cannot open");
     ck_assert_int_eq(tg_last_status(), TG_EIO);
     ck_assert_null_msg(tg_load_npz(NULL, "a"), "tg_load_npz: tape is NULL");
-    ck_assert_null_msg(tg_load_npz_entry(t, "a", NULL),
-                       "tg_load_npz_entry: name is NULL");
+    ck_assert_null_msg(tg_npz_load_entry(t, "a", NULL),
+                       "tg_npz_load_entry: name is NULL");
     ck_assert_null_msg(tg_npz_parse(t, NULL, 3), "tg_npz_parse: data is "
                        "NULL");
     tg_clear_error();
@@ -507,7 +507,7 @@ START_TEST(archives_round_trip)
     assert_ramp(z->arrays[0], TG_F32, 3, s234);
     assert_ramp(z->arrays[1], TG_F64, 1, s5);
     ck_assert(tg_item(tg_npz_get(z, "\xc3\xa9t\xc3\xa9")) == 0.25);
-    assert_ramp(tg_load_npz_entry(t, path, "b"), TG_F64, 1, s5);
+    assert_ramp(tg_npz_load_entry(t, path, "b"), TG_F64, 1, s5);
     /* No arrays at all is an empty archive, as np.savez writes one. */
     const char *empty = tmp_path("e.npz");
     ck_assert_int_eq(tg_save_npz(empty, 0, NULL, NULL), TG_OK);
@@ -745,7 +745,7 @@ START_TEST(out_of_memory_is_reported)
     ASSERT_OOM_SAFE((tg_tape_free(t), t = tg_tape_new()),
                     z = tg_load_npz(t, fixture("model.npz")), z != NULL);
     ASSERT_OOM_SAFE((tg_tape_free(t), t = tg_tape_new()),
-                    x = tg_load_npz_entry(t, fixture("model.npz"), "b"),
+                    x = tg_npz_load_entry(t, fixture("model.npz"), "b"),
                     x != NULL);
     const tg_tensor *arrays[] = {x, x};
     const char *names[] = {"p", "q"};

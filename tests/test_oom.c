@@ -570,7 +570,7 @@ static int save_and_load(tg_tape *t)
     for (int i = 0; i < 4 && rc == TG_OK; i++)
         rc = tensors_equal(tg_npz_get(z, names[i]), arrays[i]);
     if (rc == TG_OK)
-        rc = tensors_equal(tg_load_npz_entry(t, in_dir("model.npz"), "b1"),
+        rc = tensors_equal(tg_npz_load_entry(t, in_dir("model.npz"), "b1"),
                            arrays[3]);
     if (rc == TG_OK)
         rc = tensors_equal(tg_load_npy(t, in_dir("w0.npy")), arrays[0]);

@@ -86,7 +86,7 @@ TG_API tg_tensor *tg_npz_get(const tg_npz *z, const char *name);
 
 /* Read only the array called name from the .npz file at path; the other
  * entries' data is not read. TG_ENOTFOUND if there is no such entry. */
-TG_API tg_tensor *tg_load_npz_entry(tg_tape *t, const char *path,
+TG_API tg_tensor *tg_npz_load_entry(tg_tape *t, const char *path,
                                     const char *name);
 
 #ifdef __cplusplus

@@ -302,15 +302,15 @@ static tg_tensor *load_one(tg__src *s, tg_tape *t, const char *name)
     return x;
 }
 
-tg_tensor *tg_load_npz_entry(tg_tape *t, const char *path, const char *name)
+tg_tensor *tg_npz_load_entry(tg_tape *t, const char *path, const char *name)
 {
     if (t == NULL || path == NULL || name == NULL) {
-        tg_set_error(TG_EINVAL, "tg_load_npz_entry: %s is NULL",
+        tg_set_error(TG_EINVAL, "tg_npz_load_entry: %s is NULL",
                      t == NULL ? "tape" : path == NULL ? "path" : "name");
         return NULL;
     }
     tg__src s;
-    if (tg__src_open(&s, "tg_load_npz_entry", path) != TG_OK)
+    if (tg__src_open(&s, "tg_npz_load_entry", path) != TG_OK)
         return NULL;
     tg_tensor *x = load_one(&s, t, name);
     tg__src_close(&s);
