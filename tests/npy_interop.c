@@ -64,7 +64,7 @@ static void write_files(tg_tape *t, const char *dir)
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[i].name);
-        check(tg_save_npy(path, files[i].x) == TG_OK, files[i].name);
+        check(tg_npy_save(path, files[i].x) == TG_OK, files[i].name);
     }
     const char *names[] = {"w", "b", "step", "\xc3\xa9t\xc3\xa9"};
     const tg_tensor *arrays[] = {ramp(t, TG_F32, 2, s23),

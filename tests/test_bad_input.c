@@ -1087,14 +1087,14 @@ static const float vals4[4] = {1, 2, 3, 4};
     X(load_npy_folder, TG_EIO, "tg_load_npy: ", ptr(tg_load_npy(f->t,        \
                                                                 f->dir)))    \
     X(save_npy_missing_folder, TG_EIO, "No such file or directory",          \
-      tg_save_npy(in_dir(f, "missing/w.npy"), f->a34))                       \
+      tg_npy_save(in_dir(f, "missing/w.npy"), f->a34))                       \
     X(save_npz_missing_folder, TG_EIO, "No such file or directory",          \
       tg_save_npz(in_dir(f, "missing/m.npz"), 1, (const char *[]){"w"},      \
                   (const tg_tensor *[]){f->a34}))                            \
-    X(save_npy_null_path, TG_EINVAL, "tg_save_npy: path is NULL",            \
-      tg_save_npy(NULL, f->a34))                                             \
+    X(save_npy_null_path, TG_EINVAL, "tg_npy_save: path is NULL",            \
+      tg_npy_save(NULL, f->a34))                                             \
     X(save_npy_null_tensor, TG_EINVAL, "tensor is NULL",                     \
-      tg_save_npy(in_dir(f, "w.npy"), NULL))                                 \
+      tg_npy_save(in_dir(f, "w.npy"), NULL))                                 \
     X(save_npz_repeated_name, TG_EINVAL, "tg_save_npz: name 'w' is given",   \
       tg_save_npz(in_dir(f, "m.npz"), 2, (const char *[]){"w", "w"},         \
                   (const tg_tensor *[]){f->a34, f->b5}))                     \

@@ -171,7 +171,7 @@ END_TEST
 static void assert_writes_like_numpy(const tg_tensor *x, const char *name)
 {
     const char *path = tmp_path(name);
-    ck_assert_msg(tg_save_npy(path, x) == TG_OK, "%s", tg_last_error());
+    ck_assert_msg(tg_npy_save(path, x) == TG_OK, "%s", tg_last_error());
     size_t na, nb;
     unsigned char *a = slurp(path, &na), *b = slurp(fixture(name), &nb);
     assert_same_bytes(a, na, b, nb);
@@ -215,7 +215,7 @@ START_TEST(round_trips)
         for (int k = 0; k < 3; k++) {
             tg_tensor *x = ramp(t, (tg_dtype)dt, ndims[k], shapes[k]);
             const char *path = tmp_path("x.npy");
-            ck_assert_int_eq(tg_save_npy(path, x), TG_OK);
+            ck_assert_int_eq(tg_npy_save(path, x), TG_OK);
             assert_ramp(tg_load_npy(t, path), (tg_dtype)dt, ndims[k],
                         shapes[k]);
             size_t n;
@@ -225,7 +225,7 @@ START_TEST(round_trips)
             free(bytes);
         }
     /* Saving over an existing file replaces it. */
-    ck_assert_int_eq(tg_save_npy(tmp_path("x.npy"), tg_scalar(t, TG_F64, 9)),
+    ck_assert_int_eq(tg_npy_save(tmp_path("x.npy"), tg_scalar(t, TG_F64, 9)),
                      TG_OK);
     ck_assert(tg_item(tg_load_npy(t, tmp_path("x.npy"))) == 9.0);
     const char *names[] = {"x.npy"};
@@ -403,16 +403,16 @@ START_TEST(reports_bad_arguments_and_paths)
     ck_assert_null_msg(tg_load_npy(t, TG_NPY_FIXTURES), "cannot read: ");
     ck_assert_int_eq(tg_last_status(), TG_EIO);
     tg_tensor *x = tg_scalar(t, TG_F32, 1);
-    ck_assert_status(tg_save_npy(NULL, x), TG_EINVAL,
-                     "tg_save_npy: path is NULL");
-    ck_assert_status(tg_save_npy("/nonexistent/x.npy", x), TG_EIO,
-                     "tg_save_npy: cannot write '/nonexistent/x.npy': ");
+    ck_assert_status(tg_npy_save(NULL, x), TG_EINVAL,
+                     "tg_npy_save: path is NULL");
+    ck_assert_status(tg_npy_save("/nonexistent/x.npy", x), TG_EIO,
+                     "tg_npy_save: cannot write '/nonexistent/x.npy': ");
     tg_clear_error();
-    ck_assert_status(tg_save_npy("x.npy", NULL), TG_EINVAL,
-                     "tg_save_npy: tensor is NULL");
+    ck_assert_status(tg_npy_save("x.npy", NULL), TG_EINVAL,
+                     "tg_npy_save: tensor is NULL");
     tg_tape_reset(t);
-    ck_assert_status(tg_save_npy("x.npy", x), TG_ESTATE,
-                     "tg_save_npy: tensor was freed by a reset");
+    ck_assert_status(tg_npy_save("x.npy", x), TG_ESTATE,
+                     "tg_npy_save: tensor was freed by a reset");
     tg_tape_free(t);
 }
 END_TEST
@@ -751,7 +751,7 @@ START_TEST(out_of_memory_is_reported)
     const char *names[] = {"p", "q"};
     ASSERT_OOM_SAFE((void)0, rc = tg_save_npz(tmp_path("o.npz"), 2, names,
                                               arrays), rc == TG_OK);
-    ASSERT_OOM_SAFE((void)0, rc = tg_save_npy(tmp_path("o.npy"), x),
+    ASSERT_OOM_SAFE((void)0, rc = tg_npy_save(tmp_path("o.npy"), x),
                     rc == TG_OK);
     tg_tape_free(t);
     const char *files[] = {"o.npz", "o.npy"};

@@ -556,7 +556,7 @@ static int save_and_load(tg_tape *t)
     if (rc == TG_OK)
         files++;
     if (rc == TG_OK)
-        rc = tg_save_npy(in_dir("w0.npy"), arrays[0]);
+        rc = tg_npy_save(in_dir("w0.npy"), arrays[0]);
     if (rc == TG_OK)
         files++;
     /* A failed save leaves neither the file nor a temporary one. */

@@ -1,6 +1,6 @@
 /*
  * tapegrad/npy.h — tensors in NumPy's own files: .npy holds one array,
- * .npz a ZIP archive of named .npy files. What tg_save_npy writes,
+ * .npz a ZIP archive of named .npy files. What tg_npy_save writes,
  * numpy.load reads, and what np.save and np.savez write, these read back.
  *
  *     tg_tensor *w = tg_linspace(t, TG_F32, -1.0, 1.0, 6);
@@ -49,7 +49,7 @@ extern "C" {
 #endif
 
 /* Write x to path as a .npy file (format 1.0, '<f4' or '<f8'). */
-TG_API int tg_save_npy(const char *path, const tg_tensor *x);
+TG_API int tg_npy_save(const char *path, const tg_tensor *x);
 
 /* Read the .npy file at path into a new tensor on t. */
 TG_API tg_tensor *tg_load_npy(tg_tape *t, const char *path);

@@ -411,17 +411,17 @@ static int emit_file(void *ud, const void *bytes, size_t n)
     return tg__atomic_write(ud, bytes, n);
 }
 
-int tg_save_npy(const char *path, const tg_tensor *x)
+int tg_npy_save(const char *path, const tg_tensor *x)
 {
     if (path == NULL)
-        return tg_set_error(TG_EINVAL, "tg_save_npy: path is NULL");
-    int rc = tg__check_tensor("tg_save_npy", x);
+        return tg_set_error(TG_EINVAL, "tg_npy_save: path is NULL");
+    int rc = tg__check_tensor("tg_npy_save", x);
     if (rc != TG_OK)
         return rc;
     char header[TG__NPY_HEADER_MAX];
     size_t len = tg__npy_header(x, header);
     tg__atomic_file af;
-    rc = tg__atomic_open(&af, "tg_save_npy", path);
+    rc = tg__atomic_open(&af, "tg_npy_save", path);
     if (rc != TG_OK)
         return rc;
     tg__atomic_write(&af, header, len);
