@@ -98,13 +98,13 @@ static void check_files(tg_tape *t, const char *dir)
     char path[1024];
     int64_t s234[] = {2, 3, 4}, s5[] = {5}, s23[] = {2, 3}, s32[] = {3, 2};
     snprintf(path, sizeof path, "%s/py_f4_2x3x4.npy", dir);
-    check(is_ramp(tg_load_npy(t, path), TG_F32, 3, s234), "py_f4_2x3x4.npy");
+    check(is_ramp(tg_npy_load(t, path), TG_F32, 3, s234), "py_f4_2x3x4.npy");
     snprintf(path, sizeof path, "%s/py_f8_5.npy", dir);
-    check(is_ramp(tg_load_npy(t, path), TG_F64, 1, s5), "py_f8_5.npy");
+    check(is_ramp(tg_npy_load(t, path), TG_F64, 1, s5), "py_f8_5.npy");
     snprintf(path, sizeof path, "%s/py_f4_v2.npy", dir);
-    check(is_ramp(tg_load_npy(t, path), TG_F32, 2, s32), "py_f4_v2.npy");
+    check(is_ramp(tg_npy_load(t, path), TG_F32, 2, s32), "py_f4_v2.npy");
     snprintf(path, sizeof path, "%s/py_f8_scalar.npy", dir);
-    check(tg_item(tg_load_npy(t, path)) == -1.5, "py_f8_scalar.npy");
+    check(tg_item(tg_npy_load(t, path)) == -1.5, "py_f8_scalar.npy");
     snprintf(path, sizeof path, "%s/py_model.npz", dir);
     const tg_npz *z = tg_load_npz(t, path);
     check(z != NULL && z->n == 2, "py_model.npz");

@@ -615,7 +615,7 @@ static int npy_lying_shape(fx *f)
     file[127] = '\n';
     int rc = write_bytes(f, "lie.npy", file, sizeof file);
     if (rc == TG_OK)
-        rc = ptr(tg_load_npy(f->t, f->path));
+        rc = ptr(tg_npy_load(f->t, f->path));
     unlink(in_dir(f, "lie.npy"));
     return rc;
 }
@@ -1079,12 +1079,12 @@ static const float vals4[4] = {1, 2, 3, 4};
       tg_optimizer_step(NULL))                                               \
     /* Reading and writing model files. */                                   \
     X(load_npy_missing_file, TG_EIO, "No such file or directory",            \
-      ptr(tg_load_npy(f->t, in_dir(f, "missing.npy"))))                      \
+      ptr(tg_npy_load(f->t, in_dir(f, "missing.npy"))))                      \
     X(load_npz_missing_file, TG_EIO, "No such file or directory",            \
       ptr(tg_load_npz(f->t, in_dir(f, "missing.npz"))))                      \
     X(load_npz_entry_missing_file, TG_EIO, "No such file or directory",      \
       ptr(tg_npz_load_entry(f->t, in_dir(f, "missing.npz"), "w")))           \
-    X(load_npy_folder, TG_EIO, "tg_load_npy: ", ptr(tg_load_npy(f->t,        \
+    X(load_npy_folder, TG_EIO, "tg_npy_load: ", ptr(tg_npy_load(f->t,        \
                                                                 f->dir)))    \
     X(save_npy_missing_folder, TG_EIO, "No such file or directory",          \
       tg_npy_save(in_dir(f, "missing/w.npy"), f->a34))                       \
@@ -1101,7 +1101,7 @@ static const float vals4[4] = {1, 2, 3, 4};
     X(save_npz_empty_name, TG_EINVAL, "tg_save_npz: name 0 is",              \
       tg_save_npz(in_dir(f, "m.npz"), 1, (const char *[]){""},               \
                   (const tg_tensor *[]){f->a34}))                            \
-    X(load_npy_lying_shape, TG_EFORMAT, "tg_load_npy: ", npy_lying_shape(f)) \
+    X(load_npy_lying_shape, TG_EFORMAT, "tg_npy_load: ", npy_lying_shape(f)) \
     X(npy_parse_garbage, TG_EFORMAT, "tg_npy_parse: ", npy_parse_garbage(f)) \
     X(npy_parse_null, TG_EINVAL, "tg_npy_parse: ",                           \
       ptr(tg_npy_parse(f->t, NULL, 10)))                                     \

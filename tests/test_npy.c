@@ -126,17 +126,17 @@ START_TEST(reads_numpy_files)
     tg_tape *t = tg_tape_new();
     int64_t s234[] = {2, 3, 4}, s5[] = {5}, s32[] = {3, 2}, s4[] = {4};
     int64_t s8[] = {1, 1, 1, 1, 1, 1, 1, 2};
-    assert_ramp(tg_load_npy(t, fixture("f4_2x3x4.npy")), TG_F32, 3, s234);
-    assert_ramp(tg_load_npy(t, fixture("f8_2x3x4.npy")), TG_F64, 3, s234);
-    assert_ramp(tg_load_npy(t, fixture("f8_5.npy")), TG_F64, 1, s5);
-    assert_ramp(tg_load_npy(t, fixture("f8_1x1x1x1x1x1x1x2.npy")), TG_F64,
+    assert_ramp(tg_npy_load(t, fixture("f4_2x3x4.npy")), TG_F32, 3, s234);
+    assert_ramp(tg_npy_load(t, fixture("f8_2x3x4.npy")), TG_F64, 3, s234);
+    assert_ramp(tg_npy_load(t, fixture("f8_5.npy")), TG_F64, 1, s5);
+    assert_ramp(tg_npy_load(t, fixture("f8_1x1x1x1x1x1x1x2.npy")), TG_F64,
                 8, s8);
-    assert_ramp(tg_load_npy(t, fixture("f4_v2.npy")), TG_F32, 2, s32);
-    assert_ramp(tg_load_npy(t, fixture("f8_v3.npy")), TG_F64, 1, s4);
-    tg_tensor *a = tg_load_npy(t, fixture("f4_scalar.npy"));
+    assert_ramp(tg_npy_load(t, fixture("f4_v2.npy")), TG_F32, 2, s32);
+    assert_ramp(tg_npy_load(t, fixture("f8_v3.npy")), TG_F64, 1, s4);
+    tg_tensor *a = tg_npy_load(t, fixture("f4_scalar.npy"));
     ck_assert_int_eq(tg_ndim(a), 0);
     ck_assert(tg_item(a) == -2.5);
-    tg_tensor *b = tg_load_npy(t, fixture("f8_scalar.npy"));
+    tg_tensor *b = tg_npy_load(t, fixture("f8_scalar.npy"));
     ck_assert_int_eq(tg_dtype_of(b), TG_F64);
     ck_assert(tg_item(b) == 3.141592653589793);
     ck_assert(!tg_requires_grad(b));
@@ -147,8 +147,8 @@ END_TEST
 START_TEST(reads_special_values_bit_for_bit)
 {
     tg_tape *t = tg_tape_new();
-    const float *f = tg_data_f32(tg_load_npy(t, fixture("f4_specials.npy")));
-    const double *d = tg_data_f64(tg_load_npy(t, fixture("f8_specials.npy")));
+    const float *f = tg_data_f32(tg_npy_load(t, fixture("f4_specials.npy")));
+    const double *d = tg_data_f64(tg_npy_load(t, fixture("f8_specials.npy")));
     ck_assert_ptr_nonnull(f);
     ck_assert_ptr_nonnull(d);
     float fw[8] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 0x1p-149f,
@@ -216,7 +216,7 @@ START_TEST(round_trips)
             tg_tensor *x = ramp(t, (tg_dtype)dt, ndims[k], shapes[k]);
             const char *path = tmp_path("x.npy");
             ck_assert_int_eq(tg_npy_save(path, x), TG_OK);
-            assert_ramp(tg_load_npy(t, path), (tg_dtype)dt, ndims[k],
+            assert_ramp(tg_npy_load(t, path), (tg_dtype)dt, ndims[k],
                         shapes[k]);
             size_t n;
             unsigned char *bytes = slurp(path, &n);
@@ -227,7 +227,7 @@ START_TEST(round_trips)
     /* Saving over an existing file replaces it. */
     ck_assert_int_eq(tg_npy_save(tmp_path("x.npy"), tg_scalar(t, TG_F64, 9)),
                      TG_OK);
-    ck_assert(tg_item(tg_load_npy(t, tmp_path("x.npy"))) == 9.0);
+    ck_assert(tg_item(tg_npy_load(t, tmp_path("x.npy"))) == 9.0);
     const char *names[] = {"x.npy"};
     remove_tmp_dir(names, 1);
     tg_tape_free(t);
@@ -239,9 +239,9 @@ END_TEST
 /* Loading fixture name fails with TG_EFORMAT and the fragment. */
 static void assert_refused(tg_tape *t, const char *name, const char *frag)
 {
-    ck_assert_null_msg(tg_load_npy(t, fixture(name)), frag);
+    ck_assert_null_msg(tg_npy_load(t, fixture(name)), frag);
     ck_assert_int_eq(tg_last_status(), TG_EFORMAT);
-    ck_assert_message("tg_load_npy: '");
+    ck_assert_message("tg_npy_load: '");
     ck_assert_message(name);
 }
 
@@ -392,15 +392,15 @@ END_TEST
 START_TEST(reports_bad_arguments_and_paths)
 {
     tg_tape *t = tg_tape_new();
-    ck_assert_null_msg(tg_load_npy(NULL, "x.npy"), "tg_load_npy: tape is "
+    ck_assert_null_msg(tg_npy_load(NULL, "x.npy"), "tg_npy_load: tape is "
                        "NULL");
-    ck_assert_null_msg(tg_load_npy(t, NULL), "tg_load_npy: path is NULL");
+    ck_assert_null_msg(tg_npy_load(t, NULL), "tg_npy_load: path is NULL");
     ck_assert_null_msg(tg_npy_parse(t, NULL, 5), "tg_npy_parse: data is "
                        "NULL");
-    ck_assert_null_msg(tg_load_npy(t, "/nonexistent/x.npy"),
-                       "tg_load_npy: '/nonexistent/x.npy': cannot open: ");
+    ck_assert_null_msg(tg_npy_load(t, "/nonexistent/x.npy"),
+                       "tg_npy_load: '/nonexistent/x.npy': cannot open: ");
     ck_assert_int_eq(tg_last_status(), TG_EIO);
-    ck_assert_null_msg(tg_load_npy(t, TG_NPY_FIXTURES), "cannot read: ");
+    ck_assert_null_msg(tg_npy_load(t, TG_NPY_FIXTURES), "cannot read: ");
     ck_assert_int_eq(tg_last_status(), TG_EIO);
     tg_tensor *x = tg_scalar(t, TG_F32, 1);
     ck_assert_status(tg_npy_save(NULL, x), TG_EINVAL,
@@ -741,7 +741,7 @@ START_TEST(out_of_memory_is_reported)
     const tg_npz *z = NULL;
     int rc = TG_OK;
     ASSERT_OOM_SAFE((tg_tape_free(t), t = tg_tape_new()),
-                    x = tg_load_npy(t, fixture("f4_2x3x4.npy")), x != NULL);
+                    x = tg_npy_load(t, fixture("f4_2x3x4.npy")), x != NULL);
     ASSERT_OOM_SAFE((tg_tape_free(t), t = tg_tape_new()),
                     z = tg_load_npz(t, fixture("model.npz")), z != NULL);
     ASSERT_OOM_SAFE((tg_tape_free(t), t = tg_tape_new()),

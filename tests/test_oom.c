@@ -573,7 +573,7 @@ static int save_and_load(tg_tape *t)
         rc = tensors_equal(tg_npz_load_entry(t, in_dir("model.npz"), "b1"),
                            arrays[3]);
     if (rc == TG_OK)
-        rc = tensors_equal(tg_load_npy(t, in_dir("w0.npy")), arrays[0]);
+        rc = tensors_equal(tg_npy_load(t, in_dir("w0.npy")), arrays[0]);
     unlink(in_dir("model.npz"));
     unlink(in_dir("w0.npy"));
     return rc;

@@ -52,7 +52,7 @@ extern "C" {
 TG_API int tg_npy_save(const char *path, const tg_tensor *x);
 
 /* Read the .npy file at path into a new tensor on t. */
-TG_API tg_tensor *tg_load_npy(tg_tape *t, const char *path);
+TG_API tg_tensor *tg_npy_load(tg_tape *t, const char *path);
 
 /* Read the bytes of a .npy file from memory (size bytes at data). */
 TG_API tg_tensor *tg_npy_parse(tg_tape *t, const void *data, size_t size);

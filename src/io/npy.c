@@ -429,16 +429,16 @@ int tg_npy_save(const char *path, const tg_tensor *x)
     return tg__atomic_commit(&af);
 }
 
-tg_tensor *tg_load_npy(tg_tape *t, const char *path)
+tg_tensor *tg_npy_load(tg_tape *t, const char *path)
 {
     if (t == NULL || path == NULL) {
-        tg_set_error(TG_EINVAL, "tg_load_npy: %s is NULL",
+        tg_set_error(TG_EINVAL, "tg_npy_load: %s is NULL",
                      t == NULL ? "tape" : "path");
         return NULL;
     }
     tg__src s;
     tg_tensor *x = NULL;
-    if (tg__src_open(&s, "tg_load_npy", path) != TG_OK)
+    if (tg__src_open(&s, "tg_npy_load", path) != TG_OK)
         return NULL;
     tg__npy_read(&s, t, &x);
     tg__src_close(&s);
