@@ -72,7 +72,7 @@ static void write_files(tg_tape *t, const char *dir)
                                  tg_scalar(t, TG_F64, 7.0),
                                  tg_scalar(t, TG_F32, 0.25)};
     snprintf(path, sizeof path, "%s/c_model.npz", dir);
-    check(tg_save_npz(path, 4, names, arrays) == TG_OK, "c_model.npz");
+    check(tg_npz_save(path, 4, names, arrays) == TG_OK, "c_model.npz");
 }
 
 /* Whether x is ramp of that dtype and shape. */

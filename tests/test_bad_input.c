@@ -628,7 +628,7 @@ static int npy_parse_garbage(fx *f)
 
 static int npz_get_missing(fx *f)
 {
-    int rc = tg_save_npz(in_dir(f, "m.npz"), 1, (const char *[]){"w"},
+    int rc = tg_npz_save(in_dir(f, "m.npz"), 1, (const char *[]){"w"},
                          (const tg_tensor *[]){f->a34});
     const tg_npz *z = rc == TG_OK ? tg_load_npz(f->t, f->path) : NULL;
     rc = z == NULL ? tg_last_status() : ptr(tg_npz_get(z, "nonesuch"));
@@ -638,7 +638,7 @@ static int npz_get_missing(fx *f)
 
 static int npz_entry_missing(fx *f)
 {
-    int rc = tg_save_npz(in_dir(f, "m.npz"), 1, (const char *[]){"w"},
+    int rc = tg_npz_save(in_dir(f, "m.npz"), 1, (const char *[]){"w"},
                          (const tg_tensor *[]){f->a34});
     if (rc == TG_OK)
         rc = ptr(tg_npz_load_entry(f->t, f->path, "b"));
@@ -1089,17 +1089,17 @@ static const float vals4[4] = {1, 2, 3, 4};
     X(save_npy_missing_folder, TG_EIO, "No such file or directory",          \
       tg_npy_save(in_dir(f, "missing/w.npy"), f->a34))                       \
     X(save_npz_missing_folder, TG_EIO, "No such file or directory",          \
-      tg_save_npz(in_dir(f, "missing/m.npz"), 1, (const char *[]){"w"},      \
+      tg_npz_save(in_dir(f, "missing/m.npz"), 1, (const char *[]){"w"},      \
                   (const tg_tensor *[]){f->a34}))                            \
     X(save_npy_null_path, TG_EINVAL, "tg_npy_save: path is NULL",            \
       tg_npy_save(NULL, f->a34))                                             \
     X(save_npy_null_tensor, TG_EINVAL, "tensor is NULL",                     \
       tg_npy_save(in_dir(f, "w.npy"), NULL))                                 \
-    X(save_npz_repeated_name, TG_EINVAL, "tg_save_npz: name 'w' is given",   \
-      tg_save_npz(in_dir(f, "m.npz"), 2, (const char *[]){"w", "w"},         \
+    X(save_npz_repeated_name, TG_EINVAL, "tg_npz_save: name 'w' is given",   \
+      tg_npz_save(in_dir(f, "m.npz"), 2, (const char *[]){"w", "w"},         \
                   (const tg_tensor *[]){f->a34, f->b5}))                     \
-    X(save_npz_empty_name, TG_EINVAL, "tg_save_npz: name 0 is",              \
-      tg_save_npz(in_dir(f, "m.npz"), 1, (const char *[]){""},               \
+    X(save_npz_empty_name, TG_EINVAL, "tg_npz_save: name 0 is",              \
+      tg_npz_save(in_dir(f, "m.npz"), 1, (const char *[]){""},               \
                   (const tg_tensor *[]){f->a34}))                            \
     X(load_npy_lying_shape, TG_EFORMAT, "tg_npy_load: ", npy_lying_shape(f)) \
     X(npy_parse_garbage, TG_EFORMAT, "tg_npy_parse: ", npy_parse_garbage(f)) \

@@ -498,7 +498,7 @@ START_TEST(archives_round_trip)
                                  tg_scalar(t, TG_F32, 0.25)};
     const char *names[] = {"layer1.weight", "b", "\xc3\xa9t\xc3\xa9"};
     const char *path = tmp_path("m.npz");
-    ck_assert_int_eq(tg_save_npz(path, 3, names, arrays), TG_OK);
+    ck_assert_int_eq(tg_npz_save(path, 3, names, arrays), TG_OK);
     const tg_npz *z = tg_load_npz(t, path);
     ck_assert_msg(z != NULL, "%s", tg_last_error());
     ck_assert_int_eq(z->n, 3);
@@ -510,7 +510,7 @@ START_TEST(archives_round_trip)
     assert_ramp(tg_npz_load_entry(t, path, "b"), TG_F64, 1, s5);
     /* No arrays at all is an empty archive, as np.savez writes one. */
     const char *empty = tmp_path("e.npz");
-    ck_assert_int_eq(tg_save_npz(empty, 0, NULL, NULL), TG_OK);
+    ck_assert_int_eq(tg_npz_save(empty, 0, NULL, NULL), TG_OK);
     size_t na, nb;
     unsigned char *a = slurp(empty, &na), *b = slurp(fixture("empty.npz"),
                                                        &nb);
@@ -530,25 +530,25 @@ START_TEST(save_npz_checks_arguments)
     const tg_tensor *x[] = {tg_scalar(t, TG_F32, 1), tg_scalar(t, TG_F32, 2)};
     const char *dup[] = {"a", "a"}, *blank[] = {"a", ""},
                *null[] = {"a", NULL};
-    ck_assert_status(tg_save_npz("m.npz", 2, dup, x), TG_EINVAL,
-                     "tg_save_npz: name 'a' is given twice");
-    ck_assert_status(tg_save_npz("m.npz", 2, blank, x), TG_EINVAL,
-                     "tg_save_npz: name 1 is empty");
-    ck_assert_status(tg_save_npz("m.npz", 2, null, x), TG_EINVAL,
-                     "tg_save_npz: name 1 is NULL");
-    ck_assert_status(tg_save_npz("m.npz", -1, dup, x), TG_EINVAL,
-                     "tg_save_npz: n must be in 0..65535");
-    ck_assert_status(tg_save_npz(NULL, 2, dup, x), TG_EINVAL,
-                     "tg_save_npz: path is NULL");
-    ck_assert_status(tg_save_npz("m.npz", 2, NULL, x), TG_EINVAL,
-                     "tg_save_npz: names or arrays is NULL");
+    ck_assert_status(tg_npz_save("m.npz", 2, dup, x), TG_EINVAL,
+                     "tg_npz_save: name 'a' is given twice");
+    ck_assert_status(tg_npz_save("m.npz", 2, blank, x), TG_EINVAL,
+                     "tg_npz_save: name 1 is empty");
+    ck_assert_status(tg_npz_save("m.npz", 2, null, x), TG_EINVAL,
+                     "tg_npz_save: name 1 is NULL");
+    ck_assert_status(tg_npz_save("m.npz", -1, dup, x), TG_EINVAL,
+                     "tg_npz_save: n must be in 0..65535");
+    ck_assert_status(tg_npz_save(NULL, 2, dup, x), TG_EINVAL,
+                     "tg_npz_save: path is NULL");
+    ck_assert_status(tg_npz_save("m.npz", 2, NULL, x), TG_EINVAL,
+                     "tg_npz_save: names or arrays is NULL");
     const tg_tensor *bad[] = {x[0], NULL};
     const char *ab[] = {"a", "b"};
     tg_clear_error();
-    ck_assert_status(tg_save_npz("m.npz", 2, ab, bad), TG_EINVAL,
-                     "tg_save_npz: tensor is NULL");
-    ck_assert_status(tg_save_npz("/nonexistent/m.npz", 2, ab, x), TG_EIO,
-                     "tg_save_npz: cannot write '/nonexistent/m.npz'");
+    ck_assert_status(tg_npz_save("m.npz", 2, ab, bad), TG_EINVAL,
+                     "tg_npz_save: tensor is NULL");
+    ck_assert_status(tg_npz_save("/nonexistent/m.npz", 2, ab, x), TG_EIO,
+                     "tg_npz_save: cannot write '/nonexistent/m.npz'");
     tg_tape_free(t);
 }
 END_TEST
@@ -749,7 +749,7 @@ START_TEST(out_of_memory_is_reported)
                     x != NULL);
     const tg_tensor *arrays[] = {x, x};
     const char *names[] = {"p", "q"};
-    ASSERT_OOM_SAFE((void)0, rc = tg_save_npz(tmp_path("o.npz"), 2, names,
+    ASSERT_OOM_SAFE((void)0, rc = tg_npz_save(tmp_path("o.npz"), 2, names,
                                               arrays), rc == TG_OK);
     ASSERT_OOM_SAFE((void)0, rc = tg_npy_save(tmp_path("o.npy"), x),
                     rc == TG_OK);

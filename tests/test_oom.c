@@ -552,7 +552,7 @@ static int save_and_load(tg_tape *t)
     const tg_tensor *arrays[4];
     for (int i = 0; i < 4; i++)
         arrays[i] = tg_params_at(built.params, i);
-    int files = 0, rc = tg_save_npz(in_dir("model.npz"), 4, names, arrays);
+    int files = 0, rc = tg_npz_save(in_dir("model.npz"), 4, names, arrays);
     if (rc == TG_OK)
         files++;
     if (rc == TG_OK)

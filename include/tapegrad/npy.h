@@ -5,7 +5,7 @@
  *
  *     tg_tensor *w = tg_linspace(t, TG_F32, -1.0, 1.0, 6);
  *     tg_tensor *b = tg_scalar(t, TG_F64, 0.5);
- *     tg_save_npz("model.npz", 2, (const char *[]){"w", "b"},
+ *     tg_npz_save("model.npz", 2, (const char *[]){"w", "b"},
  *                 (const tg_tensor *[]){w, b});
  *
  *     const tg_npz *z = tg_load_npz(t, "model.npz");
@@ -63,7 +63,7 @@ TG_API tg_tensor *tg_npy_parse(tg_tape *t, const void *data, size_t size);
  * Names must be non-empty, distinct and at most 65000 bytes; n may be 0.
  * The archive must stay below 4 GiB (no ZIP64).
  */
-TG_API int tg_save_npz(const char *path, int n, const char *const *names,
+TG_API int tg_npz_save(const char *path, int n, const char *const *names,
                        const tg_tensor *const *arrays);
 
 /* The arrays of an archive, in archive order; owned by the tape. */
