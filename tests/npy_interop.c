@@ -106,7 +106,7 @@ static void check_files(tg_tape *t, const char *dir)
     snprintf(path, sizeof path, "%s/py_f8_scalar.npy", dir);
     check(tg_item(tg_npy_load(t, path)) == -1.5, "py_f8_scalar.npy");
     snprintf(path, sizeof path, "%s/py_model.npz", dir);
-    const tg_npz *z = tg_load_npz(t, path);
+    const tg_npz *z = tg_npz_load(t, path);
     check(z != NULL && z->n == 2, "py_model.npz");
     check(is_ramp(tg_npz_get(z, "weight"), TG_F32, 2, s23), "weight");
     check(is_ramp(tg_npz_get(z, "bias"), TG_F64, 1, s5), "bias");

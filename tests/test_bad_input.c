@@ -630,7 +630,7 @@ static int npz_get_missing(fx *f)
 {
     int rc = tg_npz_save(in_dir(f, "m.npz"), 1, (const char *[]){"w"},
                          (const tg_tensor *[]){f->a34});
-    const tg_npz *z = rc == TG_OK ? tg_load_npz(f->t, f->path) : NULL;
+    const tg_npz *z = rc == TG_OK ? tg_npz_load(f->t, f->path) : NULL;
     rc = z == NULL ? tg_last_status() : ptr(tg_npz_get(z, "nonesuch"));
     unlink(in_dir(f, "m.npz"));
     return rc;
@@ -1081,7 +1081,7 @@ static const float vals4[4] = {1, 2, 3, 4};
     X(load_npy_missing_file, TG_EIO, "No such file or directory",            \
       ptr(tg_npy_load(f->t, in_dir(f, "missing.npy"))))                      \
     X(load_npz_missing_file, TG_EIO, "No such file or directory",            \
-      ptr(tg_load_npz(f->t, in_dir(f, "missing.npz"))))                      \
+      ptr(tg_npz_load(f->t, in_dir(f, "missing.npz"))))                      \
     X(load_npz_entry_missing_file, TG_EIO, "No such file or directory",      \
       ptr(tg_npz_load_entry(f->t, in_dir(f, "missing.npz"), "w")))           \
     X(load_npy_folder, TG_EIO, "tg_npy_load: ", ptr(tg_npy_load(f->t,        \

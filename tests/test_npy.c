@@ -422,7 +422,7 @@ END_TEST
 START_TEST(reads_numpy_archives)
 {
     tg_tape *t = tg_tape_new();
-    const tg_npz *z = tg_load_npz(t, fixture("model.npz"));
+    const tg_npz *z = tg_npz_load(t, fixture("model.npz"));
     ck_assert_msg(z != NULL, "%s", tg_last_error());
     ck_assert_int_eq(z->n, 3);
     ck_assert_str_eq(z->names[0], "w");
@@ -441,7 +441,7 @@ START_TEST(reads_numpy_archives)
                        "tg_npz_load_entry: '");
     ck_assert_message("model.npz': no array named 'st'");
     ck_assert_int_eq(tg_last_status(), TG_ENOTFOUND);
-    const tg_npz *e = tg_load_npz(t, fixture("empty.npz"));
+    const tg_npz *e = tg_npz_load(t, fixture("empty.npz"));
     ck_assert_ptr_nonnull(e);
     ck_assert_int_eq(e->n, 0);
     /* From memory, too. */
@@ -458,26 +458,26 @@ END_TEST
 START_TEST(refuses_unsupported_archives)
 {
     tg_tape *t = tg_tape_new();
-    ck_assert_null_msg(tg_load_npz(t, fixture("compressed.npz")),
+    ck_assert_null_msg(tg_npz_load(t, fixture("compressed.npz")),
                        "entry 'w.npy' is compressed (method 8, deflate); "
                        "only stored entries can be read (np.savez, not "
                        "np.savez_compressed)");
     ck_assert_int_eq(tg_last_status(), TG_EFORMAT);
-    ck_assert_null_msg(tg_load_npz(t, fixture("has_int.npz")),
+    ck_assert_null_msg(tg_npz_load(t, fixture("has_int.npz")),
                        "has_int.npz' entry 'labels.npy': unsupported dtype "
                        "'<i8'");
-    ck_assert_message("tg_load_npz: '");
+    ck_assert_message("tg_npz_load: '");
     /* Only the entry asked for is read. */
     int64_t s2[] = {2};
     assert_ramp(tg_npz_load_entry(t, fixture("has_int.npz"), "w"), TG_F32,
                 1, s2);
-    ck_assert_null_msg(tg_load_npz(t, fixture("f8_5.npy")),
+    ck_assert_null_msg(tg_npz_load(t, fixture("f8_5.npy")),
                        "f8_5.npy': not a ZIP archive (no end of central "
                        "directory record)");
-    ck_assert_null_msg(tg_load_npz(t, "/nonexistent.npz"),
-                       "tg_load_npz: '/nonexistent.npz': cannot open");
+    ck_assert_null_msg(tg_npz_load(t, "/nonexistent.npz"),
+                       "tg_npz_load: '/nonexistent.npz': cannot open");
     ck_assert_int_eq(tg_last_status(), TG_EIO);
-    ck_assert_null_msg(tg_load_npz(NULL, "a"), "tg_load_npz: tape is NULL");
+    ck_assert_null_msg(tg_npz_load(NULL, "a"), "tg_npz_load: tape is NULL");
     ck_assert_null_msg(tg_npz_load_entry(t, "a", NULL),
                        "tg_npz_load_entry: name is NULL");
     ck_assert_null_msg(tg_npz_parse(t, NULL, 3), "tg_npz_parse: data is "
@@ -499,7 +499,7 @@ START_TEST(archives_round_trip)
     const char *names[] = {"layer1.weight", "b", "\xc3\xa9t\xc3\xa9"};
     const char *path = tmp_path("m.npz");
     ck_assert_int_eq(tg_npz_save(path, 3, names, arrays), TG_OK);
-    const tg_npz *z = tg_load_npz(t, path);
+    const tg_npz *z = tg_npz_load(t, path);
     ck_assert_msg(z != NULL, "%s", tg_last_error());
     ck_assert_int_eq(z->n, 3);
     for (int i = 0; i < 3; i++)
@@ -517,7 +517,7 @@ START_TEST(archives_round_trip)
     assert_same_bytes(a, na, b, nb);
     free(a);
     free(b);
-    ck_assert_int_eq(tg_load_npz(t, empty)->n, 0);
+    ck_assert_int_eq(tg_npz_load(t, empty)->n, 0);
     const char *files[] = {"m.npz", "e.npz"};
     remove_tmp_dir(files, 2);
     tg_tape_free(t);
@@ -743,7 +743,7 @@ START_TEST(out_of_memory_is_reported)
     ASSERT_OOM_SAFE((tg_tape_free(t), t = tg_tape_new()),
                     x = tg_npy_load(t, fixture("f4_2x3x4.npy")), x != NULL);
     ASSERT_OOM_SAFE((tg_tape_free(t), t = tg_tape_new()),
-                    z = tg_load_npz(t, fixture("model.npz")), z != NULL);
+                    z = tg_npz_load(t, fixture("model.npz")), z != NULL);
     ASSERT_OOM_SAFE((tg_tape_free(t), t = tg_tape_new()),
                     x = tg_npz_load_entry(t, fixture("model.npz"), "b"),
                     x != NULL);

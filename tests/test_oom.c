@@ -562,7 +562,7 @@ static int save_and_load(tg_tape *t)
     /* A failed save leaves neither the file nor a temporary one. */
     if (dir_entries() != files)
         rc = wrong("a failed save left a file behind");
-    const tg_npz *z = rc == TG_OK ? tg_load_npz(t, in_dir("model.npz")) : NULL;
+    const tg_npz *z = rc == TG_OK ? tg_npz_load(t, in_dir("model.npz")) : NULL;
     if (rc == TG_OK && z == NULL)
         rc = tg_last_status();
     if (rc == TG_OK && z->n != 4)

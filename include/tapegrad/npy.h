@@ -8,7 +8,7 @@
  *     tg_npz_save("model.npz", 2, (const char *[]){"w", "b"},
  *                 (const tg_tensor *[]){w, b});
  *
- *     const tg_npz *z = tg_load_npz(t, "model.npz");
+ *     const tg_npz *z = tg_npz_load(t, "model.npz");
  *     if (z == NULL)
  *         fprintf(stderr, "%s\n", tg_last_error());
  *     tg_tensor *w2 = tg_npz_get(z, "w");      // or loop over z->n
@@ -75,7 +75,7 @@ typedef struct tg_npz {
 
 /* Read every array of the .npz file at path onto t. Every entry must be a
  * supported .npy file whose name ends in ".npy", each name once. */
-TG_API const tg_npz *tg_load_npz(tg_tape *t, const char *path);
+TG_API const tg_npz *tg_npz_load(tg_tape *t, const char *path);
 
 /* The same from the bytes of a .npz file in memory. */
 TG_API const tg_npz *tg_npz_parse(tg_tape *t, const void *data, size_t size);

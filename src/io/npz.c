@@ -239,15 +239,15 @@ static const tg_npz *load_all(tg__src *s, tg_tape *t)
     return z;
 }
 
-const tg_npz *tg_load_npz(tg_tape *t, const char *path)
+const tg_npz *tg_npz_load(tg_tape *t, const char *path)
 {
     if (t == NULL || path == NULL) {
-        tg_set_error(TG_EINVAL, "tg_load_npz: %s is NULL",
+        tg_set_error(TG_EINVAL, "tg_npz_load: %s is NULL",
                      t == NULL ? "tape" : "path");
         return NULL;
     }
     tg__src s;
-    if (tg__src_open(&s, "tg_load_npz", path) != TG_OK)
+    if (tg__src_open(&s, "tg_npz_load", path) != TG_OK)
         return NULL;
     const tg_npz *z = load_all(&s, t);
     tg__src_close(&s);
