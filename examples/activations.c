@@ -147,7 +147,7 @@ static int draw(const char *dir, const activation *a, long long steps)
     if (rc == TG_OK) {
         const char *names[3] = {"x", "y", "yp"};
         const tg_tensor *values[3] = {x, y, yp};
-        rc = tg_write_json(json, 3, names, values);
+        rc = tg_json_write(json, 3, names, values);
     }
     if (rc == TG_OK)
         rc = write_plot(svg, a, x, y, yp);

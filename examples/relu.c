@@ -217,7 +217,7 @@ int main(int argc, char **argv)
     if (rc == TG_OK) {
         const char *names[3] = {"x", "y", "yp"};
         const tg_tensor *values[3] = {x, y, yp};
-        rc = tg_write_json(json, 3, names, values);
+        rc = tg_json_write(json, 3, names, values);
     }
     if (rc == TG_OK)
         rc = write_plot(svg, x, y, yp);

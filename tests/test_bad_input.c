@@ -512,7 +512,7 @@ static int json_one(fx *f, const char *path, const char *name,
                     const tg_tensor *x)
 {
     (void)f;
-    return tg_write_json(path, 1, (const char *[]){name},
+    return tg_json_write(path, 1, (const char *[]){name},
                          (const tg_tensor *[]){x});
 }
 
@@ -531,7 +531,7 @@ static int json_onto_folder(fx *f)
 
 static int json_repeated_name(fx *f)
 {
-    return tg_write_json(in_dir(f, "a.json"), 2, (const char *[]){"x", "x"},
+    return tg_json_write(in_dir(f, "a.json"), 2, (const char *[]){"x", "x"},
                          (const tg_tensor *[]){f->a34, f->b5});
 }
 
@@ -961,23 +961,23 @@ static const float vals4[4] = {1, 2, 3, 4};
     /* Writing files. */                                                     \
     X(json_missing_folder, TG_EIO, "No such file or directory",              \
       json_one(f, in_dir(f, "missing/a.json"), "x", f->a34))                 \
-    X(json_onto_folder, TG_EIO, "tg_write_json: ", json_onto_folder(f))      \
-    X(json_null_path, TG_EINVAL, "tg_write_json: path is NULL",              \
+    X(json_onto_folder, TG_EIO, "tg_json_write: ", json_onto_folder(f))      \
+    X(json_null_path, TG_EINVAL, "tg_json_write: path is NULL",              \
       json_one(f, NULL, "x", f->a34))                                        \
-    X(json_empty_path, TG_EINVAL, "tg_write_json: path is empty",            \
+    X(json_empty_path, TG_EINVAL, "tg_json_write: path is empty",            \
       json_one(f, "", "x", f->a34))                                          \
-    X(json_no_entries, TG_EINVAL, "tg_write_json: n is 0",                   \
-      tg_write_json(in_dir(f, "a.json"), 0, NULL, NULL))                     \
-    X(json_null_names, TG_EINVAL, "tg_write_json: names is NULL",            \
-      tg_write_json(in_dir(f, "a.json"), 1, NULL,                            \
+    X(json_no_entries, TG_EINVAL, "tg_json_write: n is 0",                   \
+      tg_json_write(in_dir(f, "a.json"), 0, NULL, NULL))                     \
+    X(json_null_names, TG_EINVAL, "tg_json_write: names is NULL",            \
+      tg_json_write(in_dir(f, "a.json"), 1, NULL,                            \
                     (const tg_tensor *[]){f->a34}))                          \
-    X(json_null_name, TG_EINVAL, "tg_write_json: names[0] is NULL",          \
+    X(json_null_name, TG_EINVAL, "tg_json_write: names[0] is NULL",          \
       json_one(f, in_dir(f, "a.json"), NULL, f->a34))                        \
     X(json_bad_utf8_name, TG_EINVAL, "names[0] is not valid UTF-8",          \
       json_one(f, in_dir(f, "a.json"), "\xff\xfe", f->a34))                  \
     X(json_repeated_name, TG_EINVAL, "names[0] and names[1] are both",       \
       json_repeated_name(f))                                                 \
-    X(json_null_tensor, TG_EINVAL, "tg_write_json: values[0]: tensor is "    \
+    X(json_null_tensor, TG_EINVAL, "tg_json_write: values[0]: tensor is "    \
       "NULL", json_one(f, in_dir(f, "a.json"), "x", NULL))                   \
     X(json_stale_tensor, TG_ESTATE, "values[0]: tensor was freed by a reset", \
       json_stale_tensor(f))                                                  \

@@ -272,7 +272,7 @@ static int seed(tg_tape *t)
     if (rc != TG_OK)
         return rc;
     const tg_tensor *cols[] = {x, y, tg_grad(x)};
-    rc = tg_write_json(in_dir("relu.json"), 3,
+    rc = tg_json_write(in_dir("relu.json"), 3,
                        (const char *[]){"x", "y", "yp"}, cols);
     if (rc != TG_OK) {
         /* A failed write leaves no file, not even a temporary one. */
