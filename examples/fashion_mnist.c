@@ -269,8 +269,8 @@ static int write_plots(const char *loss_path, const char *acc_path,
                   "cross-entropy", 0, 0};
     tg_plot ap = {"Fashion-MNIST, MLP 784-256-10: accuracy", "epoch",
                   "accuracy (%)", 0, 0};
-    int rc = tg_write_svg_plot(loss_path, &lp, loss, 2);
-    return rc == TG_OK ? tg_write_svg_plot(acc_path, &ap, acc, 2) : rc;
+    int rc = tg_svg_write_plot(loss_path, &lp, loss, 2);
+    return rc == TG_OK ? tg_svg_write_plot(acc_path, &ap, acc, 2) : rc;
 }
 
 /* ---- training */

@@ -548,7 +548,7 @@ static int svg_one(fx *f, const char *path, const tg_plot *plot, int64_t n,
     (void)f;
     static const double y[3] = {1, 2, 3};
     tg_plot_series s = {.label = "s", .x = x, .y = y, .n = n};
-    return tg_write_svg_plot(path, plot, &s, 1);
+    return tg_svg_write_plot(path, plot, &s, 1);
 }
 
 static const double xs3[3] = {0, 1, 2};
@@ -985,19 +985,19 @@ static const float vals4[4] = {1, 2, 3, 4};
       tg_format_double((char[8]){0}, 8, 1.0))                                \
     X(format_double_null_buffer, TG_EINVAL, "tg_format_double: buffer is "   \
       "NULL", tg_format_double(NULL, 64, 1.0))                               \
-    X(svg_missing_folder, TG_EIO, "tg_write_svg_plot: ",                     \
+    X(svg_missing_folder, TG_EIO, "tg_svg_write_plot: ",                     \
       svg_one(f, in_dir(f, "missing/p.svg"), &(tg_plot){.title = "t"}, 3,    \
               xs3))                                                          \
-    X(svg_null_plot, TG_EINVAL, "tg_write_svg_plot: plot is NULL",           \
+    X(svg_null_plot, TG_EINVAL, "tg_svg_write_plot: plot is NULL",           \
       svg_one(f, in_dir(f, "p.svg"), NULL, 3, xs3))                          \
-    X(svg_tiny_width, TG_EINVAL, "tg_write_svg_plot: width 5 is not 0",      \
+    X(svg_tiny_width, TG_EINVAL, "tg_svg_write_plot: width 5 is not 0",      \
       svg_one(f, in_dir(f, "p.svg"), &(tg_plot){.width = 5}, 3, xs3))        \
     X(svg_negative_points, TG_EINVAL, "series[0] has -1",                    \
       svg_one(f, in_dir(f, "p.svg"), &(tg_plot){.title = "t"}, -1, xs3))     \
     X(svg_null_x, TG_EINVAL, "series[0].x is NULL",                          \
       svg_one(f, in_dir(f, "p.svg"), &(tg_plot){.title = "t"}, 3, NULL))     \
-    X(svg_null_series, TG_EINVAL, "tg_write_svg_plot: series is NULL",       \
-      tg_write_svg_plot(in_dir(f, "p.svg"), &(tg_plot){.title = "t"}, NULL,  \
+    X(svg_null_series, TG_EINVAL, "tg_svg_write_plot: series is NULL",       \
+      tg_svg_write_plot(in_dir(f, "p.svg"), &(tg_plot){.title = "t"}, NULL,  \
                         1))                                                  \
     /* Shapes, matrices, losses. */                                          \
     X(reshape_wrong_count, TG_ESHAPE, "tg_reshape: cannot reshape (3,4)",    \

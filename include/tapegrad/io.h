@@ -86,7 +86,7 @@ typedef struct tg_plot {
  * a size outside 160..20000 (other than 0), a series with n < 0 or with
  * points but a NULL x or y; TG_EIO, TG_ENOMEM as above.
  */
-TG_API int tg_write_svg_plot(const char *path, const tg_plot *plot,
+TG_API int tg_svg_write_plot(const char *path, const tg_plot *plot,
                              const tg_plot_series *series, int n);
 
 #ifdef __cplusplus
