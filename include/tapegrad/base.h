@@ -37,7 +37,10 @@ extern "C" {
 TG_API const char *tg_version(void);
 
 /* A tensor holds 32-bit or 64-bit IEEE floats. */
+/* TG_DTYPE_NONE is no dtype: what tg_dtype_of(NULL) answers (every call
+ * given it fails with TG_EDTYPE). */
 typedef enum tg_dtype {
+    TG_DTYPE_NONE = -1,
     TG_F32 = 0,
     TG_F64 = 1
 } tg_dtype;

@@ -52,8 +52,10 @@ TG_API int64_t tg_params_count(const tg_params *p);
 TG_API tg_tensor *tg_params_at(const tg_params *p, int64_t i);
 TG_API int64_t tg_params_numel(const tg_params *p);
 
-/* tg_zero_grad on every parameter. */
-TG_API void tg_params_zero_grad(tg_params *p);
+/* tg_zero_grad on every parameter. Returns TG_OK, the pending failure
+ * for a NULL p (TG_EINVAL if none), or TG_ESTATE for a parameter freed by
+ * a reset of its tape (the ones before it are zeroed). */
+TG_API int tg_params_zero_grad(tg_params *p);
 
 /* ---- Layers ------------------------------------------------------------ */
 
@@ -152,8 +154,14 @@ TG_API tg_optimizer *tg_adamw_new(tg_tape *t, tg_params *p,
  */
 TG_API int tg_optimizer_step(tg_optimizer *o);
 
-/* Change the learning rate (for schedules). */
-TG_API void tg_optimizer_set_lr(tg_optimizer *o, double lr);
+/* Change the learning rate (for schedules). lr is checked as tg_sgd_new
+ * and tg_adam_new check it: TG_EINVAL (and the rate unchanged) unless it is
+ * finite and >= 0. Returns TG_OK, or for a NULL o the pending failure
+ * (TG_EINVAL if none). */
+TG_API int tg_optimizer_set_lr(tg_optimizer *o, double lr);
+
+/* The learning rate; NaN (and an error, as tg_optimizer_set_lr) for a NULL
+ * o. */
 TG_API double tg_optimizer_lr(const tg_optimizer *o);
 
 #ifdef __cplusplus

@@ -273,15 +273,18 @@ tg_tensor *tg_grad(const tg_tensor *x)
  * zeroes and then runs backward never writes the zeros at all: that saves
  * a pass over every parameter's gradient per step.
  */
-void tg_zero_grad(tg_tensor *x)
+int tg_zero_grad(tg_tensor *x)
 {
+    if (x == NULL || x->grad == NULL)   /* NULL: a no-op, as free(NULL) */
+        return x == NULL ? TG_OK : tg__check_tensor("tg_zero_grad", x);
     /* A stale x's gradient pointer leads into memory the tape has since
      * handed to new tensors: report it rather than zero theirs. */
-    if (x == NULL || tg__check_tensor("tg_zero_grad", x) != TG_OK ||
-        x->grad == NULL)
-        return;
+    int rc = tg__check_tensor("tg_zero_grad", x);
+    if (rc != TG_OK)
+        return rc;
     x->grad->uniform = false;
     x->grad_state = TG__GRAD_STALE;
+    return TG_OK;
 }
 
 /* ---- accessors */
@@ -289,7 +292,10 @@ void tg_zero_grad(tg_tensor *x)
 int tg_ndim(const tg_tensor *x) { return x ? x->ndim : 0; }
 const int64_t *tg_shape(const tg_tensor *x) { return x ? x->shape : NULL; }
 int64_t tg_numel(const tg_tensor *x) { return x ? x->numel : 0; }
-tg_dtype tg_dtype_of(const tg_tensor *x) { return x ? x->dtype : TG_F32; }
+tg_dtype tg_dtype_of(const tg_tensor *x)
+{
+    return x ? x->dtype : TG_DTYPE_NONE;
+}
 tg_tape *tg_tape_of(const tg_tensor *x) { return x ? x->tape : NULL; }
 
 static void *data_as(const char *fn, const tg_tensor *x, tg_dtype dt)
