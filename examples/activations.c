@@ -119,7 +119,7 @@ static int write_plot(const char *path, const activation *a,
             {label_yp, xs, yps, n, NULL},
         };
         tg_plot plot = {a->title, "x", NULL, 0, 0};
-        rc = tg_svg_write_plot(path, &plot, s, 2);
+        rc = tg_svg_write_plot(path, &plot, 2, s);
     } else {
         tg_set_error(TG_ENOMEM, "activations: out of memory for the plot");
     }

@@ -150,7 +150,7 @@ static int write_plot(const char *path, const tg_tensor *x,
             {"yp = d relu(x) / dx", xs, yps, n, NULL},
         };
         tg_plot plot = {"ReLU", "x", NULL, 0, 0};
-        rc = tg_svg_write_plot(path, &plot, s, 2);
+        rc = tg_svg_write_plot(path, &plot, 2, s);
     } else {
         tg_set_error(TG_ENOMEM, "relu: out of memory for the plot");
     }

@@ -463,13 +463,13 @@ static int apply_no_params(fx *f)
 
 /* ---- Gradient checks. */
 
-static tg_tensor *gc_relu(tg_tape *t, tg_tensor *const *in, int n, void *ud)
+static tg_tensor *gc_relu(tg_tape *t, int n, tg_tensor *const *in, void *ud)
 {
     (void)n, (void)ud;
     return tg_relu(t, in[0]);
 }
 
-static tg_tensor *gc_null(tg_tape *t, tg_tensor *const *in, int n, void *ud)
+static tg_tensor *gc_null(tg_tape *t, int n, tg_tensor *const *in, void *ud)
 {
     (void)n, (void)ud;
     return tg_add(t, in[0], NULL);
@@ -480,7 +480,7 @@ static int gradcheck_one(fx *f, tg_gradcheck_fn fn, tg_tensor *x,
 {
     tg_gradcheck_report r;
     (void)f;
-    return tg_gradcheck(fn, NULL, &x, 1, o, &r);
+    return tg_gradcheck(fn, NULL, 1, &x, o, &r);
 }
 
 static int gradcheck_eps(fx *f, double eps)
@@ -503,7 +503,7 @@ static int gradcheck_non_leaf(fx *f)
 
 static int gradcheck_null_report(fx *f)
 {
-    return tg_gradcheck(gc_relu, NULL, &f->d34, 1, NULL, NULL);
+    return tg_gradcheck(gc_relu, NULL, 1, &f->d34, NULL, NULL);
 }
 
 /* ---- Writing files. */
@@ -548,7 +548,7 @@ static int svg_one(fx *f, const char *path, const tg_plot *plot, int64_t n,
     (void)f;
     static const double y[3] = {1, 2, 3};
     tg_plot_series s = {.label = "s", .x = x, .y = y, .n = n};
-    return tg_svg_write_plot(path, plot, &s, 1);
+    return tg_svg_write_plot(path, plot, 1, &s);
 }
 
 static const double xs3[3] = {0, 1, 2};
@@ -709,7 +709,7 @@ static int rng_shuffle_negative(fx *f)
     (void)f;
     tg_rng rng = seeded();
     int64_t idx[2] = {0, 1};
-    return tg_rng_shuffle(&rng, idx, -1);
+    return tg_rng_shuffle(&rng, -1, idx);
 }
 
 static int rng_uniform_null(fx *f)
@@ -940,7 +940,7 @@ static const float vals4[4] = {1, 2, 3, 4};
     X(gradcheck_null_report, TG_EINVAL, "tg_gradcheck: report is NULL",      \
       gradcheck_null_report(f))                                              \
     X(gradcheck_no_inputs, TG_EINVAL, "tg_gradcheck: n is 0",                \
-      tg_gradcheck(gc_relu, NULL, &f->d34, 0, NULL,                          \
+      tg_gradcheck(gc_relu, NULL, 0, &f->d34, NULL,                          \
                    &(tg_gradcheck_report){0}))                               \
     X(gradcheck_f32, TG_EDTYPE, "tg_gradcheck: input 0 is f32",              \
       gradcheck_one(f, gc_relu, f->a34, NULL))                               \
@@ -997,8 +997,8 @@ static const float vals4[4] = {1, 2, 3, 4};
     X(svg_null_x, TG_EINVAL, "series[0].x is NULL",                          \
       svg_one(f, in_dir(f, "p.svg"), &(tg_plot){.title = "t"}, 3, NULL))     \
     X(svg_null_series, TG_EINVAL, "tg_svg_write_plot: series is NULL",       \
-      tg_svg_write_plot(in_dir(f, "p.svg"), &(tg_plot){.title = "t"}, NULL,  \
-                        1))                                                  \
+      tg_svg_write_plot(in_dir(f, "p.svg"), &(tg_plot){.title = "t"}, 1,     \
+                        NULL))                                               \
     /* Shapes, matrices, losses. */                                          \
     X(reshape_wrong_count, TG_ESHAPE, "tg_reshape: cannot reshape (3,4)",    \
       ptr(tg_reshape(f->t, f->a34, 2, (int64_t[]){5, 2})))                   \
@@ -1021,13 +1021,13 @@ static const float vals4[4] = {1, 2, 3, 4};
     X(matmul_dtype_mix, TG_EDTYPE, "tg_matmul: inputs are f32 and f64",      \
       ptr(tg_matmul(f->t, f->a34, f->d34)))                                  \
     X(concat_no_inputs, TG_EINVAL, "tg_concat",                              \
-      ptr(tg_concat(f->t, &f->a34, 0, 0)))                                   \
+      ptr(tg_concat(f->t, 0, &f->a34, 0)))                                   \
     X(concat_null_array, TG_EINVAL, "tg_concat",                             \
-      ptr(tg_concat(f->t, NULL, 2, 0)))                                      \
+      ptr(tg_concat(f->t, 2, NULL, 0)))                                      \
     X(concat_mismatch, TG_ESHAPE, "tg_concat: inputs 0 and 1 have",          \
-      ptr(tg_concat(f->t, (tg_tensor *[]){f->a34, f->b5}, 2, 0)))            \
+      ptr(tg_concat(f->t, 2, (tg_tensor *[]){f->a34, f->b5}, 0)))            \
     X(concat_axis_out_of_range, TG_EINVAL, "axis 5 is out of range",         \
-      ptr(tg_concat(f->t, (tg_tensor *[]){f->a34, f->a34}, 2, 5)))           \
+      ptr(tg_concat(f->t, 2, (tg_tensor *[]){f->a34, f->a34}, 5)))           \
     X(softmax_bad_axis, TG_EINVAL, "tg_softmax: axis 2 is out of range",     \
       ptr(tg_softmax(f->t, f->a34, 2)))                                      \
     X(cross_entropy_of_vector, TG_ESHAPE, "tg_cross_entropy: logits have "   \

@@ -399,7 +399,7 @@ static char *svg_of(const tg_plot *plot, const tg_plot_series *s, int n)
 {
     char *dir = make_dir();
     const char *path = in_dir(dir, "plot.svg");
-    ck_assert_status(tg_svg_write_plot(path, plot, s, n), TG_OK, "");
+    ck_assert_status(tg_svg_write_plot(path, plot, n, s), TG_OK, "");
     char *svg = read_all(path);
     ck_assert_ptr_nonnull(svg);
     ck_assert_int_eq(count_entries(dir), 1);
@@ -505,25 +505,25 @@ START_TEST(svg_rejects_bad_arguments)
     double v[] = {1, 2};
     tg_plot_series s[] = {{"a", v, v, 2, NULL}};
     tg_plot plot = {"t", NULL, NULL, 0, 0};
-    ck_assert_status(tg_svg_write_plot(NULL, &plot, s, 1), TG_EINVAL,
+    ck_assert_status(tg_svg_write_plot(NULL, &plot, 1, s), TG_EINVAL,
                      "tg_svg_write_plot: path is NULL");
-    ck_assert_status(tg_svg_write_plot(path, NULL, s, 1), TG_EINVAL,
+    ck_assert_status(tg_svg_write_plot(path, NULL, 1, s), TG_EINVAL,
                      "plot is NULL");
-    ck_assert_status(tg_svg_write_plot(path, &plot, NULL, 1), TG_EINVAL,
+    ck_assert_status(tg_svg_write_plot(path, &plot, 1, NULL), TG_EINVAL,
                      "series is NULL");
-    ck_assert_status(tg_svg_write_plot(path, &plot, s, 0), TG_EINVAL,
+    ck_assert_status(tg_svg_write_plot(path, &plot, 0, s), TG_EINVAL,
                      "n is 0, need at least 1");
     tg_plot narrow = {"t", NULL, NULL, 100, 0};
-    ck_assert_status(tg_svg_write_plot(path, &narrow, s, 1), TG_EINVAL,
+    ck_assert_status(tg_svg_write_plot(path, &narrow, 1, s), TG_EINVAL,
                      "width 100 is not 0 or 160 to 20000");
     tg_plot flat = {"t", NULL, NULL, 0, -5};
-    ck_assert_status(tg_svg_write_plot(path, &flat, s, 1), TG_EINVAL,
+    ck_assert_status(tg_svg_write_plot(path, &flat, 1, s), TG_EINVAL,
                      "height -5");
     tg_plot_series negative[] = {{"a", v, v, -1, NULL}};
-    ck_assert_status(tg_svg_write_plot(path, &plot, negative, 1), TG_EINVAL,
+    ck_assert_status(tg_svg_write_plot(path, &plot, 1, negative), TG_EINVAL,
                      "series[0] has -1 points");
     tg_plot_series no_y[] = {s[0], {"b", v, NULL, 2, NULL}};
-    ck_assert_status(tg_svg_write_plot(path, &plot, no_y, 2), TG_EINVAL,
+    ck_assert_status(tg_svg_write_plot(path, &plot, 2, no_y), TG_EINVAL,
                      "series[1].y is NULL");
     ck_assert_int_eq(count_entries(dir), 0);
     remove_dir(dir);
@@ -536,13 +536,13 @@ START_TEST(svg_reports_io_errors_and_out_of_memory)
     double v[] = {1, 2};
     tg_plot_series s[] = {{"a", v, v, 2, NULL}};
     tg_plot plot = {"t", NULL, NULL, 0, 0};
-    ck_assert_status(tg_svg_write_plot(in_dir(dir, "none/p.svg"), &plot, s,
-                                       1), TG_EIO,
+    ck_assert_status(tg_svg_write_plot(in_dir(dir, "none/p.svg"), &plot, 1,
+                                       s), TG_EIO,
                      "No such file or directory");
     ck_assert_message("tg_svg_write_plot: cannot write '");
     ck_assert_message("none/p.svg'");
     tg_test_fail_after(1);
-    ck_assert_status(tg_svg_write_plot(in_dir(dir, "p.svg"), &plot, s, 1),
+    ck_assert_status(tg_svg_write_plot(in_dir(dir, "p.svg"), &plot, 1, s),
                      TG_ENOMEM, "tg_svg_write_plot: out of memory");
     tg_test_fail_after(-1);
     ck_assert_int_eq(count_entries(dir), 0);

@@ -299,7 +299,7 @@ END_TEST
 
 /* ---- (d) A gradient check of f(x, w) = sum(tanh(x * w) + x) * 0.5. */
 
-static tg_tensor *gc_fn(tg_tape *t, tg_tensor *const *in, int n, void *ud)
+static tg_tensor *gc_fn(tg_tape *t, int n, tg_tensor *const *in, void *ud)
 {
     (void)n, (void)ud;
     tg_tensor *h = tg_add(t, tg_tanh(t, tg_mul(t, in[0], in[1])), in[0]);
@@ -315,7 +315,7 @@ static int gradcheck(tg_tape *t)
         return tg_last_status();
     tg_set_requires_grad(in[0], true);
     tg_gradcheck_report r;
-    int rc = tg_gradcheck(gc_fn, NULL, in, 2, NULL, &r);
+    int rc = tg_gradcheck(gc_fn, NULL, 2, in, NULL, &r);
     /* On every error the inputs are left as they were. */
     if (memcmp(tg_data_f64(in[0]), xv, sizeof xv) != 0 ||
         memcmp(tg_data_f64(in[1]), wv, sizeof wv) != 0 ||

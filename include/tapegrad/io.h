@@ -87,7 +87,7 @@ typedef struct tg_plot {
  * points but a NULL x or y; TG_EIO, TG_ENOMEM as above.
  */
 TG_API int tg_svg_write_plot(const char *path, const tg_plot *plot,
-                             const tg_plot_series *series, int n);
+                             int n, const tg_plot_series *series);
 
 #ifdef __cplusplus
 }

@@ -10,7 +10,7 @@
  *     tg_tensor *w = tg_rand_normal(t, &rng, TG_F32, 2, shape, 0.0, 0.05);
  *     int64_t order[60000];
  *     for (int64_t i = 0; i < 60000; i++) order[i] = i;
- *     tg_rng_shuffle(&rng, order, 60000);              // an epoch's order
+ *     tg_rng_shuffle(&rng, 60000, order);              // an epoch's order
  *
  * The generator is PCG32 (M. E. O'Neill, "PCG: A Family of Simple Fast
  * Space-Efficient Statistically Good Algorithms for Random Number
@@ -93,7 +93,7 @@ TG_API double tg_rng_normal(tg_rng *rng);
  * TG_OK, or TG_EINVAL for n < 0 or NULL arguments (idx may be NULL when n
  * is 0), TG_ESTATE for an unseeded rng.
  */
-TG_API int tg_rng_shuffle(tg_rng *rng, int64_t *idx, int64_t n);
+TG_API int tg_rng_shuffle(tg_rng *rng, int64_t n, int64_t *idx);
 
 /*
  * A new tensor on t of the given dtype and shape, filled with values

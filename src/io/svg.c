@@ -571,7 +571,7 @@ static int write_plot(tg__atomic_file *af, const tg_plot *plot,
 }
 
 int tg_svg_write_plot(const char *path, const tg_plot *plot,
-                      const tg_plot_series *series, int n)
+                      int n, const tg_plot_series *series)
 {
     int rc = check_args(path, plot, series, n);
     if (rc != TG_OK)
