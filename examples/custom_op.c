@@ -140,7 +140,7 @@ static tg_tensor *leaky_clip(tg_tape *t, tg_tensor *x, double limit,
                              double slope)
 {
     leaky_clip_params p = {limit, slope};
-    return tg_apply(t, &leaky_clip_op, &x, 1, &p);
+    return tg_apply(t, &leaky_clip_op, 1, &x, &p);
 }
 
 /* ---- The same op with a bug, to see what a gradient check reports ------ */
@@ -223,7 +223,7 @@ static tg_tensor *apply_op(tg_tape *t, int n, tg_tensor *const *in, void *ud)
 {
     (void)n;
     leaky_clip_params p = {1.0, 0.25};
-    return tg_apply(t, ud, in, 1, &p);
+    return tg_apply(t, ud, 1, in, &p);
 }
 
 /* Gradcheck op at values v (2 x 3, f64); prints and returns the report. */

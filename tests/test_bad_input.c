@@ -391,7 +391,7 @@ static int register_twice(fx *f)
     if (rc == TG_OK)
         return expect(false, "the second registration fails");
     if (tg_op_find("bad_input_twice") != &op_twice ||
-        tg_apply(f->t, &op_twice, &f->b5, 1, NULL) == NULL)
+        tg_apply(f->t, &op_twice, 1, &f->b5, NULL) == NULL)
         return expect(false, "the first registration stays in force");
     return rc;
 }
@@ -430,7 +430,7 @@ static const tg_op op_foreign = {.name = "bad_foreign", .arity = 1,
 static int apply_forward_other_tape(fx *f)
 {
     tg_tape *other = tg_tape_new();
-    int rc = ptr(tg_apply(other, &op_foreign, &f->a34, 1, NULL));
+    int rc = ptr(tg_apply(other, &op_foreign, 1, &f->a34, NULL));
     tg_tape_free(other);
     return rc;
 }
@@ -449,7 +449,7 @@ static const tg_op op_silent_backward = {.name = "bad_silent_backward",
 
 static int backward_through_silent_op(fx *f)
 {
-    tg_tensor *y = tg_apply(f->t, &op_silent_backward, &f->a34, 1, NULL);
+    tg_tensor *y = tg_apply(f->t, &op_silent_backward, 1, &f->a34, NULL);
     return tg_backward(f->t, tg_sum(f->t, y));
 }
 
@@ -458,7 +458,7 @@ static int apply_no_params(fx *f)
     const tg_op *op = tg_op_find("sum_axis");
     if (op == NULL)
         return expect(false, "sum_axis is a built-in op");
-    return ptr(tg_apply(f->t, op, &f->a34, 1, NULL));
+    return ptr(tg_apply(f->t, op, 1, &f->a34, NULL));
 }
 
 /* ---- Gradient checks. */
@@ -849,28 +849,28 @@ static const float vals4[4] = {1, 2, 3, 4};
       "of range for shape ()", ptr(tg_logsumexp_axis(f->t, f->s, 1, false))) \
     /* Running ops by hand. */                                               \
     X(apply_null_op, TG_EINVAL, "tg_apply: op is NULL",                      \
-      ptr(tg_apply(f->t, NULL, &f->a34, 1, NULL)))                           \
+      ptr(tg_apply(f->t, NULL, 1, &f->a34, NULL)))                           \
     X(apply_wrong_count, TG_EINVAL, "tg_relu: takes 1 input, got 2",         \
-      ptr(tg_apply(f->t, tg_op_find("relu"), (tg_tensor *[]){f->a34,         \
-                   f->a34}, 2, NULL)))                                       \
+      ptr(tg_apply(f->t, tg_op_find("relu"), 2, (tg_tensor *[]){f->a34,         \
+                   f->a34}, NULL)))                                       \
     X(apply_no_inputs_variadic, TG_EINVAL, "takes at least 1 input, got 0",  \
-      ptr(tg_apply(f->t, &op_variadic, &f->a34, 0, NULL)))                   \
+      ptr(tg_apply(f->t, &op_variadic, 0, &f->a34, NULL)))                   \
     X(apply_null_array, TG_EINVAL, "tg_relu: inputs array is NULL",          \
-      ptr(tg_apply(f->t, tg_op_find("relu"), NULL, 1, NULL)))                \
+      ptr(tg_apply(f->t, tg_op_find("relu"), 1, NULL, NULL)))                \
     X(apply_null_params, TG_EINVAL, "tg_sum_axis: params are NULL",          \
       apply_no_params(f))                                                    \
     X(apply_null_tape, TG_EINVAL, "tg_relu: tape is NULL",                   \
-      ptr(tg_apply(NULL, tg_op_find("relu"), &f->a34, 1, NULL)))             \
+      ptr(tg_apply(NULL, tg_op_find("relu"), 1, &f->a34, NULL)))             \
     X(apply_silent_forward, TG_EINVAL,                                       \
       "tg_bad_silent: forward returned NULL without setting an error",       \
-      ptr(tg_apply(f->t, &op_silent, &f->a34, 1, NULL)))                     \
+      ptr(tg_apply(f->t, &op_silent, 1, &f->a34, NULL)))                     \
     X(apply_forward_returns_input, TG_EINVAL,                                \
       "tg_bad_identity: forward returned one of its inputs",                 \
-      ptr(tg_apply(f->t, &op_identity, &f->a34, 1, NULL)))                   \
+      ptr(tg_apply(f->t, &op_identity, 1, &f->a34, NULL)))                   \
     X(apply_forward_other_tape, TG_EINVAL, "tg_bad_foreign: forward must "  \
       "return a new tensor made on c->tape", apply_forward_other_tape(f))    \
     X(apply_huge_params, TG_ENOMEM, "tg_bad_huge_params: tg_tape_alloc: "   \
-      "out of memory", ptr(tg_apply(f->t, &op_huge_params, &f->a34, 1,       \
+      "out of memory", ptr(tg_apply(f->t, &op_huge_params, 1, &f->a34,       \
                                     "params")))                              \
     X(backward_input_tape_reset, TG_ESTATE, "tg_backward: tensor was freed " \
       "by a reset", backward_input_tape_reset(f))                            \

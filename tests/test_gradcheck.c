@@ -156,21 +156,21 @@ static tg_tensor *sum_fn(tg_tape *t, int n, tg_tensor *const *in, void *ud)
 static tg_tensor *cube_fn(tg_tape *t, int n, tg_tensor *const *in, void *ud)
 {
     (void)n, (void)ud;
-    return tg_apply(t, op(&cube_op), in, 1, NULL);
+    return tg_apply(t, op(&cube_op), 1, in, NULL);
 }
 
 /* sum(relu(a^3 * b)): two inputs, four ops. */
 static tg_tensor *composite_fn(tg_tape *t, int n, tg_tensor *const *in, void *ud)
 {
     (void)n, (void)ud;
-    tg_tensor *ab[2] = {tg_apply(t, op(&cube_op), in, 1, NULL), in[1]};
-    return tg_sum(t, tg_relu(t, tg_apply(t, op(&mul_op), ab, 2, NULL)));
+    tg_tensor *ab[2] = {tg_apply(t, op(&cube_op), 1, in, NULL), in[1]};
+    return tg_sum(t, tg_relu(t, tg_apply(t, op(&mul_op), 2, ab, NULL)));
 }
 
 static tg_tensor *abs_fn(tg_tape *t, int n, tg_tensor *const *in, void *ud)
 {
     (void)n, (void)ud;
-    return tg_apply(t, op(&abs_op), in, 1, NULL);
+    return tg_apply(t, op(&abs_op), 1, in, NULL);
 }
 
 /* The input itself: no op but the projection. */
@@ -191,7 +191,7 @@ static tg_tensor *constant_fn(tg_tape *t, int n, tg_tensor *const *in, void *ud)
 static tg_tensor *badmul_fn(tg_tape *t, int n, tg_tensor *const *in, void *ud)
 {
     (void)n, (void)ud;
-    return tg_apply(t, op(&badmul_op), in, 2, NULL);
+    return tg_apply(t, op(&badmul_op), 2, in, NULL);
 }
 
 /* relu(x) while x[0] > 0, else sum(x): the path depends on x[0]. */

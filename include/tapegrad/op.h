@@ -33,7 +33,7 @@
  *     };
  *     tg_op_register(&square);
  *     tg_tensor *x = tg_linspace(t, TG_F64, -1.0, 1.0, 5);
- *     tg_tensor *y = tg_apply(t, tg_op_find("square"), &x, 1, NULL);
+ *     tg_tensor *y = tg_apply(t, tg_op_find("square"), 1, &x, NULL);
  */
 #ifndef TAPEGRAD_OP_H
 #define TAPEGRAD_OP_H
@@ -137,8 +137,8 @@ TG_API bool tg_grad_uniform(const tg_tensor *gy, double *value);
  * message are kept), TG_EINVAL for a wrong count or a stale tensor, TG_EDTYPE for
  * inputs of different dtypes, and whatever forward reports.
  */
-TG_API tg_tensor *tg_apply(tg_tape *t, const tg_op *op, tg_tensor *const *in,
-                           int n, const void *params);
+TG_API tg_tensor *tg_apply(tg_tape *t, const tg_op *op, int n,
+                           tg_tensor *const *in, const void *params);
 
 /*
  * Make op findable by name with tg_op_find. op must outlive every use (a

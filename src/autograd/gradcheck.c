@@ -310,7 +310,7 @@ static tg_tensor *evaluate(check *ck, tg_tape *t)
     project_params p = {weights(ck, t, out->numel)};
     if (p.w == NULL)
         return NULL;
-    return tg_apply(t, &project_op, &out, 1, &p);
+    return tg_apply(t, &project_op, 1, &out, &p);
 }
 
 /* Number of output elements of t's non-smooth ops. */

@@ -104,5 +104,5 @@ tg_tensor *tg_permute(tg_tape *t, tg_tensor *x, int ndim, const int *dims)
     }
     for (int d = 0; !bad && d < ndim; d++)
         p.dims[d] = dims[d];
-    return tg_apply(t, &tg__op_permute, &x, 1, &p);
+    return tg_apply(t, &tg__op_permute, 1, &x, &p);
 }

@@ -182,7 +182,7 @@ static int check_output(const tg_op *op, tg_tape *t, tg_tensor *const *in,
     return TG_OK;
 }
 
-tg_tensor *tg_apply(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
+tg_tensor *tg_apply(tg_tape *t, const tg_op *op, int n, tg_tensor *const *in,
                     const void *params)
 {
     if (tg__check_op("tg_apply", op) != TG_OK)

@@ -110,5 +110,5 @@ tg_tensor *tg_reshape(tg_tape *t, tg_tensor *x, int ndim, const int64_t *shape)
     }
     for (int d = 0; !bad && d < ndim; d++)
         p.shape[d] = shape[d];
-    return tg_apply(t, &tg__op_reshape, &x, 1, &p);
+    return tg_apply(t, &tg__op_reshape, 1, &x, &p);
 }
