@@ -161,6 +161,12 @@ unsigned long tg__error_count(void);
  */
 int tg__check_tensor(const char *fn, const tg_tensor *x);
 
+/* The one check of a dimension count and its array (shape, dims) for every
+ * call that takes them: ndim in 0..TG_MAX_DIMS, sizes non-NULL when ndim
+ * > 0 (what names them). TG_EINVAL naming fn on failure. */
+int tg__check_ndim(const char *fn, int ndim, const void *sizes,
+                   const char *what);
+
 /* Check ndim and shape and compute numel; TG_EINVAL naming fn on failure. */
 int tg__check_shape(const char *fn, int ndim, const int64_t *shape,
                     size_t elem_size, int64_t *numel);

@@ -8,6 +8,7 @@
 #include "tg_test.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 START_TEST(zero_grad_reports_a_stale_tensor)
@@ -127,6 +128,44 @@ START_TEST(dtype_of_null_is_no_dtype)
 }
 END_TEST
 
+/* One check of a dimension count and its array, with one message, for
+ * every call that takes them; nothing is made on failure. */
+START_TEST(ndim_validated_the_same_everywhere)
+{
+    tg_tape *t = tg_tape_new();
+    tg_rng rng;
+    tg_rng_seed(&rng, 1, 2);
+    tg_tensor *x = tg_zeros(t, TG_F32, 1, (int64_t[]){6});
+    int64_t before = tg_tape_size(t);
+    const int bad_ndims[] = {-1, TG_MAX_DIMS + 1};
+    for (int k = 0; k < 2; k++) {
+        int nd = bad_ndims[k];
+        char want[64];
+        snprintf(want, sizeof want, "ndim %d is outside 0..%d", nd,
+                 TG_MAX_DIMS);
+        int64_t sizes[TG_MAX_DIMS + 1] = {0};
+        int dims[TG_MAX_DIMS + 1] = {0};
+        ck_assert_null_status(tg_zeros(t, TG_F32, nd, sizes), TG_EINVAL, want);
+        ck_assert_message("tg_zeros: ");
+        ck_assert_null_status(tg_rand_uniform(t, &rng, TG_F32, nd, sizes, 0, 1),
+                              TG_EINVAL, want);
+        ck_assert_message("tg_rand_uniform: ");
+        ck_assert_null_status(tg_reshape(t, x, nd, sizes), TG_EINVAL, want);
+        ck_assert_message("tg_reshape: ");
+        ck_assert_null_status(tg_permute(t, x, nd, dims), TG_EINVAL, want);
+        ck_assert_message("tg_permute: ");
+    }
+    ck_assert_null_status(tg_zeros(t, TG_F32, 2, NULL), TG_EINVAL,
+                          "tg_zeros: shape is NULL for ndim 2");
+    ck_assert_null_status(tg_reshape(t, x, 2, NULL), TG_EINVAL,
+                          "tg_reshape: shape is NULL for ndim 2");
+    ck_assert_null_status(tg_permute(t, x, 1, NULL), TG_EINVAL,
+                          "tg_permute: dims is NULL for ndim 1");
+    ck_assert_int_eq(tg_tape_size(t), before);
+    tg_tape_free(t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("api_conventions");
@@ -138,6 +177,7 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("validation");
     tcase_add_loop_test(tc, lr_validated_the_same_everywhere, 0, N_BAD);
+    tcase_add_test(tc, ndim_validated_the_same_everywhere);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }
