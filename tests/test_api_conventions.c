@@ -128,6 +128,38 @@ START_TEST(dtype_of_null_is_no_dtype)
 }
 END_TEST
 
+/* Where the sentinel is also a possible value, the status tells: set by
+ * the failure, left alone by a success that returns the same value. */
+START_TEST(ambiguous_sentinels_are_told_apart_by_the_status)
+{
+    tg_rng unseeded = {0}, rng;
+    tg_clear_error();
+    ck_assert_uint_eq(tg_rng_u32(&unseeded), 0);
+    ck_assert_int_eq(tg_last_status(), TG_ESTATE);
+    ck_assert_message("tg_rng_u32: rng was never seeded");
+    ck_assert_uint_eq(unseeded.inc, 0);            /* nothing changed */
+    tg_clear_error();
+    ck_assert_uint_eq(tg_rng_bounded(&unseeded, 7), 0);
+    ck_assert_int_eq(tg_last_status(), TG_ESTATE);
+    ck_assert_message("tg_rng_bounded: ");
+    tg_rng_seed(&rng, 3, 4);
+    tg_clear_error();
+    int zeros = 0;
+    for (int i = 0; i < 64; i++)
+        zeros += tg_rng_bounded(&rng, 2) == 0;     /* about half are 0 */
+    ck_assert_int_gt(zeros, 0);
+    ck_assert_int_eq(tg_last_status(), TG_OK);
+    tg_tape *t = tg_tape_new();
+    tg_clear_error();
+    ck_assert(isnan(tg_item(tg_scalar(t, TG_F64, NAN))));
+    ck_assert_int_eq(tg_last_status(), TG_OK);     /* a value, not an error */
+    ck_assert(isnan(tg_item(tg_zeros(t, TG_F64, 1, (int64_t[]){2}))));
+    ck_assert_int_eq(tg_last_status(), TG_ESHAPE);
+    ck_assert_message("tg_item: ");
+    tg_tape_free(t);
+}
+END_TEST
+
 /* One check of a dimension count and its array, with one message, for
  * every call that takes them; nothing is made on failure. */
 START_TEST(ndim_validated_the_same_everywhere)
@@ -174,6 +206,7 @@ int main(void)
     tcase_add_test(tc, params_zero_grad_reports);
     tcase_add_test(tc, null_optimizer_reports);
     tcase_add_test(tc, dtype_of_null_is_no_dtype);
+    tcase_add_test(tc, ambiguous_sentinels_are_told_apart_by_the_status);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("validation");
     tcase_add_loop_test(tc, lr_validated_the_same_everywhere, 0, N_BAD);

@@ -104,7 +104,9 @@ TG_API float *tg_mut_f32(tg_tensor *x);
 TG_API double *tg_mut_f64(tg_tensor *x);
 
 /* The value of a tensor with exactly one element, as a double; NaN (and an
- * error) for NULL or a tensor with more elements. */
+ * error) for NULL or a tensor with more elements. A tensor may hold NaN:
+ * where that matters, tell them apart by tg_last_status() after
+ * tg_clear_error(). */
 TG_API double tg_item(const tg_tensor *x);
 
 /* Give x a name for tg_tape_print, tg_tape_dot and traces (copied, at
