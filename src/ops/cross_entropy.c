@@ -130,5 +130,5 @@ tg_tensor *tg_cross_entropy(tg_tape *t, tg_tensor *logits,
                             const int64_t *labels)
 {
     ce_params p = {labels};
-    return tg_apply(t, &tg__op_cross_entropy, &logits, 1, &p);
+    return tg_apply(t, &tg__op_cross_entropy, 1, &logits, &p);
 }

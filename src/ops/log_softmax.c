@@ -103,5 +103,5 @@ const tg_op tg__op_log_softmax = {
 tg_tensor *tg_log_softmax(tg_tape *t, tg_tensor *x, int axis)
 {
     tg__axis_params p = {axis, false};
-    return tg_apply(t, &tg__op_log_softmax, &x, 1, &p);
+    return tg_apply(t, &tg__op_log_softmax, 1, &x, &p);
 }

@@ -68,11 +68,11 @@ const tg_op tg__op_logsumexp_axis = {
 
 tg_tensor *tg_logsumexp(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_logsumexp, &x, 1, NULL);
+    return tg_apply(t, &tg__op_logsumexp, 1, &x, NULL);
 }
 
 tg_tensor *tg_logsumexp_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim)
 {
     tg__axis_params p = {axis, keepdim};
-    return tg_apply(t, &tg__op_logsumexp_axis, &x, 1, &p);
+    return tg_apply(t, &tg__op_logsumexp_axis, 1, &x, &p);
 }

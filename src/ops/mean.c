@@ -55,11 +55,11 @@ const tg_op tg__op_mean_axis = {
 
 tg_tensor *tg_mean(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_mean, &x, 1, NULL);
+    return tg_apply(t, &tg__op_mean, 1, &x, NULL);
 }
 
 tg_tensor *tg_mean_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim)
 {
     tg__axis_params p = {axis, keepdim};
-    return tg_apply(t, &tg__op_mean_axis, &x, 1, &p);
+    return tg_apply(t, &tg__op_mean_axis, 1, &x, &p);
 }

@@ -77,11 +77,11 @@ const tg_op tg__op_min_axis = {
 
 tg_tensor *tg_min(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_min, &x, 1, NULL);
+    return tg_apply(t, &tg__op_min, 1, &x, NULL);
 }
 
 tg_tensor *tg_min_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim)
 {
     tg__axis_params p = {axis, keepdim};
-    return tg_apply(t, &tg__op_min_axis, &x, 1, &p);
+    return tg_apply(t, &tg__op_min_axis, 1, &x, &p);
 }

@@ -64,5 +64,5 @@ const tg_op tg__op_mse_loss = {
 tg_tensor *tg_mse_loss(tg_tape *t, tg_tensor *a, tg_tensor *b)
 {
     tg_tensor *in[2] = {a, b};
-    return tg_apply(t, &tg__op_mse_loss, in, 2, NULL);
+    return tg_apply(t, &tg__op_mse_loss, 2, in, NULL);
 }

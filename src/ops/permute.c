@@ -97,14 +97,10 @@ tg_tensor *tg_permute(tg_tape *t, tg_tensor *x, int ndim, const int *dims)
     permute_params p = {ndim, {0}};
     bool bad = ndim < 0 || ndim > TG_MAX_DIMS || (ndim > 0 && dims == NULL);
     if (bad && x != NULL) { /* a NULL x carries an earlier error: keep it */
-        if (dims == NULL)
-            tg_set_error(TG_EINVAL, "tg_permute: dims is NULL");
-        else
-            tg_set_error(TG_EINVAL, "tg_permute: ndim %d is outside 0..%d",
-                         ndim, TG_MAX_DIMS);
+        tg__check_ndim("tg_permute", ndim, dims, "dims");
         return NULL;
     }
     for (int d = 0; !bad && d < ndim; d++)
         p.dims[d] = dims[d];
-    return tg_apply(t, &tg__op_permute, &x, 1, &p);
+    return tg_apply(t, &tg__op_permute, 1, &x, &p);
 }

@@ -117,5 +117,5 @@ const tg_op tg__op_pow = {
 tg_tensor *tg_pow(tg_tape *t, tg_tensor *x, double exponent)
 {
     pow_params prm = {exponent};
-    return tg_apply(t, &tg__op_pow, &x, 1, &prm);
+    return tg_apply(t, &tg__op_pow, 1, &x, &prm);
 }

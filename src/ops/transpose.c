@@ -52,5 +52,5 @@ const tg_op tg__op_transpose = {
 
 tg_tensor *tg_transpose(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_transpose, &x, 1, NULL);
+    return tg_apply(t, &tg__op_transpose, 1, &x, NULL);
 }

@@ -52,7 +52,7 @@ static tg_tensor *b_logsumexp_axis(tg_tape *t, tg_tensor *const *in) { return tg
 static tg_tensor *b_softmax(tg_tape *t, tg_tensor *const *in) { return tg_softmax(t, in[0], 1); }
 static tg_tensor *b_log_softmax(tg_tape *t, tg_tensor *const *in) { return tg_log_softmax(t, in[0], 0); }
 static tg_tensor *b_cross_entropy(tg_tape *t, tg_tensor *const *in) { return tg_cross_entropy(t, in[0], labels); }
-static tg_tensor *b_concat(tg_tape *t, tg_tensor *const *in) { return tg_concat(t, in, 2, 1); }
+static tg_tensor *b_concat(tg_tape *t, tg_tensor *const *in) { return tg_concat(t, 2, in, 1); }
 
 /* linear with a bias: x W^T + b (the case has three inputs). */
 static tg_tensor *b_linear(tg_tape *t, tg_tensor *const *in) { return tg_linear(t, in[0], in[1], in[2]); }
