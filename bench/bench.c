@@ -747,7 +747,7 @@ static int w5_check(const w5_state *s, double loss)
 static int w5_iter(void *state, bool verify)
 {
     w5_state *s = state;
-    if (tg_rng_shuffle(&s->rng, s->order, s->train.n) != TG_OK)
+    if (tg_rng_shuffle(&s->rng, s->train.n, s->order) != TG_OK)
         return fail("tg_rng_shuffle");
     for (int64_t i = 0; i < s->train.n; i += W5_BATCH) {
         int64_t b = s->train.n - i < W5_BATCH ? s->train.n - i : W5_BATCH;

@@ -119,7 +119,7 @@ static int write_plot(const char *path, const activation *a,
             {label_yp, xs, yps, n, NULL},
         };
         tg_plot plot = {a->title, "x", NULL, 0, 0};
-        rc = tg_write_svg_plot(path, &plot, s, 2);
+        rc = tg_svg_write_plot(path, &plot, 2, s);
     } else {
         tg_set_error(TG_ENOMEM, "activations: out of memory for the plot");
     }
@@ -147,7 +147,7 @@ static int draw(const char *dir, const activation *a, long long steps)
     if (rc == TG_OK) {
         const char *names[3] = {"x", "y", "yp"};
         const tg_tensor *values[3] = {x, y, yp};
-        rc = tg_write_json(json, 3, names, values);
+        rc = tg_json_write(json, 3, names, values);
     }
     if (rc == TG_OK)
         rc = write_plot(svg, a, x, y, yp);

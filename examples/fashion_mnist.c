@@ -209,7 +209,7 @@ static int save_model(const char *path, const model *m)
         names[n] = buf[n];
         values[n++] = tg_mlp_layer(m->net, i)->bias;
     }
-    return tg_save_npz(path, n, names, values);
+    return tg_npz_save(path, n, names, values);
 }
 
 /* ---- curves for the plots */
@@ -269,8 +269,8 @@ static int write_plots(const char *loss_path, const char *acc_path,
                   "cross-entropy", 0, 0};
     tg_plot ap = {"Fashion-MNIST, MLP 784-256-10: accuracy", "epoch",
                   "accuracy (%)", 0, 0};
-    int rc = tg_write_svg_plot(loss_path, &lp, loss, 2);
-    return rc == TG_OK ? tg_write_svg_plot(acc_path, &ap, acc, 2) : rc;
+    int rc = tg_svg_write_plot(loss_path, &lp, 2, loss);
+    return rc == TG_OK ? tg_svg_write_plot(acc_path, &ap, 2, acc) : rc;
 }
 
 /* ---- training */
@@ -344,7 +344,7 @@ static void clear_progress(trainer *tr)
 static int train_epoch(trainer *tr, model *m, int epoch, curves *c,
                        double *loss)
 {
-    int rc = tg_rng_shuffle(&tr->rng, tr->order, tr->n);
+    int rc = tg_rng_shuffle(&tr->rng, tr->n, tr->order);
     int64_t steps = (tr->n + tr->o->batch - 1) / tr->o->batch;
     int64_t every = steps / 20 > 0 ? steps / 20 : 1, since = 0;
     int64_t correct = 0, correct_since = 0;

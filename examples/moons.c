@@ -312,7 +312,7 @@ static int save_model(const char *path, const model *m)
         names[n] = buf[n];
         values[n++] = tg_mlp_layer(m->net, i)->bias;
     }
-    return tg_save_npz(path, n, names, values);
+    return tg_npz_save(path, n, names, values);
 }
 
 int main(int argc, char **argv)

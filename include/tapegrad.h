@@ -27,6 +27,9 @@
  * (After handling an error and carrying on, call tg_clear_error(), so that
  * a later NULL is not blamed on it.)
  *
+ * The conventions every call follows (names, argument order, how failure
+ * is reported): docs/api-conventions.md.
+ *
  * The headers, in reading order:
  *   tapegrad/base.h    dtypes, status codes, errors, allocator, version
  *   tapegrad/tensor.h  making tensors and reading them

@@ -141,6 +141,11 @@ int tg__verror(int status, const char *fmt, va_list ap);
  * elements"); unchanged if it already starts with "fn:". Returns the status.
  */
 int tg__error_in(const char *fn);
+/* The prefix rule for an op's own messages (base.h, tg_set_error): make
+ * the last error start with "tg_<name>: " exactly once, whether the op
+ * wrote only the detail, "<name>: detail" or "tg_<name>: detail".
+ * Returns the last status. */
+int tg__error_in_op(const char *name);
 /* How many errors this thread has set so far (to notice a callback that
  * failed without setting one). */
 unsigned long tg__error_count(void);
@@ -155,6 +160,12 @@ unsigned long tg__error_count(void);
  * and returned, and only without one is "fn: tensor is NULL" reported.
  */
 int tg__check_tensor(const char *fn, const tg_tensor *x);
+
+/* The one check of a dimension count and its array (shape, dims) for every
+ * call that takes them: ndim in 0..TG_MAX_DIMS, sizes non-NULL when ndim
+ * > 0 (what names them). TG_EINVAL naming fn on failure. */
+int tg__check_ndim(const char *fn, int ndim, const void *sizes,
+                   const char *what);
 
 /* Check ndim and shape and compute numel; TG_EINVAL naming fn on failure. */
 int tg__check_shape(const char *fn, int ndim, const int64_t *shape,

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Compile and run every C code block of README.md and docs/*.md.
+"""Compile and run every C code block of README.md and docs/*.md, and
+every code example in a comment of include/**/*.h.
 
-So the documentation cannot rot: a ```c block that stops compiling, or
-crashes, fails this test, with the file and line of the block.
+So the documentation cannot rot: a ```c block or a header example that
+stops compiling, or crashes, fails this test, with the file and line of
+the block.
 
 What a block may be:
 
@@ -44,6 +46,27 @@ code they point at; a heading link (`doc.md#some-heading`) must match a heading.
 Any other ```c block without `int main` is an error: mark it, or fence it
 as ```text if it is not meant to compile. Blocks that need Check are
 skipped (TAP SKIP) when pkg-config does not know Check.
+
+Header examples. In a /* ... */ comment of a header under include/, a
+code example is a run of lines indented by at least four spaces past the
+comment's ` * ` gutter, after a blank comment line (as Markdown and
+Doxygen see a code block). Every such run is C, and is compiled and run;
+there is no marker and no way to exclude one, so write prose, lists and
+other languages with less indentation (a list item's continuation lines
+may be indented further, since they follow a non-blank line). A run that
+follows a prose line with no blank line between them is an error, as it
+would silently not be checked. How a run is built:
+
+- it has `int main`: a complete program, compiled as it is;
+- it has `START_TEST`: a Check test file (as `<!-- snippet: check -->`;
+  it includes what it needs);
+- otherwise a fragment: its `#include` lines and function definitions
+  (a line at the top level of the run that starts with `static` or a
+  type, has a `(` and ends with `{`, up to the `}` that closes it) go at
+  file scope, and the rest is the body of a main that has a tape `t`,
+  with tapegrad.h, stdio.h, stdlib.h, string.h and math.h included (as
+  `<!-- snippet: wrap -->`). `...` elisions do not compile: write the
+  code, or leave the line out.
 
 Line links drift when code above them changes; `python3
 tests/check_docs.py --fix-links` moves each broken one to the nearest
@@ -157,6 +180,125 @@ def extract(path, rel):
     return blocks
 
 
+GUTTER = re.compile(r"^\s*\*(?:$| (.*)$)")
+FUNCTION_START = re.compile(r"^(?!(?:return|if|for|while|switch|do|else)\b)"
+                            r"[A-Za-z_][\w \t*]*\([^;]*\{\s*(//.*)?$")
+
+
+def header_runs(lines):
+    """(first line number, [(line number, text)], error) for every run of
+    lines indented four spaces past the gutter of a comment."""
+    runs, in_comment, i = [], False, 0
+    prev_blank = True
+    while i < len(lines):
+        line = lines[i]
+        if not in_comment:
+            if "/*" in line and "*/" not in line.split("/*", 1)[1]:
+                in_comment, prev_blank = True, True
+            i += 1
+            continue
+        if "*/" in line:
+            in_comment = False
+            i += 1
+            continue
+        m = GUTTER.match(line)
+        if not m:
+            # A comment without a gutter (a struct member's, say): prose.
+            prev_blank, prev_indent = False, 1
+            i += 1
+            continue
+        body = m.group(1) or ""
+        if not body.strip():
+            prev_blank = True
+            i += 1
+            continue
+        if not body.startswith("    "):
+            prev_blank = False
+            prev_indent = len(body) - len(body.lstrip())
+            i += 1
+            continue
+        if not prev_blank:
+            # A continuation: fine after an indented list item, an error
+            # after prose (it would be an example nobody compiles).
+            if prev_indent == 0:
+                runs.append((i + 1, [], "an example right after a prose "
+                             "line is not compiled: put a blank comment "
+                             "line before it"))
+            i += 1
+            while i < len(lines) and "*/" not in lines[i]:
+                m = GUTTER.match(lines[i])
+                b = (m.group(1) or "") if m else ""
+                if not b.startswith("    "):
+                    break
+                i += 1
+            continue
+        run, j = [], i
+        while j < len(lines) and "*/" not in lines[j]:
+            m = GUTTER.match(lines[j])
+            if not m:
+                break
+            b = m.group(1) or ""
+            if b.startswith("    "):
+                run.append((j + 1, b[4:]))
+            elif b.strip():
+                break
+            j += 1
+        runs.append((i + 1, run, None))
+        prev_blank = False
+        prev_indent = 4
+        i = j
+    return runs
+
+
+def numbered(rel, run):
+    """The lines of run, with a #line directive wherever they skip."""
+    out, expect = [], None
+    for k, text in run:
+        if k != expect:
+            out.append('#line %d "%s"' % (k, rel))
+        out.append(text)
+        expect = k + 1
+    return "\n".join(out) + "\n"
+
+
+def extract_header(path, rel):
+    """Every example in the comments of a header, as Blocks."""
+    blocks = []
+    for first, run, error in header_runs(
+            path.read_text(encoding="utf-8").split("\n")):
+        if error:
+            blocks.append(Block(rel, first, "", "header-error", error, "",
+                                ""))
+            continue
+        text = "\n".join(t for _, t in run)
+        if re.search(r"\bint\s+main\s*\(", text):
+            blocks.append(Block(rel, first, numbered(rel, run), "", "", "",
+                                ""))
+            continue
+        if "START_TEST" in text:
+            blocks.append(Block(rel, first, numbered(rel, run), "check",
+                                "", "", ""))
+            continue
+        top, body, depth, in_function = [], [], 0, False
+        for k, t in run:
+            if depth == 0 and not in_function and (
+                    t.startswith("#") or FUNCTION_START.match(t) or
+                    (t.startswith("static ") and "(" in t and
+                     not t.rstrip().endswith(";") and "=" not in t)):
+                in_function = not t.startswith("#")
+            (top if in_function or t.startswith("#") else body).append(
+                (k, t))
+            if in_function:
+                depth += t.count("{") - t.count("}")
+                if depth == 0 and "}" in t:
+                    in_function = False
+        block = Block(rel, body[0][0] if body else first,
+                      numbered(rel, body) if body else "", "wrap", "",
+                      numbered(rel, top) if top else "", "")
+        blocks.append(block)
+    return blocks
+
+
 def check_main(text):
     """A main running every START_TEST of text, for Check blocks."""
     names = re.findall(r"START_TEST\s*\(\s*(\w+)\s*\)", text)
@@ -207,6 +349,8 @@ def source_of(block, root):
         top = block.hidden_top + "\n" if block.hidden_top else ""
         return (top + line_directive(block) + block.text + main, True,
                 FRAGMENT_WARNINGS, None)
+    if mode == "header-error":
+        return None, False, [], block.arg
     if mode == "output-orphan":
         return None, False, [], ("an output block with no C block (or a "
                                  "second one) before it")
@@ -453,6 +597,8 @@ def main():
     for d in docs:
         if d.is_file():
             blocks += extract(d, d.relative_to(root).as_posix())
+    for h in sorted((root / "include").glob("**/*.h")):
+        blocks += extract_header(h, h.relative_to(root).as_posix())
     # Each file the docs quote is built and run once, as its own block.
     quoted = sorted({b.arg for b in blocks if b.mode == "excerpt"
                      and (root / b.arg).is_file()})

@@ -33,7 +33,7 @@ static int write_seed(tg_tape *t, const char *dir)
     const tg_tensor *values[] = {x, y, tg_grad(x)};
     char path[4096];
     snprintf(path, sizeof path, "%s/seed.json", dir);
-    if (tg_write_json(path, 3, names, values) != TG_OK)
+    if (tg_json_write(path, 3, names, values) != TG_OK)
         return fail("seed.json");
 
     double xs[1000], ys[1000], yps[1000];
@@ -48,7 +48,7 @@ static int write_seed(tg_tape *t, const char *dir)
     };
     tg_plot plot = {"ReLU", "x", "y", 0, 0};
     snprintf(path, sizeof path, "%s/seed.svg", dir);
-    if (tg_write_svg_plot(path, &plot, series, 2) != TG_OK)
+    if (tg_svg_write_plot(path, &plot, 2, series) != TG_OK)
         return fail("seed.svg");
     return 0;
 }
@@ -68,7 +68,7 @@ static int write_special_json(tg_tape *t, const char *dir)
                                  tg_scalar(t, TG_F64, -2.5)};
     char path[4096];
     snprintf(path, sizeof path, "%s/special.json", dir);
-    if (tg_write_json(path, 3, names, values) != TG_OK)
+    if (tg_json_write(path, 3, names, values) != TG_OK)
         return fail("special.json");
     return 0;
 }
@@ -87,7 +87,7 @@ static int write_special_svg(const char *dir)
                     "time (s) < 10", NULL, 800, 300};
     char path[4096];
     snprintf(path, sizeof path, "%s/special.svg", dir);
-    if (tg_write_svg_plot(path, &plot, series, 3) != TG_OK)
+    if (tg_svg_write_plot(path, &plot, 3, series) != TG_OK)
         return fail("special.svg");
     return 0;
 }

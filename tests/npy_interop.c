@@ -64,7 +64,7 @@ static void write_files(tg_tape *t, const char *dir)
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[i].name);
-        check(tg_save_npy(path, files[i].x) == TG_OK, files[i].name);
+        check(tg_npy_save(path, files[i].x) == TG_OK, files[i].name);
     }
     const char *names[] = {"w", "b", "step", "\xc3\xa9t\xc3\xa9"};
     const tg_tensor *arrays[] = {ramp(t, TG_F32, 2, s23),
@@ -72,7 +72,7 @@ static void write_files(tg_tape *t, const char *dir)
                                  tg_scalar(t, TG_F64, 7.0),
                                  tg_scalar(t, TG_F32, 0.25)};
     snprintf(path, sizeof path, "%s/c_model.npz", dir);
-    check(tg_save_npz(path, 4, names, arrays) == TG_OK, "c_model.npz");
+    check(tg_npz_save(path, 4, names, arrays) == TG_OK, "c_model.npz");
 }
 
 /* Whether x is ramp of that dtype and shape. */
@@ -98,19 +98,19 @@ static void check_files(tg_tape *t, const char *dir)
     char path[1024];
     int64_t s234[] = {2, 3, 4}, s5[] = {5}, s23[] = {2, 3}, s32[] = {3, 2};
     snprintf(path, sizeof path, "%s/py_f4_2x3x4.npy", dir);
-    check(is_ramp(tg_load_npy(t, path), TG_F32, 3, s234), "py_f4_2x3x4.npy");
+    check(is_ramp(tg_npy_load(t, path), TG_F32, 3, s234), "py_f4_2x3x4.npy");
     snprintf(path, sizeof path, "%s/py_f8_5.npy", dir);
-    check(is_ramp(tg_load_npy(t, path), TG_F64, 1, s5), "py_f8_5.npy");
+    check(is_ramp(tg_npy_load(t, path), TG_F64, 1, s5), "py_f8_5.npy");
     snprintf(path, sizeof path, "%s/py_f4_v2.npy", dir);
-    check(is_ramp(tg_load_npy(t, path), TG_F32, 2, s32), "py_f4_v2.npy");
+    check(is_ramp(tg_npy_load(t, path), TG_F32, 2, s32), "py_f4_v2.npy");
     snprintf(path, sizeof path, "%s/py_f8_scalar.npy", dir);
-    check(tg_item(tg_load_npy(t, path)) == -1.5, "py_f8_scalar.npy");
+    check(tg_item(tg_npy_load(t, path)) == -1.5, "py_f8_scalar.npy");
     snprintf(path, sizeof path, "%s/py_model.npz", dir);
-    const tg_npz *z = tg_load_npz(t, path);
+    const tg_npz *z = tg_npz_load(t, path);
     check(z != NULL && z->n == 2, "py_model.npz");
     check(is_ramp(tg_npz_get(z, "weight"), TG_F32, 2, s23), "weight");
     check(is_ramp(tg_npz_get(z, "bias"), TG_F64, 1, s5), "bias");
-    check(is_ramp(tg_load_npz_entry(t, path, "bias"), TG_F64, 1, s5),
+    check(is_ramp(tg_npz_load_entry(t, path, "bias"), TG_F64, 1, s5),
           "bias alone");
 }
 

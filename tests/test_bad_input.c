@@ -391,7 +391,7 @@ static int register_twice(fx *f)
     if (rc == TG_OK)
         return expect(false, "the second registration fails");
     if (tg_op_find("bad_input_twice") != &op_twice ||
-        tg_apply(f->t, &op_twice, &f->b5, 1, NULL) == NULL)
+        tg_apply(f->t, &op_twice, 1, &f->b5, NULL) == NULL)
         return expect(false, "the first registration stays in force");
     return rc;
 }
@@ -430,7 +430,7 @@ static const tg_op op_foreign = {.name = "bad_foreign", .arity = 1,
 static int apply_forward_other_tape(fx *f)
 {
     tg_tape *other = tg_tape_new();
-    int rc = ptr(tg_apply(other, &op_foreign, &f->a34, 1, NULL));
+    int rc = ptr(tg_apply(other, &op_foreign, 1, &f->a34, NULL));
     tg_tape_free(other);
     return rc;
 }
@@ -449,7 +449,7 @@ static const tg_op op_silent_backward = {.name = "bad_silent_backward",
 
 static int backward_through_silent_op(fx *f)
 {
-    tg_tensor *y = tg_apply(f->t, &op_silent_backward, &f->a34, 1, NULL);
+    tg_tensor *y = tg_apply(f->t, &op_silent_backward, 1, &f->a34, NULL);
     return tg_backward(f->t, tg_sum(f->t, y));
 }
 
@@ -458,18 +458,18 @@ static int apply_no_params(fx *f)
     const tg_op *op = tg_op_find("sum_axis");
     if (op == NULL)
         return expect(false, "sum_axis is a built-in op");
-    return ptr(tg_apply(f->t, op, &f->a34, 1, NULL));
+    return ptr(tg_apply(f->t, op, 1, &f->a34, NULL));
 }
 
 /* ---- Gradient checks. */
 
-static tg_tensor *gc_relu(tg_tape *t, tg_tensor *const *in, int n, void *ud)
+static tg_tensor *gc_relu(tg_tape *t, int n, tg_tensor *const *in, void *ud)
 {
     (void)n, (void)ud;
     return tg_relu(t, in[0]);
 }
 
-static tg_tensor *gc_null(tg_tape *t, tg_tensor *const *in, int n, void *ud)
+static tg_tensor *gc_null(tg_tape *t, int n, tg_tensor *const *in, void *ud)
 {
     (void)n, (void)ud;
     return tg_add(t, in[0], NULL);
@@ -480,7 +480,7 @@ static int gradcheck_one(fx *f, tg_gradcheck_fn fn, tg_tensor *x,
 {
     tg_gradcheck_report r;
     (void)f;
-    return tg_gradcheck(fn, NULL, &x, 1, o, &r);
+    return tg_gradcheck(fn, NULL, 1, &x, o, &r);
 }
 
 static int gradcheck_eps(fx *f, double eps)
@@ -503,7 +503,7 @@ static int gradcheck_non_leaf(fx *f)
 
 static int gradcheck_null_report(fx *f)
 {
-    return tg_gradcheck(gc_relu, NULL, &f->d34, 1, NULL, NULL);
+    return tg_gradcheck(gc_relu, NULL, 1, &f->d34, NULL, NULL);
 }
 
 /* ---- Writing files. */
@@ -512,7 +512,7 @@ static int json_one(fx *f, const char *path, const char *name,
                     const tg_tensor *x)
 {
     (void)f;
-    return tg_write_json(path, 1, (const char *[]){name},
+    return tg_json_write(path, 1, (const char *[]){name},
                          (const tg_tensor *[]){x});
 }
 
@@ -531,7 +531,7 @@ static int json_onto_folder(fx *f)
 
 static int json_repeated_name(fx *f)
 {
-    return tg_write_json(in_dir(f, "a.json"), 2, (const char *[]){"x", "x"},
+    return tg_json_write(in_dir(f, "a.json"), 2, (const char *[]){"x", "x"},
                          (const tg_tensor *[]){f->a34, f->b5});
 }
 
@@ -548,7 +548,7 @@ static int svg_one(fx *f, const char *path, const tg_plot *plot, int64_t n,
     (void)f;
     static const double y[3] = {1, 2, 3};
     tg_plot_series s = {.label = "s", .x = x, .y = y, .n = n};
-    return tg_write_svg_plot(path, plot, &s, 1);
+    return tg_svg_write_plot(path, plot, 1, &s);
 }
 
 static const double xs3[3] = {0, 1, 2};
@@ -615,7 +615,7 @@ static int npy_lying_shape(fx *f)
     file[127] = '\n';
     int rc = write_bytes(f, "lie.npy", file, sizeof file);
     if (rc == TG_OK)
-        rc = ptr(tg_load_npy(f->t, f->path));
+        rc = ptr(tg_npy_load(f->t, f->path));
     unlink(in_dir(f, "lie.npy"));
     return rc;
 }
@@ -628,9 +628,9 @@ static int npy_parse_garbage(fx *f)
 
 static int npz_get_missing(fx *f)
 {
-    int rc = tg_save_npz(in_dir(f, "m.npz"), 1, (const char *[]){"w"},
+    int rc = tg_npz_save(in_dir(f, "m.npz"), 1, (const char *[]){"w"},
                          (const tg_tensor *[]){f->a34});
-    const tg_npz *z = rc == TG_OK ? tg_load_npz(f->t, f->path) : NULL;
+    const tg_npz *z = rc == TG_OK ? tg_npz_load(f->t, f->path) : NULL;
     rc = z == NULL ? tg_last_status() : ptr(tg_npz_get(z, "nonesuch"));
     unlink(in_dir(f, "m.npz"));
     return rc;
@@ -638,10 +638,10 @@ static int npz_get_missing(fx *f)
 
 static int npz_entry_missing(fx *f)
 {
-    int rc = tg_save_npz(in_dir(f, "m.npz"), 1, (const char *[]){"w"},
+    int rc = tg_npz_save(in_dir(f, "m.npz"), 1, (const char *[]){"w"},
                          (const tg_tensor *[]){f->a34});
     if (rc == TG_OK)
-        rc = ptr(tg_load_npz_entry(f->t, f->path, "b"));
+        rc = ptr(tg_npz_load_entry(f->t, f->path, "b"));
     unlink(in_dir(f, "m.npz"));
     return rc;
 }
@@ -709,7 +709,7 @@ static int rng_shuffle_negative(fx *f)
     (void)f;
     tg_rng rng = seeded();
     int64_t idx[2] = {0, 1};
-    return tg_rng_shuffle(&rng, idx, -1);
+    return tg_rng_shuffle(&rng, -1, idx);
 }
 
 static int rng_uniform_null(fx *f)
@@ -849,28 +849,28 @@ static const float vals4[4] = {1, 2, 3, 4};
       "of range for shape ()", ptr(tg_logsumexp_axis(f->t, f->s, 1, false))) \
     /* Running ops by hand. */                                               \
     X(apply_null_op, TG_EINVAL, "tg_apply: op is NULL",                      \
-      ptr(tg_apply(f->t, NULL, &f->a34, 1, NULL)))                           \
+      ptr(tg_apply(f->t, NULL, 1, &f->a34, NULL)))                           \
     X(apply_wrong_count, TG_EINVAL, "tg_relu: takes 1 input, got 2",         \
-      ptr(tg_apply(f->t, tg_op_find("relu"), (tg_tensor *[]){f->a34,         \
-                   f->a34}, 2, NULL)))                                       \
+      ptr(tg_apply(f->t, tg_op_find("relu"), 2, (tg_tensor *[]){f->a34,         \
+                   f->a34}, NULL)))                                       \
     X(apply_no_inputs_variadic, TG_EINVAL, "takes at least 1 input, got 0",  \
-      ptr(tg_apply(f->t, &op_variadic, &f->a34, 0, NULL)))                   \
+      ptr(tg_apply(f->t, &op_variadic, 0, &f->a34, NULL)))                   \
     X(apply_null_array, TG_EINVAL, "tg_relu: inputs array is NULL",          \
-      ptr(tg_apply(f->t, tg_op_find("relu"), NULL, 1, NULL)))                \
+      ptr(tg_apply(f->t, tg_op_find("relu"), 1, NULL, NULL)))                \
     X(apply_null_params, TG_EINVAL, "tg_sum_axis: params are NULL",          \
       apply_no_params(f))                                                    \
     X(apply_null_tape, TG_EINVAL, "tg_relu: tape is NULL",                   \
-      ptr(tg_apply(NULL, tg_op_find("relu"), &f->a34, 1, NULL)))             \
+      ptr(tg_apply(NULL, tg_op_find("relu"), 1, &f->a34, NULL)))             \
     X(apply_silent_forward, TG_EINVAL,                                       \
       "tg_bad_silent: forward returned NULL without setting an error",       \
-      ptr(tg_apply(f->t, &op_silent, &f->a34, 1, NULL)))                     \
+      ptr(tg_apply(f->t, &op_silent, 1, &f->a34, NULL)))                     \
     X(apply_forward_returns_input, TG_EINVAL,                                \
       "tg_bad_identity: forward returned one of its inputs",                 \
-      ptr(tg_apply(f->t, &op_identity, &f->a34, 1, NULL)))                   \
+      ptr(tg_apply(f->t, &op_identity, 1, &f->a34, NULL)))                   \
     X(apply_forward_other_tape, TG_EINVAL, "tg_bad_foreign: forward must "  \
       "return a new tensor made on c->tape", apply_forward_other_tape(f))    \
     X(apply_huge_params, TG_ENOMEM, "tg_bad_huge_params: tg_tape_alloc: "   \
-      "out of memory", ptr(tg_apply(f->t, &op_huge_params, &f->a34, 1,       \
+      "out of memory", ptr(tg_apply(f->t, &op_huge_params, 1, &f->a34,       \
                                     "params")))                              \
     X(backward_input_tape_reset, TG_ESTATE, "tg_backward: tensor was freed " \
       "by a reset", backward_input_tape_reset(f))                            \
@@ -940,7 +940,7 @@ static const float vals4[4] = {1, 2, 3, 4};
     X(gradcheck_null_report, TG_EINVAL, "tg_gradcheck: report is NULL",      \
       gradcheck_null_report(f))                                              \
     X(gradcheck_no_inputs, TG_EINVAL, "tg_gradcheck: n is 0",                \
-      tg_gradcheck(gc_relu, NULL, &f->d34, 0, NULL,                          \
+      tg_gradcheck(gc_relu, NULL, 0, &f->d34, NULL,                          \
                    &(tg_gradcheck_report){0}))                               \
     X(gradcheck_f32, TG_EDTYPE, "tg_gradcheck: input 0 is f32",              \
       gradcheck_one(f, gc_relu, f->a34, NULL))                               \
@@ -961,23 +961,23 @@ static const float vals4[4] = {1, 2, 3, 4};
     /* Writing files. */                                                     \
     X(json_missing_folder, TG_EIO, "No such file or directory",              \
       json_one(f, in_dir(f, "missing/a.json"), "x", f->a34))                 \
-    X(json_onto_folder, TG_EIO, "tg_write_json: ", json_onto_folder(f))      \
-    X(json_null_path, TG_EINVAL, "tg_write_json: path is NULL",              \
+    X(json_onto_folder, TG_EIO, "tg_json_write: ", json_onto_folder(f))      \
+    X(json_null_path, TG_EINVAL, "tg_json_write: path is NULL",              \
       json_one(f, NULL, "x", f->a34))                                        \
-    X(json_empty_path, TG_EINVAL, "tg_write_json: path is empty",            \
+    X(json_empty_path, TG_EINVAL, "tg_json_write: path is empty",            \
       json_one(f, "", "x", f->a34))                                          \
-    X(json_no_entries, TG_EINVAL, "tg_write_json: n is 0",                   \
-      tg_write_json(in_dir(f, "a.json"), 0, NULL, NULL))                     \
-    X(json_null_names, TG_EINVAL, "tg_write_json: names is NULL",            \
-      tg_write_json(in_dir(f, "a.json"), 1, NULL,                            \
+    X(json_no_entries, TG_EINVAL, "tg_json_write: n is 0",                   \
+      tg_json_write(in_dir(f, "a.json"), 0, NULL, NULL))                     \
+    X(json_null_names, TG_EINVAL, "tg_json_write: names is NULL",            \
+      tg_json_write(in_dir(f, "a.json"), 1, NULL,                            \
                     (const tg_tensor *[]){f->a34}))                          \
-    X(json_null_name, TG_EINVAL, "tg_write_json: names[0] is NULL",          \
+    X(json_null_name, TG_EINVAL, "tg_json_write: names[0] is NULL",          \
       json_one(f, in_dir(f, "a.json"), NULL, f->a34))                        \
     X(json_bad_utf8_name, TG_EINVAL, "names[0] is not valid UTF-8",          \
       json_one(f, in_dir(f, "a.json"), "\xff\xfe", f->a34))                  \
     X(json_repeated_name, TG_EINVAL, "names[0] and names[1] are both",       \
       json_repeated_name(f))                                                 \
-    X(json_null_tensor, TG_EINVAL, "tg_write_json: values[0]: tensor is "    \
+    X(json_null_tensor, TG_EINVAL, "tg_json_write: values[0]: tensor is "    \
       "NULL", json_one(f, in_dir(f, "a.json"), "x", NULL))                   \
     X(json_stale_tensor, TG_ESTATE, "values[0]: tensor was freed by a reset", \
       json_stale_tensor(f))                                                  \
@@ -985,20 +985,20 @@ static const float vals4[4] = {1, 2, 3, 4};
       tg_format_double((char[8]){0}, 8, 1.0))                                \
     X(format_double_null_buffer, TG_EINVAL, "tg_format_double: buffer is "   \
       "NULL", tg_format_double(NULL, 64, 1.0))                               \
-    X(svg_missing_folder, TG_EIO, "tg_write_svg_plot: ",                     \
+    X(svg_missing_folder, TG_EIO, "tg_svg_write_plot: ",                     \
       svg_one(f, in_dir(f, "missing/p.svg"), &(tg_plot){.title = "t"}, 3,    \
               xs3))                                                          \
-    X(svg_null_plot, TG_EINVAL, "tg_write_svg_plot: plot is NULL",           \
+    X(svg_null_plot, TG_EINVAL, "tg_svg_write_plot: plot is NULL",           \
       svg_one(f, in_dir(f, "p.svg"), NULL, 3, xs3))                          \
-    X(svg_tiny_width, TG_EINVAL, "tg_write_svg_plot: width 5 is not 0",      \
+    X(svg_tiny_width, TG_EINVAL, "tg_svg_write_plot: width 5 is not 0",      \
       svg_one(f, in_dir(f, "p.svg"), &(tg_plot){.width = 5}, 3, xs3))        \
     X(svg_negative_points, TG_EINVAL, "series[0] has -1",                    \
       svg_one(f, in_dir(f, "p.svg"), &(tg_plot){.title = "t"}, -1, xs3))     \
     X(svg_null_x, TG_EINVAL, "series[0].x is NULL",                          \
       svg_one(f, in_dir(f, "p.svg"), &(tg_plot){.title = "t"}, 3, NULL))     \
-    X(svg_null_series, TG_EINVAL, "tg_write_svg_plot: series is NULL",       \
-      tg_write_svg_plot(in_dir(f, "p.svg"), &(tg_plot){.title = "t"}, NULL,  \
-                        1))                                                  \
+    X(svg_null_series, TG_EINVAL, "tg_svg_write_plot: series is NULL",       \
+      tg_svg_write_plot(in_dir(f, "p.svg"), &(tg_plot){.title = "t"}, 1,     \
+                        NULL))                                               \
     /* Shapes, matrices, losses. */                                          \
     X(reshape_wrong_count, TG_ESHAPE, "tg_reshape: cannot reshape (3,4)",    \
       ptr(tg_reshape(f->t, f->a34, 2, (int64_t[]){5, 2})))                   \
@@ -1021,13 +1021,13 @@ static const float vals4[4] = {1, 2, 3, 4};
     X(matmul_dtype_mix, TG_EDTYPE, "tg_matmul: inputs are f32 and f64",      \
       ptr(tg_matmul(f->t, f->a34, f->d34)))                                  \
     X(concat_no_inputs, TG_EINVAL, "tg_concat",                              \
-      ptr(tg_concat(f->t, &f->a34, 0, 0)))                                   \
+      ptr(tg_concat(f->t, 0, &f->a34, 0)))                                   \
     X(concat_null_array, TG_EINVAL, "tg_concat",                             \
-      ptr(tg_concat(f->t, NULL, 2, 0)))                                      \
+      ptr(tg_concat(f->t, 2, NULL, 0)))                                      \
     X(concat_mismatch, TG_ESHAPE, "tg_concat: inputs 0 and 1 have",          \
-      ptr(tg_concat(f->t, (tg_tensor *[]){f->a34, f->b5}, 2, 0)))            \
+      ptr(tg_concat(f->t, 2, (tg_tensor *[]){f->a34, f->b5}, 0)))            \
     X(concat_axis_out_of_range, TG_EINVAL, "axis 5 is out of range",         \
-      ptr(tg_concat(f->t, (tg_tensor *[]){f->a34, f->a34}, 2, 5)))           \
+      ptr(tg_concat(f->t, 2, (tg_tensor *[]){f->a34, f->a34}, 5)))           \
     X(softmax_bad_axis, TG_EINVAL, "tg_softmax: axis 2 is out of range",     \
       ptr(tg_softmax(f->t, f->a34, 2)))                                      \
     X(cross_entropy_of_vector, TG_ESHAPE, "tg_cross_entropy: logits have "   \
@@ -1079,35 +1079,35 @@ static const float vals4[4] = {1, 2, 3, 4};
       tg_optimizer_step(NULL))                                               \
     /* Reading and writing model files. */                                   \
     X(load_npy_missing_file, TG_EIO, "No such file or directory",            \
-      ptr(tg_load_npy(f->t, in_dir(f, "missing.npy"))))                      \
+      ptr(tg_npy_load(f->t, in_dir(f, "missing.npy"))))                      \
     X(load_npz_missing_file, TG_EIO, "No such file or directory",            \
-      ptr(tg_load_npz(f->t, in_dir(f, "missing.npz"))))                      \
+      ptr(tg_npz_load(f->t, in_dir(f, "missing.npz"))))                      \
     X(load_npz_entry_missing_file, TG_EIO, "No such file or directory",      \
-      ptr(tg_load_npz_entry(f->t, in_dir(f, "missing.npz"), "w")))           \
-    X(load_npy_folder, TG_EIO, "tg_load_npy: ", ptr(tg_load_npy(f->t,        \
+      ptr(tg_npz_load_entry(f->t, in_dir(f, "missing.npz"), "w")))           \
+    X(load_npy_folder, TG_EIO, "tg_npy_load: ", ptr(tg_npy_load(f->t,        \
                                                                 f->dir)))    \
     X(save_npy_missing_folder, TG_EIO, "No such file or directory",          \
-      tg_save_npy(in_dir(f, "missing/w.npy"), f->a34))                       \
+      tg_npy_save(in_dir(f, "missing/w.npy"), f->a34))                       \
     X(save_npz_missing_folder, TG_EIO, "No such file or directory",          \
-      tg_save_npz(in_dir(f, "missing/m.npz"), 1, (const char *[]){"w"},      \
+      tg_npz_save(in_dir(f, "missing/m.npz"), 1, (const char *[]){"w"},      \
                   (const tg_tensor *[]){f->a34}))                            \
-    X(save_npy_null_path, TG_EINVAL, "tg_save_npy: path is NULL",            \
-      tg_save_npy(NULL, f->a34))                                             \
+    X(save_npy_null_path, TG_EINVAL, "tg_npy_save: path is NULL",            \
+      tg_npy_save(NULL, f->a34))                                             \
     X(save_npy_null_tensor, TG_EINVAL, "tensor is NULL",                     \
-      tg_save_npy(in_dir(f, "w.npy"), NULL))                                 \
-    X(save_npz_repeated_name, TG_EINVAL, "tg_save_npz: name 'w' is given",   \
-      tg_save_npz(in_dir(f, "m.npz"), 2, (const char *[]){"w", "w"},         \
+      tg_npy_save(in_dir(f, "w.npy"), NULL))                                 \
+    X(save_npz_repeated_name, TG_EINVAL, "tg_npz_save: name 'w' is given",   \
+      tg_npz_save(in_dir(f, "m.npz"), 2, (const char *[]){"w", "w"},         \
                   (const tg_tensor *[]){f->a34, f->b5}))                     \
-    X(save_npz_empty_name, TG_EINVAL, "tg_save_npz: name 0 is",              \
-      tg_save_npz(in_dir(f, "m.npz"), 1, (const char *[]){""},               \
+    X(save_npz_empty_name, TG_EINVAL, "tg_npz_save: name 0 is",              \
+      tg_npz_save(in_dir(f, "m.npz"), 1, (const char *[]){""},               \
                   (const tg_tensor *[]){f->a34}))                            \
-    X(load_npy_lying_shape, TG_EFORMAT, "tg_load_npy: ", npy_lying_shape(f)) \
+    X(load_npy_lying_shape, TG_EFORMAT, "tg_npy_load: ", npy_lying_shape(f)) \
     X(npy_parse_garbage, TG_EFORMAT, "tg_npy_parse: ", npy_parse_garbage(f)) \
     X(npy_parse_null, TG_EINVAL, "tg_npy_parse: ",                           \
       ptr(tg_npy_parse(f->t, NULL, 10)))                                     \
     X(npz_get_missing, TG_ENOTFOUND, "tg_npz_get: no array named "           \
       "'nonesuch'", npz_get_missing(f))                                      \
-    X(npz_entry_missing, TG_ENOTFOUND, "tg_load_npz_entry: ",                \
+    X(npz_entry_missing, TG_ENOTFOUND, "tg_npz_load_entry: ",                \
       npz_entry_missing(f))                                                  \
     X(idx_truncated, TG_EFORMAT, "tg_idx_parse: ", idx_truncated(f))         \
     X(idx_huge_dims, TG_EFORMAT, "tg_idx_parse: ", idx_huge_dims(f))         \

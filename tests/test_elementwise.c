@@ -42,7 +42,7 @@ static const tg_op cube_plain_op = {
 
 static tg_tensor *cube(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &cube_op, &x, 1, NULL);
+    return tg_apply(t, &cube_op, 1, &x, NULL);
 }
 
 /* ---- a user op with options and kinks: clamp to [lo, hi] */
@@ -98,7 +98,7 @@ static const tg_op clamp_op = {
 static tg_tensor *clamp(tg_tape *t, tg_tensor *x, double lo, double hi)
 {
     clamp_params p = {lo, hi};
-    return tg_apply(t, &clamp_op, &x, 1, &p);
+    return tg_apply(t, &clamp_op, 1, &x, &p);
 }
 
 static tg_tensor *vec(tg_tape *t, tg_dtype dt, int64_t n, const double *v)
@@ -135,13 +135,13 @@ START_TEST(user_op_values_and_gradient)
 }
 END_TEST
 
-static tg_tensor *cube_fn(tg_tape *t, tg_tensor *const *in, int n, void *ud)
+static tg_tensor *cube_fn(tg_tape *t, int n, tg_tensor *const *in, void *ud)
 {
     (void)n, (void)ud;
     return cube(t, in[0]);
 }
 
-static tg_tensor *clamp_fn(tg_tape *t, tg_tensor *const *in, int n, void *ud)
+static tg_tensor *clamp_fn(tg_tape *t, int n, tg_tensor *const *in, void *ud)
 {
     (void)n, (void)ud;
     return clamp(t, in[0], -1.0, 1.0);
@@ -153,9 +153,9 @@ START_TEST(user_ops_pass_gradcheck)
     double v[] = {-2.5, -0.7, 0.1, 0.9, 1.8};
     tg_tensor *x = vec(t, TG_F64, 5, v);
     tg_gradcheck_report r;
-    ck_assert_int_eq(tg_gradcheck(cube_fn, NULL, &x, 1, NULL, &r), TG_OK);
+    ck_assert_int_eq(tg_gradcheck(cube_fn, NULL, 1, &x, NULL, &r), TG_OK);
     ck_assert_msg(r.passed, "%s", r.message);
-    ck_assert_int_eq(tg_gradcheck(clamp_fn, NULL, &x, 1, NULL, &r), TG_OK);
+    ck_assert_int_eq(tg_gradcheck(clamp_fn, NULL, 1, &x, NULL, &r), TG_OK);
     ck_assert_msg(r.passed && r.n_ambiguous == 0, "%s", r.message);
     tg_tape_free(t);
 }
@@ -168,7 +168,7 @@ START_TEST(piece_marks_kinks)
     double v[] = {-1.0, 0.25, 1.0};
     tg_tensor *x = vec(t, TG_F64, 3, v);
     tg_gradcheck_report r;
-    ck_assert_int_eq(tg_gradcheck(clamp_fn, NULL, &x, 1, NULL, &r), TG_OK);
+    ck_assert_int_eq(tg_gradcheck(clamp_fn, NULL, 1, &x, NULL, &r), TG_OK);
     ck_assert_msg(r.passed, "%s", r.message);
     ck_assert_int_eq(r.n_ambiguous, 2);
     tg_tape_free(t);
@@ -241,8 +241,8 @@ START_TEST(uniform_gradient_reads_as_written)
             tg_tensor *a = vec(t, dt, 8, v), *b = vec(t, dt, 8, v);
             tg_set_requires_grad(a, true);
             tg_set_requires_grad(b, true);
-            tg_tensor *ya = tg_apply(t, op, &a, 1, params);
-            tg_tensor *yb = tg_apply(t, op, &b, 1, params);
+            tg_tensor *ya = tg_apply(t, op, 1, &a, params);
+            tg_tensor *yb = tg_apply(t, op, 1, &b, params);
             ck_assert_int_eq(tg_backward(t, tg_sum(t, ya)), TG_OK);
             ck_assert_int_eq(tg_backward(t, tg_test_dot(t, yb, w)), TG_OK);
             for (int i = 0; i < 8; i++)
@@ -275,7 +275,7 @@ START_TEST(null_gradient_slot_is_skipped)
         tg_tensor *x = vec(t, TG_F64, 3, v), *z = vec(t, TG_F64, 3, v);
         tg_set_requires_grad(x, true);
         tg_set_requires_grad(z, true);
-        tg_tensor *y = tg_add(t, tg_sum(t, tg_apply(t, op, &x, 1, NULL)),
+        tg_tensor *y = tg_add(t, tg_sum(t, tg_apply(t, op, 1, &x, NULL)),
                               tg_sum(t, z));
         ck_assert_int_eq(tg_set_requires_grad(x, false), TG_OK);
         ck_assert_msg(tg_backward(t, y) == TG_OK, "%s: %s", names[k],

@@ -112,12 +112,12 @@ START_TEST(apply_checks_inputs)
                               .backward = dummy_backward};
     tg_tape *t = tg_tape_new();
     tg_tensor *in[2] = {tg_scalar(t, TG_F32, 1), tg_scalar(t, TG_F64, 1)};
-    ck_assert_null_msg(tg_apply(t, &two, in, 1, NULL),
+    ck_assert_null_msg(tg_apply(t, &two, 1, in, NULL),
                        "tg_two_inputs: takes 2 inputs, got 1");
-    ck_assert_null_msg(tg_apply(t, &two, in, 2, NULL),
+    ck_assert_null_msg(tg_apply(t, &two, 2, in, NULL),
                        "inputs are f32 and f64");
-    ck_assert_null_msg(tg_apply(t, &two, NULL, 2, NULL), "inputs array");
-    ck_assert_null_msg(tg_apply(t, NULL, in, 2, NULL), "op is NULL");
+    ck_assert_null_msg(tg_apply(t, &two, 2, NULL, NULL), "inputs array");
+    ck_assert_null_msg(tg_apply(t, NULL, 2, in, NULL), "op is NULL");
     tg_tape_free(t);
 }
 END_TEST

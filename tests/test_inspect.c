@@ -146,7 +146,7 @@ START_TEST(anomaly_catches_a_backward_infinity)
     tg_tape *t = tg_tape_new();
     tg_tensor *x;
     seed(t, &x);
-    tg_tensor *y = tg_apply(t, &broken, &x, 1, NULL);
+    tg_tensor *y = tg_apply(t, &broken, 1, &x, NULL);
     tg_tensor *s = tg_sum(t, y);
     ck_assert_int_eq(tg_backward(t, s), TG_OK);
     tg_tape_set_anomaly(t, true);

@@ -173,7 +173,7 @@ START_TEST(format_rejects_small_buffer)
 }
 END_TEST
 
-/* ---- tg_write_json */
+/* ---- tg_json_write */
 
 /* Write one JSON file in a fresh directory and compare it byte for byte. */
 static void check_json(int n, const char *const *names,
@@ -181,7 +181,7 @@ static void check_json(int n, const char *const *names,
 {
     char *dir = make_dir();
     const char *path = in_dir(dir, "out.json");
-    ck_assert_status(tg_write_json(path, n, names, values), TG_OK, "");
+    ck_assert_status(tg_json_write(path, n, names, values), TG_OK, "");
     char *got = read_all(path);
     ck_assert_ptr_nonnull(got);
     ck_assert_str_eq(got, want);
@@ -247,7 +247,7 @@ START_TEST(json_replaces_an_existing_file)
     fclose(f);
     const char *names[] = {"x"};
     const tg_tensor *values[] = {tg_scalar(t, TG_F64, 3)};
-    ck_assert_status(tg_write_json(path, 1, names, values), TG_OK, "");
+    ck_assert_status(tg_json_write(path, 1, names, values), TG_OK, "");
     char *got = read_all(path);
     ck_assert_str_eq(got, "{\n    \"x\": [\n        3.0\n    ]\n}");
     free(got);
@@ -266,24 +266,24 @@ START_TEST(json_rejects_bad_arguments)
     const tg_tensor *one[] = {tg_scalar(t, TG_F32, 1)};
     const tg_tensor *two[] = {one[0], one[0]};
     const char *name[] = {"x"};
-    ck_assert_status(tg_write_json(NULL, 1, name, one), TG_EINVAL,
-                     "tg_write_json: path is NULL");
-    ck_assert_status(tg_write_json("", 1, name, one), TG_EINVAL,
+    ck_assert_status(tg_json_write(NULL, 1, name, one), TG_EINVAL,
+                     "tg_json_write: path is NULL");
+    ck_assert_status(tg_json_write("", 1, name, one), TG_EINVAL,
                      "path is empty");
-    ck_assert_status(tg_write_json(path, 0, name, one), TG_EINVAL,
+    ck_assert_status(tg_json_write(path, 0, name, one), TG_EINVAL,
                      "n is 0, need at least 1");
-    ck_assert_status(tg_write_json(path, 1, NULL, one), TG_EINVAL,
+    ck_assert_status(tg_json_write(path, 1, NULL, one), TG_EINVAL,
                      "names is NULL");
-    ck_assert_status(tg_write_json(path, 1, name, NULL), TG_EINVAL,
+    ck_assert_status(tg_json_write(path, 1, name, NULL), TG_EINVAL,
                      "values is NULL");
     const char *null_name[] = {"x", NULL};
-    ck_assert_status(tg_write_json(path, 2, null_name, two), TG_EINVAL,
+    ck_assert_status(tg_json_write(path, 2, null_name, two), TG_EINVAL,
                      "names[1] is NULL");
     const char *bad_utf8[] = {"x\xc3("};
-    ck_assert_status(tg_write_json(path, 1, bad_utf8, one), TG_EINVAL,
+    ck_assert_status(tg_json_write(path, 1, bad_utf8, one), TG_EINVAL,
                      "names[0] is not valid UTF-8");
     const char *same[] = {"x", "x"};
-    ck_assert_status(tg_write_json(path, 2, same, two), TG_EINVAL,
+    ck_assert_status(tg_json_write(path, 2, same, two), TG_EINVAL,
                      "names[0] and names[1] are both \"x\"");
     ck_assert_int_eq(count_entries(dir), 0);
     remove_dir(dir);
@@ -298,13 +298,13 @@ START_TEST(json_null_tensor_keeps_the_first_message)
     const char *names[] = {"x", "y"};
     const tg_tensor *values[] = {tg_scalar(t, TG_F32, 1),
                                  tg_linspace(t, TG_F32, 0, 1, 0)};
-    ck_assert_status(tg_write_json(in_dir(dir, "a.json"), 2, names, values),
+    ck_assert_status(tg_json_write(in_dir(dir, "a.json"), 2, names, values),
                      TG_EINVAL, "tg_linspace: steps is 0");
     tg_clear_error();
-    ck_assert_status(tg_write_json(in_dir(dir, "a.json"), 2, names, values),
-                     TG_EINVAL, "tg_write_json: values[1]: tensor is NULL");
+    ck_assert_status(tg_json_write(in_dir(dir, "a.json"), 2, names, values),
+                     TG_EINVAL, "tg_json_write: values[1]: tensor is NULL");
     tg_tape_reset(t);   /* values[0] is now freed */
-    ck_assert_status(tg_write_json(in_dir(dir, "a.json"), 1, names, values),
+    ck_assert_status(tg_json_write(in_dir(dir, "a.json"), 1, names, values),
                      TG_ESTATE, "values[0]: tensor was freed");
     ck_assert_int_eq(count_entries(dir), 0);
     remove_dir(dir);
@@ -320,15 +320,15 @@ START_TEST(json_reports_io_errors)
     const tg_tensor *values[] = {tg_scalar(t, TG_F32, 1)};
     char path[4096];
     snprintf(path, sizeof path, "%s", in_dir(dir, "no/such/dir/a.json"));
-    ck_assert_status(tg_write_json(path, 1, names, values), TG_EIO,
+    ck_assert_status(tg_json_write(path, 1, names, values), TG_EIO,
                      "No such file or directory");
-    ck_assert_message("tg_write_json: cannot write '");
+    ck_assert_message("tg_json_write: cannot write '");
     ck_assert_message(path);
     /* Renaming over a directory fails after the data was written: the
      * temporary file must go. */
     snprintf(path, sizeof path, "%s", in_dir(dir, "sub"));
     ck_assert_int_eq(mkdir(path, 0700), 0);
-    ck_assert_status(tg_write_json(path, 1, names, values), TG_EIO,
+    ck_assert_status(tg_json_write(path, 1, names, values), TG_EIO,
                      "cannot replace '");
     ck_assert_message(path);
     ck_assert_int_eq(count_entries(dir), 1);
@@ -350,7 +350,7 @@ START_TEST(json_failed_write_keeps_the_old_file)
     snprintf(path, sizeof path, "%s", in_dir(dir, "a.json"));
     const char *names[] = {"x"};
     const tg_tensor *small[] = {tg_scalar(t, TG_F64, 1)};
-    ck_assert_status(tg_write_json(path, 1, names, small), TG_OK, "");
+    ck_assert_status(tg_json_write(path, 1, names, small), TG_OK, "");
     char *before = read_all(path);
 
     const tg_tensor *big[] = {tg_linspace(t, TG_F64, 0, 1, 20000)};
@@ -360,7 +360,7 @@ START_TEST(json_failed_write_keeps_the_old_file)
     low.rlim_cur = 4096;
     void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
     ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &low), 0);
-    int rc = tg_write_json(path, 1, names, big);
+    int rc = tg_json_write(path, 1, names, big);
     ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
     signal(SIGXFSZ, old_handler);
     ck_assert_status(rc, TG_EIO, "File too large");
@@ -383,8 +383,8 @@ START_TEST(json_out_of_memory_leaks_nothing)
     const char *names[] = {"x"};
     const tg_tensor *values[] = {tg_scalar(t, TG_F32, 1)};
     tg_test_fail_after(1);
-    ck_assert_status(tg_write_json(in_dir(dir, "a.json"), 1, names, values),
-                     TG_ENOMEM, "tg_write_json: out of memory");
+    ck_assert_status(tg_json_write(in_dir(dir, "a.json"), 1, names, values),
+                     TG_ENOMEM, "tg_json_write: out of memory");
     tg_test_fail_after(-1);
     ck_assert_int_eq(count_entries(dir), 0);
     remove_dir(dir);
@@ -392,14 +392,14 @@ START_TEST(json_out_of_memory_leaks_nothing)
 }
 END_TEST
 
-/* ---- tg_write_svg_plot */
+/* ---- tg_svg_write_plot */
 
 /* Write a plot in a fresh directory; its text, malloc'd. */
 static char *svg_of(const tg_plot *plot, const tg_plot_series *s, int n)
 {
     char *dir = make_dir();
     const char *path = in_dir(dir, "plot.svg");
-    ck_assert_status(tg_write_svg_plot(path, plot, s, n), TG_OK, "");
+    ck_assert_status(tg_svg_write_plot(path, plot, n, s), TG_OK, "");
     char *svg = read_all(path);
     ck_assert_ptr_nonnull(svg);
     ck_assert_int_eq(count_entries(dir), 1);
@@ -505,25 +505,25 @@ START_TEST(svg_rejects_bad_arguments)
     double v[] = {1, 2};
     tg_plot_series s[] = {{"a", v, v, 2, NULL}};
     tg_plot plot = {"t", NULL, NULL, 0, 0};
-    ck_assert_status(tg_write_svg_plot(NULL, &plot, s, 1), TG_EINVAL,
-                     "tg_write_svg_plot: path is NULL");
-    ck_assert_status(tg_write_svg_plot(path, NULL, s, 1), TG_EINVAL,
+    ck_assert_status(tg_svg_write_plot(NULL, &plot, 1, s), TG_EINVAL,
+                     "tg_svg_write_plot: path is NULL");
+    ck_assert_status(tg_svg_write_plot(path, NULL, 1, s), TG_EINVAL,
                      "plot is NULL");
-    ck_assert_status(tg_write_svg_plot(path, &plot, NULL, 1), TG_EINVAL,
+    ck_assert_status(tg_svg_write_plot(path, &plot, 1, NULL), TG_EINVAL,
                      "series is NULL");
-    ck_assert_status(tg_write_svg_plot(path, &plot, s, 0), TG_EINVAL,
+    ck_assert_status(tg_svg_write_plot(path, &plot, 0, s), TG_EINVAL,
                      "n is 0, need at least 1");
     tg_plot narrow = {"t", NULL, NULL, 100, 0};
-    ck_assert_status(tg_write_svg_plot(path, &narrow, s, 1), TG_EINVAL,
+    ck_assert_status(tg_svg_write_plot(path, &narrow, 1, s), TG_EINVAL,
                      "width 100 is not 0 or 160 to 20000");
     tg_plot flat = {"t", NULL, NULL, 0, -5};
-    ck_assert_status(tg_write_svg_plot(path, &flat, s, 1), TG_EINVAL,
+    ck_assert_status(tg_svg_write_plot(path, &flat, 1, s), TG_EINVAL,
                      "height -5");
     tg_plot_series negative[] = {{"a", v, v, -1, NULL}};
-    ck_assert_status(tg_write_svg_plot(path, &plot, negative, 1), TG_EINVAL,
+    ck_assert_status(tg_svg_write_plot(path, &plot, 1, negative), TG_EINVAL,
                      "series[0] has -1 points");
     tg_plot_series no_y[] = {s[0], {"b", v, NULL, 2, NULL}};
-    ck_assert_status(tg_write_svg_plot(path, &plot, no_y, 2), TG_EINVAL,
+    ck_assert_status(tg_svg_write_plot(path, &plot, 2, no_y), TG_EINVAL,
                      "series[1].y is NULL");
     ck_assert_int_eq(count_entries(dir), 0);
     remove_dir(dir);
@@ -536,14 +536,14 @@ START_TEST(svg_reports_io_errors_and_out_of_memory)
     double v[] = {1, 2};
     tg_plot_series s[] = {{"a", v, v, 2, NULL}};
     tg_plot plot = {"t", NULL, NULL, 0, 0};
-    ck_assert_status(tg_write_svg_plot(in_dir(dir, "none/p.svg"), &plot, s,
-                                       1), TG_EIO,
+    ck_assert_status(tg_svg_write_plot(in_dir(dir, "none/p.svg"), &plot, 1,
+                                       s), TG_EIO,
                      "No such file or directory");
-    ck_assert_message("tg_write_svg_plot: cannot write '");
+    ck_assert_message("tg_svg_write_plot: cannot write '");
     ck_assert_message("none/p.svg'");
     tg_test_fail_after(1);
-    ck_assert_status(tg_write_svg_plot(in_dir(dir, "p.svg"), &plot, s, 1),
-                     TG_ENOMEM, "tg_write_svg_plot: out of memory");
+    ck_assert_status(tg_svg_write_plot(in_dir(dir, "p.svg"), &plot, 1, s),
+                     TG_ENOMEM, "tg_svg_write_plot: out of memory");
     tg_test_fail_after(-1);
     ck_assert_int_eq(count_entries(dir), 0);
     remove_dir(dir);

@@ -272,7 +272,7 @@ static int seed(tg_tape *t)
     if (rc != TG_OK)
         return rc;
     const tg_tensor *cols[] = {x, y, tg_grad(x)};
-    rc = tg_write_json(in_dir("relu.json"), 3,
+    rc = tg_json_write(in_dir("relu.json"), 3,
                        (const char *[]){"x", "y", "yp"}, cols);
     if (rc != TG_OK) {
         /* A failed write leaves no file, not even a temporary one. */
@@ -299,7 +299,7 @@ END_TEST
 
 /* ---- (d) A gradient check of f(x, w) = sum(tanh(x * w) + x) * 0.5. */
 
-static tg_tensor *gc_fn(tg_tape *t, tg_tensor *const *in, int n, void *ud)
+static tg_tensor *gc_fn(tg_tape *t, int n, tg_tensor *const *in, void *ud)
 {
     (void)n, (void)ud;
     tg_tensor *h = tg_add(t, tg_tanh(t, tg_mul(t, in[0], in[1])), in[0]);
@@ -315,7 +315,7 @@ static int gradcheck(tg_tape *t)
         return tg_last_status();
     tg_set_requires_grad(in[0], true);
     tg_gradcheck_report r;
-    int rc = tg_gradcheck(gc_fn, NULL, in, 2, NULL, &r);
+    int rc = tg_gradcheck(gc_fn, NULL, 2, in, NULL, &r);
     /* On every error the inputs are left as they were. */
     if (memcmp(tg_data_f64(in[0]), xv, sizeof xv) != 0 ||
         memcmp(tg_data_f64(in[1]), wv, sizeof wv) != 0 ||
@@ -552,17 +552,17 @@ static int save_and_load(tg_tape *t)
     const tg_tensor *arrays[4];
     for (int i = 0; i < 4; i++)
         arrays[i] = tg_params_at(built.params, i);
-    int files = 0, rc = tg_save_npz(in_dir("model.npz"), 4, names, arrays);
+    int files = 0, rc = tg_npz_save(in_dir("model.npz"), 4, names, arrays);
     if (rc == TG_OK)
         files++;
     if (rc == TG_OK)
-        rc = tg_save_npy(in_dir("w0.npy"), arrays[0]);
+        rc = tg_npy_save(in_dir("w0.npy"), arrays[0]);
     if (rc == TG_OK)
         files++;
     /* A failed save leaves neither the file nor a temporary one. */
     if (dir_entries() != files)
         rc = wrong("a failed save left a file behind");
-    const tg_npz *z = rc == TG_OK ? tg_load_npz(t, in_dir("model.npz")) : NULL;
+    const tg_npz *z = rc == TG_OK ? tg_npz_load(t, in_dir("model.npz")) : NULL;
     if (rc == TG_OK && z == NULL)
         rc = tg_last_status();
     if (rc == TG_OK && z->n != 4)
@@ -570,10 +570,10 @@ static int save_and_load(tg_tape *t)
     for (int i = 0; i < 4 && rc == TG_OK; i++)
         rc = tensors_equal(tg_npz_get(z, names[i]), arrays[i]);
     if (rc == TG_OK)
-        rc = tensors_equal(tg_load_npz_entry(t, in_dir("model.npz"), "b1"),
+        rc = tensors_equal(tg_npz_load_entry(t, in_dir("model.npz"), "b1"),
                            arrays[3]);
     if (rc == TG_OK)
-        rc = tensors_equal(tg_load_npy(t, in_dir("w0.npy")), arrays[0]);
+        rc = tensors_equal(tg_npy_load(t, in_dir("w0.npy")), arrays[0]);
     unlink(in_dir("model.npz"));
     unlink(in_dir("w0.npy"));
     return rc;

@@ -280,7 +280,7 @@ START_TEST(pieces_mark_the_kinks)
         int64_t n = 5;
         tg_tensor *x = tg_from_data(t, TG_F64, 1, &n, want[k].x);
         const tg_op *op = tg_op_find(want[k].op);
-        tg_tensor *y = tg_apply(t, op, &x, 1, NULL);
+        tg_tensor *y = tg_apply(t, op, 1, &x, NULL);
         tg_op_ctx c = {t, op, &x, 1, NULL, NULL};
         for (int i = 0; i < 5; i++)
             ck_assert_msg(op->piece(&c, y, i) == want[k].piece[i],

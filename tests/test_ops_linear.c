@@ -45,14 +45,13 @@ END_TEST
 START_TEST(forward_f64) { check_forward(TG_F64); }
 END_TEST
 
-static tg_tensor *with_bias(tg_tape *t, tg_tensor *const *in, int n, void *ud)
+static tg_tensor *with_bias(tg_tape *t, int n, tg_tensor *const *in, void *ud)
 {
     (void)n, (void)ud;
     return tg_linear(t, in[0], in[1], in[2]);
 }
 
-static tg_tensor *without_bias(tg_tape *t, tg_tensor *const *in, int n,
-                               void *ud)
+static tg_tensor *without_bias(tg_tape *t, int n, tg_tensor *const *in, void *ud)
 {
     (void)n, (void)ud;
     return tg_linear(t, in[0], in[1], NULL);
@@ -67,10 +66,10 @@ START_TEST(gradients)
     tg_tensor *in[3] = {tg_rand_normal(t, &rng, TG_F64, 2, xs, 0, 1),
                         tg_rand_normal(t, &rng, TG_F64, 2, ws, 0, 1),
                         tg_rand_normal(t, &rng, TG_F64, 1, bs, 0, 1)};
-    tg_ck_assert_gradients(with_bias, NULL, in, 3);
-    tg_ck_assert_gradients(without_bias, NULL, in, 2);
+    tg_ck_assert_gradients(with_bias, NULL, 3, in);
+    tg_ck_assert_gradients(without_bias, NULL, 2, in);
     in[0] = tg_rand_normal(t, &rng, TG_F64, 3, x3, 0, 1); /* batched */
-    tg_ck_assert_gradients(with_bias, NULL, in, 3);
+    tg_ck_assert_gradients(with_bias, NULL, 3, in);
     tg_tape_free(t);
 }
 END_TEST

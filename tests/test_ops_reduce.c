@@ -152,7 +152,7 @@ typedef struct check_case {
     bool keepdim;
 } check_case;
 
-static tg_tensor *reduce_fn(tg_tape *t, tg_tensor *const *in, int n, void *ud)
+static tg_tensor *reduce_fn(tg_tape *t, int n, tg_tensor *const *in, void *ud)
 {
     (void)n;
     const check_case *k = ud;
@@ -183,7 +183,7 @@ START_TEST(gradcheck_every_axis)
     int64_t shape[] = {2, 3, 4};
     tg_tensor *x = spread(t, 3, shape);
     tg_gradcheck_options o = tight();
-    tg_ck_assert_gradients_opt(reduce_fn, &k, &x, 1, &o);
+    tg_ck_assert_gradients_opt(reduce_fn, &k, 1, &x, &o);
     tg_tape_free(t);
 }
 END_TEST
@@ -200,7 +200,7 @@ START_TEST(gradcheck_sees_ties_as_kinks)
         check_case cases[] = {{r, true, 0, false}, {r, false, 1, false}};
         for (int c = 0; c < 2; c++) {
             tg_gradcheck_report rep;
-            ck_assert_int_eq(tg_gradcheck(reduce_fn, &cases[c], &x, 1, NULL,
+            ck_assert_int_eq(tg_gradcheck(reduce_fn, &cases[c], 1, &x, NULL,
                                           &rep), TG_OK);
             ck_assert_msg(rep.passed, "%s", rep.message);
             ck_assert_msg(rep.n_ambiguous >= 2, "%s: %lld ambiguous",

@@ -53,7 +53,7 @@ static tg_tensor *b_softmax(tg_tape *t, tg_tensor *const *in) { return tg_softma
 static tg_tensor *b_log_softmax(tg_tape *t, tg_tensor *const *in) { return tg_log_softmax(t, in[0], 0); }
 static tg_tensor *b_cross_entropy(tg_tape *t, tg_tensor *const *in) { return tg_cross_entropy(t, in[0], labels); }
 static tg_tensor *b_linear(tg_tape *t, tg_tensor *const *in) { return tg_linear(t, in[0], in[1], in[2]); }
-static tg_tensor *b_concat(tg_tape *t, tg_tensor *const *in) { return tg_concat(t, in, 2, 1); }
+static tg_tensor *b_concat(tg_tape *t, tg_tensor *const *in) { return tg_concat(t, 2, in, 1); }
 
 static tg_tensor *b_reshape(tg_tape *t, tg_tensor *const *in)
 {
@@ -144,7 +144,7 @@ START_TEST(every_op_has_a_case)
 }
 END_TEST
 
-static tg_tensor *run_case(tg_tape *t, tg_tensor *const *in, int n, void *ud)
+static tg_tensor *run_case(tg_tape *t, int n, tg_tensor *const *in, void *ud)
 {
     (void)n;
     return ((const op_case *)ud)->build(t, in);
@@ -175,7 +175,7 @@ START_TEST(gradient_of_each_op)
     }
     ck_assert_ptr_nonnull(tg_op_find(c->name));
     tg_gradcheck_report r;
-    ck_assert_msg(tg_gradcheck(run_case, (void *)c, in, c->n, NULL, &r) ==
+    ck_assert_msg(tg_gradcheck(run_case, (void *)c, c->n, in, NULL, &r) ==
                   TG_OK, "%s: %s", c->name, tg_last_error());
     ck_assert_msg(r.passed, "%s: %s", c->name, r.message);
     ck_assert_msg(r.n_checked > 0, "%s checked nothing", c->name);

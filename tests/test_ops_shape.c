@@ -26,7 +26,7 @@ static tg_tensor *run(tg_tape *t, const fx_shape *c, tg_tensor *const *in)
     if (strcmp(c->op, "matmul") == 0)
         return tg_matmul(t, in[0], in[1]);
     if (strcmp(c->op, "concat") == 0)
-        return tg_concat(t, in, c->n_in, dims[0]);
+        return tg_concat(t, c->n_in, in, dims[0]);
     ck_abort_msg("unknown op %s", c->op);
     return NULL;
 }
@@ -96,7 +96,7 @@ START_TEST(gradient_matches_pytorch)
 }
 END_TEST
 
-static tg_tensor *case_fn(tg_tape *t, tg_tensor *const *in, int n, void *ud)
+static tg_tensor *case_fn(tg_tape *t, int n, tg_tensor *const *in, void *ud)
 {
     (void)n;
     return run(t, ud, in);
@@ -116,7 +116,7 @@ START_TEST(gradcheck_every_case)
     o.eps = 1e-3;
     o.atol = 1e-8;
     o.rtol = 1e-6;
-    tg_ck_assert_gradients_opt(case_fn, (void *)c, in, c->n_in, &o);
+    tg_ck_assert_gradients_opt(case_fn, (void *)c, c->n_in, in, &o);
     tg_tape_free(t);
 }
 END_TEST
@@ -153,7 +153,7 @@ START_TEST(concat_of_one_tensor_twice)
     tg_set_requires_grad(x, true);
     tg_tensor *xs[] = {x, x};
     double w[] = {1, 2, 3, 10, 20, 30};
-    tg_tensor *y = tg_concat(t, xs, 2, 0);
+    tg_tensor *y = tg_concat(t, 2, xs, 0);
     ck_assert_int_eq(tg_shape(y)[0], 6);
     ck_assert(tg_data_f64(y)[4] == 2);
     ck_assert_int_eq(tg_backward(t, tg_test_dot(t, y, w)), TG_OK);
@@ -177,7 +177,7 @@ START_TEST(concat_of_many_tensors)
         w[2 * i] = 10 * i;
         w[2 * i + 1] = 10 * i + 1;
     }
-    tg_tensor *y = tg_concat(t, xs, 12, -1);
+    tg_tensor *y = tg_concat(t, 12, xs, -1);
     ck_assert_int_eq(tg_shape(y)[0], 24);
     ck_assert(tg_data_f64(y)[21] == -10);
     ck_assert_int_eq(tg_backward(t, tg_test_dot(t, y, w)), TG_OK);
@@ -381,24 +381,24 @@ START_TEST(concat_errors)
     int64_t s23[] = {2, 3}, s24[] = {2, 4}, s3[] = {3};
     tg_tensor *xs[] = {tg_zeros(t, TG_F64, 2, s23), tg_zeros(t, TG_F64, 2, s24),
                        tg_zeros(t, TG_F64, 1, s3)};
-    ck_assert_null_status(tg_concat(t, xs, 2, 0), TG_ESHAPE,
+    ck_assert_null_status(tg_concat(t, 2, xs, 0), TG_ESHAPE,
                           "tg_concat: inputs 0 and 1 have shapes (2,3) and "
                           "(2,4), which differ outside axis 0");
-    ck_assert_ptr_nonnull(tg_concat(t, xs, 2, 1));
-    ck_assert_null_status(tg_concat(t, xs, 2, 2), TG_EINVAL,
+    ck_assert_ptr_nonnull(tg_concat(t, 2, xs, 1));
+    ck_assert_null_status(tg_concat(t, 2, xs, 2), TG_EINVAL,
                           "tg_concat: axis 2 is out of range for shape (2,3)");
     tg_tensor *mixed[] = {xs[0], xs[2]};
-    ck_assert_null_status(tg_concat(t, mixed, 2, 0), TG_ESHAPE,
+    ck_assert_null_status(tg_concat(t, 2, mixed, 0), TG_ESHAPE,
                           "shapes (2,3) and (3,)");
-    ck_assert_null_status(tg_concat(t, xs, 0, 0), TG_EINVAL,
+    ck_assert_null_status(tg_concat(t, 0, xs, 0), TG_EINVAL,
                           "tg_concat: takes at least 1 input, got 0");
-    ck_assert_null_status(tg_concat(t, NULL, 2, 0), TG_EINVAL,
+    ck_assert_null_status(tg_concat(t, 2, NULL, 0), TG_EINVAL,
                           "tg_concat: inputs array is NULL");
     tg_tensor *scalars[] = {tg_scalar(t, TG_F64, 1), tg_scalar(t, TG_F64, 2)};
-    ck_assert_null_status(tg_concat(t, scalars, 2, 0), TG_ESHAPE,
+    ck_assert_null_status(tg_concat(t, 2, scalars, 0), TG_ESHAPE,
                           "tg_concat: input 0 has shape (); scalars");
     tg_tensor *dt[] = {xs[0], tg_zeros(t, TG_F32, 2, s23)};
-    ck_assert_null_status(tg_concat(t, dt, 2, 0), TG_EDTYPE,
+    ck_assert_null_status(tg_concat(t, 2, dt, 0), TG_EDTYPE,
                           "tg_concat: inputs are f64 and f32");
     tg_tape_free(t);
 }
@@ -412,7 +412,7 @@ START_TEST(null_input_propagates)
     int dims[] = {1, 0};
     tg_tensor *bad = tg_transpose(t, tg_zeros(t, TG_F32, 1, s));
     tg_tensor *xs[] = {bad, bad};
-    tg_tensor *y = tg_concat(t, xs, 2, 0);
+    tg_tensor *y = tg_concat(t, 2, xs, 0);
     y = tg_matmul(t, tg_permute(t, tg_reshape(t, y, 2, s), 2, dims), y);
     ck_assert_null_status(y, TG_ESHAPE, "tg_transpose: shape (2,) is not");
     ck_assert_null_status(tg_permute(t, NULL, 9, NULL), TG_ESHAPE,
@@ -437,7 +437,7 @@ START_TEST(out_of_memory_leaks_nothing)
                        : op == 1 ? tg_transpose(b, x)
                        : op == 2 ? tg_permute(b, x, 2, dims)
                        : op == 3 ? tg_matmul(b, x, x)
-                                 : tg_concat(b, xs, 2, 0);
+                                 : tg_concat(b, 2, xs, 0);
         ck_assert_null_status(y, TG_ENOMEM, "out of memory");
         tg_test_fail_after(-1);
         tg_tape_free(b);

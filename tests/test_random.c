@@ -193,7 +193,7 @@ START_TEST(shuffle_is_a_reproducible_permutation)
     int64_t idx[10];
     for (int i = 0; i < 10; i++)
         idx[i] = i;
-    ck_assert_int_eq(tg_rng_shuffle(&rng, idx, 10), TG_OK);
+    ck_assert_int_eq(tg_rng_shuffle(&rng, 10, idx), TG_OK);
     for (int i = 0; i < 10; i++)
         ck_assert_int_eq(idx[i], ref_shuffle10_5_0[i]);
 
@@ -204,8 +204,8 @@ START_TEST(shuffle_is_a_reproducible_permutation)
     tg_rng a, b;
     tg_rng_seed(&a, 8, 8);
     tg_rng_seed(&b, 8, 8);
-    tg_rng_shuffle(&a, p, N);
-    tg_rng_shuffle(&b, q, N);
+    tg_rng_shuffle(&a, N, p);
+    tg_rng_shuffle(&b, N, q);
     static bool seen[N];
     int fixed = 0;
     for (int i = 0; i < N; i++) {
@@ -216,9 +216,9 @@ START_TEST(shuffle_is_a_reproducible_permutation)
     }
     ck_assert_int_lt(fixed, 10);   /* about 1 expected */
     /* n = 0 and n = 1 do nothing (and idx may be NULL for 0). */
-    ck_assert_int_eq(tg_rng_shuffle(&rng, NULL, 0), TG_OK);
+    ck_assert_int_eq(tg_rng_shuffle(&rng, 0, NULL), TG_OK);
     int64_t one = 7;
-    ck_assert_int_eq(tg_rng_shuffle(&rng, &one, 1), TG_OK);
+    ck_assert_int_eq(tg_rng_shuffle(&rng, 1, &one), TG_OK);
     ck_assert_int_eq(one, 7);
 }
 END_TEST
@@ -231,7 +231,7 @@ START_TEST(shuffle_is_unbiased)
     long count[6] = {0};
     for (int r = 0; r < 60000; r++) {
         int64_t v[3] = {0, 1, 2};
-        tg_rng_shuffle(&rng, v, 3);
+        tg_rng_shuffle(&rng, 3, v);
         count[v[0] * 2 + (v[1] > v[2])]++;
     }
     for (int k = 0; k < 6; k++)
@@ -254,15 +254,15 @@ START_TEST(bad_generators_are_reported)
     ck_assert_status(tg_rng_seed(NULL, 1, 1), TG_EINVAL,
                      "tg_rng_seed: rng is NULL");
     int64_t idx[2] = {0, 1};
-    ck_assert_status(tg_rng_shuffle(&zero, idx, 2), TG_ESTATE,
+    ck_assert_status(tg_rng_shuffle(&zero, 2, idx), TG_ESTATE,
                      "tg_rng_shuffle: rng was never seeded");
     tg_rng rng;
     tg_rng_seed(&rng, 1, 1);
     ck_assert_uint_eq(tg_rng_bounded(&rng, 0), 0);
     ck_assert_message("tg_rng_bounded: bound is 0");
-    ck_assert_status(tg_rng_shuffle(&rng, idx, -1), TG_EINVAL,
+    ck_assert_status(tg_rng_shuffle(&rng, -1, idx), TG_EINVAL,
                      "tg_rng_shuffle: n is -1");
-    ck_assert_status(tg_rng_shuffle(&rng, NULL, 2), TG_EINVAL,
+    ck_assert_status(tg_rng_shuffle(&rng, 2, NULL), TG_EINVAL,
                      "tg_rng_shuffle: idx is NULL");
 }
 END_TEST

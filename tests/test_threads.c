@@ -279,7 +279,7 @@ static void *lookup_thread(void *arg)
             (*bad)++;
         const tg_op *op = tg_op_find(op_names[round % N_OPS]);
         if (op == NULL ? tg_last_status() != TG_ENOTFOUND
-                       : tg_apply(t, op, &x, 1, NULL) == NULL)
+                       : tg_apply(t, op, 1, &x, NULL) == NULL)
             (*bad)++;
         if (round % 50 == 0)
             tg_tape_reset(t), x = tg_linspace(t, TG_F32, -1, 1, 8);

@@ -79,7 +79,7 @@ START_TEST(sum_and_mean_hand_over_one_value)
     tg_tape *t = tg_tape_new();
     double v[] = {1, -2, 3};
     tg_tensor *x = leaf(t, TG_F64, 3, v);
-    tg_tensor *p = tg_apply(t, &probe_uniform, &x, 1, NULL);
+    tg_tensor *p = tg_apply(t, &probe_uniform, 1, &x, NULL);
     ck_assert_int_eq(tg_backward(t, tg_sum(t, p)), TG_OK);
     ck_assert(probe_saw_uniform);
     ck_assert(probe_value == 1.0);
@@ -99,7 +99,7 @@ START_TEST(an_op_without_the_flag_gets_every_element)
     tg_tape *t = tg_tape_new();
     double v[] = {1, -2, 3, 4};
     tg_tensor *x = leaf(t, TG_F64, 4, v);
-    tg_tensor *p = tg_apply(t, &probe_plain, &x, 1, NULL);
+    tg_tensor *p = tg_apply(t, &probe_plain, 1, &x, NULL);
     ck_assert_int_eq(tg_backward(t, tg_mul_scalar(t, tg_sum(t, p), 2.5)),
                      TG_OK);
     ck_assert(!probe_saw_uniform);

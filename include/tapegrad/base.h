@@ -37,7 +37,10 @@ extern "C" {
 TG_API const char *tg_version(void);
 
 /* A tensor holds 32-bit or 64-bit IEEE floats. */
+/* TG_DTYPE_NONE is no dtype: what tg_dtype_of(NULL) answers (every call
+ * given it fails with TG_EDTYPE). */
 typedef enum tg_dtype {
+    TG_DTYPE_NONE = -1,
     TG_F32 = 0,
     TG_F64 = 1
 } tg_dtype;
@@ -98,8 +101,33 @@ TG_API void tg_clear_error(void);
 /*
  * Record a failure: format the message printf-style, store it as this
  * thread's last error and return status. For ops written outside the
- * library, so their errors read like the built-in ones:
- *     return tg_set_error(TG_EINVAL, "my_op: alpha must be positive");
+ * library, so their errors read like the built-in ones.
+ *
+ * The prefix rule: a message starts with the name of the call that failed,
+ * once ("tg_relu: ..."). In your op's forward, backward or piece, write
+ * only the detail: tg_apply and tg_backward put "tg_" and the op's name in
+ * front ("tg_" + .name, whatever your entry point is called), once. A
+ * message that already starts with "tg_NAME: " or "NAME: " gets that
+ * prefix once, not twice. So, in an op named "scale":
+ *
+ *     static tg_tensor *scale_forward(tg_op_ctx *c) {
+ *         double alpha = *(const double *)c->params;
+ *         if (!(alpha > 0)) {
+ *             // tg_last_error(): "tg_scale: alpha is -1; it must be positive"
+ *             tg_set_error(TG_EINVAL, "alpha is %g; it must be positive", alpha);
+ *             return NULL;
+ *         }
+ *         const double *x = tg_data_f64(c->in[0]);   // f64 only, to be short
+ *         tg_tensor *y = tg_empty_like(c->tape, c->in[0]);
+ *         if (x == NULL || y == NULL)
+ *             return NULL;       // they said why: "tg_scale: tg_data_f64: ..."
+ *         for (int64_t i = 0; i < tg_numel(y); i++)
+ *             tg_mut_f64(y)[i] = alpha * x[i];
+ *         return y;
+ *     }
+ *
+ * Outside an op (a function of your own that is not run by tg_apply),
+ * name that function yourself: nothing adds a prefix there.
  */
 TG_API int tg_set_error(int status, const char *fmt, ...)
 #if defined(__GNUC__)

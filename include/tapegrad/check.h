@@ -5,13 +5,17 @@
  *     #include <tapegrad.h>
  *     #include <tapegrad/check.h>
  *
- *     static tg_tensor *f(tg_tape *t, tg_tensor *const *in, int n, void *ud) {
+ *     static tg_tensor *f(tg_tape *t, int n, tg_tensor *const *in, void *ud) {
  *         return tg_relu(t, in[0]);
  *     }
  *     START_TEST(relu_gradient) {
- *         ...  x: an f64 leaf
- *         tg_ck_assert_gradients(f, NULL, &x, 1);
+ *         tg_tape *t = tg_tape_new();
+ *         tg_tensor *x = tg_linspace(t, TG_F64, -1.5, 2.5, 5);  // an f64 leaf
+ *         tg_set_requires_grad(x, true);
+ *         tg_ck_assert_gradients(f, NULL, 1, &x);
+ *         tg_tape_free(t);
  *     }
+ *     END_TEST
  *
  * The assertion fails (ck_assert_msg) when tg_gradcheck returns an error
  * or reports a failed element, with the report's message: the input, the
@@ -30,14 +34,14 @@
 #include "../tapegrad.h"
 
 /* Check d fn / d inputs[0..n-1] with PyTorch's default tolerances. */
-#define tg_ck_assert_gradients(fn, userdata, inputs, n)                      \
-    tg_ck_assert_gradients_opt(fn, userdata, inputs, n, NULL)
+#define tg_ck_assert_gradients(fn, userdata, n, inputs)                      \
+    tg_ck_assert_gradients_opt(fn, userdata, n, inputs, NULL)
 
 /* The same with options (a const tg_gradcheck_options *, NULL: defaults). */
-#define tg_ck_assert_gradients_opt(fn, userdata, inputs, n, opt)             \
+#define tg_ck_assert_gradients_opt(fn, userdata, n, inputs, opt)             \
     do {                                                                     \
         tg_gradcheck_report tg_ck__report;                                   \
-        int tg_ck__rc = tg_gradcheck((fn), (userdata), (inputs), (n), (opt), \
+        int tg_ck__rc = tg_gradcheck((fn), (userdata), (n), (inputs), (opt), \
                                      &tg_ck__report);                        \
         ck_assert_msg(tg_ck__rc == TG_OK && tg_ck__report.passed,            \
                       "tg_gradcheck(%s) %s: %s", #fn,                        \

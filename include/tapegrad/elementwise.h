@@ -9,9 +9,12 @@
  * built-in ops (src/ops/relu.c is the model) and your own are written the
  * same way:
  *
- *     static inline float  square_f32(float x)   { return x * x; }
- *     static inline double square_f64(double x)  { return x * x; }
- *     static inline float  square_grad_f32(float x, float y, float gy)
+ *     #include <tapegrad.h>
+ *     #include <tapegrad/elementwise.h>
+ *
+ *     static inline float square_f32(float x) { return x * x; }
+ *     static inline double square_f64(double x) { return x * x; }
+ *     static inline float square_grad_f32(float x, float y, float gy)
  *     {
  *         (void)y;
  *         return 2 * x * gy;
@@ -21,13 +24,24 @@
  *         (void)y;
  *         return 2 * x * gy;
  *     }
- *     TG_UNARY_OP(square)   // defines square_forward and square_backward
+ *     TG_UNARY_OP(square) // defines square_forward and square_backward
  *
  *     static const tg_op square = {
  *         .name = "square", .arity = 1,
  *         .forward = square_forward, .backward = square_backward,
  *         .flags = TG_OP_UNIFORM_GRAD,
  *     };
+ *
+ *     int main(void)
+ *     {
+ *         tg_tape *t = tg_tape_new();
+ *         tg_tensor *x = tg_linspace(t, TG_F64, -1.0, 1.0, 3);
+ *         tg_set_requires_grad(x, true);
+ *         tg_backward(t, tg_sum(t, tg_apply(t, &square, 1, &x, NULL)));
+ *         int ok = tg_data_f64(tg_grad(x))[0] == -2.0; // 2x at x = -1
+ *         tg_tape_free(t);
+ *         return ok ? 0 : 1;
+ *     }
  *
  * The grad functions get x, y = f(x) and gy = d root / dy, so f' can use
  * whichever is cheaper (tanh' = 1 - y^2 uses y). They are called by name,
@@ -39,9 +53,8 @@
  *
  * An op with options writes the same functions with a params pointer last,
  * `square_f32(float x, const P *p)` and so on, and a check of the options,
- * `int CHECK(const P *p)` (TG_OK, or tg_set_error naming the op):
- *
- *     TG_UNARY_OP_PARAMS(name, P, CHECK)
+ * `int CHECK(const P *p)` (TG_OK, or tg_set_error naming the op), and
+ * writes TG_UNARY_OP_PARAMS(name, P, CHECK).
  *
  * Ops that are not smooth everywhere say which piece each element is on
  * (see tg_piece_fn in op.h) with `int64_t name_piece_at(double x)` and

@@ -2,11 +2,13 @@
  * tapegrad/gradcheck.h — prove a gradient right: compare what backward
  * computes with finite differences, in double precision.
  *
- *     static tg_tensor *f(tg_tape *t, tg_tensor *const *in, int n, void *ud) {
+ *     static tg_tensor *f(tg_tape *t, int n, tg_tensor *const *in, void *ud) {
  *         return tg_relu(t, in[0]);               // any function of the inputs
  *     }
+ *     tg_tensor *x = tg_linspace(t, TG_F64, -1.5, 2.5, 5);
+ *     tg_set_requires_grad(x, true);
  *     tg_gradcheck_report r;
- *     tg_gradcheck(f, NULL, &x, 1, NULL, &r);     // NULL: PyTorch's defaults
+ *     tg_gradcheck(f, NULL, 1, &x, NULL, &r);     // NULL: PyTorch's defaults
  *     if (!r.passed) puts(r.message);             // names the input and element
  *
  * A non-scalar output is reduced to a scalar with a fixed random projection
@@ -49,8 +51,9 @@ extern "C" {
 #endif
 
 /* Build the function's output on t from the n inputs. */
-typedef tg_tensor *(*tg_gradcheck_fn)(tg_tape *t, tg_tensor *const *inputs,
-                                      int n, void *userdata);
+typedef tg_tensor *(*tg_gradcheck_fn)(tg_tape *t, int n,
+                                      tg_tensor *const *inputs,
+                                      void *userdata);
 
 typedef enum tg_gradcheck_method {
     TG_GRADCHECK_CENTRAL = 0,    /* (f(x+h) - f(x-h)) / 2h, error O(h^2) */
@@ -112,7 +115,7 @@ typedef struct tg_gradcheck_report {
  * left as they were on every error.
  */
 TG_API int tg_gradcheck(tg_gradcheck_fn fn, void *userdata,
-                        tg_tensor *const *inputs, int n,
+                        int n, tg_tensor *const *inputs,
                         const tg_gradcheck_options *opt,
                         tg_gradcheck_report *report);
 

@@ -6,12 +6,17 @@
  * on no compression library, so the caller decompresses (with zlib, say)
  * and hands the bytes over:
  *
- *     // bytes, size: train-images-idx3-ubyte, decompressed
- *     tg_tensor *x = tg_idx_parse(tape, bytes, size, TG_F32, 1.0 / 255);
- *     //   shape (60000, 28, 28), values in [0, 1]
+ *     // Two 2x2 images and their labels, as the decompressed files of
+ *     // the training set hold 60000 28x28 images and 60000 labels.
+ *     const unsigned char images[] = {0, 0, 0x08, 3,  0, 0, 0, 2,
+ *                                     0, 0, 0, 2,  0, 0, 0, 2,
+ *                                     0, 51, 102, 255,  255, 0, 0, 0};
+ *     const unsigned char labels[] = {0, 0, 0x08, 1,  0, 0, 0, 2,  9, 3};
+ *     tg_tensor *x = tg_idx_parse(t, images, sizeof images, TG_F32, 1.0 / 255);
+ *     //   shape (2, 2, 2), values in [0, 1]: 0, 0.2, 0.4, 1, 1, 0, 0, 0
  *     int64_t n;
- *     int64_t *y = tg_idx_parse_labels(tape, label_bytes, label_size, &n);
- *     //   n == 60000, y[i] in 0..9
+ *     int64_t *y = tg_idx_parse_labels(t, labels, sizeof labels, &n);
+ *     //   n == 2, y[0] == 9, y[1] == 3
  *
  * An IDX file is a 4-byte magic number (two zero bytes, a type code, the
  * number of dimensions), each dimension as a big-endian 32-bit integer,

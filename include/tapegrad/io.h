@@ -10,7 +10,7 @@
  *
  * Errors: TG_EINVAL for bad arguments (checked before any file is touched),
  * TG_ENOMEM, and TG_EIO with a message naming the function, the path and
- * the system's reason ("tg_write_json: cannot write 'out/a.json': No such
+ * the system's reason ("tg_json_write: cannot write 'out/a.json': No such
  * file or directory").
  */
 #ifndef TAPEGRAD_IO_H
@@ -51,7 +51,7 @@ TG_API int tg_format_double(char *buf, size_t n, double v);
  * NULL tensor propagates an earlier failure (its message is kept); a
  * tensor freed by a reset is TG_ESTATE; TG_EIO, TG_ENOMEM as above.
  */
-TG_API int tg_write_json(const char *path, int n, const char *const *names,
+TG_API int tg_json_write(const char *path, int n, const char *const *names,
                          const tg_tensor *const *values);
 
 /* One line of a plot: n points (x[i], y[i]), UTF-8 text. */
@@ -86,8 +86,8 @@ typedef struct tg_plot {
  * a size outside 160..20000 (other than 0), a series with n < 0 or with
  * points but a NULL x or y; TG_EIO, TG_ENOMEM as above.
  */
-TG_API int tg_write_svg_plot(const char *path, const tg_plot *plot,
-                             const tg_plot_series *series, int n);
+TG_API int tg_svg_write_plot(const char *path, const tg_plot *plot,
+                             int n, const tg_plot_series *series);
 
 #ifdef __cplusplus
 }

@@ -12,10 +12,12 @@
  *     int64_t widths[] = {784, 256, 10};
  *     tg_mlp *net = tg_mlp_new(ptape, params, &rng, TG_F32, 3, widths, tg_relu);
  *     tg_optimizer *opt = tg_adam_new(ptape, params, NULL);   // PyTorch defaults
- *     for (...) {
+ *     int64_t shape[] = {32, 784}, labels[32] = {0};  // a batch: 32 images
+ *     tg_tensor *x = tg_rand_uniform(ptape, &rng, TG_F32, 2, shape, 0.0, 1.0);
+ *     for (int epoch = 0; epoch < 3; epoch++) {
  *         tg_params_zero_grad(params);
  *         tg_tensor *loss = tg_cross_entropy(step, tg_mlp_forward(step, net, x),
- *                                            labels, n);
+ *                                            labels);
  *         tg_backward(step, loss);
  *         tg_optimizer_step(opt);
  *         tg_tape_reset(step);
@@ -50,8 +52,10 @@ TG_API int64_t tg_params_count(const tg_params *p);
 TG_API tg_tensor *tg_params_at(const tg_params *p, int64_t i);
 TG_API int64_t tg_params_numel(const tg_params *p);
 
-/* tg_zero_grad on every parameter. */
-TG_API void tg_params_zero_grad(tg_params *p);
+/* tg_zero_grad on every parameter. Returns TG_OK, the pending failure
+ * for a NULL p (TG_EINVAL if none), or TG_ESTATE for a parameter freed by
+ * a reset of its tape (the ones before it are zeroed). */
+TG_API int tg_params_zero_grad(tg_params *p);
 
 /* ---- Layers ------------------------------------------------------------ */
 
@@ -150,8 +154,14 @@ TG_API tg_optimizer *tg_adamw_new(tg_tape *t, tg_params *p,
  */
 TG_API int tg_optimizer_step(tg_optimizer *o);
 
-/* Change the learning rate (for schedules). */
-TG_API void tg_optimizer_set_lr(tg_optimizer *o, double lr);
+/* Change the learning rate (for schedules). lr is checked as tg_sgd_new
+ * and tg_adam_new check it: TG_EINVAL (and the rate unchanged) unless it is
+ * finite and >= 0. Returns TG_OK, or for a NULL o the pending failure
+ * (TG_EINVAL if none). */
+TG_API int tg_optimizer_set_lr(tg_optimizer *o, double lr);
+
+/* The learning rate; NaN (and an error, as tg_optimizer_set_lr) for a NULL
+ * o. */
 TG_API double tg_optimizer_lr(const tg_optimizer *o);
 
 #ifdef __cplusplus

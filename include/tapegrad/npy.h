@@ -1,17 +1,18 @@
 /*
  * tapegrad/npy.h — tensors in NumPy's own files: .npy holds one array,
- * .npz a ZIP archive of named .npy files. What tg_save_npy writes,
+ * .npz a ZIP archive of named .npy files. What tg_npy_save writes,
  * numpy.load reads, and what np.save and np.savez write, these read back.
  *
- *     tg_save_npz("model.npz", 2, (const char *[]){"w", "b"},
+ *     tg_tensor *w = tg_linspace(t, TG_F32, -1.0, 1.0, 6);
+ *     tg_tensor *b = tg_scalar(t, TG_F64, 0.5);
+ *     tg_npz_save("model.npz", 2, (const char *[]){"w", "b"},
  *                 (const tg_tensor *[]){w, b});
  *
- *     const tg_npz *z = tg_load_npz(tape, "model.npz");
+ *     const tg_npz *z = tg_npz_load(t, "model.npz");
  *     if (z == NULL)
  *         fprintf(stderr, "%s\n", tg_last_error());
- *     tg_tensor *w2 = tg_npz_get(z, "w");           // or loop over z->n
- *
- *     >>> np.load("model.npz")["w"]                 # the same values
+ *     tg_tensor *w2 = tg_npz_get(z, "w");      // or loop over z->n
+ *     // In Python, np.load("model.npz")["w"] gives the same values.
  *
  * What is supported: dtypes '<f4' (TG_F32) and '<f8' (TG_F64), C order,
  * 0 to TG_MAX_DIMS dimensions of size at least 1 (shape () is a scalar).
@@ -48,10 +49,10 @@ extern "C" {
 #endif
 
 /* Write x to path as a .npy file (format 1.0, '<f4' or '<f8'). */
-TG_API int tg_save_npy(const char *path, const tg_tensor *x);
+TG_API int tg_npy_save(const char *path, const tg_tensor *x);
 
 /* Read the .npy file at path into a new tensor on t. */
-TG_API tg_tensor *tg_load_npy(tg_tape *t, const char *path);
+TG_API tg_tensor *tg_npy_load(tg_tape *t, const char *path);
 
 /* Read the bytes of a .npy file from memory (size bytes at data). */
 TG_API tg_tensor *tg_npy_parse(tg_tape *t, const void *data, size_t size);
@@ -62,7 +63,7 @@ TG_API tg_tensor *tg_npy_parse(tg_tape *t, const void *data, size_t size);
  * Names must be non-empty, distinct and at most 65000 bytes; n may be 0.
  * The archive must stay below 4 GiB (no ZIP64).
  */
-TG_API int tg_save_npz(const char *path, int n, const char *const *names,
+TG_API int tg_npz_save(const char *path, int n, const char *const *names,
                        const tg_tensor *const *arrays);
 
 /* The arrays of an archive, in archive order; owned by the tape. */
@@ -74,7 +75,7 @@ typedef struct tg_npz {
 
 /* Read every array of the .npz file at path onto t. Every entry must be a
  * supported .npy file whose name ends in ".npy", each name once. */
-TG_API const tg_npz *tg_load_npz(tg_tape *t, const char *path);
+TG_API const tg_npz *tg_npz_load(tg_tape *t, const char *path);
 
 /* The same from the bytes of a .npz file in memory. */
 TG_API const tg_npz *tg_npz_parse(tg_tape *t, const void *data, size_t size);
@@ -85,7 +86,7 @@ TG_API tg_tensor *tg_npz_get(const tg_npz *z, const char *name);
 
 /* Read only the array called name from the .npz file at path; the other
  * entries' data is not read. TG_ENOTFOUND if there is no such entry. */
-TG_API tg_tensor *tg_load_npz_entry(tg_tape *t, const char *path,
+TG_API tg_tensor *tg_npz_load_entry(tg_tape *t, const char *path,
                                     const char *name);
 
 #ifdef __cplusplus

@@ -6,14 +6,25 @@
  * gradient into the inputs' gradients. src/ops/relu.c is the worked
  * example; docs/adding-an-op.md walks through writing one.
  *
+ *     // f64 only, to stay short: a real op handles TG_F32 too.
  *     static tg_tensor *square_forward(tg_op_ctx *c) {
+ *         const double *x = tg_data_f64(c->in[0]);
  *         tg_tensor *y = tg_empty_like(c->tape, c->in[0]);
- *         ... y = x * x ...
+ *         if (x == NULL || y == NULL)
+ *             return NULL;
+ *         double *yv = tg_mut_f64(y);
+ *         for (int64_t i = 0; i < tg_numel(y); i++)
+ *             yv[i] = x[i] * x[i];                    // y = x * x
  *         return y;
  *     }
  *     static int square_backward(tg_op_ctx *c, const tg_tensor *y,
  *                                const tg_tensor *gy, tg_tensor *const *gx) {
- *         ... gx[0] = 2 * x * gy ...
+ *         const double *x = tg_data_f64(c->in[0]), *g = tg_data_f64(gy);
+ *         if (gx[0] == NULL)
+ *             return 0;                               // x needs no gradient
+ *         double *gxv = tg_mut_f64(gx[0]);
+ *         for (int64_t i = 0; i < tg_numel(y); i++)
+ *             gxv[i] = 2 * x[i] * g[i];               // gx = 2 x gy
  *         return 0;
  *     }
  *     static const tg_op square = {
@@ -21,7 +32,8 @@
  *         .forward = square_forward, .backward = square_backward,
  *     };
  *     tg_op_register(&square);
- *     tg_tensor *y = tg_apply(tape, tg_op_find("square"), &x, 1, NULL);
+ *     tg_tensor *x = tg_linspace(t, TG_F64, -1.0, 1.0, 5);
+ *     tg_tensor *y = tg_apply(t, tg_op_find("square"), 1, &x, NULL);
  */
 #ifndef TAPEGRAD_OP_H
 #define TAPEGRAD_OP_H
@@ -163,8 +175,8 @@ TG_API double tg_sum_value(const tg_tensor *x);
  * message are kept), TG_EINVAL for a wrong count or a stale tensor, TG_EDTYPE for
  * inputs of different dtypes, and whatever forward reports.
  */
-TG_API tg_tensor *tg_apply(tg_tape *t, const tg_op *op, tg_tensor *const *in,
-                           int n, const void *params);
+TG_API tg_tensor *tg_apply(tg_tape *t, const tg_op *op, int n,
+                           tg_tensor *const *in, const void *params);
 
 /*
  * Make op findable by name with tg_op_find. op must outlive every use (a

@@ -286,7 +286,7 @@ TG_API tg_tensor *tg_matmul(tg_tape *t, tg_tensor *a, tg_tensor *b);
  * and the same sizes except along axis.
  * Errors: TG_EINVAL for n < 1, a NULL xs or an axis out of range;
  * TG_ESHAPE for shapes that differ outside axis, or scalar inputs. */
-TG_API tg_tensor *tg_concat(tg_tape *t, tg_tensor *const *xs, int n, int axis);
+TG_API tg_tensor *tg_concat(tg_tape *t, int n, tg_tensor *const *xs, int axis);
 
 /* ---- Classification and losses ---------------------------------------- */
 

@@ -7,10 +7,10 @@
  *     tg_rng rng;
  *     tg_rng_seed(&rng, 42, 54);                       // seed, stream
  *     int64_t shape[] = {784, 128};
- *     tg_tensor *w = tg_rand_normal(params, &rng, TG_F32, 2, shape, 0.0, 0.05);
+ *     tg_tensor *w = tg_rand_normal(t, &rng, TG_F32, 2, shape, 0.0, 0.05);
  *     int64_t order[60000];
  *     for (int64_t i = 0; i < 60000; i++) order[i] = i;
- *     tg_rng_shuffle(&rng, order, 60000);              // an epoch's order
+ *     tg_rng_shuffle(&rng, 60000, order);              // an epoch's order
  *
  * The generator is PCG32 (M. E. O'Neill, "PCG: A Family of Simple Fast
  * Space-Efficient Statistically Good Algorithms for Random Number
@@ -56,7 +56,16 @@ typedef struct tg_rng {
  */
 TG_API int tg_rng_seed(tg_rng *rng, uint64_t seed, uint64_t stream);
 
-/* The next 32 random bits. 0 (and an error) for a NULL or unseeded rng. */
+/* The next 32 random bits. 0 (and an error) for a NULL or unseeded rng:
+ * since 0 is also a draw, tell them apart by tg_last_status(), after
+ * tg_clear_error() (the failure sets it, a draw leaves it alone):
+ *
+ *     tg_rng rng = {0};                 // never seeded
+ *     tg_clear_error();
+ *     uint32_t v = tg_rng_u32(&rng);
+ *     if (tg_last_status() != TG_OK)    // TG_ESTATE: "tg_rng_u32: ..."
+ *         printf("no draw (%u): %s\n", (unsigned)v, tg_last_error());
+ */
 TG_API uint32_t tg_rng_u32(tg_rng *rng);
 
 /*
@@ -65,7 +74,8 @@ TG_API uint32_t tg_rng_u32(tg_rng *rng);
  * bound, drawing again in the rare case that would favour some values).
  * A bound below 2^32 takes one u32 draw (rarely more); a larger one takes
  * the same method on 64 bits, two u32 draws at a time, the first giving
- * the high bits. 0 (and an error) for bound 0 or a NULL/unseeded rng.
+ * the high bits. 0 (and an error) for bound 0 or a NULL/unseeded rng;
+ * tell it from a draw of 0 by tg_last_status(), as for tg_rng_u32.
  */
 TG_API uint64_t tg_rng_bounded(tg_rng *rng, uint64_t bound);
 
@@ -93,7 +103,7 @@ TG_API double tg_rng_normal(tg_rng *rng);
  * TG_OK, or TG_EINVAL for n < 0 or NULL arguments (idx may be NULL when n
  * is 0), TG_ESTATE for an unseeded rng.
  */
-TG_API int tg_rng_shuffle(tg_rng *rng, int64_t *idx, int64_t n);
+TG_API int tg_rng_shuffle(tg_rng *rng, int64_t n, int64_t *idx);
 
 /*
  * A new tensor on t of the given dtype and shape, filled with values

@@ -76,20 +76,23 @@ TG_API bool tg_requires_grad(const tg_tensor *x);
  */
 TG_API tg_tensor *tg_grad(const tg_tensor *x);
 
-/* Set x's gradient to zeros (no-op if it has none yet, or x is NULL; a
- * tensor freed by a reset is left alone and reported as TG_ESTATE). Done
+/* Set x's gradient to zeros. Returns TG_OK (also when x has no gradient
+ * yet, or x is NULL: a no-op, as free(NULL)), or TG_ESTATE for a tensor
+ * freed by a reset (left alone). Done
  * lazily: the zeros are written when the gradient is next read through
  * tg_grad, tg_data_f32/f64, tg_mut_f32/f64 or tg_item, and never if the
  * next backward overwrites it first (so re-read values through them rather
  * than through a data pointer kept from before). */
-TG_API void tg_zero_grad(tg_tensor *x);
+TG_API int tg_zero_grad(tg_tensor *x);
 
-/* ---- Accessors. On NULL they return 0 / NULL. */
+/* ---- Accessors. On NULL they return 0, NULL or TG_DTYPE_NONE and set no
+ * error: a NULL tensor is the result of an earlier failure, whose status
+ * and message are still there. */
 
 TG_API int tg_ndim(const tg_tensor *x);
 TG_API const int64_t *tg_shape(const tg_tensor *x); /* ndim sizes */
 TG_API int64_t tg_numel(const tg_tensor *x);         /* product of the sizes */
-TG_API tg_dtype tg_dtype_of(const tg_tensor *x);     /* TG_F32 for NULL */
+TG_API tg_dtype tg_dtype_of(const tg_tensor *x); /* TG_DTYPE_NONE for NULL */
 TG_API tg_tape *tg_tape_of(const tg_tensor *x);      /* the owning tape */
 
 /* The values, row-major. NULL (and an error) if x is NULL or of the other
@@ -101,7 +104,9 @@ TG_API float *tg_mut_f32(tg_tensor *x);
 TG_API double *tg_mut_f64(tg_tensor *x);
 
 /* The value of a tensor with exactly one element, as a double; NaN (and an
- * error) for NULL or a tensor with more elements. */
+ * error) for NULL or a tensor with more elements. A tensor may hold NaN:
+ * where that matters, tell them apart by tg_last_status() after
+ * tg_clear_error(). */
 TG_API double tg_item(const tg_tensor *x);
 
 /* Give x a name for tg_tape_print, tg_tape_dot and traces (copied, at

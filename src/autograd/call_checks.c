@@ -86,11 +86,8 @@ int tg__copy_params(tg_tape *t, const tg_op *op, const void *params,
     if (params == NULL)
         return tg_set_error(TG_EINVAL, "tg_%s: params are NULL", op->name);
     *copy = tg_tape_alloc(t, op->params_size);
-    if (*copy == NULL) {
-        char fn[64]; /* name the op, not the allocation inside it */
-        snprintf(fn, sizeof fn, "tg_%s", op->name);
-        return tg__error_in(fn);
-    }
+    if (*copy == NULL)
+        return tg__error_in_op(op->name); /* the op, not the allocation */
     memcpy(*copy, params, op->params_size);
     return TG_OK;
 }
@@ -114,12 +111,10 @@ int tg__check_output(const tg_op_ctx *c, const tg_tensor *out,
 {
     const tg_op *op = c->op;
     if (out == NULL) {
-        if (tg__error_count() != errors) {
-            /* Name the op the caller ran, not a call inside its forward. */
-            char fn[64];
-            snprintf(fn, sizeof fn, "tg_%s", op->name);
-            return tg__error_in(fn);
-        }
+        if (tg__error_count() != errors)
+            /* The prefix rule (base.h): "tg_<op>: " once, in front of the
+             * detail forward wrote or of a call inside it that failed. */
+            return tg__error_in_op(op->name);
         return tg_set_error(TG_EINVAL, "tg_%s: forward returned NULL without "
                             "setting an error", op->name);
     }

@@ -84,15 +84,18 @@ tg_tensor *tg_grad(const tg_tensor *x)
  * zeroes and then runs backward never writes the zeros at all: that saves
  * a pass over every parameter's gradient per step.
  */
-void tg_zero_grad(tg_tensor *x)
+int tg_zero_grad(tg_tensor *x)
 {
+    if (x == NULL) /* a no-op, as free(NULL) */
+        return TG_OK;
     /* A stale x's gradient pointer leads into memory the tape has since
      * handed to new tensors: report it rather than zero theirs. */
-    if (x == NULL || tg__check_tensor("tg_zero_grad", x) != TG_OK ||
-        x->grad == NULL)
-        return;
+    int rc = tg__check_tensor("tg_zero_grad", x);
+    if (rc != TG_OK || x->grad == NULL)
+        return rc;
     x->grad->uniform = false;
     x->grad_state = TG__GRAD_STALE;
+    return TG_OK;
 }
 
 int tg_grad_fill(tg_tensor *gx, double value)

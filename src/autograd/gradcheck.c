@@ -303,14 +303,14 @@ static const double *weights(check *ck, tg_tape *t, int64_t n)
 /* Run fn on t and project its output to a scalar; NULL on failure. */
 static tg_tensor *evaluate(check *ck, tg_tape *t)
 {
-    tg_tensor *out = ck->fn(t, ck->in, ck->n, ck->userdata);
+    tg_tensor *out = ck->fn(t, ck->n, ck->in, ck->userdata);
     if (out == NULL ||
         tg__check_tensor("tg_gradcheck: the output", out) != TG_OK)
         return NULL;
     project_params p = {weights(ck, t, out->numel)};
     if (p.w == NULL)
         return NULL;
-    return tg_apply(t, &project_op, &out, 1, &p);
+    return tg_apply(t, &project_op, 1, &out, &p);
 }
 
 /* Number of output elements of t's non-smooth ops. */
@@ -656,8 +656,8 @@ static int run(check *ck)
     return rc;
 }
 
-int tg_gradcheck(tg_gradcheck_fn fn, void *userdata, tg_tensor *const *inputs,
-                 int n, const tg_gradcheck_options *opt,
+int tg_gradcheck(tg_gradcheck_fn fn, void *userdata, int n,
+                 tg_tensor *const *inputs, const tg_gradcheck_options *opt,
                  tg_gradcheck_report *report)
 {
     tg_gradcheck_options o = opt != NULL ? *opt : tg_gradcheck_defaults();

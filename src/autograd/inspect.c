@@ -183,7 +183,8 @@ int tg__check_gradients(const tg_tape *t, int64_t k, const tg__entry *e,
 int tg__backward_failed(const tg_op *op, int rc, unsigned long errors)
 {
     if (rc < 0 && tg__error_count() != errors)
-        return rc; /* it said why */
+        /* It said why: the prefix rule (base.h), "tg_<op>: " once. */
+        return tg__error_in_op(op->name);
     /* A (user's) backward failed without saying why, or returned something
      * that is not a status: say which op it was. */
     return tg_set_error(rc < 0 ? rc : TG_EINVAL, "tg_backward: the backward "

@@ -91,7 +91,7 @@ void *tg_tape_alloc(tg_tape *t, size_t size)
  * and record the call on the tape if backward may need it (an input wants
  * a gradient and grad is enabled).
  */
-tg_tensor *tg_apply(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
+tg_tensor *tg_apply(tg_tape *t, const tg_op *op, int n, tg_tensor *const *in,
                     const void *params)
 {
     void *copy;

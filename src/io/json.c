@@ -25,7 +25,7 @@
 #include <math.h>
 #include <string.h>
 
-#define FN "tg_write_json"
+#define FN "tg_json_write"
 
 /* Names must be well-formed UTF-8 (a Python str) and distinct (a dict). */
 static int check_names(int n, const char *const *names)
@@ -139,7 +139,7 @@ static int write_object(tg__atomic_file *af, int n, const char *const *names,
     return tg__atomic_puts(af, "}");
 }
 
-int tg_write_json(const char *path, int n, const char *const *names,
+int tg_json_write(const char *path, int n, const char *const *names,
                   const tg_tensor *const *values)
 {
     int rc = check_args(path, n, names, values);

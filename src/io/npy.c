@@ -411,17 +411,17 @@ static int emit_file(void *ud, const void *bytes, size_t n)
     return tg__atomic_write(ud, bytes, n);
 }
 
-int tg_save_npy(const char *path, const tg_tensor *x)
+int tg_npy_save(const char *path, const tg_tensor *x)
 {
     if (path == NULL)
-        return tg_set_error(TG_EINVAL, "tg_save_npy: path is NULL");
-    int rc = tg__check_tensor("tg_save_npy", x);
+        return tg_set_error(TG_EINVAL, "tg_npy_save: path is NULL");
+    int rc = tg__check_tensor("tg_npy_save", x);
     if (rc != TG_OK)
         return rc;
     char header[TG__NPY_HEADER_MAX];
     size_t len = tg__npy_header(x, header);
     tg__atomic_file af;
-    rc = tg__atomic_open(&af, "tg_save_npy", path);
+    rc = tg__atomic_open(&af, "tg_npy_save", path);
     if (rc != TG_OK)
         return rc;
     tg__atomic_write(&af, header, len);
@@ -429,16 +429,16 @@ int tg_save_npy(const char *path, const tg_tensor *x)
     return tg__atomic_commit(&af);
 }
 
-tg_tensor *tg_load_npy(tg_tape *t, const char *path)
+tg_tensor *tg_npy_load(tg_tape *t, const char *path)
 {
     if (t == NULL || path == NULL) {
-        tg_set_error(TG_EINVAL, "tg_load_npy: %s is NULL",
+        tg_set_error(TG_EINVAL, "tg_npy_load: %s is NULL",
                      t == NULL ? "tape" : "path");
         return NULL;
     }
     tg__src s;
     tg_tensor *x = NULL;
-    if (tg__src_open(&s, "tg_load_npy", path) != TG_OK)
+    if (tg__src_open(&s, "tg_npy_load", path) != TG_OK)
         return NULL;
     tg__npy_read(&s, t, &x);
     tg__src_close(&s);

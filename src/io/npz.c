@@ -28,11 +28,11 @@ typedef struct npz_out {
     uint32_t crc, size, offset;
 } npz_out;
 
-/* Check the arguments of tg_save_npz. */
+/* Check the arguments of tg_npz_save. */
 static int check_save_args(const char *path, int n, const char *const *names,
                            const tg_tensor *const *arrays)
 {
-    const char *fn = "tg_save_npz";
+    const char *fn = "tg_npz_save";
     if (path == NULL || n < 0 || n > 65535 ||
         (n > 0 && (names == NULL || arrays == NULL)))
         return tg_set_error(TG_EINVAL, "%s: %s", fn,
@@ -86,7 +86,7 @@ static int plan(int n, const char *const *names,
         at += TG__ZIP_LOCAL_SIZE + name_len + size;
         cd += TG__ZIP_CENTRAL_SIZE + name_len;
         if (size > UINT32_MAX || at + cd + TG__ZIP_END_SIZE > UINT32_MAX)
-            return tg_set_error(TG_EINVAL, "tg_save_npz: the archive would "
+            return tg_set_error(TG_EINVAL, "tg_npz_save: the archive would "
                                 "pass 4 GiB at '%s'; ZIP64 is not supported",
                                 names[i]);
     }
@@ -129,7 +129,7 @@ static void write_archive(tg__atomic_file *af, int n, const char *const *names,
     tg__atomic_write(af, rec, TG__ZIP_END_SIZE);
 }
 
-int tg_save_npz(const char *path, int n, const char *const *names,
+int tg_npz_save(const char *path, int n, const char *const *names,
                 const tg_tensor *const *arrays)
 {
     int rc = check_save_args(path, n, names, arrays);
@@ -137,12 +137,12 @@ int tg_save_npz(const char *path, int n, const char *const *names,
         return rc;
     npz_out *out = tg__malloc((size_t)(n ? n : 1) * sizeof *out);
     if (out == NULL)
-        return tg_set_error(TG_ENOMEM, "tg_save_npz: out of memory");
+        return tg_set_error(TG_ENOMEM, "tg_npz_save: out of memory");
     uint32_t cd_offset, cd_size;
     tg__atomic_file af;
     rc = plan(n, names, arrays, out, &cd_offset, &cd_size);
     if (rc == TG_OK)
-        rc = tg__atomic_open(&af, "tg_save_npz", path);
+        rc = tg__atomic_open(&af, "tg_npz_save", path);
     if (rc == TG_OK) {
         write_archive(&af, n, names, arrays, out, cd_offset, cd_size);
         rc = tg__atomic_commit(&af);
@@ -239,15 +239,15 @@ static const tg_npz *load_all(tg__src *s, tg_tape *t)
     return z;
 }
 
-const tg_npz *tg_load_npz(tg_tape *t, const char *path)
+const tg_npz *tg_npz_load(tg_tape *t, const char *path)
 {
     if (t == NULL || path == NULL) {
-        tg_set_error(TG_EINVAL, "tg_load_npz: %s is NULL",
+        tg_set_error(TG_EINVAL, "tg_npz_load: %s is NULL",
                      t == NULL ? "tape" : "path");
         return NULL;
     }
     tg__src s;
-    if (tg__src_open(&s, "tg_load_npz", path) != TG_OK)
+    if (tg__src_open(&s, "tg_npz_load", path) != TG_OK)
         return NULL;
     const tg_npz *z = load_all(&s, t);
     tg__src_close(&s);
@@ -302,15 +302,15 @@ static tg_tensor *load_one(tg__src *s, tg_tape *t, const char *name)
     return x;
 }
 
-tg_tensor *tg_load_npz_entry(tg_tape *t, const char *path, const char *name)
+tg_tensor *tg_npz_load_entry(tg_tape *t, const char *path, const char *name)
 {
     if (t == NULL || path == NULL || name == NULL) {
-        tg_set_error(TG_EINVAL, "tg_load_npz_entry: %s is NULL",
+        tg_set_error(TG_EINVAL, "tg_npz_load_entry: %s is NULL",
                      t == NULL ? "tape" : path == NULL ? "path" : "name");
         return NULL;
     }
     tg__src s;
-    if (tg__src_open(&s, "tg_load_npz_entry", path) != TG_OK)
+    if (tg__src_open(&s, "tg_npz_load_entry", path) != TG_OK)
         return NULL;
     tg_tensor *x = load_one(&s, t, name);
     tg__src_close(&s);

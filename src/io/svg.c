@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FN "tg_write_svg_plot"
+#define FN "tg_svg_write_plot"
 
 #define DEFAULT_WIDTH 640
 #define DEFAULT_HEIGHT 420
@@ -570,8 +570,8 @@ static int write_plot(tg__atomic_file *af, const tg_plot *plot,
     return tg__atomic_puts(af, "</svg>\n");
 }
 
-int tg_write_svg_plot(const char *path, const tg_plot *plot,
-                      const tg_plot_series *series, int n)
+int tg_svg_write_plot(const char *path, const tg_plot *plot,
+                      int n, const tg_plot_series *series)
 {
     int rc = check_args(path, plot, series, n);
     if (rc != TG_OK)

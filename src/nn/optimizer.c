@@ -56,7 +56,16 @@ tg_adam_options tg_adamw_defaults(void)
     return (tg_adam_options){1e-3, 0.9, 0.999, 1e-8, 1e-2};
 }
 
-static bool bad(double v) { return !(v >= 0.0) || isinf(v); }
+/*
+ * One validator per option, shared by every entry point that takes it
+ * (tg_sgd_new, tg_adam_new, tg_adamw_new, tg_optimizer_set_lr), so the
+ * same value is accepted or refused everywhere.
+ */
+/* lr, momentum, dampening, weight decay, eps: finite and >= 0. */
+static bool rate_ok(double v) { return v >= 0.0 && !isinf(v); }
+/* beta1, beta2: in [0, 1). */
+static bool beta_ok(double v) { return v >= 0.0 && v < 1.0; }
+static bool bad(double v) { return !rate_ok(v); }
 
 tg_optimizer *tg_sgd_new(tg_tape *t, tg_params *p, const tg_sgd_options *opt)
 {
@@ -89,8 +98,7 @@ static tg_optimizer *adam_new(const char *fn, opt_kind kind, tg_tape *t,
                               tg_params *p, const tg_adam_options *opt)
 {
     if (bad(opt->lr) || bad(opt->eps) || bad(opt->weight_decay) ||
-        !(opt->beta1 >= 0 && opt->beta1 < 1) ||
-        !(opt->beta2 >= 0 && opt->beta2 < 1)) {
+        !beta_ok(opt->beta1) || !beta_ok(opt->beta2)) {
         tg_set_error(TG_EINVAL, "%s: lr %g, eps %g and weight decay %g must "
                      "be finite and >= 0, betas (%g, %g) in [0, 1)", fn,
                      opt->lr, opt->eps, opt->weight_decay, opt->beta1,
@@ -125,19 +133,33 @@ int tg_optimizer_step(tg_optimizer *o)
     return o->kind == OPT_SGD ? tg__sgd_step(o) : tg__adam_step(o);
 }
 
-void tg_optimizer_set_lr(tg_optimizer *o, double lr)
+/* A NULL optimizer: keep the error of the _new that failed, if any. */
+static int null_optimizer(const char *fn)
+{
+    if (tg_last_status() != TG_OK)
+        return tg_last_status();
+    return tg_set_error(TG_EINVAL, "%s: optimizer is NULL", fn);
+}
+
+int tg_optimizer_set_lr(tg_optimizer *o, double lr)
 {
     if (o == NULL)
-        return;
+        return null_optimizer("tg_optimizer_set_lr");
+    if (!rate_ok(lr))
+        return tg_set_error(TG_EINVAL, "tg_optimizer_set_lr: lr %g must be "
+                            "finite and >= 0", lr);
     if (o->kind == OPT_SGD)
         o->sgd.lr = lr;
     else
         o->adam.lr = lr;
+    return TG_OK;
 }
 
 double tg_optimizer_lr(const tg_optimizer *o)
 {
-    if (o == NULL)
-        return 0.0;
+    if (o == NULL) {
+        null_optimizer("tg_optimizer_lr");
+        return NAN;
+    }
     return o->kind == OPT_SGD ? o->sgd.lr : o->adam.lr;
 }

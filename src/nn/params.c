@@ -4,6 +4,7 @@
 #include "tapegrad.h"
 #include "tapegrad/nn.h"
 
+#include <stdio.h>
 #include <string.h>
 
 struct tg_params {
@@ -89,8 +90,21 @@ int64_t tg_params_numel(const tg_params *p)
     return total;
 }
 
-void tg_params_zero_grad(tg_params *p)
+int tg_params_zero_grad(tg_params *p)
 {
-    for (int64_t i = 0; i < tg_params_count(p); i++)
-        tg_zero_grad(p->items[i]);
+    if (p == NULL)   /* keep the error of the tg_params_new that failed */
+        return tg_last_status() != TG_OK
+                   ? tg_last_status()
+                   : tg_set_error(TG_EINVAL, "tg_params_zero_grad: "
+                                  "parameter list is NULL");
+    for (int64_t i = 0; i < tg_params_count(p); i++) {
+        int rc = tg_zero_grad(p->items[i]);
+        if (rc != TG_OK) {
+            char why[256];   /* tg_last_error's buffer is rewritten below */
+            snprintf(why, sizeof why, "%s", tg_last_error());
+            return tg_set_error(rc, "tg_params_zero_grad: parameter %lld: "
+                                "%s", (long long)i, why);
+        }
+    }
+    return TG_OK;
 }

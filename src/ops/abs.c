@@ -70,5 +70,5 @@ const tg_op tg__op_abs = {
 
 tg_tensor *tg_abs(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_abs, &x, 1, NULL);
+    return tg_apply(t, &tg__op_abs, 1, &x, NULL);
 }

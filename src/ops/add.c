@@ -56,7 +56,7 @@ const tg_op tg__op_add = {
 tg_tensor *tg_add(tg_tape *t, tg_tensor *a, tg_tensor *b)
 {
     tg_tensor *in[2] = {a, b};
-    return tg_apply(t, &tg__op_add, in, 2, NULL);
+    return tg_apply(t, &tg__op_add, 2, in, NULL);
 }
 
 /*

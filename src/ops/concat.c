@@ -101,8 +101,8 @@ const tg_op tg__op_concat = {
     .backward = concat_backward,
 };
 
-tg_tensor *tg_concat(tg_tape *t, tg_tensor *const *xs, int n, int axis)
+tg_tensor *tg_concat(tg_tape *t, int n, tg_tensor *const *xs, int axis)
 {
     tg__axis_params p = {axis, false};
-    return tg_apply(t, &tg__op_concat, xs, n, &p);
+    return tg_apply(t, &tg__op_concat, n, xs, &p);
 }

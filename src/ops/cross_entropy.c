@@ -92,6 +92,8 @@ static int cross_entropy_backward(tg_op_ctx *c, const tg_tensor *y,
                                   const tg_tensor *gy, tg_tensor *const *gx)
 {
     (void)y;
+    if (gx[0] == NULL) /* x needs no gradient: nothing to compute */
+        return TG_OK;
     const tg_tensor *x = c->in[0];
     const ce_saved *sv = c->saved;
     int64_t rows = x->shape[0], cols = x->shape[1];
@@ -149,5 +151,5 @@ tg_tensor *tg_cross_entropy(tg_tape *t, tg_tensor *logits,
                             const int64_t *labels)
 {
     ce_params p = {labels};
-    return tg_apply(t, &tg__op_cross_entropy, &logits, 1, &p);
+    return tg_apply(t, &tg__op_cross_entropy, 1, &logits, &p);
 }

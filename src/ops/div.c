@@ -73,5 +73,5 @@ const tg_op tg__op_div = {
 tg_tensor *tg_div(tg_tape *t, tg_tensor *a, tg_tensor *b)
 {
     tg_tensor *in[2] = {a, b};
-    return tg_apply(t, &tg__op_div, in, 2, NULL);
+    return tg_apply(t, &tg__op_div, 2, in, NULL);
 }

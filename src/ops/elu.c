@@ -77,5 +77,5 @@ const tg_op tg__op_elu = {
 tg_tensor *tg_elu(tg_tape *t, tg_tensor *x, double alpha)
 {
     elu_params p = {alpha};
-    return tg_apply(t, &tg__op_elu, &x, 1, &p);
+    return tg_apply(t, &tg__op_elu, 1, &x, &p);
 }

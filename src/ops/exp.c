@@ -60,5 +60,5 @@ const tg_op tg__op_exp = {
 
 tg_tensor *tg_exp(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_exp, &x, 1, NULL);
+    return tg_apply(t, &tg__op_exp, 1, &x, NULL);
 }

@@ -66,5 +66,5 @@ const tg_op tg__op_gelu = {
 
 tg_tensor *tg_gelu(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_gelu, &x, 1, NULL);
+    return tg_apply(t, &tg__op_gelu, 1, &x, NULL);
 }

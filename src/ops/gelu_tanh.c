@@ -70,5 +70,5 @@ const tg_op tg__op_gelu_tanh = {
 
 tg_tensor *tg_gelu_tanh(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_gelu_tanh, &x, 1, NULL);
+    return tg_apply(t, &tg__op_gelu_tanh, 1, &x, NULL);
 }

@@ -80,5 +80,5 @@ const tg_op tg__op_hardsigmoid = {
 
 tg_tensor *tg_hardsigmoid(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_hardsigmoid, &x, 1, NULL);
+    return tg_apply(t, &tg__op_hardsigmoid, 1, &x, NULL);
 }

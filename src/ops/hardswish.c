@@ -67,5 +67,5 @@ const tg_op tg__op_hardswish = {
 
 tg_tensor *tg_hardswish(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_hardswish, &x, 1, NULL);
+    return tg_apply(t, &tg__op_hardswish, 1, &x, NULL);
 }

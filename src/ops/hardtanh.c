@@ -98,5 +98,5 @@ tg_tensor *tg_hardtanh(tg_tape *t, tg_tensor *x, double min_val,
                        double max_val)
 {
     hardtanh_params p = {min_val, max_val};
-    return tg_apply(t, &tg__op_hardtanh, &x, 1, &p);
+    return tg_apply(t, &tg__op_hardtanh, 1, &x, &p);
 }

@@ -90,5 +90,5 @@ const tg_op tg__op_leaky_relu = {
 tg_tensor *tg_leaky_relu(tg_tape *t, tg_tensor *x, double slope)
 {
     leaky_relu_params p = {slope};
-    return tg_apply(t, &tg__op_leaky_relu, &x, 1, &p);
+    return tg_apply(t, &tg__op_leaky_relu, 1, &x, &p);
 }

@@ -170,5 +170,5 @@ const tg_op tg__op_linear = {
 tg_tensor *tg_linear(tg_tape *t, tg_tensor *x, tg_tensor *w, tg_tensor *b)
 {
     tg_tensor *in[3] = {x, w, b};
-    return tg_apply(t, &tg__op_linear, in, b ? 3 : 2, NULL);
+    return tg_apply(t, &tg__op_linear, b ? 3 : 2, in, NULL);
 }

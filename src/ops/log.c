@@ -60,5 +60,5 @@ const tg_op tg__op_log = {
 
 tg_tensor *tg_log(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_log, &x, 1, NULL);
+    return tg_apply(t, &tg__op_log, 1, &x, NULL);
 }

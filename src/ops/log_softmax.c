@@ -71,6 +71,8 @@ TG__HOT static void log_softmax_backward_f32(float *restrict gx,
 static int log_softmax_backward(tg_op_ctx *c, const tg_tensor *y,
                                 const tg_tensor *gy, tg_tensor *const *gx)
 {
+    if (gx[0] == NULL) /* x needs no gradient: nothing to compute */
+        return TG_OK;
     tg__lanes l = {0, 0, 0};
     lanes_of(c, &l); /* forward checked the axis */
     for (int64_t j = 0; j < l.outer * l.inner; j++) {
@@ -114,5 +116,5 @@ const tg_op tg__op_log_softmax = {
 tg_tensor *tg_log_softmax(tg_tape *t, tg_tensor *x, int axis)
 {
     tg__axis_params p = {axis, false};
-    return tg_apply(t, &tg__op_log_softmax, &x, 1, &p);
+    return tg_apply(t, &tg__op_log_softmax, 1, &x, &p);
 }

@@ -31,6 +31,8 @@ static tg_tensor *logsumexp_forward(tg_op_ctx *c)
 static int logsumexp_backward(tg_op_ctx *c, const tg_tensor *y,
                               const tg_tensor *gy, tg_tensor *const *gx)
 {
+    if (gx[0] == NULL) /* x needs no gradient: nothing to compute */
+        return TG_OK;
     const tg_tensor *x = c->in[0];
     tg__lanes l = tg__reduction_lanes(c);
     for (int64_t j = 0; j < l.outer * l.inner; j++) {
@@ -80,11 +82,11 @@ const tg_op tg__op_logsumexp_axis = {
 
 tg_tensor *tg_logsumexp(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_logsumexp, &x, 1, NULL);
+    return tg_apply(t, &tg__op_logsumexp, 1, &x, NULL);
 }
 
 tg_tensor *tg_logsumexp_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim)
 {
     tg__axis_params p = {axis, keepdim};
-    return tg_apply(t, &tg__op_logsumexp_axis, &x, 1, &p);
+    return tg_apply(t, &tg__op_logsumexp_axis, 1, &x, &p);
 }

@@ -337,5 +337,5 @@ const tg_op tg__op_matmul = {
 tg_tensor *tg_matmul(tg_tape *t, tg_tensor *a, tg_tensor *b)
 {
     tg_tensor *in[2] = {a, b};
-    return tg_apply(t, &tg__op_matmul, in, 2, NULL);
+    return tg_apply(t, &tg__op_matmul, 2, in, NULL);
 }

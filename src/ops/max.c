@@ -39,6 +39,8 @@ static int max_backward(tg_op_ctx *c, const tg_tensor *y,
                         const tg_tensor *gy, tg_tensor *const *gx)
 {
     (void)y;
+    if (gx[0] == NULL) /* x needs no gradient: nothing to compute */
+        return TG_OK;
     tg__lanes l = tg__reduction_lanes(c);
     bool split_ties = c->params == NULL;
     for (int64_t j = 0; j < l.outer * l.inner; j++)
@@ -89,11 +91,11 @@ const tg_op tg__op_max_axis = {
 
 tg_tensor *tg_max(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_max, &x, 1, NULL);
+    return tg_apply(t, &tg__op_max, 1, &x, NULL);
 }
 
 tg_tensor *tg_max_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim)
 {
     tg__axis_params p = {axis, keepdim};
-    return tg_apply(t, &tg__op_max_axis, &x, 1, &p);
+    return tg_apply(t, &tg__op_max_axis, 1, &x, &p);
 }

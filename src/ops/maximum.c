@@ -108,5 +108,5 @@ const tg_op tg__op_maximum = {
 tg_tensor *tg_maximum(tg_tape *t, tg_tensor *a, tg_tensor *b)
 {
     tg_tensor *in[2] = {a, b};
-    return tg_apply(t, &tg__op_maximum, in, 2, NULL);
+    return tg_apply(t, &tg__op_maximum, 2, in, NULL);
 }

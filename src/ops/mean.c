@@ -28,6 +28,8 @@ static int mean_backward(tg_op_ctx *c, const tg_tensor *y,
                          const tg_tensor *gy, tg_tensor *const *gx)
 {
     (void)y;
+    if (gx[0] == NULL) /* x needs no gradient: nothing to compute */
+        return TG_OK;
     tg__lanes l = tg__reduction_lanes(c);
     if (c->params == NULL) /* the mean of everything: one value, as sum.c */
         return tg_grad_fill(gx[0], tg__get(gy, 0) / (double)l.n);
@@ -79,11 +81,11 @@ const tg_op tg__op_mean_axis = {
 
 tg_tensor *tg_mean(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_mean, &x, 1, NULL);
+    return tg_apply(t, &tg__op_mean, 1, &x, NULL);
 }
 
 tg_tensor *tg_mean_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim)
 {
     tg__axis_params p = {axis, keepdim};
-    return tg_apply(t, &tg__op_mean_axis, &x, 1, &p);
+    return tg_apply(t, &tg__op_mean_axis, 1, &x, &p);
 }

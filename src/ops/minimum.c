@@ -102,5 +102,5 @@ const tg_op tg__op_minimum = {
 tg_tensor *tg_minimum(tg_tape *t, tg_tensor *a, tg_tensor *b)
 {
     tg_tensor *in[2] = {a, b};
-    return tg_apply(t, &tg__op_minimum, in, 2, NULL);
+    return tg_apply(t, &tg__op_minimum, 2, in, NULL);
 }

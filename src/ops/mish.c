@@ -58,5 +58,5 @@ const tg_op tg__op_mish = {
 
 tg_tensor *tg_mish(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_mish, &x, 1, NULL);
+    return tg_apply(t, &tg__op_mish, 1, &x, NULL);
 }

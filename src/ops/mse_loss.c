@@ -40,6 +40,8 @@ static int mse_loss_backward(tg_op_ctx *c, const tg_tensor *y,
                              const tg_tensor *gy, tg_tensor *const *gx)
 {
     (void)y;
+    if (gx[0] == NULL && gx[1] == NULL) /* neither input needs one */
+        return TG_OK;
     const tg_tensor *a = c->in[0], *b = c->in[1];
     double scale = 2.0 * tg__get(gy, 0) / (double)a->numel;
     for (int64_t i = 0; i < a->numel; i++) {
@@ -79,5 +81,5 @@ const tg_op tg__op_mse_loss = {
 tg_tensor *tg_mse_loss(tg_tape *t, tg_tensor *a, tg_tensor *b)
 {
     tg_tensor *in[2] = {a, b};
-    return tg_apply(t, &tg__op_mse_loss, in, 2, NULL);
+    return tg_apply(t, &tg__op_mse_loss, 2, in, NULL);
 }

@@ -72,7 +72,7 @@ const tg_op tg__op_mul = {
 tg_tensor *tg_mul(tg_tape *t, tg_tensor *a, tg_tensor *b)
 {
     tg_tensor *in[2] = {a, b};
-    return tg_apply(t, &tg__op_mul, in, 2, NULL);
+    return tg_apply(t, &tg__op_mul, 2, in, NULL);
 }
 
 /* c * x for a constant c: mul with a scalar tensor made on t, as

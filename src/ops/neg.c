@@ -58,5 +58,5 @@ const tg_op tg__op_neg = {
 
 tg_tensor *tg_neg(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_neg, &x, 1, NULL);
+    return tg_apply(t, &tg__op_neg, 1, &x, NULL);
 }

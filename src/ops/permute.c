@@ -74,6 +74,8 @@ static int permute_backward(tg_op_ctx *c, const tg_tensor *y,
                             const tg_tensor *gy, tg_tensor *const *gx)
 {
     (void)y;
+    if (gx[0] == NULL) /* x needs no gradient: nothing to compute */
+        return TG_OK;
     int perm[TG_MAX_DIMS], inv[TG_MAX_DIMS];
     resolve(c->in[0], c->params, perm); /* forward checked them */
     for (int d = 0; d < c->in[0]->ndim; d++)
@@ -109,14 +111,10 @@ tg_tensor *tg_permute(tg_tape *t, tg_tensor *x, int ndim, const int *dims)
     permute_params p = {ndim, {0}};
     bool bad = ndim < 0 || ndim > TG_MAX_DIMS || (ndim > 0 && dims == NULL);
     if (bad && x != NULL) { /* a NULL x carries an earlier error: keep it */
-        if (dims == NULL)
-            tg_set_error(TG_EINVAL, "tg_permute: dims is NULL");
-        else
-            tg_set_error(TG_EINVAL, "tg_permute: ndim %d is outside 0..%d",
-                         ndim, TG_MAX_DIMS);
+        tg__check_ndim("tg_permute", ndim, dims, "dims");
         return NULL;
     }
     for (int d = 0; !bad && d < ndim; d++)
         p.dims[d] = dims[d];
-    return tg_apply(t, &tg__op_permute, &x, 1, &p);
+    return tg_apply(t, &tg__op_permute, 1, &x, &p);
 }

@@ -93,6 +93,8 @@ static int pow_backward(tg_op_ctx *c, const tg_tensor *y, const tg_tensor *gy,
                         tg_tensor *const *gx)
 {
     (void)y;
+    if (gx[0] == NULL) /* x needs no gradient: nothing to compute */
+        return TG_OK;
     const tg_tensor *x = c->in[0];
     const pow_params *prm = c->params;
     if (tg_dtype_of(x) == TG_F32)
@@ -132,5 +134,5 @@ const tg_op tg__op_pow = {
 tg_tensor *tg_pow(tg_tape *t, tg_tensor *x, double exponent)
 {
     pow_params prm = {exponent};
-    return tg_apply(t, &tg__op_pow, &x, 1, &prm);
+    return tg_apply(t, &tg__op_pow, 1, &x, &prm);
 }

@@ -86,5 +86,5 @@ const tg_op tg__op_pow_tensor = {
 tg_tensor *tg_pow_tensor(tg_tape *t, tg_tensor *a, tg_tensor *b)
 {
     tg_tensor *in[2] = {a, b};
-    return tg_apply(t, &tg__op_pow_tensor, in, 2, NULL);
+    return tg_apply(t, &tg__op_pow_tensor, 2, in, NULL);
 }

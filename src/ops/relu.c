@@ -56,5 +56,5 @@ const tg_op tg__op_relu = {
 
 tg_tensor *tg_relu(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_relu, &x, 1, NULL);
+    return tg_apply(t, &tg__op_relu, 1, &x, NULL);
 }

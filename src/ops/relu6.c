@@ -70,5 +70,5 @@ const tg_op tg__op_relu6 = {
 
 tg_tensor *tg_relu6(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_relu6, &x, 1, NULL);
+    return tg_apply(t, &tg__op_relu6, 1, &x, NULL);
 }

@@ -84,6 +84,8 @@ static int reshape_backward(tg_op_ctx *c, const tg_tensor *y,
 {
     (void)c;
     (void)y;
+    if (gx[0] == NULL) /* x needs no gradient: nothing to compute */
+        return TG_OK;
     memcpy(gx[0]->data, gy->data, (size_t)gy->numel * tg_dtype_size(gy->dtype));
     return TG_OK;
 }
@@ -112,14 +114,10 @@ tg_tensor *tg_reshape(tg_tape *t, tg_tensor *x, int ndim, const int64_t *shape)
     reshape_params p = {ndim, {0}};
     bool bad = ndim < 0 || ndim > TG_MAX_DIMS || (ndim > 0 && shape == NULL);
     if (bad && x != NULL) { /* a NULL x carries an earlier error: keep it */
-        if (shape == NULL)
-            tg_set_error(TG_EINVAL, "tg_reshape: shape is NULL");
-        else
-            tg_set_error(TG_EINVAL, "tg_reshape: ndim %d is outside 0..%d",
-                         ndim, TG_MAX_DIMS);
+        tg__check_ndim("tg_reshape", ndim, shape, "shape");
         return NULL;
     }
     for (int d = 0; !bad && d < ndim; d++)
         p.shape[d] = shape[d];
-    return tg_apply(t, &tg__op_reshape, &x, 1, &p);
+    return tg_apply(t, &tg__op_reshape, 1, &x, &p);
 }

@@ -67,5 +67,5 @@ const tg_op tg__op_selu = {
 
 tg_tensor *tg_selu(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_selu, &x, 1, NULL);
+    return tg_apply(t, &tg__op_selu, 1, &x, NULL);
 }

@@ -61,5 +61,5 @@ const tg_op tg__op_sigmoid = {
 
 tg_tensor *tg_sigmoid(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_sigmoid, &x, 1, NULL);
+    return tg_apply(t, &tg__op_sigmoid, 1, &x, NULL);
 }

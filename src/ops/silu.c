@@ -70,5 +70,5 @@ const tg_op tg__op_silu = {
 
 tg_tensor *tg_silu(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_silu, &x, 1, NULL);
+    return tg_apply(t, &tg__op_silu, 1, &x, NULL);
 }

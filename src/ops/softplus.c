@@ -91,5 +91,5 @@ const tg_op tg__op_softplus = {
 tg_tensor *tg_softplus(tg_tape *t, tg_tensor *x, double beta, double threshold)
 {
     softplus_params p = {beta, threshold};
-    return tg_apply(t, &tg__op_softplus, &x, 1, &p);
+    return tg_apply(t, &tg__op_softplus, 1, &x, &p);
 }

@@ -66,5 +66,5 @@ const tg_op tg__op_softsign = {
 
 tg_tensor *tg_softsign(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_softsign, &x, 1, NULL);
+    return tg_apply(t, &tg__op_softsign, 1, &x, NULL);
 }

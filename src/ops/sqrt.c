@@ -59,5 +59,5 @@ const tg_op tg__op_sqrt = {
 
 tg_tensor *tg_sqrt(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_sqrt, &x, 1, NULL);
+    return tg_apply(t, &tg__op_sqrt, 1, &x, NULL);
 }

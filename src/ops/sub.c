@@ -76,5 +76,5 @@ const tg_op tg__op_sub = {
 tg_tensor *tg_sub(tg_tape *t, tg_tensor *a, tg_tensor *b)
 {
     tg_tensor *in[2] = {a, b};
-    return tg_apply(t, &tg__op_sub, in, 2, NULL);
+    return tg_apply(t, &tg__op_sub, 2, in, NULL);
 }

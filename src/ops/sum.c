@@ -51,5 +51,5 @@ const tg_op tg__op_sum = {
 
 tg_tensor *tg_sum(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_sum, &x, 1, NULL);
+    return tg_apply(t, &tg__op_sum, 1, &x, NULL);
 }

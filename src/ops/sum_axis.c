@@ -65,5 +65,5 @@ const tg_op tg__op_sum_axis = {
 tg_tensor *tg_sum_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim)
 {
     tg__axis_params p = {axis, keepdim};
-    return tg_apply(t, &tg__op_sum_axis, &x, 1, &p);
+    return tg_apply(t, &tg__op_sum_axis, 1, &x, &p);
 }

@@ -59,5 +59,5 @@ const tg_op tg__op_tanh = {
 
 tg_tensor *tg_tanh(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_tanh, &x, 1, NULL);
+    return tg_apply(t, &tg__op_tanh, 1, &x, NULL);
 }

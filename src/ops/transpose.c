@@ -37,6 +37,8 @@ static int transpose_backward(tg_op_ctx *c, const tg_tensor *y,
 {
     (void)c;
     (void)y;
+    if (gx[0] == NULL) /* x needs no gradient: nothing to compute */
+        return TG_OK;
     tg__permute_copy(gy, swap, gx[0]);
     return TG_OK;
 }
@@ -60,5 +62,5 @@ const tg_op tg__op_transpose = {
 
 tg_tensor *tg_transpose(tg_tape *t, tg_tensor *x)
 {
-    return tg_apply(t, &tg__op_transpose, &x, 1, NULL);
+    return tg_apply(t, &tg__op_transpose, 1, &x, NULL);
 }

@@ -198,8 +198,11 @@ double tg__lane_logsumexp(const tg_tensor *x, const tg__lanes *l, int64_t j)
     return m + log(lane_sum_exp(x, l, j, m));
 }
 
+/* x may be a NULL gradient slot (input needs no gradient): nothing to do. */
 void tg__lane_fill(tg_tensor *x, const tg__lanes *l, int64_t j, double v)
 {
+    if (x == NULL)
+        return;
     int64_t base = tg__lane_base(l, j);
     for (int64_t k = 0; k < l->n; k++)
         tg__set(x, base + k * l->inner, v);
@@ -209,6 +212,8 @@ void tg__lane_select_grad(tg_tensor *gx, const tg_tensor *x,
                           const tg__lanes *l, int64_t j, bool want_max,
                           bool split_ties, double g)
 {
+    if (gx == NULL) /* a NULL gradient slot: no gradient to select */
+        return;
     int64_t ties, base = tg__lane_base(l, j);
     int64_t arg = tg__lane_arg(x, l, j, want_max, &ties);
     tg__lane_fill(gx, l, j, 0.0);

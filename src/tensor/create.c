@@ -11,15 +11,23 @@
 
 #include <string.h>
 
-int tg__check_shape(const char *fn, int ndim, const int64_t *shape,
-                    size_t elem_size, int64_t *numel)
+int tg__check_ndim(const char *fn, int ndim, const void *sizes,
+                   const char *what)
 {
     if (ndim < 0 || ndim > TG_MAX_DIMS)
         return tg_set_error(TG_EINVAL, "%s: ndim %d is outside 0..%d", fn,
                             ndim, TG_MAX_DIMS);
-    if (ndim > 0 && shape == NULL)
-        return tg_set_error(TG_EINVAL, "%s: shape is NULL for ndim %d", fn,
-                            ndim);
+    if (ndim > 0 && sizes == NULL)
+        return tg_set_error(TG_EINVAL, "%s: %s is NULL for ndim %d", fn,
+                            what, ndim);
+    return TG_OK;
+}
+
+int tg__check_shape(const char *fn, int ndim, const int64_t *shape,
+                    size_t elem_size, int64_t *numel)
+{
+    if (tg__check_ndim(fn, ndim, shape, "shape") != TG_OK)
+        return TG_EINVAL;
     int64_t n = 1;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] < 1)

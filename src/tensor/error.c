@@ -64,6 +64,22 @@ int tg__error_in(const char *fn)
     return tg_set_error(last_status, "%s: %s", fn, old);
 }
 
+int tg__error_in_op(const char *name)
+{
+    char fn[80];
+    snprintf(fn, sizeof fn, "tg_%s", name);
+    size_t n = strlen(name);
+    if (strncmp(last_error, name, n) == 0 && last_error[n] == ':') {
+        /* "name: detail": the op named itself without "tg_". */
+        const char *detail = last_error + n + 1;
+        detail += *detail == ' ';
+        char old[sizeof last_error];
+        memcpy(old, detail, strlen(detail) + 1);
+        return tg_set_error(last_status, "%s: %s", fn, old);
+    }
+    return tg__error_in(fn);
+}
+
 unsigned long tg__error_count(void)
 {
     return error_count;

@@ -58,6 +58,8 @@ PERMUTE(double, permute_f64)
 
 void tg__permute_copy(const tg_tensor *x, const int *perm, tg_tensor *y)
 {
+    if (y == NULL) /* a NULL gradient slot: nothing to write */
+        return;
     int nd = x->ndim;
     if (nd == 2 && perm[0] == 1) {
         if (x->dtype == TG_F32)

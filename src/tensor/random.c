@@ -208,7 +208,7 @@ double tg_rng_normal(tg_rng *rng)
     return next_normal(rng);
 }
 
-int tg_rng_shuffle(tg_rng *rng, int64_t *idx, int64_t n)
+int tg_rng_shuffle(tg_rng *rng, int64_t n, int64_t *idx)
 {
     int rc = check_rng("tg_rng_shuffle", rng);
     if (rc != TG_OK)

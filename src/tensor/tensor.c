@@ -53,7 +53,10 @@ bool tg_requires_grad(const tg_tensor *x)
 int tg_ndim(const tg_tensor *x) { return x ? x->ndim : 0; }
 const int64_t *tg_shape(const tg_tensor *x) { return x ? x->shape : NULL; }
 int64_t tg_numel(const tg_tensor *x) { return x ? x->numel : 0; }
-tg_dtype tg_dtype_of(const tg_tensor *x) { return x ? x->dtype : TG_F32; }
+tg_dtype tg_dtype_of(const tg_tensor *x)
+{
+    return x ? x->dtype : TG_DTYPE_NONE;
+}
 tg_tape *tg_tape_of(const tg_tensor *x) { return x ? x->tape : NULL; }
 
 static void *data_as(const char *fn, const tg_tensor *x, tg_dtype dt)

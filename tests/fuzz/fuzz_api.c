@@ -189,7 +189,7 @@ static void step(state *s, prog *g)
     }
     case 7: {
         tg_tensor *xs[3] = {x, y, pick(s, g)};
-        keep(s, g, tg_concat(t, xs, 1 + (int)take(g, 3), axis));
+        keep(s, g, tg_concat(t, 1 + (int)take(g, 3), xs, axis));
         break;
     }
     case 8:

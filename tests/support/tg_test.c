@@ -153,7 +153,7 @@ tg_tensor *tg_test_dot(tg_tape *t, tg_tensor *y, const double *w)
             tg_mut_f64(wt)[i] = w[i];
     }
     tg_tensor *in[2] = {y, wt};
-    return tg_apply(t, &dot_op, in, 2, NULL);
+    return tg_apply(t, &dot_op, 2, in, NULL);
 }
 
 int tg_test_close(double a, double b, double rtol, double atol)

@@ -163,7 +163,7 @@ typedef struct call {
     tg_unary_fn f;
 } call;
 
-static tg_tensor *apply(tg_tape *t, tg_tensor *const *in, int n, void *ud)
+static tg_tensor *apply(tg_tape *t, int n, tg_tensor *const *in, void *ud)
 {
     (void)n;
     const call *k = ud;
@@ -187,7 +187,7 @@ int64_t tg_unary_gradcheck(const unary_case *c, tg_unary_fn f,
         tg_tape *t = tg_tape_new();
         tg_tensor *x = tg_scalar(t, TG_F64, v);
         tg_gradcheck_report r;
-        int rc = tg_gradcheck(apply, &k, &x, 1, NULL, &r);
+        int rc = tg_gradcheck(apply, &k, 1, &x, NULL, &r);
         ck_assert_msg(rc == TG_OK, "%s at x = %.17g: gradcheck: %s", label(c),
                       v, tg_last_error());
         ck_assert_msg(r.passed, "%s at x = %.17g: %s", label(c), v, r.message);

@@ -1,0 +1,154 @@
+/*
+ * tg_op_cases.c — the table of tg_op_cases.h: one small call per op.
+ */
+#include "tg_op_cases.h"
+
+#include <string.h>
+
+static const int64_t labels[4] = {2, 0, 1, 2};
+
+static tg_tensor *b_relu(tg_tape *t, tg_tensor *const *in) { return tg_relu(t, in[0]); }
+static tg_tensor *b_selu(tg_tape *t, tg_tensor *const *in) { return tg_selu(t, in[0]); }
+static tg_tensor *b_gelu(tg_tape *t, tg_tensor *const *in) { return tg_gelu(t, in[0]); }
+static tg_tensor *b_gelu_tanh(tg_tape *t, tg_tensor *const *in) { return tg_gelu_tanh(t, in[0]); }
+static tg_tensor *b_silu(tg_tape *t, tg_tensor *const *in) { return tg_silu(t, in[0]); }
+static tg_tensor *b_mish(tg_tape *t, tg_tensor *const *in) { return tg_mish(t, in[0]); }
+static tg_tensor *b_relu6(tg_tape *t, tg_tensor *const *in) { return tg_relu6(t, in[0]); }
+static tg_tensor *b_hardsigmoid(tg_tape *t, tg_tensor *const *in) { return tg_hardsigmoid(t, in[0]); }
+static tg_tensor *b_hardswish(tg_tape *t, tg_tensor *const *in) { return tg_hardswish(t, in[0]); }
+static tg_tensor *b_softsign(tg_tape *t, tg_tensor *const *in) { return tg_softsign(t, in[0]); }
+static tg_tensor *b_neg(tg_tape *t, tg_tensor *const *in) { return tg_neg(t, in[0]); }
+static tg_tensor *b_exp(tg_tape *t, tg_tensor *const *in) { return tg_exp(t, in[0]); }
+static tg_tensor *b_log(tg_tape *t, tg_tensor *const *in) { return tg_log(t, in[0]); }
+static tg_tensor *b_sqrt(tg_tape *t, tg_tensor *const *in) { return tg_sqrt(t, in[0]); }
+static tg_tensor *b_abs(tg_tape *t, tg_tensor *const *in) { return tg_abs(t, in[0]); }
+static tg_tensor *b_tanh(tg_tape *t, tg_tensor *const *in) { return tg_tanh(t, in[0]); }
+static tg_tensor *b_sigmoid(tg_tape *t, tg_tensor *const *in) { return tg_sigmoid(t, in[0]); }
+static tg_tensor *b_sum(tg_tape *t, tg_tensor *const *in) { return tg_sum(t, in[0]); }
+static tg_tensor *b_mean(tg_tape *t, tg_tensor *const *in) { return tg_mean(t, in[0]); }
+static tg_tensor *b_max(tg_tape *t, tg_tensor *const *in) { return tg_max(t, in[0]); }
+static tg_tensor *b_min(tg_tape *t, tg_tensor *const *in) { return tg_min(t, in[0]); }
+static tg_tensor *b_logsumexp(tg_tape *t, tg_tensor *const *in) { return tg_logsumexp(t, in[0]); }
+static tg_tensor *b_transpose(tg_tape *t, tg_tensor *const *in) { return tg_transpose(t, in[0]); }
+static tg_tensor *b_add(tg_tape *t, tg_tensor *const *in) { return tg_add(t, in[0], in[1]); }
+static tg_tensor *b_sub(tg_tape *t, tg_tensor *const *in) { return tg_sub(t, in[0], in[1]); }
+static tg_tensor *b_mul(tg_tape *t, tg_tensor *const *in) { return tg_mul(t, in[0], in[1]); }
+static tg_tensor *b_div(tg_tape *t, tg_tensor *const *in) { return tg_div(t, in[0], in[1]); }
+static tg_tensor *b_maximum(tg_tape *t, tg_tensor *const *in) { return tg_maximum(t, in[0], in[1]); }
+static tg_tensor *b_minimum(tg_tape *t, tg_tensor *const *in) { return tg_minimum(t, in[0], in[1]); }
+static tg_tensor *b_pow_tensor(tg_tape *t, tg_tensor *const *in) { return tg_pow_tensor(t, in[0], in[1]); }
+static tg_tensor *b_matmul(tg_tape *t, tg_tensor *const *in) { return tg_matmul(t, in[0], in[1]); }
+static tg_tensor *b_mse_loss(tg_tape *t, tg_tensor *const *in) { return tg_mse_loss(t, in[0], in[1]); }
+static tg_tensor *b_leaky_relu(tg_tape *t, tg_tensor *const *in) { return tg_leaky_relu(t, in[0], 0.1); }
+static tg_tensor *b_elu(tg_tape *t, tg_tensor *const *in) { return tg_elu(t, in[0], 0.7); }
+static tg_tensor *b_softplus(tg_tape *t, tg_tensor *const *in) { return tg_softplus(t, in[0], 1.5, 20); }
+static tg_tensor *b_hardtanh(tg_tape *t, tg_tensor *const *in) { return tg_hardtanh(t, in[0], -0.5, 0.8); }
+static tg_tensor *b_pow(tg_tape *t, tg_tensor *const *in) { return tg_pow(t, in[0], 2.5); }
+static tg_tensor *b_sum_axis(tg_tape *t, tg_tensor *const *in) { return tg_sum_axis(t, in[0], 1, false); }
+static tg_tensor *b_mean_axis(tg_tape *t, tg_tensor *const *in) { return tg_mean_axis(t, in[0], 0, true); }
+static tg_tensor *b_max_axis(tg_tape *t, tg_tensor *const *in) { return tg_max_axis(t, in[0], -1, false); }
+static tg_tensor *b_min_axis(tg_tape *t, tg_tensor *const *in) { return tg_min_axis(t, in[0], 0, false); }
+static tg_tensor *b_logsumexp_axis(tg_tape *t, tg_tensor *const *in) { return tg_logsumexp_axis(t, in[0], 1, true); }
+static tg_tensor *b_softmax(tg_tape *t, tg_tensor *const *in) { return tg_softmax(t, in[0], 1); }
+static tg_tensor *b_log_softmax(tg_tape *t, tg_tensor *const *in) { return tg_log_softmax(t, in[0], 0); }
+static tg_tensor *b_cross_entropy(tg_tape *t, tg_tensor *const *in) { return tg_cross_entropy(t, in[0], labels); }
+static tg_tensor *b_concat(tg_tape *t, tg_tensor *const *in) { return tg_concat(t, 2, in, 1); }
+
+/* linear with a bias: x W^T + b (the case has three inputs). */
+static tg_tensor *b_linear(tg_tape *t, tg_tensor *const *in) { return tg_linear(t, in[0], in[1], in[2]); }
+
+static tg_tensor *b_reshape(tg_tape *t, tg_tensor *const *in)
+{
+    int64_t shape[2] = {-1, 2};
+    return tg_reshape(t, in[0], 2, shape);
+}
+
+static tg_tensor *b_permute(tg_tape *t, tg_tensor *const *in)
+{
+    int dims[3] = {2, 0, 1};
+    return tg_permute(t, in[0], 3, dims);
+}
+
+/* Broadcasting shapes where the op broadcasts, so that gradients summed
+ * down to an input's shape are exercised too. */
+const tg_op_case tg_op_cases[] = {
+    {"relu", b_relu, 1, {{3, 4}}, false, {{0}}},
+    {"leaky_relu", b_leaky_relu, 1, {{3, 4}}, false, {{0}}},
+    {"elu", b_elu, 1, {{3, 4}}, false, {{0}}},
+    {"selu", b_selu, 1, {{3, 4}}, false, {{0}}},
+    {"gelu", b_gelu, 1, {{3, 4}}, false, {{0}}},
+    {"gelu_tanh", b_gelu_tanh, 1, {{3, 4}}, false, {{0}}},
+    {"silu", b_silu, 1, {{3, 4}}, false, {{0}}},
+    {"softplus", b_softplus, 1, {{3, 4}}, false, {{0}}},
+    {"mish", b_mish, 1, {{3, 4}}, false, {{0}}},
+    {"hardtanh", b_hardtanh, 1, {{3, 4}}, false, {{0}}},
+    {"relu6", b_relu6, 1, {{3, 4}}, false, {{0}}},
+    {"hardsigmoid", b_hardsigmoid, 1, {{3, 4}}, false, {{0}}},
+    {"hardswish", b_hardswish, 1, {{3, 4}}, false, {{0}}},
+    {"softsign", b_softsign, 1, {{3, 4}}, false, {{0}}},
+    {"add", b_add, 2, {{3, 4}, {4}}, false, {{3, 4}, {3, 4}}},
+    {"sub", b_sub, 2, {{3, 1}, {1, 4}}, false, {{3, 4}, {3, 4}}},
+    {"mul", b_mul, 2, {{2, 3, 4}, {3, 1}}, false, {{3, 4}, {3, 4}}},
+    {"div", b_div, 2, {{3, 4}, {4}}, true, {{3, 4}, {3, 4}}},
+    {"maximum", b_maximum, 2, {{3, 4}, {4}}, false, {{3, 4}, {3, 4}}},
+    {"minimum", b_minimum, 2, {{3, 1}, {3, 4}}, false, {{3, 4}, {3, 4}}},
+    {"pow", b_pow, 1, {{3, 4}}, true, {{0}}},
+    {"pow_tensor", b_pow_tensor, 2, {{3, 4}, {4}}, true, {{3, 4}, {3, 4}}},
+    {"neg", b_neg, 1, {{3, 4}}, false, {{0}}},
+    {"exp", b_exp, 1, {{3, 4}}, false, {{0}}},
+    {"log", b_log, 1, {{3, 4}}, true, {{0}}},
+    {"sqrt", b_sqrt, 1, {{3, 4}}, true, {{0}}},
+    {"abs", b_abs, 1, {{3, 4}}, false, {{0}}},
+    {"tanh", b_tanh, 1, {{3, 4}}, false, {{0}}},
+    {"sigmoid", b_sigmoid, 1, {{3, 4}}, false, {{0}}},
+    {"sum", b_sum, 1, {{3, 4}}, false, {{0}}},
+    {"sum_axis", b_sum_axis, 1, {{3, 4}}, false, {{0}}},
+    {"mean", b_mean, 1, {{3, 4}}, false, {{0}}},
+    {"mean_axis", b_mean_axis, 1, {{3, 4}}, false, {{0}}},
+    {"max", b_max, 1, {{3, 4}}, false, {{0}}},
+    {"max_axis", b_max_axis, 1, {{3, 4}}, false, {{0}}},
+    {"min", b_min, 1, {{3, 4}}, false, {{0}}},
+    {"min_axis", b_min_axis, 1, {{3, 4}}, false, {{0}}},
+    {"logsumexp", b_logsumexp, 1, {{3, 4}}, false, {{0}}},
+    {"logsumexp_axis", b_logsumexp_axis, 1, {{3, 4}}, false, {{0}}},
+    {"reshape", b_reshape, 1, {{3, 4}}, false, {{0}}},
+    {"transpose", b_transpose, 1, {{3, 4}}, false, {{0}}},
+    {"permute", b_permute, 1, {{2, 3, 4}}, false, {{0}}},
+    {"matmul", b_matmul, 2, {{2, 3, 4}, {4, 5}}, false, {{3, 3}, {3, 3}}},
+    {"concat", b_concat, 2, {{3, 2}, {3, 4}}, false, {{3, 2}, {3, 2}}},
+    {"softmax", b_softmax, 1, {{3, 4}}, false, {{0}}},
+    {"log_softmax", b_log_softmax, 1, {{3, 4}}, false, {{0}}},
+    {"cross_entropy", b_cross_entropy, 1, {{4, 3}}, false, {{0}}},
+    {"mse_loss", b_mse_loss, 2, {{3, 4}, {3, 4}}, false, {{3, 4}, {3, 4}}},
+    {"linear", b_linear, 3, {{2, 5}, {3, 5}, {3}}, false,
+     {{3, 3}, {3, 3}, {3}}},
+};
+const int tg_op_n_cases = (int)(sizeof tg_op_cases / sizeof tg_op_cases[0]);
+
+const tg_op_case *tg_op_case_find(const char *name)
+{
+    for (int i = 0; i < tg_op_n_cases; i++)
+        if (strcmp(tg_op_cases[i].name, name) == 0)
+            return &tg_op_cases[i];
+    return NULL;
+}
+
+int tg_op_case_ndim(const int64_t *shape)
+{
+    int d = 0;
+    while (d < 3 && shape[d] > 0)
+        d++;
+    return d;
+}
+
+tg_tensor *tg_op_case_input(tg_tape *t, const tg_op_case *c,
+                            const int64_t (*shapes)[3], int k, tg_dtype dt,
+                            uint64_t seed)
+{
+    tg_rng rng;
+    tg_rng_seed(&rng, seed, (uint64_t)k + 1);
+    const int64_t *shape = shapes[k];
+    int nd = tg_op_case_ndim(shape);
+    return c->positive ? tg_rand_uniform(t, &rng, dt, nd, shape, 0.5, 2.0)
+                       : tg_rand_normal(t, &rng, dt, nd, shape, 0.0, 1.0);
+}
