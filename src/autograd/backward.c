@@ -10,8 +10,17 @@
  * of the op's inputs, which are added into theirs. An entry whose output
  * got no gradient is one the root does not depend on, and is skipped.
  */
-#include "internal.h"
+#include "tapegrad/op.h"
+#include "tapegrad/tape.h"
 
+#include "autograd/inspect.h"
+#include "tensor/error_internal.h"
+#include "tensor/grad_buffer.h"
+#include "tensor/tape_struct.h"
+#include "tensor/tensor_check.h"
+#include "tensor/tensor_struct.h"
+
+#include <stdio.h>
 #include <string.h>
 
 /*

@@ -33,7 +33,12 @@
  *    op call, and the piece walk reads each non-smooth output once per
  *    point, less work than the evaluation itself.
  */
-#include "internal.h"
+#include "tapegrad/gradcheck.h"
+
+#include "autograd/entry.h"
+#include "tensor/tape_struct.h"
+#include "tensor/tensor_check.h"
+#include "tensor/tensor_struct.h"
 
 #include <math.h>
 #include <stdio.h>

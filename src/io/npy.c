@@ -14,9 +14,15 @@
  * either quotes, True/False, tuples of non-negative integers, spaces and
  * trailing commas where Python allows them) and rejects the rest.
  */
-#include "binary.h"
-#include "io_internal.h"
+#include "tapegrad/npy.h"
 
+#include "io/atomic_file.h"
+#include "io/npy_format.h"
+#include "tensor/alloc.h"
+#include "tensor/tensor_check.h"
+#include "tensor/tensor_struct.h"
+
+#include <stdio.h>
 #include <string.h>
 
 /* Headers longer than this are refused rather than allocated. */

@@ -12,10 +12,14 @@
  * the current locale's decimal comma cannot get in. All text is XML-escaped; characters XML 1.0
  * forbids (most control characters, malformed UTF-8) become U+FFFD.
  */
-#include "io_internal.h"
+#include "tapegrad/io.h"
+
+#include "io/atomic_file.h"
+#include "io/utf8.h"
 
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -8,6 +8,7 @@
  * NaN, whose sign PyTorch also takes as 0. abs(-0.0) = 0.0. The loops come
  * from unary.h; piece tells gradient checks which side of 0 x is on.
  */
+#include "tapegrad/ops.h"
 #include "unary.h"
 
 static inline float abs_f32(float x, const void *p)

@@ -13,6 +13,7 @@
  * kernel. Any finite alpha works (PyTorch's default is 1); NaN or inf is
  * TG_EINVAL. The loops come from unary.h.
  */
+#include "tapegrad/ops.h"
 #include "unary.h"
 
 typedef struct elu_params {

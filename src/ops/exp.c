@@ -9,6 +9,7 @@
  * beyond x = 88.72 (f32) or 709.78 (f64), as PyTorch. f32 is computed with
  * expf. The loops come from unary.h.
  */
+#include "tapegrad/ops.h"
 #include "unary.h"
 
 static inline float exp_f32(float x, const void *p)

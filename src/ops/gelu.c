@@ -13,6 +13,7 @@
  * inf and 0 at -inf, the limits. tg_gelu_tanh is the tanh approximation.
  * The loops come from unary.h.
  */
+#include "tapegrad/ops.h"
 #include "unary.h"
 
 #define SQRT1_2 0.70710678118654752440        /* 1 / sqrt 2 */

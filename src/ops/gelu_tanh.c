@@ -13,6 +13,7 @@
  * (|x| > 1.8e19 in f32), where the limit is again 1 or 0. The loops come
  * from unary.h.
  */
+#include "tapegrad/ops.h"
 #include "unary.h"
 
 #define K_BETA 0.79788456080286535588   /* sqrt(2 / pi) */

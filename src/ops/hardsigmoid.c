@@ -10,6 +10,7 @@
  * 1.13 multiplies by the float constant (0.1666666716337204). The loops
  * come from unary.h.
  */
+#include "tapegrad/ops.h"
 #include "unary.h"
 
 /* min(max(v, 0), 6), NaN kept. */

@@ -14,6 +14,7 @@
  * f32); hardswish(-inf) is -0.0 where PyTorch has NaN (-inf * 0). The loops
  * come from unary.h.
  */
+#include "tapegrad/ops.h"
 #include "unary.h"
 
 /* x r / 6 with r = min(max(x + 3, 0), 6); r == 0 gives -0.0 (x <= -3). */

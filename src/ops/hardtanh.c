@@ -11,6 +11,7 @@
  * fine. PyTorch's defaults are -1 and 1. f32 uses the bounds rounded to
  * float. The loops come from unary.h.
  */
+#include "tapegrad/ops.h"
 #include "unary.h"
 
 typedef struct hardtanh_params {

@@ -10,6 +10,7 @@
  * TG_EINVAL. f32 uses the slope rounded to float. The loops come from
  * unary.h.
  */
+#include "tapegrad/ops.h"
 #include "unary.h"
 
 typedef struct leaky_relu_params {

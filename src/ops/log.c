@@ -8,6 +8,7 @@
  * log(x < 0) = NaN with gradient gy / x (finite: the formula is applied
  * as is), log(inf) = inf with gradient 0. The loops come from unary.h.
  */
+#include "tapegrad/ops.h"
 #include "unary.h"
 
 static inline float log_f32(float x, const void *p)

@@ -10,6 +10,7 @@
  * -0.0 (as mish of any x so negative that t underflows) and mish' is 1 at
  * inf and 0 at -inf. The loops come from unary.h.
  */
+#include "tapegrad/ops.h"
 #include "unary.h"
 
 /* x t; where t is 0, -0.0 (x < 0, and the limit at -inf). */

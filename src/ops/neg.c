@@ -7,6 +7,7 @@
  * neg(0) is -0.0 and neg(NaN) is NaN, as PyTorch. The loops around these
  * one-element functions come from unary.h (relu.c shows them written out).
  */
+#include "tapegrad/ops.h"
 #include "unary.h"
 
 static inline float neg_f32(float x, const void *p)

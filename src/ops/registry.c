@@ -2,7 +2,16 @@
  * registry.c — finding ops by name, registering new ones, and tg_apply, the
  * one path every op call takes: check inputs, run forward, record.
  */
-#include "builtin.h"
+
+#include "tapegrad/op.h"
+
+#include "autograd/inspect.h"
+#include "ops/builtin.h"
+#include "ops/registry.h"
+#include "tensor/error_internal.h"
+#include "tensor/tape_struct.h"
+#include "tensor/tensor_check.h"
+#include "tensor/tensor_struct.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

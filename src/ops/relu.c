@@ -15,7 +15,10 @@
  * struct that names them. A user's own op is written the same way
  * (see examples/custom_op.c).
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
+#include "hot.h"
+#include "ops/builtin.h"
 
 /*
  * Forward: y[i] = max(x[i], 0). The output is made on c->tape; tg_apply

@@ -9,6 +9,7 @@
  * and the derivative 0, as PyTorch's vectorised kernel. relu6(-0.0) is
  * -0.0. The loops come from unary.h.
  */
+#include "tapegrad/ops.h"
 #include "unary.h"
 
 static inline float relu6_f32(float x, const void *p)

@@ -11,6 +11,7 @@
  * the constants rounded to float, and by their product rounded, as
  * PyTorch. The loops come from unary.h.
  */
+#include "tapegrad/ops.h"
 #include "unary.h"
 
 #define SELU_ALPHA 1.6732632423543772848170429916717

@@ -9,6 +9,7 @@
  * nothing becomes NaN. It is PyTorch's form, so f32 (with expf) matches
  * it. The gradient reuses the output. The loops come from unary.h.
  */
+#include "tapegrad/ops.h"
 #include "unary.h"
 
 static inline float sigmoid_f32(float x, const void *p)

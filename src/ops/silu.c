@@ -10,6 +10,7 @@
  * silu(-inf) is -0.0 (as silu of any x so negative that e^-x overflows),
  * silu'(inf) = 1 and silu'(-inf) = 0. The loops come from unary.h.
  */
+#include "tapegrad/ops.h"
 #include "unary.h"
 
 /* x / (1 + e^-x); where the denominator overflows, -0.0 (x < 0). */

@@ -15,6 +15,7 @@
  * allowed, as in PyTorch: a smooth min(x, 0)), threshold not NaN; PyTorch's
  * defaults are 1 and 20. The loops come from unary.h.
  */
+#include "tapegrad/ops.h"
 #include "unary.h"
 
 typedef struct softplus_params {

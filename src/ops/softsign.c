@@ -11,6 +11,7 @@
  * gradient is computed directly rather than through the quotient rule,
  * whose two terms cancel for large |x|. The loops come from unary.h.
  */
+#include "tapegrad/ops.h"
 #include "unary.h"
 
 /* x / (1 + |x|), or the limit +-1 at +-inf (rather than inf / inf). */

@@ -9,6 +9,7 @@
  * a NaN gradient, sqrt(inf) = inf with gradient 0. The loops come from
  * unary.h.
  */
+#include "tapegrad/ops.h"
 #include "unary.h"
 
 static inline float sqrt_f32(float x, const void *p)

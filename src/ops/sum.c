@@ -11,7 +11,12 @@
  * the same holds lane by lane (see src/tensor/axis.c): every element of a
  * lane gets the upstream gradient of the lane's sum.
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
+#include "hot.h"
+#include "ops/builtin.h"
+#include "tensor/axis.h"
+#include "tensor/element.h"
 
 /*
  * f32 sums accumulate in double, in 32 partial sums (element i goes to

@@ -8,6 +8,7 @@
  * gradient 0, tanh(-0.0) = -0.0. f32 is computed with tanhf. The loops
  * come from unary.h.
  */
+#include "tapegrad/ops.h"
 #include "unary.h"
 
 static inline float tanh_f32(float x, const void *p)

@@ -27,7 +27,9 @@
 #ifndef TG_OPS_UNARY_H
 #define TG_OPS_UNARY_H
 
-#include "builtin.h"
+#include "ops/builtin.h"
+#include "tensor/pool.h"
+#include "tensor/tensor_struct.h"
 
 #include <math.h>
 

@@ -8,7 +8,8 @@
  * still points into memory the tape owns, where its dead magic number
  * reports it (freeing blocks at reset made that check read freed memory).
  */
-#include "internal.h"
+#include "tensor/alloc.h"
+#include "tensor/arena.h"
 
 #define MIN_CHUNK ((size_t)64 * 1024)
 

@@ -12,7 +12,15 @@
  * four. The innermost step is then always 0 or 1, which is what lets the
  * row kernels be plain loops.
  */
-#include "internal.h"
+#include "tapegrad/tensor.h"
+
+#include "tensor/arena.h"
+#include "tensor/broadcast.h"
+#include "tensor/element.h"
+#include "tensor/pool.h"
+#include "tensor/tape_struct.h"
+#include "tensor/tensor_check.h"
+#include "tensor/tensor_struct.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -294,14 +302,19 @@ static void accumulate(double *acc, const tg_tensor *dst, const tg_tensor *src)
 }
 
 /* Zeroed double sums for dst: dst's own memory when it is f64, else
- * scratch on t (dst's size, not the source's). NULL when out of memory. */
+ * scratch on t's arena (dst's size, not the source's). NULL, with
+ * TG_ENOMEM set, when out of memory. */
 static double *sums_begin(tg_tape *t, tg_tensor *dst)
 {
     double *acc = dst->data;
     if (dst->dtype == TG_F32) {
-        acc = tg_tape_alloc(t, (size_t)dst->numel * sizeof *acc);
-        if (acc == NULL)
+        size_t bytes = (size_t)dst->numel * sizeof *acc;
+        acc = tg__arena_alloc(&t->arena, bytes);
+        if (acc == NULL) {
+            tg_set_error(TG_ENOMEM, "tg_backward: out of memory for %zu "
+                         "bytes of gradient sums", bytes);
             return NULL;
+        }
     }
     memset(acc, 0, (size_t)dst->numel * sizeof *acc);
     return acc;

@@ -11,7 +11,8 @@
  * every product to CBLAS (cblas_sgemm, cblas_dgemm) instead, and this file
  * is the only one that knows: see "CBLAS" at the end.
  */
-#include "internal.h"
+#include "tensor/gemm.h"
+#include "tensor/pool.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -9,11 +9,11 @@
  * results agree but for the last bit, rarely. Callers pick this path by
  * dtype and layout alone (tg__lane_f32 in internal.h).
  */
-#include "internal.h"
+#include "exp_f32.h"
+#include "hot.h"
+#include "tensor/lane_f32.h"
 
 #include <math.h>
-
-#include "exp_f32.h"
 
 /*
  * The largest of x[0..n-1], or the first NaN among them. Sixteen running

@@ -17,7 +17,9 @@
  * Built without threads (meson -Dthreads=disabled), every call runs inline
  * and tg_set_num_threads accepts only 1.
  */
-#include "internal.h"
+#include "tapegrad/base.h"
+
+#include "tensor/pool.h"
 
 #include <stdatomic.h>
 

@@ -1,7 +1,13 @@
 /*
  * tensor.c — making tensors on a tape, checking them, reading them.
  */
-#include "internal.h"
+#include "tapegrad/tensor.h"
+
+#include "hot.h"
+#include "tensor/grad_buffer.h"
+#include "tensor/tape_struct.h"
+#include "tensor/tensor_check.h"
+#include "tensor/tensor_struct.h"
 
 #include <math.h>
 #include <stdio.h>
