@@ -5,7 +5,6 @@
  * outside the tolerance it lies. Also how messages name points and
  * elements.
  */
-
 #include "autograd/entry.h"
 #include "autograd/gradcheck_state.h"
 #include "tensor/tape_struct.h"

@@ -2,7 +2,6 @@
  * registry.c — finding ops by name, registering new ones, and tg_apply, the
  * one path every op call takes: check inputs, run forward, record.
  */
-
 #include "tapegrad/op.h"
 
 #include "autograd/inspect.h"

@@ -8,7 +8,6 @@
  * position) is reduced on its own, and lanes are numbered in the order of
  * the reduced output, so an op just loops j over outer * inner lanes.
  */
-
 #include "tensor/axis.h"
 #include "tensor/element.h"
 #include "tensor/lane_f32.h"

@@ -3,7 +3,6 @@
  * shape, the forward, and the input elements an output element came from.
  * The walk is broadcast_plan.c's; the gradient sums broadcast_grad.c's.
  */
-
 #include "tensor/broadcast.h"
 #include "tensor/broadcast_plan.h"
 #include "tensor/element.h"

@@ -3,7 +3,6 @@
  * gradient back down to an input's shape (tg__sum_to), and computing an
  * input's gradient tile by tile while summing it (tg__broadcast_grad).
  */
-
 #include "tensor/broadcast.h"
 #include "tensor/broadcast_plan.h"
 #include "tensor/pool.h"

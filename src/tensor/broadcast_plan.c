@@ -3,7 +3,6 @@
  * over one, in blocks and on several threads when the output is large
  * (see broadcast_plan.h).
  */
-
 #include "tensor/broadcast_plan.h"
 #include "tensor/pool.h"
 #include "tensor/tensor_struct.h"

@@ -19,7 +19,6 @@
  * start == -end negates every intermediate exactly, so x[i] == -x[n-1-i]
  * holds bit for bit.
  */
-
 #include "tapegrad/tensor.h"
 
 #include "hot.h"
