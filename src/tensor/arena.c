@@ -66,7 +66,7 @@ static tg__chunk *chunk_with_room(tg__arena *a, size_t size)
     return fresh;
 }
 
-/* internal.h's tg__arena_alloc when the current block has no room. */
+/* arena.h's tg__arena_alloc when the current block has no room. */
 void *tg__arena_alloc_slow(tg__arena *a, size_t size)
 {
     if (size > SIZE_MAX - TG__ALIGN)

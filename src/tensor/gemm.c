@@ -161,7 +161,7 @@ static int isa_supported(void)
     return ISA_PORTABLE;
 }
 
-/* A per-thread ceiling on the instruction set, for tests (internal.h). */
+/* A per-thread ceiling on the instruction set, for tests (gemm.h). */
 static _Thread_local int isa_limit = ISA_AVX512;
 
 int tg__gemm_limit_isa(int level)
@@ -310,7 +310,7 @@ static bool cblas_takes(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
 #define CBLAS_OP(t) ((t) ? CblasTrans : CblasNoTrans)
 #endif
 
-/* Which matrix multiply runs on this thread, in words (internal.h). */
+/* Which matrix multiply runs on this thread, in words (gemm.h). */
 const char *tg__gemm_backend(void)
 {
 #if TG__CBLAS && TG__OPENBLAS
