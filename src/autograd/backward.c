@@ -13,7 +13,15 @@
  * Where gradients are kept and how they add up is grad.c's business; the
  * trace and anomaly checks are inspect.c's.
  */
-#include "internal.h"
+#include "tapegrad/tape.h"
+
+#include "autograd/entry.h"
+#include "autograd/grad.h"
+#include "autograd/inspect.h"
+#include "tensor/error_internal.h"
+#include "tensor/tape_struct.h"
+#include "tensor/tensor_check.h"
+#include "tensor/tensor_struct.h"
 
 /*
  * One link of the chain rule: entry k's op turns gy = d root / d out into
@@ -23,7 +31,7 @@
 static int backward_entry(tg_tape *t, int64_t k, const tg__entry *e)
 {
     tg__slots gx; /* where each input's gradient is written */
-    int rc = tg__entry_check_inputs(e);
+    int rc = tg__entry_check_inputs(e, "tg_backward");
     if (rc == TG_OK)
         rc = tg__grad_slots(t, e, &gx);
     if (rc != TG_OK)

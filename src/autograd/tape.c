@@ -8,7 +8,17 @@
  * order). Walking it backwards therefore reaches each tensor only after
  * every consumer has handed back its share of the gradient: see backward.c.
  */
-#include "internal.h"
+#include "tapegrad/op.h"
+#include "tapegrad/tape.h"
+
+#include "autograd/call_checks.h"
+#include "autograd/entry.h"
+#include "tensor/alloc.h"
+#include "tensor/arena.h"
+#include "tensor/error_internal.h"
+#include "tensor/tensor_check.h"
+#include "tensor/tape_struct.h"
+#include "tensor/tensor_struct.h"
 
 #include <string.h>
 
@@ -141,17 +151,17 @@ int tg__record(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
     return TG_OK;
 }
 
-int tg__entry_check_inputs(const tg__entry *e)
+int tg__entry_check_inputs(const tg__entry *e, const char *fn)
 {
     for (int i = 0; i < e->n; i++) {
         /* Every input, not only those that get a gradient: the op's
          * backward reads them all, and one may live on another tape that
          * was reset since (its memory now holding other tensors). */
         if (e->in[i]->generation != tg__entry_gens(e)[i])
-            return tg_set_error(TG_ESTATE, "tg_backward: tensor was freed by "
-                                "a reset of its tape (input %d of %s)", i,
+            return tg_set_error(TG_ESTATE, "%s: tensor was freed by a reset "
+                                "of its tape (input %d of %s)", fn, i,
                                 e->op->name);
-        if (tg__check_tensor("tg_backward", e->in[i]) != TG_OK)
+        if (tg__check_tensor(fn, e->in[i]) != TG_OK)
             return TG_ESTATE;
     }
     return TG_OK;
