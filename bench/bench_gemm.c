@@ -14,7 +14,7 @@
  *
  *     bench_gemm [seconds per measurement, default 0.2]
  */
-#include "internal.h"
+#include "tensor/gemm.h"
 
 #include <dlfcn.h>
 #include <math.h>

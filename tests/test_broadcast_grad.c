@@ -9,7 +9,11 @@
  * test_ops_binary.c.
  */
 #include "tg_test.h"
-#include "internal.h"
+#include "tensor/arena.h"
+#include "tensor/broadcast.h"
+#include "tensor/tape_struct.h"
+#include "tensor/tensor_check.h"
+#include "tensor/tensor_struct.h"
 #include "tapegrad/random.h"
 
 #include <string.h>

@@ -12,7 +12,7 @@
  */
 #include "tg_test.h"
 
-#include "internal.h"
+#include "tensor/gemm.h"
 
 #include <float.h>
 #include <stdlib.h>

@@ -11,7 +11,7 @@
 #include "tg_test.h"
 
 #include "exp_f32.h"
-#include "internal.h"
+#include "tensor/lane_f32.h"
 
 #include <math.h>
 

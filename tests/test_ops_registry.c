@@ -257,7 +257,7 @@ typedef struct second_order {
     uint64_t seed;
 } second_order;
 
-static tg_tensor *gradient_fn(tg_tape *t, tg_tensor *const *in, int n,
+static tg_tensor *gradient_fn(tg_tape *t, int n, tg_tensor *const *in,
                               void *ud)
 {
     const second_order *so = ud;
@@ -285,7 +285,7 @@ START_TEST(second_derivative_of_each_op)
     for (int k = 0; k < c->n; k++) {
         second_order so = {c, k, 11 + (uint64_t)_i};
         tg_gradcheck_report r;
-        ck_assert_msg(tg_gradcheck(gradient_fn, &so, in, c->n, NULL, &r) ==
+        ck_assert_msg(tg_gradcheck(gradient_fn, &so, c->n, in, NULL, &r) ==
                       TG_OK, "%s: %s", c->name, tg_last_error());
         ck_assert_msg(r.passed, "%s, d/d input %d: %s", c->name, k,
                       r.message);

@@ -8,7 +8,9 @@
  * runs on one.
  */
 #include "tg_test.h"
-#include "internal.h"
+#include "tensor/element.h"
+#include "tensor/gemm.h"
+#include "tensor/pool.h"
 #include "tapegrad/nn.h"
 
 #include <pthread.h>

@@ -174,7 +174,7 @@ START_TEST(jvp_and_hvp_bad_input)
     ck_assert_status(tg_hvp(t, y, 1, &x, &s, &hv, NULL), TG_ESHAPE,
                      "tg_hvp: vector 0 has shape (); input 0 has (2,)");
     ck_assert_ptr_null(hv);
-    tg_tensor *v = tg_apply(t, tg_op_find("relu"), &x, 1, NULL);
+    tg_tensor *v = tg_apply(t, tg_op_find("relu"), 1, &x, NULL);
     tg_tape_set_grad_enabled(t, false);
     ck_assert_status(tg_hvp(t, y, 1, &x, &v, &hv, NULL), TG_EINVAL,
                      "tg_hvp: tg_vjp: create_graph on a tape with grad "
@@ -341,7 +341,7 @@ START_TEST(op_without_backward_ops)
     double xv[] = {0.5, 2.0};
     tg_tensor *x = vec(t, 2, xv), *g = x;
     tg_set_requires_grad(x, true);
-    tg_tensor *y = tg_sum(t, tg_exp(t, tg_apply(t, &twice, &x, 1, NULL)));
+    tg_tensor *y = tg_sum(t, tg_exp(t, tg_apply(t, &twice, 1, &x, NULL)));
     ck_assert_int_eq(tg_vjp(t, 1, &y, NULL, 1, &x, &g, NULL), TG_OK);
     ck_assert_close(tg_value_at(g, 1), 2 * exp(4.0), 1e-15, 0);
     tg_vjp_options o = recorded();

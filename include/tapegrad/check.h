@@ -51,10 +51,10 @@
     } while (0)
 
 /* Check fn's second derivatives (tg_gradgradcheck), default tolerances. */
-#define tg_ck_assert_second_gradients(fn, userdata, inputs, n)               \
+#define tg_ck_assert_second_gradients(fn, userdata, n, inputs)               \
     do {                                                                     \
         tg_gradcheck_report tg_ck__report;                                   \
-        int tg_ck__rc = tg_gradgradcheck((fn), (userdata), (inputs), (n),    \
+        int tg_ck__rc = tg_gradgradcheck((fn), (userdata), (n), (inputs),    \
                                          NULL, &tg_ck__report);              \
         ck_assert_msg(tg_ck__rc == TG_OK && tg_ck__report.passed,            \
                       "tg_gradgradcheck(%s) %s: %s", #fn,                    \

@@ -132,8 +132,8 @@ TG_API int tg_gradcheck(tg_gradcheck_fn fn, void *userdata,
  * and that input's value. Every op fn uses needs backward_ops. At most 64
  * inputs. Returns as tg_gradcheck does.
  */
-TG_API int tg_gradgradcheck(tg_gradcheck_fn fn, void *userdata,
-                            tg_tensor *const *inputs, int n,
+TG_API int tg_gradgradcheck(tg_gradcheck_fn fn, void *userdata, int n,
+                            tg_tensor *const *inputs,
                             const tg_gradcheck_options *opt,
                             tg_gradcheck_report *report);
 

@@ -11,12 +11,15 @@
  * PyTorch's torch.autograd.grad(outputs, inputs, grad_outputs,
  * create_graph=...). The second derivative of tanh at x:
  *
- *     tg_tensor *y = tg_tanh(t, x);                 // x requires grad
+ *     tg_tensor *x = tg_scalar(t, TG_F64, 0.5);
+ *     tg_set_requires_grad(x, true);
+ *     tg_tensor *y = tg_tanh(t, x);
  *     tg_tensor *dy, *ddy;
  *     tg_vjp_options o = tg_vjp_defaults();
  *     o.create_graph = true;                        // dy gets a history
  *     tg_vjp(t, 1, &y, NULL, 1, &x, &dy, &o);       // dy = 1 - tanh(x)^2
  *     tg_vjp(t, 1, &dy, NULL, 1, &x, &ddy, NULL);   // ddy = -2 tanh(x) dy
+ *     printf("%.6f %.6f\n", tg_item(dy), tg_item(ddy));
  *
  * (y and dy must have one element for a NULL grad_outputs; otherwise pass
  * the vector v of v^T J.) With create_graph every op on the way needs its

@@ -13,7 +13,15 @@
  * Where gradients are kept and how they add up is grad.c's business; the
  * trace and anomaly checks are inspect.c's.
  */
-#include "internal.h"
+#include "tapegrad/tape.h"
+
+#include "autograd/entry.h"
+#include "autograd/grad.h"
+#include "autograd/inspect.h"
+#include "tensor/error_internal.h"
+#include "tensor/tape_struct.h"
+#include "tensor/tensor_check.h"
+#include "tensor/tensor_struct.h"
 
 /*
  * One link of the chain rule: entry k's op turns gy = d root / d out into

@@ -2,7 +2,14 @@
  * call_checks.c — what tg_apply checks of an op call before and after it
  * runs the op: a valid op, the inputs, and what the forward returned.
  */
-#include "internal.h"
+#include "tapegrad/op.h"
+
+#include "autograd/call_checks.h"
+#include "autograd/inspect.h"
+#include "tensor/error_internal.h"
+#include "tensor/tape_struct.h"
+#include "tensor/tensor_check.h"
+#include "tensor/tensor_struct.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -3,7 +3,13 @@
  * its graph: a box per tensor (name, shape, value, gradient), an ellipse
  * per op call, arrows in the direction data flows.
  */
-#include "internal.h"
+#include "tapegrad/tape.h"
+
+#include "autograd/inspect.h"
+#include "tensor/tape_struct.h"
+#include "tensor/tensor_struct.h"
+
+#include <stdio.h>
 
 /* Escape a label for a double-quoted dot string. */
 static void put_escaped(FILE *f, const char *s)

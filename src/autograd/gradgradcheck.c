@@ -31,11 +31,11 @@ static tg_tensor *weights_like(tg_tape *t, const tg_tensor *y, uint64_t seed)
                           0.0, 1.0);
 }
 
-static tg_tensor *gradient_of_fn(tg_tape *t, tg_tensor *const *in, int n,
+static tg_tensor *gradient_of_fn(tg_tape *t, int n, tg_tensor *const *in,
                                  void *ud)
 {
     const second *s = ud;
-    tg_tensor *y = s->fn(t, in, n, s->userdata), *g[64];
+    tg_tensor *y = s->fn(t, n, in, s->userdata), *g[64];
     if (y == NULL)
         return NULL;
     tg_tensor *w = weights_like(t, y, s->seed);
@@ -48,7 +48,7 @@ static tg_tensor *gradient_of_fn(tg_tape *t, tg_tensor *const *in, int n,
 }
 
 /* fn's backward twice on one recording: the same gradients, bit for bit. */
-static int backward_twice(const second *s, tg_tensor *const *in, int n,
+static int backward_twice(const second *s, int n, tg_tensor *const *in,
                           tg_gradcheck_report *r)
 {
     tg_tape *t = tg_tape_new();
@@ -60,7 +60,7 @@ static int backward_twice(const second *s, tg_tensor *const *in, int n,
         tg_set_requires_grad(in[i], true);
     }
     int rc = TG_OK;
-    tg_tensor *y = s->fn(t, in, n, s->userdata), *first = NULL, *root = NULL;
+    tg_tensor *y = s->fn(t, n, in, s->userdata), *first = NULL, *root = NULL;
     if (y == NULL)
         rc = tg_last_status();
     if (rc == TG_OK) {
@@ -113,8 +113,8 @@ static int backward_twice(const second *s, tg_tensor *const *in, int n,
     return rc;
 }
 
-int tg_gradgradcheck(tg_gradcheck_fn fn, void *userdata,
-                     tg_tensor *const *inputs, int n,
+int tg_gradgradcheck(tg_gradcheck_fn fn, void *userdata, int n,
+                     tg_tensor *const *inputs,
                      const tg_gradcheck_options *opt,
                      tg_gradcheck_report *report)
 {
@@ -129,14 +129,14 @@ int tg_gradgradcheck(tg_gradcheck_fn fn, void *userdata,
     report->passed = true;
     report->worst_input = -1;
     second s = {fn, userdata, 0, o.seed ^ 0x9e3779b97f4a7c15u};
-    int rc = backward_twice(&s, inputs, n, report);
+    int rc = backward_twice(&s, n, inputs, report);
     if (rc != TG_OK || !report->passed)
         return rc;
     double worst = -1;
     for (int k = 0; k < n; k++) {
         tg_gradcheck_report r;
         s.wrt = k;
-        rc = tg_gradcheck(gradient_of_fn, &s, inputs, n, &o, &r);
+        rc = tg_gradcheck(gradient_of_fn, &s, n, inputs, &o, &r);
         if (rc != TG_OK)
             return rc;
         report->n_checked += r.n_checked;

@@ -2,9 +2,17 @@
  * inspect.c — looking inside a tape: names, summaries, the printed table,
  * backward's trace and anomaly checks.
  */
-#include "internal.h"
+#include "tapegrad/tape.h"
+#include "tapegrad/tensor.h"
+
+#include "autograd/inspect.h"
+#include "tensor/error_internal.h"
+#include "tensor/tape_struct.h"
+#include "tensor/tensor_check.h"
+#include "tensor/tensor_struct.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 int tg_set_name(tg_tensor *x, const char *name)

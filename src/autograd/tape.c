@@ -8,7 +8,17 @@
  * order). Walking it backwards therefore reaches each tensor only after
  * every consumer has handed back its share of the gradient: see backward.c.
  */
-#include "internal.h"
+#include "tapegrad/op.h"
+#include "tapegrad/tape.h"
+
+#include "autograd/call_checks.h"
+#include "autograd/entry.h"
+#include "tensor/alloc.h"
+#include "tensor/arena.h"
+#include "tensor/error_internal.h"
+#include "tensor/tensor_check.h"
+#include "tensor/tape_struct.h"
+#include "tensor/tensor_struct.h"
 
 #include <string.h>
 

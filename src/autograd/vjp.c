@@ -11,7 +11,16 @@
  * create_graph the walk is itself recorded, and its results can be
  * differentiated again.
  */
-#include "internal.h"
+#include "tapegrad/ops.h"
+#include "tapegrad/vjp.h"
+
+#include "autograd/entry.h"
+#include "autograd/grad.h"
+#include "tensor/arena.h"
+#include "tensor/error_internal.h"
+#include "tensor/tape_struct.h"
+#include "tensor/tensor_check.h"
+#include "tensor/tensor_struct.h"
 
 #include <string.h>
 

@@ -7,7 +7,10 @@
  * the new one, never half of either, and a failure at any step leaves the
  * old file untouched and removes the temporary one.
  */
-#include "io_internal.h"
+#include "tapegrad/base.h"
+
+#include "io/atomic_file.h"
+#include "tensor/alloc.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -14,10 +14,11 @@
  * and hand strtod an integer with an exponent ("19959959983825684e-16"), so
  * the current locale's decimal comma cannot get in.
  */
-#include "io_internal.h"
+#include "tapegrad/io.h"
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

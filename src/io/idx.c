@@ -1,7 +1,11 @@
 /*
  * idx.c — MNIST's IDX format, from bytes in memory (see idx.h).
  */
-#include "binary.h"
+#include "tapegrad/idx.h"
+
+#include "io/source.h"
+#include "tensor/tape_struct.h"
+#include "tensor/tensor_struct.h"
 
 #include <math.h>
 #include <string.h>

@@ -20,9 +20,14 @@
  * \r \t by name, every other character outside ' '..'~' as \uXXXX (two
  * surrogates above U+FFFF).
  */
-#include "io_internal.h"
+#include "tapegrad/io.h"
+
+#include "io/atomic_file.h"
+#include "io/utf8.h"
+#include "tensor/tensor_check.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #define FN "tg_json_write"

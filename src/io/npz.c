@@ -2,8 +2,16 @@
  * npz.c — NumPy's .npz archives: a ZIP file of stored .npy entries, one
  * per named array, as np.savez writes them.
  */
-#include "binary.h"
-#include "io_internal.h"
+#include "tapegrad/npy.h"
+
+#include "io/atomic_file.h"
+#include "io/crc32.h"
+#include "io/npy_format.h"
+#include "io/zip.h"
+#include "tensor/alloc.h"
+#include "tensor/tape_struct.h"
+#include "tensor/tensor_check.h"
+#include "tensor/tensor_struct.h"
 
 #include <string.h>
 

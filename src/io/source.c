@@ -2,7 +2,10 @@
  * source.c — bounded byte sources over files and memory, and the byte
  * order helpers the binary formats share.
  */
-#include "binary.h"
+#include "tapegrad/base.h"
+
+#include "io/crc32.h"
+#include "io/source.h"
 
 #include <errno.h>
 #include <stdarg.h>

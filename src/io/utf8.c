@@ -3,7 +3,7 @@
  * JSON escapes names by code point and XML text must be well-formed, so a
  * malformed byte has to be seen rather than copied through.
  */
-#include "io_internal.h"
+#include "io/utf8.h"
 
 int32_t tg__utf8_next(const char *s, size_t *i)
 {

@@ -1,8 +1,9 @@
 /*
- * zip.c — just enough ZIP for .npz files: CRC-32, reading the central
- * directory of an archive of stored entries, and the records a writer of
- * stored entries needs. NumPy's np.savez writes exactly such archives
- * (np.savez_compressed deflates them, which is rejected with a message).
+ * zip.c — just enough ZIP for .npz files: reading the central directory
+ * of an archive of stored entries, and the records a writer of stored
+ * entries needs (CRC-32 is crc32.c's). NumPy's np.savez writes exactly
+ * such archives (np.savez_compressed deflates them, which is rejected
+ * with a message).
  *
  * An archive ends with an "end of central directory" record that says
  * where the central directory is; the directory has one record per entry
@@ -11,31 +12,12 @@
  * archives (entries or archives past 4 GiB) are refused, except that the
  * ZIP64 extra field NumPy puts in local headers is skipped like any other.
  */
-#include "binary.h"
+#include "tapegrad/base.h"
+
+#include "io/zip.h"
+#include "tensor/alloc.h"
 
 #include <string.h>
-
-/*
- * CRC-32 of ZIP, zlib and PNG (reflected polynomial 0xEDB88320), four
- * bits at a time from a 16-entry table: small enough to read, and fast
- * enough next to the disk.
- */
-uint32_t tg__crc32(uint32_t crc, const void *data, size_t n)
-{
-    static const uint32_t table[16] = {
-        0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac,
-        0x76dc4190, 0x6b6b51f4, 0x4db26158, 0x5005713c,
-        0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
-        0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c};
-    const unsigned char *p = data;
-    crc = ~crc;
-    for (size_t i = 0; i < n; i++) {
-        crc ^= p[i];
-        crc = (crc >> 4) ^ table[crc & 15];
-        crc = (crc >> 4) ^ table[crc & 15];
-    }
-    return ~crc;
-}
 
 #define SIG_LOCAL 0x04034b50u
 #define SIG_CENTRAL 0x02014b50u

@@ -10,7 +10,11 @@
  * dimensions an input was broadcast along: the bias's gradient is the
  * column sums of gy.
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
+#include "ops/builtin.h"
+#include "tensor/broadcast.h"
+#include "tensor/tensor_check.h"
 
 #define ADD(a, b, g, y, p) ((a) + (b))
 TG__BCAST_ROW(add_f32, float, ADD)

@@ -2,7 +2,12 @@
  * axis_ops.c — what the backward_ops of axis ops share: putting a reduced
  * axis back, and the gradient of a selection (max, min) as a constant.
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
+#include "ops/axis_ops.h"
+#include "tensor/axis.h"
+#include "tensor/element.h"
+#include "tensor/tensor_struct.h"
 
 tg_tensor *tg__with_axis_kept(tg_op_ctx *c, tg_tensor *g, const char *fn)
 {

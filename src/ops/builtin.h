@@ -5,7 +5,7 @@
 #ifndef TG_BUILTIN_H
 #define TG_BUILTIN_H
 
-#include "internal.h"
+#include "tapegrad/op.h"
 
 /* One line per op, grouped as in include/tapegrad/ops.h. */
 #define TG__BUILTIN_OPS(X) \

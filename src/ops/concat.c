@@ -12,7 +12,11 @@
  * outer blocks of y, so forward and backward are block copies. Any number
  * of inputs (arity -1); all must have the same shape except along a.
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
+#include "ops/builtin.h"
+#include "tensor/axis.h"
+#include "tensor/tensor_struct.h"
 
 #include <string.h>
 

@@ -14,8 +14,12 @@
  * may change or go away afterwards. As in PyTorch, a row of all -inf or
  * holding +inf or NaN makes the loss NaN.
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
 #include "exp_f32.h"
+#include "ops/builtin.h"
+#include "tensor/element.h"
+#include "tensor/lane_f32.h"
 
 #include <math.h>
 #include <string.h>

@@ -9,7 +9,10 @@
  * rounding for rounding, and IEEE's rules at b == 0 (a / 0 is +-inf, 0 / 0
  * is NaN) carry through to the gradients.
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
+#include "ops/builtin.h"
+#include "tensor/broadcast.h"
 
 #define DIV(a, b, g, y, p) ((a) / (b))
 TG__BCAST_ROW(div_f32, float, DIV)

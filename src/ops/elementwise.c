@@ -3,9 +3,10 @@
  * for an elementwise op: make the output, choose the loop for the dtype,
  * and cut the range into parts for the thread pool.
  */
-#include "internal.h"
-
 #include "tapegrad/elementwise.h"
+
+#include "tensor/pool.h"
+#include "tensor/tensor_struct.h"
 
 /* Which loop of a table: 0 for f32, 1 for f64. */
 static int dtype_index(const tg_tensor *x)

@@ -11,7 +11,11 @@
  * through the gemm kernel with transpose flags, so neither W^T nor any
  * gradient is ever materialised as a transposed copy.
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
+#include "hot.h"
+#include "ops/builtin.h"
+#include "tensor/gemm.h"
 
 #include <string.h>
 

@@ -12,8 +12,13 @@
  * for any finite input. As in PyTorch, a lane of all -inf or holding +inf
  * or NaN gives NaN. Lanes: see src/tensor/axis.c.
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
 #include "exp_f32.h"
+#include "hot.h"
+#include "ops/builtin.h"
+#include "tensor/element.h"
+#include "tensor/lane_f32.h"
 
 #include <math.h>
 

@@ -11,7 +11,12 @@
  * exponent is never positive. Edge cases as PyTorch: a lane of all -inf
  * gives -inf (and a NaN gradient), a +inf gives +inf, a NaN gives NaN.
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
+#include "ops/axis_ops.h"
+#include "ops/builtin.h"
+#include "tensor/element.h"
+#include "tensor/lane_f32.h"
 
 #include <math.h>
 

@@ -18,7 +18,12 @@
  * computed for every matrix of the result, then summed back down to its
  * shape by tg__sum_to, as the elementwise binary ops do.
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
+#include "ops/builtin.h"
+#include "tensor/broadcast.h"
+#include "tensor/gemm.h"
+#include "tensor/tensor_struct.h"
 
 #include <stdarg.h>
 #include <stdio.h>

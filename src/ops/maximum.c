@@ -15,7 +15,10 @@
  * The piece function tells a gradient check which input won each element,
  * and that ties sit on the kink.
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
+#include "ops/builtin.h"
+#include "tensor/broadcast.h"
 
 #include <math.h>
 #include <string.h>

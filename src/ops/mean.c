@@ -9,7 +9,11 @@
  * by the lane's length. The whole-tensor mean is the one lane of all
  * elements.
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
+#include "ops/builtin.h"
+#include "tensor/axis.h"
+#include "tensor/element.h"
 
 /* y[j] = the sum of lane j (pairwise, in double) divided by its length. */
 static tg_tensor *mean_forward(tg_op_ctx *c)

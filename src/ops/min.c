@@ -16,7 +16,12 @@
  * the NaN gets the gradient), as in PyTorch. The piece hook reports the
  * arg position, or TG_ON_KINK where the min is tied. Lanes: see src/tensor/axis.c.
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
+#include "ops/axis_ops.h"
+#include "ops/builtin.h"
+#include "tensor/axis.h"
+#include "tensor/element.h"
 
 /* y[j] = the smallest value of lane j. */
 static tg_tensor *min_forward(tg_op_ctx *c)

@@ -9,7 +9,10 @@
  * in either input gives NaN and both inputs the whole gradient, and
  * minimum(-0.0, +0.0) is -0.0 on either side (IEEE 754-2019's minimum).
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
+#include "ops/builtin.h"
+#include "tensor/broadcast.h"
 
 #include <math.h>
 #include <string.h>

@@ -10,7 +10,11 @@
  * mostly hides a bug (a (N,1) prediction against (N,) targets is an NxN
  * comparison), so we refuse instead.
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
+#include "ops/builtin.h"
+#include "tensor/element.h"
+#include "tensor/tensor_check.h"
 
 static tg_tensor *mse_loss_forward(tg_op_ctx *c)
 {

@@ -8,7 +8,11 @@
  * dimensions that input was broadcast along. mul(x, x) works: the tape
  * adds the two contributions, 2 * x * gy.
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
+#include "ops/builtin.h"
+#include "tensor/broadcast.h"
+#include "tensor/tensor_check.h"
 
 #define MUL(a, b, g, y, p) ((a) * (b))
 TG__BCAST_ROW(mul_f32, float, MUL)

@@ -9,7 +9,12 @@
  * inverse permutation (inv[dims[d]] = d). Dims may count from the end, as
  * in PyTorch. The copy is done by src/tensor/permute.c.
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
+#include "ops/builtin.h"
+#include "tensor/tensor_check.h"
+#include "tensor/permute.h"
+#include "tensor/tensor_struct.h"
 
 #include <stdio.h>
 

@@ -16,7 +16,9 @@
  * g*p for p == 1, and +-inf for p < 1 (the slope of sqrt at 0 is
  * infinite); p == 0 gives exactly 0, even where x is inf or NaN.
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
+#include "ops/builtin.h"
 
 #include <math.h>
 

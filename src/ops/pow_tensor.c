@@ -15,7 +15,10 @@
  * is not differentiable in b there. Values come from the C library's pow
  * (in double for f32): 0^0 = 1, (-2)^0.5 = NaN, 1^NaN = 1.
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
+#include "ops/builtin.h"
+#include "tensor/broadcast.h"
 
 #include <math.h>
 

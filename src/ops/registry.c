@@ -1,7 +1,14 @@
 /*
  * registry.c — finding ops by name, and registering new ones.
  */
-#include "builtin.h"
+#include "tapegrad/op.h"
+
+#include "autograd/call_checks.h"
+#include "ops/builtin.h"
+#include "tensor/error_internal.h"
+#include "tensor/tape_struct.h"
+#include "tensor/tensor_check.h"
+#include "tensor/tensor_struct.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -9,7 +9,11 @@
  * may be -1, meaning "whatever makes the element counts agree", as in
  * PyTorch. Tensors own their storage, so the values are copied.
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
+#include "ops/builtin.h"
+#include "tensor/tensor_check.h"
+#include "tensor/tensor_struct.h"
 
 #include <stdio.h>
 #include <string.h>

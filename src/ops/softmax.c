@@ -11,7 +11,12 @@
  * PyTorch, a lane of all -inf or holding +inf or NaN gives NaN. Lanes: see
  * src/tensor/axis.c.
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
+#include "hot.h"
+#include "ops/builtin.h"
+#include "tensor/element.h"
+#include "tensor/lane_f32.h"
 
 #include <math.h>
 

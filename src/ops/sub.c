@@ -8,7 +8,10 @@
  * make a whole negated copy of b and walk memory twice, where this is one
  * pass. The gradients are add's, with b's negated.
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
+#include "ops/builtin.h"
+#include "tensor/broadcast.h"
 
 #define SUB(a, b, g, y, p) ((a) - (b))
 TG__BCAST_ROW(sub_f32, float, SUB)

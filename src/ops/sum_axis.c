@@ -7,7 +7,11 @@
  * As for sum (sum.c), every element of a lane gets the upstream gradient
  * of its lane's sum. Lanes are explained in src/tensor/axis.c.
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
+#include "ops/builtin.h"
+#include "tensor/axis.h"
+#include "tensor/element.h"
 
 /* Along an axis: y[j] = the sum of lane j, pairwise in double. */
 static tg_tensor *sum_axis_forward(tg_op_ctx *c)

@@ -10,7 +10,11 @@
  * src/tensor/permute.c) rather than making a strided view. tg_permute
  * reorders any number of dims.
  */
-#include "builtin.h"
+#include "tapegrad/ops.h"
+
+#include "ops/builtin.h"
+#include "tensor/permute.h"
+#include "tensor/tensor_struct.h"
 
 static const int swap[2] = {1, 0};
 

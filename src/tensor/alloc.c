@@ -1,7 +1,9 @@
 /*
  * alloc.c — the one replaceable allocator every allocation goes through.
  */
-#include "internal.h"
+#include "tapegrad/base.h"
+
+#include "tensor/alloc.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -8,7 +8,8 @@
  * still points into memory the tape owns, where its dead magic number
  * reports it (freeing blocks at reset made that check read freed memory).
  */
-#include "internal.h"
+#include "tensor/alloc.h"
+#include "tensor/arena.h"
 
 #define MIN_CHUNK ((size_t)64 * 1024)
 
@@ -65,7 +66,7 @@ static tg__chunk *chunk_with_room(tg__arena *a, size_t size)
     return fresh;
 }
 
-/* internal.h's tg__arena_alloc when the current block has no room. */
+/* arena.h's tg__arena_alloc when the current block has no room. */
 void *tg__arena_alloc_slow(tg__arena *a, size_t size)
 {
     if (size > SIZE_MAX - TG__ALIGN)

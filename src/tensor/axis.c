@@ -8,7 +8,9 @@
  * position) is reduced on its own, and lanes are numbered in the order of
  * the reduced output, so an op just loops j over outer * inner lanes.
  */
-#include "internal.h"
+#include "tensor/axis.h"
+#include "tensor/element.h"
+#include "tensor/lane_f32.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -7,7 +7,12 @@
  * frees them all, and marks each header dead so a pointer kept past that
  * is caught by tg__check_tensor instead of read.
  */
-#include "internal.h"
+#include "tapegrad/tensor.h"
+
+#include "tensor/arena.h"
+#include "tensor/tape_struct.h"
+#include "tensor/tensor_check.h"
+#include "tensor/tensor_struct.h"
 
 #include <string.h>
 

@@ -1,7 +1,9 @@
 /*
  * error.c — status messages and the thread-local last error.
  */
-#include "internal.h"
+#include "tapegrad/base.h"
+
+#include "tensor/error_internal.h"
 
 #include <stdio.h>
 #include <string.h>

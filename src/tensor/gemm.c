@@ -11,7 +11,8 @@
  * every product to CBLAS (cblas_sgemm, cblas_dgemm) instead, and this file
  * is the only one that knows: see "CBLAS" at the end.
  */
-#include "internal.h"
+#include "tensor/gemm.h"
+#include "tensor/pool.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -160,7 +161,7 @@ static int isa_supported(void)
     return ISA_PORTABLE;
 }
 
-/* A per-thread ceiling on the instruction set, for tests (internal.h). */
+/* A per-thread ceiling on the instruction set, for tests (gemm.h). */
 static _Thread_local int isa_limit = ISA_AVX512;
 
 int tg__gemm_limit_isa(int level)
@@ -309,7 +310,7 @@ static bool cblas_takes(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
 #define CBLAS_OP(t) ((t) ? CblasTrans : CblasNoTrans)
 #endif
 
-/* Which matrix multiply runs on this thread, in words (internal.h). */
+/* Which matrix multiply runs on this thread, in words (gemm.h). */
 const char *tg__gemm_backend(void)
 {
 #if TG__CBLAS && TG__OPENBLAS

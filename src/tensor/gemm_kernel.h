@@ -287,7 +287,7 @@ GK_ATTR static inline void GK_NAME(tile_product)(int64_t ars, int64_t acs,
 
 /*
  * C = op(A) op(B) + beta C for m, n, k >= 1 and beta 0 or 1 (see
- * internal.h). The first pass over K stores into C (beta 0) or adds to it;
+ * gemm.h). The first pass over K stores into C (beta 0) or adds to it;
  * later passes add.
  */
 GK_ATTR static void GK_NAME(gemm)(bool ta, bool tb, int64_t m, int64_t n,

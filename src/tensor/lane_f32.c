@@ -7,13 +7,13 @@
  * in double, except that exp differs by under 5e-16 relative and sums
  * are added in another order (below): after rounding to float the
  * results agree but for the last bit, rarely. Callers pick this path by
- * dtype and layout alone (tg__lane_f32 in internal.h).
+ * dtype and layout alone (tg__lane_f32 in lane_f32.h).
  */
-#include "internal.h"
+#include "exp_f32.h"
+#include "hot.h"
+#include "tensor/lane_f32.h"
 
 #include <math.h>
-
-#include "exp_f32.h"
 
 /*
  * The largest of x[0..n-1], or the first NaN among them. Sixteen running
@@ -140,7 +140,7 @@ TG__HOT static void scaled_exp_f32(float *restrict y, const float *restrict x,
         y[k] = (float)(a * tg__exp_f32((double)x[k] - shift));
 }
 
-/* The entry points (internal.h). The kernels above are static because
+/* The entry points (lane_f32.h). The kernels above are static because
  * clang 14 makes no dispatcher for an external clone that its own file
  * never calls. */
 double tg__f32_max(const float *x, int64_t n)

@@ -19,7 +19,11 @@
  * start == -end negates every intermediate exactly, so x[i] == -x[n-1-i]
  * holds bit for bit.
  */
-#include "internal.h"
+#include "tapegrad/tensor.h"
+
+#include "hot.h"
+#include "tensor/error_internal.h"
+#include "tensor/tensor_struct.h"
 
 #include <math.h>
 #include <string.h>

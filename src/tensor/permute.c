@@ -7,7 +7,8 @@
  * common case, in matmul-heavy code) goes through 32 x 32 tiles so that
  * both the rows read and the rows written stay in cache.
  */
-#include "internal.h"
+#include "tensor/element.h"
+#include "tensor/permute.h"
 
 #define TILE 32
 

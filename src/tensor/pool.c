@@ -12,12 +12,14 @@
  * made from inside a part) runs its whole range on its own thread, so
  * nothing ever waits for a worker that is waiting for it. Where the range
  * is cut never changes what is computed, only who computes it (see
- * tg__parallel_for in internal.h).
+ * tg__parallel_for in pool.h).
  *
  * Built without threads (meson -Dthreads=disabled), every call runs inline
  * and tg_set_num_threads accepts only 1.
  */
-#include "internal.h"
+#include "tapegrad/base.h"
+
+#include "tensor/pool.h"
 
 #include <stdatomic.h>
 

@@ -14,7 +14,9 @@
  * results too: GCC does not contract in ISO C mode (-std=c11, as tapegrad
  * builds), and the pragma below tells Clang not to.
  */
-#include "internal.h"
+#include "tapegrad/random.h"
+
+#include "tensor/tensor_check.h"
 
 #include <math.h>
 

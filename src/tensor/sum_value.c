@@ -2,7 +2,11 @@
  * sum_value.c — the sum of a tensor's elements as a number: the arithmetic
  * behind the sum and mean ops (tg_sum_value, declared in tapegrad/op.h).
  */
-#include "internal.h"
+#include "tapegrad/op.h"
+
+#include "hot.h"
+#include "tensor/tensor_check.h"
+#include "tensor/tensor_struct.h"
 
 #include <math.h>
 

@@ -2,7 +2,14 @@
  * tensor.c — reading tensors: dtypes, shapes, values, requires_grad.
  * (Making them is create.c.)
  */
-#include "internal.h"
+#include "tapegrad/op.h"
+#include "tapegrad/tensor.h"
+
+#include "hot.h"
+#include "tensor/grad_buffer.h"
+#include "tensor/tape_struct.h"
+#include "tensor/tensor_check.h"
+#include "tensor/tensor_struct.h"
 
 #include <math.h>
 #include <stdio.h>

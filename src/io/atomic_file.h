@@ -1,16 +1,12 @@
 /*
- * io_internal.h — helpers the writers in src/io/ share (tg__ prefix):
- * files that appear whole or not at all, and UTF-8 decoding for escaping
- * text in JSON and XML.
+ * atomic_file.h — files that appear whole or not at all
+ * (src/io/atomic_file.c), for every writer in src/io/.
  */
-#ifndef TG_IO_INTERNAL_H
-#define TG_IO_INTERNAL_H
+#ifndef TG_IO_ATOMIC_FILE_H
+#define TG_IO_ATOMIC_FILE_H
 
-#include "internal.h"
-
+#include <stddef.h>
 #include <stdio.h>
-
-/* ---- atomic files (src/io/atomic_file.c) */
 
 /*
  * A file being written under a temporary name beside its target. Write
@@ -48,16 +44,4 @@ int tg__atomic_printf(tg__atomic_file *af, const char *fmt, ...)
  * temporary file and return TG_EIO naming the target. Frees af's memory. */
 int tg__atomic_commit(tg__atomic_file *af);
 
-/* ---- UTF-8 (src/io/utf8.c) */
-
-/*
- * Decode the code point starting at s[*i] and advance *i past it. Returns
- * -1 (and advances one byte) for a byte that does not start a well-formed
- * sequence: overlong forms, surrogates and values above U+10FFFF included.
- */
-int32_t tg__utf8_next(const char *s, size_t *i);
-
-/* Whether s is entirely well-formed UTF-8. */
-bool tg__utf8_valid(const char *s);
-
-#endif /* TG_IO_INTERNAL_H */
+#endif /* TG_IO_ATOMIC_FILE_H */

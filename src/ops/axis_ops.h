@@ -1,0 +1,20 @@
+/*
+ * axis_ops.h — what the backward_ops of axis ops share
+ * (src/ops/axis_ops.c).
+ */
+#ifndef TG_OPS_AXIS_OPS_H
+#define TG_OPS_AXIS_OPS_H
+
+#include "tapegrad/op.h"
+
+/* g with the reduced axis of c's op put back as size 1 (so that it
+ * broadcasts against the input); g itself for whole reductions and
+ * keepdim. NULL with the error (naming fn) on failure. */
+tg_tensor *tg__with_axis_kept(tg_op_ctx *c, tg_tensor *g, const char *fn);
+
+/* For a selection op (max, min): what its backward gives the input for a
+ * gradient of ones, a constant mask of which elements were selected (ties
+ * shared as backward shares them). */
+tg_tensor *tg__select_mask(tg_op_ctx *c, const tg_tensor *y);
+
+#endif /* TG_OPS_AXIS_OPS_H */

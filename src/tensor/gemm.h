@@ -1,0 +1,40 @@
+/*
+ * gemm.h — the matrix multiply under matmul and linear
+ * (src/tensor/gemm.c, with CBLAS or the instruction set chosen in
+ * src/tensor/matmul_backend.c).
+ */
+#ifndef TG_TENSOR_GEMM_H
+#define TG_TENSOR_GEMM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * C = A' B' + beta C with A' = ta ? A^T : A (m x k) and B' = tb ? B^T : B
+ * (k x n); row-major, leading dimensions lda, ldb, ldc; beta is 0 or 1
+ * (with beta 0, C's old values, even NaN, are ignored).
+ */
+void tg__gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                  const float *A, int64_t lda, const float *B, int64_t ldb,
+                  float beta, float *C, int64_t ldc);
+void tg__gemm_f64(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                  const double *A, int64_t lda, const double *B, int64_t ldb,
+                  double beta, double *C, int64_t ldc);
+/*
+ * The instruction set tg__gemm_* uses on this thread: 0 portable C, 1 AVX2
+ * with FMA, 2 AVX-512; the best the machine supports, capped by
+ * tg__gemm_limit_isa(level) (for tests and benchmarks), which returns the
+ * level now in use.
+ */
+int tg__gemm_isa(void);
+int tg__gemm_limit_isa(int level);
+/*
+ * The matrix multiply tg__gemm_* uses on this thread, in words, for
+ * benchmarks to print: "tapegrad AVX-512" (AVX2+FMA, portable C), or
+ * "CBLAS (...)" in a build with meson -Dblas=enabled, where the
+ * instruction set above only applies to products CBLAS cannot take.
+ */
+const char *tg__gemm_backend(void);
+
+
+#endif /* TG_TENSOR_GEMM_H */

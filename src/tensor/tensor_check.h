@@ -1,0 +1,40 @@
+/*
+ * tensor_check.h — the checks entry points run on the tensors and shapes
+ * they are given (src/tensor/tensor.c).
+ */
+#ifndef TG_TENSOR_TENSOR_CHECK_H
+#define TG_TENSOR_TENSOR_CHECK_H
+
+#include "tapegrad/tensor.h"
+
+/*
+ * Check that x can be used by the call named fn: not NULL, alive and from
+ * its tape's current generation. On failure sets the error and returns its
+ * status. A NULL usually carries an earlier failure (the call that should
+ * have made x failed), so for NULL the earlier message and status are kept
+ * and returned, and only without one is "fn: tensor is NULL" reported.
+ */
+int tg__check_tensor(const char *fn, const tg_tensor *x);
+
+/* Check ndim and shape and compute numel; TG_EINVAL naming fn on failure. */
+int tg__check_shape(const char *fn, int ndim, const int64_t *shape,
+                    size_t elem_size, int64_t *numel);
+
+/* Whether two tensors have the same shape. */
+bool tg__same_shape(const tg_tensor *a, const tg_tensor *b);
+
+/*
+ * A tensor header and its values, in one allocation from t's arena, for a
+ * shape already checked (numel is its element count). NULL, with
+ * TG_ENOMEM naming fn, when there is no memory (src/tensor/create.c).
+ */
+tg_tensor *tg__tensor_place(const char *fn, tg_tape *t, tg_dtype dt,
+                            int ndim, const int64_t *shape, int64_t numel);
+
+/* The one check of a dimension count and its array (shape, dims) for every
+ * call that takes them: ndim in 0..TG_MAX_DIMS, sizes non-NULL when ndim
+ * > 0 (what names them). TG_EINVAL naming fn on failure. */
+int tg__check_ndim(const char *fn, int ndim, const void *sizes,
+                   const char *what);
+
+#endif /* TG_TENSOR_TENSOR_CHECK_H */
