@@ -1042,6 +1042,15 @@ static const float vals4[4] = {1, 2, 3, 4};
       "differ", ptr(tg_mse_loss(f->t, f->a34, f->b5)))                       \
     X(linear_shapes, TG_ESHAPE, "tg_linear: x (3,4) and W (5,)",             \
       ptr(tg_linear(f->t, f->a34, f->b5, NULL)))                             \
+    /* Comparisons and selection. */                                        \
+    X(gt_no_broadcast, TG_ESHAPE, "tg_gt: shapes (3,4) and (5,) do not "     \
+      "broadcast", ptr(tg_gt(f->t, f->a34, f->b5)))                          \
+    X(eq_dtype_mix, TG_EDTYPE, "tg_eq: inputs are f32 and f64",              \
+      ptr(tg_eq(f->t, f->a34, f->d34)))                                      \
+    X(ne_null_tape, TG_EINVAL, "tg_ne: tape is NULL",                        \
+      ptr(tg_ne(NULL, f->a34, f->a34)))                                      \
+    X(le_scalar_null_input, TG_EINVAL, "tg_le_scalar: tensor is NULL",       \
+      ptr(tg_le_scalar(f->t, NULL, 0.5)))                                    \
     /* Networks and optimizers. */                                           \
     X(mlp_one_width, TG_EINVAL, "tg_mlp_new: needs at least 2 widths",       \
       mlp_new_widths(f, 1, (int64_t[]){4}))                                  \

@@ -50,6 +50,12 @@ static tg_tensor *b_cross_entropy(tg_tape *t, tg_tensor *const *in) { return tg_
 static tg_tensor *b_linear(tg_tape *t, tg_tensor *const *in) { return tg_linear(t, in[0], in[1], in[2]); }
 static tg_tensor *b_concat(tg_tape *t, tg_tensor *const *in) { return tg_concat(t, in, 2, 1); }
 
+/* A mask carries no gradient, so each comparison is checked inside a
+ * product: d/da of a * (a OP b) is the mask, b gets nothing. */
+#define MASKED(op) \
+    static tg_tensor *b_##op(tg_tape *t, tg_tensor *const *in) { return tg_mul(t, in[0], tg_##op(t, in[0], in[1])); }
+MASKED(gt) MASKED(ge) MASKED(lt) MASKED(le) MASKED(eq) MASKED(ne)
+
 static tg_tensor *b_reshape(tg_tape *t, tg_tensor *const *in)
 {
     int64_t shape[2] = {-1, 2};
@@ -83,6 +89,12 @@ static const op_case cases[] = {
     {"div", b_div, 2, {{3, 4}, {3, 4}}, true},
     {"maximum", b_maximum, 2, {{3, 4}, {4}}, false},
     {"minimum", b_minimum, 2, {{3, 4}, {3, 4}}, false},
+    {"gt", b_gt, 2, {{3, 4}, {4}}, false},
+    {"ge", b_ge, 2, {{3, 4}, {3, 1}}, false},
+    {"lt", b_lt, 2, {{3, 4}, {3, 4}}, false},
+    {"le", b_le, 2, {{3, 4}, {0}}, false},
+    {"eq", b_eq, 2, {{3, 4}, {4}}, false},
+    {"ne", b_ne, 2, {{3, 4}, {4}}, false},
     {"pow", b_pow, 1, {{3, 4}}, true},
     {"pow_tensor", b_pow_tensor, 2, {{3, 4}, {4}}, true},
     {"neg", b_neg, 1, {{3, 4}}, false},

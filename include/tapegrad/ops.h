@@ -186,6 +186,37 @@ TG_API tg_tensor *tg_tanh(tg_tape *t, tg_tensor *x);
  * inf, never NaN for a non-NaN x. */
 TG_API tg_tensor *tg_sigmoid(tg_tape *t, tg_tensor *x);
 
+/* ---- Comparisons and selection ---------------------------------------- */
+
+/*
+ * Comparisons give masks: gt(a, b)[i] = 1 if a[i] > b[i] else 0, and
+ * likewise ge (>=), lt (<), le (<=), eq (==), ne (!=). a and b broadcast
+ * as the binary ops above; the mask has their dtype and holds 1.0 and 0.0
+ * (PyTorch returns a bool tensor; a float mask multiplies straight into
+ * arithmetic, e.g. relu'(x) * g = tg_mul(t, tg_gt_scalar(t, x, 0), g)).
+ * NaN compares as IEEE 754: false, except ne, so ne(NaN, NaN) = 1; -0.0
+ * equals +0.0.
+ * No gradient: nothing is recorded, so the mask never requires grad and
+ * backward sends nothing back through it (its derivative is 0 wherever it
+ * exists, as PyTorch's bool output carries none).
+ * The _scalar forms compare with the constant c, rounded to x's dtype
+ * (as PyTorch's x > c does for a float tensor).
+ * Errors: as the binary ops (TG_ESHAPE "tg_gt: shapes (3,4) and (5,) do
+ * not broadcast", TG_EDTYPE for f32 with f64); TG_EINVAL for a NULL tape.
+ */
+TG_API tg_tensor *tg_gt(tg_tape *t, tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_ge(tg_tape *t, tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_lt(tg_tape *t, tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_le(tg_tape *t, tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_eq(tg_tape *t, tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_ne(tg_tape *t, tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_gt_scalar(tg_tape *t, tg_tensor *x, double c);
+TG_API tg_tensor *tg_ge_scalar(tg_tape *t, tg_tensor *x, double c);
+TG_API tg_tensor *tg_lt_scalar(tg_tape *t, tg_tensor *x, double c);
+TG_API tg_tensor *tg_le_scalar(tg_tape *t, tg_tensor *x, double c);
+TG_API tg_tensor *tg_eq_scalar(tg_tape *t, tg_tensor *x, double c);
+TG_API tg_tensor *tg_ne_scalar(tg_tape *t, tg_tensor *x, double c);
+
 /* ---- Reductions ----------------------------------------------------- */
 
 /*

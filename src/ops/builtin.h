@@ -11,6 +11,7 @@
 #define TG__BUILTIN_OPS(X) \
     TG__OPS_ACTIVATION(X)  \
     TG__OPS_ELEMENTWISE(X) \
+    TG__OPS_SELECTION(X)   \
     TG__OPS_REDUCTION(X)   \
     TG__OPS_SHAPE(X)       \
     TG__OPS_LOSS(X)        \
@@ -48,6 +49,15 @@
     X(abs)                     \
     X(tanh)                    \
     X(sigmoid)
+
+/* Comparisons giving masks, and selecting by them. */
+#define TG__OPS_SELECTION(X) \
+    X(gt)                    \
+    X(ge)                    \
+    X(lt)                    \
+    X(le)                    \
+    X(eq)                    \
+    X(ne)
 
 #define TG__OPS_REDUCTION(X) \
     X(sum)                   \

@@ -1,0 +1,135 @@
+/*
+ * compare.c — elementwise comparisons giving masks, with broadcasting.
+ *
+ *     gt(a, b) = 1 if a > b else 0      ge(a, b) = 1 if a >= b else 0
+ *     lt(a, b) = 1 if a < b else 0      le(a, b) = 1 if a <= b else 0
+ *     eq(a, b) = 1 if a == b else 0     ne(a, b) = 1 if a != b else 0
+ *
+ * The mask has the inputs' dtype and holds 1.0 and 0.0, so it multiplies
+ * straight into arithmetic (relu's derivative is gy * gt(x, 0)); PyTorch
+ * gives a bool tensor instead. NaN compares as IEEE 754 says: every
+ * comparison with a NaN is false except ne, so ne(NaN, NaN) = 1; -0.0 and
+ * +0.0 are equal.
+ *
+ * A mask is piecewise constant: its derivative is 0 wherever it exists and
+ * undefined where a and b cross. So the entry points record nothing: the
+ * mask never requires grad, and backward never reaches the inputs through
+ * it (PyTorch's bool tensor cannot carry a gradient either). Run through
+ * tg_apply by hand the op is recorded like any other; its backward then
+ * sends back zeros, and its piece function puts a == b on a kink, so that
+ * a gradient check reports an element whose step crosses it as ambiguous.
+ */
+#include "builtin.h"
+
+#include <math.h>
+
+/* One row kernel per comparison and dtype, out = (a OP b) as 1 or 0. */
+#define GT(a, b, g, y, p) ((a) > (b))
+#define GE(a, b, g, y, p) ((a) >= (b))
+#define LT(a, b, g, y, p) ((a) < (b))
+#define LE(a, b, g, y, p) ((a) <= (b))
+#define EQ(a, b, g, y, p) ((a) == (b))
+#define NE(a, b, g, y, p) ((a) != (b))
+
+/*
+ * The forward and backward of one comparison. Backward sends nothing
+ * back: every input slot that wants a gradient gets zeros (one value,
+ * which the tape need not write out).
+ */
+#define CMP_OP(name, F)                                                      \
+    TG__BCAST_ROW(name##_f32, float, F)                                      \
+    TG__BCAST_ROW(name##_f64, double, F)                                     \
+    static const tg__row_fn name##_rows[2] = {name##_f32, name##_f64};       \
+    static tg_tensor *name##_forward(tg_op_ctx *c)                           \
+    {                                                                        \
+        return tg__broadcast_binary(c->tape, "tg_" #name, c->in[0],          \
+                                    c->in[1], name##_rows, NULL);            \
+    }
+
+CMP_OP(gt, GT)
+CMP_OP(ge, GE)
+CMP_OP(lt, LT)
+CMP_OP(le, LE)
+CMP_OP(eq, EQ)
+CMP_OP(ne, NE)
+
+static int compare_backward(tg_op_ctx *c, const tg_tensor *y,
+                            const tg_tensor *gy, tg_tensor *const *gx)
+{
+    (void)c, (void)y, (void)gy;
+    for (int i = 0; i < 2; i++)
+        if (gx[i] != NULL && tg_grad_fill(gx[i], 0.0) != TG_OK)
+            return tg_last_status();
+    return TG_OK;
+}
+
+/* Piece: the mask's value (2 when either side is NaN, where it cannot
+ * change), and a == b on the kink, where the mask of every comparison
+ * jumps. */
+static int64_t compare_piece(const tg_op_ctx *c, const tg_tensor *y,
+                             int64_t i)
+{
+    double a, b;
+    tg__binary_values(c->in[0], c->in[1], y, i, &a, &b);
+    if (isnan(a) || isnan(b))
+        return 2;
+    return a == b ? TG_ON_KINK : a > b ? 1 : 0;
+}
+
+/*
+ * Run op on (a, b) with nothing recorded on t, whatever its grad setting:
+ * the mask never requires grad.
+ */
+static tg_tensor *mask_apply(tg_tape *t, const tg_op *op, tg_tensor *a,
+                             tg_tensor *b)
+{
+    tg_tensor *in[2] = {a, b};
+    bool on = tg_tape_grad_enabled(t);
+    tg_tape_set_grad_enabled(t, false);
+    tg_tensor *y = tg_apply(t, op, in, 2, NULL);
+    tg_tape_set_grad_enabled(t, on);
+    return y;
+}
+
+/* The same against a constant c, made a scalar of x's dtype. */
+static tg_tensor *mask_apply_scalar(tg_tape *t, const tg_op *op,
+                                    const char *fn, tg_tensor *x, double c)
+{
+    if (tg__check_tensor(fn, x) != TG_OK)
+        return NULL;
+    if (t == NULL) {
+        tg_set_error(TG_EINVAL, "%s: tape is NULL", fn);
+        return NULL;
+    }
+    tg_tensor *s = tg_scalar(t, tg_dtype_of(x), c);
+    if (s == NULL) {
+        tg__error_in(fn);
+        return NULL;
+    }
+    return mask_apply(t, op, x, s);
+}
+
+#define CMP_ENTRY(op)                                                        \
+    const tg_op tg__op_##op = {                                              \
+        .name = #op,                                                         \
+        .arity = 2,                                                          \
+        .forward = op##_forward,                                             \
+        .backward = compare_backward,                                        \
+        .piece = compare_piece,                                              \
+    };                                                                       \
+    tg_tensor *tg_##op(tg_tape *t, tg_tensor *a, tg_tensor *b)               \
+    {                                                                        \
+        return mask_apply(t, &tg__op_##op, a, b);                            \
+    }                                                                        \
+    tg_tensor *tg_##op##_scalar(tg_tape *t, tg_tensor *x, double c)          \
+    {                                                                        \
+        return mask_apply_scalar(t, &tg__op_##op, "tg_" #op "_scalar",       \
+                                 x, c);                                      \
+    }
+
+CMP_ENTRY(gt)
+CMP_ENTRY(ge)
+CMP_ENTRY(lt)
+CMP_ENTRY(le)
+CMP_ENTRY(eq)
+CMP_ENTRY(ne)

@@ -1,0 +1,272 @@
+/*
+ * test_ops_select.c — comparisons giving masks: values against PyTorch (the
+ * fixtures in fixtures/ops_select.h, made by fixtures/gen_ops_select.py),
+ * the no-gradient rule, the documented edge cases, and bad input.
+ */
+#include "tg_test.h"
+
+#include <tapegrad/check.h>
+
+#include "fixtures/ops_select.h"
+
+/* A tensor of the dtype holding v (exact: f32 fixtures hold floats). */
+static tg_tensor *make(tg_tape *t, tg_dtype dt, const fx_arr *a)
+{
+    tg_tensor *x = tg_empty(t, dt, a->ndim, a->dims);
+    ck_assert_ptr_nonnull(x);
+    for (int64_t i = 0; i < tg_numel(x); i++) {
+        if (dt == TG_F64)
+            tg_mut_f64(x)[i] = a->v[i];
+        else
+            tg_mut_f32(x)[i] = (float)a->v[i];
+    }
+    return x;
+}
+
+static double at(const tg_tensor *x, int64_t i)
+{
+    return tg_dtype_of(x) == TG_F32 ? tg_data_f32(x)[i] : tg_data_f64(x)[i];
+}
+
+/* A small f64 tensor of the given values. */
+static tg_tensor *vec(tg_tape *t, int64_t n, const double *v)
+{
+    tg_tensor *x = tg_from_data(t, TG_F64, 1, &n, v);
+    ck_assert_ptr_nonnull(x);
+    return x;
+}
+
+typedef tg_tensor *(*binary_fn)(tg_tape *, tg_tensor *, tg_tensor *);
+
+static const struct {
+    const char *name;
+    binary_fn fn;
+} compares[] = {
+    {"gt", tg_gt}, {"ge", tg_ge}, {"lt", tg_lt},
+    {"le", tg_le}, {"eq", tg_eq}, {"ne", tg_ne},
+};
+#define N_COMPARES (int)(sizeof compares / sizeof compares[0])
+
+static binary_fn find_compare(const char *name)
+{
+    for (int i = 0; i < N_COMPARES; i++)
+        if (strcmp(compares[i].name, name) == 0)
+            return compares[i].fn;
+    return NULL;
+}
+
+/* The case's op on its inputs. */
+static tg_tensor *run(tg_tape *t, const fx_case *c, tg_tensor *const *in)
+{
+    binary_fn cmp = find_compare(c->op);
+    if (cmp != NULL)
+        return cmp(t, in[0], in[1]);
+    ck_abort_msg("no op %s in test_ops_select.c", c->op);
+    return NULL;
+}
+
+/* got equals want: NaN with NaN, zeros with their sign. */
+static bool same(double got, double want)
+{
+    if (isnan(want))
+        return isnan(got);
+    return got == want && signbit(got) == signbit(want);
+}
+
+static bool close_to(double got, double want, tg_dtype dt)
+{
+    double rtol = dt == TG_F32 ? 1e-6 : 1e-14;
+    if (isnan(want) || isinf(want))
+        return same(got, want);
+    return fabs(got - want) <= rtol * (1 + fabs(want));
+}
+
+/* ---- Values and gradients against PyTorch. */
+
+START_TEST(matches_pytorch)
+{
+    const fx_case *c = &fx_cases[_i];
+    tg_dtype dt = c->dtype ? TG_F64 : TG_F32;
+    tg_tape *t = tg_tape_new();
+    tg_tensor *in[3] = {NULL, NULL, NULL};
+    for (int k = 0; k < c->n; k++) {
+        in[k] = make(t, dt, &c->in[k]);
+        if (c->w != NULL && c->g[k] != NULL)
+            tg_set_requires_grad(in[k], true);
+    }
+    tg_tensor *y = run(t, c, in);
+    ck_assert_msg(y != NULL, "%s %s: %s", c->op, c->label, tg_last_error());
+    ck_assert_int_eq(tg_ndim(y), c->y.ndim);
+    for (int d = 0; d < c->y.ndim; d++)
+        ck_assert_int_eq(tg_shape(y)[d], c->y.dims[d]);
+    for (int64_t i = 0; i < tg_numel(y); i++)
+        ck_assert_msg(same(at(y, i), c->y.v[i]), "%s %s: y[%lld] = %.17g, "
+                      "PyTorch %.17g", c->op, c->label, (long long)i,
+                      at(y, i), c->y.v[i]);
+    if (c->w != NULL) {
+        ck_assert_int_eq(tg_backward(t, tg_test_dot(t, y, c->w)), TG_OK);
+        for (int k = 0; k < c->n; k++) {
+            if (c->g[k] == NULL)
+                continue;
+            const tg_tensor *g = tg_grad(in[k]);
+            ck_assert_ptr_nonnull(g);
+            for (int64_t i = 0; i < tg_numel(g); i++)
+                ck_assert_msg(close_to(at(g, i), c->g[k][i], dt),
+                              "%s %s: d/d in%d [%lld] = %.17g, PyTorch "
+                              "%.17g", c->op, c->label, k, (long long)i,
+                              at(g, i), c->g[k][i]);
+        }
+    }
+    tg_tape_free(t);
+}
+END_TEST
+
+/* ---- Comparisons. */
+
+/* A mask is made without a record, so it never requires grad, and a
+ * gradient reaches a only through the other use of it. */
+START_TEST(mask_has_no_history)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *a = vec(t, 4, (double[]){-1, 0, 2, 3});
+    tg_tensor *b = vec(t, 4, (double[]){0, 0, 1, 5});
+    tg_set_requires_grad(a, true);
+    tg_set_requires_grad(b, true);
+    int64_t before = tg_tape_size(t);
+    for (int k = 0; k < N_COMPARES; k++) {
+        tg_tensor *m = compares[k].fn(t, a, b);
+        ck_assert_ptr_nonnull(m);
+        ck_assert_msg(!tg_requires_grad(m), "%s requires grad",
+                      compares[k].name);
+    }
+    ck_assert_int_eq(tg_tape_size(t), before);
+    /* y = a * (a > b): dy/da is the mask, dy/db nothing. */
+    tg_tensor *y = tg_sum(t, tg_mul(t, a, tg_gt(t, a, b)));
+    ck_assert_int_eq(tg_backward(t, y), TG_OK);
+    const double *ga = tg_data_f64(tg_grad(a));
+    ck_assert(ga[0] == 0 && ga[1] == 0 && ga[2] == 1 && ga[3] == 0);
+    ck_assert_ptr_null(tg_grad(b));
+    tg_tape_free(t);
+}
+END_TEST
+
+/* Run through tg_apply by hand, a comparison is recorded; its backward
+ * sends zeros, and a gradient check sees the tie as a kink. */
+static tg_tensor *apply_gt(tg_tape *t, tg_tensor *const *in, int n, void *ud)
+{
+    (void)ud;
+    tg_tensor *m = tg_apply(t, tg_op_find("gt"), in, n, NULL);
+    return tg_add(t, m, in[0]);
+}
+
+START_TEST(recorded_by_hand_sends_zeros)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *in[2] = {vec(t, 3, (double[]){-1, 0.5, 2}),
+                        vec(t, 3, (double[]){0, 0.5, 1})};
+    tg_set_requires_grad(in[0], true);
+    tg_set_requires_grad(in[1], true);
+    tg_tensor *m = tg_apply(t, tg_op_find("gt"), in, 2, NULL);
+    ck_assert_ptr_nonnull(m);
+    ck_assert(tg_requires_grad(m));
+    ck_assert_int_eq(tg_backward(t, tg_sum(t, m)), TG_OK);
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < 3; i++)
+            ck_assert(tg_data_f64(tg_grad(in[k]))[i] == 0);
+    tg_gradcheck_report r;
+    ck_assert_int_eq(tg_gradcheck(apply_gt, NULL, in, 2, NULL, &r), TG_OK);
+    ck_assert_msg(r.passed, "%s", r.message);
+    ck_assert_int_gt(r.n_ambiguous, 0); /* the tie 0.5 == 0.5 */
+    tg_tape_free(t);
+}
+END_TEST
+
+/* NaN compares false except ne; -0.0 equals +0.0. */
+START_TEST(nan_and_signed_zero)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *a = vec(t, 3, (double[]){NAN, NAN, -0.0});
+    tg_tensor *b = vec(t, 3, (double[]){NAN, 1.0, 0.0});
+    const double *ne = tg_data_f64(tg_ne(t, a, b));
+    const double *eq = tg_data_f64(tg_eq(t, a, b));
+    const double *ge = tg_data_f64(tg_ge(t, a, b));
+    ck_assert(ne[0] == 1 && ne[1] == 1 && ne[2] == 0);
+    ck_assert(eq[0] == 0 && eq[1] == 0 && eq[2] == 1);
+    ck_assert(ge[0] == 0 && ge[1] == 0 && ge[2] == 1);
+    tg_tape_free(t);
+}
+END_TEST
+
+/* x OP c with c rounded to x's dtype: 0.1f > 0.1 in double, but the f32
+ * comparison sees 0.1f == 0.1f. */
+START_TEST(scalar_forms)
+{
+    tg_tape *t = tg_tape_new();
+    int64_t n = 3;
+    tg_tensor *x = tg_from_data(t, TG_F32, 1, &n, (float[]){0.1f, -1, 2});
+    const float *gt = tg_data_f32(tg_gt_scalar(t, x, 0.1));
+    const float *eq = tg_data_f32(tg_eq_scalar(t, x, 0.1));
+    const float *le = tg_data_f32(tg_le_scalar(t, x, 0.1));
+    const float *ne = tg_data_f32(tg_ne_scalar(t, x, 2));
+    const float *lt = tg_data_f32(tg_lt_scalar(t, x, 0));
+    const float *ge = tg_data_f32(tg_ge_scalar(t, x, 2));
+    ck_assert(gt[0] == 0 && gt[1] == 0 && gt[2] == 1);
+    ck_assert(eq[0] == 1 && eq[1] == 0 && eq[2] == 0);
+    ck_assert(le[0] == 1 && le[1] == 1 && le[2] == 0);
+    ck_assert(ne[0] == 1 && ne[1] == 1 && ne[2] == 0);
+    ck_assert(lt[0] == 0 && lt[1] == 1 && lt[2] == 0);
+    ck_assert(ge[0] == 0 && ge[1] == 0 && ge[2] == 1);
+    tg_tensor *m = tg_gt_scalar(t, x, 0);
+    ck_assert_int_eq(tg_ndim(m), 1);
+    ck_assert(!tg_requires_grad(m));
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(compare_bad_input)
+{
+    tg_tape *t = tg_tape_new();
+    int64_t s34[2] = {3, 4}, s5 = 5;
+    tg_tensor *a = tg_zeros(t, TG_F32, 2, s34);
+    tg_tensor *b = tg_zeros(t, TG_F32, 1, &s5);
+    tg_tensor *d = tg_zeros(t, TG_F64, 2, s34);
+    tg_set_requires_grad(a, true);
+    int64_t size = tg_tape_size(t);
+    ck_assert_null_status(tg_gt(t, a, b), TG_ESHAPE,
+                          "tg_gt: shapes (3,4) and (5,) do not broadcast");
+    ck_assert_null_status(tg_ne(t, a, d), TG_EDTYPE,
+                          "tg_ne: inputs are f32 and f64");
+    ck_assert_null_status(tg_le(NULL, a, a), TG_EINVAL, "tg_le: tape is NULL");
+    tg_clear_error(); /* else a NULL input carries the last message */
+    ck_assert_null_status(tg_eq(t, a, NULL), TG_EINVAL,
+                          "tg_eq: tensor is NULL");
+    tg_clear_error();
+    ck_assert_null_status(tg_lt_scalar(t, NULL, 1), TG_EINVAL,
+                          "tg_lt_scalar: tensor is NULL");
+    ck_assert_null_status(tg_ge_scalar(NULL, a, 1), TG_EINVAL,
+                          "tg_ge_scalar: tape is NULL");
+    /* Nothing was recorded, and grad is still on. */
+    ck_assert_int_eq(tg_tape_size(t), size);
+    ck_assert(tg_tape_grad_enabled(t));
+    tg_tape_set_grad_enabled(t, false);
+    ck_assert_ptr_nonnull(tg_gt(t, a, a));
+    ck_assert(!tg_tape_grad_enabled(t));
+    tg_tape_free(t);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("ops_select");
+    TCase *tc = tg_test_tcase("pytorch");
+    tcase_add_loop_test(tc, matches_pytorch, 0, FX_N_CASES);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("compare");
+    tcase_add_test(tc, mask_has_no_history);
+    tcase_add_test(tc, recorded_by_hand_sends_zeros);
+    tcase_add_test(tc, nan_and_signed_zero);
+    tcase_add_test(tc, scalar_forms);
+    tcase_add_test(tc, compare_bad_input);
+    suite_add_tcase(s, tc);
+    return tg_test_main(s);
+}
