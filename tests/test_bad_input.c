@@ -1051,6 +1051,10 @@ static const float vals4[4] = {1, 2, 3, 4};
       ptr(tg_ne(NULL, f->a34, f->a34)))                                      \
     X(le_scalar_null_input, TG_EINVAL, "tg_le_scalar: tensor is NULL",       \
       ptr(tg_le_scalar(f->t, NULL, 0.5)))                                    \
+    X(where_no_broadcast, TG_ESHAPE, "tg_where: shapes cond (3,4), a (5,) "  \
+      "and b () do not broadcast", ptr(tg_where(f->t, f->a34, f->b5, f->s))) \
+    X(where_dtype_mix, TG_EDTYPE, "tg_where: inputs are f64 and f32",        \
+      ptr(tg_where(f->t, f->d34, f->a34, f->a34)))                           \
     /* Networks and optimizers. */                                           \
     X(mlp_one_width, TG_EINVAL, "tg_mlp_new: needs at least 2 widths",       \
       mlp_new_widths(f, 1, (int64_t[]){4}))                                  \

@@ -56,6 +56,13 @@ static tg_tensor *b_concat(tg_tape *t, tg_tensor *const *in) { return tg_concat(
     static tg_tensor *b_##op(tg_tape *t, tg_tensor *const *in) { return tg_mul(t, in[0], tg_##op(t, in[0], in[1])); }
 MASKED(gt) MASKED(ge) MASKED(lt) MASKED(le) MASKED(eq) MASKED(ne)
 
+/* where chooses by a mask made from its first input. */
+static tg_tensor *b_where(tg_tape *t, tg_tensor *const *in)
+{
+    tg_tensor *zero = tg_scalar(t, TG_F64, 0);
+    return tg_where(t, tg_gt(t, in[0], zero), in[1], in[2]);
+}
+
 static tg_tensor *b_reshape(tg_tape *t, tg_tensor *const *in)
 {
     int64_t shape[2] = {-1, 2};
@@ -95,6 +102,7 @@ static const op_case cases[] = {
     {"le", b_le, 2, {{3, 4}, {0}}, false},
     {"eq", b_eq, 2, {{3, 4}, {4}}, false},
     {"ne", b_ne, 2, {{3, 4}, {4}}, false},
+    {"where", b_where, 3, {{3, 1}, {3, 4}, {4}}, false},
     {"pow", b_pow, 1, {{3, 4}}, true},
     {"pow_tensor", b_pow_tensor, 2, {{3, 4}, {4}}, true},
     {"neg", b_neg, 1, {{3, 4}}, false},

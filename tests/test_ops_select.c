@@ -1,5 +1,6 @@
 /*
- * test_ops_select.c — comparisons giving masks: values against PyTorch (the
+ * test_ops_select.c — comparisons giving masks and where: values and
+ * gradients against PyTorch (the
  * fixtures in fixtures/ops_select.h, made by fixtures/gen_ops_select.py),
  * the no-gradient rule, the documented edge cases, and bad input.
  */
@@ -61,6 +62,8 @@ static tg_tensor *run(tg_tape *t, const fx_case *c, tg_tensor *const *in)
     binary_fn cmp = find_compare(c->op);
     if (cmp != NULL)
         return cmp(t, in[0], in[1]);
+    if (strcmp(c->op, "where") == 0)
+        return tg_where(t, in[0], in[1], in[2]);
     ck_abort_msg("no op %s in test_ops_select.c", c->op);
     return NULL;
 }
@@ -255,6 +258,99 @@ START_TEST(compare_bad_input)
 }
 END_TEST
 
+/* ---- where. */
+
+/* relu written with ops: where(x > 0, x, 0), with relu's gradient. */
+START_TEST(where_builds_relu)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = vec(t, 5, (double[]){-2, -0.5, 0, 0.5, 2});
+    tg_set_requires_grad(x, true);
+    tg_tensor *zero = tg_scalar(t, TG_F64, 0);
+    tg_tensor *y = tg_where(t, tg_gt(t, x, zero), x, zero);
+    ck_assert_ptr_nonnull(y);
+    ck_assert(tg_requires_grad(y));
+    ck_assert_int_eq(tg_backward(t, tg_sum(t, y)), TG_OK);
+    const double *v = tg_data_f64(y), *g = tg_data_f64(tg_grad(x));
+    const double want_y[5] = {0, 0, 0, 0.5, 2}, want_g[5] = {0, 0, 0, 1, 1};
+    for (int i = 0; i < 5; i++) {
+        ck_assert(v[i] == want_y[i]);
+        ck_assert(g[i] == want_g[i]);
+    }
+    tg_tape_free(t);
+}
+END_TEST
+
+/* Only b wants a gradient: the slots of cond and a are NULL and skipped;
+ * b is broadcast, so its gradient is summed. */
+START_TEST(where_null_slots)
+{
+    tg_tape *t = tg_tape_new();
+    int64_t s23[2] = {2, 3}, one = 1;
+    tg_tensor *cond = tg_from_data(t, TG_F32, 2, s23,
+                                   (float[]){1, 0, NAN, -0.0f, 0, 3});
+    tg_tensor *a = tg_zeros(t, TG_F32, 2, s23);
+    tg_tensor *b = tg_from_data(t, TG_F32, 1, &one, (float[]){7});
+    tg_set_requires_grad(b, true);
+    tg_tensor *y = tg_where(t, cond, a, b);
+    const float *v = tg_data_f32(y);
+    ck_assert(v[0] == 0 && v[1] == 7 && v[2] == 0 && v[3] == 7 &&
+              v[4] == 7 && v[5] == 0);
+    ck_assert_int_eq(tg_backward(t, tg_sum(t, y)), TG_OK);
+    ck_assert(tg_data_f32(tg_grad(b))[0] == 3);
+    ck_assert_ptr_null(tg_grad(a));
+    ck_assert_ptr_null(tg_grad(cond));
+    tg_tape_free(t);
+}
+END_TEST
+
+static tg_tensor *apply_where(tg_tape *t, tg_tensor *const *in, int n,
+                              void *ud)
+{
+    (void)n, (void)ud;
+    return tg_where(t, in[0], in[1], in[2]);
+}
+
+/* The gradient check passes; cond gets 0, and its zeros are kinks. */
+START_TEST(where_gradcheck_and_kinks)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *in[3] = {vec(t, 4, (double[]){1, 0, -2, 0}),
+                        vec(t, 4, (double[]){0.3, -1.2, 2.5, 0.7}),
+                        vec(t, 1, (double[]){-0.4})};
+    for (int k = 0; k < 3; k++)
+        tg_set_requires_grad(in[k], true);
+    tg_gradcheck_report r;
+    ck_assert_int_eq(tg_gradcheck(apply_where, NULL, in, 3, NULL, &r), TG_OK);
+    ck_assert_msg(r.passed, "%s", r.message);
+    ck_assert_int_eq(r.n_ambiguous, 2); /* cond's two zeros */
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(where_bad_input)
+{
+    tg_tape *t = tg_tape_new();
+    int64_t s34[2] = {3, 4}, s5 = 5;
+    tg_tensor *m = tg_zeros(t, TG_F32, 2, s34);
+    tg_tensor *v5 = tg_zeros(t, TG_F32, 1, &s5);
+    tg_tensor *s = tg_scalar(t, TG_F32, 1);
+    tg_tensor *d = tg_zeros(t, TG_F64, 2, s34);
+    tg_set_requires_grad(m, true);
+    int64_t size = tg_tape_size(t);
+    ck_assert_null_status(tg_where(t, m, v5, s), TG_ESHAPE,
+                          "tg_where: shapes cond (3,4), a (5,) and b () do "
+                          "not broadcast");
+    ck_assert_null_status(tg_where(t, s, m, v5), TG_ESHAPE,
+                          "cond (), a (3,4) and b (5,)");
+    ck_assert_null_status(tg_where(t, d, m, m), TG_EDTYPE, "tg_where: ");
+    ck_assert_null_status(tg_where(NULL, m, m, m), TG_EINVAL,
+                          "tg_where: tape is NULL");
+    ck_assert_int_eq(tg_tape_size(t), size);
+    tg_tape_free(t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ops_select");
@@ -267,6 +363,12 @@ int main(void)
     tcase_add_test(tc, nan_and_signed_zero);
     tcase_add_test(tc, scalar_forms);
     tcase_add_test(tc, compare_bad_input);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("where");
+    tcase_add_test(tc, where_builds_relu);
+    tcase_add_test(tc, where_null_slots);
+    tcase_add_test(tc, where_gradcheck_and_kinks);
+    tcase_add_test(tc, where_bad_input);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

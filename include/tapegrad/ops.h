@@ -217,6 +217,18 @@ TG_API tg_tensor *tg_le_scalar(tg_tape *t, tg_tensor *x, double c);
 TG_API tg_tensor *tg_eq_scalar(tg_tape *t, tg_tensor *x, double c);
 TG_API tg_tensor *tg_ne_scalar(tg_tape *t, tg_tensor *x, double c);
 
+/* where(cond, a, b) = a where cond != 0, else b (torch.where);  d/da = 1
+ * where cond != 0 else 0, d/db the other way round, each summed over the
+ * dims it was broadcast along; cond gets no gradient (0). cond is a mask
+ * of a's and b's dtype, e.g. from tg_gt: any nonzero value counts as true,
+ * NaN included (as PyTorch's bool(NaN)); -0.0 is false. The three
+ * broadcast together by NumPy's rules: cond (3,1), a (4,), b () give
+ * (3,4). A zero cond is a kink for gradient checks (nudging it picks a).
+ * Errors: TG_ESHAPE "tg_where: shapes cond (3,4), a (5,) and b () do not
+ * broadcast"; TG_EDTYPE when the three dtypes are not all the same. */
+TG_API tg_tensor *tg_where(tg_tape *t, tg_tensor *cond, tg_tensor *a,
+                           tg_tensor *b);
+
 /* ---- Reductions ----------------------------------------------------- */
 
 /*

@@ -57,7 +57,8 @@
     X(lt)                    \
     X(le)                    \
     X(eq)                    \
-    X(ne)
+    X(ne)                    \
+    X(where)
 
 #define TG__OPS_REDUCTION(X) \
     X(sum)                   \
