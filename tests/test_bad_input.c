@@ -1055,6 +1055,8 @@ static const float vals4[4] = {1, 2, 3, 4};
       "and b () do not broadcast", ptr(tg_where(f->t, f->a34, f->b5, f->s))) \
     X(where_dtype_mix, TG_EDTYPE, "tg_where: inputs are f64 and f32",        \
       ptr(tg_where(f->t, f->d34, f->a34, f->a34)))                           \
+    X(clamp_nan_bound, TG_EINVAL, "tg_clamp: bounds are -1 and nan; they "   \
+      "must not be NaN", ptr(tg_clamp(f->t, f->a34, -1, NAN)))                \
     /* Networks and optimizers. */                                           \
     X(mlp_one_width, TG_EINVAL, "tg_mlp_new: needs at least 2 widths",       \
       mlp_new_widths(f, 1, (int64_t[]){4}))                                  \

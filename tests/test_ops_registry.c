@@ -37,6 +37,7 @@ BINARY(minimum) BINARY(pow_tensor) BINARY(matmul) BINARY(mse_loss)
 static tg_tensor *b_leaky_relu(tg_tape *t, tg_tensor *const *in) { return tg_leaky_relu(t, in[0], 0.1); }
 static tg_tensor *b_elu(tg_tape *t, tg_tensor *const *in) { return tg_elu(t, in[0], 0.7); }
 static tg_tensor *b_softplus(tg_tape *t, tg_tensor *const *in) { return tg_softplus(t, in[0], 1.5, 20); }
+static tg_tensor *b_clamp(tg_tape *t, tg_tensor *const *in) { return tg_clamp(t, in[0], -0.5, 0.8); }
 static tg_tensor *b_hardtanh(tg_tape *t, tg_tensor *const *in) { return tg_hardtanh(t, in[0], -0.5, 0.8); }
 static tg_tensor *b_pow(tg_tape *t, tg_tensor *const *in) { return tg_pow(t, in[0], 2.5); }
 static tg_tensor *b_sum_axis(tg_tape *t, tg_tensor *const *in) { return tg_sum_axis(t, in[0], 1, false); }
@@ -103,6 +104,7 @@ static const op_case cases[] = {
     {"eq", b_eq, 2, {{3, 4}, {4}}, false},
     {"ne", b_ne, 2, {{3, 4}, {4}}, false},
     {"where", b_where, 3, {{3, 1}, {3, 4}, {4}}, false},
+    {"clamp", b_clamp, 1, {{3, 4}}, false},
     {"pow", b_pow, 1, {{3, 4}}, true},
     {"pow_tensor", b_pow_tensor, 2, {{3, 4}, {4}}, true},
     {"neg", b_neg, 1, {{3, 4}}, false},

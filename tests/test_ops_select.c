@@ -1,8 +1,8 @@
 /*
- * test_ops_select.c — comparisons giving masks and where: values and
- * gradients against PyTorch (the
- * fixtures in fixtures/ops_select.h, made by fixtures/gen_ops_select.py),
- * the no-gradient rule, the documented edge cases, and bad input.
+ * test_ops_select.c — comparisons giving masks, where, clamp: values and
+ * gradients against PyTorch (the fixtures in fixtures/ops_select.h, made
+ * by fixtures/gen_ops_select.py), the no-gradient rule, the documented
+ * edge cases, gradient checks with their kinks, and bad input.
  */
 #include "tg_test.h"
 
@@ -64,6 +64,8 @@ static tg_tensor *run(tg_tape *t, const fx_case *c, tg_tensor *const *in)
         return cmp(t, in[0], in[1]);
     if (strcmp(c->op, "where") == 0)
         return tg_where(t, in[0], in[1], in[2]);
+    if (strcmp(c->op, "clamp") == 0)
+        return tg_clamp(t, in[0], c->p[0], c->p[1]);
     ck_abort_msg("no op %s in test_ops_select.c", c->op);
     return NULL;
 }
@@ -351,6 +353,92 @@ START_TEST(where_bad_input)
 }
 END_TEST
 
+/* ---- clamp. */
+
+/* At the bounds clamp passes the gradient, hardtanh does not. */
+START_TEST(clamp_gradient_at_bounds)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = vec(t, 5, (double[]){-1, -0.5, 0, 0.8, 1});
+    tg_set_requires_grad(x, true);
+    ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_clamp(t, x, -0.5, 0.8))),
+                     TG_OK);
+    const double *g = tg_data_f64(tg_grad(x));
+    ck_assert(g[0] == 0 && g[1] == 1 && g[2] == 1 && g[3] == 1 && g[4] == 0);
+    tg_zero_grad(x);
+    ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_hardtanh(t, x, -0.5,
+                                                          0.8))), TG_OK);
+    g = tg_data_f64(tg_grad(x));
+    ck_assert(g[1] == 0 && g[2] == 1 && g[3] == 0);
+    tg_tape_free(t);
+}
+END_TEST
+
+static tg_tensor *apply_clamp(tg_tape *t, tg_tensor *const *in, int n,
+                              void *ud)
+{
+    (void)n;
+    const double *b = ud;
+    return tg_clamp(t, in[0], b[0], b[1]);
+}
+
+/* Values on a bound are kinks for a gradient check; others pass. With
+ * min > max nothing is a kink: the output is constant. */
+START_TEST(clamp_gradcheck_and_kinks)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = vec(t, 6, (double[]){-2, -0.5, 0.1, 0.8, 3, 0.4});
+    tg_set_requires_grad(x, true);
+    tg_gradcheck_report r;
+    double b[2] = {-0.5, 0.8};
+    ck_assert_int_eq(tg_gradcheck(apply_clamp, b, &x, 1, NULL, &r), TG_OK);
+    ck_assert_msg(r.passed, "%s", r.message);
+    ck_assert_int_eq(r.n_ambiguous, 2);
+    double reversed[2] = {1, -1};
+    ck_assert_int_eq(tg_gradcheck(apply_clamp, reversed, &x, 1, NULL, &r),
+                     TG_OK);
+    ck_assert_msg(r.passed, "%s", r.message);
+    ck_assert_int_eq(r.n_ambiguous, 0);
+    const double *y = tg_data_f64(tg_clamp(t, x, 1, -1));
+    for (int i = 0; i < 6; i++)
+        ck_assert(y[i] == -1);
+    tg_tape_free(t);
+}
+END_TEST
+
+/* An f32 element equal to the bound rounded to float is on the bound. */
+START_TEST(clamp_f32_bounds)
+{
+    tg_tape *t = tg_tape_new();
+    int64_t n = 2;
+    tg_tensor *x = tg_from_data(t, TG_F32, 1, &n, (float[]){0.1f, 0.3f});
+    tg_set_requires_grad(x, true);
+    tg_tensor *y = tg_clamp(t, x, 0.1, 0.2);
+    ck_assert_int_eq(tg_backward(t, tg_sum(t, y)), TG_OK);
+    ck_assert(tg_data_f32(y)[0] == 0.1f && tg_data_f32(y)[1] == 0.2f);
+    ck_assert(tg_data_f32(tg_grad(x))[0] == 1);
+    ck_assert(tg_data_f32(tg_grad(x))[1] == 0);
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(clamp_bad_input)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = vec(t, 2, (double[]){1, 2});
+    tg_set_requires_grad(x, true);
+    int64_t size = tg_tape_size(t);
+    ck_assert_null_status(tg_clamp(t, x, NAN, 1), TG_EINVAL,
+                          "tg_clamp: bounds are nan and 1; they must not be "
+                          "NaN");
+    ck_assert_null_status(tg_clamp(t, x, 0, NAN), TG_EINVAL, "tg_clamp: ");
+    ck_assert_null_status(tg_clamp(NULL, x, 0, 1), TG_EINVAL,
+                          "tg_clamp: tape is NULL");
+    ck_assert_int_eq(tg_tape_size(t), size);
+    tg_tape_free(t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ops_select");
@@ -369,6 +457,12 @@ int main(void)
     tcase_add_test(tc, where_null_slots);
     tcase_add_test(tc, where_gradcheck_and_kinks);
     tcase_add_test(tc, where_bad_input);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("clamp");
+    tcase_add_test(tc, clamp_gradient_at_bounds);
+    tcase_add_test(tc, clamp_gradcheck_and_kinks);
+    tcase_add_test(tc, clamp_f32_bounds);
+    tcase_add_test(tc, clamp_bad_input);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

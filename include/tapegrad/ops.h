@@ -229,6 +229,16 @@ TG_API tg_tensor *tg_ne_scalar(tg_tape *t, tg_tensor *x, double c);
 TG_API tg_tensor *tg_where(tg_tape *t, tg_tensor *cond, tg_tensor *a,
                            tg_tensor *b);
 
+/* clamp(x, min, max) = min(max(x, min), max) (torch.clamp);  d/dx = 1 if
+ * min <= x <= max, else 0: 1 at the bounds themselves, as PyTorch (unlike
+ * tg_hardtanh, which gives 0 there; gradient checks see the bounds as
+ * kinks). Same shape as x. NaN stays NaN with gradient 0. min > max is
+ * allowed, as PyTorch: every element becomes max, gradient 0. Pass
+ * -INFINITY or INFINITY to clamp on one side only. For f32 the bounds are
+ * rounded to float. Errors: TG_EINVAL for a NaN bound ("tg_clamp: bounds
+ * are nan and 1; they must not be NaN"). */
+TG_API tg_tensor *tg_clamp(tg_tape *t, tg_tensor *x, double min, double max);
+
 /* ---- Reductions ----------------------------------------------------- */
 
 /*

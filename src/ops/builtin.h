@@ -58,7 +58,8 @@
     X(le)                    \
     X(eq)                    \
     X(ne)                    \
-    X(where)
+    X(where)                 \
+    X(clamp)
 
 #define TG__OPS_REDUCTION(X) \
     X(sum)                   \
