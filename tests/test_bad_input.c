@@ -787,6 +787,18 @@ static const float vals4[4] = {1, 2, 3, 4};
       ptr(tg_linspace(NULL, TG_F32, 0, 1, 3)))                               \
     X(linspace_bad_dtype, TG_EDTYPE, "unknown dtype 9",                      \
       ptr(tg_linspace(f->t, (tg_dtype)9, 0, 1, 3)))                          \
+    X(full_zero_dim, TG_EINVAL, "tg_full: dimension 0 has size 0",           \
+      ptr(tg_full(f->t, TG_F32, 1, zero, 2.0)))                              \
+    X(ones_null_tape, TG_EINVAL, "tg_ones: tape is NULL",                    \
+      ptr(tg_ones(NULL, TG_F64, 1, n3)))                                     \
+    X(arange_zero_step, TG_EINVAL, "tg_arange: step is 0",                   \
+      ptr(tg_arange(f->t, TG_F32, 0, 1, 0)))                                 \
+    X(arange_wrong_sign, TG_EINVAL, "tg_arange: start 0, end 1, step -1 "    \
+      "give no values", ptr(tg_arange(f->t, TG_F64, 0, 1, -1)))              \
+    X(arange_nan, TG_EINVAL, "must be finite",                               \
+      ptr(tg_arange(f->t, TG_F64, 0, 1, NAN)))                               \
+    X(eye_zero, TG_EINVAL, "tg_eye: sizes 3 and 0 must be at least 1",       \
+      ptr(tg_eye(f->t, TG_F32, 3, 0)))                                       \
     /* Reading tensors and their gradients. */                               \
     X(requires_grad_null, TG_EINVAL, "tg_set_requires_grad: tensor is NULL", \
       tg_set_requires_grad(NULL, true))                                      \
