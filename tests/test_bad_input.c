@@ -181,6 +181,13 @@ static int zero_grad_of_stale(fx *f)
     return tg_last_status();
 }
 
+static int detach_of_stale(fx *f)
+{
+    tg_tensor *x = f->a34;
+    tg_tape_reset(f->t);
+    return ptr(tg_detach(f->t, x));
+}
+
 static int set_name_of_stale(fx *f)
 {
     tg_tensor *x = f->a34;
@@ -1069,6 +1076,10 @@ static const float vals4[4] = {1, 2, 3, 4};
       ptr(tg_where(f->t, f->d34, f->a34, f->a34)))                           \
     X(clamp_nan_bound, TG_EINVAL, "tg_clamp: bounds are -1 and nan; they "   \
       "must not be NaN", ptr(tg_clamp(f->t, f->a34, -1, NAN)))                \
+    X(cast_unknown_dtype, TG_EDTYPE, "tg_cast: unknown dtype 3",             \
+      ptr(tg_cast(f->t, f->a34, (tg_dtype)3)))                               \
+    X(detach_of_stale, TG_ESTATE, "tg_detach: tensor was freed by a reset",  \
+      detach_of_stale(f))                                                    \
     /* Networks and optimizers. */                                           \
     X(mlp_one_width, TG_EINVAL, "tg_mlp_new: needs at least 2 widths",       \
       mlp_new_widths(f, 1, (int64_t[]){4}))                                  \

@@ -38,6 +38,9 @@ static tg_tensor *b_leaky_relu(tg_tape *t, tg_tensor *const *in) { return tg_lea
 static tg_tensor *b_elu(tg_tape *t, tg_tensor *const *in) { return tg_elu(t, in[0], 0.7); }
 static tg_tensor *b_softplus(tg_tape *t, tg_tensor *const *in) { return tg_softplus(t, in[0], 1.5, 20); }
 static tg_tensor *b_clamp(tg_tape *t, tg_tensor *const *in) { return tg_clamp(t, in[0], -0.5, 0.8); }
+/* f64 in, f64 out: gradient checks run in f64 (the f32 conversions are
+ * checked against PyTorch in test_ops_select.c). */
+static tg_tensor *b_cast(tg_tape *t, tg_tensor *const *in) { return tg_cast(t, in[0], TG_F64); }
 static tg_tensor *b_hardtanh(tg_tape *t, tg_tensor *const *in) { return tg_hardtanh(t, in[0], -0.5, 0.8); }
 static tg_tensor *b_pow(tg_tape *t, tg_tensor *const *in) { return tg_pow(t, in[0], 2.5); }
 static tg_tensor *b_sum_axis(tg_tape *t, tg_tensor *const *in) { return tg_sum_axis(t, in[0], 1, false); }
@@ -105,6 +108,7 @@ static const op_case cases[] = {
     {"ne", b_ne, 2, {{3, 4}, {4}}, false},
     {"where", b_where, 3, {{3, 1}, {3, 4}, {4}}, false},
     {"clamp", b_clamp, 1, {{3, 4}}, false},
+    {"cast", b_cast, 1, {{3, 4}}, false},
     {"pow", b_pow, 1, {{3, 4}}, true},
     {"pow_tensor", b_pow_tensor, 2, {{3, 4}, {4}}, true},
     {"neg", b_neg, 1, {{3, 4}}, false},

@@ -1,6 +1,6 @@
 /*
- * test_ops_select.c — comparisons giving masks, where, clamp, and tensors
- * made from a rule (full, ones, arange, eye): values and
+ * test_ops_select.c — comparisons giving masks, where, clamp, cast and
+ * detach, and tensors made from a rule (full, ones, arange, eye): values and
  * gradients against PyTorch (the fixtures in fixtures/ops_select.h, made
  * by fixtures/gen_ops_select.py), the no-gradient rule, the documented
  * edge cases, gradient checks with their kinks, and bad input.
@@ -68,6 +68,8 @@ static tg_tensor *run(tg_tape *t, const fx_case *c, tg_tensor *const *in)
     if (strcmp(c->op, "clamp") == 0)
         return tg_clamp(t, in[0], c->p[0], c->p[1]);
     tg_dtype dt = c->dtype ? TG_F64 : TG_F32;
+    if (strcmp(c->op, "cast") == 0)
+        return tg_cast(t, in[0], c->p[0] != 0 ? TG_F64 : TG_F32);
     if (strcmp(c->op, "arange") == 0)
         return tg_arange(t, dt, c->p[0], c->p[1], c->p[2]);
     if (strcmp(c->op, "eye") == 0)
@@ -522,6 +524,100 @@ START_TEST(fill_bad_input)
 }
 END_TEST
 
+/* ---- cast and detach. */
+
+/* An f32 input feeds an f64 computation; its gradient comes back f32. */
+START_TEST(cast_mixes_dtypes)
+{
+    tg_tape *t = tg_tape_new();
+    int64_t n = 3;
+    tg_tensor *x = tg_from_data(t, TG_F32, 1, &n, (float[]){0.1f, 2, -3});
+    tg_tensor *w = vec(t, 3, (double[]){1e-10, 0.5, 2});
+    tg_set_requires_grad(x, true);
+    tg_tensor *y = tg_cast(t, x, TG_F64);
+    ck_assert_int_eq(tg_dtype_of(y), TG_F64);
+    ck_assert(tg_data_f64(y)[0] == (double)0.1f);
+    ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_mul(t, y, w))), TG_OK);
+    const tg_tensor *g = tg_grad(x);
+    ck_assert_int_eq(tg_dtype_of(g), TG_F32);
+    ck_assert(tg_data_f32(g)[0] == 1e-10f && tg_data_f32(g)[2] == 2);
+    /* and back: x -> f64 -> f32 adds both ways' gradients */
+    tg_zero_grad(x);
+    tg_tensor *z = tg_cast(t, tg_cast(t, x, TG_F64), TG_F32);
+    ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_add(t, z, x))), TG_OK);
+    ck_assert(tg_data_f32(tg_grad(x))[1] == 2);
+    /* the same dtype: a new tensor, gradient 1 */
+    tg_tensor *c = tg_cast(t, x, TG_F32);
+    ck_assert_ptr_ne(c, x);
+    ck_assert(tg_data_f32(c)[0] == 0.1f && tg_requires_grad(c));
+    tg_tape_free(t);
+}
+END_TEST
+
+/* Only the f64 side wants a gradient: the f32 input's slot is NULL. */
+START_TEST(cast_null_slot)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *a = vec(t, 2, (double[]){1, 2});
+    int64_t n = 2;
+    tg_tensor *b = tg_from_data(t, TG_F32, 1, &n, (float[]){3, 4});
+    tg_set_requires_grad(a, true);
+    tg_tensor *y = tg_sum(t, tg_mul(t, a, tg_cast(t, b, TG_F64)));
+    ck_assert_int_eq(tg_backward(t, y), TG_OK);
+    ck_assert(tg_data_f64(tg_grad(a))[1] == 4);
+    ck_assert_ptr_null(tg_grad(b));
+    tg_tape_free(t);
+}
+END_TEST
+
+/* detach copies the values and cuts the history. */
+START_TEST(detach_cuts_history)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tape *other = tg_tape_new();
+    tg_tensor *x = vec(t, 3, (double[]){1, -2, 3});
+    tg_set_requires_grad(x, true);
+    tg_tensor *h = tg_mul(t, x, x);
+    tg_tensor *d = tg_detach(other, h);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_ptr_eq(tg_tape_of(d), other);
+    ck_assert(!tg_requires_grad(d));
+    ck_assert(tg_data_f64(d)[1] == 4);
+    tg_mut_f64(d)[0] = 100; /* a copy: h is unchanged */
+    ck_assert(tg_data_f64(h)[0] == 1);
+    /* y = x * detach(x * x): dy/dx = x^2, not 3 x^2 */
+    tg_tensor *y = tg_sum(t, tg_mul(t, x, tg_detach(t, h)));
+    ck_assert_int_eq(tg_backward(t, y), TG_OK);
+    ck_assert(tg_data_f64(tg_grad(x))[1] == 4);
+    ck_assert(tg_data_f64(tg_grad(x))[2] == 9);
+    tg_tape_free(other);
+    tg_tape_free(t);
+}
+END_TEST
+
+START_TEST(cast_bad_input)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = vec(t, 2, (double[]){1, 2});
+    tg_set_requires_grad(x, true);
+    int64_t size = tg_tape_size(t);
+    ck_assert_null_status(tg_cast(t, x, (tg_dtype)7), TG_EDTYPE,
+                          "tg_cast: unknown dtype 7");
+    ck_assert_null_status(tg_cast(NULL, x, TG_F32), TG_EINVAL,
+                          "tg_cast: tape is NULL");
+    ck_assert_null_status(tg_detach(NULL, x), TG_EINVAL,
+                          "tg_detach: tape is NULL");
+    tg_clear_error();
+    ck_assert_null_status(tg_detach(t, NULL), TG_EINVAL,
+                          "tg_detach: tensor is NULL");
+    ck_assert_int_eq(tg_tape_size(t), size);
+    tg_tape_reset(t);
+    ck_assert_null_status(tg_detach(t, x), TG_ESTATE,
+                          "tg_detach: tensor was freed by a reset");
+    tg_tape_free(t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ops_select");
@@ -551,6 +647,12 @@ int main(void)
     tcase_add_test(tc, full_and_ones);
     tcase_add_test(tc, arange_counts);
     tcase_add_test(tc, fill_bad_input);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("cast");
+    tcase_add_test(tc, cast_mixes_dtypes);
+    tcase_add_test(tc, cast_null_slot);
+    tcase_add_test(tc, detach_cuts_history);
+    tcase_add_test(tc, cast_bad_input);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

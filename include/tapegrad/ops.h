@@ -239,6 +239,20 @@ TG_API tg_tensor *tg_where(tg_tape *t, tg_tensor *cond, tg_tensor *a,
  * are nan and 1; they must not be NaN"). */
 TG_API tg_tensor *tg_clamp(tg_tape *t, tg_tensor *x, double min, double max);
 
+/* cast(x, dtype) = x converted to dtype, TG_F32 or TG_F64 (x.float(),
+ * x.double());  d/dx = the upstream gradient converted back to x's dtype.
+ * Same shape as x. f32 to f64 is exact; f64 to f32 rounds to nearest and
+ * gives +-inf beyond float's range. Casting to x's own dtype is a copy.
+ * This is the way to mix dtypes, which every other op refuses.
+ * Errors: TG_EDTYPE for an unknown dtype ("tg_cast: unknown dtype 7"). */
+TG_API tg_tensor *tg_cast(tg_tape *t, tg_tensor *x, tg_dtype dtype);
+
+/* detach(x) = a copy of x's values with no history: a leaf that does not
+ * require grad, so no gradient reaches x through it (x.detach(), which in
+ * PyTorch shares x's memory; here it is a copy on t). Not recorded.
+ * Errors: NULL x propagates; TG_EINVAL for a NULL tape; TG_ENOMEM. */
+TG_API tg_tensor *tg_detach(tg_tape *t, tg_tensor *x);
+
 /* ---- Reductions ----------------------------------------------------- */
 
 /*

@@ -50,7 +50,7 @@
     X(tanh)                    \
     X(sigmoid)
 
-/* Comparisons giving masks, and selecting by them. */
+/* Comparisons giving masks, selecting by them, clamping, converting. */
 #define TG__OPS_SELECTION(X) \
     X(gt)                    \
     X(ge)                    \
@@ -59,7 +59,8 @@
     X(eq)                    \
     X(ne)                    \
     X(where)                 \
-    X(clamp)
+    X(clamp)                 \
+    X(cast)
 
 #define TG__OPS_REDUCTION(X) \
     X(sum)                   \
