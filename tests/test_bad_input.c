@@ -1080,6 +1080,8 @@ static const float vals4[4] = {1, 2, 3, 4};
       ptr(tg_cast(f->t, f->a34, (tg_dtype)3)))                               \
     X(detach_of_stale, TG_ESTATE, "tg_detach: tensor was freed by a reset",  \
       detach_of_stale(f))                                                    \
+    X(argmax_bad_axis, TG_EINVAL, "tg_argmax: axis -3 is out of range for "  \
+      "shape (3,4)", ptr(tg_argmax(f->t, f->a34, -3, false)))                \
     /* Networks and optimizers. */                                           \
     X(mlp_one_width, TG_EINVAL, "tg_mlp_new: needs at least 2 widths",       \
       mlp_new_widths(f, 1, (int64_t[]){4}))                                  \

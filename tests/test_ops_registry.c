@@ -60,6 +60,10 @@ static tg_tensor *b_concat(tg_tape *t, tg_tensor *const *in) { return tg_concat(
     static tg_tensor *b_##op(tg_tape *t, tg_tensor *const *in) { return tg_mul(t, in[0], tg_##op(t, in[0], in[1])); }
 MASKED(gt) MASKED(ge) MASKED(lt) MASKED(le) MASKED(eq) MASKED(ne)
 
+/* argmax and argmin carry no gradient either: checked beside a sum. */
+static tg_tensor *b_argmax(tg_tape *t, tg_tensor *const *in) { return tg_add(t, in[0], tg_argmax(t, in[0], 1, true)); }
+static tg_tensor *b_argmin(tg_tape *t, tg_tensor *const *in) { return tg_add(t, in[0], tg_argmin(t, in[0], 0, false)); }
+
 /* where chooses by a mask made from its first input. */
 static tg_tensor *b_where(tg_tape *t, tg_tensor *const *in)
 {
@@ -128,6 +132,8 @@ static const op_case cases[] = {
     {"min_axis", b_min_axis, 1, {{3, 4}}, false},
     {"logsumexp", b_logsumexp, 1, {{3, 4}}, false},
     {"logsumexp_axis", b_logsumexp_axis, 1, {{3, 4}}, false},
+    {"argmax", b_argmax, 1, {{3, 4}}, false},
+    {"argmin", b_argmin, 1, {{3, 4}}, false},
     {"reshape", b_reshape, 1, {{3, 4}}, false},
     {"transpose", b_transpose, 1, {{3, 4}}, false},
     {"permute", b_permute, 1, {{2, 3, 4}}, false},

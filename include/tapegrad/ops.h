@@ -294,6 +294,17 @@ TG_API tg_tensor *tg_logsumexp(tg_tape *t, tg_tensor *x);
 TG_API tg_tensor *tg_logsumexp_axis(tg_tape *t, tg_tensor *x, int axis,
                                     bool keepdim);
 
+/* argmax(x, axis)[j] = the position of the largest value of lane j along
+ * axis (torch.argmax(x, dim, keepdim)); argmin the smallest. As PyTorch:
+ * the first position on ties, and the first NaN when a lane holds one
+ * (for argmin too). The positions are whole numbers in x's dtype (PyTorch
+ * gives int64). No gradient: nothing is recorded, so the result never
+ * requires grad. Shape and axis as the other _axis reductions.
+ * Errors: TG_EINVAL for an axis out of range, or an f32 x with more than
+ * 2^24 values along the axis (positions would round; cast to f64). */
+TG_API tg_tensor *tg_argmax(tg_tape *t, tg_tensor *x, int axis, bool keepdim);
+TG_API tg_tensor *tg_argmin(tg_tape *t, tg_tensor *x, int axis, bool keepdim);
+
 /* ---- Shape and linear algebra ----------------------------------------- */
 
 /*

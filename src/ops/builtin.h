@@ -72,7 +72,9 @@
     X(min)                   \
     X(min_axis)              \
     X(logsumexp)             \
-    X(logsumexp_axis)
+    X(logsumexp_axis)        \
+    X(argmax)                \
+    X(argmin)
 
 #define TG__OPS_SHAPE(X) \
     X(reshape)           \
