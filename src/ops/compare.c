@@ -31,28 +31,59 @@
 #define EQ(a, b, g, y, p) ((a) == (b))
 #define NE(a, b, g, y, p) ((a) != (b))
 
-/*
- * The forward and backward of one comparison. Backward sends nothing
- * back: every input slot that wants a gradient gets zeros (one value,
- * which the tape need not write out).
- */
-#define CMP_OP(name, F)                                                      \
-    TG__BCAST_ROW(name##_f32, float, F)                                      \
-    TG__BCAST_ROW(name##_f64, double, F)                                     \
-    static const tg__row_fn name##_rows[2] = {name##_f32, name##_f64};       \
-    static tg_tensor *name##_forward(tg_op_ctx *c)                           \
-    {                                                                        \
-        return tg__broadcast_binary(c->tape, "tg_" #name, c->in[0],          \
-                                    c->in[1], name##_rows, NULL);            \
-    }
+TG__BCAST_ROW(gt_f32, float, GT)
+TG__BCAST_ROW(gt_f64, double, GT)
+TG__BCAST_ROW(ge_f32, float, GE)
+TG__BCAST_ROW(ge_f64, double, GE)
+TG__BCAST_ROW(lt_f32, float, LT)
+TG__BCAST_ROW(lt_f64, double, LT)
+TG__BCAST_ROW(le_f32, float, LE)
+TG__BCAST_ROW(le_f64, double, LE)
+TG__BCAST_ROW(eq_f32, float, EQ)
+TG__BCAST_ROW(eq_f64, double, EQ)
+TG__BCAST_ROW(ne_f32, float, NE)
+TG__BCAST_ROW(ne_f64, double, NE)
 
-CMP_OP(gt, GT)
-CMP_OP(ge, GE)
-CMP_OP(lt, LT)
-CMP_OP(le, LE)
-CMP_OP(eq, EQ)
-CMP_OP(ne, NE)
+/* Forward: the mask over the broadcast shape, by one of the kernels. */
+static tg_tensor *compare(tg_op_ctx *c, const char *fn, tg__row_fn f32,
+                          tg__row_fn f64)
+{
+    const tg__row_fn rows[2] = {f32, f64};
+    return tg__broadcast_binary(c->tape, fn, c->in[0], c->in[1], rows, NULL);
+}
 
+static tg_tensor *gt_forward(tg_op_ctx *c)
+{
+    return compare(c, "tg_gt", gt_f32, gt_f64);
+}
+
+static tg_tensor *ge_forward(tg_op_ctx *c)
+{
+    return compare(c, "tg_ge", ge_f32, ge_f64);
+}
+
+static tg_tensor *lt_forward(tg_op_ctx *c)
+{
+    return compare(c, "tg_lt", lt_f32, lt_f64);
+}
+
+static tg_tensor *le_forward(tg_op_ctx *c)
+{
+    return compare(c, "tg_le", le_f32, le_f64);
+}
+
+static tg_tensor *eq_forward(tg_op_ctx *c)
+{
+    return compare(c, "tg_eq", eq_f32, eq_f64);
+}
+
+static tg_tensor *ne_forward(tg_op_ctx *c)
+{
+    return compare(c, "tg_ne", ne_f32, ne_f64);
+}
+
+/* Backward sends nothing back: every input slot that wants a gradient
+ * gets zeros (one value, which the tape need not write out). */
 static int compare_backward(tg_op_ctx *c, const tg_tensor *y,
                             const tg_tensor *gy, tg_tensor *const *gx)
 {
@@ -109,27 +140,81 @@ static tg_tensor *mask_apply_scalar(tg_tape *t, const tg_op *op,
     return mask_apply(t, op, x, s);
 }
 
-#define CMP_ENTRY(op)                                                        \
-    const tg_op tg__op_##op = {                                              \
-        .name = #op,                                                         \
-        .arity = 2,                                                          \
-        .forward = op##_forward,                                             \
-        .backward = compare_backward,                                        \
-        .piece = compare_piece,                                              \
-    };                                                                       \
-    tg_tensor *tg_##op(tg_tape *t, tg_tensor *a, tg_tensor *b)               \
-    {                                                                        \
-        return mask_apply(t, &tg__op_##op, a, b);                            \
-    }                                                                        \
-    tg_tensor *tg_##op##_scalar(tg_tape *t, tg_tensor *x, double c)          \
-    {                                                                        \
-        return mask_apply_scalar(t, &tg__op_##op, "tg_" #op "_scalar",       \
-                                 x, c);                                      \
-    }
+const tg_op tg__op_gt = {.name = "gt", .arity = 2, .forward = gt_forward,
+                          .backward = compare_backward,
+                          .piece = compare_piece};
+const tg_op tg__op_ge = {.name = "ge", .arity = 2, .forward = ge_forward,
+                          .backward = compare_backward,
+                          .piece = compare_piece};
+const tg_op tg__op_lt = {.name = "lt", .arity = 2, .forward = lt_forward,
+                          .backward = compare_backward,
+                          .piece = compare_piece};
+const tg_op tg__op_le = {.name = "le", .arity = 2, .forward = le_forward,
+                          .backward = compare_backward,
+                          .piece = compare_piece};
+const tg_op tg__op_eq = {.name = "eq", .arity = 2, .forward = eq_forward,
+                          .backward = compare_backward,
+                          .piece = compare_piece};
+const tg_op tg__op_ne = {.name = "ne", .arity = 2, .forward = ne_forward,
+                          .backward = compare_backward,
+                          .piece = compare_piece};
 
-CMP_ENTRY(gt)
-CMP_ENTRY(ge)
-CMP_ENTRY(lt)
-CMP_ENTRY(le)
-CMP_ENTRY(eq)
-CMP_ENTRY(ne)
+tg_tensor *tg_gt(tg_tape *t, tg_tensor *a, tg_tensor *b)
+{
+    return mask_apply(t, &tg__op_gt, a, b);
+}
+
+tg_tensor *tg_ge(tg_tape *t, tg_tensor *a, tg_tensor *b)
+{
+    return mask_apply(t, &tg__op_ge, a, b);
+}
+
+tg_tensor *tg_lt(tg_tape *t, tg_tensor *a, tg_tensor *b)
+{
+    return mask_apply(t, &tg__op_lt, a, b);
+}
+
+tg_tensor *tg_le(tg_tape *t, tg_tensor *a, tg_tensor *b)
+{
+    return mask_apply(t, &tg__op_le, a, b);
+}
+
+tg_tensor *tg_eq(tg_tape *t, tg_tensor *a, tg_tensor *b)
+{
+    return mask_apply(t, &tg__op_eq, a, b);
+}
+
+tg_tensor *tg_ne(tg_tape *t, tg_tensor *a, tg_tensor *b)
+{
+    return mask_apply(t, &tg__op_ne, a, b);
+}
+
+tg_tensor *tg_gt_scalar(tg_tape *t, tg_tensor *x, double c)
+{
+    return mask_apply_scalar(t, &tg__op_gt, "tg_gt_scalar", x, c);
+}
+
+tg_tensor *tg_ge_scalar(tg_tape *t, tg_tensor *x, double c)
+{
+    return mask_apply_scalar(t, &tg__op_ge, "tg_ge_scalar", x, c);
+}
+
+tg_tensor *tg_lt_scalar(tg_tape *t, tg_tensor *x, double c)
+{
+    return mask_apply_scalar(t, &tg__op_lt, "tg_lt_scalar", x, c);
+}
+
+tg_tensor *tg_le_scalar(tg_tape *t, tg_tensor *x, double c)
+{
+    return mask_apply_scalar(t, &tg__op_le, "tg_le_scalar", x, c);
+}
+
+tg_tensor *tg_eq_scalar(tg_tape *t, tg_tensor *x, double c)
+{
+    return mask_apply_scalar(t, &tg__op_eq, "tg_eq_scalar", x, c);
+}
+
+tg_tensor *tg_ne_scalar(tg_tape *t, tg_tensor *x, double c)
+{
+    return mask_apply_scalar(t, &tg__op_ne, "tg_ne_scalar", x, c);
+}
