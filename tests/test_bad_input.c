@@ -181,6 +181,13 @@ static int zero_grad_of_stale(fx *f)
     return tg_last_status();
 }
 
+static int detach_of_stale(fx *f)
+{
+    tg_tensor *x = f->a34;
+    tg_tape_reset(f->t);
+    return ptr(tg_detach(f->t, x));
+}
+
 static int set_name_of_stale(fx *f)
 {
     tg_tensor *x = f->a34;
@@ -787,6 +794,18 @@ static const float vals4[4] = {1, 2, 3, 4};
       ptr(tg_linspace(NULL, TG_F32, 0, 1, 3)))                               \
     X(linspace_bad_dtype, TG_EDTYPE, "unknown dtype 9",                      \
       ptr(tg_linspace(f->t, (tg_dtype)9, 0, 1, 3)))                          \
+    X(full_zero_dim, TG_EINVAL, "tg_full: dimension 0 has size 0",           \
+      ptr(tg_full(f->t, TG_F32, 1, zero, 2.0)))                              \
+    X(ones_null_tape, TG_EINVAL, "tg_ones: tape is NULL",                    \
+      ptr(tg_ones(NULL, TG_F64, 1, n3)))                                     \
+    X(arange_zero_step, TG_EINVAL, "tg_arange: step is 0",                   \
+      ptr(tg_arange(f->t, TG_F32, 0, 1, 0)))                                 \
+    X(arange_wrong_sign, TG_EINVAL, "tg_arange: start 0, end 1, step -1 "    \
+      "give no values", ptr(tg_arange(f->t, TG_F64, 0, 1, -1)))              \
+    X(arange_nan, TG_EINVAL, "must be finite",                               \
+      ptr(tg_arange(f->t, TG_F64, 0, 1, NAN)))                               \
+    X(eye_zero, TG_EINVAL, "tg_eye: sizes 3 and 0 must be at least 1",       \
+      ptr(tg_eye(f->t, TG_F32, 3, 0)))                                       \
     /* Reading tensors and their gradients. */                               \
     X(requires_grad_null, TG_EINVAL, "tg_set_requires_grad: tensor is NULL", \
       tg_set_requires_grad(NULL, true))                                      \
@@ -1042,6 +1061,27 @@ static const float vals4[4] = {1, 2, 3, 4};
       "differ", ptr(tg_mse_loss(f->t, f->a34, f->b5)))                       \
     X(linear_shapes, TG_ESHAPE, "tg_linear: x (3,4) and W (5,)",             \
       ptr(tg_linear(f->t, f->a34, f->b5, NULL)))                             \
+    /* Comparisons and selection. */                                        \
+    X(gt_no_broadcast, TG_ESHAPE, "tg_gt: shapes (3,4) and (5,) do not "     \
+      "broadcast", ptr(tg_gt(f->t, f->a34, f->b5)))                          \
+    X(eq_dtype_mix, TG_EDTYPE, "tg_eq: inputs are f32 and f64",              \
+      ptr(tg_eq(f->t, f->a34, f->d34)))                                      \
+    X(ne_null_tape, TG_EINVAL, "tg_ne: tape is NULL",                        \
+      ptr(tg_ne(NULL, f->a34, f->a34)))                                      \
+    X(le_scalar_null_input, TG_EINVAL, "tg_le_scalar: tensor is NULL",       \
+      ptr(tg_le_scalar(f->t, NULL, 0.5)))                                    \
+    X(where_no_broadcast, TG_ESHAPE, "tg_where: shapes cond (3,4), a (5,) "  \
+      "and b () do not broadcast", ptr(tg_where(f->t, f->a34, f->b5, f->s))) \
+    X(where_dtype_mix, TG_EDTYPE, "tg_where: inputs are f64 and f32",        \
+      ptr(tg_where(f->t, f->d34, f->a34, f->a34)))                           \
+    X(clamp_nan_bound, TG_EINVAL, "tg_clamp: bounds are -1 and nan; they "   \
+      "must not be NaN", ptr(tg_clamp(f->t, f->a34, -1, NAN)))                \
+    X(cast_unknown_dtype, TG_EDTYPE, "tg_cast: unknown dtype 3",             \
+      ptr(tg_cast(f->t, f->a34, (tg_dtype)3)))                               \
+    X(detach_of_stale, TG_ESTATE, "tg_detach: tensor was freed by a reset",  \
+      detach_of_stale(f))                                                    \
+    X(argmax_bad_axis, TG_EINVAL, "tg_argmax: axis -3 is out of range for "  \
+      "shape (3,4)", ptr(tg_argmax(f->t, f->a34, -3, false)))                \
     /* Networks and optimizers. */                                           \
     X(mlp_one_width, TG_EINVAL, "tg_mlp_new: needs at least 2 widths",       \
       mlp_new_widths(f, 1, (int64_t[]){4}))                                  \

@@ -337,6 +337,52 @@ START_TEST(gradcheck_under_oom)
 }
 END_TEST
 
+/* ---- (e) The comparison, selection and conversion ops, and tensors made
+ * from a rule, forward and backward: where's broadcast gradient takes
+ * scratch memory in backward. */
+
+static int select_ops(tg_tape *t)
+{
+    double xv[6] = {-1, 0.2, 2, 0.3, -0.7, 0.1}, bv[3] = {0, 0.5, -1};
+    tg_tensor *x = tg_from_data(t, TG_F64, 2, (int64_t[]){2, 3}, xv);
+    tg_tensor *b = tg_from_data(t, TG_F64, 1, (int64_t[]){3}, bv);
+    if (x == NULL || b == NULL)
+        return tg_last_status();
+    tg_set_requires_grad(x, true);
+    tg_set_requires_grad(b, true);
+    tg_tensor *w = tg_where(t, tg_gt(t, x, b), x, b);
+    tg_tensor *c = tg_clamp(t, w, -0.5, 0.5);
+    tg_tensor *back = tg_cast(t, tg_cast(t, c, TG_F32), TG_F64);
+    tg_tensor *y = tg_mul(t, back, tg_detach(t, x));
+    y = tg_add(t, y, tg_argmax(t, x, 1, true));
+    y = tg_add(t, y, tg_argmin(t, tg_eye(t, TG_F64, 2, 3), 0, false));
+    y = tg_mul(t, y, tg_ones(t, TG_F64, 1, (int64_t[]){3}));
+    y = tg_add(t, y, tg_arange(t, TG_F64, 0, 3, 1));
+    y = tg_add(t, y, tg_full(t, TG_F64, 0, NULL, 0.5));
+    y = tg_add(t, y, tg_le_scalar(t, x, 0));
+    int rc = tg_backward(t, tg_sum(t, y));
+    if (rc != TG_OK)
+        return rc;
+    const double *gx = tg_data_f64(tg_grad(x)), *gb = tg_data_f64(tg_grad(b));
+    /* d/dx: x where x > b and the clamp passes (not 2 > 0.5); d/db: x
+     * where x <= b, summed down the column. */
+    bool ok = gx[0] == 0 && gx[1] == 0 && gx[2] == 0 &&
+              gx[3] == (double)0.3f && gx[4] == 0 && gx[5] == (double)0.1f &&
+              gb[0] == -1 && fabs(gb[1] + 0.5) < 1e-7 && gb[2] == 0;
+    return ok ? TG_OK : wrong("gradients through where, clamp and cast");
+}
+
+START_TEST(select_ops_under_oom)
+{
+    static const scenario sc = {"comparisons, where, clamp, cast, argmax, "
+                                "fills", select_ops, NULL, NULL};
+    if (_i < 2)
+        ck_assert_int_gt(fail_each_allocation(&sc, _i ? ONCE : STICKY), 0);
+    else
+        ck_assert_int_gt(fail_at_each_fill_level(&sc), 0);
+}
+END_TEST
+
 /* ---- (b) A training step of a small MLP, and (c) saving and loading it. */
 
 typedef enum loss_kind { CROSS_ENTROPY_ADAM, HINGE_SGD } loss_kind;
@@ -605,6 +651,9 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("gradcheck");
     tcase_add_loop_test(tc, gradcheck_under_oom, 0, 2);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("select");
+    tcase_add_loop_test(tc, select_ops_under_oom, 0, 3);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

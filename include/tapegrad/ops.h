@@ -186,6 +186,73 @@ TG_API tg_tensor *tg_tanh(tg_tape *t, tg_tensor *x);
  * inf, never NaN for a non-NaN x. */
 TG_API tg_tensor *tg_sigmoid(tg_tape *t, tg_tensor *x);
 
+/* ---- Comparisons and selection ---------------------------------------- */
+
+/*
+ * Comparisons give masks: gt(a, b)[i] = 1 if a[i] > b[i] else 0, and
+ * likewise ge (>=), lt (<), le (<=), eq (==), ne (!=). a and b broadcast
+ * as the binary ops above; the mask has their dtype and holds 1.0 and 0.0
+ * (PyTorch returns a bool tensor; a float mask multiplies straight into
+ * arithmetic, e.g. relu'(x) * g = tg_mul(t, tg_gt_scalar(t, x, 0), g)).
+ * NaN compares as IEEE 754: false, except ne, so ne(NaN, NaN) = 1; -0.0
+ * equals +0.0.
+ * No gradient: nothing is recorded, so the mask never requires grad and
+ * backward sends nothing back through it (its derivative is 0 wherever it
+ * exists, as PyTorch's bool output carries none).
+ * The _scalar forms compare with the constant c, rounded to x's dtype
+ * (as PyTorch's x > c does for a float tensor).
+ * Errors: as the binary ops (TG_ESHAPE "tg_gt: shapes (3,4) and (5,) do
+ * not broadcast", TG_EDTYPE for f32 with f64); TG_EINVAL for a NULL tape.
+ */
+TG_API tg_tensor *tg_gt(tg_tape *t, tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_ge(tg_tape *t, tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_lt(tg_tape *t, tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_le(tg_tape *t, tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_eq(tg_tape *t, tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_ne(tg_tape *t, tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_gt_scalar(tg_tape *t, tg_tensor *x, double c);
+TG_API tg_tensor *tg_ge_scalar(tg_tape *t, tg_tensor *x, double c);
+TG_API tg_tensor *tg_lt_scalar(tg_tape *t, tg_tensor *x, double c);
+TG_API tg_tensor *tg_le_scalar(tg_tape *t, tg_tensor *x, double c);
+TG_API tg_tensor *tg_eq_scalar(tg_tape *t, tg_tensor *x, double c);
+TG_API tg_tensor *tg_ne_scalar(tg_tape *t, tg_tensor *x, double c);
+
+/* where(cond, a, b) = a where cond != 0, else b (torch.where);  d/da = 1
+ * where cond != 0 else 0, d/db the other way round, each summed over the
+ * dims it was broadcast along; cond gets no gradient (0). cond is a mask
+ * of a's and b's dtype, e.g. from tg_gt: any nonzero value counts as true,
+ * NaN included (as PyTorch's bool(NaN)); -0.0 is false. The three
+ * broadcast together by NumPy's rules: cond (3,1), a (4,), b () give
+ * (3,4). A zero cond is a kink for gradient checks (nudging it picks a).
+ * Errors: TG_ESHAPE "tg_where: shapes cond (3,4), a (5,) and b () do not
+ * broadcast"; TG_EDTYPE when the three dtypes are not all the same. */
+TG_API tg_tensor *tg_where(tg_tape *t, tg_tensor *cond, tg_tensor *a,
+                           tg_tensor *b);
+
+/* clamp(x, min, max) = min(max(x, min), max) (torch.clamp);  d/dx = 1 if
+ * min <= x <= max, else 0: 1 at the bounds themselves, as PyTorch (unlike
+ * tg_hardtanh, which gives 0 there; gradient checks see the bounds as
+ * kinks). Same shape as x. NaN stays NaN with gradient 0. min > max is
+ * allowed, as PyTorch: every element becomes max, gradient 0. Pass
+ * -INFINITY or INFINITY to clamp on one side only. For f32 the bounds are
+ * rounded to float. Errors: TG_EINVAL for a NaN bound ("tg_clamp: bounds
+ * are nan and 1; they must not be NaN"). */
+TG_API tg_tensor *tg_clamp(tg_tape *t, tg_tensor *x, double min, double max);
+
+/* cast(x, dtype) = x converted to dtype, TG_F32 or TG_F64 (x.float(),
+ * x.double());  d/dx = the upstream gradient converted back to x's dtype.
+ * Same shape as x. f32 to f64 is exact; f64 to f32 rounds to nearest and
+ * gives +-inf beyond float's range. Casting to x's own dtype is a copy.
+ * This is the way to mix dtypes, which every other op refuses.
+ * Errors: TG_EDTYPE for an unknown dtype ("tg_cast: unknown dtype 7"). */
+TG_API tg_tensor *tg_cast(tg_tape *t, tg_tensor *x, tg_dtype dtype);
+
+/* detach(x) = a copy of x's values with no history: a leaf that does not
+ * require grad, so no gradient reaches x through it (x.detach(), which in
+ * PyTorch shares x's memory; here it is a copy on t). Not recorded.
+ * Errors: NULL x propagates; TG_EINVAL for a NULL tape; TG_ENOMEM. */
+TG_API tg_tensor *tg_detach(tg_tape *t, tg_tensor *x);
+
 /* ---- Reductions ----------------------------------------------------- */
 
 /*
@@ -234,6 +301,17 @@ TG_API tg_tensor *tg_min_axis(tg_tape *t, tg_tensor *x, int axis, bool keepdim);
 TG_API tg_tensor *tg_logsumexp(tg_tape *t, tg_tensor *x);
 TG_API tg_tensor *tg_logsumexp_axis(tg_tape *t, tg_tensor *x, int axis,
                                     bool keepdim);
+
+/* argmax(x, axis)[j] = the position of the largest value of lane j along
+ * axis (torch.argmax(x, dim, keepdim)); argmin the smallest. As PyTorch:
+ * the first position on ties, and the first NaN when a lane holds one
+ * (for argmin too). The positions are whole numbers in x's dtype (PyTorch
+ * gives int64). No gradient: nothing is recorded, so the result never
+ * requires grad. Shape and axis as the other _axis reductions.
+ * Errors: TG_EINVAL for an axis out of range, or an f32 x with more than
+ * 2^24 values along the axis (positions would round; cast to f64). */
+TG_API tg_tensor *tg_argmax(tg_tape *t, tg_tensor *x, int axis, bool keepdim);
+TG_API tg_tensor *tg_argmin(tg_tape *t, tg_tensor *x, int axis, bool keepdim);
 
 /* ---- Shape and linear algebra ----------------------------------------- */
 

@@ -55,6 +55,31 @@ TG_API tg_tensor *tg_scalar(tg_tape *t, tg_dtype dt, double v);
 TG_API tg_tensor *tg_linspace(tg_tape *t, tg_dtype dt, double start, double end,
                               int64_t steps);
 
+/* Every element value (rounded to dt) in the given shape, as torch.full;
+ * tg_ones is value 1. Errors as tg_zeros, naming the call. */
+TG_API tg_tensor *tg_full(tg_tape *t, tg_dtype dt, int ndim,
+                          const int64_t *shape, double value);
+TG_API tg_tensor *tg_ones(tg_tape *t, tg_dtype dt, int ndim,
+                          const int64_t *shape);
+
+/*
+ * torch.arange(start, end, step): start, start + step, ... up to but not
+ * including end, shape (n,) with n = ceil((end - start) / step) computed
+ * in double, PyTorch's count rule (so arange(0, 1, 0.1) has 10 values).
+ * Value i is start + step * i computed in double and rounded once to dt,
+ * as NumPy; PyTorch's vectorised kernel adds multiples of step to each
+ * block's first value, so its values may differ from these in the last
+ * place of max(|start|, |end|). A negative step counts down. Errors: TG_EINVAL for a step of 0, a non-finite argument, a range
+ * with no values (start == end, or a step of the wrong sign: PyTorch
+ * gives an empty tensor, tapegrad has none) or more than 2^53 values.
+ */
+TG_API tg_tensor *tg_arange(tg_tape *t, tg_dtype dt, double start,
+                            double end, double step);
+
+/* The n x m identity (torch.eye(n, m)): 1 where row == column, else 0.
+ * Errors: TG_EINVAL for n or m below 1, or as tg_zeros. */
+TG_API tg_tensor *tg_eye(tg_tape *t, tg_dtype dt, int64_t n, int64_t m);
+
 /* ---- Gradients. */
 
 /*

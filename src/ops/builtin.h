@@ -11,6 +11,7 @@
 #define TG__BUILTIN_OPS(X) \
     TG__OPS_ACTIVATION(X)  \
     TG__OPS_ELEMENTWISE(X) \
+    TG__OPS_SELECTION(X)   \
     TG__OPS_REDUCTION(X)   \
     TG__OPS_SHAPE(X)       \
     TG__OPS_LOSS(X)        \
@@ -49,6 +50,18 @@
     X(tanh)                    \
     X(sigmoid)
 
+/* Comparisons giving masks, selecting by them, clamping, converting. */
+#define TG__OPS_SELECTION(X) \
+    X(gt)                    \
+    X(ge)                    \
+    X(lt)                    \
+    X(le)                    \
+    X(eq)                    \
+    X(ne)                    \
+    X(where)                 \
+    X(clamp)                 \
+    X(cast)
+
 #define TG__OPS_REDUCTION(X) \
     X(sum)                   \
     X(sum_axis)              \
@@ -59,7 +72,9 @@
     X(min)                   \
     X(min_axis)              \
     X(logsumexp)             \
-    X(logsumexp_axis)
+    X(logsumexp_axis)        \
+    X(argmax)                \
+    X(argmin)
 
 #define TG__OPS_SHAPE(X) \
     X(reshape)           \

@@ -122,14 +122,16 @@ static const unary_fn unary[] = {
     tg_relu, tg_neg, tg_exp, tg_log, tg_sqrt, tg_abs, tg_tanh, tg_sigmoid,
     tg_selu, tg_gelu, tg_gelu_tanh, tg_silu, tg_mish, tg_relu6,
     tg_hardsigmoid, tg_hardswish, tg_softsign, tg_sum, tg_mean, tg_max,
-    tg_min, tg_logsumexp, tg_transpose,
+    tg_min, tg_logsumexp, tg_transpose, tg_detach,
 };
 static const binary_fn binary[] = {
     tg_add, tg_sub, tg_mul, tg_div, tg_maximum, tg_minimum, tg_pow_tensor,
-    tg_matmul, tg_mse_loss, tg_hinge_loss,
+    tg_matmul, tg_mse_loss, tg_hinge_loss, tg_gt, tg_ge, tg_lt, tg_le, tg_eq,
+    tg_ne,
 };
 static const reduce_fn reduce[] = {
     tg_sum_axis, tg_mean_axis, tg_max_axis, tg_min_axis, tg_logsumexp_axis,
+    tg_argmax, tg_argmin,
 };
 #define COUNT(a) (unsigned)(sizeof(a) / sizeof((a)[0]))
 
@@ -207,11 +209,16 @@ static void step(state *s, prog *g)
     }
     case 10: {
         double c = ((int)take(g, 256) - 128) / 8.0;
-        switch (take(g, 5)) {
+        switch (take(g, 9)) {
         case 0: keep(s, g, tg_pow(t, x, c)); break;
         case 1: keep(s, g, tg_add_scalar(t, x, c)); break;
         case 2: keep(s, g, tg_leaky_relu(t, x, c)); break;
         case 3: keep(s, g, tg_elu(t, x, c)); break;
+        case 4: keep(s, g, tg_clamp(t, x, -c, c / 2)); break;
+        case 5: keep(s, g, tg_gt_scalar(t, x, c)); break;
+        case 6: keep(s, g, tg_cast(t, x, take(g, 2) ? TG_F64 : TG_F32));
+            break;
+        case 7: keep(s, g, tg_where(t, x, y, pick(s, g))); break;
         default: keep(s, g, tg_hardtanh(t, x, -c, c)); break;
         }
         break;

@@ -69,10 +69,53 @@ static tg_tensor *b_permute(tg_tape *t, tg_tensor *const *in)
     return tg_permute(t, in[0], 3, dims);
 }
 
+/* The masks and positions are made unrecorded by their public calls
+ * (they carry no gradient); through tg_apply the op itself is recorded. */
+static tg_tensor *b_cmp(tg_tape *t, const char *op, tg_tensor *const *in)
+{
+    return tg_apply(t, tg_op_find(op), 2, in, NULL);
+}
+static tg_tensor *b_gt(tg_tape *t, tg_tensor *const *in) { return b_cmp(t, "gt", in); }
+static tg_tensor *b_ge(tg_tape *t, tg_tensor *const *in) { return b_cmp(t, "ge", in); }
+static tg_tensor *b_lt(tg_tape *t, tg_tensor *const *in) { return b_cmp(t, "lt", in); }
+static tg_tensor *b_le(tg_tape *t, tg_tensor *const *in) { return b_cmp(t, "le", in); }
+static tg_tensor *b_eq(tg_tape *t, tg_tensor *const *in) { return b_cmp(t, "eq", in); }
+static tg_tensor *b_ne(tg_tape *t, tg_tensor *const *in) { return b_cmp(t, "ne", in); }
+
+/* argmax's params as the op takes them: an axis and keepdim. */
+typedef struct axis_params {
+    int axis;
+    bool keepdim;
+} axis_params;
+static tg_tensor *b_argmax(tg_tape *t, tg_tensor *const *in)
+{
+    axis_params p = {1, false};
+    return tg_apply(t, tg_op_find("argmax"), 1, in, &p);
+}
+static tg_tensor *b_argmin(tg_tape *t, tg_tensor *const *in)
+{
+    axis_params p = {0, true};
+    return tg_apply(t, tg_op_find("argmin"), 1, in, &p);
+}
+static tg_tensor *b_where(tg_tape *t, tg_tensor *const *in) { return tg_where(t, in[0], in[1], in[2]); }
+static tg_tensor *b_clamp(tg_tape *t, tg_tensor *const *in) { return tg_clamp(t, in[0], -0.5, 0.8); }
+static tg_tensor *b_cast(tg_tape *t, tg_tensor *const *in) { return tg_cast(t, in[0], TG_F64); }
+
 /* Broadcasting shapes where the op broadcasts, so that gradients summed
  * down to an input's shape are exercised too. */
 const tg_op_case tg_op_cases[] = {
     {"relu", b_relu, 1, {{3, 4}}, false, {{0}}},
+    {"gt", b_gt, 2, {{3, 4}, {4}}, false, {{3, 4}, {3, 4}}},
+    {"ge", b_ge, 2, {{3, 4}, {4}}, false, {{3, 4}, {3, 4}}},
+    {"lt", b_lt, 2, {{3, 1}, {3, 4}}, false, {{3, 4}, {3, 4}}},
+    {"le", b_le, 2, {{3, 4}, {3, 4}}, false, {{3, 4}, {3, 4}}},
+    {"eq", b_eq, 2, {{3, 4}, {4}}, false, {{3, 4}, {3, 4}}},
+    {"ne", b_ne, 2, {{3, 4}, {4}}, false, {{3, 4}, {3, 4}}},
+    {"where", b_where, 3, {{3, 1}, {3, 4}, {4}}, false, {{3, 4}, {3, 4}}},
+    {"clamp", b_clamp, 1, {{3, 4}}, false, {{0}}},
+    {"cast", b_cast, 1, {{3, 4}}, false, {{0}}},
+    {"argmax", b_argmax, 1, {{3, 4}}, false, {{0}}},
+    {"argmin", b_argmin, 1, {{3, 4}}, false, {{0}}},
     {"leaky_relu", b_leaky_relu, 1, {{3, 4}}, false, {{0}}},
     {"elu", b_elu, 1, {{3, 4}}, false, {{0}}},
     {"selu", b_selu, 1, {{3, 4}}, false, {{0}}},
