@@ -64,12 +64,28 @@ static inline int64_t elu_piece_at(double x)
 TG_UNARY_OP_PARAMS(elu, elu_params, elu_check)
 TG_UNARY_PIECE(elu)
 
+/* The same derivative with ops: gy where x > 0, else gy (y + alpha), which
+ * is gy alpha e^x there. */
+static int elu_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                            const bool *want, tg_tensor **gx)
+{
+    (void)want;
+    tg_tape *t = c->tape;
+    double alpha = ((const elu_params *)c->params)->alpha;
+    tg_tensor *one = tg_scalar(t, tg_dtype_of(y), 1);
+    tg_tensor *d = tg_where(t, tg_gt_scalar(t, c->in[0], 0), one,
+                            tg_add_scalar(t, y, alpha));
+    gx[0] = tg_mul(t, gy, d);
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_elu = {
     .name = "elu",
     .arity = 1,
     .params_size = sizeof(elu_params),
     .forward = elu_forward,
     .backward = elu_backward,
+    .backward_ops = elu_backward_ops,
     .piece = elu_piece,
     .flags = TG_OP_UNIFORM_GRAD,
 };

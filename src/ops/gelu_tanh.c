@@ -60,11 +60,34 @@ static inline double gelu_tanh_grad_f64(double x, double y, double gy)
 
 TG_UNARY_OP(gelu_tanh)
 
+/* The same derivative with ops: with th = tanh(u), u = b (x + k x^3),
+ * gy ((1 + th) / 2 + x (1 - th^2) b (1 + 3 k x^2) / 2). */
+static int gelu_tanh_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                                  const bool *want, tg_tensor **gx)
+{
+    (void)y, (void)want;
+    tg_tape *t = c->tape;
+    tg_tensor *x = c->in[0], *x2 = tg_mul(t, x, x);
+    tg_tensor *x3 = tg_mul(t, x2, x);
+    tg_tensor *u = tg_mul_scalar(t, tg_add(t, x, tg_mul_scalar(t, x3, K_KAPPA)),
+                                 K_BETA);
+    tg_tensor *du = tg_mul_scalar(t, tg_mul_scalar(t, x2, 3 * K_KAPPA), K_BETA);
+    du = tg_add_scalar(t, du, K_BETA);                 /* du/dx */
+    tg_tensor *th = tg_tanh(t, u);
+    tg_tensor *sech2 = tg_add_scalar(t, tg_neg(t, tg_mul(t, th, th)), 1);
+    tg_tensor *half_1_th = tg_mul_scalar(t, tg_add_scalar(t, th, 1), 0.5);
+    tg_tensor *rest = tg_mul_scalar(t, tg_mul(t, x, tg_mul(t, sech2, du)), 0.5);
+    tg_tensor *d = tg_add(t, half_1_th, rest);
+    gx[0] = tg_mul(t, gy, d);
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_gelu_tanh = {
     .name = "gelu_tanh",
     .arity = 1,
     .forward = gelu_tanh_forward,
     .backward = gelu_tanh_backward,
+    .backward_ops = gelu_tanh_backward_ops,
     .flags = TG_OP_UNIFORM_GRAD,
 };
 

@@ -56,11 +56,31 @@ static inline int64_t hardswish_piece_at(double x)
 TG_UNARY_OP(hardswish)
 TG_UNARY_PIECE(hardswish)
 
+/* The same derivative with ops: 0 below -3, 1 from 3, x / 3 + 1/2
+ * between. */
+static int hardswish_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                                  const bool *want, tg_tensor **gx)
+{
+    (void)want;
+    tg_tape *t = c->tape;
+    tg_tensor *x = c->in[0];
+    tg_dtype dt = tg_dtype_of(x);
+    tg_tensor *mid = tg_add_scalar(t, tg_mul_scalar(t, x, 1.0 / 3), 0.5);
+    tg_tensor *upper = tg_where(t, tg_ge_scalar(t, x, 3), tg_scalar(t, dt, 1),
+                                mid);
+    tg_tensor *d = tg_where(t, tg_lt_scalar(t, x, -3), tg_scalar(t, dt, 0),
+                            upper);
+    gx[0] = tg_mul(t, gy, d);
+    (void)y;
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_hardswish = {
     .name = "hardswish",
     .arity = 1,
     .forward = hardswish_forward,
     .backward = hardswish_backward,
+    .backward_ops = hardswish_backward_ops,
     .piece = hardswish_piece,
     .flags = TG_OP_UNIFORM_GRAD,
 };

@@ -48,11 +48,28 @@ static inline double mish_grad_f64(double x, double y, double gy)
 
 TG_UNARY_OP(mish)
 
+/* The same derivative with ops: gy (th + x sigmoid(x) (1 - th^2)), with
+ * th = tanh(softplus(x)). */
+static int mish_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                             const bool *want, tg_tensor **gx)
+{
+    (void)y, (void)want;
+    tg_tape *t = c->tape;
+    tg_tensor *x = c->in[0];
+    tg_tensor *th = tg_tanh(t, tg_softplus(t, x, 1, 20));
+    tg_tensor *sech2 = tg_add_scalar(t, tg_neg(t, tg_mul(t, th, th)), 1);
+    tg_tensor *d = tg_add(t, th, tg_mul(t, tg_mul(t, x, tg_sigmoid(t, x)),
+                                        sech2));
+    gx[0] = tg_mul(t, gy, d);
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_mish = {
     .name = "mish",
     .arity = 1,
     .forward = mish_forward,
     .backward = mish_backward,
+    .backward_ops = mish_backward_ops,
     .flags = TG_OP_UNIFORM_GRAD,
 };
 

@@ -56,11 +56,26 @@ static inline int64_t selu_piece_at(double x)
 TG_UNARY_OP(selu)
 TG_UNARY_PIECE(selu)
 
+/* The same derivative with ops: gy scale where x > 0, else
+ * gy (y + scale alpha), which is gy scale alpha e^x there. */
+static int selu_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                             const bool *want, tg_tensor **gx)
+{
+    (void)want;
+    tg_tape *t = c->tape;
+    tg_tensor *scale = tg_scalar(t, tg_dtype_of(y), SELU_SCALE);
+    tg_tensor *d = tg_where(t, tg_gt_scalar(t, c->in[0], 0), scale,
+                            tg_add_scalar(t, y, SELU_SCALE * SELU_ALPHA));
+    gx[0] = tg_mul(t, gy, d);
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_selu = {
     .name = "selu",
     .arity = 1,
     .forward = selu_forward,
     .backward = selu_backward,
+    .backward_ops = selu_backward_ops,
     .piece = selu_piece,
     .flags = TG_OP_UNIFORM_GRAD,
 };

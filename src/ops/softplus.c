@@ -78,12 +78,28 @@ static inline int64_t softplus_piece_at(double x, const softplus_params *p,
 TG_UNARY_OP_PARAMS(softplus, softplus_params, softplus_check)
 TG_UNARY_PIECE_PARAMS(softplus, softplus_params)
 
+/* The same derivative with ops: gy sigmoid(beta x), or gy where beta x is
+ * past the threshold (there softplus is x). */
+static int softplus_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                                 const bool *want, tg_tensor **gx)
+{
+    (void)y, (void)want;
+    tg_tape *t = c->tape;
+    const softplus_params *p = c->params;
+    tg_tensor *z = tg_mul_scalar(t, c->in[0], p->beta);
+    tg_tensor *d = tg_where(t, tg_gt_scalar(t, z, p->threshold),
+                            tg_scalar(t, tg_dtype_of(gy), 1), tg_sigmoid(t, z));
+    gx[0] = tg_mul(t, gy, d);
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_softplus = {
     .name = "softplus",
     .arity = 1,
     .params_size = sizeof(softplus_params),
     .forward = softplus_forward,
     .backward = softplus_backward,
+    .backward_ops = softplus_backward_ops,
     .piece = softplus_piece,
     .flags = TG_OP_UNIFORM_GRAD,
 };
