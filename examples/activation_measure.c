@@ -130,6 +130,55 @@ int measure_gradient_flow(const splits *d, act_result *r, uint64_t seed)
     return rc;
 }
 
+/* ---- Dead units */
+
+typedef struct dead_ctx {
+    bool *alive[STUDY_DEEP_HIDDEN];
+} dead_ctx;
+
+/* After each activation: a unit with a non-zero output is alive. */
+static void dead_visit(void *ctx, int k, const tg_tensor *y)
+{
+    dead_ctx *dc = ctx;
+    if (k % 2 == 0)
+        return;
+    const float *v = tg_data_f32(y);
+    int64_t rows = tg_shape(y)[0], cols = tg_shape(y)[1];
+    bool *alive = dc->alive[k / 2];
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < cols; j++)
+            alive[j] |= v[i * cols + j] != 0;
+}
+
+/* How many units of each of the hidden layers of n output exactly 0 on
+ * every training image. */
+static int count_dead(const splits *d, const net *n, int hidden,
+                      int64_t *dead)
+{
+    dead_ctx dc = {{0}};
+    tg_tape *t = tg_tape_new();
+    bool *alive = calloc((size_t)hidden * 512, sizeof *alive);  /* <= 512 */
+    int rc = t && alive ? TG_OK : tg_set_error(TG_ENOMEM, "out of memory");
+    for (int i = 0; i < hidden && alive; i++)
+        dc.alive[i] = alive + 512 * i;
+    tg_tape_set_grad_enabled(t, false);
+    for (int64_t i = 0; i < d->train.n && rc == TG_OK; i += EVAL_BATCH) {
+        int64_t b = d->train.n - i < EVAL_BATCH ? d->train.n - i : EVAL_BATCH;
+        if (forward(t, n, first(t, &d->train, i, b), dead_visit, &dc) == NULL)
+            rc = tg_last_status();
+        tg_tape_reset(t);
+    }
+    for (int i = 0; i < hidden && rc == TG_OK; i++) {
+        int64_t width = tg_shape(tg_mlp_layer(n->mlp, i)->weight)[0];
+        dead[i] = 0;
+        for (int64_t j = 0; j < width; j++)
+            dead[i] += !dc.alive[i][j];
+    }
+    free(alive);
+    tg_tape_free(t);
+    return rc;
+}
+
 /* ---- Training */
 
 /* The parameters' values, to keep the best epoch's and restore them. */
@@ -263,9 +312,6 @@ static int measure_outputs(trainer *tr)
     return y == NULL ? tg_last_status() : h.rc;
 }
 
-static int count_dead(const splits *d, const net *n, int hidden,
-                      int64_t *dead);
-
 static int trainer_run(trainer *tr, int64_t *dead_trained)
 {
     int64_t numel = tg_params_numel(tr->n.params);
@@ -314,59 +360,6 @@ int measure_training(const splits *d, act_result *r, int max_epochs,
     free(tr.order);
     tg_tape_free(tr.step);
     tg_tape_free(tr.n.tape);
-    return rc;
-}
-
-/* ---- Dead units */
-
-typedef struct dead_ctx {
-    bool *alive[STUDY_DEEP_HIDDEN];
-} dead_ctx;
-
-/* After each activation: a unit with a non-zero output is alive. */
-static void dead_visit(void *ctx, int k, const tg_tensor *y)
-{
-    dead_ctx *dc = ctx;
-    if (k % 2 == 0)
-        return;
-    const float *v = tg_data_f32(y);
-    int64_t rows = tg_shape(y)[0], cols = tg_shape(y)[1];
-    bool *alive = dc->alive[k / 2];
-    for (int64_t i = 0; i < rows; i++)
-        for (int64_t j = 0; j < cols; j++)
-            alive[j] |= v[i * cols + j] != 0;
-}
-
-/* How many units of each of the hidden layers of n output exactly 0 on
- * every training image. */
-static int count_dead(const splits *d, const net *n, int hidden,
-                      int64_t *dead)
-{
-    dead_ctx dc = {{0}};
-    tg_tape *t = tg_tape_new();
-    int rc = t ? TG_OK : tg_set_error(TG_ENOMEM, "out of memory");
-    for (int i = 0; i < hidden && rc == TG_OK; i++) {
-        dc.alive[i] = calloc(512, sizeof(bool));
-        if (dc.alive[i] == NULL)
-            rc = tg_set_error(TG_ENOMEM, "out of memory");
-    }
-    if (t)
-        tg_tape_set_grad_enabled(t, false);
-    for (int64_t i = 0; i < d->train.n && rc == TG_OK; i += EVAL_BATCH) {
-        int64_t b = d->train.n - i < EVAL_BATCH ? d->train.n - i : EVAL_BATCH;
-        if (forward(t, n, first(t, &d->train, i, b), dead_visit, &dc) == NULL)
-            rc = tg_last_status();
-        tg_tape_reset(t);
-    }
-    for (int i = 0; i < hidden && rc == TG_OK; i++) {
-        int64_t width = tg_shape(tg_mlp_layer(n->mlp, i)->weight)[0];
-        dead[i] = 0;
-        for (int64_t j = 0; j < width; j++)
-            dead[i] += !dc.alive[i][j];
-    }
-    for (int i = 0; i < hidden; i++)
-        free(dc.alive[i]);
-    tg_tape_free(t);
     return rc;
 }
 

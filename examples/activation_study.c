@@ -201,53 +201,66 @@ static void take(fashion_set *dst, const fashion_set *src,
     *dst = (fashion_set){n, px, lab};
 }
 
-/* Load Fashion-MNIST and split it as the tutorial does (random_split of
- * the training images into 50,000 and 10,000), or a few hundred images
- * for --quick. */
+/* Both files of Fashion-MNIST onto t, checked for the study's needs. */
+static int load_raw(tg_tape *t, const options *o, fashion_set *train,
+                    fashion_set *test)
+{
+    int rc = fashion_load(t, o->data, "train", train);
+    if (rc == TG_OK)
+        rc = fashion_load(t, o->data, "t10k", test);
+    if (rc == TG_OK && train->n < 60000 && !o->quick)
+        rc = tg_set_error(TG_EFORMAT, "%s has %lld training images, the "
+                          "study needs 60000", o->data, (long long)train->n);
+    if (rc == TG_OK && (train->n < 1024 + 256 || test->n < 256))
+        rc = tg_set_error(TG_EFORMAT, "%s has only %lld training and %lld "
+                          "test images", o->data, (long long)train->n,
+                          (long long)test->n);
+    return rc;
+}
+
+/* Split as the tutorial does (random_split of the training images into
+ * 50,000 and 10,000), or take a few hundred images for --quick; order
+ * has room for train->n indices. */
+static int split(const options *o, const fashion_set *train,
+                 const fashion_set *test, int64_t *order, splits *s)
+{
+    int64_t nval = o->quick ? 256 : train->n - 50000;
+    int64_t ntrain = o->quick ? 1024 : 50000, ntest = o->quick ? 256 : test->n;
+    int64_t total = ntrain + nval + ntest;
+    s->pixels = malloc((size_t)(total * FASHION_PIXELS) * sizeof(float));
+    s->labels = malloc((size_t)total * sizeof(int64_t));
+    if (s->pixels == NULL || s->labels == NULL)
+        return tg_set_error(TG_ENOMEM, "out of memory for the images");
+    tg_rng rng;
+    tg_rng_seed(&rng, o->seed, 3);
+    for (int64_t i = 0; i < train->n; i++)
+        order[i] = i;
+    int rc = tg_rng_shuffle(&rng, order, train->n);
+    if (rc != TG_OK)
+        return rc;
+    take(&s->train, train, order, ntrain, s->pixels, s->labels);
+    take(&s->val, train, order + train->n - nval, nval,
+         s->pixels + ntrain * FASHION_PIXELS, s->labels + ntrain);
+    for (int64_t i = 0; i < ntest; i++)
+        order[i] = i;
+    take(&s->test, test, order, ntest,
+         s->pixels + (ntrain + nval) * FASHION_PIXELS,
+         s->labels + ntrain + nval);
+    return TG_OK;
+}
+
+/* Load Fashion-MNIST and split it, pixels scaled to [-1, 1]. */
 static int load_splits(const options *o, splits *s)
 {
     tg_tape *t = tg_tape_new();
     fashion_set train, test;
-    int rc = t ? fashion_load(t, o->data, "train", &train)
+    int rc = t ? load_raw(t, o, &train, &test)
                : tg_set_error(TG_ENOMEM, "out of memory");
-    if (rc == TG_OK)
-        rc = fashion_load(t, o->data, "t10k", &test);
     int64_t *order = rc == TG_OK ? malloc((size_t)train.n * sizeof *order)
                                  : NULL;
-    if (rc == TG_OK && order == NULL)
-        rc = tg_set_error(TG_ENOMEM, "out of memory");
-    if (rc == TG_OK && train.n < 60000 && !o->quick)
-        rc = tg_set_error(TG_EFORMAT, "%s has %lld training images, the "
-                          "study needs 60000", o->data, (long long)train.n);
-    if (rc == TG_OK && (train.n < 1024 || test.n < 256))
-        rc = tg_set_error(TG_EFORMAT, "%s has only %lld training and %lld "
-                          "test images", o->data, (long long)train.n,
-                          (long long)test.n);
-    int64_t nval = o->quick ? 256 : train.n - 50000;
-    int64_t ntrain = o->quick ? 1024 : 50000, ntest = o->quick ? 256 : test.n;
-    int64_t total = ntrain + nval + ntest;
-    s->pixels = rc == TG_OK ? malloc((size_t)(total * FASHION_PIXELS) *
-                                     sizeof(float)) : NULL;
-    s->labels = rc == TG_OK ? malloc((size_t)total * sizeof(int64_t)) : NULL;
-    if (rc == TG_OK && (s->pixels == NULL || s->labels == NULL))
-        rc = tg_set_error(TG_ENOMEM, "out of memory for the images");
-    if (rc == TG_OK) {
-        tg_rng rng;
-        tg_rng_seed(&rng, o->seed, 3);
-        for (int64_t i = 0; i < train.n; i++)
-            order[i] = i;
-        rc = tg_rng_shuffle(&rng, order, train.n);
-    }
-    if (rc == TG_OK) {
-        take(&s->train, &train, order, ntrain, s->pixels, s->labels);
-        take(&s->val, &train, order + train.n - nval, nval,
-             s->pixels + ntrain * FASHION_PIXELS, s->labels + ntrain);
-        for (int64_t i = 0; i < ntest; i++)
-            order[i] = i;
-        take(&s->test, &test, order, ntest,
-             s->pixels + (ntrain + nval) * FASHION_PIXELS,
-             s->labels + ntrain + nval);
-    }
+    if (rc == TG_OK)
+        rc = order ? split(o, &train, &test, order, s)
+                   : tg_set_error(TG_ENOMEM, "out of memory");
     free(order);
     tg_tape_free(t);
     return rc;
