@@ -194,6 +194,11 @@ START_TEST(tensor_refusals_name_the_call)
     ck_assert_ptr_null(bad);
     assert_refused(tg_histogram_tensor(bad, 2, NULL, counts, edges),
                    TG_ESHAPE, "tg_add", counts, edges);
+    tg_tensor *stale = tg_zeros(t, TG_F32, 1, s3);
+    tg_tape_reset(t);
+    assert_refused(tg_histogram_tensor(stale, 2, NULL, counts, edges),
+                   TG_ESTATE, "tg_histogram_tensor: x: tg_data_f32: tensor "
+                   "was freed by a reset", counts, edges);
     tg_tensor *ok = tg_zeros(t, TG_F32, 1, s3);
     assert_refused(tg_histogram_tensor(ok, -2, NULL, counts, edges),
                    TG_EINVAL, "tg_histogram_tensor: bins is -2", counts,

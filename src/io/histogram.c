@@ -12,6 +12,7 @@
 #include <tapegrad/histogram.h>
 
 #include <math.h>
+#include <stdio.h>
 
 #define FN "tg_histogram"
 #define FN_TENSOR "tg_histogram_tensor"
@@ -171,8 +172,11 @@ int64_t tg_histogram_tensor(const tg_tensor *x, int bins, const double *range,
     bool f64 = tg_dtype_of(x) == TG_F64;
     const void *src = f64 ? (const void *)tg_data_f64(x)
                           : (const void *)tg_data_f32(x);
-    if (src == NULL && tg_numel(x) > 0)
-        return tg_last_status();
+    if (src == NULL) {   /* freed by a reset: say whose call it was */
+        char why[256];
+        snprintf(why, sizeof why, "%s", tg_last_error());
+        return tg_set_error(tg_last_status(), FN_TENSOR ": x: %s", why);
+    }
     return histogram(FN_TENSOR, src, f64 ? get_f64 : get_f32, tg_numel(x),
                      bins, range, counts, edges);
 }
