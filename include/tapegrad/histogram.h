@@ -52,8 +52,9 @@ TG_API int64_t tg_histogram(const double *values, int64_t n, int bins,
 
 /*
  * The same over every element of the tensor x (f32 or f64, any shape),
- * each element as its double. A NULL x propagates an earlier failure (its
- * message is kept).
+ * each element as its double (numpy.histogram(x.astype(np.float64), ...)).
+ * A NULL x propagates an earlier failure (its message is kept); a tensor
+ * freed by a reset of its tape is TG_ESTATE.
  */
 TG_API int64_t tg_histogram_tensor(const tg_tensor *x, int bins,
                                    const double *range, int64_t *counts,
