@@ -26,6 +26,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import check_activations_example as gallery  # noqa: E402
 
