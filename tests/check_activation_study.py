@@ -2,8 +2,8 @@
 """Run examples/activation_study and check what it writes and refuses.
 
 Always: bad input gets one clear message, a non-zero exit and no report
-(an unknown activation, --epochs 0, an output folder that cannot be made,
-a missing data set).
+(an unknown activation, --epochs 0, an output folder that cannot be made
+or written into, a missing data set).
 With Debian's dataset-fashion-mnist installed (else TAP SKIPs that say
 so): a truncated data set is refused the same way; `--quick` writes
 results.json with the structure docs/activation-study.md describes, the
@@ -73,6 +73,9 @@ def check_errors(exe, tmp):
     refused(run(exe, "--quick", "--out", str(blocker / "sub")), blocker, 1,
             "cannot make the output folder",
             "an output folder that cannot be made is refused")
+    refused(run(exe, "--quick", "--out", str(blocker)), blocker, 1,
+            "cannot write into the output folder",
+            "an output path that is a file is refused")
     refused(run(exe, "--quick", "--data", str(tmp / "no-data"), "--out",
                 str(out)), out, 1, "apt-get install dataset-fashion-mnist",
             "a missing data set names the package to install")
