@@ -42,6 +42,7 @@
  *   tapegrad/check.h   one-line gradient assertions for Check suites (not
  *                      included here: include it yourself, it needs Check)
  *   tapegrad/io.h      JSON and SVG output
+ *   tapegrad/histogram.h  binned counts and their SVG bar charts
  *   tapegrad/random.h  a seeded generator (PCG32) and random tensors
  *   tapegrad/npy.h     NumPy's .npy and .npz files
  *   tapegrad/idx.h     MNIST's IDX files (images and labels)
@@ -56,6 +57,7 @@
 #include "tapegrad/op.h"
 #include "tapegrad/ops.h"
 #include "tapegrad/io.h"
+#include "tapegrad/histogram.h"
 #include "tapegrad/random.h"
 #include "tapegrad/npy.h"
 #include "tapegrad/idx.h"
