@@ -336,6 +336,56 @@ START_TEST(free_and_reset_accept_null)
 }
 END_TEST
 
+/*
+ * A user op whose backward records ops on the tape (a natural thing to
+ * write: gx = gy * 3 with tg_mul_scalar on an input that requires grad).
+ * Enough of them move the tape's entry array while backward walks it;
+ * backward must not read the old one (ASan and valgrind would see it).
+ */
+static tg_tensor *thrice_forward(tg_op_ctx *c)
+{
+    tg_tensor *y = tg_empty_like(c->tape, c->in[0]);
+    if (y != NULL)
+        tg_mut_f64(y)[0] = 3.0 * tg_data_f64(c->in[0])[0];
+    return y;
+}
+
+static int thrice_backward(tg_op_ctx *c, const tg_tensor *y,
+                           const tg_tensor *gy, tg_tensor *const *gx)
+{
+    (void)y;
+    if (gx[0] == NULL)
+        return TG_OK;
+    /* Records: c->in[0] requires grad. */
+    tg_tensor *g = NULL;
+    for (int i = 0; i < 40; i++)
+        g = tg_mul_scalar(c->tape, c->in[0], 0.0);
+    if (g == NULL)
+        return tg_last_status();
+    for (int64_t i = 0; i < tg_numel(gy); i++)
+        tg_mut_f64(gx[0])[i] = 3.0 * tg_data_f64(gy)[i];
+    return TG_OK;
+}
+
+static const tg_op thrice = {
+    .name = "thrice", .arity = 1,
+    .forward = thrice_forward, .backward = thrice_backward,
+};
+
+START_TEST(backward_that_records_ops)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = tg_scalar(t, TG_F64, 2.0), *y = x;
+    tg_set_requires_grad(x, true);
+    for (int i = 0; i < 8; i++)
+        y = tg_apply(t, &thrice, 1, &y, NULL);
+    ck_assert_int_eq(tg_backward(t, y), TG_OK);
+    ck_assert(tg_item(tg_grad(x)) == 6561.0); /* 3^8 */
+    ck_assert_int_ge(tg_tape_size(t), 8 * 40);
+    tg_tape_free(t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("tape");
@@ -353,6 +403,7 @@ int main(void)
     tcase_add_test(tc, leaf_root_accumulates);
     tcase_add_test(tc, graph_grown_between_passes);
     tcase_add_test(tc, failed_pass_then_zero_grad_is_clean);
+    tcase_add_test(tc, backward_that_records_ops);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("grad_mode");
     tcase_add_test(tc, grad_disabled_records_nothing);

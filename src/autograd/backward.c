@@ -83,9 +83,10 @@ int tg_backward(tg_tape *t, tg_tensor *root)
     tg__grad_begin_pass(t); /* intermediate gradients start from zero */
     rc = tg__grad_seed(root); /* d root / d root = 1 */
     for (int64_t k = root->creator; k >= 0 && rc == TG_OK; k--) {
-        const tg__entry *e = &t->entries[k];
-        if (tg__grad_reached(e->out)) /* else the root does not depend on it */
-            rc = backward_entry(t, k, e);
+        tg__entry e = t->entries[k]; /* a copy: a backward may record ops,
+                                        which can move the entries */
+        if (tg__grad_reached(e.out)) /* else the root does not depend on it */
+            rc = backward_entry(t, k, &e);
     }
     return rc;
 }
