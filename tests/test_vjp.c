@@ -185,6 +185,30 @@ START_TEST(jvp_and_hvp_bad_input)
 }
 END_TEST
 
+/* A loop over derivative orders reuses one array for the outputs and the
+ * gradients (and tg_hvp one for the inputs and the products). */
+START_TEST(results_may_alias_the_arguments)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = tg_scalar(t, TG_F64, 0.3);
+    tg_set_requires_grad(x, true);
+    tg_tensor *d[1] = {tg_tanh(t, x)};
+    tg_vjp_options o = recorded();
+    for (int order = 1; order <= 3; order++)
+        ck_assert_int_eq(tg_vjp(t, 1, d, NULL, 1, &x, d, &o), TG_OK);
+    double th = tanh(0.3), s = 1 - th * th;
+    ck_assert_close(tg_item(d[0]), -2 * s * s + 4 * th * th * s, 1e-13, 0);
+    tg_tensor *in[1] = {x}, *v = tg_scalar(t, TG_F64, 1.0);
+    tg_tensor *f = tg_sum(t, tg_tanh(t, x));
+    ck_assert_int_eq(tg_hvp(t, f, 1, in, &v, in, NULL), TG_OK);
+    ck_assert_close(tg_item(in[0]), -2 * th * s, 1e-14, 0);
+    tg_tensor *y[1] = {tg_exp(t, x)};
+    ck_assert_int_eq(tg_jvp(t, 1, y, 1, &x, &v, y, NULL), TG_OK);
+    ck_assert_close(tg_item(y[0]), exp(0.3), 1e-15, 0);
+    tg_tape_free(t);
+}
+END_TEST
+
 /* matmul's recorded derivative for every shape rule, against backward. */
 START_TEST(matmul_shapes)
 {
@@ -364,6 +388,7 @@ int main(void)
     tcase_add_test(tc, matmul_shapes);
     tcase_add_test(tc, intermediate_inputs_and_several_outputs);
     tcase_add_test(tc, hvp_matches_two_vjps);
+    tcase_add_test(tc, results_may_alias_the_arguments);
     tcase_add_test(tc, jvp_against_finite_differences);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("bad_input");

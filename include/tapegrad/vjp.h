@@ -70,7 +70,8 @@ TG_API tg_vjp_options tg_vjp_defaults(void);
  * unused input under TG_UNUSED_ERROR, create_graph through an op without
  * backward_ops (naming it) or on a tape with grad disabled; TG_ESTATE for
  * stale tensors, outputs of another tape or without a history;
- * TG_ENOMEM. On failure every grads[i] is NULL.
+ * TG_ENOMEM. On failure every grads[i] is NULL. grads may be the outputs
+ * or the inputs array itself (it is written last).
  */
 TG_API int tg_vjp(tg_tape *t, int n_out, tg_tensor *const *outputs,
                   tg_tensor *const *grad_outputs, int n_in,

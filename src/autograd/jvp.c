@@ -76,8 +76,7 @@ int tg_jvp(tg_tape *t, int n_out, tg_tensor *const *outputs, int n_in,
            tg_tensor *const *inputs, tg_tensor *const *tangents,
            tg_tensor **jvps, const tg_vjp_options *opt)
 {
-    if (jvps != NULL && n_out > 0)
-        memset(jvps, 0, (size_t)n_out * sizeof *jvps);
+    /* jvps is written last: it may be the caller's outputs array. */
     if (jvps == NULL || tangents == NULL)
         return tg_set_error(TG_EINVAL, "tg_jvp: %s is NULL",
                             jvps == NULL ? "jvps" : "tangents");
@@ -87,8 +86,10 @@ int tg_jvp(tg_tape *t, int n_out, tg_tensor *const *outputs, int n_in,
     if (t != NULL && (n_out > 8 || n_in > 8)) {
         u = tg_tape_alloc(t, (size_t)(n_out > 0 ? n_out : 1) * sizeof *u);
         g = tg_tape_alloc(t, (size_t)(n_in > 0 ? n_in : 1) * sizeof *g);
-        if (u == NULL || g == NULL)
+        if (u == NULL || g == NULL) {
+            memset(jvps, 0, (size_t)n_out * sizeof *jvps);
             return tg__error_in("tg_jvp");
+        }
     }
     /* The stand-ins u_j: leaves of zeros, where the value does not matter
      * (J^T u is linear in u). */
@@ -123,15 +124,16 @@ int tg_hvp(tg_tape *t, tg_tensor *f, int n_in, tg_tensor *const *inputs,
            tg_tensor *const *vectors, tg_tensor **hvps,
            const tg_vjp_options *opt)
 {
-    if (hvps != NULL && n_in > 0)
-        memset(hvps, 0, (size_t)n_in * sizeof *hvps);
+    /* hvps is written last: it may be the caller's inputs array. */
     if (hvps == NULL || vectors == NULL)
         return tg_set_error(TG_EINVAL, "tg_hvp: %s is NULL",
                             hvps == NULL ? "hvps" : "vectors");
     tg_tensor *stack_g[8], **g = stack_g;
     if (t != NULL && n_in > 8 &&
-        (g = tg_tape_alloc(t, (size_t)n_in * sizeof *g)) == NULL)
+        (g = tg_tape_alloc(t, (size_t)n_in * sizeof *g)) == NULL) {
+        memset(hvps, 0, (size_t)n_in * sizeof *hvps);
         return tg__error_in("tg_hvp");
+    }
     int rc = TG_OK;
     for (int i = 0; i < n_in && rc == TG_OK && inputs != NULL; i++)
         if ((rc = tg__check_tensor("tg_hvp", inputs[i])) == TG_OK)

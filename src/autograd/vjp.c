@@ -263,22 +263,29 @@ static int walk_begin(walk *w, tg_tape *t, int n_in, tg_tensor *const *in,
     return TG_OK;
 }
 
-/* grads[i] from the walk's table, or what opt says for an unused input. */
+/* grads[i] from the walk's table, or what opt says for an unused input;
+ * all found first and written at once, so that grads may be the caller's
+ * inputs (or outputs) array itself. */
 static int collect(walk *w, tg_tensor **grads, tg_unused unused)
 {
+    tg_tensor **found = tg__arena_alloc(&w->t->arena,
+                                        (size_t)w->n_in * sizeof *found);
+    if (found == NULL)
+        return tg_set_error(TG_ENOMEM, "tg_vjp: out of memory");
     for (int i = 0; i < w->n_in; i++) {
         const tg_tensor *x = w->inputs[i];
-        grads[i] = *cell(w, x);
-        if (grads[i] != NULL || unused == TG_UNUSED_NULL)
+        found[i] = *cell(w, x);
+        if (found[i] != NULL || unused == TG_UNUSED_NULL)
             continue;
         if (unused == TG_UNUSED_ERROR)
             return tg_set_error(TG_EINVAL, "tg_vjp: input %d is not used by "
                                 "the outputs (unused = TG_UNUSED_NULL or "
                                 "TG_UNUSED_ZEROS allows it)", i);
-        grads[i] = tg_zeros(w->t, x->dtype, x->ndim, x->shape);
-        if (grads[i] == NULL)
+        found[i] = tg_zeros(w->t, x->dtype, x->ndim, x->shape);
+        if (found[i] == NULL)
             return tg__error_in("tg_vjp");
     }
+    memcpy(grads, found, (size_t)w->n_in * sizeof *grads);
     return TG_OK;
 }
 
@@ -287,11 +294,14 @@ int tg_vjp(tg_tape *t, int n_out, tg_tensor *const *outputs,
            tg_tensor **grads, const tg_vjp_options *opt)
 {
     tg_vjp_options o = opt != NULL ? *opt : tg_vjp_defaults();
+    /* grads is written last: it may be the caller's outputs or inputs
+     * array (a loop over derivative orders reuses one). */
     int rc = check_call(t, n_out, outputs, n_in, inputs, grads, &o);
-    if (grads != NULL && n_in > 0)
-        memset(grads, 0, (size_t)n_in * sizeof *grads);
-    if (rc != TG_OK)
+    if (rc != TG_OK) {
+        if (grads != NULL && n_in > 0)
+            memset(grads, 0, (size_t)n_in * sizeof *grads);
         return rc;
+    }
     bool recording = t->grad_enabled;
     t->grad_enabled = o.create_graph; /* record the walk, or nothing */
     walk w;
