@@ -84,12 +84,9 @@ int tg__check_call(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n)
 }
 
 /* A copy of the caller's params on t, so that they may go away. */
-int tg__copy_params(tg_tape *t, const tg_op *op, const void *params,
-                    void **copy)
+int tg__copy_params_slow(tg_tape *t, const tg_op *op, const void *params,
+                         void **copy)
 {
-    *copy = NULL;
-    if (op->params_size == 0)
-        return TG_OK;
     if (params == NULL)
         return tg_set_error(TG_EINVAL, "tg_%s: params are NULL", op->name);
     *copy = tg_tape_alloc(t, op->params_size);
@@ -97,14 +94,6 @@ int tg__copy_params(tg_tape *t, const tg_op *op, const void *params,
         return tg__error_in_op(op->name); /* the op, not the allocation */
     memcpy(*copy, params, op->params_size);
     return TG_OK;
-}
-
-bool tg__any_requires_grad(tg_tensor *const *in, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (in[i]->requires_grad)
-            return true;
-    return false;
 }
 
 /*

@@ -7,6 +7,8 @@
 
 #include "tapegrad/op.h"
 
+#include "tensor/tensor_struct.h"
+
 /* TG_EINVAL naming fn and the problem unless op is usable: not NULL, a
  * name, a forward and a backward, an arity of -1 or at least 1 (for
  * tg_apply and tg_op_register). */
@@ -19,9 +21,17 @@ int tg__check_op(const char *fn, const tg_op *op);
  */
 int tg__check_call(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n);
 
-/* *copy = op->params_size bytes of params on t (NULL for none). */
-int tg__copy_params(tg_tape *t, const tg_op *op, const void *params,
-                    void **copy);
+/* *copy = op->params_size bytes of params on t (NULL for none). Inline
+ * for the common op without params: this runs on every op call. */
+int tg__copy_params_slow(tg_tape *t, const tg_op *op, const void *params,
+                         void **copy);
+static inline int tg__copy_params(tg_tape *t, const tg_op *op,
+                                  const void *params, void **copy)
+{
+    *copy = NULL;
+    return op->params_size == 0 ? TG_OK
+                                : tg__copy_params_slow(t, op, params, copy);
+}
 
 /* What forward returned: a new tensor on c->tape (finite in anomaly
  * mode); a NULL is reported naming the op. errors: tg__error_count()
@@ -30,6 +40,12 @@ int tg__check_output(const tg_op_ctx *c, const tg_tensor *out,
                      unsigned long errors);
 
 /* Whether an input requires grad, so that the call is recorded. */
-bool tg__any_requires_grad(tg_tensor *const *in, int n);
+static inline bool tg__any_requires_grad(tg_tensor *const *in, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (in[i]->requires_grad)
+            return true;
+    return false;
+}
 
 #endif /* TG_AUTOGRAD_CALL_CHECKS_H */

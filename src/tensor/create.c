@@ -106,8 +106,8 @@ tg_tensor *tg__tensor_place(const char *fn, tg_tape *t, tg_dtype dt,
 }
 
 /* The same for a shape given by the caller: checked first. */
-static tg_tensor *tensor_new(const char *fn, tg_tape *t, tg_dtype dt,
-                             int ndim, const int64_t *shape)
+tg_tensor *tg__tensor_new(const char *fn, tg_tape *t, tg_dtype dt, int ndim,
+                          const int64_t *shape)
 {
     if (t == NULL) {
         tg_set_error(TG_EINVAL, "%s: tape is NULL", fn);
@@ -126,7 +126,7 @@ static tg_tensor *tensor_new(const char *fn, tg_tape *t, tg_dtype dt,
 
 tg_tensor *tg_empty(tg_tape *t, tg_dtype dt, int ndim, const int64_t *shape)
 {
-    return tensor_new("tg_empty", t, dt, ndim, shape);
+    return tg__tensor_new("tg_empty", t, dt, ndim, shape);
 }
 
 tg_tensor *tg_empty_like(tg_tape *t, const tg_tensor *x)
@@ -143,7 +143,7 @@ tg_tensor *tg_empty_like(tg_tape *t, const tg_tensor *x)
 
 tg_tensor *tg_zeros(tg_tape *t, tg_dtype dt, int ndim, const int64_t *shape)
 {
-    tg_tensor *x = tensor_new("tg_zeros", t, dt, ndim, shape);
+    tg_tensor *x = tg__tensor_new("tg_zeros", t, dt, ndim, shape);
     if (x != NULL)
         memset(x->data, 0, (size_t)x->numel * tg_dtype_size(dt));
     return x;
@@ -156,7 +156,7 @@ tg_tensor *tg_from_data(tg_tape *t, tg_dtype dt, int ndim,
         tg_set_error(TG_EINVAL, "tg_from_data: data is NULL");
         return NULL;
     }
-    tg_tensor *x = tensor_new("tg_from_data", t, dt, ndim, shape);
+    tg_tensor *x = tg__tensor_new("tg_from_data", t, dt, ndim, shape);
     if (x != NULL)
         memcpy(x->data, data, (size_t)x->numel * tg_dtype_size(dt));
     return x;
@@ -164,7 +164,7 @@ tg_tensor *tg_from_data(tg_tape *t, tg_dtype dt, int ndim,
 
 tg_tensor *tg_scalar(tg_tape *t, tg_dtype dt, double v)
 {
-    tg_tensor *x = tensor_new("tg_scalar", t, dt, 0, NULL);
+    tg_tensor *x = tg__tensor_new("tg_scalar", t, dt, 0, NULL);
     if (x == NULL)
         return NULL;
     if (dt == TG_F32)

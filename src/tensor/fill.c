@@ -11,26 +11,6 @@
 #include <math.h>
 #include <string.h>
 
-/* A new tensor of a caller's shape, checked as tg_zeros checks it, with
- * errors naming fn. */
-static tg_tensor *fill_new(const char *fn, tg_tape *t, tg_dtype dt, int ndim,
-                           const int64_t *shape)
-{
-    if (t == NULL) {
-        tg_set_error(TG_EINVAL, "%s: tape is NULL", fn);
-        return NULL;
-    }
-    size_t esize = tg_dtype_size(dt);
-    if (esize == 0) {
-        tg_set_error(TG_EDTYPE, "%s: unknown dtype %d", fn, (int)dt);
-        return NULL;
-    }
-    int64_t numel;
-    if (tg__check_shape(fn, ndim, shape, esize, &numel) != TG_OK)
-        return NULL;
-    return tg__tensor_place(fn, t, dt, ndim, shape, numel);
-}
-
 /* Every element of x set to v (rounded to x's dtype). */
 static void fill_all(tg_tensor *x, double v)
 {
@@ -48,7 +28,7 @@ static void fill_all(tg_tensor *x, double v)
 tg_tensor *tg_full(tg_tape *t, tg_dtype dt, int ndim, const int64_t *shape,
                    double value)
 {
-    tg_tensor *x = fill_new("tg_full", t, dt, ndim, shape);
+    tg_tensor *x = tg__tensor_new("tg_full", t, dt, ndim, shape);
     if (x != NULL)
         fill_all(x, value);
     return x;
@@ -56,7 +36,7 @@ tg_tensor *tg_full(tg_tape *t, tg_dtype dt, int ndim, const int64_t *shape,
 
 tg_tensor *tg_ones(tg_tape *t, tg_dtype dt, int ndim, const int64_t *shape)
 {
-    tg_tensor *x = fill_new("tg_ones", t, dt, ndim, shape);
+    tg_tensor *x = tg__tensor_new("tg_ones", t, dt, ndim, shape);
     if (x != NULL)
         fill_all(x, 1.0);
     return x;
@@ -92,7 +72,7 @@ tg_tensor *tg_arange(tg_tape *t, tg_dtype dt, double start, double end,
         return NULL;
     }
     int64_t n = (int64_t)count;
-    tg_tensor *x = fill_new("tg_arange", t, dt, 1, &n);
+    tg_tensor *x = tg__tensor_new("tg_arange", t, dt, 1, &n);
     if (x == NULL)
         return NULL;
     if (dt == TG_F32) {
@@ -115,7 +95,7 @@ tg_tensor *tg_eye(tg_tape *t, tg_dtype dt, int64_t n, int64_t m)
         return NULL;
     }
     int64_t shape[2] = {n, m};
-    tg_tensor *x = fill_new("tg_eye", t, dt, 2, shape);
+    tg_tensor *x = tg__tensor_new("tg_eye", t, dt, 2, shape);
     if (x == NULL)
         return NULL;
     memset(x->data, 0, (size_t)x->numel * tg_dtype_size(dt));

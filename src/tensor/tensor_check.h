@@ -31,6 +31,11 @@ bool tg__same_shape(const tg_tensor *a, const tg_tensor *b);
 tg_tensor *tg__tensor_place(const char *fn, tg_tape *t, tg_dtype dt,
                             int ndim, const int64_t *shape, int64_t numel);
 
+/* A new tensor of a caller's shape on t: the tape, the dtype and the shape
+ * checked first, every error naming fn (src/tensor/create.c). */
+tg_tensor *tg__tensor_new(const char *fn, tg_tape *t, tg_dtype dt, int ndim,
+                          const int64_t *shape);
+
 /* The one check of a dimension count and its array (shape, dims) for every
  * call that takes them: ndim in 0..TG_MAX_DIMS, sizes non-NULL when ndim
  * > 0 (what names them). TG_EINVAL naming fn on failure. */
