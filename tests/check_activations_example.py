@@ -4,11 +4,16 @@
 - The gallery covers every activation of the library: each op of the
   activation group of src/ops/builtin.h, plus sigmoid and tanh.
 - Each <name>.json is the seed's format (keys x, y, yp; json.dump with
-  indent=4, byte for byte) on linspace(-2, 2, 1000), with y and yp equal
-  to the function and its derivative computed here with Python's math
-  module (within float32 rounding); relu.json is byte for byte what the
-  seed example (examples/relu.c) writes.
-- Each <name>.svg is well-formed SVG with its title and both legends.
+  indent=4, byte for byte) plus "ypp", on linspace(-2, 2, 1000), with y,
+  yp and ypp equal to the function and its first and second derivatives
+  computed here with Python's math module (within float32 rounding);
+  relu.json without "ypp" is byte for byte what the seed example
+  (examples/relu.c) writes.
+- "ypp" is there exactly for the activations whose op file
+  (src/ops/<name>.c) gives the op a backward_ops: without one the second
+  derivative cannot be computed, and must not be made up.
+- Each <name>.svg is well-formed SVG with its title and legends (y, yp,
+  and ypp when the JSON has it).
 - index.html shows every plot (one <img> per activation, in order).
 - When Debian's chromium is at /usr/bin/chromium, index.html is opened
   headless and every <img> must have loaded with a natural width > 0
@@ -62,6 +67,16 @@ def clamp(v, lo, hi):
     return min(max(v, lo), hi)
 
 
+def central(f, x, h=1e-4):
+    """d f / dx at x by a central difference, in float64 (error ~ h^2)."""
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+def sigmoid_pp(x):
+    s = sigmoid(x)
+    return s * (1 - s) * (1 - 2 * s)
+
+
 # name: x -> (y, dy/dx), PyTorch's defaults for the options.
 REFERENCE = {
     "relu": lambda x: (max(x, 0.0), 1.0 if x > 0 else 0.0),
@@ -90,6 +105,29 @@ REFERENCE = {
 }
 
 
+# name: x -> d^2 y / dx^2 (0 at the kinks, as autograd gives: the points
+# of linspace(-2, 2, 1000) are at least 1e-3 away from them).
+SECOND = {
+    "relu": lambda x: 0.0,
+    "leaky_relu": lambda x: 0.0,
+    "elu": lambda x: 0.0 if x > 0 else math.exp(x),
+    "selu": lambda x: 0.0 if x > 0 else SCALE * ALPHA * math.exp(x),
+    "gelu": lambda x: phi(x) * (2 - x * x),
+    "gelu_tanh": lambda x: central(lambda u: gelu_tanh(u)[1], x),
+    "silu": lambda x: sigmoid(x) * (1 - sigmoid(x)) * (
+        2 + x * (1 - 2 * sigmoid(x))),
+    "softplus": lambda x: sigmoid(x) * (1 - sigmoid(x)),
+    "mish": lambda x: central(lambda u: mish(u)[1], x),
+    "hardtanh": lambda x: 0.0,
+    "relu6": lambda x: 0.0,
+    "hardsigmoid": lambda x: 0.0,
+    "hardswish": lambda x: 1 / 3 if -3 < x < 3 else 0.0,
+    "softsign": lambda x: -2 * math.copysign(1, x) / (1 + abs(x)) ** 3,
+    "sigmoid": sigmoid_pp,
+    "tanh": lambda x: -2 * math.tanh(x) * (1 - math.tanh(x) ** 2),
+}
+
+
 class Failed(Exception):
     pass
 
@@ -108,15 +146,30 @@ def close(got, want):
     return abs(got - want) <= 2e-6 + 1e-5 * abs(want)
 
 
-def check_json(path, name):
+def close2(got, want):
+    """For ypp: float32 rounding, through two reverse passes."""
+    return abs(got - want) <= 1e-5 + 1e-4 * abs(want)
+
+
+def has_backward_ops(ops_dir, name):
+    """Whether src/ops/<name>.c gives its op a derivative written with ops."""
+    return re.search(r"\.backward_ops\s*=\s*\w+",
+                     (Path(ops_dir) / (name + ".c")).read_text()) is not None
+
+
+def check_json(path, name, want_ypp):
     text = path.read_text()
     data = json.loads(text)
-    if list(data) != ["x", "y", "yp"]:
-        raise Failed("%s: keys %s" % (path.name, list(data)))
+    keys = ["x", "y", "yp"] + (["ypp"] if want_ypp else [])
+    if list(data) != keys:
+        raise Failed("%s: keys %s, expected %s" % (path.name, list(data),
+                                                   keys))
     if json.dumps(data, indent=4) != text:
         raise Failed("%s: not json.dump(indent=4) byte for byte" % path.name)
     x, y, yp = data["x"], data["y"], data["yp"]
-    if not len(x) == len(y) == len(yp) == 1000 or x[0] != -2 or x[-1] != 2:
+    ypp = data.get("ypp", x)
+    if not len(x) == len(y) == len(yp) == len(ypp) == 1000 or \
+            x[0] != -2 or x[-1] != 2:
         raise Failed("%s: not 1000 points from -2 to 2" % path.name)
     ref = REFERENCE[name]
     for i, xi in enumerate(x):
@@ -127,14 +180,24 @@ def check_json(path, name):
         if not close(yp[i], want_yp):
             raise Failed("%s: yp[%d] = %r at x = %r, expected %r" % (
                 path.name, i, yp[i], xi, want_yp))
+        if want_ypp and not close2(ypp[i], SECOND[name](xi)):
+            raise Failed("%s: ypp[%d] = %r at x = %r, expected %r" % (
+                path.name, i, ypp[i], xi, SECOND[name](xi)))
 
 
-def check_svg(path, name):
+def check_svg(path, name, want_ypp):
     root = ET.parse(path).getroot()
     if not root.tag.endswith("svg"):
         raise Failed("%s: root is <%s>" % (path.name, root.tag))
     text = "".join(root.itertext())
-    for label in ("y = %s(x)" % name, "yp = d %s(x) / dx" % name):
+    labels = ["y = %s(x)" % name, "yp = d %s(x) / dx" % name]
+    ypp_label = "ypp = d\u00b2 %s(x) / dx\u00b2" % name
+    if want_ypp:
+        labels.append(ypp_label)
+    elif ypp_label in text:
+        raise Failed("%s: a ypp legend, but %s has no backward_ops" % (
+            path.name, name))
+    for label in labels:
         if label not in text:
             raise Failed("%s: no legend %r" % (path.name, label))
 
@@ -204,25 +267,34 @@ def run_gallery(exe, folder, names):
         names)
 
 
-def check_all_json(folder, names):
+def check_all_json(folder, names, ops_dir):
+    without = []
     for name in names:
-        check_json(folder / (name + ".json"), name)
-    return "every JSON is the seed's format, with the right y and yp"
+        want_ypp = has_backward_ops(ops_dir, name)
+        check_json(folder / (name + ".json"), name, want_ypp)
+        if not want_ypp:
+            without.append(name)
+    return "every JSON is the seed's format, with the right y, yp and " \
+        "ypp%s" % ("" if not without else " (no ypp, as there is no "
+                   "backward_ops, for %s)" % ", ".join(without))
 
 
 def check_seed(relu_exe, folder, tmp):
     seed = tmp / "seed"
     subprocess.run(WRAP + [relu_exe, "--out", str(seed)], check=True,
                    capture_output=True)
-    if (seed / "relu.json").read_bytes() != \
-            (folder / "relu.json").read_bytes():
-        raise Failed("relu.json differs from the seed example's")
-    return "relu.json is byte for byte the seed's"
+    ours = json.loads((folder / "relu.json").read_text())
+    ours.pop("ypp", None)
+    if (seed / "relu.json").read_text() != json.dumps(ours, indent=4):
+        raise Failed("relu.json (without ypp) differs from the seed "
+                     "example's")
+    return "relu.json without ypp is byte for byte the seed's"
 
 
-def check_all_svg(folder, names):
+def check_all_svg(folder, names, ops_dir):
     for name in names:
-        check_svg(folder / (name + ".svg"), name)
+        check_svg(folder / (name + ".svg"), name,
+                  has_backward_ops(ops_dir, name))
     return "every SVG is well-formed, with its title and legends"
 
 
@@ -243,14 +315,15 @@ def check_browser(folder, names, tmp):
 
 def main():
     exe, relu_exe, builtin_h = sys.argv[1:4]
+    ops_dir = Path(builtin_h).parent
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         folder = tmp / "gallery"
         checks = [
             lambda names: run_gallery(exe, folder, names),
-            lambda names: check_all_json(folder, names),
+            lambda names: check_all_json(folder, names, ops_dir),
             lambda names: check_seed(relu_exe, folder, tmp),
-            lambda names: check_all_svg(folder, names),
+            lambda names: check_all_svg(folder, names, ops_dir),
             lambda names: check_index(folder, names),
             lambda names: check_browser(folder, names, tmp),
         ]
