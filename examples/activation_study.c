@@ -116,8 +116,7 @@ static int parse_activations(const char *list, options *o)
         if (k == STUDY_ACTS) {
             fprintf(stderr, "activation_study: unknown activation \"%s\" "
                     "(known: sigmoid, tanh, relu, leakyrelu, elu, swish, "
-                    "seedrelu)\n",
-                    w);
+                    "seedrelu)\n", w);
             return -1;
         }
         o->use[k] = true;
@@ -143,8 +142,8 @@ static int parse_number(const char *flag, const char *s, long long lo,
 static int parse_args(int argc, char **argv, options *o)
 {
     *o = (options){FASHION_DEFAULT_DIR, "activation_study",
-                   {true, true, true, true, true, true, true}, STUDY_MAX_EPOCHS,
-                   42, false};
+                   {true, true, true, true, true, true, true},
+                   STUDY_MAX_EPOCHS, 42, false};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long long n;
