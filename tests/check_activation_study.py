@@ -9,7 +9,8 @@ so): a truncated data set is refused the same way; `--quick` writes
 results.json with the structure docs/activation-study.md describes, the
 untrained 10-layer ReLU network has more dead units in its last five
 layers than in its first two, the seed's ReLU (seedrelu, x * (x > 0))
-gives exactly ReLU's numbers and says so, every plot index.html shows is
+gives exactly ReLU's numbers and says so (and, run alone, that there is
+nothing to compare), every plot index.html shows is
 there and is
 well-formed SVG, and headless Chromium renders every one of them (the
 mechanism of check_activations_example.py; a TAP SKIP without
@@ -208,6 +209,20 @@ def check_quick(exe, tmp):
     check_page(out, acts, tmp)
 
 
+def check_seed_alone(exe, tmp):
+    """seedrelu without relu: nothing to compare, and the report says so."""
+    out = tmp / "seed-alone"
+    r = run(exe, "--quick", "--out", str(out), "--activations", "seedrelu")
+    res = json.loads((out / "results.json").read_text()) \
+        if r.returncode == 0 else {}
+    check(res.get("seed_relu", 0) is None and
+          list(res.get("test_accuracy", {})) == ["seedrelu"] and
+          "they were not" in (out / "index.html").read_text() and
+          "against relu" not in r.stdout,
+          "seedrelu alone: seed_relu is null and the page says why",
+          "exit %d: %s" % (r.returncode, r.stderr or res))
+
+
 def main():
     exe = sys.argv[1]
     with tempfile.TemporaryDirectory() as tmp:
@@ -216,6 +231,8 @@ def main():
         if all((DATA / f).is_file() for f in FILES):
             check_truncated(exe, tmp)
             check_quick(exe, tmp)
+            if not WRAP:
+                check_seed_alone(exe, tmp)
         else:
             skip("Fashion-MNIST is not installed in %s (apt-get install "
                  "dataset-fashion-mnist): the --quick run is not checked"
