@@ -10,8 +10,7 @@ results.json with the structure docs/activation-study.md describes, the
 untrained 10-layer ReLU network has more dead units in its last five
 layers than in its first two, the seed's ReLU (seedrelu, x * (x > 0))
 gives exactly ReLU's numbers and says so (and, run alone, that there is
-nothing to compare), every plot index.html shows is
-there and is
+nothing to compare), every plot index.html shows is there and is
 well-formed SVG, and headless Chromium renders every one of them (the
 mechanism of check_activations_example.py; a TAP SKIP without
 /usr/bin/chromium). Under `meson test --setup valgrind` the quick run
