@@ -321,6 +321,7 @@ static int trainer_run(trainer *tr, int64_t *dead_trained)
     double loss, acc = 0;
     if (rc == TG_OK) {
         copy_params(tr->n.params, best, true);
+        tr->r->weights_hash = params_hash(tr->n.params);
         rc = fashion_evaluate(tr->step, tr->n.mlp, &tr->d->test, &loss, &acc);
     }
     tr->r->test_acc = 100 * acc;
@@ -353,10 +354,11 @@ int measure_training(const splits *d, act_result *r, int max_epochs,
     if (rc == TG_OK)
         rc = trainer_run(&tr, dead_trained);
     r->seconds = study_now() - t0;
+    char pub[16];
     if (rc == TG_OK)
         printf("%-9s test accuracy %.2f%% (best epoch %d of %d; published "
-               "%.2f%%)  %.0f s\n", r->act->name, r->test_acc, r->best_epoch,
-               r->epochs, r->act->published_acc, r->seconds);
+               "%s)  %.0f s\n", r->act->name, r->test_acc, r->best_epoch,
+               r->epochs, published(pub, sizeof pub, r->act), r->seconds);
     free(tr.order);
     tg_tape_free(tr.step);
     tg_tape_free(tr.n.tape);

@@ -118,11 +118,14 @@ static void training(FILE *f, const study *s)
           f);
     for (int i = 0; i < s->n; i++) {
         const act_result *r = &s->r[i];
-        fprintf(f, "<tr><td>%s</td><td>%.2f%%</td><td class=\"pub\">%.2f%%"
-                "</td><td>%+.2f</td><td>%d</td><td>%d</td><td>%.0f s</td>"
-                "</tr>\n", r->act->title, r->test_acc, r->act->published_acc,
-                r->test_acc - r->act->published_acc, r->epochs,
-                r->best_epoch, r->seconds);
+        char pub[16], diff[16] = "&mdash;";
+        if (!isnan(r->act->published_acc))
+            snprintf(diff, sizeof diff, "%+.2f",
+                     r->test_acc - r->act->published_acc);
+        fprintf(f, "<tr><td>%s</td><td>%.2f%%</td><td class=\"pub\">%s</td>"
+                "<td>%s</td><td>%d</td><td>%d</td><td>%.0f s</td></tr>\n",
+                r->act->title, r->test_acc, published(pub, sizeof pub, r->act),
+                diff, r->epochs, r->best_epoch, r->seconds);
     }
     fputs("</table>\n", f);
 }
@@ -179,6 +182,60 @@ static void dead(FILE *f, const study *s)
               "activations: it was not run.</p>\n", f);
 }
 
+static const char *same(bool b)
+{
+    return b ? "identical" : "<b>different</b>";
+}
+
+static void seed_section(FILE *f, const seed_check *c)
+{
+    static const char *const cols[7] = {"x", "relu(x)", "x * (x &gt; 0)",
+        "relu&prime;(x) &middot; 1", "(x &gt; 0) &middot; 1",
+        "relu&prime;(x) &middot; &infin;", "(x &gt; 0) &middot; &infin;"};
+    fputs("<h2>6. The seed's own ReLU</h2>\n<p>The seed defines ReLU as "
+          "<code>x * (x &gt; 0)</code>; the Seed ReLU rows above are that "
+          "definition composed from ops, <code>tg_mul(x, tg_gt_scalar(x, "
+          "0))</code> (the mask has no gradient), run with the same seed "
+          "as ReLU.</p>\n", f);
+    if (!c->ran) {
+        fputs("<p>It is compared with ReLU when both are among the "
+              "activations: they were not.</p>\n", f);
+        return;
+    }
+    fprintf(f, "<p>Against the built-in <code>tg_relu</code>: test "
+            "accuracy %s; the validation accuracy of every epoch %s; the "
+            "gradient standard deviations %s and their histograms %s; the "
+            "histograms of the trained network's outputs %s; the trained "
+            "weights %s, bit for bit.</p>\n<p>Where the two functions "
+            "differ (f32, the study's dtype; the derivatives for an "
+            "upstream gradient of 1, then of &infin;; marked rows differ in "
+            "some bit):</p>\n<table>\n<tr>", same(c->test_acc),
+            same(c->val_acc), same(c->grad_std), same(c->grad_hist),
+            same(c->outputs), same(c->weights));
+    for (int j = 0; j < 7; j++)
+        fprintf(f, "<th>%s</th>", cols[j]);
+    fputs("<th>bits differ</th></tr>\n", f);
+    for (int i = 0; i < SEED_PROBES; i++) {
+        char buf[16];
+        fputs("<tr>", f);
+        for (int j = 0; j < 7; j++)
+            fprintf(f, "<td>%s</td>", seed_format(buf, sizeof buf,
+                                                  c->probe[i][j]));
+        fprintf(f, "<td>%s</td></tr>\n", seed_differs(c, i) ? "yes" : "");
+    }
+    fputs("</table>\n<p>For negative x, <code>tg_relu</code> gives +0 and "
+          "the product &minus;0: equal as numbers, and the identical runs "
+          "above show that nothing downstream told them apart. "
+          "<code>tg_relu</code>(&minus;&infin;) is 0 but &minus;&infin; "
+          "&middot; 0 is NaN; <code>tg_relu</code> passes the gradient at "
+          "NaN and the mask stops it; an infinite or NaN upstream gradient "
+          "times a 0 of the mask is NaN where <code>tg_relu</code> gives 0. "
+          "At exactly 0 (either sign) they agree for a finite gradient: "
+          "both derivatives are 0 there, as PyTorch's. Of these inputs the "
+          "study meets only negative x: an infinity or a NaN anywhere in a "
+          "run would have made its loss NaN.</p>\n", f);
+}
+
 void study_write_page(FILE *f, const study *s)
 {
     head(f, s);
@@ -187,9 +244,6 @@ void study_write_page(FILE *f, const study *s)
     training(f, s);
     distributions(f, s);
     dead(f, s);
-    fputs("<h2>6. The seed's own ReLU</h2>\n<p>The seed defines ReLU as "
-          "<code>x * (x &gt; 0)</code>. That needs comparison ops, which "
-          "tapegrad does not have yet; the run that checks it against "
-          "<code>tg_relu</code> is added when they land.</p>\n"
-          "</body>\n</html>\n", f);
+    seed_section(f, &s->seed_cmp);
+    fputs("</body>\n</html>\n", f);
 }

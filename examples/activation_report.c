@@ -120,6 +120,40 @@ static void put_counts(FILE *f, const char *key, const int64_t *c, int n,
     fprintf(f, "]%s\n", last ? "" : ",");
 }
 
+static const char *json_bool(bool b)
+{
+    return b ? "true" : "false";
+}
+
+/* seedrelu against relu: null unless both ran; the probes as strings,
+ * since JSON has no NaN, infinity or -0. */
+static void write_seed_json(FILE *f, const seed_check *c)
+{
+    static const char *const cols[7] = {"x", "relu", "seed_relu",
+        "relu_grad", "seed_relu_grad", "relu_grad_inf", "seed_relu_grad_inf"};
+    if (!c->ran) {
+        fputs("null", f);
+        return;
+    }
+    fprintf(f, "{\n    \"identical_to_relu\": {\"test_accuracy\": %s, "
+            "\"validation_accuracy\": %s, \"grad_std\": %s,\n      "
+            "\"gradient_histograms\": %s, \"output_histograms\": %s, "
+            "\"weights\": %s},\n    \"probes\": [\n", json_bool(c->test_acc),
+            json_bool(c->val_acc), json_bool(c->grad_std),
+            json_bool(c->grad_hist), json_bool(c->outputs),
+            json_bool(c->weights));
+    for (int i = 0; i < SEED_PROBES; i++) {
+        char buf[16];
+        fputs("      {", f);
+        for (int j = 0; j < 7; j++)
+            fprintf(f, "\"%s\": \"%s\", ", cols[j],
+                    seed_format(buf, sizeof buf, c->probe[i][j]));
+        fprintf(f, "\"bits_differ\": %s}%s\n", json_bool(seed_differs(c, i)),
+                i + 1 < SEED_PROBES ? "," : "");
+    }
+    fputs("    ]\n  }", f);
+}
+
 static void write_json(FILE *f, const study *s)
 {
     fprintf(f, "{\n  \"test_accuracy\": {");
@@ -131,7 +165,16 @@ static void write_json(FILE *f, const study *s)
     for (int i = 0; i < s->n; i++)
         fprintf(f, "%s\"%s\": %d", i ? ", " : "", s->r[i].act->name,
                 s->r[i].epochs);
-    fprintf(f, "},\n  \"grad_std\": {\n");
+    fprintf(f, "},\n  \"validation_accuracy\": {\n");
+    for (int i = 0; i < s->n; i++) {
+        fprintf(f, "    \"%s\": [", s->r[i].act->name);
+        for (int e = 0; e < s->r[i].epochs; e++) {
+            fputs(e ? ", " : "", f);
+            put_double(f, s->r[i].val_acc[e]);
+        }
+        fprintf(f, "]%s\n", i + 1 < s->n ? "," : "");
+    }
+    fprintf(f, "  },\n  \"grad_std\": {\n");
     for (int i = 0; i < s->n; i++) {
         fprintf(f, "    \"%s\": [", s->r[i].act->name);
         for (int l = 0; l < STUDY_LINEAR; l++) {
@@ -147,7 +190,9 @@ static void write_json(FILE *f, const study *s)
     else
         fprintf(f, "    \"trained\": null,\n");
     put_counts(f, "deep_untrained", s->dead_deep, STUDY_DEEP_HIDDEN, true);
-    fprintf(f, "  },\n  \"seconds\": {\"total\": ");
+    fprintf(f, "  },\n  \"seed_relu\": ");
+    write_seed_json(f, &s->seed_cmp);
+    fprintf(f, ",\n  \"seconds\": {\"total\": ");
     put_double(f, s->seconds);
     for (int i = 0; i < s->n; i++) {
         fprintf(f, ", \"%s\": ", s->r[i].act->name);

@@ -23,8 +23,9 @@
  *
  * DIR/results.json and DIR/index.html (with every plot beside the
  * tutorial's published figures) are written at the end, only when all of
- * it ran (activation_report.c). The seed's own ReLU, x * (x > 0), needs
- * comparison ops, which the library does not have yet: it is not run.
+ * it ran (activation_report.c). A seventh run, seedrelu, is the seed's
+ * own ReLU, x * (x > 0), composed from ops with the same seed as relu:
+ * activation_seed.c checks that it gives the same numbers.
  */
 #include "activation_study.h"
 #include "fashion_data.h"
@@ -48,7 +49,8 @@ static tg_tensor *elu(tg_tape *t, tg_tensor *x)
     return tg_elu(t, x, 1.0);
 }
 
-/* The tutorial's order, published test accuracies and colours (C0..C5). */
+/* The tutorial's order, published test accuracies and colours (C0..C5);
+ * then the seed's ReLU, which the tutorial does not run (C6). */
 const study_activation study_activations[STUDY_ACTS] = {
     {"sigmoid", "Sigmoid", "tg_sigmoid", tg_sigmoid, 10.00, "#1f77b4"},
     {"tanh", "Tanh", "tg_tanh", tg_tanh, 87.59, "#ff7f0e"},
@@ -57,6 +59,8 @@ const study_activation study_activations[STUDY_ACTS] = {
      "#d62728"},
     {"elu", "ELU", "tg_elu(x, 1)", elu, 87.27, "#9467bd"},
     {"swish", "Swish", "tg_silu", tg_silu, 88.73, "#8c564b"},
+    {"seedrelu", "Seed ReLU", "tg_mul(x, tg_gt_scalar(x, 0))", seed_relu,
+     NAN, "#e377c2"},
 };
 
 typedef struct options {
@@ -78,8 +82,9 @@ static void usage(FILE *f)
         "units; writes DIR/results.json\nand DIR/index.html with every "
         "plot.\n\n"
         "  --activations L  comma-separated, from sigmoid,tanh,relu,"
-        "leakyrelu,elu,swish\n"
-        "                   (default: all six)\n"
+        "leakyrelu,elu,swish,\n"
+        "                   seedrelu (the seed's x * (x > 0); default: all "
+        "seven)\n"
         "  --epochs N       at most N epochs each, 1 to 50 (default 50; "
         "early stopping\n"
         "                   with patience 7 usually ends sooner)\n"
@@ -110,8 +115,8 @@ static int parse_activations(const char *list, options *o)
             k++;
         if (k == STUDY_ACTS) {
             fprintf(stderr, "activation_study: unknown activation \"%s\" "
-                    "(known: sigmoid, tanh, relu, leakyrelu, elu, swish)\n",
-                    w);
+                    "(known: sigmoid, tanh, relu, leakyrelu, elu, swish, "
+                    "seedrelu)\n", w);
             return -1;
         }
         o->use[k] = true;
@@ -137,8 +142,8 @@ static int parse_number(const char *flag, const char *s, long long lo,
 static int parse_args(int argc, char **argv, options *o)
 {
     *o = (options){FASHION_DEFAULT_DIR, "activation_study",
-                   {true, true, true, true, true, true}, STUDY_MAX_EPOCHS,
-                   42, false};
+                   {true, true, true, true, true, true, true},
+                   STUDY_MAX_EPOCHS, 42, false};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long long n;
@@ -315,7 +320,7 @@ static int run(const options *o, const splits *d, study *s)
                    (long long)s->dead_trained[3]);
         }
     }
-    return rc;
+    return rc == TG_OK ? seed_compare(s) : rc;
 }
 
 int main(int argc, char **argv)

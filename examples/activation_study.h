@@ -13,13 +13,15 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#define STUDY_ACTS 6          /* sigmoid, tanh, relu, leakyrelu, elu, swish */
+#define STUDY_ACTS 7          /* sigmoid, tanh, relu, leakyrelu, elu, swish
+                                 and seedrelu, the seed's x * (x > 0) */
 #define STUDY_LINEAR 5        /* 784-512-256-256-128-10: five Linear layers */
 #define STUDY_HIDDEN 4        /* and four activations between them */
 #define STUDY_DEEP_HIDDEN 10  /* the deep network: [256 x5, 128 x5] */
 #define STUDY_MAX_EPOCHS 50
 #define GRAD_BINS 30          /* as the tutorial's sns.histplot(bins=30) */
 #define ACT_BINS 50           /* and bins=50 for the activations */
+#define SEED_PROBES 7         /* the inputs where seedrelu is compared */
 
 /* One activation function of the study. */
 typedef struct study_activation {
@@ -27,7 +29,8 @@ typedef struct study_activation {
     const char *title;      /* and as it prints it */
     const char *op;         /* the library op that computes it */
     tg_activation_fn apply;
-    double published_acc;   /* the tutorial's test accuracy, percent */
+    double published_acc;   /* the tutorial's test accuracy, percent;
+                               NAN for seedrelu, which it does not run */
     const char *color;      /* the tutorial's colour for its histograms */
 } study_activation;
 
@@ -51,7 +54,29 @@ typedef struct act_result {
     double test_acc;                        /* percent, best epoch's */
     double seconds;                         /* training and testing */
     hist outputs[2 * STUDY_HIDDEN];         /* Linear, act, Linear, ... */
+    uint64_t weights_hash;                  /* FNV-1a of the trained
+                                               parameters' bytes */
 } act_result;
+
+/*
+ * The seed's ReLU, x * (x > 0), against tg_relu: whether the two runs
+ * gave the same numbers (each flag true when identical), and both
+ * functions and their derivatives at the inputs where they can differ.
+ */
+typedef struct seed_check {
+    bool ran;                   /* relu and seedrelu were both studied */
+    bool test_acc;              /* the test accuracy */
+    bool val_acc;               /* epochs, best epoch, every validation
+                                   accuracy */
+    bool grad_std;              /* gradient flow: std of each layer */
+    bool grad_hist;             /* and its histograms */
+    bool outputs;               /* the trained network's outputs'
+                                   histograms */
+    bool weights;               /* the trained parameters, bit for bit */
+    /* x; relu(x), seed(x); d/dx for an upstream gradient of 1, then of
+     * inf: relu first, seed second (f32, as the study computes) */
+    float probe[SEED_PROBES][7];
+} seed_check;
 
 /* The whole study, as the report shows it. */
 typedef struct study {
@@ -67,6 +92,7 @@ typedef struct study {
     int64_t dead_trained[STUDY_HIDDEN];
     int64_t dead_deep[STUDY_DEEP_HIDDEN];
     int64_t deep_widths[STUDY_DEEP_HIDDEN];
+    seed_check seed_cmp;                    /* seedrelu against relu */
     double seconds;                         /* the whole study */
 } study;
 
@@ -99,6 +125,21 @@ int measure_dead(const splits *d, study *s);
  * with tg_last_error() set.
  */
 int study_write_report(const study *s);
+
+/*
+ * activation_seed.c: the seed's ReLU as an activation; an FNV-1a hash of
+ * the bytes of p's parameters; and seed_compare, which fills s->seed when
+ * relu and seedrelu were both studied, and prints what it found.
+ */
+/* a's published test accuracy as "88.62%", or "none" (seedrelu). */
+const char *published(char *buf, size_t n, const study_activation *a);
+tg_tensor *seed_relu(tg_tape *t, tg_tensor *x);
+uint64_t params_hash(const tg_params *p);
+int seed_compare(study *s);
+/* A probe value as "%g" prints it, "NaN" for any NaN, into buf. */
+const char *seed_format(char *buf, size_t n, float v);
+/* Whether relu and seedrelu differ, bit for bit, at probe i. */
+bool seed_differs(const seed_check *c, int i);
 
 /* activation_page.c: DIR/index.html, which shows the plots that
  * study_write_report writes, into f. */

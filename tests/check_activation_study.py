@@ -8,11 +8,13 @@ With Debian's dataset-fashion-mnist installed (else TAP SKIPs that say
 so): a truncated data set is refused the same way; `--quick` writes
 results.json with the structure docs/activation-study.md describes, the
 untrained 10-layer ReLU network has more dead units in its last five
-layers than in its first two, every plot index.html shows is there and is
+layers than in its first two, the seed's ReLU (seedrelu, x * (x > 0))
+gives exactly ReLU's numbers and says so (and, run alone, that there is
+nothing to compare), every plot index.html shows is there and is
 well-formed SVG, and headless Chromium renders every one of them (the
 mechanism of check_activations_example.py; a TAP SKIP without
 /usr/bin/chromium). Under `meson test --setup valgrind` the quick run
-studies relu alone.
+studies relu and seedrelu alone.
 Usage: check_activation_study.py PATH_TO_ACTIVATION_STUDY
 """
 import gzip
@@ -33,7 +35,7 @@ import check_activations_example as gallery  # noqa: E402
 DATA = Path("/usr/share/datasets/fashion-mnist")
 FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
-ACTS = ["sigmoid", "tanh", "relu", "leakyrelu", "elu", "swish"]
+ACTS = ["sigmoid", "tanh", "relu", "leakyrelu", "elu", "swish", "seedrelu"]
 WRAP = shlex.split(os.environ.get("TG_RUN_WRAPPER", ""))
 results = []
 
@@ -124,6 +126,39 @@ def check_json(out, acts):
           "first two", deep)
 
 
+def check_seed_relu(res, page):
+    """seedrelu = x * (x > 0) from ops, same seed: ReLU's numbers exactly."""
+    acc, std, val = (res["test_accuracy"], res["grad_std"],
+                     res["validation_accuracy"])
+    check(acc["seedrelu"] == acc["relu"] and
+          res["epochs_trained"]["seedrelu"] == res["epochs_trained"]["relu"],
+          "seedrelu's test accuracy and epochs equal relu's exactly",
+          (acc, res["epochs_trained"]))
+    check(len(val["relu"]) >= 1 and val["seedrelu"] == val["relu"],
+          "seedrelu's validation accuracy of every epoch equals relu's", val)
+    check(std["seedrelu"] == std["relu"],
+          "seedrelu's gradient std of every layer equals relu's", std)
+    seed = res["seed_relu"]
+    same = seed["identical_to_relu"] if seed else {}
+    check(len(same) == 6 and all(v is True for v in same.values()),
+          "results.json: seed_relu says every figure is identical to relu's "
+          "(histograms and trained weights included)", seed)
+    probes = {p["x"]: p for p in seed["probes"]} if seed else {}
+    want = {"-inf": ("0", "NaN", True), "1": ("1", "1", False),
+            "NaN": ("NaN", "NaN", True)}
+    check(len(probes) == 7 and all(
+        (probes[x]["relu"], probes[x]["seed_relu"], probes[x]["bits_differ"])
+        == w for x, w in want.items()) and
+        probes["NaN"]["relu_grad"] == "1" and
+        probes["NaN"]["seed_relu_grad"] == "0" and
+        probes["0"]["relu_grad"] == probes["0"]["seed_relu_grad"] == "0",
+        "seed_relu.probes: -inf gives NaN, NaN's gradient is stopped, "
+        "0's gradient is 0 in both", seed)
+    check("The seed's own ReLU" in page and "trained weights identical, "
+          "bit for bit" in page and "<b>different</b>" not in page,
+          "index.html states that seedrelu's run is identical to relu's")
+
+
 def check_page(out, acts, tmp):
     parser = gallery.Images()
     parser.feed((out / "index.html").read_text())
@@ -154,7 +189,7 @@ def check_page(out, acts, tmp):
 
 def check_quick(exe, tmp):
     out = tmp / "quick"
-    acts = ["relu"] if WRAP else ACTS
+    acts = ["relu", "seedrelu"] if WRAP else ACTS
     r = run(exe, "--quick", "--out", str(out), "--activations",
             ",".join(acts))
     check(r.returncode == 0 and "wrote" in r.stdout, "--quick runs",
@@ -165,7 +200,26 @@ def check_quick(exe, tmp):
           "relu      test accuracy" in r.stdout,
           "it reports to the terminal as it goes", r.stdout)
     check_json(out, acts)
+    check_seed_relu(json.loads((out / "results.json").read_text()),
+                    (out / "index.html").read_text())
+    check("identical; trained weights identical (bit for bit)" in r.stdout,
+          "the terminal says seedrelu's run is identical to relu's",
+          r.stdout)
     check_page(out, acts, tmp)
+
+
+def check_seed_alone(exe, tmp):
+    """seedrelu without relu: nothing to compare, and the report says so."""
+    out = tmp / "seed-alone"
+    r = run(exe, "--quick", "--out", str(out), "--activations", "seedrelu")
+    res = json.loads((out / "results.json").read_text()) \
+        if r.returncode == 0 else {}
+    check(res.get("seed_relu", 0) is None and
+          list(res.get("test_accuracy", {})) == ["seedrelu"] and
+          "they were not" in (out / "index.html").read_text() and
+          "against relu" not in r.stdout,
+          "seedrelu alone: seed_relu is null and the page says why",
+          "exit %d: %s" % (r.returncode, r.stderr or res))
 
 
 def main():
@@ -176,6 +230,8 @@ def main():
         if all((DATA / f).is_file() for f in FILES):
             check_truncated(exe, tmp)
             check_quick(exe, tmp)
+            if not WRAP:
+                check_seed_alone(exe, tmp)
         else:
             skip("Fashion-MNIST is not installed in %s (apt-get install "
                  "dataset-fashion-mnist): the --quick run is not checked"
