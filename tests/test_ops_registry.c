@@ -35,6 +35,7 @@ static const int64_t labels[4] = {2, 0, 1, 2};
 UNARY(relu) UNARY(selu) UNARY(gelu) UNARY(gelu_tanh) UNARY(silu) UNARY(mish)
 UNARY(relu6) UNARY(hardsigmoid) UNARY(hardswish) UNARY(softsign) UNARY(neg)
 UNARY(exp) UNARY(log) UNARY(sqrt) UNARY(abs) UNARY(tanh) UNARY(sigmoid)
+UNARY(erf)
 UNARY(sum) UNARY(mean) UNARY(max) UNARY(min) UNARY(logsumexp) UNARY(transpose)
 BINARY(add) BINARY(sub) BINARY(mul) BINARY(div) BINARY(maximum)
 BINARY(minimum) BINARY(pow_tensor) BINARY(matmul) BINARY(mse_loss)
@@ -127,6 +128,7 @@ static const op_case cases[] = {
     {"abs", b_abs, 1, {{3, 4}}, false},
     {"tanh", b_tanh, 1, {{3, 4}}, false},
     {"sigmoid", b_sigmoid, 1, {{3, 4}}, false},
+    {"erf", b_erf, 1, {{3, 4}}, false},
     {"sum", b_sum, 1, {{3, 4}}, false},
     {"sum_axis", b_sum_axis, 1, {{3, 4}}, false},
     {"mean", b_mean, 1, {{3, 4}}, false},

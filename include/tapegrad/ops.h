@@ -186,6 +186,11 @@ TG_API tg_tensor *tg_tanh(tg_tape *t, tg_tensor *x);
  * inf, never NaN for a non-NaN x. */
 TG_API tg_tensor *tg_sigmoid(tg_tape *t, tg_tensor *x);
 
+/* erf(x) = 2/sqrt(pi) * integral_0^x e^(-t^2) dt, the error function;
+ * d/dx = 2/sqrt(pi) e^(-x^2). erf(+-inf) = +-1 with gradient 0 (as
+ * torch.erf). The standard normal CDF is Phi(x) = (1 + erf(x/sqrt 2))/2. */
+TG_API tg_tensor *tg_erf(tg_tape *t, tg_tensor *x);
+
 /* ---- Comparisons and selection ---------------------------------------- */
 
 /*

@@ -24,6 +24,7 @@ static tg_tensor *b_sqrt(tg_tape *t, tg_tensor *const *in) { return tg_sqrt(t, i
 static tg_tensor *b_abs(tg_tape *t, tg_tensor *const *in) { return tg_abs(t, in[0]); }
 static tg_tensor *b_tanh(tg_tape *t, tg_tensor *const *in) { return tg_tanh(t, in[0]); }
 static tg_tensor *b_sigmoid(tg_tape *t, tg_tensor *const *in) { return tg_sigmoid(t, in[0]); }
+static tg_tensor *b_erf(tg_tape *t, tg_tensor *const *in) { return tg_erf(t, in[0]); }
 static tg_tensor *b_sum(tg_tape *t, tg_tensor *const *in) { return tg_sum(t, in[0]); }
 static tg_tensor *b_mean(tg_tape *t, tg_tensor *const *in) { return tg_mean(t, in[0]); }
 static tg_tensor *b_max(tg_tape *t, tg_tensor *const *in) { return tg_max(t, in[0]); }
@@ -144,6 +145,7 @@ const tg_op_case tg_op_cases[] = {
     {"abs", b_abs, 1, {{3, 4}}, false, {{0}}},
     {"tanh", b_tanh, 1, {{3, 4}}, false, {{0}}},
     {"sigmoid", b_sigmoid, 1, {{3, 4}}, false, {{0}}},
+    {"erf", b_erf, 1, {{3, 4}}, false, {{0}}},
     {"sum", b_sum, 1, {{3, 4}}, false, {{0}}},
     {"sum_axis", b_sum_axis, 1, {{3, 4}}, false, {{0}}},
     {"mean", b_mean, 1, {{3, 4}}, false, {{0}}},
