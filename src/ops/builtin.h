@@ -82,7 +82,8 @@
     X(transpose)         \
     X(permute)           \
     X(matmul)            \
-    X(concat)
+    X(concat)            \
+    X(slice)
 
 #define TG__OPS_LOSS(X) \
     X(softmax)          \

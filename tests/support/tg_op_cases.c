@@ -54,6 +54,7 @@ static tg_tensor *b_softmax(tg_tape *t, tg_tensor *const *in) { return tg_softma
 static tg_tensor *b_log_softmax(tg_tape *t, tg_tensor *const *in) { return tg_log_softmax(t, in[0], 0); }
 static tg_tensor *b_cross_entropy(tg_tape *t, tg_tensor *const *in) { return tg_cross_entropy(t, in[0], labels); }
 static tg_tensor *b_concat(tg_tape *t, tg_tensor *const *in) { return tg_concat(t, 2, in, 1); }
+static tg_tensor *b_slice(tg_tape *t, tg_tensor *const *in) { return tg_slice(t, in[0], 1, -2, 0, -2); }
 
 /* linear with a bias: x W^T + b (the case has three inputs). */
 static tg_tensor *b_linear(tg_tape *t, tg_tensor *const *in) { return tg_linear(t, in[0], in[1], in[2]); }
@@ -161,6 +162,7 @@ const tg_op_case tg_op_cases[] = {
     {"permute", b_permute, 1, {{2, 3, 4}}, false, {{0}}},
     {"matmul", b_matmul, 2, {{2, 3, 4}, {4, 5}}, false, {{3, 3}, {3, 3}}},
     {"concat", b_concat, 2, {{3, 2}, {3, 4}}, false, {{3, 2}, {3, 2}}},
+    {"slice", b_slice, 1, {{3, 5}}, false, {{0}}},
     {"softmax", b_softmax, 1, {{3, 4}}, false, {{0}}},
     {"log_softmax", b_log_softmax, 1, {{3, 4}}, false, {{0}}},
     {"cross_entropy", b_cross_entropy, 1, {{4, 3}}, false, {{0}}},
