@@ -596,6 +596,126 @@ static int w4_iter(void *state, bool verify)
     return rc;
 }
 
+/* ---- W8: a Hessian-vector product of the W4 network with tanh */
+
+/*
+ * BENCHMARKS.md's W8: W4's MLP 784-256-10 with tanh instead of ReLU (so
+ * that the Hessian is not mostly zero), initialised the same way (seed 8),
+ * softmax cross-entropy on one batch of 64 standard-normal inputs with
+ * random labels. One iteration of W8 is one HVP: forward, the gradient
+ * with a recorded backward, its dot with a fixed random direction v (one
+ * tensor per parameter), and the gradient of that dot (tg_hvp, no
+ * create_graph). W8-grad is the plain gradient of the same loss (forward
+ * and tg_backward), the denominator of BENCHMARKS.md's ratio. Verified
+ * iterations check that every element of H v is finite and not all zero.
+ */
+#define W8_BATCH 64
+#define W8_PARAMS 4   /* two layers, weight and bias */
+
+typedef struct w8_state {
+    tg_tape *model, *step;
+    tg_params *params;
+    tg_mlp *net;
+    tg_tensor *x;
+    tg_tensor *w[W8_PARAMS], *v[W8_PARAMS];
+    int64_t labels[W8_BATCH];
+} w8_state;
+
+static void w8_teardown(void *state)
+{
+    w8_state *s = state;
+    if (s == NULL)
+        return;
+    tg_tape_free(s->step);
+    tg_tape_free(s->model);
+    free(s);
+}
+
+static void *w8_setup(bool smoke)
+{
+    (void)smoke;
+    w8_state *s = calloc(1, sizeof *s);
+    if (s == NULL || !(s->model = tg_tape_new()) ||
+        !(s->step = tg_tape_new())) {
+        w8_teardown(s);
+        fail("tg_tape_new");
+        return NULL;
+    }
+    tg_rng rng;
+    tg_rng_seed(&rng, 8, 0);
+    int64_t widths[] = {784, 256, 10}, shape[2] = {W8_BATCH, 784};
+    s->params = tg_params_new(s->model);
+    s->net = tg_mlp_new(s->model, s->params, &rng, TG_F32, 3, widths, tg_tanh);
+    s->x = tg_rand_normal(s->model, &rng, TG_F32, 2, shape, 0.0, 1.0);
+    if (s->net == NULL || s->x == NULL ||
+        tg_params_count(s->params) != W8_PARAMS) {
+        fail("making the MLP and its inputs");
+        w8_teardown(s);
+        return NULL;
+    }
+    for (int i = 0; i < W8_PARAMS; i++) {
+        s->w[i] = tg_params_at(s->params, i);
+        s->v[i] = tg_rand_normal(s->model, &rng, TG_F32, tg_ndim(s->w[i]),
+                                 tg_shape(s->w[i]), 0.0, 1.0);
+        if (s->v[i] == NULL) {
+            fail("tg_rand_normal");
+            w8_teardown(s);
+            return NULL;
+        }
+    }
+    for (int i = 0; i < W8_BATCH; i++)
+        s->labels[i] = (int64_t)tg_rng_bounded(&rng, 10);
+    return s;
+}
+
+static tg_tensor *w8_loss(w8_state *s)
+{
+    return tg_cross_entropy(s->step, tg_mlp_forward(s->step, s->net, s->x),
+                            s->labels);
+}
+
+static int w8_iter(void *state, bool verify)
+{
+    w8_state *s = state;
+    tg_tensor *hv[W8_PARAMS];
+    int rc = tg_hvp(s->step, w8_loss(s), W8_PARAMS, s->w, s->v, hv, NULL) ==
+                     TG_OK
+                 ? 0
+                 : fail("tg_hvp(cross_entropy(mlp(x)))");
+    bool nonzero = false;
+    for (int i = 0; rc == 0 && verify && i < W8_PARAMS; i++) {
+        const float *h = tg_data_f32(hv[i]);
+        for (int64_t k = 0; rc == 0 && k < tg_numel(hv[i]); k++) {
+            if (!isfinite(h[k]))
+                rc = wrong("W8: H v of parameter %d element %lld is %g", i,
+                           (long long)k, (double)h[k]);
+            nonzero = nonzero || h[k] != 0;
+        }
+    }
+    if (rc == 0 && verify && !nonzero)
+        rc = wrong("W8: H v is zero everywhere");
+    if (rc == 0)
+        sink = tg_data_f32(hv[0])[0];
+    tg_tape_reset(s->step);
+    return rc;
+}
+
+static int w8_grad_iter(void *state, bool verify)
+{
+    w8_state *s = state;
+    tg_params_zero_grad(s->params);
+    tg_tensor *loss = w8_loss(s);
+    int rc = tg_backward(s->step, loss) == TG_OK
+                 ? 0
+                 : fail("tg_backward(cross_entropy(mlp(x)))");
+    double v = rc == 0 ? tg_item(loss) : NAN;
+    if (rc == 0 && verify && !isfinite(v))
+        rc = wrong("W8-grad: loss %g", v);
+    sink = (float)v;
+    tg_tape_reset(s->step);
+    return rc;
+}
+
 /* ---- W5: one epoch of Fashion-MNIST */
 
 /*
@@ -893,6 +1013,11 @@ static const workload workloads[] = {
      w4_setup, w4_iter, w4_teardown, true, NULL},
     {"W4-2threads", "W4 with tg_set_num_threads(2)", "us",
      w4_2t_setup, w4_iter, w4_2t_teardown, true, NULL},
+    {"W8", "one Hessian-vector product: W4's MLP with tanh, cross-entropy, "
+     "batch 64 (tg_hvp)", "us",
+     w8_setup, w8_iter, w8_teardown, true, NULL},
+    {"W8-grad", "the plain gradient of W8's loss (forward, tg_backward)",
+     "us", w8_setup, w8_grad_iter, w8_teardown, true, NULL},
     {"W5", "one epoch of Fashion-MNIST: MLP 784-256-10 ReLU, softmax "
      "cross-entropy, SGD lr 0.1, batch 64, shuffled", "s",
      w5_setup, w5_iter, w5_teardown, true, w5_note},

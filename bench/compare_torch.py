@@ -21,6 +21,11 @@ the rows named "-2threads" (2 of each).
         hinge loss + 1e-4 L2, 100 SGD steps on tests/fixtures/moons100.csv
     W4  MLP 784-256-10, cross-entropy, batch 64, SGD lr 0.1, one step
     W5  one Fashion-MNIST epoch (only when the bench reports W5)
+    W8  one Hessian-vector product of W4's MLP with tanh: loss, g =
+        torch.autograd.grad(loss, params, create_graph=True), then
+        torch.autograd.grad(<g, v>, params); W8-grad: the plain gradient
+        (zero_grad, loss.backward()). The W8 row's target is relative:
+        at most 0.7x PyTorch's time, and HVP / plain gradient at most 4.
 
 BLAS. Debian's PyTorch does its matrix products in OpenBLAS, which picks its
 kernels from the CPU it detects; on some AVX-512 machines it detects none
@@ -52,7 +57,11 @@ FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 W2_PAIRS = 15
 
 # Workloads whose PyTorch version multiplies matrices through BLAS.
-BLAS_WORKLOADS = ("W3", "W4", "W4-2threads", "W5", "W5-2threads")
+BLAS_WORKLOADS = ("W3", "W4", "W4-2threads", "W5", "W5-2threads", "W8",
+                  "W8-grad")
+
+# Rows compared with PyTorch without an absolute target (W8's is relative).
+OTHER_ROWS = ("W4-2threads", "W8", "W8-grad")
 
 # name: (unit, target for tapegrad, how the target reads)
 TARGETS = {
@@ -217,6 +226,30 @@ def torch_w4(torch, budget, threads):
     return r
 
 
+def torch_w8(torch, budget, hvp):
+    """W8: one HVP through the create_graph path (hvp), or W8-grad: the
+    plain gradient of the same loss."""
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(8)
+    model = nn.Sequential(nn.Linear(784, 256), nn.Tanh(), nn.Linear(256, 10))
+    x = torch.randn(64, 784)
+    labels = torch.randint(0, 10, (64,))
+    params = list(model.parameters())
+    v = [torch.randn_like(p) for p in params]
+
+    def step_hvp():
+        loss = F.cross_entropy(model(x), labels)
+        g = torch.autograd.grad(loss, params, create_graph=True)
+        dot = sum((gi * vi).sum() for gi, vi in zip(g, v))
+        torch.autograd.grad(dot, params)
+
+    def step_grad():
+        model.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), labels).backward()
+
+    return result(time_per_iter(step_hvp if hvp else step_grad, budget), 1e6)
+
+
 def read_idx(path, torch):
     with gzip.open(path, "rb") as f:
         data = f.read()
@@ -279,6 +312,8 @@ def worker(names, budget):
         "W4-2threads": lambda: torch_w4(torch, budget, 2),
         "W5": lambda: torch_w5(torch, budget, 1),
         "W5-2threads": lambda: torch_w5(torch, budget, 2),
+        "W8": lambda: torch_w8(torch, budget, True),
+        "W8-grad": lambda: torch_w8(torch, budget, False),
     }
     out = {n: runs[n]() for n in names if n in runs}
     out["_torch"] = torch.__version__
@@ -386,6 +421,28 @@ def verdict(name, t, memcpy):
     return f"{word} {target[2]}"
 
 
+def w8_verdict(tg, pt):
+    """W8's relative targets: HVP at most 0.7x PyTorch's, and HVP / plain
+    gradient at most 4 (medians). The first is met only if the minimums
+    agree: on a loaded machine one side's median can be far off."""
+    t, p, g = tg.get("W8"), pt.get("W8"), tg.get("W8-grad")
+    if not t or not p:
+        return ""
+    rel, rel_min = t["median"] / p["median"], t["min"] / p["min"]
+    word = ("meets" if max(rel, rel_min) <= 0.7 else
+            "meets by medians only" if rel <= 0.7 else
+            "meets by minimums only" if rel_min <= 0.7 else "misses")
+    out = (f"{word} <= 0.7x PyTorch ({rel:.2f}x medians, {rel_min:.2f}x "
+           "minimums)")
+    if g:
+        ratio = t["median"] / g["median"]
+        out += (f"; HVP / gradient {ratio:.2f} "
+                f"({'meets' if ratio <= 4 else 'misses'} <= 4")
+        pg = pt.get("W8-grad")
+        out += f"; PyTorch's {p['median'] / pg['median']:.2f})" if pg else ")"
+    return out
+
+
 def notes(name, t, p, memcpy, others):
     """The lines under a row: W2's ratios, accuracies, other BLAS setups."""
     out = []
@@ -420,7 +477,8 @@ def report(tg, pt, chosen, others, markdown):
         t, p = tg[n], pt[n]
         rows.append((n, t["unit"].replace("/iter", ""), t, p,
                      p["median"] / t["median"], p["min"] / t["min"],
-                     chosen[n], verdict(n, t, memcpy),
+                     chosen[n], w8_verdict(tg, pt) if n == "W8"
+                     else verdict(n, t, memcpy),
                      notes(n, t, p, memcpy, others.get(n, []))))
     if markdown:
         print("| workload | unit | tapegrad median | min | max | PyTorch "
@@ -476,7 +534,7 @@ def main(argv):
     for _ in range(n_rounds):
         tg_rounds.append(run_bench(bench, budget, only))
         names = [n for n in tg_rounds[-1] if n in TARGETS or
-                 n in ("W4-2threads",)]
+                 n in OTHER_ROWS]
         for cfg in configs:
             want = [n for n in names if cfg is None or n in BLAS_WORKLOADS]
             got = {}

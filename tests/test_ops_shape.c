@@ -3,13 +3,17 @@
  * broadcast batch operands) and concat:
  * values and gradients against PyTorch (fixtures/ops_shape.h, made by
  * fixtures/gen_ops_reduce.py), finite-difference gradient checks, and bad
- * input.
+ * input. slice against NumPy's slicing (fixtures/ops_slice.h, made by
+ * fixtures/gen_slice.py), as PyTorch refuses negative steps.
  */
 #include "tg_test.h"
 
 #include <tapegrad/check.h>
 
 #include "fixtures/ops_shape.h"
+#include "fixtures/ops_slice.h"
+
+#define N_SLICE (int)(sizeof slice_cases / sizeof slice_cases[0])
 
 /* The op a fixture case names, on its inputs. */
 static tg_tensor *run(tg_tape *t, const fx_shape *c, tg_tensor *const *in)
@@ -404,6 +408,79 @@ START_TEST(concat_errors)
 }
 END_TEST
 
+static void set_at(tg_tensor *x, int64_t i, double v)
+{
+    if (tg_dtype_of(x) == TG_F64)
+        tg_mut_f64(x)[i] = v;
+    else
+        tg_mut_f32(x)[i] = (float)v;
+}
+
+/* Values, the fast gradient and the recorded one (tg_vjp with
+ * create_graph, the scatter made of ops) against NumPy, in f64 and f32
+ * (all the values are exact in both). */
+START_TEST(slice_matches_numpy)
+{
+    const fx_slice *c = &slice_cases[_i];
+    for (int f64 = 0; f64 < 2; f64++) {
+        tg_dtype dt = f64 ? TG_F64 : TG_F32;
+        tg_tape *t = tg_tape_new();
+        int64_t sx[3] = {2, 6, 3};
+        tg_tensor *x = tg_empty(t, dt, 3, sx);
+        for (int64_t i = 0; i < 36; i++)
+            set_at(x, i, (double)i * 0.5 - 3);
+        tg_set_requires_grad(x, true);
+        tg_tensor *y = tg_slice(t, x, c->axis, c->start, c->stop, c->step);
+        ck_assert_msg(y != NULL, "case %d: %s", _i, tg_last_error());
+        ck_assert_int_eq(tg_ndim(y), 3);
+        for (int d = 0; d < 3; d++)
+            ck_assert_int_eq(tg_shape(y)[d], c->shape[d]);
+        tg_tensor *w = tg_empty(t, dt, 3, c->shape);
+        for (int64_t i = 0; i < tg_numel(y); i++) {
+            ck_assert_double_eq(tg_value_at(y, i), c->y[i]);
+            set_at(w, i, (double)(i + 1));
+        }
+        ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_mul(t, y, w))), TG_OK);
+        tg_vjp_options o = tg_vjp_defaults();
+        o.create_graph = true;
+        tg_tensor *g;
+        ck_assert_msg(tg_vjp(t, 1, &y, &w, 1, &x, &g, &o) == TG_OK, "%s",
+                      tg_last_error());
+        for (int64_t i = 0; i < 36; i++) {
+            ck_assert_double_eq(tg_value_at(tg_grad(x), i), c->gx[i]);
+            ck_assert_double_eq(tg_value_at(g, i), c->gx[i]);
+        }
+        tg_tape_free(t);
+    }
+}
+END_TEST
+
+START_TEST(slice_errors)
+{
+    tg_tape *t = tg_tape_new();
+    int64_t s42[] = {4, 2};
+    tg_tensor *x = tg_zeros(t, TG_F64, 2, s42);
+    ck_assert_null_status(tg_slice(t, x, 0, 3, 1, 1), TG_ESHAPE,
+                          "tg_slice: [3:1:1] along axis 0 of x (4,2) chooses "
+                          "no elements");
+    ck_assert_null_status(tg_slice(t, x, 0, 1, 3, 0), TG_EINVAL,
+                          "tg_slice: step is 0; it must be nonzero");
+    ck_assert_null_status(tg_slice(t, x, 0, 0, 1, INT64_MIN), TG_EINVAL,
+                          "tg_slice: step is");
+    ck_assert_null_status(tg_slice(t, x, 2, 0, 1, 1), TG_EINVAL,
+                          "tg_slice: axis 2 is out of range for shape (4,2)");
+    ck_assert_null_status(tg_slice(t, tg_scalar(t, TG_F64, 1), 0, 0, 1, 1),
+                          TG_ESHAPE, "tg_slice: x has shape (); a scalar");
+    tg_clear_error(); /* else a NULL input keeps the last error */
+    ck_assert_null_status(tg_slice(t, NULL, 0, 0, 1, 1), TG_EINVAL,
+                          "tg_slice");
+    ck_assert_null_status(tg_slice(NULL, x, 0, 0, 1, 1), TG_EINVAL,
+                          "tg_slice");
+    ck_assert_ptr_nonnull(tg_slice(t, x, -1, -1, INT64_MIN, -1));
+    tg_tape_free(t);
+}
+END_TEST
+
 /* A NULL input keeps the first failure's message through every op. */
 START_TEST(null_input_propagates)
 {
@@ -460,12 +537,14 @@ int main(void)
     tcase_add_test(tc, matmul_broadcast_gradient_of_one_side);
     tcase_add_test(tc, concat_of_one_tensor_twice);
     tcase_add_test(tc, concat_of_many_tensors);
+    tcase_add_loop_test(tc, slice_matches_numpy, 0, N_SLICE);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("errors");
     tcase_add_test(tc, reshape_errors);
     tcase_add_test(tc, transpose_and_permute_errors);
     tcase_add_test(tc, matmul_errors);
     tcase_add_test(tc, concat_errors);
+    tcase_add_test(tc, slice_errors);
     tcase_add_test(tc, null_input_propagates);
     tcase_add_test(tc, out_of_memory_leaks_nothing);
     tcase_add_test(tc, matmul_broadcast_out_of_memory);

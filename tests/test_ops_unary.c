@@ -1,6 +1,6 @@
 /*
- * test_ops_unary.c — the unary math ops neg, exp, log, sqrt, abs, tanh and
- * sigmoid: values and gradients against PyTorch at edge, kink and random
+ * test_ops_unary.c — the unary math ops neg, exp, log, sqrt, abs, tanh,
+ * sigmoid and erf: values and gradients against PyTorch at edge, kink and random
  * points (fixtures/ops_unary.h, made by fixtures/gen_ops_unary.py),
  * finite-difference gradient checks, signed zeros, and bad input.
  */
@@ -53,10 +53,16 @@ static tg_tensor *call_sigmoid(tg_tape *t, tg_tensor *x, const double *p)
     return tg_sigmoid(t, x);
 }
 
+static tg_tensor *call_erf(tg_tape *t, tg_tensor *x, const double *p)
+{
+    (void)p;
+    return tg_erf(t, x);
+}
+
 static const tg_unary_entry ops[] = {
     {"neg", call_neg},   {"exp", call_exp},   {"log", call_log},
     {"sqrt", call_sqrt}, {"abs", call_abs},   {"tanh", call_tanh},
-    {"sigmoid", call_sigmoid},
+    {"sigmoid", call_sigmoid}, {"erf", call_erf},
 };
 #define N_OPS (int)(sizeof ops / sizeof ops[0])
 

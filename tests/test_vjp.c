@@ -379,6 +379,88 @@ START_TEST(op_without_backward_ops)
 }
 END_TEST
 
+/* square: x^2 with a right fast backward (2 x gy) and a backward_ops that
+ * is right at first order but detaches x, so its own derivative misses
+ * the 2 gy of d/dx (2 x gy): wrong only at second order. */
+static tg_tensor *square_forward(tg_op_ctx *c)
+{
+    tg_tensor *y = tg_empty_like(c->tape, c->in[0]);
+    if (y != NULL)
+        for (int64_t i = 0; i < tg_numel(y); i++)
+            tg_mut_f64(y)[i] = tg_data_f64(c->in[0])[i] *
+                               tg_data_f64(c->in[0])[i];
+    return y;
+}
+
+static int square_backward(tg_op_ctx *c, const tg_tensor *y,
+                           const tg_tensor *gy, tg_tensor *const *gx)
+{
+    (void)y;
+    if (gx[0] != NULL)
+        for (int64_t i = 0; i < tg_numel(gy); i++)
+            tg_mut_f64(gx[0])[i] =
+                2 * tg_data_f64(c->in[0])[i] * tg_data_f64(gy)[i];
+    return TG_OK;
+}
+
+static int square_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                               const bool *want, tg_tensor **gx)
+{
+    (void)y, (void)want;
+    tg_tape *t = c->tape;
+    gx[0] = tg_mul(t, gy, tg_mul_scalar(t, tg_detach(t, c->in[0]), 2));
+    return gx[0] != NULL ? TG_OK : tg_last_status();
+}
+
+static const tg_op bad_square = {
+    .name = "bad_square", .arity = 1,
+    .forward = square_forward, .backward = square_backward,
+    .backward_ops = square_backward_ops,
+};
+
+static tg_tensor *tanh_of_bad_square(tg_tape *t, int n, tg_tensor *const *in,
+                                     void *ud)
+{
+    (void)n, (void)ud;
+    tg_tensor *x = in[0];
+    return tg_tanh(t, tg_mul(t, tg_apply(t, &bad_square, 1, &x, NULL),
+                             in[1]));
+}
+
+static tg_tensor *tanh_of_product(tg_tape *t, int n, tg_tensor *const *in,
+                                  void *ud)
+{
+    (void)n, (void)ud;
+    return tg_tanh(t, tg_mul(t, tg_mul(t, in[0], in[0]), in[1]));
+}
+
+/* gradgradcheck passes a right function and fails one whose op is wrong at
+ * second order only, naming that op (which first order cannot see). */
+START_TEST(gradgradcheck_names_the_op)
+{
+    tg_tape *t = tg_tape_new();
+    double xv[] = {0.5, -0.7, 0.9}, wv[] = {0.3, 1.1, -0.4};
+    tg_tensor *in[2] = {vec(t, 3, xv), vec(t, 3, wv)};
+    tg_gradcheck_report r;
+    ck_assert_int_eq(tg_gradgradcheck(tanh_of_product, NULL, 2, in, NULL, &r),
+                     TG_OK);
+    ck_assert_msg(r.passed, "%s", r.message);
+    ck_assert_int_gt(r.n_checked, 0);
+    ck_assert_int_eq(tg_gradcheck(tanh_of_bad_square, NULL, 2, in, NULL, &r),
+                     TG_OK);
+    ck_assert_msg(r.passed, "first order is right: %s", r.message);
+    ck_assert_int_eq(tg_gradgradcheck(tanh_of_bad_square, NULL, 2, in, NULL,
+                                      &r), TG_OK);
+    ck_assert(!r.passed);
+    ck_assert_int_gt(r.n_failed, 0);
+    ck_assert_msg(strstr(r.message, "second order") != NULL &&
+                  strstr(r.message, "(op bad_square fails the same check "
+                         "on its own") != NULL, "%s", r.message);
+    ck_assert_msg(strstr(r.message, "op tanh") == NULL, "%s", r.message);
+    tg_tape_free(t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("vjp");
@@ -390,6 +472,7 @@ int main(void)
     tcase_add_test(tc, hvp_matches_two_vjps);
     tcase_add_test(tc, results_may_alias_the_arguments);
     tcase_add_test(tc, jvp_against_finite_differences);
+    tcase_add_test(tc, gradgradcheck_names_the_op);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("bad_input");
     tcase_add_test(tc, bad_input);

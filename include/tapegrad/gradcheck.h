@@ -129,8 +129,11 @@ TG_API int tg_gradcheck(tg_gradcheck_fn fn, void *userdata,
  * backward that adds into its gradient slot instead of writing it gives a
  * different second answer, and fails the check. The report is the worst
  * over all k; its message says which gradient, which input and element,
- * and that input's value. Every op fn uses needs backward_ops. At most 64
- * inputs. Returns as tg_gradcheck does.
+ * and that input's value. When an element is off, each op fn records is
+ * also checked alone, at the values fn gave it, and the message names the
+ * first that fails ("(op NAME fails the same check on its own ...)"),
+ * usually the op whose backward_ops is wrong. Every op fn uses needs
+ * backward_ops. At most 64 inputs. Returns as tg_gradcheck does.
  */
 TG_API int tg_gradgradcheck(tg_gradcheck_fn fn, void *userdata, int n,
                             tg_tensor *const *inputs,

@@ -186,6 +186,11 @@ TG_API tg_tensor *tg_tanh(tg_tape *t, tg_tensor *x);
  * inf, never NaN for a non-NaN x. */
 TG_API tg_tensor *tg_sigmoid(tg_tape *t, tg_tensor *x);
 
+/* erf(x) = 2/sqrt(pi) * integral_0^x e^(-t^2) dt, the error function;
+ * d/dx = 2/sqrt(pi) e^(-x^2). erf(+-inf) = +-1 with gradient 0 (as
+ * torch.erf). The standard normal CDF is Phi(x) = (1 + erf(x/sqrt 2))/2. */
+TG_API tg_tensor *tg_erf(tg_tape *t, tg_tensor *x);
+
 /* ---- Comparisons and selection ---------------------------------------- */
 
 /*
@@ -365,6 +370,20 @@ TG_API tg_tensor *tg_matmul(tg_tape *t, tg_tensor *a, tg_tensor *b);
  * Errors: TG_EINVAL for n < 1, a NULL xs or an axis out of range;
  * TG_ESHAPE for shapes that differ outside axis, or scalar inputs. */
 TG_API tg_tensor *tg_concat(tg_tape *t, int n, tg_tensor *const *xs, int axis);
+
+/* slice(x, axis, start, stop, step) = x[..., start:stop:step, ...] along
+ * axis, with Python's rules: negative start and stop count from the end,
+ * out-of-range ones are clamped (stop INT64_MAX: to the end; with a
+ * negative step, stop INT64_MIN: to the front), a negative step walks
+ * backwards. Same as torch.narrow / x[:, a:b] for step 1 (PyTorch refuses
+ * negative steps; NumPy takes them). A copy, not a view.
+ * d/dx = the upstream gradient scattered into zeros at the chosen
+ * positions; its derivative with ops makes it differentiable again.
+ * Errors: TG_EINVAL for an axis out of range or step 0 (or INT64_MIN);
+ * TG_ESHAPE for a scalar x, or a slice that chooses no element
+ * ("tg_slice: [3:1:1] along axis 0 of x (4,2) chooses no elements"). */
+TG_API tg_tensor *tg_slice(tg_tape *t, tg_tensor *x, int axis, int64_t start,
+                           int64_t stop, int64_t step);
 
 /* ---- Classification and losses ---------------------------------------- */
 

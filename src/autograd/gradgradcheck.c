@@ -9,8 +9,15 @@
  * that, fn's plain backward runs twice on one recording: a backward that
  * adds into its gradient slot instead of writing it gives a different
  * second answer, which a first-order check cannot see.
+ *
+ * When an element is off, each op fn records is checked the same way on
+ * its own, at the values it was recorded with, and the first that fails
+ * is named in the report: usually the op whose backward_ops is wrong.
  */
 #include <tapegrad.h>
+
+#include "autograd/entry.h"
+#include "tensor/tape_struct.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -45,6 +52,68 @@ static tg_tensor *gradient_of_fn(tg_tape *t, int n, tg_tensor *const *in,
     if (tg_vjp(t, 1, &y, &w, n, in, g, &o) != TG_OK)
         return NULL;
     return g[s->wrt];
+}
+
+/* One recorded op alone, on fresh leaves holding its recorded inputs. */
+typedef struct alone {
+    const tg__entry *e;
+} alone;
+
+static tg_tensor *op_alone(tg_tape *t, int n, tg_tensor *const *in, void *ud)
+{
+    const alone *a = ud;
+    return tg_apply(t, a->e->op, n, in, a->e->params);
+}
+
+/* Whether the second-order check of entry e alone fails (an error counts
+ * as not failing: the name would then be a guess). */
+static bool fails_alone(const tg__entry *e, uint64_t seed,
+                        const tg_gradcheck_options *o)
+{
+    if (e->n > 64 || e->op->backward_ops == NULL)
+        return false;
+    tg_tape *t = tg_tape_new();
+    if (t == NULL)
+        return false;
+    tg_tensor *leaves[64];
+    bool ok = true;
+    for (int i = 0; i < e->n && ok; i++)
+        ok = (leaves[i] = tg_detach(t, e->in[i])) != NULL;
+    alone a = {e};
+    second s = {op_alone, &a, 0, seed};
+    bool failed = false;
+    for (int k = 0; ok && !failed && k < e->n; k++) {
+        tg_gradcheck_report r;
+        s.wrt = k;
+        ok = tg_gradcheck(gradient_of_fn, &s, e->n, leaves, o, &r) == TG_OK;
+        failed = ok && !r.passed;
+    }
+    tg_tape_free(t);
+    return failed;
+}
+
+/* The name of the first op fn records that fails the check alone, or
+ * NULL. */
+static const char *culprit(const second *s, int n, tg_tensor *const *in,
+                           const tg_gradcheck_options *o)
+{
+    tg_tape *t = tg_tape_new();
+    if (t == NULL)
+        return NULL;
+    bool was[64];
+    for (int i = 0; i < n; i++) {
+        was[i] = tg_requires_grad(in[i]);
+        tg_set_requires_grad(in[i], true);
+    }
+    const char *name = NULL;
+    if (s->fn(t, n, in, s->userdata) != NULL)
+        for (int64_t j = 0; j < t->n_entries && name == NULL; j++)
+            if (fails_alone(&t->entries[j], s->seed, o))
+                name = t->entries[j].op->name;
+    for (int i = 0; i < n; i++)
+        tg_set_requires_grad(in[i], was[i]);
+    tg_tape_free(t);
+    return name;
 }
 
 /* fn's backward twice on one recording: the same gradients, bit for bit. */
@@ -158,5 +227,13 @@ int tg_gradgradcheck(tg_gradcheck_fn fn, void *userdata, int n,
                  r.message);
     }
     report->passed = report->n_failed == 0;
+    if (!report->passed) {
+        const char *op = culprit(&s, n, inputs, &o);
+        size_t len = strlen(report->message);
+        if (op != NULL && len + 80 < sizeof report->message)
+            snprintf(report->message + len, sizeof report->message - len,
+                     " (op %s fails the same check on its own, at the "
+                     "values fn gave it)", op);
+    }
     return TG_OK;
 }

@@ -71,6 +71,14 @@ static int arg_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
+/* The same with ops: no gradient, so gx[0] stays NULL. */
+static int arg_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                            const bool *want, tg_tensor **gx)
+{
+    (void)c, (void)y, (void)gy, (void)want, (void)gx;
+    return TG_OK;
+}
+
 /* The position itself; a kink where the extreme is tied. */
 static int64_t arg_piece(const tg_op_ctx *c, int64_t j, bool want_max)
 {
@@ -100,6 +108,7 @@ const tg_op tg__op_argmax = {
     .params_size = sizeof(tg__axis_params),
     .forward = argmax_forward,
     .backward = arg_backward,
+    .backward_ops = arg_backward_ops,
     .piece = argmax_piece,
 };
 
@@ -109,6 +118,7 @@ const tg_op tg__op_argmin = {
     .params_size = sizeof(tg__axis_params),
     .forward = argmin_forward,
     .backward = arg_backward,
+    .backward_ops = arg_backward_ops,
     .piece = argmin_piece,
 };
 

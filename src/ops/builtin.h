@@ -48,7 +48,8 @@
     X(sqrt)                    \
     X(abs)                     \
     X(tanh)                    \
-    X(sigmoid)
+    X(sigmoid)                 \
+    X(erf)
 
 /* Comparisons giving masks, selecting by them, clamping, converting. */
 #define TG__OPS_SELECTION(X) \
@@ -81,7 +82,8 @@
     X(transpose)         \
     X(permute)           \
     X(matmul)            \
-    X(concat)
+    X(concat)            \
+    X(slice)
 
 #define TG__OPS_LOSS(X) \
     X(softmax)          \

@@ -69,12 +69,23 @@ static int cast_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
+/* The same with ops: the gradient cast back to the input's dtype (a copy
+ * when the dtypes match), so its own derivative is again a cast. */
+static int cast_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                             const bool *want, tg_tensor **gx)
+{
+    (void)y, (void)want;
+    gx[0] = tg_cast(c->tape, gy, tg_dtype_of(c->in[0]));
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_cast = {
     .name = "cast",
     .arity = 1,
     .params_size = sizeof(cast_params),
     .forward = cast_forward,
     .backward = cast_backward,
+    .backward_ops = cast_backward_ops,
 };
 
 tg_tensor *tg_cast(tg_tape *t, tg_tensor *x, tg_dtype dtype)

@@ -77,12 +77,23 @@ static inline int64_t clamp_piece_at(double x, const clamp_params *p,
 TG_UNARY_OP_PARAMS(clamp, clamp_params, clamp_check)
 TG_UNARY_PIECE_PARAMS(clamp, clamp_params)
 
+/* The same derivative with ops: gy times the slope, 1 inside [min, max] and
+ * 0 outside, constant on each piece, so clamp'' = 0 (almost everywhere). */
+static int clamp_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                              const bool *want, tg_tensor **gx)
+{
+    (void)want;
+    gx[0] = tg_mul(c->tape, gy, tg_unary_slope(c, y, &clamp_loops));
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_clamp = {
     .name = "clamp",
     .arity = 1,
     .params_size = sizeof(clamp_params),
     .forward = clamp_forward,
     .backward = clamp_backward,
+    .backward_ops = clamp_backward_ops,
     .piece = clamp_piece,
 };
 

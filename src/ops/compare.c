@@ -100,6 +100,15 @@ static int compare_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
+/* The same with ops: a mask is piecewise constant, so no input gets a
+ * gradient; every gx stays NULL (none, as for an input that is unused). */
+static int compare_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                                const bool *want, tg_tensor **gx)
+{
+    (void)c, (void)y, (void)gy, (void)want, (void)gx;
+    return TG_OK;
+}
+
 /* Piece: the mask's value (2 when either side is NaN, where it cannot
  * change), and a == b on the kink, where the mask of every comparison
  * jumps. */
@@ -148,21 +157,27 @@ static tg_tensor *mask_apply_scalar(tg_tape *t, const tg_op *op,
 
 const tg_op tg__op_gt = {.name = "gt", .arity = 2, .forward = gt_forward,
                           .backward = compare_backward,
+                          .backward_ops = compare_backward_ops,
                           .piece = compare_piece};
 const tg_op tg__op_ge = {.name = "ge", .arity = 2, .forward = ge_forward,
                           .backward = compare_backward,
+                          .backward_ops = compare_backward_ops,
                           .piece = compare_piece};
 const tg_op tg__op_lt = {.name = "lt", .arity = 2, .forward = lt_forward,
                           .backward = compare_backward,
+                          .backward_ops = compare_backward_ops,
                           .piece = compare_piece};
 const tg_op tg__op_le = {.name = "le", .arity = 2, .forward = le_forward,
                           .backward = compare_backward,
+                          .backward_ops = compare_backward_ops,
                           .piece = compare_piece};
 const tg_op tg__op_eq = {.name = "eq", .arity = 2, .forward = eq_forward,
                           .backward = compare_backward,
+                          .backward_ops = compare_backward_ops,
                           .piece = compare_piece};
 const tg_op tg__op_ne = {.name = "ne", .arity = 2, .forward = ne_forward,
                           .backward = compare_backward,
+                          .backward_ops = compare_backward_ops,
                           .piece = compare_piece};
 
 tg_tensor *tg_gt(tg_tape *t, tg_tensor *a, tg_tensor *b)

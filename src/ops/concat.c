@@ -97,12 +97,36 @@ static int concat_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
+/* The same derivative with ops: each input's part of gy, cut out with
+ * tg_slice (whose own derivative pads it back with zeros). */
+static int concat_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                               const bool *want, tg_tensor **gx)
+{
+    (void)y;
+    const tg__axis_params *p = c->params;
+    int axis;
+    if (tg__axis_resolve("tg_concat", c->in[0], p->axis, &axis) != TG_OK)
+        return tg_last_status();
+    int64_t at = 0;
+    for (int i = 0; i < c->n; i++) {
+        int64_t len = c->in[i]->shape[axis];
+        if (want[i]) {
+            gx[i] = tg_slice(c->tape, gy, axis, at, at + len, 1);
+            if (gx[i] == NULL)
+                return tg_last_status();
+        }
+        at += len;
+    }
+    return TG_OK;
+}
+
 const tg_op tg__op_concat = {
     .name = "concat",
     .arity = -1,
     .params_size = sizeof(tg__axis_params),
     .forward = concat_forward,
     .backward = concat_backward,
+    .backward_ops = concat_backward_ops,
 };
 
 tg_tensor *tg_concat(tg_tape *t, int n, tg_tensor *const *xs, int axis)

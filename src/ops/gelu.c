@@ -56,11 +56,34 @@ static inline double gelu_grad_f64(double x, double y, double gy)
 
 TG_UNARY_OP(gelu)
 
+/*
+ * The same derivative with ops, for gradients of gradients:
+ * gy (Phi(x) + x phi(x)), with Phi written exactly with the public erf op,
+ * Phi(x) = (1 + erf(x / sqrt 2)) / 2 (PyTorch's form; it differs from the
+ * fast backward's erfc form by rounding only, ~1e-16 absolute), and
+ * phi(x) = e^(-x^2/2) / sqrt(2 pi). At x = +-inf, x phi(x) is inf * 0 =
+ * NaN here, where the fast backward gives the limits 1 and 0.
+ */
+static int gelu_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                             const bool *want, tg_tensor **gx)
+{
+    (void)y, (void)want;
+    tg_tape *t = c->tape;
+    tg_tensor *x = c->in[0];
+    tg_tensor *cdf = tg_mul_scalar(
+        t, tg_add_scalar(t, tg_erf(t, tg_mul_scalar(t, x, SQRT1_2)), 1), 0.5);
+    tg_tensor *pdf = tg_mul_scalar(
+        t, tg_exp(t, tg_mul_scalar(t, tg_mul(t, x, x), -0.5)), INV_SQRT_2PI);
+    gx[0] = tg_mul(t, gy, tg_add(t, cdf, tg_mul(t, x, pdf)));
+    return tg_made(gx[0]);
+}
+
 const tg_op tg__op_gelu = {
     .name = "gelu",
     .arity = 1,
     .forward = gelu_forward,
     .backward = gelu_backward,
+    .backward_ops = gelu_backward_ops,
     .flags = TG_OP_UNIFORM_GRAD,
 };
 

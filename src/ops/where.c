@@ -169,6 +169,26 @@ static int where_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
+/* The same derivative with ops: gy where cond else 0 for a, the other way
+ * round for b, each summed down to its input's shape; none for cond. */
+static int where_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                              const bool *want, tg_tensor **gx)
+{
+    (void)y;
+    tg_tape *t = c->tape;
+    tg_tensor *zero = tg_scalar(t, tg_dtype_of(gy), 0.0);
+    for (int k = 1; k < 3; k++) {
+        if (!want[k])
+            continue;
+        tg_tensor *full = k == 1 ? tg_where(t, c->in[0], gy, zero)
+                                 : tg_where(t, c->in[0], zero, gy);
+        gx[k] = tg_sum_to(t, full, c->in[k]);
+        if (gx[k] == NULL)
+            return tg_last_status();
+    }
+    return TG_OK;
+}
+
 /* Piece 0 where cond is nonzero; a zero cond is on a kink (the element
  * jumps from b to a when cond moves off zero). */
 static int64_t where_piece(const tg_op_ctx *c, const tg_tensor *y,
@@ -189,6 +209,7 @@ const tg_op tg__op_where = {
     .arity = 3,
     .forward = where_forward,
     .backward = where_backward,
+    .backward_ops = where_backward_ops,
     .piece = where_piece,
 };
 

@@ -120,6 +120,7 @@ typedef tg_tensor *(*reduce_fn)(tg_tape *, tg_tensor *, int, bool);
 
 static const unary_fn unary[] = {
     tg_relu, tg_neg, tg_exp, tg_log, tg_sqrt, tg_abs, tg_tanh, tg_sigmoid,
+    tg_erf,
     tg_selu, tg_gelu, tg_gelu_tanh, tg_silu, tg_mish, tg_relu6,
     tg_hardsigmoid, tg_hardswish, tg_softsign, tg_sum, tg_mean, tg_max,
     tg_min, tg_logsumexp, tg_transpose, tg_detach,

@@ -24,6 +24,7 @@ static tg_tensor *b_sqrt(tg_tape *t, tg_tensor *const *in) { return tg_sqrt(t, i
 static tg_tensor *b_abs(tg_tape *t, tg_tensor *const *in) { return tg_abs(t, in[0]); }
 static tg_tensor *b_tanh(tg_tape *t, tg_tensor *const *in) { return tg_tanh(t, in[0]); }
 static tg_tensor *b_sigmoid(tg_tape *t, tg_tensor *const *in) { return tg_sigmoid(t, in[0]); }
+static tg_tensor *b_erf(tg_tape *t, tg_tensor *const *in) { return tg_erf(t, in[0]); }
 static tg_tensor *b_sum(tg_tape *t, tg_tensor *const *in) { return tg_sum(t, in[0]); }
 static tg_tensor *b_mean(tg_tape *t, tg_tensor *const *in) { return tg_mean(t, in[0]); }
 static tg_tensor *b_max(tg_tape *t, tg_tensor *const *in) { return tg_max(t, in[0]); }
@@ -53,6 +54,7 @@ static tg_tensor *b_softmax(tg_tape *t, tg_tensor *const *in) { return tg_softma
 static tg_tensor *b_log_softmax(tg_tape *t, tg_tensor *const *in) { return tg_log_softmax(t, in[0], 0); }
 static tg_tensor *b_cross_entropy(tg_tape *t, tg_tensor *const *in) { return tg_cross_entropy(t, in[0], labels); }
 static tg_tensor *b_concat(tg_tape *t, tg_tensor *const *in) { return tg_concat(t, 2, in, 1); }
+static tg_tensor *b_slice(tg_tape *t, tg_tensor *const *in) { return tg_slice(t, in[0], 1, -2, 0, -2); }
 
 /* linear with a bias: x W^T + b (the case has three inputs). */
 static tg_tensor *b_linear(tg_tape *t, tg_tensor *const *in) { return tg_linear(t, in[0], in[1], in[2]); }
@@ -144,6 +146,7 @@ const tg_op_case tg_op_cases[] = {
     {"abs", b_abs, 1, {{3, 4}}, false, {{0}}},
     {"tanh", b_tanh, 1, {{3, 4}}, false, {{0}}},
     {"sigmoid", b_sigmoid, 1, {{3, 4}}, false, {{0}}},
+    {"erf", b_erf, 1, {{3, 4}}, false, {{0}}},
     {"sum", b_sum, 1, {{3, 4}}, false, {{0}}},
     {"sum_axis", b_sum_axis, 1, {{3, 4}}, false, {{0}}},
     {"mean", b_mean, 1, {{3, 4}}, false, {{0}}},
@@ -159,6 +162,7 @@ const tg_op_case tg_op_cases[] = {
     {"permute", b_permute, 1, {{2, 3, 4}}, false, {{0}}},
     {"matmul", b_matmul, 2, {{2, 3, 4}, {4, 5}}, false, {{3, 3}, {3, 3}}},
     {"concat", b_concat, 2, {{3, 2}, {3, 4}}, false, {{3, 2}, {3, 2}}},
+    {"slice", b_slice, 1, {{3, 5}}, false, {{0}}},
     {"softmax", b_softmax, 1, {{3, 4}}, false, {{0}}},
     {"log_softmax", b_log_softmax, 1, {{3, 4}}, false, {{0}}},
     {"cross_entropy", b_cross_entropy, 1, {{4, 3}}, false, {{0}}},
