@@ -574,7 +574,10 @@ const char *pg_plot(const char *src, const char *leaves, double lo, double hi,
     int root = s.error[0] ? -1 : program(&s);
     tg_tensor *f = root >= 0 ? s.nodes[root].t : NULL, *df = NULL,
               *d2f = NULL;
-    if (f != NULL && !tg_requires_grad(f))
+    bool uses_x = false;
+    for (int i = 0; i < s.n_nodes; i++)
+        uses_x = uses_x || s.nodes[i].t == s.x;
+    if (f != NULL && !uses_x)
         fail(&s, "f does not depend on x: nothing to plot over x");
     /* f is elementwise in x, so the vector-Jacobian product with ones is
      * f' at every point; again for f''. */
