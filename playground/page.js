@@ -330,13 +330,21 @@ async function main() {
     o.textContent = p.name;
     $('preset').appendChild(o);
   });
+  const own = document.createElement('option');
+  own.value = '';
+  own.textContent = '(your own expression)';
+  $('preset').appendChild(own);
+  ['expr', 'leaves'].forEach((id) =>
+    $(id).addEventListener('input', () => ($('preset').value = '')));
   try {
     await loadEngine();
   } catch (e) {
     showError('Could not start the engine (WebAssembly): ' + e);
     return;
   }
-  $('preset').addEventListener('change', (e) => choosePreset(Number(e.target.value)));
+  $('preset').addEventListener('change', (e) => {
+    if (e.target.value !== '') choosePreset(Number(e.target.value));
+  });
   $('run').addEventListener('click', runExpression);
   $('expr').addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) runExpression();
