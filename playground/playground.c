@@ -249,8 +249,10 @@ static int primary(pg *s)
     if (*s->p == '(') {
         s->p++;
         int k = expr(s);
+        if (k < 0)
+            return -1;
         skip_space(s);
-        if (k >= 0 && *s->p != ')')
+        if (*s->p != ')')
             return fail(s, "column %d: expected ')'", column(s));
         s->p++;
         return k;
