@@ -244,6 +244,28 @@ def main(argv):
                     'distinct rows)')
         print(f'screenshot: {shot} ({rows} distinct rows)')
 
+        # From a plain static web server too, not only from file://.
+        server = subprocess.Popen(
+            [sys.executable, '-m', 'http.server', '--bind', '127.0.0.1',
+             '--directory', os.path.dirname(page), '0'],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            line = server.stdout.readline()  # "Serving HTTP on ... port N"
+            port = line.split(' port ')[1].split()[0]
+            driver.get(f'http://127.0.0.1:{port}/{os.path.basename(page)}')
+            WebDriverWait(driver, 30).until(
+                lambda d: d.find_element(By.TAG_NAME, 'body')
+                .get_attribute('data-ready') == '1')
+            enter('tanh(a*b + c)', 'a=2, b=-3, c=1')
+            want = ref(refs[-1][0], 'run', 'tanh(a*b + c)', 'a=2, b=-3, c=1')
+            got = json.loads(by_id('summary').get_attribute('data-value'))
+            fails.check(same(got, want['nodes'][want['root']]['value'],
+                             refs[-1][1]), 'served over http: f')
+            print(f'ok: served over http (port {port}): f = {got}')
+        finally:
+            server.terminate()
+            server.wait()
+
         logs = driver.get_log('browser')
         bad = [e for e in logs if e['level'] in ('SEVERE', 'WARNING')]
         fails.check(not bad, f'console has errors: {bad}')
