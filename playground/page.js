@@ -14,6 +14,8 @@ const PRESETS = [
     leaves: 'w=-3, x=2, b=6.8813735870195432' },
   { name: 'softmax cross-entropy of three logits (target: the first)',
     expr: '-log(exp(a) / (exp(a) + exp(b) + exp(c)))', leaves: 'a=2, b=1, c=0.1' },
+  { name: 'softmax cross-entropy, vector form: logsumexp(z) - sum(z*y)',
+    expr: 'logsumexp(z) - sum(z*y)', leaves: 'z=[2, 1, 0.1], y=[1, 0, 0]' },
   { name: 'tanh(a*b + c)', expr: 'tanh(a*b + c)', leaves: 'a=2, b=-3, c=1' },
 ];
 
@@ -36,6 +38,9 @@ const RULES = {
   gelu: 'd gelu(u)/du = Phi(u) + u phi(u)',
   silu: 'd silu(u)/du = s (1 + u (1 - s)), s = sigmoid(u)',
   softplus: 'd softplus(u)/du = sigmoid(u)',
+  sum: 'd sum(u)/du[i] = 1: every element gets the incoming gradient',
+  mean: 'd mean(u)/du[i] = 1/n',
+  logsumexp: 'd logsumexp(u)/du[i] = softmax(u)[i]',
   maximum: 'd max(u, v)/du = 1 if u > v, 0 if u < v, 1/2 on a tie',
   minimum: 'd min(u, v)/du = 1 if u < v, 0 if u > v, 1/2 on a tie',
 };
@@ -109,12 +114,14 @@ const plot = (src, leaves, lo, hi, n) =>
 // ---- numbers -------------------------------------------------------------
 
 const num = (v) => (typeof v === 'string' ? Number(v) : v);
-function fmt(v) {
+// A number to 6 digits; a vector's elements to 4.
+function fmt(v, digits = 6) {
   if (v === null || v === undefined) return '-';
+  if (Array.isArray(v)) return '[' + v.map((e) => fmt(e, 4)).join(', ') + ']';
   const x = num(v);
   if (!Number.isFinite(x)) return String(v);
-  if (x === 0 || (Math.abs(x) >= 1e-4 && Math.abs(x) < 1e6)) return String(Number(x.toPrecision(6)));
-  return x.toExponential(4);
+  if (x === 0 || (Math.abs(x) >= 1e-4 && Math.abs(x) < 1e6)) return String(Number(x.toPrecision(digits)));
+  return x.toExponential(digits - 2);
 }
 
 // ---- the tape as a graph -------------------------------------------------
@@ -144,7 +151,10 @@ function drawGraph(tape) {
   });
   const cols = [];
   tape.nodes.forEach((n) => (cols[depth[n.id]] = cols[depth[n.id]] || []).push(n.id));
-  const W = 150, H = 54, GX = 46, GY = 14;
+  // Boxes as wide as their longest line (a vector's value, say).
+  const longest = Math.max(...tape.nodes.map((n) => Math.max(
+    nodeTitle(n).length + 4, 6 + fmt(n.value).length, 6 + fmt(n.grad).length)));
+  const W = Math.max(150, 16 + 7.3 * longest), H = 54, GX = 46, GY = 14;
   const rows = Math.max(...cols.map((c) => c.length));
   state.pos = {};
   cols.forEach((c, d) => c.forEach((id, r) => {

@@ -15,8 +15,8 @@
  * last expression is f. leaves is "a=2, b=-3": the values of the free
  * names. Expressions: numbers, names, + - * / ^ (a number exponent is
  * tg_pow, a tensor one tg_pow_tensor), unary -, parentheses and the calls
- * in the table funcs[] below. Every value is an f64 scalar (x is the
- * linspace in pg_plot). Errors are the engine's own message
+ * in the table funcs[] below. Leaves are f64 scalars or small vectors
+ * ("z=[1, 2, 3]"; x is the linspace in pg_plot). Errors are the engine's own message
  * (tg_last_error) or the parser's, with the column.
  *
  * Built for wasm32-wasi into the page (playground/meson.build) and natively
@@ -112,10 +112,14 @@ static int read_name(pg *s, char *buf, size_t n)
     return (int)len;
 }
 
-/* The value of leaf name in s->leaves ("a=2, b=-3"). */
-static int leaf_value(pg *s, const char *name, double *v)
+/* The value of leaf name in s->leaves ("a=2, b=-3, z=[1, 2, 3]"): a
+ * number, or a vector of up to PG_MAX_VECTOR numbers; *n is 0 for a
+ * number, else the vector's length. */
+#define PG_MAX_VECTOR 16
+static int leaf_value(pg *s, const char *name, double *v, int *n)
 {
     size_t len = strlen(name);
+    *n = 0;
     for (const char *q = s->leaves; q != NULL && *q != '\0';) {
         while (*q == ' ' || *q == ',' || *q == ';' || *q == '\n')
             q++;
@@ -125,13 +129,45 @@ static int leaf_value(pg *s, const char *name, double *v)
                 r++;
             if (*r == '=') {
                 char *end;
-                *v = strtod(r + 1, &end);
-                if (end != r + 1)
-                    return 0;
-                return fail(s, "leaf '%s': its value is not a number", name);
+                r++;
+                while (*r == ' ')
+                    r++;
+                if (*r != '[') {
+                    v[0] = strtod(r, &end);
+                    if (end != r)
+                        return 0;
+                    return fail(s, "leaf '%s': its value is not a number",
+                                name);
+                }
+                for (r++;; r = end + 1) {
+                    if (*n == PG_MAX_VECTOR)
+                        return fail(s, "leaf '%s': more than %d numbers",
+                                    name, PG_MAX_VECTOR);
+                    v[*n] = strtod(r, &end);
+                    if (end == r)
+                        return fail(s, "leaf '%s': write a vector as [1, 2, "
+                                    "3]", name);
+                    ++*n;
+                    while (*end == ' ')
+                        end++;
+                    if (*end == ']')
+                        return 0;
+                    if (*end != ',')
+                        return fail(s, "leaf '%s': write a vector as [1, "
+                                    "2, 3]", name);
+                }
             }
         }
         q = strpbrk(q, ",;\n");
+        /* commas inside a vector are skipped with it */
+        if (q != NULL && *q == ',') {
+            const char *open = q;
+            while (open > s->leaves && *open != '[' && *open != ']' &&
+                   *open != '=')
+                open--;
+            if (*open == '[')
+                q = strchr(q, ']');
+        }
     }
     return fail(s, "no value for '%s' (give it one in the leaves box, "
                 "e.g. %s=1)", name, name);
@@ -146,10 +182,13 @@ static int leaf(pg *s, const char *name)
     if (s->x != NULL && strcmp(name, "x") == 0) {
         t = s->x;
     } else {
-        double v = 0;
-        if (leaf_value(s, name, &v) < 0)
+        double v[PG_MAX_VECTOR] = {0};
+        int n;
+        if (leaf_value(s, name, v, &n) < 0)
             return -1;
-        t = tg_scalar(s->tape, TG_F64, v);
+        int64_t shape[1] = {n};
+        t = n ? tg_from_data(s->tape, TG_F64, 1, shape, v)
+              : tg_scalar(s->tape, TG_F64, v[0]);
         if (t == NULL || tg_set_requires_grad(t, true) < 0)
             return engine_fail(s);
     }
@@ -192,6 +231,8 @@ static const struct {
     {"abs", tg_abs, NULL},           {"gelu", tg_gelu, NULL},
     {"silu", tg_silu, NULL},         {"softplus", softplus1, NULL},
     {"max", NULL, tg_maximum},       {"min", NULL, tg_minimum},
+    {"sum", tg_sum, NULL},           {"mean", tg_mean, NULL},
+    {"logsumexp", tg_logsumexp, NULL},
 };
 
 static int expr(pg *s);
@@ -225,7 +266,7 @@ static int call(pg *s, const char *name, int at)
     }
     return fail(s, "column %d: unknown function '%s' (the playground has "
                 "relu, tanh, sigmoid, exp, log, sqrt, abs, gelu, silu, "
-                "softplus, max and min)", at, name);
+                "softplus, max, min, sum, mean and logsumexp)", at, name);
 }
 
 static int number(pg *s)
@@ -435,6 +476,15 @@ static void json_array(FILE *f, const tg_tensor *x)
     fputc(']', f);
 }
 
+/* A scalar as a number, anything else as an array (row-major). */
+static void json_tensor(FILE *f, const tg_tensor *x)
+{
+    if (tg_ndim(x) == 0)
+        json_number(f, tg_data_f64(x)[0]);
+    else
+        json_array(f, x);
+}
+
 static char *json_error(const char *msg)
 {
     char *buf = NULL;
@@ -545,11 +595,11 @@ const char *pg_run(const char *src, const char *leaves)
         for (int j = 0; j < n->n_in; j++)
             fprintf(f, "%s%d", j ? "," : "", n->in[j]);
         fprintf(f, "],\"entry\":%lld,\"value\":", n->entry);
-        json_number(f, tg_item(n->t));
+        json_tensor(f, n->t);
         fputs(",\"grad\":", f);
         const tg_tensor *g = tg_grad(n->t);
         if (g != NULL && tg_requires_grad(n->t))
-            json_number(f, tg_item(g));
+            json_tensor(f, g);
         else
             fputs("null", f);
         fputc('}', f);
@@ -581,6 +631,9 @@ const char *pg_plot(const char *src, const char *leaves, double lo, double hi,
         uses_x = uses_x || s.nodes[i].t == s.x;
     if (f != NULL && !uses_x)
         fail(&s, "f does not depend on x: nothing to plot over x");
+    else if (f != NULL && (tg_ndim(f) != 1 || tg_numel(f) != n))
+        fail(&s, "f is not a function of x alone, point by point (it "
+             "reduces over x, or x meets a vector leaf): no plot");
     /* f is elementwise in x, so the vector-Jacobian product with ones is
      * f' at every point; again for f''. */
     char d2_error[512] = "";

@@ -34,12 +34,15 @@ CASES = [
     ('tanh(w*x + b)', 'w=-3, x=2, b=6.8813735870195432'),
     ('-log(exp(a) / (exp(a) + exp(b) + exp(c)))', 'a=2, b=1, c=0.1'),
     ('tanh(a*b + c)', 'a=2, b=-3, c=1'),
+    ('logsumexp(z) - sum(z*y)', 'z=[2, 1, 0.1], y=[1, 0, 0]'),
+    ('mean(tanh(w*v) + v^2) * c', 'w=0.7, v=[-1.5, 0.25, 2], c=3'),
     ('sigmoid(x)^2 * sqrt(abs(x)) + max(x, 0.3) - x^x', 'x=1.7'),
 ]
 PLOTS = [('tanh(w*x + b)', 'w=-3, x=2, b=6.8813735870195432'),
          ('x^3 - 2*x', 'x=1'), ('relu(x)', 'x=0.5')]
 ERRORS = [('log(a)', 'a=-1'), ('tanh(a', 'a=1'), ('a + q', 'a=1'),
-          ('foo(a)', 'a=1')]
+          ('foo(a)', 'a=1'), ('sum(a + b)', 'a=[1, 2, 3], b=[1, 2]'),
+          ('a * b', 'a=2, b=[1, 2]')]
 
 
 def skip(why):
@@ -58,6 +61,10 @@ def same(a, b, rel=0.0):
     within that relative difference; or both None."""
     if a is None or b is None:
         return a is b
+    if isinstance(a, list) or isinstance(b, list):
+        return (isinstance(a, list) and isinstance(b, list) and
+                len(a) == len(b) and all(same(x, y, rel)
+                                         for x, y in zip(a, b)))
     fa, fb = float(a), float(b)
     if fa != fa or fb != fb:
         return fa != fa and fb != fb
