@@ -31,12 +31,6 @@ int tg__check_op(const char *fn, const tg_op *op)
 }
 
 /* Whether x is usable: the cheap test tg_apply makes on every input. */
-static bool usable(const tg_tensor *x)
-{
-    return x != NULL && x->magic == TG__LIVE &&
-           x->generation == x->tape->generation;
-}
-
 /*
  * Inputs: the right count, none NULL or stale, all of one dtype. The
  * function name for messages ("tg_relu") is only built on failure: this
@@ -44,10 +38,7 @@ static bool usable(const tg_tensor *x)
  */
 static int check_inputs(const tg_op *op, tg_tensor *const *in, int n)
 {
-    bool ok = (op->arity < 0 || n == op->arity) && n >= 1 && in != NULL;
-    for (int i = 0; ok && i < n; i++)
-        ok = usable(in[i]) && in[i]->dtype == in[0]->dtype;
-    if (ok)
+    if (tg__inputs_ok(op, in, n))
         return TG_OK;
     char fn[64];
     snprintf(fn, sizeof fn, "tg_%s", op->name);
@@ -73,11 +64,9 @@ static int check_inputs(const tg_op *op, tg_tensor *const *in, int n)
     return tg_set_error(TG_EINVAL, "%s: bad inputs", fn); /* unreachable */
 }
 
-int tg__check_call(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n)
+int tg__check_call_report(tg_tape *t, const tg_op *op, tg_tensor *const *in,
+                          int n)
 {
-    int rc = tg__check_op("tg_apply", op);
-    if (rc != TG_OK)
-        return rc;
     if (t == NULL)
         return tg_set_error(TG_EINVAL, "tg_%s: tape is NULL", op->name);
     return check_inputs(op, in, n);
@@ -102,8 +91,8 @@ int tg__copy_params_slow(tg_tape *t, const tg_op *op, const void *params,
  * its gradient back into itself; a NULL without an error would leave the
  * caller with a stale or empty message. Both are reported here.
  */
-int tg__check_output(const tg_op_ctx *c, const tg_tensor *out,
-                     unsigned long errors)
+int tg__check_output_report(const tg_op_ctx *c, const tg_tensor *out,
+                            unsigned long errors)
 {
     const tg_op *op = c->op;
     if (out == NULL) {

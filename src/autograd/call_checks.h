@@ -7,6 +7,7 @@
 
 #include "tapegrad/op.h"
 
+#include "tensor/tape_struct.h"
 #include "tensor/tensor_struct.h"
 
 /* TG_EINVAL naming fn and the problem unless op is usable: not NULL, a
@@ -14,12 +15,37 @@
  * tg_apply and tg_op_register). */
 int tg__check_op(const char *fn, const tg_op *op);
 
+/* The right number of inputs, none NULL or stale, one dtype. */
+static inline bool tg__inputs_ok(const tg_op *op, tg_tensor *const *in, int n)
+{
+    bool ok = (op->arity < 0 || n == op->arity) && n >= 1 && in != NULL;
+    for (int i = 0; ok && i < n; i++)
+        ok = in[i] != NULL && in[i]->magic == TG__LIVE &&
+             in[i]->generation == in[i]->tape->generation &&
+             in[i]->dtype == in[0]->dtype;
+    return ok;
+}
+
+/* What is wrong with a call that tg__check_call did not pass (a valid
+ * op): the error, naming the op's call ("tg_relu"). */
+int tg__check_call_report(tg_tape *t, const tg_op *op, tg_tensor *const *in,
+                          int n);
+
 /*
  * A valid op, a tape, the right number of inputs, none NULL or stale, one
- * dtype. The message names the op's call ("tg_relu"); it is only built on
- * failure, since this runs on every op call.
+ * dtype. Inline, with the message only built on failure: this runs on
+ * every op call.
  */
-int tg__check_call(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n);
+static inline int tg__check_call(tg_tape *t, const tg_op *op,
+                                 tg_tensor *const *in, int n)
+{
+    int rc = tg__check_op("tg_apply", op);
+    if (rc != TG_OK)
+        return rc;
+    return t != NULL && tg__inputs_ok(op, in, n)
+               ? TG_OK
+               : tg__check_call_report(t, op, in, n);
+}
 
 /* *copy = op->params_size bytes of params on t (NULL for none). Inline
  * for the common op without params: this runs on every op call. */
@@ -35,9 +61,18 @@ static inline int tg__copy_params(tg_tape *t, const tg_op *op,
 
 /* What forward returned: a new tensor on c->tape (finite in anomaly
  * mode); a NULL is reported naming the op. errors: tg__error_count()
- * before forward ran. */
-int tg__check_output(const tg_op_ctx *c, const tg_tensor *out,
-                     unsigned long errors);
+ * before forward ran. The report, and the inline common case: */
+int tg__check_output_report(const tg_op_ctx *c, const tg_tensor *out,
+                            unsigned long errors);
+static inline int tg__check_output(const tg_op_ctx *c, const tg_tensor *out,
+                                   unsigned long errors)
+{
+    bool ok = out != NULL && out->tape == c->tape && out->magic == TG__LIVE &&
+              !c->tape->anomaly;
+    for (int i = 0; ok && i < c->n; i++)
+        ok = out != c->in[i];
+    return ok ? TG_OK : tg__check_output_report(c, out, errors);
+}
 
 /* Whether an input requires grad, so that the call is recorded. */
 static inline bool tg__any_requires_grad(tg_tensor *const *in, int n)
