@@ -11,7 +11,6 @@
  * per step, as PyTorch does in Python.
  */
 #include "optimizer.h"
-#include "hot.h"
 
 #include <math.h>
 
@@ -47,9 +46,9 @@
         }                                                                     \
     } while (0)
 
-/* Cloned for AVX2 and AVX-512 (TG__HOT); static, because clang 14 makes
+/* Cloned for x86-64-v3 and -v4 (TG__HOT_FMA); static, because clang 14 makes
  * no dispatcher for an external clone that its own file never calls. */
-TG__HOT static int adam_step(tg_optimizer *o)
+TG__HOT_FMA static int adam_step(tg_optimizer *o)
 {
     for (int64_t k = 0; k < o->n; k++) {
         tg_tensor *x = o->params[k], *grad = tg_grad(x);
