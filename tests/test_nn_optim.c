@@ -9,6 +9,7 @@
 #include "fixtures/optim_ulp.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Give x the gradient g (backward once to make the buffer, then write). */
@@ -275,8 +276,52 @@ START_TEST(optimizer_out_of_memory)
         if (o != NULL)
             break;
         ck_assert_int_eq(tg_last_status(), TG_ENOMEM);
+        /* The user's call first, the inner cause after (issue 17, 8). */
+        ck_assert_msg(strncmp(tg_last_error(), "tg_adam_new: ", 13) == 0,
+                      "%s", tg_last_error());
         ck_assert(k < 50);
     }
+}
+END_TEST
+
+/* Every failure inside tg_mlp_new, tg_params_new and tg_l2_penalty is
+ * reported under the call the user made (issue 17, class 8). */
+START_TEST(nn_messages_name_the_users_call)
+{
+    int64_t widths[] = {4, 3, 2};
+    for (long k = 1;; k++) {
+        tg_tape *t = tg_tape_new();
+        tg_params *params = tg_params_new(t);
+        tg_rng rng;
+        tg_rng_seed(&rng, 1, 2);
+        tg_test_fail_after(k);
+        tg_mlp *m = tg_mlp_new(t, params, &rng, TG_F32, 3, widths, tg_relu);
+        tg_tensor *pen = m ? tg_l2_penalty(t, params, 0.5) : NULL;
+        tg_test_fail_after(-1);
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", tg_last_error());
+        tg_tape_free(t);
+        if (pen != NULL)
+            break;
+        ck_assert_int_eq(tg_last_status(), TG_ENOMEM);
+        ck_assert_msg(strncmp(msg, m ? "tg_l2_penalty: " : "tg_mlp_new: ",
+                              m ? 15 : 12) == 0, "failure %ld: %s", k, msg);
+        ck_assert(k < 200);
+    }
+    tg_tape *t = tg_tape_new();
+    tg_params *params = tg_params_new(t);
+    ck_assert_null_status(tg_mlp_new(t, params, NULL, TG_F64, 3, widths,
+                                     tg_relu), TG_EINVAL,
+                          "tg_mlp_new: tg_linear_layer_init: rng is NULL");
+    tg_tape_free(t);
+    tg_tape *s = tg_tape_new();
+    tg_test_fail_after(1);
+    tg_params *none = tg_params_new(s);
+    tg_test_fail_after(-1);
+    ck_assert_ptr_null(none);
+    ck_assert_msg(strncmp(tg_last_error(), "tg_params_new: ", 15) == 0, "%s",
+                  tg_last_error());
+    tg_tape_free(s);
 }
 END_TEST
 
@@ -294,6 +339,7 @@ int main(void)
     tcase_add_test(tc, bad_options);
     tcase_add_test(tc, params_at_names_the_range);
     tcase_add_test(tc, optimizer_out_of_memory);
+    tcase_add_test(tc, nn_messages_name_the_users_call);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }
