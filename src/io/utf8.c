@@ -72,14 +72,16 @@ static void escape_one(int32_t c, unsigned char byte, char *e)
         snprintf(e, 11, "\\u%04x", (unsigned)c);
 }
 
-size_t tg__escape_text(const char *s, char *buf, size_t n)
+/* The loop of both escapers: s[len] must be readable and NUL (bytes in
+ * s before it may be NUL too; they are escaped). */
+static size_t escape(const char *s, size_t len, char *buf, size_t n)
 {
-    size_t len = 0, i = 0;
+    size_t out = 0, i = 0;
     if (n == 0)
         return 0;
-    while (s[i] != '\0') {
+    while (i < len) {
         size_t start = i;
-        int32_t c = tg__utf8_next(s, &i);
+        int32_t c = s[i] == '\0' ? (i++, 0) : tg__utf8_next(s, &i);
         char e[11];
         const char *piece = s + start;
         size_t k = i - start;
@@ -89,11 +91,74 @@ size_t tg__escape_text(const char *s, char *buf, size_t n)
             piece = e;
             k = strlen(e);
         }
-        if (len + k >= n)
+        if (out + k >= n)
             break;
-        memcpy(buf + len, piece, k);
-        len += k;
+        memcpy(buf + out, piece, k);
+        out += k;
     }
-    buf[len] = '\0';
-    return len;
+    buf[out] = '\0';
+    return out;
+}
+
+size_t tg__escape_text(const char *s, char *buf, size_t n)
+{
+    return escape(s, strlen(s), buf, n);
+}
+
+size_t tg__escape_bytes(const void *bytes, size_t len, char *buf, size_t n)
+{
+    char copy[257];   /* NUL-terminated, so decoding stops inside it */
+    if (len > sizeof copy - 1)
+        len = sizeof copy - 1;
+    memcpy(copy, bytes, len);
+    copy[len] = '\0';
+    return escape(copy, len, buf, n);
+}
+
+/* head bytes of esc, "...", and esc from from on, into buf. */
+static size_t join_cut(const char *esc, size_t head, size_t from, size_t len,
+                       char *buf)
+{
+    while (head > 0 && ((unsigned char)esc[head] & 0xc0) == 0x80)
+        head--;
+    while (from < len && ((unsigned char)esc[from] & 0xc0) == 0x80)
+        from++;
+    memmove(buf, esc, head);
+    memcpy(buf + head, "...", 3);
+    memmove(buf + head + 3, esc + from, len - from + 1);
+    return head + 3 + len - from;
+}
+
+void tg__escape_fit(const char *s, size_t room, char *buf, size_t n)
+{
+    if (n == 0)
+        return;
+    if (room < 16)
+        room = 16;
+    if (room > n - 1)
+        room = n - 1;
+    /* Escape it whole, or for a very long text its start and its end
+     * (the escapes are at most 4 bytes a byte, so these fit). */
+    char esc[4096], tail[2900];
+    size_t raw = strlen(s), len;
+    if (raw <= 1000) {
+        len = escape(s, raw, esc, sizeof esc);
+    } else {
+        len = escape(s, 200, esc, 1000);
+        size_t from = raw - 700;
+        while (((unsigned char)s[from] & 0xc0) == 0x80)
+            from++;
+        size_t t = escape(s + from, raw - from, tail, sizeof tail);
+        memcpy(esc + len, "...", 3);
+        memcpy(esc + len + 3, tail, t + 1);
+        len += 3 + t;
+    }
+    if (len <= room) {
+        memcpy(buf, esc, len + 1);
+        return;
+    }
+    /* Keep the first third and the end (the file's own name). */
+    size_t head = (room - 3) / 3;
+    join_cut(esc, head, len - (room - 3 - head), len, esc);
+    memcpy(buf, esc, strlen(esc) + 1);
 }
