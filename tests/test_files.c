@@ -286,6 +286,44 @@ START_TEST(npz_many_entries_load_fast)
 }
 END_TEST
 
+/* An .npy file of version 1.0 whose header is dict (padded with spaces and
+ * a newline to 128 bytes), and 4 bytes of data; its size in *n. */
+static unsigned char *npy_with(const char *dict, size_t dict_len, size_t *n)
+{
+    static unsigned char buf[132];
+    memset(buf, ' ', sizeof buf);
+    memcpy(buf, "\x93NUMPY\x01\x00\x76\x00", 10);
+    memcpy(buf + 10, dict, dict_len);
+    buf[127] = '\n';
+    memset(buf + 128, 0, 4);
+    *n = sizeof buf;
+    return buf;
+}
+
+/* The parser's messages show what the file has (issue 17, class 8). */
+START_TEST(npy_messages_show_the_file_bytes)
+{
+    tg_tape *t = tg_tape_new();
+    size_t n;
+    static const char nul_dtype[] =
+        "{'descr': '<f4\0', 'fortran_order': False, 'shape': (1,), }";
+    const unsigned char *b = npy_with(nul_dtype, sizeof nul_dtype - 1, &n);
+    ck_assert_null_status(tg_npy_parse(t, b, n), TG_EFORMAT,
+                          "unsupported dtype '<f4\\x00'");
+    static const char hex[] =
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (0x1,), }";
+    b = npy_with(hex, sizeof hex - 1, &n);
+    ck_assert_null_status(tg_npy_parse(t, b, n), TG_EFORMAT,
+                          "expected a decimal dimension");
+    ck_assert(strstr(tg_last_error(), "is 0") == NULL);
+    static const char ok[] =
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (1L,), }";
+    b = npy_with(ok, sizeof ok - 1, &n);
+    ck_assert_ptr_nonnull(tg_npy_parse(t, b, n));
+    tg_tape_free(t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("files");
@@ -302,6 +340,7 @@ int main(void)
     tcase_add_test(tc, npz_names_must_be_utf8);
     tcase_add_test(tc, npz_empty_entry_name_is_not_found);
     tcase_add_test(tc, npz_many_entries_load_fast);
+    tcase_add_test(tc, npy_messages_show_the_file_bytes);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }
