@@ -4,6 +4,7 @@
  * symlinks, permissions, long names, long paths, "" paths, archive names.
  */
 #include "tg_test.h"
+#include "tapegrad/io.h"
 #include "tapegrad/npy.h"
 
 #include <errno.h>
@@ -208,6 +209,13 @@ START_TEST(npz_names_must_be_utf8)
                                  (const tg_tensor *[]){vec3(t), vec3(t),
                                                        vec3(t)}),
                      TG_EINVAL, "name 'x\\n' is given twice (names 0 and 2)");
+    /* tg_json_write's duplicate check: the first repeated pair, escaped. */
+    snprintf(path, sizeof path, "%s", in_dir("a.json"));
+    ck_assert_status(tg_json_write(path, 4, (const char *[]){"a", "x\n",
+                                                            "b", "x\n"},
+                                   (const tg_tensor *[]){vec3(t), vec3(t),
+                                                         vec3(t), vec3(t)}),
+                     TG_EINVAL, "names[1] and names[3] are both \"x\\n\"");
     tg_tape_free(t);
     remove_dir();
 }
