@@ -65,7 +65,8 @@ TG_API tg_tensor *tg_npy_parse(tg_tape *t, const void *data, size_t size);
  * names[i] (stored as "names[i].npy", as np.savez(path, **arrays) does).
  * Names must be non-empty, distinct, well-formed UTF-8 (the archive flags
  * them so, and numpy decodes them so) and at most 65000 bytes; n may be 0.
- * The archive must stay below 4 GiB (no ZIP64).
+ * The archive must stay below 4 GiB (entries have 32-bit sizes); 65,535
+ * arrays get the ZIP64 end record their count needs, as numpy writes it.
  */
 TG_API int tg_npz_save(const char *path, int n, const char *const *names,
                        const tg_tensor *const *arrays);

@@ -105,7 +105,8 @@ static int plan(int n, const char *const *names,
         out[i].offset = (uint32_t)at;
         at += TG__ZIP_LOCAL_SIZE + name_len + size;
         cd += TG__ZIP_CENTRAL_SIZE + name_len;
-        if (size > UINT32_MAX || at + cd + TG__ZIP_END_SIZE > UINT32_MAX) {
+        if (size > UINT32_MAX ||
+            at + cd + TG__ZIP_END64_SIZE + TG__ZIP_END_SIZE > UINT32_MAX) {
             char esc[256];
             tg__escape_text(names[i], esc, sizeof esc);
             return tg_set_error(TG_EINVAL, "tg_npz_save: the archive would "
@@ -148,7 +149,13 @@ static void write_archive(tg__atomic_file *af, int n, const char *const *names,
         tg__atomic_write(af, rec, TG__ZIP_CENTRAL_SIZE);
         write_name(af, names[i]);
     }
-    tg__zip_end_record(rec, (uint16_t)n, cd_size, cd_offset);
+    if (n >= 0xffff) {   /* the count no longer fits in 16 bits */
+        unsigned char end64[TG__ZIP_END64_SIZE];
+        tg__zip_end64_records(end64, (uint64_t)n, cd_size, cd_offset);
+        tg__atomic_write(af, end64, sizeof end64);
+    }
+    tg__zip_end_record(rec, (uint16_t)(n >= 0xffff ? 0xffff : n), cd_size,
+                       cd_offset);
     tg__atomic_write(af, rec, TG__ZIP_END_SIZE);
 }
 
