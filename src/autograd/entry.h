@@ -7,6 +7,9 @@
 
 #include "tapegrad/op.h"
 
+#include "tensor/tape_struct.h"
+#include "tensor/tensor_struct.h"
+
 /* One recorded op call. */
 typedef struct tg__entry {
     const tg_op *op;
@@ -29,8 +32,22 @@ static inline uint32_t *tg__entry_gens(const tg__entry *e)
 int tg__record(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
                tg_tensor *out, const void *params, void *saved);
 
+/* The error for entry e, one of whose inputs is stale: TG_ESTATE naming
+ * fn, the input and the op. */
+int tg__entry_report_stale(const tg__entry *e, const char *fn);
+
 /* TG_ESTATE naming fn and the op if an input of entry e was freed since it
- * was recorded (by a reset of its tape). */
-int tg__entry_check_inputs(const tg__entry *e, const char *fn);
+ * was recorded (by a reset of its tape). Inline: backward runs it on every
+ * entry. */
+static inline int tg__entry_check_inputs(const tg__entry *e, const char *fn)
+{
+    for (int i = 0; i < e->n; i++) {
+        const tg_tensor *x = e->in[i];
+        if (x->generation != tg__entry_gens(e)[i] || x->magic != TG__LIVE ||
+            x->generation != x->tape->generation)
+            return tg__entry_report_stale(e, fn);
+    }
+    return TG_OK;
+}
 
 #endif /* TG_AUTOGRAD_ENTRY_H */

@@ -40,7 +40,17 @@ typedef struct tg__slots {
 /* The slots for entry e's inputs; TG_ENOMEM. */
 int tg__grad_slots(tg_tape *t, const tg__entry *e, tg__slots *s);
 
-/* Add the scratch slots into the inputs' gradients. */
-void tg__grad_accumulate(const tg__entry *e, const tg__slots *s);
+/* dst += src: a scratch slot added into an input's gradient. */
+void tg__grad_add_into(tg_tensor *dst, const tg_tensor *src);
+
+/* Add the scratch slots into the inputs' gradients (the direct ones are
+ * already there). */
+static inline void tg__grad_accumulate(const tg__entry *e,
+                                       const tg__slots *s)
+{
+    for (int i = 0; i < e->n; i++)
+        if (s->gx[i] != NULL && !s->direct[i])
+            tg__grad_add_into(e->in[i]->grad, s->gx[i]);
+}
 
 #endif /* TG_AUTOGRAD_GRAD_H */

@@ -151,7 +151,7 @@ int tg__record(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
     return TG_OK;
 }
 
-int tg__entry_check_inputs(const tg__entry *e, const char *fn)
+int tg__entry_report_stale(const tg__entry *e, const char *fn)
 {
     for (int i = 0; i < e->n; i++) {
         /* Every input, not only those that get a gradient: the op's
@@ -164,5 +164,6 @@ int tg__entry_check_inputs(const tg__entry *e, const char *fn)
         if (tg__check_tensor(fn, e->in[i]) != TG_OK)
             return TG_ESTATE;
     }
-    return TG_OK;
+    return tg_set_error(TG_ESTATE, "%s: an input of %s was freed", fn,
+                        e->op->name); /* not reached */
 }

@@ -49,7 +49,7 @@ int tg__check_shape(const char *fn, int ndim, const int64_t *shape,
     return TG_OK;
 }
 
-int tg__check_tensor(const char *fn, const tg_tensor *x)
+int tg__check_tensor_report(const char *fn, const tg_tensor *x)
 {
     if (x == NULL) {
         if (tg_last_status() != TG_OK)
@@ -67,7 +67,7 @@ tg_tensor *tg__tensor_place(const char *fn, tg_tape *t, tg_dtype dt,
                                int ndim, const int64_t *shape, int64_t numel)
 {
     size_t head = (sizeof(tg_tensor) + TG__ALIGN - 1) & ~(size_t)(TG__ALIGN - 1);
-    size_t bytes = (size_t)numel * tg_dtype_size(dt);
+    size_t bytes = (size_t)numel * tg__dtype_size(dt);
     if (bytes > SIZE_MAX - head) {
         tg_set_error(TG_ENOMEM, "%s: %lld elements do not fit in memory", fn,
                      (long long)numel);
@@ -113,7 +113,7 @@ tg_tensor *tg__tensor_new(const char *fn, tg_tape *t, tg_dtype dt, int ndim,
         tg_set_error(TG_EINVAL, "%s: tape is NULL", fn);
         return NULL;
     }
-    size_t esize = tg_dtype_size(dt);
+    size_t esize = tg__dtype_size(dt);
     if (esize == 0) {
         tg_set_error(TG_EDTYPE, "%s: unknown dtype %d", fn, (int)dt);
         return NULL;
@@ -145,7 +145,7 @@ tg_tensor *tg_zeros(tg_tape *t, tg_dtype dt, int ndim, const int64_t *shape)
 {
     tg_tensor *x = tg__tensor_new("tg_zeros", t, dt, ndim, shape);
     if (x != NULL)
-        memset(x->data, 0, (size_t)x->numel * tg_dtype_size(dt));
+        memset(x->data, 0, (size_t)x->numel * tg__dtype_size(dt));
     return x;
 }
 
@@ -158,7 +158,7 @@ tg_tensor *tg_from_data(tg_tape *t, tg_dtype dt, int ndim,
     }
     tg_tensor *x = tg__tensor_new("tg_from_data", t, dt, ndim, shape);
     if (x != NULL)
-        memcpy(x->data, data, (size_t)x->numel * tg_dtype_size(dt));
+        memcpy(x->data, data, (size_t)x->numel * tg__dtype_size(dt));
     return x;
 }
 

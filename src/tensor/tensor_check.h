@@ -7,14 +7,31 @@
 
 #include "tapegrad/tensor.h"
 
+#include "tensor/tape_struct.h"
+#include "tensor/tensor_struct.h"
+
 /*
  * Check that x can be used by the call named fn: not NULL, alive and from
  * its tape's current generation. On failure sets the error and returns its
  * status. A NULL usually carries an earlier failure (the call that should
  * have made x failed), so for NULL the earlier message and status are kept
  * and returned, and only without one is "fn: tensor is NULL" reported.
+ * Inline, with the report out of line: every entry point runs it.
  */
-int tg__check_tensor(const char *fn, const tg_tensor *x);
+int tg__check_tensor_report(const char *fn, const tg_tensor *x);
+static inline int tg__check_tensor(const char *fn, const tg_tensor *x)
+{
+    if (x != NULL && x->magic == TG__LIVE &&
+        x->generation == x->tape->generation)
+        return TG_OK;
+    return tg__check_tensor_report(fn, x);
+}
+
+/* Bytes per element (tg_dtype_size, inline for the constructors). */
+static inline size_t tg__dtype_size(tg_dtype dt)
+{
+    return dt == TG_F32 ? sizeof(float) : dt == TG_F64 ? sizeof(double) : 0;
+}
 
 /* Check ndim and shape and compute numel; TG_EINVAL naming fn on failure. */
 int tg__check_shape(const char *fn, int ndim, const int64_t *shape,
