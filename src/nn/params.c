@@ -4,8 +4,6 @@
 #include "tapegrad.h"
 #include "tapegrad/nn.h"
 
-#include "tensor/error_internal.h"
-
 #include <stdio.h>
 #include <string.h>
 
@@ -22,10 +20,8 @@ tg_params *tg_params_new(tg_tape *t)
         return NULL;
     }
     tg_params *p = tg_tape_alloc(t, sizeof *p);
-    if (p == NULL) {
-        tg__error_in("tg_params_new");
+    if (p == NULL)
         return NULL;
-    }
     *p = (tg_params){t, NULL, 0, 0};
     return p;
 }
@@ -43,12 +39,12 @@ int tg_params_add(tg_params *p, tg_tensor *x)
                                   p ? "tensor" : "parameter list");
     int rc = tg_set_requires_grad(x, true);
     if (rc != TG_OK)
-        return tg__error_in("tg_params_add");
+        return rc;
     if (p->n == p->cap) {
         int64_t cap = p->cap ? 2 * p->cap : 16;
         tg_tensor **items = tg_tape_alloc(p->tape, (size_t)cap * sizeof *items);
         if (items == NULL)
-            return tg__error_in("tg_params_add");
+            return TG_ENOMEM;
         if (p->n > 0)
             memcpy(items, p->items, (size_t)p->n * sizeof *items);
         p->items = items;
