@@ -153,7 +153,7 @@ static void add_value_into(tg_tensor *dst, double v)
 }
 
 /* dst += src, elementwise; same shape and dtype. Either may be uniform. */
-static void add_into(tg_tensor *dst, const tg_tensor *src)
+void tg__grad_add_into(tg_tensor *dst, const tg_tensor *src)
 {
     if (dst->uniform && src->uniform) {
         dst->uniform_value = round_to(dst->dtype, dst->uniform_value +
@@ -178,7 +178,3 @@ static void add_into(tg_tensor *dst, const tg_tensor *src)
     }
 }
 
-void tg__grad_add_into(tg_tensor *dst, const tg_tensor *src)
-{
-    add_into(dst, src);
-}

@@ -1,6 +1,7 @@
 /*
- * axis_ops.c — what the backward_ops of axis ops share: putting a reduced
- * axis back, and the gradient of a selection (max, min) as a constant.
+ * axis_ops.c — what the backward_ops of axis ops and selecting ops share:
+ * putting a reduced axis back, and the gradient of a selection (max, min,
+ * maximum, minimum) as a constant mask.
  */
 #include "tapegrad/ops.h"
 
@@ -33,4 +34,26 @@ tg_tensor *tg__select_mask(tg_op_ctx *c, const tg_tensor *y)
     if (c->op->backward(c, y, ones, &mask) != TG_OK)
         return NULL;
     return mask;
+}
+
+int tg__pick_backward_ops(tg_op_ctx *c, tg_tensor *gy, const bool *want,
+                          tg_tensor **gx, bool want_max)
+{
+    tg_tape *t = c->tape;
+    tg_tensor *a = c->in[0], *b = c->in[1];
+    tg_tensor *half_tie = tg_mul_scalar(t, tg_eq(t, a, b), 0.5);
+    for (int i = 0; i < 2; i++) {
+        if (!want[i])
+            continue;
+        /* Input i loses where the other one is picked: for maximum, a
+         * loses where a < b and b where a > b; minimum the other way. */
+        bool a_less_loses = (i == 0) == want_max;
+        tg_tensor *loses = a_less_loses ? tg_lt(t, a, b) : tg_gt(t, a, b);
+        tg_tensor *slope = tg_add_scalar(t, tg_neg(t, tg_add(t, loses,
+                                                             half_tie)), 1);
+        gx[i] = tg_sum_to(t, tg_mul(t, gy, slope), c->in[i]);
+        if (gx[i] == NULL)
+            return tg_last_status();
+    }
+    return TG_OK;
 }

@@ -1,6 +1,6 @@
 /*
- * axis_ops.h — what the backward_ops of axis ops share
- * (src/ops/axis_ops.c).
+ * axis_ops.h — what the backward_ops of axis ops and of the selecting ops
+ * (max, min, maximum, minimum) share (src/ops/axis_ops.c).
  */
 #ifndef TG_OPS_AXIS_OPS_H
 #define TG_OPS_AXIS_OPS_H
@@ -16,5 +16,15 @@ tg_tensor *tg__with_axis_kept(tg_op_ctx *c, tg_tensor *g, const char *fn);
  * gradient of ones, a constant mask of which elements were selected (ties
  * shared as backward shares them). */
 tg_tensor *tg__select_mask(tg_op_ctx *c, const tg_tensor *y);
+
+/*
+ * The backward_ops of maximum (want_max) and minimum: gy times a constant
+ * slope, summed down to each input's shape. The slope is
+ * 1 - (the input lost) - (a tie) / 2: 1, 0 or 1/2, and 1 for both at NaN,
+ * as backward gives. The slopes are masks (comparisons record nothing),
+ * so the second derivative is 0 almost everywhere.
+ */
+int tg__pick_backward_ops(tg_op_ctx *c, tg_tensor *gy, const bool *want,
+                          tg_tensor **gx, bool want_max);
 
 #endif /* TG_OPS_AXIS_OPS_H */

@@ -8,16 +8,6 @@
 #include "tensor/pool.h"
 #include "tensor/tensor_struct.h"
 
-/* fn over [0, n): on the calling thread when the range is one part (most
- * calls: below 2 * TG__ELEMENTWISE_PART elements), else through the pool. */
-static void run(int64_t n, tg_range_fn fn, tg_unary_job *j)
-{
-    if (n < 2 * TG__ELEMENTWISE_PART)
-        fn(j, 0, n);
-    else
-        tg__parallel_for(n, 16, TG__ELEMENTWISE_PART, fn, j);
-}
-
 /* Which loop of a table: 0 for f32, 1 for f64. */
 static int dtype_index(const tg_tensor *x)
 {
@@ -36,7 +26,8 @@ tg_tensor *tg_unary_forward(tg_op_ctx *c, const tg_unary_loops *loops)
     if (y == NULL)
         return NULL;
     tg_unary_job j = {x->data, NULL, NULL, 0, y->data, c->params};
-    run(x->numel, loops->forward[dtype_index(x)], &j);
+    tg__parallel_for(x->numel, 16, TG__ELEMENTWISE_PART,
+                     loops->forward[dtype_index(x)], &j);
     return y;
 }
 
@@ -55,7 +46,7 @@ int tg_unary_backward(tg_op_ctx *c, const tg_tensor *y, const tg_tensor *gy,
         j.gy = NULL; /* one value everywhere: its elements are not written */
         part = loops->backward_uniform[dtype_index(x)];
     }
-    run(x->numel, part, &j);
+    tg__parallel_for(x->numel, 16, TG__ELEMENTWISE_PART, part, &j);
     return TG_OK;
 }
 
@@ -71,6 +62,7 @@ tg_tensor *tg_unary_slope(tg_op_ctx *c, const tg_tensor *y,
     if (d == NULL)
         return NULL;
     tg_unary_job j = {x->data, y->data, NULL, 1.0, d->data, c->params};
-    run(x->numel, loops->backward_uniform[dtype_index(x)], &j);
+    tg__parallel_for(x->numel, 16, TG__ELEMENTWISE_PART,
+                     loops->backward_uniform[dtype_index(x)], &j);
     return d;
 }

@@ -11,6 +11,7 @@
  */
 #include "tapegrad/ops.h"
 
+#include "ops/axis_ops.h"
 #include "ops/builtin.h"
 #include "tensor/broadcast.h"
 
@@ -94,28 +95,12 @@ static int64_t minimum_piece(const tg_op_ctx *c, const tg_tensor *y,
     return isnan(a) || a < b ? 0 : 1;
 }
 
-/* The same derivative with ops: gy times a constant slope, summed down
- * to each input's shape. The slope is
- * 1 - (the input lost) - (a tie) / 2: 1, 0 or 1/2, and 1 for both at NaN. The slopes are masks (comparisons record
- * nothing), so the second derivative is 0 almost everywhere. */
+/* The same derivative with ops: see tg__pick_backward_ops. */
 static int minimum_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
-                               const bool *want, tg_tensor **gx)
+                                const bool *want, tg_tensor **gx)
 {
     (void)y;
-    tg_tape *t = c->tape;
-    tg_tensor *a = c->in[0], *b = c->in[1];
-    tg_tensor *half_tie = tg_mul_scalar(t, tg_eq(t, a, b), 0.5);
-    for (int i = 0; i < 2; i++) {
-        if (!want[i])
-            continue;
-        tg_tensor *loses = i == 0 ? tg_gt(t, a, b) : tg_lt(t, a, b);
-        tg_tensor *slope = tg_add_scalar(t, tg_neg(t, tg_add(t, loses,
-                                                             half_tie)), 1);
-        gx[i] = tg_sum_to(t, tg_mul(t, gy, slope), c->in[i]);
-        if (gx[i] == NULL)
-            return tg_last_status();
-    }
-    return TG_OK;
+    return tg__pick_backward_ops(c, gy, want, gx, false);
 }
 
 const tg_op tg__op_minimum = {

@@ -224,8 +224,8 @@ int tg_set_num_threads(int n)
     return TG_OK;
 }
 
-void tg__parallel_for(int64_t n, int64_t align, int64_t min_part,
-                      tg__range_fn fn, void *ctx)
+void tg__parallel_for_split(int64_t n, int64_t align, int64_t min_part,
+                            tg__range_fn fn, void *ctx)
 {
     int parts = parts_for(n, min_part, tg_num_threads());
     if (parts <= 1 || pthread_mutex_trylock(&pool.busy) != 0) {
@@ -270,8 +270,8 @@ int tg_set_num_threads(int n)
                         "(-Dthreads=disabled), so the count must be 1", n);
 }
 
-void tg__parallel_for(int64_t n, int64_t align, int64_t min_part,
-                      tg__range_fn fn, void *ctx)
+void tg__parallel_for_split(int64_t n, int64_t align, int64_t min_part,
+                            tg__range_fn fn, void *ctx)
 {
     (void)align, (void)min_part, (void)parts_for, (void)part_start;
     fn(ctx, 0, n);

@@ -27,8 +27,18 @@ typedef void (*tg__range_fn)(void *ctx, int64_t begin, int64_t end);
  * what each element gets must not depend on where the range was cut: then
  * results are the same, bit for bit, for any number of threads.
  */
-void tg__parallel_for(int64_t n, int64_t align, int64_t min_part,
-                      tg__range_fn fn, void *ctx);
+void tg__parallel_for_split(int64_t n, int64_t align, int64_t min_part,
+                            tg__range_fn fn, void *ctx);
+static inline void tg__parallel_for(int64_t n, int64_t align,
+                                    int64_t min_part, tg__range_fn fn,
+                                    void *ctx)
+{
+    if (n < 2 * min_part) /* one part: no need to ask the pool (inline:
+                             most elementwise calls are this small) */
+        fn(ctx, 0, n);
+    else
+        tg__parallel_for_split(n, align, min_part, fn, ctx);
+}
 
 /* Elementwise loops are cut into parts of at least this many elements:
  * below that, waking a thread costs more than it saves. */
