@@ -569,6 +569,23 @@ static tg_rng seeded(void)
     return rng;
 }
 
+/* f32 ends beyond FLT_MAX are refused (issue 17, class 11); FLT_MAX
+ * itself, and a double that rounds down to it, are allowed. */
+static int f32_range(fx *f, int which, double a, double b)
+{
+    tg_rng rng = seeded();
+    int64_t n = 4;
+    tg_tensor *x = which == 0 ? tg_linspace(f->t, TG_F32, a, b, 5)
+                 : which == 1 ? tg_rand_uniform(f->t, &rng, TG_F32, 1, &n, a, b)
+                              : tg_rand_normal(f->t, &rng, TG_F32, 1, &n, a, b);
+    if (x == NULL)
+        return tg_last_status();
+    for (int64_t i = 0; i < tg_numel(x); i++)
+        if (!isfinite(tg_data_f32(x)[i]))
+            return expect(false, "every f32 value is finite");
+    return TG_OK;
+}
+
 
 static int mlp_new_widths(fx *f, int n, const int64_t *widths)
 {
@@ -782,6 +799,19 @@ static const float vals4[4] = {1, 2, 3, 4};
       ptr(tg_linspace(f->t, TG_F32, 0, 1, 0)))                               \
     X(linspace_negative_steps, TG_EINVAL, "tg_linspace: steps is -5",        \
       ptr(tg_linspace(f->t, TG_F32, 0, 1, -5)))                              \
+    X(linspace_f32_beyond_float, TG_EINVAL, "tg_linspace: start -1e+39 "    \
+      "and end 1 must fit in f32", f32_range(f, 0, -1e39, 1))                \
+    X(linspace_f32_float_max, TG_OK, "",                                     \
+      f32_range(f, 0, -FLT_MAX, 0x1.fffffefffffffp+127))                     \
+    X(linspace_f32_just_beyond, TG_EINVAL, "must fit in f32",                \
+      f32_range(f, 0, 0, 0x1.ffffffp+127))                                   \
+    X(rand_uniform_f32_beyond_float, TG_EINVAL, "tg_rand_uniform: the range" \
+      " [0, 3.40282e+38) does not fit in f32",                               \
+      f32_range(f, 1, 0, 0x1.ffffffp+127))                                   \
+    X(rand_uniform_f32_float_max, TG_OK, "",                                 \
+      f32_range(f, 1, -FLT_MAX, FLT_MAX))                                    \
+    X(rand_normal_f32_beyond_float, TG_EINVAL, "tg_rand_normal: mean 1e+39" \
+      " and std 1 must fit in f32", f32_range(f, 2, 1e39, 1))                \
     X(linspace_one_step, TG_OK, "", linspace_one_step(f))                    \
     X(linspace_extreme_ends, TG_OK, "", linspace_extreme_ends(f))            \
     X(linspace_nan_start, TG_EINVAL, "tg_linspace: start and end must be "   \

@@ -84,6 +84,35 @@ START_TEST(dot_draws_tensors_and_ops)
 }
 END_TEST
 
+/* A name cannot forge a line of tg_tape_print or a trace (issue 17, class
+ * 8): newlines, control bytes, malformed UTF-8 and backslashes are
+ * escaped; well-formed UTF-8 is kept. */
+START_TEST(print_escapes_names)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = tg_scalar(t, TG_F64, 2.0);
+    tg_set_requires_grad(x, true);
+    tg_set_name(x, "x\n#9    forged\r\x01\xff\\ caf\xc3\xa9");
+    tg_tensor *y = tg_relu(t, x);
+    FILE *f = tmpfile();
+    tg_tape_set_trace(t, f);
+    ck_assert_int_eq(tg_tape_print(t, f), TG_OK);
+    ck_assert_int_eq(tg_backward(t, y), TG_OK);
+    char *out = slurp(f);
+    ck_assert_msg(strstr(out, "(x\\n#9    forged\\r\\x01\\xff\\\\ caf\xc3\xa9 () "
+                              "f64) -> #0") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "\n#9") == NULL, "%s", out);
+    int lines = 0;
+    for (const char *c = out; *c; c++)
+        lines += *c == '\n';
+    /* print: a header and three lines per entry; trace: two lines. */
+    ck_assert_msg(lines == 1 + 3 + 2, "%d lines:\n%s", lines, out);
+    free(out);
+    fclose(f);
+    tg_tape_free(t);
+}
+END_TEST
+
 START_TEST(trace_shows_each_step)
 {
     tg_tape *t = tg_tape_new();
@@ -165,6 +194,7 @@ int main(void)
     tcase_add_test(tc, print_lists_entries_values_and_grads);
     tcase_add_test(tc, dot_draws_tensors_and_ops);
     tcase_add_test(tc, trace_shows_each_step);
+    tcase_add_test(tc, print_escapes_names);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("anomaly");
     tcase_add_test(tc, anomaly_catches_a_forward_nan);

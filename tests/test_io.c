@@ -324,12 +324,13 @@ START_TEST(json_reports_io_errors)
                      "No such file or directory");
     ck_assert_message("tg_json_write: cannot write '");
     ck_assert_message(path);
-    /* Renaming over a directory fails after the data was written: the
-     * temporary file must go. */
+    /* A directory is not a regular file: refused before anything is
+     * written, and no temporary file is left (issue 17, class 9). */
     snprintf(path, sizeof path, "%s", in_dir(dir, "sub"));
     ck_assert_int_eq(mkdir(path, 0700), 0);
     ck_assert_status(tg_json_write(path, 1, names, values), TG_EIO,
-                     "cannot replace '");
+                     "not a regular file");
+    ck_assert_message("tg_json_write: cannot write '");
     ck_assert_message(path);
     ck_assert_int_eq(count_entries(dir), 1);
     ck_assert_int_eq(rmdir(path), 0);

@@ -150,6 +150,11 @@ TG_API tg_optimizer *tg_adamw_new(tg_tape *t, tg_params *p,
 /*
  * One update of every parameter that has a gradient, by PyTorch's rule for
  * that optimizer (parameters without a gradient are skipped, as PyTorch).
+ * Rounded as PyTorch 1.13 on the CPU rounds it, so an f32 step matches
+ * torch.optim bit for bit: the coefficients (1 - beta, 1 - dampening,
+ * 1 - lr * weight_decay, the bias corrections) are computed in double and
+ * then rounded to the dtype, and each of PyTorch's "add with alpha"
+ * (g + wd p, m b1 + (1 - b1) g, p - lr d, ...) is one fused multiply-add.
  * Returns 0 or a negative status.
  */
 TG_API int tg_optimizer_step(tg_optimizer *o);

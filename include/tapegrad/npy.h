@@ -31,9 +31,12 @@
  * says, trailing bytes after it, a CRC-32 mismatch in an archive.
  *
  * Writing goes to a temporary file beside the target, renamed into place
- * when complete, so a failure never leaves a truncated file. Errors:
- * TG_EINVAL for bad arguments, TG_EIO naming the path and the system's
- * reason, TG_ENOMEM.
+ * when complete, so a failure never leaves a truncated file. Only a
+ * regular file is replaced: a symlink is followed to one (the link is
+ * kept), its permission bits are kept, and a FIFO, device or directory is
+ * refused (TG_EIO). Reading refuses anything but a regular file without
+ * blocking on it. Errors: TG_EINVAL for bad arguments (a path of "" too),
+ * TG_EIO naming the path and the system's reason, TG_ENOMEM.
  *
  * Loaded tensors are new leaves on the given tape (requires_grad false);
  * everything a load returns (tensors, names, the tg_npz) belongs to that
@@ -60,8 +63,10 @@ TG_API tg_tensor *tg_npy_parse(tg_tape *t, const void *data, size_t size);
 /*
  * Write the n tensors to path as a .npz archive, arrays[i] under
  * names[i] (stored as "names[i].npy", as np.savez(path, **arrays) does).
- * Names must be non-empty, distinct and at most 65000 bytes; n may be 0.
- * The archive must stay below 4 GiB (no ZIP64).
+ * Names must be non-empty, distinct, well-formed UTF-8 (the archive flags
+ * them so, and numpy decodes them so) and at most 65000 bytes; n may be 0.
+ * The archive must stay below 4 GiB (entries have 32-bit sizes); 65,535
+ * arrays get the ZIP64 end record their count needs, as numpy writes it.
  */
 TG_API int tg_npz_save(const char *path, int n, const char *const *names,
                        const tg_tensor *const *arrays);
@@ -85,7 +90,8 @@ TG_API const tg_npz *tg_npz_parse(tg_tape *t, const void *data, size_t size);
 TG_API tg_tensor *tg_npz_get(const tg_npz *z, const char *name);
 
 /* Read only the array called name from the .npz file at path; the other
- * entries' data is not read. TG_ENOTFOUND if there is no such entry. */
+ * entries' data is not read. TG_ENOTFOUND if there is no such entry
+ * ("" names none, whatever the archive holds). */
 TG_API tg_tensor *tg_npz_load_entry(tg_tape *t, const char *path,
                                     const char *name);
 

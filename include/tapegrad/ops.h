@@ -83,12 +83,17 @@ TG_API tg_tensor *tg_hardtanh(tg_tape *t, tg_tensor *x, double min_val,
 TG_API tg_tensor *tg_relu6(tg_tape *t, tg_tensor *x);
 
 /* hardsigmoid(x) = min(max(x + 3, 0), 6) / 6;  d/dx = 1/6 if -3 < x < 3
- * else 0 (0 at the corners and at NaN, as PyTorch). */
+ * else 0 (0 at the corners and at NaN, as PyTorch). The f32 gradient is
+ * gy * (1.0f / 6.0f), bit for bit PyTorch's; the f64 gradient is gy / 6,
+ * correctly rounded, where PyTorch 1.13 multiplies by the float constant
+ * 0.1666666716337204 (so the two differ by about 3e-8 relative in f64). */
 TG_API tg_tensor *tg_hardsigmoid(tg_tape *t, tg_tensor *x);
 
 /* hardswish(x) = x min(max(x + 3, 0), 6) / 6;  d/dx = 0 if x < -3, 1 if
  * x >= 3, else x/3 + 1/2 (so -1/2 at -3 and 1 at 3, as PyTorch's
- * vectorised kernel). hardswish(-inf) = -0.0. */
+ * vectorised kernel). hardswish(-inf) = -0.0. The value is x * (r / 6),
+ * not PyTorch's x * r / 6, so it cannot overflow near the largest float
+ * (the two can differ in the last bit). */
 TG_API tg_tensor *tg_hardswish(tg_tape *t, tg_tensor *x);
 
 /* softsign(x) = x / (1 + |x|);  d/dx = 1 / (1 + |x|)^2. softsign(+-inf)

@@ -111,8 +111,8 @@ TG_API int tg_rng_shuffle(tg_rng *rng, int64_t n, int64_t *idx);
  * u is tg_rng_uniform; for TG_F32, u is 24 random bits (one u32 draw per
  * element) times 2^-24, and a value that rounds up to hi is replaced by the
  * float just below hi. Errors: TG_EINVAL for NULL arguments, a bad shape,
- * non-finite lo or hi, or lo >= hi; TG_ESTATE for an unseeded rng;
- * TG_ENOMEM.
+ * non-finite lo or hi, lo >= hi, or for TG_F32 an lo or hi that rounds
+ * to infinity in f32; TG_ESTATE for an unseeded rng; TG_ENOMEM.
  */
 TG_API tg_tensor *tg_rand_uniform(tg_tape *t, tg_rng *rng, tg_dtype dt,
                                   int ndim, const int64_t *shape, double lo,
@@ -121,8 +121,9 @@ TG_API tg_tensor *tg_rand_uniform(tg_tape *t, tg_rng *rng, tg_dtype dt,
 /*
  * A new tensor on t filled with normal values mean + std * tg_rng_normal,
  * in row-major order (rounded to dt). Errors: TG_EINVAL for NULL
- * arguments, a bad shape, a non-finite mean or std, or std < 0; TG_ESTATE
- * for an unseeded rng; TG_ENOMEM.
+ * arguments, a bad shape, a non-finite mean or std, std < 0, or for
+ * TG_F32 a mean or std that rounds to infinity in f32; TG_ESTATE for an
+ * unseeded rng; TG_ENOMEM.
  */
 TG_API tg_tensor *tg_rand_normal(tg_tape *t, tg_rng *rng, tg_dtype dt, int ndim,
                                  const int64_t *shape, double mean, double std);

@@ -50,7 +50,9 @@ TG_API tg_tensor *tg_scalar(tg_tape *t, tg_dtype dt, double v);
  * Each value is within one ulp of the exact start + i*(end-start)/(steps-1)
  * for dt, the endpoints are exact, and the result is symmetric
  * (x[i] == -x[steps-1-i]) when start == -end. steps == 1 gives [start].
- * Errors: TG_EINVAL for steps < 1 or a non-finite start or end.
+ * Errors: TG_EINVAL for steps < 1 or a non-finite start or end, or, for
+ * TG_F32, a start or end that rounds to infinity in f32 (|v| > FLT_MAX
+ * and not within half an ulp of it).
  */
 TG_API tg_tensor *tg_linspace(tg_tape *t, tg_dtype dt, double start, double end,
                               int64_t steps);

@@ -9,13 +9,22 @@
 #include "tensor/tape_struct.h"
 #include "tensor/tensor_struct.h"
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
-/* Escape a label for a double-quoted dot string. */
-static void put_escaped(FILE *f, const char *s)
+/*
+ * Escape text for a double-quoted dot label. The text has been through
+ * tg__escape_text (no control bytes, valid UTF-8), so what is left is
+ * dot's own syntax: quotes and backslashes always, and in a record label
+ * also the field syntax { } | < >. A backslash from tg__escape_text (as in
+ * "\\n") is escaped too, so dot shows it rather than starting a new line.
+ */
+static void put_escaped(FILE *f, const char *s, bool record)
 {
     for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
+        if (*s == '"' || *s == '\\' ||
+            (record && strchr("{}|<>", *s) != NULL))
             fputc('\\', f);
         fputc(*s, f);
     }
@@ -23,17 +32,17 @@ static void put_escaped(FILE *f, const char *s)
 
 static void tensor_node(FILE *f, const tg_tensor *x)
 {
-    char d[160], v[256], g[256];
+    char d[TG__DESCRIBED], v[256], g[256];
     tg__describe(x, d, sizeof d);
     tg__summarise(x, v, sizeof v);
     fprintf(f, "  t%p [shape=record, label=\"{", (const void *)x);
-    put_escaped(f, d);
+    put_escaped(f, d, true);
     fputs(" | value ", f);
-    put_escaped(f, v);
+    put_escaped(f, v, true);
     if (x->grad != NULL && x->grad_state != TG__GRAD_STALE) {
         tg__summarise(x->grad, g, sizeof g);
         fputs(" | grad ", f);
-        put_escaped(f, g);
+        put_escaped(f, g, true);
     }
     fprintf(f, "}\"%s];\n", x->requires_grad ? "" : ", style=dashed");
 }
@@ -51,8 +60,10 @@ int tg_tape_dot(const tg_tape *t, FILE *f)
             if (e->in[i]->creator < 0 || e->in[i]->tape != t)
                 tensor_node(f, e->in[i]);
         tensor_node(f, e->out);
-        fprintf(f, "  op%lld [label=\"%s\", shape=ellipse];\n", (long long)k,
-                e->op->name);
+        char op[TG__NAME_ESCAPED];
+        fprintf(f, "  op%lld [label=\"", (long long)k);
+        put_escaped(f, tg__escape_name(e->op->name, op), false);
+        fputs("\", shape=ellipse];\n", f);
         for (int i = 0; i < e->n; i++)
             fprintf(f, "  t%p -> op%lld;\n", (const void *)e->in[i],
                     (long long)k);

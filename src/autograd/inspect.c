@@ -6,6 +6,7 @@
 #include "tapegrad/tensor.h"
 
 #include "autograd/inspect.h"
+#include "io/utf8.h"
 #include "tensor/error_internal.h"
 #include "tensor/tape_struct.h"
 #include "tensor/tensor_check.h"
@@ -46,12 +47,22 @@ static double value_at(const tg_tensor *x, int64_t i)
                               : ((const double *)x->data)[i];
 }
 
+const char *tg__escape_name(const char *name, char *buf)
+{
+    /* At most 4 bytes out per byte in ("\\x01"): 63 bytes fit in 256. */
+    char cut[64];
+    snprintf(cut, sizeof cut, "%s", name);
+    tg__escape_text(cut, buf, TG__NAME_ESCAPED);
+    return buf;
+}
+
 void tg__describe(const tg_tensor *x, char *buf, size_t n)
 {
-    char shape[96];
+    char shape[96], name[TG__NAME_ESCAPED];
     tg_shape_str(x, shape, sizeof shape);
     if (x->name != NULL)
-        snprintf(buf, n, "%s %s %s", x->name, shape, tg_dtype_name(x->dtype));
+        snprintf(buf, n, "%s %s %s", tg__escape_name(x->name, name),
+                 shape, tg_dtype_name(x->dtype));
     else if (x->creator >= 0)
         snprintf(buf, n, "#%lld %s %s", (long long)x->creator, shape,
                  tg_dtype_name(x->dtype));
@@ -98,8 +109,10 @@ int tg_tape_print(const tg_tape *t, FILE *f)
     fprintf(f, "tape: %lld entries\n", (long long)t->n_entries);
     for (int64_t k = 0; k < t->n_entries; k++) {
         const tg__entry *e = &t->entries[k];
-        char d[160], v[256], g[256];
-        fprintf(f, "#%-4lld %-14s", (long long)k, e->op->name);
+        char d[TG__DESCRIBED], v[256], g[256];
+        char op[TG__NAME_ESCAPED];
+        fprintf(f, "#%-4lld %-14s", (long long)k,
+                tg__escape_name(e->op->name, op));
         for (int i = 0; i < e->n; i++) {
             tg__describe(e->in[i], d, sizeof d);
             fprintf(f, "%s%s", i ? ", " : "(", d);
@@ -122,13 +135,14 @@ void tg_tape_set_trace(tg_tape *t, FILE *f)
 void tg__trace_entry_to(const tg_tape *t, int64_t k, const tg__entry *e,
                         tg_tensor *const *slot)
 {
-    char d[160], s[256];
+    char d[TG__DESCRIBED], s[256];
     FILE *f = t->trace;
     if (slot == NULL) { /* before the op's backward runs */
         tg__describe(e->out, d, sizeof d);
         tg__summarise(e->out->grad, s, sizeof s);
+        char op[TG__NAME_ESCAPED];
         fprintf(f, "backward #%lld %s: d root / d %s = %s\n", (long long)k,
-                e->op->name, d, s);
+                tg__escape_name(e->op->name, op), d, s);
         return;
     }
     for (int i = 0; i < e->n; i++) {
@@ -162,9 +176,10 @@ int tg__check_finite(const tg_tape *t, const tg_op *op, int64_t k,
             len += (size_t)snprintf(shapes + len, sizeof shapes - len, "%s%s",
                                     j ? " and " : "",
                                     tg_shape_str(in[j], s, sizeof s));
+        char name[TG__NAME_ESCAPED];
         return tg_set_error(TG_ENUMERIC, "anomaly: %s of %s (tape entry "
                             "%lld, inputs %s) is %s at element %lld",
-                            what, op->name, (long long)k, shapes,
+                            what, tg__escape_name(op->name, name), (long long)k, shapes,
                             isnan(v) ? "NaN" : v > 0 ? "inf" : "-inf",
                             (long long)i);
     }

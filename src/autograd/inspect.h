@@ -11,7 +11,16 @@
 #include "tensor/tape_struct.h"
 #include "tapegrad/op.h"
 
-/* "x (3,4) f32" or "relu#2 (3,4) f32": how traces name a tensor. */
+/* A name escaped by tg__escape_text (io/utf8.h) fits in TG__NAME_ESCAPED
+ * bytes (tg_set_name keeps 63 bytes; an op's name is cut there too), and
+ * tg__describe's text in TG__DESCRIBED. */
+#define TG__NAME_ESCAPED 256
+#define TG__DESCRIBED 384
+/* name escaped into buf (TG__NAME_ESCAPED bytes); returns buf. */
+const char *tg__escape_name(const char *name, char *buf);
+
+/* "x (3,4) f32" or "relu#2 (3,4) f32": how traces name a tensor; the name
+ * escaped (no newline or control byte can forge a line). */
 void tg__describe(const tg_tensor *x, char *buf, size_t n);
 /* The values of x in full if small, else min / mean / max. */
 void tg__summarise(const tg_tensor *x, char *buf, size_t n);

@@ -19,12 +19,20 @@ typedef struct tg__atomic_file {
     FILE *f;                 /* the temporary file, open for writing */
     char *tmp;               /* its path (allocator-owned) */
     const char *path;        /* the target, as the caller gave it */
+    char *target;            /* what is replaced: path, or the regular file
+                                a symlink at path leads to (allocator-owned) */
     const char *fn;          /* the public call, for error messages */
     int err;                 /* errno of the first failed write, or 0 */
 } tg__atomic_file;
 
-/* Create a temporary file beside path. TG_EIO (naming path and the
- * system's reason) or TG_ENOMEM on failure, and then af needs no commit. */
+/*
+ * Create a temporary file beside path. The rule for targets (docs/io.md,
+ * docs/errors.md): "" is TG_EINVAL; a target that exists must be a regular
+ * file (a symlink is followed to one, and that file is replaced, the link
+ * kept) that can be opened for writing, else TG_EIO; the new file keeps the
+ * old one's permission bits. TG_EIO (naming path and the system's reason)
+ * or TG_ENOMEM on failure, and then af needs no commit.
+ */
 int tg__atomic_open(tg__atomic_file *af, const char *fn, const char *path);
 
 /* Append bytes; TG_EIO once any write has failed (nothing is reported to

@@ -23,6 +23,7 @@
 #include "tapegrad/io.h"
 
 #include "io/atomic_file.h"
+#include "io/names.h"
 #include "io/utf8.h"
 #include "tensor/tensor_check.h"
 
@@ -41,11 +42,15 @@ static int check_names(int n, const char *const *names)
         if (!tg__utf8_valid(names[i]))
             return tg_set_error(TG_EINVAL, FN ": names[%d] is not valid "
                                 "UTF-8", i);
-        for (int j = 0; j < i; j++)
-            if (strcmp(names[i], names[j]) == 0)
-                return tg_set_error(TG_EINVAL, FN ": names[%d] and "
-                                    "names[%d] are both \"%s\"", j, i,
-                                    names[i]);
+    }
+    int a, b;
+    if (tg__find_duplicate(n, names, &a, &b) != TG_OK)
+        return tg_set_error(TG_ENOMEM, FN ": out of memory");
+    if (a >= 0) {
+        char esc[256];   /* a name may hold a newline: escaped */
+        tg__escape_text(names[b], esc, sizeof esc);
+        return tg_set_error(TG_EINVAL, FN ": names[%d] and names[%d] are "
+                            "both \"%s\"", a, b, esc);
     }
     return TG_OK;
 }

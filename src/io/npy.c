@@ -16,6 +16,7 @@
 #include "io/atomic_file.h"
 #include "io/npy_dict.h"
 #include "io/npy_format.h"
+#include "io/utf8.h"
 #include "tensor/alloc.h"
 #include "tensor/tensor_check.h"
 #include "tensor/tensor_struct.h"
@@ -40,17 +41,22 @@ static void shape_str(int ndim, const int64_t *shape, char *buf, size_t n)
 /* The dtype a descr names; TG_EFORMAT for anything but '<f4' and '<f8'. */
 static int check_descr(const tg__src *s, const tg__npy_dict *h, tg_dtype *dt)
 {
-    int n = (int)(h->descr_len < 40 ? h->descr_len : 40);
+    /* The descr as the file has it, escaped: a NUL or control byte in it
+     * is shown, not taken as the end of the text. */
+    char n_esc[200];
+    tg__escape_bytes(h->descr, h->descr_len < 40 ? h->descr_len : 40, n_esc,
+                     sizeof n_esc);
     if (h->descr_len == 3 && !memcmp(h->descr, "<f4", 3))
         *dt = TG_F32;
     else if (h->descr_len == 3 && !memcmp(h->descr, "<f8", 3))
         *dt = TG_F64;
     else if (h->descr_len == 3 && h->descr[0] == '>' && h->descr[1] == 'f')
-        return tg__src_error(s, TG_EFORMAT, "big-endian dtype '%.*s' is not "
-                             "supported (only '<f4' and '<f8')", n, h->descr);
+        return tg__src_error(s, TG_EFORMAT, "big-endian dtype '%s' is not "
+                             "supported (only '<f4' and '<f8')", n_esc);
     else
-        return tg__src_error(s, TG_EFORMAT, "unsupported dtype '%.*s' (only "
-                             "'<f4' and '<f8')", n, h->descr);
+        return tg__src_error(s, TG_EFORMAT, "unsupported dtype '%s%s' (only "
+                             "'<f4' and '<f8')", n_esc,
+                             h->descr_len > 40 ? "..." : "");
     if (h->fortran_order)
         return tg__src_error(s, TG_EFORMAT, "fortran_order True is not "
                              "supported (save a C-ordered array)");

@@ -106,6 +106,10 @@ static int read_dim(cursor *c, int i, int64_t *v)
         return syntax(c, "a dimension without leading zeros");
     if (c->p < c->end && *c->p == 'L')
         c->p++;
+    /* "0x10", "1e3", "3Lx": not the decimal integer NumPy writes (checked
+     * before the value, so a hex literal is not reported as a 0). */
+    if (c->p < c->end && (is_word_char(*c->p) || *c->p == '.'))
+        return syntax(c, "a decimal dimension");
     if (n == 0)
         return tg__src_error(c->s, TG_EFORMAT, "shape: dimension %d is 0; "
                              "tapegrad tensors cannot be empty", i);

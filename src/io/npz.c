@@ -6,7 +6,9 @@
 
 #include "io/atomic_file.h"
 #include "io/crc32.h"
+#include "io/names.h"
 #include "io/npy_format.h"
+#include "io/utf8.h"
 #include "io/zip.h"
 #include "tensor/alloc.h"
 #include "tensor/tape_struct.h"
@@ -53,13 +55,23 @@ static int check_save_args(const char *path, int n, const char *const *names,
             return tg_set_error(TG_EINVAL, "%s: name %d is %s", fn, i,
                                 names[i] == NULL ? "NULL"
                                 : names[i][0] ? "over 65000 bytes" : "empty");
-        for (int j = 0; j < i; j++)
-            if (strcmp(names[i], names[j]) == 0)
-                return tg_set_error(TG_EINVAL, "%s: name '%s' is given "
-                                    "twice", fn, names[i]);
+        /* The archive flags such names UTF-8 (numpy decodes them so), as
+         * tg_json_write refuses them too. */
+        if (!tg__utf8_valid(names[i]))
+            return tg_set_error(TG_EINVAL, "%s: name %d is not valid UTF-8",
+                                fn, i);
         int rc = tg__check_tensor(fn, arrays[i]);
         if (rc != TG_OK)
             return rc;
+    }
+    int a, b;
+    if (tg__find_duplicate(n, names, &a, &b) != TG_OK)
+        return tg_set_error(TG_ENOMEM, "%s: out of memory", fn);
+    if (a >= 0) {
+        char esc[256];
+        tg__escape_text(names[b], esc, sizeof esc);
+        return tg_set_error(TG_EINVAL, "%s: name '%s' is given twice (names "
+                            "%d and %d)", fn, esc, a, b);
     }
     return TG_OK;
 }
@@ -93,10 +105,14 @@ static int plan(int n, const char *const *names,
         out[i].offset = (uint32_t)at;
         at += TG__ZIP_LOCAL_SIZE + name_len + size;
         cd += TG__ZIP_CENTRAL_SIZE + name_len;
-        if (size > UINT32_MAX || at + cd + TG__ZIP_END_SIZE > UINT32_MAX)
+        if (size > UINT32_MAX ||
+            at + cd + TG__ZIP_END64_SIZE + TG__ZIP_END_SIZE > UINT32_MAX) {
+            char esc[256];
+            tg__escape_text(names[i], esc, sizeof esc);
             return tg_set_error(TG_EINVAL, "tg_npz_save: the archive would "
                                 "pass 4 GiB at '%s'; ZIP64 is not supported",
-                                names[i]);
+                                esc);
+        }
     }
     *cd_offset = (uint32_t)at;
     *cd_size = (uint32_t)cd;
@@ -133,7 +149,13 @@ static void write_archive(tg__atomic_file *af, int n, const char *const *names,
         tg__atomic_write(af, rec, TG__ZIP_CENTRAL_SIZE);
         write_name(af, names[i]);
     }
-    tg__zip_end_record(rec, (uint16_t)n, cd_size, cd_offset);
+    if (n >= 0xffff) {   /* the count no longer fits in 16 bits */
+        unsigned char end64[TG__ZIP_END64_SIZE];
+        tg__zip_end64_records(end64, (uint64_t)n, cd_size, cd_offset);
+        tg__atomic_write(af, end64, sizeof end64);
+    }
+    tg__zip_end_record(rec, (uint16_t)(n >= 0xffff ? 0xffff : n), cd_size,
+                       cd_offset);
     tg__atomic_write(af, rec, TG__ZIP_END_SIZE);
 }
 
@@ -206,14 +228,28 @@ static tg_npz *npz_new(tg__src *s, tg_tape *t, int n, const char ***names,
 /* Check that every entry is a .npy file with its own name. */
 static int check_names(tg__src *s, const tg__zip_entry *e, int n)
 {
-    for (int i = 0; i < n; i++) {
-        if (array_name_len(e[i].name) == 0)
+    char esc[256];
+    for (int i = 0; i < n; i++)
+        if (array_name_len(e[i].name) == 0) {
+            tg__escape_text(e[i].name, esc, sizeof esc);
             return tg__src_error(s, TG_EFORMAT, "entry '%s' is not a .npy "
-                                 "file", e[i].name);
-        for (int j = 0; j < i; j++)
-            if (strcmp(e[i].name, e[j].name) == 0)
-                return tg__src_error(s, TG_EFORMAT, "entry '%s' appears "
-                                     "twice", e[i].name);
+                                 "file", esc);
+        }
+    /* By sorting: 65,535 entries take milliseconds, not seconds. */
+    const char **names = tg__malloc((size_t)(n ? n : 1) * sizeof *names);
+    if (names == NULL)
+        return tg__src_error(s, TG_ENOMEM, "out of memory");
+    for (int i = 0; i < n; i++)
+        names[i] = e[i].name;
+    int a, b;
+    int rc = tg__find_duplicate(n, names, &a, &b);
+    tg__free(names);
+    if (rc != TG_OK)
+        return tg__src_error(s, rc, "out of memory");
+    if (a >= 0) {
+        tg__escape_text(e[b].name, esc, sizeof esc);
+        return tg__src_error(s, TG_EFORMAT, "entry '%s' appears twice",
+                             esc);
     }
     return TG_OK;
 }
@@ -285,7 +321,9 @@ tg_tensor *tg_npz_get(const tg_npz *z, const char *name)
     for (int i = 0; i < z->n; i++)
         if (strcmp(z->names[i], name) == 0)
             return z->arrays[i];
-    tg_set_error(TG_ENOTFOUND, "tg_npz_get: no array named '%s'", name);
+    char esc[256];
+    tg__escape_text(name, esc, sizeof esc);
+    tg_set_error(TG_ENOTFOUND, "tg_npz_get: no array named '%s'", esc);
     return NULL;
 }
 
@@ -299,11 +337,15 @@ static tg_tensor *load_one(tg__src *s, tg_tape *t, const char *name)
     tg_tensor *x = NULL;
     size_t len = strlen(name);
     int i = 0;
-    while (i < n && !(array_name_len(e[i].name) == len &&
+    /* "" names no array: an entry that is not "<name>.npy" has an array
+     * name length of 0 too, and must not match it. */
+    while (i < n && !(len > 0 && array_name_len(e[i].name) == len &&
                       strncmp(e[i].name, name, len) == 0))
         i++;
+    char esc[256];
+    tg__escape_text(name, esc, sizeof esc);
     if (i == n)
-        tg__src_error(s, TG_ENOTFOUND, "no array named '%s'", name);
+        tg__src_error(s, TG_ENOTFOUND, "no array named '%s'", esc);
     else
         read_entry(s, &e[i], t, &x);
     tg__zip_free(e, n);

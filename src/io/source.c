@@ -6,12 +6,15 @@
 
 #include "io/crc32.h"
 #include "io/source.h"
+#include "io/utf8.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 /* The system's reason for errnum, thread-safely. */
 static void reason(int errnum, char *buf, size_t n)
@@ -27,30 +30,53 @@ int tg__src_error(const tg__src *s, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    return tg_set_error(status, "%s: %s: %s", s->fn, s->where, what);
+    /* Messages hold 511 bytes: shorten where (the path), never the
+     * reason after it. */
+    char where[sizeof s->where];
+    size_t len = strlen(s->where), used = strlen(s->fn) + strlen(what) + 4;
+    size_t room = used < 511 - 40 ? 511 - used : 40;
+    memcpy(where, s->where, len + 1);
+    if (len > room) {
+        size_t head = (room - 3) / 3, from = len - (room - 3 - head);
+        while (head > 0 && ((unsigned char)where[head] & 0xc0) == 0x80)
+            head--;
+        while (from < len && ((unsigned char)where[from] & 0xc0) == 0x80)
+            from++;
+        memcpy(where + head, "...", 3);
+        memmove(where + head + 3, s->where + from, len - from + 1);
+    }
+    return tg_set_error(status, "%s: %s: %s", s->fn, where, what);
 }
 
 int tg__src_open(tg__src *s, const char *fn, const char *path)
 {
     memset(s, 0, sizeof *s);
     s->fn = fn;
-    snprintf(s->where, sizeof s->where, "'%s'", path);
+    char quoted[sizeof s->where - 2];
+    tg__escape_fit(path, sizeof quoted - 1, quoted, sizeof quoted);
+    snprintf(s->where, sizeof s->where, "'%s'", quoted);
     char why[128];
     struct stat st;
-    s->f = fopen(path, "rb");
-    if (s->f == NULL) {
+    /* Non-blocking, so that opening a FIFO (or a device) returns at once
+     * and is refused below instead of waiting for a writer. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         reason(errno, why, sizeof why);
         return tg__src_error(s, TG_EIO, "cannot open: %s", why);
     }
-    if (fstat(fileno(s->f), &st) != 0)
+    int flags;
+    if (fstat(fd, &st) != 0)
         reason(errno, why, sizeof why);
     else if (!S_ISREG(st.st_mode))
         snprintf(why, sizeof why, "not a regular file");
+    else if ((flags = fcntl(fd, F_GETFL)) < 0 ||
+             fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 ||
+             (s->f = fdopen(fd, "rb")) == NULL)
+        reason(errno, why, sizeof why);
     else
         why[0] = '\0';
     if (why[0] != '\0') {
-        fclose(s->f);
-        s->f = NULL;
+        close(fd);
         return tg__src_error(s, TG_EIO, "cannot read: %s", why);
     }
     s->size = (uint64_t)st.st_size;
@@ -78,8 +104,10 @@ void tg__src_window(tg__src *w, const tg__src *parent, uint64_t off,
                     uint64_t len, const char *entry)
 {
     *w = *parent;
+    char esc[256];
+    tg__escape_text(entry, esc, sizeof esc);
     if (snprintf(w->where, sizeof w->where, "%s entry '%s'", parent->where,
-                 entry) >= (int)sizeof w->where)
+                 esc) >= (int)sizeof w->where)
         memcpy(w->where + sizeof w->where - 4, "...", 4);   /* truncated */
     w->base = parent->base + off;
     w->size = len;

@@ -8,28 +8,36 @@
  * An archive ends with an "end of central directory" record that says
  * where the central directory is; the directory has one record per entry
  * (name, sizes, CRC-32, where its local header is); each local header is
- * followed by the entry's bytes. Offsets and sizes here are 32-bit: ZIP64
- * archives (entries or archives past 4 GiB) are refused, except that the
- * ZIP64 extra field NumPy puts in local headers is skipped like any other.
+ * followed by the entry's bytes. Entry offsets and sizes are 32-bit
+ * (entries or archives past 4 GiB are refused), but the ZIP64 end record
+ * that 65,535 entries or more need is read and written, as Python's
+ * zipfile does, and the ZIP64 extra field NumPy puts in local headers is
+ * read.
  */
 #include "tapegrad/base.h"
 
 #include "io/zip.h"
 #include "tensor/alloc.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #define SIG_LOCAL 0x04034b50u
 #define SIG_CENTRAL 0x02014b50u
 #define SIG_END 0x06054b50u
+#define SIG_END64 0x06064b50u
+#define SIG_LOCATOR64 0x07064b50u
+#define END64_SIZE 56
+#define LOCATOR64_SIZE 20
 #define FLAG_ENCRYPTED 0x0001u
 #define FLAG_UTF8 0x0800u
 
 /* The end record's fields that matter. */
 typedef struct zip_end {
-    uint64_t at;                   /* offset of the record */
-    uint32_t n;                    /* entries */
-    uint32_t cd_size, cd_offset;   /* the central directory */
+    uint64_t at;                   /* offset of the record (of the ZIP64
+                                      end record if there is one) */
+    uint64_t n;                    /* entries */
+    uint64_t cd_size, cd_offset;   /* the central directory */
 } zip_end;
 
 /*
@@ -199,25 +207,73 @@ void tg__zip_free(tg__zip_entry *entries, int n)
     tg__free(entries);
 }
 
+/*
+ * An archive of 65,535 entries or more (or a directory past 4 GiB) has a
+ * ZIP64 end record before the end record, found through the locator just
+ * before it (APPNOTE 4.3.14-15); its 64-bit counts replace the saturated
+ * ones. Without a locator the 32-bit values are taken as they are, as
+ * Python's zipfile does: an archive of exactly 65,535 entries written
+ * without ZIP64 reads back.
+ */
+static int read_end64(tg__src *s, zip_end *end)
+{
+    unsigned char loc[LOCATOR64_SIZE], rec[END64_SIZE];
+    if (end->at < LOCATOR64_SIZE)
+        return TG_OK;
+    int rc = tg__src_seek(s, end->at - LOCATOR64_SIZE);
+    if (rc == TG_OK)
+        rc = tg__src_read(s, loc, sizeof loc, "the ZIP64 locator");
+    if (rc != TG_OK || tg__le32(loc) != SIG_LOCATOR64)
+        return rc;
+    uint64_t at = tg__le64(loc + 8);
+    if (tg__le32(loc + 4) != 0 || tg__le32(loc + 16) > 1)
+        return tg__src_error(s, TG_EFORMAT, "multi-disk ZIP archives are "
+                             "not supported");
+    if (at > end->at - LOCATOR64_SIZE ||
+        end->at - LOCATOR64_SIZE - at < END64_SIZE)
+        return tg__src_error(s, TG_EFORMAT, "the ZIP64 end record at offset "
+                             "%llu does not fit before its locator",
+                             (unsigned long long)at);
+    rc = tg__src_seek(s, at);
+    if (rc == TG_OK)
+        rc = tg__src_read(s, rec, sizeof rec, "the ZIP64 end record");
+    if (rc != TG_OK)
+        return rc;
+    if (tg__le32(rec) != SIG_END64)
+        return tg__src_error(s, TG_EFORMAT, "no ZIP64 end record at offset "
+                             "%llu, where the locator points",
+                             (unsigned long long)at);
+    if (tg__le32(rec + 16) != 0 || tg__le32(rec + 20) != 0 ||
+        tg__le64(rec + 24) != tg__le64(rec + 32))
+        return tg__src_error(s, TG_EFORMAT, "multi-disk ZIP archives are "
+                             "not supported");
+    end->at = at;
+    end->n = tg__le64(rec + 32);
+    end->cd_size = tg__le64(rec + 40);
+    end->cd_offset = tg__le64(rec + 48);
+    return TG_OK;
+}
+
 /* Read the n records of the central directory end describes. */
 static int read_directory(tg__src *s, const zip_end *end,
                           tg__zip_entry *entries)
 {
-    unsigned char *cd = tg__malloc(end->cd_size);
+    unsigned char *cd = tg__malloc((size_t)end->cd_size);
     if (cd == NULL)
         return tg__src_error(s, TG_ENOMEM, "out of memory");
     int rc = tg__src_seek(s, end->cd_offset);
     if (rc == TG_OK)
         rc = tg__src_read(s, cd, end->cd_size, "the central directory");
     size_t at = 0;
-    for (uint32_t i = 0; rc == TG_OK && i < end->n; i++)
-        rc = read_central(s, cd, end->cd_size, &at, &entries[i]);
+    for (uint64_t i = 0; rc == TG_OK && i < end->n; i++)
+        rc = read_central(s, cd, (size_t)end->cd_size, &at, &entries[i]);
     tg__free(cd);
     if (rc == TG_OK && at != end->cd_size)
         rc = tg__src_error(s, TG_EFORMAT, "the central directory has %zu "
-                           "bytes more than its %u records", end->cd_size - at,
-                           end->n);
-    for (uint32_t i = 0; rc == TG_OK && i < end->n; i++)
+                           "bytes more than its %llu records",
+                           (size_t)end->cd_size - at,
+                           (unsigned long long)end->n);
+    for (uint64_t i = 0; rc == TG_OK && i < end->n; i++)
         rc = read_local(s, &entries[i], end->cd_offset);
     return rc;
 }
@@ -228,19 +284,28 @@ int tg__zip_read(tg__src *s, tg__zip_entry **entries, int *n)
     int rc = find_end(s, &end);
     if (rc != TG_OK)
         return rc;
-    if (end.n == 0xffff || end.cd_size == 0xffffffffu ||
-        end.cd_offset == 0xffffffffu)
-        return tg__src_error(s, TG_EFORMAT, "ZIP64 archives are not "
-                             "supported");
-    if ((uint64_t)end.cd_offset + end.cd_size != end.at)
-        return tg__src_error(s, TG_EFORMAT, "the central directory (%u bytes "
-                             "at offset %u) does not end where the end record "
-                             "starts (%llu)", end.cd_size, end.cd_offset,
+    rc = read_end64(s, &end);
+    if (rc != TG_OK)
+        return rc;
+    /* Every entry needs a 46-byte record: a count beyond that is a lie. */
+    if (end.n > (uint64_t)INT32_MAX || end.cd_size > SIZE_MAX / 2 ||
+        end.n > end.cd_size / TG__ZIP_CENTRAL_SIZE + 1)
+        return tg__src_error(s, TG_EFORMAT, "the archive claims %llu entries "
+                             "in a central directory of %llu bytes",
+                             (unsigned long long)end.n,
+                             (unsigned long long)end.cd_size);
+    if (end.cd_offset > end.at || end.at - end.cd_offset != end.cd_size)
+        return tg__src_error(s, TG_EFORMAT, "the central directory (%llu "
+                             "bytes at offset %llu) does not end where the end "
+                             "record starts (%llu)",
+                             (unsigned long long)end.cd_size,
+                             (unsigned long long)end.cd_offset,
                              (unsigned long long)end.at);
-    tg__zip_entry *list = tg__malloc((end.n ? end.n : 1) * sizeof *list);
+    size_t count = (size_t)(end.n ? end.n : 1);
+    tg__zip_entry *list = tg__malloc(count * sizeof *list);
     if (list == NULL)
         return tg__src_error(s, TG_ENOMEM, "out of memory");
-    memset(list, 0, (end.n ? end.n : 1) * sizeof *list);
+    memset(list, 0, count * sizeof *list);
     rc = read_directory(s, &end, list);
     if (rc != TG_OK) {
         tg__zip_free(list, (int)end.n);
@@ -290,6 +355,33 @@ void tg__zip_central_record(unsigned char *p, size_t name_len, uint32_t crc,
     memset(p + 30, 0, 12);                     /* extra, comment, disk,
                                                   attributes */
     tg__put_le32(p + 42, offset);
+}
+
+void tg__zip_end64_records(unsigned char *p, uint64_t n, uint64_t cd_size,
+                           uint64_t cd_offset)
+{
+    tg__put_le32(p, SIG_END64);
+    tg__put_le32(p + 4, END64_SIZE - 12);      /* size of the rest */
+    tg__put_le32(p + 8, 0);
+    tg__put_le16(p + 12, 45);                  /* made by: MS-DOS, 4.5 */
+    tg__put_le16(p + 14, 45);                  /* needed: 4.5 (ZIP64) */
+    tg__put_le32(p + 16, 0);                   /* this disk, the CD's */
+    tg__put_le32(p + 20, 0);
+    tg__put_le32(p + 24, (uint32_t)n);
+    tg__put_le32(p + 28, (uint32_t)(n >> 32));
+    tg__put_le32(p + 32, (uint32_t)n);
+    tg__put_le32(p + 36, (uint32_t)(n >> 32));
+    tg__put_le32(p + 40, (uint32_t)cd_size);
+    tg__put_le32(p + 44, (uint32_t)(cd_size >> 32));
+    tg__put_le32(p + 48, (uint32_t)cd_offset);
+    tg__put_le32(p + 52, (uint32_t)(cd_offset >> 32));
+    unsigned char *l = p + END64_SIZE;
+    uint64_t at = cd_offset + cd_size;         /* where the record is */
+    tg__put_le32(l, SIG_LOCATOR64);
+    tg__put_le32(l + 4, 0);
+    tg__put_le32(l + 8, (uint32_t)at);
+    tg__put_le32(l + 12, (uint32_t)(at >> 32));
+    tg__put_le32(l + 16, 1);                   /* one disk */
 }
 
 void tg__zip_end_record(unsigned char *p, uint16_t n, uint32_t cd_size,

@@ -43,5 +43,11 @@ void tg__zip_central_record(unsigned char *p, size_t name_len, uint32_t crc,
                             uint32_t size, uint32_t offset, bool utf8);
 void tg__zip_end_record(unsigned char *p, uint16_t n, uint32_t cd_size,
                         uint32_t cd_offset);
+/* The ZIP64 end record and its locator (TG__ZIP_END64_SIZE bytes), written
+ * just before the end record when an archive has 65,535 entries or more;
+ * the end record then says 0xFFFF entries. */
+#define TG__ZIP_END64_SIZE (56 + 20)
+void tg__zip_end64_records(unsigned char *p, uint64_t n, uint64_t cd_size,
+                           uint64_t cd_offset);
 
 #endif /* TG_IO_ZIP_H */

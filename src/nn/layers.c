@@ -4,6 +4,8 @@
 #include "tapegrad.h"
 #include "tapegrad/nn.h"
 
+#include "tensor/error_internal.h"
+
 #include <math.h>
 
 int tg_linear_layer_init(tg_linear_layer *l, tg_tape *t, tg_params *p,
@@ -24,7 +26,7 @@ int tg_linear_layer_init(tg_linear_layer *l, tg_tape *t, tg_params *p,
     l->weight = tg_rand_uniform(t, rng, dt, 2, wshape, -bound, bound);
     l->bias = bias ? tg_rand_uniform(t, rng, dt, 1, &out, -bound, bound) : NULL;
     if (l->weight == NULL || (bias && l->bias == NULL))
-        return tg_last_status();
+        return tg__error_in("tg_linear_layer_init");
     tg_set_requires_grad(l->weight, true);
     if (bias)
         tg_set_requires_grad(l->bias, true);
@@ -33,7 +35,7 @@ int tg_linear_layer_init(tg_linear_layer *l, tg_tape *t, tg_params *p,
     int rc = tg_params_add(p, l->weight);
     if (rc == TG_OK && bias)
         rc = tg_params_add(p, l->bias);
-    return rc;
+    return rc == TG_OK ? TG_OK : tg__error_in("tg_linear_layer_init");
 }
 
 tg_tensor *tg_linear_layer_forward(tg_tape *t, const tg_linear_layer *l,
@@ -67,13 +69,19 @@ tg_mlp *tg_mlp_new(tg_tape *t, tg_params *p, tg_rng *rng, tg_dtype dt, int n,
     }
     tg_mlp *m = tg_tape_alloc(t, sizeof *m);
     tg_linear_layer *layers = tg_tape_alloc(t, (size_t)(n - 1) * sizeof *layers);
-    if (m == NULL || layers == NULL)
+    if (m == NULL || layers == NULL) {
+        tg__error_in("tg_mlp_new");
         return NULL;
+    }
     *m = (tg_mlp){n - 1, layers, act};
+    /* The user called tg_mlp_new: its name first, then the inner cause
+     * ("tg_mlp_new: tg_linear_layer_init: tg_rand_uniform: ..."). */
     for (int i = 0; i + 1 < n; i++)
         if (tg_linear_layer_init(&layers[i], t, p, rng, dt, widths[i],
-                                 widths[i + 1], true) != TG_OK)
+                                 widths[i + 1], true) != TG_OK) {
+            tg__error_in("tg_mlp_new");
             return NULL;
+        }
     return m;
 }
 

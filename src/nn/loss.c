@@ -7,6 +7,8 @@
 #include "tapegrad.h"
 #include "tapegrad/nn.h"
 
+#include "tensor/error_internal.h"
+
 static bool same_shape(const tg_tensor *a, const tg_tensor *b)
 {
     if (tg_ndim(a) != tg_ndim(b))
@@ -30,7 +32,11 @@ tg_tensor *tg_hinge_loss(tg_tape *t, tg_tensor *scores, tg_tensor *labels)
     tg_tensor *margin = tg_add_scalar(t, tg_mul_scalar(t, tg_mul(t, labels,
                                                                   scores),
                                                       -1.0), 1.0);
-    return tg_mean(t, tg_relu(t, margin));
+    tg_tensor *loss = tg_mean(t, tg_relu(t, margin));
+    /* A failure inside (not a NULL argument's kept error) names this call. */
+    if (loss == NULL && scores != NULL && labels != NULL)
+        tg__error_in("tg_hinge_loss");
+    return loss;
 }
 
 /* alpha * (sum(p0^2) + sum(p1^2) + ...). */
@@ -43,13 +49,20 @@ tg_tensor *tg_l2_penalty(tg_tape *t, const tg_params *p, double alpha)
             tg_set_error(TG_EINVAL, "tg_l2_penalty: parameter list is NULL");
         return NULL;
     }
-    if (tg_params_count(p) == 0)
-        return tg_scalar(t, TG_F32, 0.0);
+    if (tg_params_count(p) == 0) {
+        tg_tensor *zero = tg_scalar(t, TG_F32, 0.0);
+        if (zero == NULL)
+            tg__error_in("tg_l2_penalty");
+        return zero;
+    }
     tg_tensor *total = NULL;
     for (int64_t i = 0; i < tg_params_count(p); i++) {
         tg_tensor *x = tg_params_at(p, i);
         tg_tensor *s = tg_sum(t, tg_mul(t, x, x));
         total = total ? tg_add(t, total, s) : s;
     }
-    return tg_mul_scalar(t, total, alpha);
+    tg_tensor *penalty = tg_mul_scalar(t, total, alpha);
+    if (penalty == NULL)
+        tg__error_in("tg_l2_penalty");
+    return penalty;
 }

@@ -3,6 +3,8 @@
  */
 #include "optimizer.h"
 
+#include "tensor/error_internal.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -21,8 +23,10 @@ tg_optimizer *tg__optimizer_new(const char *fn, tg_tape *t, tg_params *p,
     tg_optimizer *o = tg_tape_alloc(t, sizeof *o);
     tg_tensor **slots = tg_tape_alloc(t, (size_t)(3 * n + 1) * sizeof *slots);
     int64_t *count = tg_tape_alloc(t, (size_t)(n + 1) * sizeof *count);
-    if (o == NULL || slots == NULL || count == NULL)
+    if (o == NULL || slots == NULL || count == NULL) {
+        tg__error_in(fn);   /* "tg_adam_new: tg_tape_alloc: out of memory" */
         return NULL;
+    }
     memset(count, 0, (size_t)(n + 1) * sizeof *count);
     *o = (tg_optimizer){.kind = kind, .tape = t, .n = n, .params = slots,
                         .state1 = slots + n, .state2 = slots + 2 * n,
@@ -35,8 +39,10 @@ tg_optimizer *tg__optimizer_new(const char *fn, tg_tape *t, tg_params *p,
         o->state2[i] = n_state >= 2 ? tg_zeros(t, tg_dtype_of(x), tg_ndim(x),
                                                tg_shape(x)) : NULL;
         if ((n_state >= 1 && o->state1[i] == NULL) ||
-            (n_state >= 2 && o->state2[i] == NULL))
+            (n_state >= 2 && o->state2[i] == NULL)) {
+            tg__error_in(fn);
             return NULL;
+        }
     }
     return o;
 }

@@ -7,6 +7,20 @@
 
 #include "tapegrad.h"
 #include "tapegrad/nn.h"
+#include "hot.h"
+
+/* The optimizer loops call fma()/fmaf() (PyTorch's rounding): clone them
+ * for x86-64-v4 and -v3, whose FMA instructions inline it, rather than for
+ * "avx512f" and "avx2", which don't include FMA and call libm per element.
+ * Elsewhere TG__HOT as every hot loop. */
+#if defined(__x86_64__) && defined(__ELF__) && !defined(TG__NO_CLONES) && \
+    (defined(__clang__) ? __clang_major__ >= 14 : __GNUC__ >= 11)
+#define TG__HOT_FMA                                                           \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3",         \
+                                 "default")))
+#else
+#define TG__HOT_FMA TG__HOT
+#endif
 
 typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW } opt_kind;
 

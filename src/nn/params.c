@@ -4,6 +4,8 @@
 #include "tapegrad.h"
 #include "tapegrad/nn.h"
 
+#include "tensor/error_internal.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -20,8 +22,10 @@ tg_params *tg_params_new(tg_tape *t)
         return NULL;
     }
     tg_params *p = tg_tape_alloc(t, sizeof *p);
-    if (p == NULL)
+    if (p == NULL) {
+        tg__error_in("tg_params_new");
         return NULL;
+    }
     *p = (tg_params){t, NULL, 0, 0};
     return p;
 }
@@ -39,12 +43,12 @@ int tg_params_add(tg_params *p, tg_tensor *x)
                                   p ? "tensor" : "parameter list");
     int rc = tg_set_requires_grad(x, true);
     if (rc != TG_OK)
-        return rc;
+        return tg__error_in("tg_params_add");
     if (p->n == p->cap) {
         int64_t cap = p->cap ? 2 * p->cap : 16;
         tg_tensor **items = tg_tape_alloc(p->tape, (size_t)cap * sizeof *items);
         if (items == NULL)
-            return TG_ENOMEM;
+            return tg__error_in("tg_params_add");
         if (p->n > 0)
             memcpy(items, p->items, (size_t)p->n * sizeof *items);
         p->items = items;

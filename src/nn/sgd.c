@@ -8,27 +8,31 @@
  *     p = p - lr * d
  */
 #include "optimizer.h"
-#include "hot.h"
 
-/* The rule for one dtype T; the loop vectorises when momentum is 0. */
-#define SGD_UPDATE(T, p, g, buf, n, o, first)                                 \
+#include <math.h>
+
+/* The rule for one dtype T, rounded as PyTorch rounds it: each "add with
+ * alpha" (g + wd * p, buf * mom + (1 - dampening) * d, d + mom * buf,
+ * p - lr * d) is one fused multiply-add; 1 - dampening is computed in
+ * double. */
+#define SGD_UPDATE(T, FMA, p, g, buf, n, o, first)                            \
     do {                                                                      \
         const T lr = (T)(o)->sgd.lr, wd = (T)(o)->sgd.weight_decay;           \
         const T mom = (T)(o)->sgd.momentum;                                   \
         const T keep = (T)(1.0 - (o)->sgd.dampening);                         \
         for (int64_t i = 0; i < (n); i++) {                                   \
-            T d = (g)[i] + wd * (p)[i];                                       \
+            T d = wd != 0 ? FMA((p)[i], wd, (g)[i]) : (g)[i];                 \
             if ((buf) != NULL) {                                              \
-                (buf)[i] = (first) ? d : mom * (buf)[i] + keep * d;           \
-                d = (o)->sgd.nesterov ? d + mom * (buf)[i] : (buf)[i];        \
+                (buf)[i] = (first) ? d : FMA(d, keep, (buf)[i] * mom);        \
+                d = (o)->sgd.nesterov ? FMA((buf)[i], mom, d) : (buf)[i];     \
             }                                                                 \
-            (p)[i] -= lr * d;                                                 \
+            (p)[i] = FMA(d, -lr, (p)[i]);                                     \
         }                                                                     \
     } while (0)
 
-/* Cloned for AVX2 and AVX-512 (TG__HOT); static, because clang 14 makes
+/* Cloned for x86-64-v3 and -v4 (TG__HOT_FMA); static, because clang 14 makes
  * no dispatcher for an external clone that its own file never calls. */
-TG__HOT static int sgd_step(tg_optimizer *o)
+TG__HOT_FMA static int sgd_step(tg_optimizer *o)
 {
     for (int64_t k = 0; k < o->n; k++) {
         tg_tensor *x = o->params[k], *grad = tg_grad(x);
@@ -40,12 +44,12 @@ TG__HOT static int sgd_step(tg_optimizer *o)
             float *restrict p = tg_mut_f32(x);
             const float *restrict g = tg_data_f32(grad);
             float *restrict buf = o->state1[k] ? tg_mut_f32(o->state1[k]) : NULL;
-            SGD_UPDATE(float, p, g, buf, n, o, first);
+            SGD_UPDATE(float, fmaf, p, g, buf, n, o, first);
         } else {
             double *restrict p = tg_mut_f64(x);
             const double *restrict g = tg_data_f64(grad);
             double *restrict buf = o->state1[k] ? tg_mut_f64(o->state1[k]) : NULL;
-            SGD_UPDATE(double, p, g, buf, n, o, first);
+            SGD_UPDATE(double, fma, p, g, buf, n, o, first);
         }
     }
     return TG_OK;

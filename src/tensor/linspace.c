@@ -25,6 +25,7 @@
 #include "tensor/error_internal.h"
 #include "tensor/tensor_struct.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -152,6 +153,13 @@ static void linspace_f32_fast(float *x, double start, double end,
 }
 
 /* Whether v survives a round trip through float. */
+/* v rounds to a finite float: below FLT_MAX + half an ulp (2^103), the
+ * tie at which rounding to nearest even goes to infinity. */
+static bool fits_f32(double v)
+{
+    return fabs(v) < 0x1.ffffffp+127;
+}
+
 static bool is_float(double v)
 {
     return (double)(float)v == v;
@@ -167,6 +175,12 @@ tg_tensor *tg_linspace(tg_tape *t, tg_dtype dt, double start, double end,
     }
     if (!isfinite(start) || !isfinite(end)) {
         tg_set_error(TG_EINVAL, "tg_linspace: start and end must be finite");
+        return NULL;
+    }
+    if (dt == TG_F32 && (!fits_f32(start) || !fits_f32(end))) {
+        tg_set_error(TG_EINVAL, "tg_linspace: start %g and end %g must fit "
+                     "in f32 (|v| <= %g); they would round to infinity",
+                     start, end, (double)FLT_MAX);
         return NULL;
     }
     if (steps > ((int64_t)1 << 53)) {

@@ -18,6 +18,7 @@
 
 #include "tensor/tensor_check.h"
 
+#include <float.h>
 #include <math.h>
 
 #if defined(__clang__)
@@ -253,6 +254,13 @@ static tg_tensor *new_random(const char *fn, tg_tape *t, tg_rng *rng,
     return x;
 }
 
+/* v rounds to a finite float: below FLT_MAX + half an ulp (2^103), the
+ * tie at which rounding to nearest even goes to infinity. */
+static bool fits_f32(double v)
+{
+    return fabs(v) < 0x1.ffffffp+127;
+}
+
 /* The largest float below hi: where a rounded-up f32 value goes. */
 static float below(double hi)
 {
@@ -268,6 +276,11 @@ tg_tensor *tg_rand_uniform(tg_tape *t, tg_rng *rng, tg_dtype dt, int ndim,
     if (!isfinite(lo) || !isfinite(hi) || !(lo < hi) || !isfinite(hi - lo)) {
         tg_set_error(TG_EINVAL, "tg_rand_uniform: the range [%g, %g) is not "
                      "finite and non-empty", lo, hi);
+        return NULL;
+    }
+    if (dt == TG_F32 && (!fits_f32(lo) || !fits_f32(hi))) {
+        tg_set_error(TG_EINVAL, "tg_rand_uniform: the range [%g, %g) does "
+                     "not fit in f32 (|v| <= %g)", lo, hi, (double)FLT_MAX);
         return NULL;
     }
     tg_tensor *x = new_random("tg_rand_uniform", t, rng, dt, ndim, shape);
@@ -300,6 +313,11 @@ tg_tensor *tg_rand_normal(tg_tape *t, tg_rng *rng, tg_dtype dt, int ndim,
     if (!isfinite(mean) || !isfinite(std) || std < 0) {
         tg_set_error(TG_EINVAL, "tg_rand_normal: mean %g and std %g must be "
                      "finite, std >= 0", mean, std);
+        return NULL;
+    }
+    if (dt == TG_F32 && (!fits_f32(mean) || !fits_f32(std))) {
+        tg_set_error(TG_EINVAL, "tg_rand_normal: mean %g and std %g must fit "
+                     "in f32 (|v| <= %g)", mean, std, (double)FLT_MAX);
         return NULL;
     }
     tg_tensor *x = new_random("tg_rand_normal", t, rng, dt, ndim, shape);
