@@ -405,6 +405,9 @@ int tg_set_num_threads(int n)
     }
     if (n > 1)
         calibrate();
+    else /* nothing is split: keep one-thread calls as they always were */
+        atomic_store_explicit(&elementwise_part, (int64_t)1 << 16,
+                              memory_order_relaxed);
     atomic_store_explicit(&n_threads, n, memory_order_relaxed);
     pthread_mutex_unlock(&pool.busy);
     return TG_OK;
