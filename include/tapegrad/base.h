@@ -159,10 +159,10 @@ TG_API int tg_set_allocator(const tg_allocator *a);
  * optimizers' updates across a pool of threads. n = 1, the default, runs
  * everything on the calling thread; n > 1 starts n - 1 worker threads,
  * which then share the work of every call big enough to be worth it
- * (about a million multiply-adds of a matrix product per thread; for
- * elementwise loops, enough elements to cover handing work to a thread,
- * which tg_set_num_threads(n > 1) measures on the machine, and which the
- * pool follows as it changes: a thousand to a million elements) and
+ * (enough work per thread to cover handing it over, a cost that
+ * tg_set_num_threads(n > 1) measures on the machine and the pool follows
+ * as it changes: 16K to a million multiply-adds of a matrix product, a
+ * thousand to a million elements of an elementwise loop) and
  * otherwise sleep (after watching for new work for 50 microseconds).
  * When the workers come late (another program has the other cores), the
  * pool runs the next calls on the calling thread alone for a while, so n
