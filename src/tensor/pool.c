@@ -43,14 +43,9 @@ int tg_num_threads(void)
 }
 
 /* The elementwise part size and what the last calibration measured. */
-static _Atomic int64_t elementwise_part = (int64_t)1 << 16;
+_Atomic int64_t tg__elementwise_part_value = (int64_t)1 << 16;
 static _Atomic double handoff_ns_measured, element_ns_measured;
 static _Atomic int64_t fallbacks;
-
-int64_t tg__elementwise_part(void)
-{
-    return atomic_load_explicit(&elementwise_part, memory_order_relaxed);
-}
 
 void tg__pool_calibration(double *handoff_ns, double *element_ns)
 {
@@ -304,7 +299,8 @@ static void set_part(void)
     while (part < ((int64_t)1 << 20) &&
            (double)part * element_cost_ns < handoff_est_ns)
         part *= 2;
-    atomic_store_explicit(&elementwise_part, part, memory_order_relaxed);
+    atomic_store_explicit(&tg__elementwise_part_value, part,
+                          memory_order_relaxed);
     atomic_store(&handoff_ns_measured, handoff_est_ns);
 }
 
@@ -406,7 +402,7 @@ int tg_set_num_threads(int n)
     if (n > 1)
         calibrate();
     else /* nothing is split: keep one-thread calls as they always were */
-        atomic_store_explicit(&elementwise_part, (int64_t)1 << 16,
+        atomic_store_explicit(&tg__elementwise_part_value, (int64_t)1 << 16,
                               memory_order_relaxed);
     atomic_store_explicit(&n_threads, n, memory_order_relaxed);
     pthread_mutex_unlock(&pool.busy);

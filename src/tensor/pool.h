@@ -9,6 +9,7 @@
 #ifndef TG_TENSOR_POOL_H
 #define TG_TENSOR_POOL_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #ifndef TG__THREADS
@@ -49,7 +50,13 @@ static inline void tg__parallel_for(int64_t n, int64_t align,
  * sets it to the hand-off over the element cost, rounded up to a power of
  * two, between 2^10 and 2^20 (2^16 until then and with one thread).
  */
-int64_t tg__elementwise_part(void);
+extern _Atomic int64_t tg__elementwise_part_value; /* pool.c's */
+static inline int64_t tg__elementwise_part(void)
+{
+    /* inline: every elementwise call reads it, most on one thread */
+    return atomic_load_explicit(&tg__elementwise_part_value,
+                                memory_order_relaxed);
+}
 #define TG__ELEMENTWISE_PART (tg__elementwise_part())
 
 /* What the last calibration measured, in nanoseconds: the hand-off (a
