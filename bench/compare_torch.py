@@ -12,7 +12,12 @@ own settings), timed with the bench's method: a warm-up, batches of at
 least about a millisecond, the median, minimum and maximum of the samples.
 PyTorch runs single-threaded (torch.set_num_threads(1), and
 OPENBLAS_NUM_THREADS=1, without which OpenBLAS uses every core) except in
-the rows named "-2threads" (2 of each).
+the rows named "-2threads" (2 of each). The "-2threads-busy" rows run
+like "-2threads" while another thread (another process, for PyTorch) spins
+on the last CPU: a busy second core. Under the table, the thread rows of
+tapegrad against its 1-thread rows (issue 18): the speed-up on 2 threads
+(target >= 1.6x) and, with the other core busy, the time over the
+1-thread time (target <= 1.1x).
 
     W1  x = linspace(-2, 2, 1000, requires_grad); relu(x).sum().backward()
     W2  x = randn(2^24) leaf; relu(x).sum().backward(); x.grad.zero_()
@@ -57,11 +62,17 @@ FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 W2_PAIRS = 15
 
 # Workloads whose PyTorch version multiplies matrices through BLAS.
-BLAS_WORKLOADS = ("W3", "W4", "W4-2threads", "W5", "W5-2threads", "W8",
-                  "W8-grad")
+BLAS_WORKLOADS = ("W3", "W4", "W4-2threads", "W4-2threads-busy", "W5",
+                  "W5-2threads", "W5-2threads-busy", "W8", "W8-grad")
 
 # Rows compared with PyTorch without an absolute target (W8's is relative).
-OTHER_ROWS = ("W4-2threads", "W8", "W8-grad")
+OTHER_ROWS = ("W4-2threads", "W4-2threads-busy", "W5-2threads-busy", "W8",
+              "W8-grad")
+
+# Issue 18: 2 threads at least this much faster than 1, and with the other
+# core busy at most this many times the 1-thread time.
+SPEEDUP_TARGET = 1.6
+BUSY_TARGET = 1.1
 
 # name: (unit, target for tapegrad, how the target reads)
 TARGETS = {
@@ -310,8 +321,10 @@ def worker(names, budget):
         "W3": lambda: torch_w3(torch, budget),
         "W4": lambda: torch_w4(torch, budget, 1),
         "W4-2threads": lambda: torch_w4(torch, budget, 2),
+        "W4-2threads-busy": lambda: torch_w4(torch, budget, 2),
         "W5": lambda: torch_w5(torch, budget, 1),
         "W5-2threads": lambda: torch_w5(torch, budget, 2),
+        "W5-2threads-busy": lambda: torch_w5(torch, budget, 2),
         "W8": lambda: torch_w8(torch, budget, True),
         "W8-grad": lambda: torch_w8(torch, budget, False),
     }
@@ -322,6 +335,27 @@ def worker(names, budget):
 
 
 # ---- the driver
+
+SPIN = "import os\nwhile True:\n    pass\n"
+
+
+def start_spinner():
+    """A process spinning on the last CPU (the busy rows' second core)."""
+    last = max(os.sched_getaffinity(0))
+    return subprocess.Popen([sys.executable, "-c",
+                             f"import os; os.sched_setaffinity(0, {{{last}}})"
+                             "\n" + SPIN])
+
+
+def run_torch_busy(names, budget, coretype):
+    """run_torch on 2 threads with a spinner on the last CPU."""
+    spinner = start_spinner()
+    try:
+        return run_torch(names, budget, coretype, 2)
+    finally:
+        spinner.kill()
+        spinner.wait()
+
 
 def run_torch(names, budget, coretype, threads):
     """One worker round; coretype None keeps OpenBLAS as installed.
@@ -467,6 +501,54 @@ def notes(name, t, p, memcpy, others):
     return out
 
 
+def thread_rows(tg):
+    """tapegrad's thread rows against its 1-thread rows (issue 18)."""
+    rows = []
+    for base in ("W4", "W5"):
+        one, two = tg.get(base), tg.get(base + "-2threads")
+        busy = tg.get(base + "-2threads-busy")
+        if not one or not (two or busy):
+            continue
+        row = [base, one["unit"].replace("/iter", ""), one["median"]]
+        if two:
+            sp = one["median"] / two["median"]
+            row += [two["median"], f"{sp:.2f}x ("
+                    f"{'meets' if sp >= SPEEDUP_TARGET else 'misses'} "
+                    f">= {SPEEDUP_TARGET}x)"]
+        else:
+            row += [None, "-"]
+        if busy:
+            r = busy["median"] / one["median"]
+            row += [busy["median"], f"{r:.2f}x ("
+                    f"{'meets' if r <= BUSY_TARGET else 'misses'} "
+                    f"<= {BUSY_TARGET}x)"]
+        else:
+            row += [None, "-"]
+        rows.append(row)
+    return rows
+
+
+def report_threads(tg, markdown):
+    rows = thread_rows(tg)
+    if not rows:
+        return
+    fmt = lambda v: "-" if v is None else f"{v:.4g}"  # noqa: E731
+    print()
+    if markdown:
+        print("| workload | unit | 1 thread | 2 threads | speed-up | "
+              "2 threads, other core busy | busy / 1 thread |")
+        print("|---|---|---|---|---|---|---|")
+        for n, unit, one, two, sp, busy, r in rows:
+            print(f"| {n} | {unit} | {fmt(one)} | {fmt(two)} | {sp} | "
+                  f"{fmt(busy)} | {r} |")
+        return
+    print(f"{'threads':12} {'unit':5} {'1 thread':>10} {'2 threads':>10} "
+          f"{'speed-up':>24} {'busy':>10} {'busy / 1 thread':>24}")
+    for n, unit, one, two, sp, busy, r in rows:
+        print(f"{n:12} {unit:5} {fmt(one):>10} {fmt(two):>10} {sp:>24} "
+              f"{fmt(busy):>10} {r:>24}")
+
+
 def report(tg, pt, chosen, others, markdown):
     """The table: tapegrad and PyTorch side by side, and the ratio."""
     memcpy = tg.get("W2-memcpy")
@@ -543,6 +625,9 @@ def main(argv):
                         if n.endswith("-2threads") == (threads == 2)]
                 if some:
                     got.update(run_torch(some, budget, cfg, threads))
+            busy = [n for n in want if n.endswith("-busy")]
+            if busy:
+                got.update(run_torch_busy(busy, budget, cfg))
             if want:
                 pt_rounds.setdefault(cfg, []).append(got)
     tg = {n: dict(merge([r[n] for r in tg_rounds if n in r]),
@@ -568,6 +653,7 @@ def main(argv):
     if gemm:
         print(f"tapegrad's matrix multiply: {gemm}")
     report(tg, pt, chosen, others, markdown)
+    report_threads(tg, markdown)
     return 0
 
 

@@ -5,6 +5,7 @@
  */
 #include "fashion_data.h"
 
+#include <tapegrad/elementwise.h>
 #include <tapegrad/idx.h>
 
 #include <errno.h>
@@ -153,14 +154,39 @@ int fashion_load(tg_tape *t, const char *dir, const char *split,
     return rc;
 }
 
+/* What gather_part copies: the batch's pixels, as one range of floats. */
+typedef struct gather_job {
+    const fashion_set *s;
+    const int64_t *idx;
+    float *x;
+} gather_job;
+
+/* Pixels [begin, end) of the batch (row begin / FASHION_PIXELS onwards):
+ * each row's piece copied from its sample, so any cut gives the same x. */
+static void gather_part(void *job, int64_t begin, int64_t end)
+{
+    const gather_job *j = job;
+    while (begin < end) {
+        int64_t row = begin / FASHION_PIXELS, col = begin % FASHION_PIXELS;
+        int64_t len = FASHION_PIXELS - col < end - begin
+                      ? FASHION_PIXELS - col : end - begin;
+        memcpy(j->x + begin,
+               j->s->images + j->idx[row] * FASHION_PIXELS + col,
+               (size_t)len * sizeof *j->x);
+        begin += len;
+    }
+}
+
 void fashion_gather(const fashion_set *s, const int64_t *idx, int64_t n,
                     float *x, int64_t *y)
 {
-    for (int64_t i = 0; i < n; i++) {
-        memcpy(x + i * FASHION_PIXELS, s->images + idx[i] * FASHION_PIXELS,
-               FASHION_PIXELS * sizeof *x);
+    /* Rows from all over the data set: cache misses, which two threads
+     * wait for at once (tg_parallel_range splits only a batch large
+     * enough to pay for it; n >= 0, so it cannot fail). */
+    gather_job j = {s, idx, x};
+    tg_parallel_range(n * FASHION_PIXELS, gather_part, &j);
+    for (int64_t i = 0; i < n; i++)
         y[i] = s->labels[idx[i]];
-    }
 }
 
 int64_t fashion_correct(const tg_tensor *logits, const int64_t *labels,

@@ -11,11 +11,13 @@
 #include "tensor/element.h"
 #include "tensor/gemm.h"
 #include "tensor/pool.h"
+#include "tapegrad/elementwise.h"
 #include "tapegrad/nn.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Two threads if this build has them (then true), else false. */
 static bool two_threads(void)
@@ -135,10 +137,12 @@ static void product(int threads, tg_dtype dt, bool ta, bool tb, int64_t m,
         tg__gemm_f64(ta, tb, m, n, k, a, lda, b, ldb, beta, c, n);
 }
 
-/* Shapes that split by rows, by columns, raggedly, or not at all. */
+/* Shapes that split by rows, by columns, raggedly, or not at all; the
+ * last three are W4's 64x10 layer (forward, weight and input gradients),
+ * split since the part size follows the measured hand-off. */
 static const int64_t shapes[][3] = {
     {64, 160, 250}, {160, 64, 250}, {97, 300, 90}, {301, 45, 190},
-    {8, 8, 8}, {64, 10, 256},
+    {8, 8, 8}, {64, 10, 256}, {10, 256, 64}, {64, 256, 10},
 };
 
 START_TEST(gemm_is_the_same_on_any_count)
@@ -357,6 +361,161 @@ START_TEST(concurrent_callers)
 }
 END_TEST
 
+/* ---- optimizer updates split across the pool */
+
+/*
+ * Three steps of `kind` (0 SGD with momentum, Nesterov and weight decay,
+ * 1 Adam with weight decay, 2 AdamW) on one parameter of 100003 elements
+ * (split in parts), loss sum(p * c): the parameter afterwards.
+ */
+static double *optimize(int threads, tg_dtype dt, int kind)
+{
+    ck_assert_int_eq(tg_set_num_threads(threads), TG_OK);
+    enum { N = 100003 };
+    int64_t n = N;
+    tg_tape *model = tg_tape_new(), *step = tg_tape_new();
+    tg_rng rng;
+    tg_rng_seed(&rng, 18, 0);
+    tg_tensor *p = tg_rand_normal(model, &rng, dt, 1, &n, 0.0, 1.0);
+    tg_tensor *c = tg_rand_normal(model, &rng, dt, 1, &n, 0.0, 1.0);
+    ck_assert_int_eq(tg_set_requires_grad(p, true), TG_OK);
+    tg_params *params = tg_params_new(model);
+    ck_assert_int_eq(tg_params_add(params, p), TG_OK);
+    tg_sgd_options sgd = {0.1, 0.9, 0.0, 1e-2, true};
+    tg_adam_options adam = tg_adam_defaults();
+    adam.weight_decay = 1e-2;
+    tg_adam_options adamw = tg_adamw_defaults();
+    tg_optimizer *opt = kind == 0 ? tg_sgd_new(model, params, &sgd)
+                        : kind == 1 ? tg_adam_new(model, params, &adam)
+                        : tg_adamw_new(model, params, &adamw);
+    ck_assert_ptr_nonnull(opt);
+    double *before = malloc(N * sizeof *before);
+    for (int64_t i = 0; i < N; i++)
+        before[i] = tg__get(p, i);
+    for (int k = 0; k < 3; k++) {
+        tg_params_zero_grad(params);
+        ck_assert_int_eq(tg_backward(step, tg_sum(step, tg_mul(step, p, c))),
+                         TG_OK);
+        ck_assert_int_eq(tg_optimizer_step(opt), TG_OK);
+        tg_tape_reset(step);
+    }
+    double *out = malloc(N * sizeof *out);
+    int64_t unchanged = 0;
+    for (int64_t i = 0; i < N; i++) {
+        out[i] = tg__get(p, i);
+        unchanged += out[i] == before[i];
+    }
+    /* Every element moved: no part of the range was left out. */
+    ck_assert_msg(unchanged == 0, "%lld elements not updated",
+                  (long long)unchanged);
+    free(before);
+    tg_tape_free(step);
+    tg_tape_free(model);
+    return out;
+}
+
+START_TEST(optimizers_are_the_same_on_any_count)
+{
+    if (!two_threads())
+        return;
+    for (int kind = 0; kind < 3; kind++)
+        for (int d = 0; d < 2; d++) {
+            tg_dtype dt = d ? TG_F64 : TG_F32;
+            double *one = optimize(1, dt, kind), *two = optimize(2, dt, kind);
+            ck_assert_msg(!memcmp(one, two, 100003 * sizeof *one),
+                          "optimizer %d, %s: 2 threads differ from 1", kind,
+                          tg_dtype_name(dt));
+            free(one), free(two);
+        }
+    ck_assert_int_eq(tg_set_num_threads(1), TG_OK);
+}
+END_TEST
+
+/* ---- the measured part size and the adaptive fallback */
+
+START_TEST(part_size_covers_a_handoff)
+{
+    if (!two_threads())
+        return;
+    double handoff, element;
+    tg__pool_calibration(&handoff, &element);
+    int64_t part = tg__elementwise_part();
+    ck_assert_msg(handoff > 0 && element > 0, "hand-off %g ns, element %g ns",
+                  handoff, element);
+    ck_assert_int_ge(part, 1 << 10);
+    ck_assert_int_le(part, 1 << 20);
+    ck_assert_int_eq(part & (part - 1), 0);
+    /* The smallest power of two whose elements cost a hand-off. */
+    ck_assert(part == 1 << 20 || (double)part * element >= handoff);
+    ck_assert(part == 1 << 10 || (double)(part / 2) * element < handoff);
+    ck_assert_int_eq(tg_set_num_threads(1), TG_OK);
+    ck_assert_int_eq(tg__elementwise_part(), 1 << 16);
+}
+END_TEST
+
+typedef struct lagging {
+    pthread_t caller;
+    int64_t n;
+    int whole;                  /* calls that got [0, n) on the caller */
+} lagging;
+
+/* A worker's part takes 3 ms (as if the worker were descheduled); the
+ * caller's parts take nothing. */
+static void lag_part(void *ctx, int64_t begin, int64_t end)
+{
+    lagging *l = ctx;
+    if (!pthread_equal(pthread_self(), l->caller)) {
+        struct timespec ts = {0, 3000000};
+        nanosleep(&ts, NULL);
+    } else if (begin == 0 && end == l->n) {
+        l->whole++;
+    }
+}
+
+START_TEST(late_workers_make_calls_run_inline)
+{
+    if (!two_threads())
+        return;
+    lagging l = {pthread_self(), 1 << 12, 0};
+    /* Two late rounds (the worker's part, if it takes one, is slow; if it
+     * does not, the caller did everything): the next 16 calls run on the
+     * caller's thread, whole. */
+    for (int i = 0; i < 2; i++)
+        tg__parallel_for_split(l.n, 16, 1 << 10, lag_part, &l);
+    ck_assert_int_eq(tg__pool_fallbacks(), 0);
+    for (int i = 0; i < 16; i++)
+        tg__parallel_for_split(l.n, 16, 1 << 10, lag_part, &l);
+    ck_assert_int_eq(tg__pool_fallbacks(), 16);
+    ck_assert_int_eq(l.whole, 16);
+    /* Then the pool tries again: the caller gets the first part only. */
+    tg__parallel_for_split(l.n, 16, 1 << 10, lag_part, &l);
+    ck_assert_int_eq(tg__pool_fallbacks(), 16);
+    ck_assert_int_eq(l.whole, 16);
+    /* A new thread count starts afresh. */
+    ck_assert_int_eq(tg_set_num_threads(1), TG_OK);
+    ck_assert_int_eq(tg__pool_fallbacks(), 0);
+}
+END_TEST
+
+static void count_part(void *ctx, int64_t begin, int64_t end)
+{
+    *(int64_t *)ctx += end - begin;
+}
+
+START_TEST(parallel_range_bad_input)
+{
+    int64_t seen = 0;
+    ck_assert_status(tg_parallel_range(-1, count_part, &seen), TG_EINVAL,
+                     "tg_parallel_range: n is negative");
+    ck_assert_status(tg_parallel_range(10, NULL, NULL), TG_EINVAL,
+                     "tg_parallel_range: fn is NULL");
+    ck_assert_int_eq(seen, 0); /* nothing ran */
+    ck_assert_int_eq(tg_parallel_range(0, count_part, &seen), TG_OK);
+    ck_assert_int_eq(tg_parallel_range(100, count_part, &seen), TG_OK);
+    ck_assert_int_eq(seen, 100);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pool");
@@ -369,6 +528,12 @@ int main(void)
     tcase_add_test(tc, gemm_is_the_same_on_any_count);
     tcase_add_test(tc, training_is_the_same_on_any_count);
     tcase_add_test(tc, elementwise_is_the_same_on_any_count);
+    tcase_add_test(tc, optimizers_are_the_same_on_any_count);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("measured");
+    tcase_add_test(tc, part_size_covers_a_handoff);
+    tcase_add_test(tc, late_workers_make_calls_run_inline);
+    tcase_add_test(tc, parallel_range_bad_input);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("concurrency");
     tcase_add_test(tc, concurrent_callers);

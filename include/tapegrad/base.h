@@ -155,12 +155,18 @@ TG_API int tg_set_allocator(const tg_allocator *a);
 
 /*
  * Threads. tapegrad can split large matrix products (tg_matmul,
- * tg_linear and their gradients) and large elementwise ops across a pool
- * of threads. n = 1, the default, runs everything on the calling thread;
- * n > 1 starts n - 1 worker threads, which then share the work of every
- * call big enough to be worth it (about a million multiply-adds of a
- * matrix product, or 64K elements of an elementwise op, per thread) and
- * otherwise sleep (after watching for new work for 50 microseconds);
+ * tg_linear and their gradients), large elementwise ops and the
+ * optimizers' updates across a pool of threads. n = 1, the default, runs
+ * everything on the calling thread; n > 1 starts n - 1 worker threads,
+ * which then share the work of every call big enough to be worth it
+ * (enough work per thread to cover handing it over, a cost that
+ * tg_set_num_threads(n > 1) measures on the machine and the pool follows
+ * as it changes: 16K to a million multiply-adds of a matrix product, a
+ * thousand to a million elements of an elementwise loop) and
+ * otherwise sleep (after watching for new work for 50 microseconds).
+ * When the workers come late (another program has the other cores), the
+ * pool runs the next calls on the calling thread alone for a while, so n
+ * threads are not much slower than one on a busy machine;
  * tg_set_num_threads(1) stops them again (do so before
  * exit to leave nothing running). Results do not depend on n: every value
  * is computed by the same arithmetic in the same order whatever the count.

@@ -130,6 +130,21 @@ TG_API int tg_unary_backward(tg_op_ctx *c, const tg_tensor *y,
 TG_API tg_tensor *tg_unary_slope(tg_op_ctx *c, const tg_tensor *y,
                                  const tg_unary_loops *loops);
 
+/*
+ * fn(job, begin, end) over consecutive parts that cover [0, n), on up to
+ * tg_num_threads() threads (the caller's among them); returns when all
+ * parts are done. A part is never shorter than what pays for waking a
+ * thread for the cheapest elementwise loop (measured by
+ * tg_set_num_threads), and every part but the last starts at a multiple
+ * of 16, so a small n is one call on the calling thread. For loops
+ * outside an op, such as an optimizer's update. fn must write disjoint
+ * memory for disjoint ranges, and what an element gets must not depend on
+ * where the range is cut: then results are the same, bit for bit, for any
+ * thread count. A call made from inside a part runs on its own thread.
+ * TG_OK; TG_EINVAL (nothing run) for n < 0 or a NULL fn.
+ */
+TG_API int tg_parallel_range(int64_t n, tg_range_fn fn, void *job);
+
 /* For ops without options: TG_OK. */
 static inline int tg_unary_no_check(const void *p)
 {

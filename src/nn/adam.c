@@ -11,6 +11,7 @@
  * per step, as PyTorch does in Python.
  */
 #include "optimizer.h"
+#include "tapegrad/elementwise.h"
 
 #include <math.h>
 
@@ -46,33 +47,61 @@
         }                                                                     \
     } while (0)
 
+/* One parameter's update, run in parts over its elements. */
+typedef struct adam_job {
+    const tg_optimizer *o;
+    void *p, *m, *v;
+    const void *g;
+    int64_t steps;
+} adam_job;
+
 /* Cloned for x86-64-v3 and -v4 (TG__HOT_FMA); static, because clang 14 makes
  * no dispatcher for an external clone that its own file never calls. */
-TG__HOT_FMA static int adam_step(tg_optimizer *o)
+TG__HOT_FMA static void adam_part_f32(void *job, int64_t begin, int64_t end)
+{
+    const adam_job *j = job;
+    float *restrict p = (float *)j->p + begin;
+    const float *restrict g = (const float *)j->g + begin;
+    float *restrict m = (float *)j->m + begin;
+    float *restrict v = (float *)j->v + begin;
+    ADAM_UPDATE(float, sqrtf, fmaf, p, g, m, v, end - begin, j->o, j->steps);
+}
+
+TG__HOT_FMA static void adam_part_f64(void *job, int64_t begin, int64_t end)
+{
+    const adam_job *j = job;
+    double *restrict p = (double *)j->p + begin;
+    const double *restrict g = (const double *)j->g + begin;
+    double *restrict m = (double *)j->m + begin;
+    double *restrict v = (double *)j->v + begin;
+    ADAM_UPDATE(double, sqrt, fma, p, g, m, v, end - begin, j->o, j->steps);
+}
+
+/* Each parameter's update split across the thread pool when it is large
+ * (tg_parallel_range): every element's update is its own, so the result
+ * does not depend on the thread count. */
+int tg__adam_step(tg_optimizer *o)
 {
     for (int64_t k = 0; k < o->n; k++) {
         tg_tensor *x = o->params[k], *grad = tg_grad(x);
         if (grad == NULL)
             continue;
-        int64_t n = tg_numel(x), steps = ++o->count[k];
+        adam_job j = {o, NULL, NULL, NULL, NULL, ++o->count[k]};
         if (tg_dtype_of(x) == TG_F32) {
-            float *restrict p = tg_mut_f32(x);
-            const float *restrict g = tg_data_f32(grad);
-            float *restrict m = tg_mut_f32(o->state1[k]);
-            float *restrict v = tg_mut_f32(o->state2[k]);
-            ADAM_UPDATE(float, sqrtf, fmaf, p, g, m, v, n, o, steps);
+            j.p = tg_mut_f32(x);
+            j.g = tg_data_f32(grad);
+            j.m = tg_mut_f32(o->state1[k]);
+            j.v = tg_mut_f32(o->state2[k]);
         } else {
-            double *restrict p = tg_mut_f64(x);
-            const double *restrict g = tg_data_f64(grad);
-            double *restrict m = tg_mut_f64(o->state1[k]);
-            double *restrict v = tg_mut_f64(o->state2[k]);
-            ADAM_UPDATE(double, sqrt, fma, p, g, m, v, n, o, steps);
+            j.p = tg_mut_f64(x);
+            j.g = tg_data_f64(grad);
+            j.m = tg_mut_f64(o->state1[k]);
+            j.v = tg_mut_f64(o->state2[k]);
         }
+        int rc = tg_parallel_range(tg_numel(x), tg_dtype_of(x) == TG_F32
+                                   ? adam_part_f32 : adam_part_f64, &j);
+        if (rc != TG_OK)
+            return rc;
     }
     return TG_OK;
-}
-
-int tg__adam_step(tg_optimizer *o)
-{
-    return adam_step(o);
 }

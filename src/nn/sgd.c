@@ -9,6 +9,8 @@
  */
 #include "optimizer.h"
 
+#include "tapegrad/elementwise.h"
+
 #include <math.h>
 
 /* The rule for one dtype T, rounded as PyTorch rounds it: each "add with
@@ -30,32 +32,55 @@
         }                                                                     \
     } while (0)
 
+/* One parameter's update, run in parts over its elements. */
+typedef struct sgd_job {
+    const tg_optimizer *o;
+    void *p, *buf;
+    const void *g;
+    bool first;
+} sgd_job;
+
 /* Cloned for x86-64-v3 and -v4 (TG__HOT_FMA); static, because clang 14 makes
  * no dispatcher for an external clone that its own file never calls. */
-TG__HOT_FMA static int sgd_step(tg_optimizer *o)
+TG__HOT_FMA static void sgd_part_f32(void *job, int64_t begin, int64_t end)
+{
+    const sgd_job *j = job;
+    float *restrict p = (float *)j->p + begin;
+    const float *restrict g = (const float *)j->g + begin;
+    float *restrict buf = j->buf ? (float *)j->buf + begin : NULL;
+    SGD_UPDATE(float, fmaf, p, g, buf, end - begin, j->o, j->first);
+}
+
+TG__HOT_FMA static void sgd_part_f64(void *job, int64_t begin, int64_t end)
+{
+    const sgd_job *j = job;
+    double *restrict p = (double *)j->p + begin;
+    const double *restrict g = (const double *)j->g + begin;
+    double *restrict buf = j->buf ? (double *)j->buf + begin : NULL;
+    SGD_UPDATE(double, fma, p, g, buf, end - begin, j->o, j->first);
+}
+
+/* Each parameter's update split across the thread pool when it is large
+ * (tg_parallel_range): every element's update is its own, so the result
+ * does not depend on the thread count. */
+int tg__sgd_step(tg_optimizer *o)
 {
     for (int64_t k = 0; k < o->n; k++) {
         tg_tensor *x = o->params[k], *grad = tg_grad(x);
         if (grad == NULL)
             continue;
-        int64_t n = tg_numel(x);
-        bool first = o->count[k]++ == 0;
-        if (tg_dtype_of(x) == TG_F32) {
-            float *restrict p = tg_mut_f32(x);
-            const float *restrict g = tg_data_f32(grad);
-            float *restrict buf = o->state1[k] ? tg_mut_f32(o->state1[k]) : NULL;
-            SGD_UPDATE(float, fmaf, p, g, buf, n, o, first);
-        } else {
-            double *restrict p = tg_mut_f64(x);
-            const double *restrict g = tg_data_f64(grad);
-            double *restrict buf = o->state1[k] ? tg_mut_f64(o->state1[k]) : NULL;
-            SGD_UPDATE(double, fma, p, g, buf, n, o, first);
-        }
+        bool f32 = tg_dtype_of(x) == TG_F32;
+        sgd_job j = {o, f32 ? (void *)tg_mut_f32(x) : (void *)tg_mut_f64(x),
+                     NULL, f32 ? (const void *)tg_data_f32(grad)
+                               : (const void *)tg_data_f64(grad),
+                     o->count[k]++ == 0};
+        if (o->state1[k] != NULL)
+            j.buf = f32 ? (void *)tg_mut_f32(o->state1[k])
+                        : (void *)tg_mut_f64(o->state1[k]);
+        int rc = tg_parallel_range(tg_numel(x), f32 ? sgd_part_f32
+                                                    : sgd_part_f64, &j);
+        if (rc != TG_OK)
+            return rc;
     }
     return TG_OK;
-}
-
-int tg__sgd_step(tg_optimizer *o)
-{
-    return sgd_step(o);
 }

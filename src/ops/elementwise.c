@@ -66,3 +66,12 @@ tg_tensor *tg_unary_slope(tg_op_ctx *c, const tg_tensor *y,
                      loops->backward_uniform[dtype_index(x)], &j);
     return d;
 }
+
+int tg_parallel_range(int64_t n, tg_range_fn fn, void *job)
+{
+    if (n < 0 || fn == NULL)
+        return tg_set_error(TG_EINVAL, "tg_parallel_range: %s",
+                            fn == NULL ? "fn is NULL" : "n is negative");
+    tg__parallel_for(n, 16, TG__ELEMENTWISE_PART, fn, job);
+    return TG_OK;
+}

@@ -11,6 +11,7 @@
  * every product to CBLAS (cblas_sgemm, cblas_dgemm) instead, and this file
  * is the only one that knows: see "CBLAS" at the end.
  */
+#include "tapegrad/base.h"
 #include "tensor/gemm.h"
 #include "tensor/pool.h"
 
@@ -233,8 +234,28 @@ typedef struct gemm_job {
     double beta;
 } gemm_job;
 
-/* About a million multiply-adds per thread pay for waking one. */
-#define GEMM_MIN_PART_MACS ((int64_t)1 << 20)
+/*
+ * The fewest multiply-adds a part may have: what one hand-off costs
+ * (measured by the pool, tg__pool_calibration) at GEMM_MAX_MACS_PER_NS,
+ * more than the kernel does on one core (52-57 on the machines measured,
+ * f32 AVX-512), so that a part always takes longer than handing it over;
+ * at least 2^14, and at most 2^20, the fixed size it had before (which
+ * also holds before any calibration).
+ */
+#define GEMM_MAX_MACS_PER_NS 64
+#define GEMM_MIN_PART_FLOOR ((int64_t)1 << 14)
+#define GEMM_MIN_PART_CAP ((int64_t)1 << 20)
+
+static int64_t gemm_min_part_macs(void)
+{
+    double handoff, element;
+    tg__pool_calibration(&handoff, &element);
+    double macs = handoff * GEMM_MAX_MACS_PER_NS;
+    if (!(handoff > 0) || macs >= (double)GEMM_MIN_PART_CAP)
+        return GEMM_MIN_PART_CAP;
+    return macs > (double)GEMM_MIN_PART_FLOOR ? (int64_t)macs
+                                              : GEMM_MIN_PART_FLOOR;
+}
 
 /* Rows [begin, end) of C, or columns when the job is cut by columns. */
 static void gemm_part(void *ctx, int64_t begin, int64_t end)
@@ -265,7 +286,9 @@ static void gemm_run(gemm_job *j)
     j->by_rows = j->m >= j->n;
     int64_t units = j->by_rows ? j->m : j->n;
     int64_t per_unit = (j->by_rows ? j->n : j->m) * j->k;
-    int64_t min_part = (GEMM_MIN_PART_MACS + per_unit - 1) / per_unit;
+    int64_t min_macs = tg_num_threads() > 1 ? gemm_min_part_macs()
+                                            : GEMM_MIN_PART_CAP;
+    int64_t min_part = (min_macs + per_unit - 1) / per_unit;
     /* Blocks of whole register tiles: 24 rows (6 and 8 divide it) or 32
      * columns (a 2-vector AVX-512 f32 tile). */
     tg__parallel_for(units, j->by_rows ? 24 : 32, min_part, gemm_part, j);

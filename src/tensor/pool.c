@@ -14,6 +14,17 @@
  * is cut never changes what is computed, only who computes it (see
  * tg__parallel_for in pool.h).
  *
+ * How small a part may be, and whether to split at all, is measured on
+ * the machine, not fixed: tg_set_num_threads(n > 1) times the hand-off to
+ * the workers and one element of a streaming loop (calibrate), which sets
+ * the elementwise part size (tg__elementwise_part); and each split call
+ * checks afterwards whether the workers came in time to help (judge).
+ * When they did not, twice in a row (the other core is busy, so a worker
+ * is descheduled and the caller waits for it), the next calls run on the
+ * caller's thread alone, 16 of them at first and twice as many after each
+ * further late round, up to 16384; then the pool tries again. So a busy
+ * core costs a few late calls now and then, not every call.
+ *
  * Built without threads (meson -Dthreads=disabled), every call runs inline
  * and tg_set_num_threads accepts only 1.
  */
@@ -29,6 +40,22 @@ static atomic_int n_threads = 1;
 int tg_num_threads(void)
 {
     return atomic_load_explicit(&n_threads, memory_order_relaxed);
+}
+
+/* The elementwise part size and what the last calibration measured. */
+_Atomic int64_t tg__elementwise_part_value = (int64_t)1 << 16;
+static _Atomic double handoff_ns_measured, element_ns_measured;
+static _Atomic int64_t fallbacks;
+
+void tg__pool_calibration(double *handoff_ns, double *element_ns)
+{
+    *handoff_ns = atomic_load(&handoff_ns_measured);
+    *element_ns = atomic_load(&element_ns_measured);
+}
+
+int64_t tg__pool_fallbacks(void)
+{
+    return atomic_load_explicit(&fallbacks, memory_order_relaxed);
 }
 
 /* The part boundaries: part i of parts starts at an `align` multiple. */
@@ -73,6 +100,8 @@ static struct {
     int64_t n, align;
     int parts;
     int next;                   /* the first part nobody has claimed */
+    int64_t claimed_ns;         /* when a worker claimed its first part
+                                   of the job (now_ns); 0 until then */
 } pool = {
     .busy = PTHREAD_MUTEX_INITIALIZER,
     .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -130,12 +159,14 @@ static void spin_while_below(_Atomic int *count, int want)
 }
 
 /*
- * Claim and run parts of the current job until none is left. Called, and
- * returns, with pool.lock held; runs the parts without it.
+ * Claim and run parts of the current job until none is left; *ran counts
+ * them. Called, and returns, with pool.lock held; runs the parts without
+ * it.
  */
-static void run_parts(void)
+static void run_parts(int *ran)
 {
     while (pool.next < pool.parts) {
+        ++*ran;
         int part = pool.next++;
         tg__range_fn fn = pool.fn;
         void *ctx = pool.ctx;
@@ -165,7 +196,10 @@ static void *worker_main(void *arg)
             pthread_mutex_unlock(&pool.lock);
             return NULL;
         }
-        run_parts();
+        if (pool.claimed_ns == 0 && pool.next < pool.parts)
+            pool.claimed_ns = now_ns();
+        int ran = 0;
+        run_parts(&ran);
         pthread_mutex_unlock(&pool.lock);
     }
 }
@@ -200,12 +234,158 @@ static int start_workers(int want)
     return TG_OK;
 }
 
+/* ---- calibration */
+
+static void noop_part(void *ctx, int64_t begin, int64_t end)
+{
+    (void)ctx, (void)begin, (void)end;
+}
+
+/* Post a job of one empty part per worker, run by the workers only, and
+ * wait until it is done: the round trip of a hand-off. The caller holds
+ * busy. */
+static int64_t handoff_once(void)
+{
+    int64_t t0 = now_ns();
+    pthread_mutex_lock(&pool.lock);
+    pool.fn = noop_part;
+    pool.ctx = NULL;
+    pool.n = pool.parts = pool.n_workers;
+    pool.align = 1;
+    pool.next = 0;
+    pool.claimed_ns = 0;
+    atomic_store(&pool.finished, 0);
+    atomic_fetch_add(&pool.generation, 1);
+    pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.lock);
+    spin_while_below(&pool.finished, pool.n_workers);
+    pthread_mutex_lock(&pool.lock);
+    while (atomic_load(&pool.finished) < pool.parts)
+        pthread_cond_wait(&pool.done, &pool.lock);
+    pthread_mutex_unlock(&pool.lock);
+    return now_ns() - t0;
+}
+
+/* The time of one element of y = 1.5 x + 0.5 over f32 data in the cache:
+ * the cheapest elementwise loop there is (best of 5 runs of 64K). */
+static double element_ns(void)
+{
+    enum { N = 4096, REPEAT = 16 };
+    static float x[N], y[N];
+    for (int i = 0; i < N; i++)
+        x[i] = (float)i;
+    int64_t best = INT64_MAX;
+    for (int run = 0; run < 5; run++) {
+        int64_t t0 = now_ns();
+        for (int r = 0; r < REPEAT; r++) {
+            float *volatile out = y; /* each repeat stores again */
+            for (int i = 0; i < N; i++)
+                out[i] = 1.5f * x[i] + 0.5f;
+        }
+        int64_t t = now_ns() - t0;
+        best = t < best ? t : best;
+    }
+    return (double)(best > 0 ? best : 1) / (N * REPEAT);
+}
+
+static double element_cost_ns = 1.0; /* what element_ns measured */
+static double handoff_est_ns;         /* the current hand-off estimate */
+
+/* The elementwise part for the hand-off estimate: the power of two
+ * (2^10 to 2^20) whose elements cost at least one hand-off. */
+static void set_part(void)
+{
+    int64_t part = (int64_t)1 << 10;
+    while (part < ((int64_t)1 << 20) &&
+           (double)part * element_cost_ns < handoff_est_ns)
+        part *= 2;
+    atomic_store_explicit(&tg__elementwise_part_value, part,
+                          memory_order_relaxed);
+    atomic_store(&handoff_ns_measured, handoff_est_ns);
+}
+
+/*
+ * A hand-off seen in a split call (from posting to a worker's first
+ * claim; or the caller's own time, a lower bound, when no worker came):
+ * the estimate follows a lower value at once and a higher one slowly
+ * (1/64 of the way per call), so one descheduled worker does not move
+ * it far but a machine that stays loaded raises the part size.
+ */
+static void observe_handoff(int64_t ns)
+{
+    double d = (double)ns - handoff_est_ns;
+    handoff_est_ns += d < 0 ? d : d / 64;
+    set_part();
+}
+
+/*
+ * Measure the hand-off (the best of 31 round trips after a first one that
+ * may find the workers asleep: what it costs when the workers are running,
+ * as they are between the calls of a training step; the median would
+ * measure the machine's load at this moment, which observe_handoff and
+ * judge follow as it changes) and the element cost, and set the
+ * elementwise part from them. The caller holds busy, with at least one
+ * worker running.
+ */
+static void calibrate(void)
+{
+    enum { ROUNDS = 31 };
+    int64_t best = INT64_MAX;
+    handoff_once();
+    for (int i = 0; i < ROUNDS; i++) {
+        int64_t t = handoff_once();
+        best = t < best ? t : best;
+    }
+    element_cost_ns = element_ns();
+    handoff_est_ns = (double)best;
+    atomic_store(&element_ns_measured, element_cost_ns);
+    set_part();
+}
+
+/* ---- the adaptive fallback (guarded by pool.busy) */
+
+#define FALLBACK_FIRST 16
+#define FALLBACK_MOST 16384
+
+static struct {
+    int late;            /* late rounds in a row */
+    int64_t skip;        /* calls left to run on the caller's thread */
+    int64_t backoff;     /* how many to skip after the next late pair */
+} adapt = {0, 0, FALLBACK_FIRST};
+
+/*
+ * After a split call: the caller ran `ran` of `parts` parts in own ns
+ * (from posting the job), and the call took total ns. Alone it would
+ * have taken about own / ran * parts. The workers were late if the call
+ * took longer than that, or if they ran no part at all (the caller only
+ * paid for waking them).
+ */
+static void judge(int parts, int ran, int64_t own, int64_t total)
+{
+    bool late = ran >= parts || (double)total > (double)own / ran * parts;
+    if (!late) {
+        adapt.late = 0;
+        adapt.backoff = FALLBACK_FIRST;
+        return;
+    }
+    if (++adapt.late < 2)
+        return;
+    adapt.late = 0;
+    adapt.skip = adapt.backoff;
+    if (adapt.backoff < FALLBACK_MOST)
+        adapt.backoff *= 2;
+}
+
 int tg_set_num_threads(int n)
 {
     if (n < 1 || n > TG__MAX_THREADS)
         return tg_set_error(TG_EINVAL, "tg_set_num_threads: %d threads; "
                             "the count must be 1 to %d", n, TG__MAX_THREADS);
     pthread_mutex_lock(&pool.busy);
+    adapt.late = 0;
+    adapt.skip = 0;
+    adapt.backoff = FALLBACK_FIRST;
+    atomic_store_explicit(&fallbacks, 0, memory_order_relaxed);
     if (pool.n_workers == n - 1) { /* already so */
         pthread_mutex_unlock(&pool.busy);
         return TG_OK;
@@ -219,6 +399,11 @@ int tg_set_num_threads(int n)
         return tg_set_error(rc, "tg_set_num_threads: could not start %d "
                             "threads; running on 1", n - 1);
     }
+    if (n > 1)
+        calibrate();
+    else /* nothing is split: keep one-thread calls as they always were */
+        atomic_store_explicit(&tg__elementwise_part_value, (int64_t)1 << 16,
+                              memory_order_relaxed);
     atomic_store_explicit(&n_threads, n, memory_order_relaxed);
     pthread_mutex_unlock(&pool.busy);
     return TG_OK;
@@ -232,10 +417,18 @@ void tg__parallel_for_split(int64_t n, int64_t align, int64_t min_part,
         fn(ctx, 0, n);
         return;
     }
+    if (adapt.skip > 0) { /* the workers were late lately */
+        adapt.skip--;
+        atomic_fetch_add_explicit(&fallbacks, 1, memory_order_relaxed);
+        pthread_mutex_unlock(&pool.busy);
+        fn(ctx, 0, n);
+        return;
+    }
     if (parts > pool.n_workers + 1)
         parts = pool.n_workers + 1;
     if (align < 1)
         align = 1;
+    int64_t t0 = now_ns();
     pthread_mutex_lock(&pool.lock);
     pool.fn = fn;
     pool.ctx = ctx;
@@ -243,16 +436,22 @@ void tg__parallel_for_split(int64_t n, int64_t align, int64_t min_part,
     pool.align = align;
     pool.parts = parts;
     pool.next = 0;
+    pool.claimed_ns = 0;
     atomic_store(&pool.finished, 0);
     atomic_fetch_add(&pool.generation, 1);
     pthread_cond_broadcast(&pool.wake);
-    run_parts();
+    int ran = 0;
+    run_parts(&ran);
     pthread_mutex_unlock(&pool.lock);
+    int64_t own = now_ns() - t0;
     spin_while_below(&pool.finished, parts);
     pthread_mutex_lock(&pool.lock);
     while (atomic_load(&pool.finished) < pool.parts)
         pthread_cond_wait(&pool.done, &pool.lock);
+    int64_t claimed = pool.claimed_ns;
     pthread_mutex_unlock(&pool.lock);
+    judge(parts, ran, own, now_ns() - t0);
+    observe_handoff(claimed != 0 ? claimed - t0 : own);
     pthread_mutex_unlock(&pool.busy);
 }
 

@@ -9,6 +9,7 @@
 #ifndef TG_TENSOR_POOL_H
 #define TG_TENSOR_POOL_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #ifndef TG__THREADS
@@ -40,8 +41,32 @@ static inline void tg__parallel_for(int64_t n, int64_t align,
         tg__parallel_for_split(n, align, min_part, fn, ctx);
 }
 
-/* Elementwise loops are cut into parts of at least this many elements:
- * below that, waking a thread costs more than it saves. */
-#define TG__ELEMENTWISE_PART ((int64_t)1 << 16)
+/*
+ * Elementwise loops are cut into parts of at least this many elements:
+ * below that, waking a thread costs more than it saves. Not a constant:
+ * tg_set_num_threads(n > 1) measures the pool's hand-off (posting a job
+ * to a worker and seeing it done) and the cost of one element of a plain
+ * streaming loop (y = a x + b, the cheapest kind of elementwise op), and
+ * sets it to the hand-off over the element cost, rounded up to a power of
+ * two, between 2^10 and 2^20 (2^16 until then and with one thread).
+ */
+extern _Atomic int64_t tg__elementwise_part_value; /* pool.c's */
+static inline int64_t tg__elementwise_part(void)
+{
+    /* inline: every elementwise call reads it, most on one thread */
+    return atomic_load_explicit(&tg__elementwise_part_value,
+                                memory_order_relaxed);
+}
+#define TG__ELEMENTWISE_PART (tg__elementwise_part())
+
+/* What the last calibration measured, in nanoseconds: the hand-off (a
+ * job posted to the workers and seen done) and one element of the
+ * streaming loop (0 before any calibration; for tests and the bench). */
+void tg__pool_calibration(double *handoff_ns, double *element_ns);
+
+/* How many parallel_for calls since tg_set_num_threads ran on the calling
+ * thread alone because the workers had recently been late (the adaptive
+ * fallback in pool.c); for tests and the bench. */
+int64_t tg__pool_fallbacks(void);
 
 #endif /* TG_TENSOR_POOL_H */
