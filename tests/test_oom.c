@@ -383,6 +383,78 @@ START_TEST(select_ops_under_oom)
 }
 END_TEST
 
+/* ---- (f) seq: layer norm, attention, multi-head attention, GRU and
+ * LSTM steps, forward and backward (tapegrad/sequence.h). The result is
+ * compared with the same graph run once without failures. */
+
+static double seq_reference = NAN;
+
+static int seq_graph(tg_tape *t, double *out)
+{
+    tg_rng rng;
+    tg_rng_seed(&rng, 14, 0);
+    tg_tensor *x = tg_reshape(t, tg_linspace(t, TG_F64, -2, 3, 24), 3,
+                              (int64_t[]){2, 3, 4});
+    tg_tensor *w = tg_ones(t, TG_F64, 1, (int64_t[]){4});
+    if (x == NULL || w == NULL)
+        return tg_last_status();
+    tg_set_requires_grad(x, true);
+    tg_set_requires_grad(w, true);
+    tg_gru_cell g;
+    tg_lstm_cell l;
+    tg_mha m;
+    int rc = tg_gru_cell_init(&g, t, NULL, &rng, TG_F64, 4, 4);
+    if (rc == TG_OK)
+        rc = tg_lstm_cell_init(&l, t, NULL, &rng, TG_F64, 4, 4);
+    if (rc == TG_OK)
+        rc = tg_mha_init(&m, t, NULL, &rng, TG_F64, 4, 2);
+    if (rc != TG_OK)
+        return rc;
+    tg_tensor *ln = tg_layer_norm(t, x, 1, (int64_t[]){4}, w, NULL, 1e-5);
+    tg_tensor *a = tg_scaled_dot_product_attention(t, ln, ln, x, true);
+    tg_tensor *y = tg_reshape(t, tg_mha_forward(t, &m, a, true), 2,
+                              (int64_t[]){6, 4});
+    tg_tensor *h = tg_zeros(t, TG_F64, 2, (int64_t[]){6, 4}), *cs = h;
+    h = tg_gru_cell_forward(t, &g, y, h);
+    h = tg_gru_cell_forward(t, &g, y, h);
+    h = tg_lstm_cell_forward(t, &l, y, h, cs, &cs);
+    tg_tensor *loss = tg_sum(t, tg_mul(t, h, cs));
+    if ((rc = tg_backward(t, loss)) != TG_OK)
+        return rc;
+    *out = tg_item(loss) + tg_sum_value(tg_grad(x)) + tg_sum_value(tg_grad(w));
+    return isfinite(*out) ? TG_OK : wrong("a finite loss and gradients");
+}
+
+static void seq_prepare(void)
+{
+    if (!isnan(seq_reference))
+        return;
+    tg_tape *t = tg_tape_new();
+    ck_assert_int_eq(seq_graph(t, &seq_reference), TG_OK);
+    tg_tape_free(t);
+}
+
+static int seq_ops(tg_tape *t)
+{
+    double v = NAN;
+    int rc = seq_graph(t, &v);
+    if (rc != TG_OK)
+        return rc;
+    return v == seq_reference ? TG_OK : wrong("the result of a clean run");
+}
+
+START_TEST(seq_ops_under_oom)
+{
+    static const scenario sc = {"layer norm, attention, GRU, LSTM, "
+                                "multi-head attention", seq_ops, seq_prepare,
+                                NULL};
+    if (_i < 2)
+        ck_assert_int_gt(fail_each_allocation(&sc, _i ? ONCE : STICKY), 0);
+    else
+        ck_assert_int_gt(fail_at_each_fill_level(&sc), 0);
+}
+END_TEST
+
 /* ---- (b) A training step of a small MLP, and (c) saving and loading it. */
 
 typedef enum loss_kind { CROSS_ENTROPY_ADAM, HINGE_SGD } loss_kind;
@@ -654,6 +726,9 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("select");
     tcase_add_loop_test(tc, select_ops_under_oom, 0, 3);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("seq");
+    tcase_add_loop_test(tc, seq_ops_under_oom, 0, 3);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

@@ -60,6 +60,15 @@ tg_tensor *tg_mha_forward(tg_tape *t, const tg_mha *m, tg_tensor *x,
                          m ? "x" : "layer");
         return NULL;
     }
+    if (m->w_in == NULL || tg_ndim(m->w_in) != 2 || m->heads < 1 ||
+        tg_shape(m->w_in)[0] != 3 * tg_shape(m->w_in)[1] ||
+        tg_shape(m->w_in)[1] % m->heads != 0) {
+        tg_set_error(TG_EINVAL, "tg_mha_forward: the layer's in-projection "
+                     "%s is not (3E, E) with E a multiple of its %d heads",
+                     m->w_in ? tg_shape_str(m->w_in, sx, sizeof sx) : "NULL",
+                     m->heads);
+        return NULL;
+    }
     int64_t E = tg_shape(m->w_in)[1];
     int nd = tg_ndim(x);
     if ((nd != 2 && nd != 3) || tg_shape(x)[nd - 1] != E) {

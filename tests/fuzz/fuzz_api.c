@@ -158,6 +158,45 @@ static void reset(state *s, prog *g)
             s->pool[i] = NULL;
 }
 
+/* seq: layer norm with a fuzzed normalized shape, attention, and GRU,
+ * LSTM and multi-head attention layers whose weights are pool tensors of
+ * any shape (tapegrad/sequence.h). */
+static void seq_layers(state *s, prog *g, tg_tape *t, tg_tensor *x,
+                       tg_tensor *y, tg_tensor *b)
+{
+    switch (take(g, 5)) {
+    case 0: {
+        int64_t shape[3] = {(int64_t)take(g, 5) - 1, (int64_t)take(g, 5),
+                            (int64_t)take(g, 5)};
+        keep(s, g, tg_layer_norm(t, x, (int)take(g, 4), shape, y, b,
+                                 take(g, 2) ? 1e-5 : 0.0));
+        break;
+    }
+    case 1:
+        keep(s, g, tg_scaled_dot_product_attention(t, x, y, b, take(g, 2)));
+        break;
+    case 2: {
+        tg_gru_cell c = {x, y, b, pick(s, g)};
+        keep(s, g, tg_gru_cell_forward(t, &c, pick(s, g), pick(s, g)));
+        break;
+    }
+    case 3: {
+        tg_lstm_cell c = {x, y, b, pick(s, g)};
+        tg_tensor *cs = NULL;
+        keep(s, g, tg_lstm_cell_forward(t, &c, pick(s, g), pick(s, g),
+                                        pick(s, g), &cs));
+        if (cs != NULL)
+            keep(s, g, cs);
+        break;
+    }
+    default: {
+        tg_mha m = {x, y, {pick(s, g), b}, 1 + (int)take(g, 3)};
+        keep(s, g, tg_mha_forward(t, &m, pick(s, g), take(g, 2)));
+        break;
+    }
+    }
+}
+
 /* One call of the program: its first byte says which. */
 static void step(state *s, prog *g)
 {
@@ -226,7 +265,10 @@ static void step(state *s, prog *g)
     }
     case 11: {
         tg_tensor *b = take(g, 2) ? pick(s, g) : NULL;
-        keep(s, g, tg_linear(t, x, y, b));
+        switch (take(g, 6)) {
+        case 0: keep(s, g, tg_linear(t, x, y, b)); break;
+        default: seq_layers(s, g, t, x, y, b); break; /* seq */
+        }
         break;
     }
     case 12: {
