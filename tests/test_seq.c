@@ -350,6 +350,29 @@ START_TEST(init_as_pytorch)
 }
 END_TEST
 
+/* The layer-norm layer starts as the plain normalisation (weight 1, bias
+ * 0) and trains both. */
+START_TEST(layer_norm_layer)
+{
+    tg_tape *t = tg_tape_new();
+    tg_params *p = tg_params_new(t);
+    tg_layer_norm_layer l;
+    int64_t xs[3] = {3, 2, 4}, ns[1] = {4};
+    ck_assert_int_eq(tg_layer_norm_layer_init(&l, t, p, TG_F64, 1, ns), TG_OK);
+    ck_assert_int_eq(tg_params_count(p), 2);
+    tg_tensor *x = leaf(t, TG_F64, 3, xs, seq_ln_x);
+    tg_tensor *y = tg_layer_norm_layer_forward(t, &l, x);
+    ck_assert_int_eq(tg_backward(t, loss_of(t, y)), TG_OK);
+    EXPECT(y, seq_ln_plain_y, 1e-10);
+    EXPECT(tg_grad(x), seq_ln_plain_gx, 1e-10);
+    ck_assert_ptr_nonnull(tg_grad(l.weight));
+    ck_assert_status(tg_layer_norm_layer_init(&l, t, p, TG_F64, 1,
+                                              (int64_t[]){0}),
+                     TG_EINVAL, "tg_layer_norm_layer_init: size 0 of dim 0");
+    tg_tape_free(t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("seq");
@@ -366,6 +389,7 @@ int main(void)
     tcase_add_loop_test(tc, mha_matches_pytorch, 0, 2);
     tcase_add_loop_test(tc, causal_mha_matches_pytorch, 0, 2);
     tcase_add_test(tc, init_as_pytorch);
+    tcase_add_test(tc, layer_norm_layer);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

@@ -68,6 +68,33 @@ TG_API tg_tensor *tg_scaled_dot_product_attention(tg_tape *t, tg_tensor *q,
                                                   tg_tensor *k, tg_tensor *v,
                                                   bool causal);
 
+/* ---- Layer norm as a layer ------------------------------------------- */
+
+/* torch.nn.LayerNorm(shape, eps): tg_layer_norm with a weight and a bias
+ * of the normalized shape, initialised to ones and zeros. */
+typedef struct tg_layer_norm_layer {
+    tg_tensor *weight, *bias;
+    int ndim;
+    int64_t shape[TG_MAX_DIMS];
+    double eps;
+} tg_layer_norm_layer;
+
+/*
+ * Make the layer's parameters on t (weight 1, bias 0, eps 1e-5 as
+ * PyTorch's default) and add them to p (may be NULL). Returns 0, or
+ * TG_EINVAL for a NULL l or shape, ndim outside 1..TG_MAX_DIMS or a size
+ * below 1.
+ */
+TG_API int tg_layer_norm_layer_init(tg_layer_norm_layer *l, tg_tape *t,
+                                    tg_params *p, tg_dtype dt, int ndim,
+                                    const int64_t *shape);
+
+/* tg_layer_norm(t, x, l->ndim, l->shape, l->weight, l->bias, l->eps).
+ * Errors: TG_EINVAL for a NULL l; those of tg_layer_norm. */
+TG_API tg_tensor *tg_layer_norm_layer_forward(tg_tape *t,
+                                              const tg_layer_norm_layer *l,
+                                              tg_tensor *x);
+
 /* ---- Recurrent cells ------------------------------------------------- */
 
 /*
