@@ -7,6 +7,7 @@
  * is sum(y * w) with w[i] = cos(1 + i).
  */
 #include "tg_test.h"
+#include "tapegrad/check.h"
 
 #include "fixtures/ops_seq.h"
 
@@ -373,6 +374,56 @@ START_TEST(layer_norm_layer)
 }
 END_TEST
 
+/* ---- second order, beyond the registry's one case of each op ---- */
+
+static tg_tensor *sdpa_fn(tg_tape *t, int n, tg_tensor *const *in, void *ud)
+{
+    (void)n, (void)ud;
+    return tg_scaled_dot_product_attention(t, in[0], in[1], in[2], false);
+}
+
+static tg_tensor *ln_bias_fn(tg_tape *t, int n, tg_tensor *const *in, void *ud)
+{
+    (void)n, (void)ud;
+    int64_t shape[2] = {2, 3};
+    return tg_layer_norm(t, in[0], 2, shape, NULL, in[1], 1e-3);
+}
+
+static tg_tensor *gru_fn(tg_tape *t, int n, tg_tensor *const *in, void *ud)
+{
+    (void)n, (void)ud;
+    tg_gru_cell c = {in[1], in[2], NULL, NULL};
+    return tg_gru_cell_forward(t, &c, in[0], tg_gru_cell_forward(t, &c, in[0], in[0]));
+}
+
+/* Attention without a mask and L != S, layer norm over two dims with a
+ * bias only, and two GRU steps: first and second derivatives. */
+START_TEST(second_derivatives)
+{
+    tg_tape *t = tg_tape_new();
+    tg_rng rng;
+    tg_rng_seed(&rng, 9, 2);
+    int64_t qs[3] = {2, 2, 3}, ks[3] = {2, 4, 3}, vs[3] = {2, 4, 2};
+    tg_tensor *a[3] = {tg_rand_normal(t, &rng, TG_F64, 3, qs, 0, 1),
+                       tg_rand_normal(t, &rng, TG_F64, 3, ks, 0, 1),
+                       tg_rand_normal(t, &rng, TG_F64, 3, vs, 0, 1)};
+    tg_ck_assert_gradients(sdpa_fn, NULL, 3, a);
+    tg_ck_assert_second_gradients(sdpa_fn, NULL, 3, a);
+    int64_t xs[3] = {2, 2, 3}, bs[2] = {2, 3};
+    tg_tensor *l[2] = {tg_rand_normal(t, &rng, TG_F64, 3, xs, 0, 1),
+                       tg_rand_normal(t, &rng, TG_F64, 2, bs, 0, 1)};
+    tg_ck_assert_gradients(ln_bias_fn, NULL, 2, l);
+    tg_ck_assert_second_gradients(ln_bias_fn, NULL, 2, l);
+    int64_t hs[2] = {2, 3}, wi[2] = {9, 3};
+    tg_tensor *g[3] = {tg_rand_normal(t, &rng, TG_F64, 2, hs, 0, 1),
+                       tg_rand_normal(t, &rng, TG_F64, 2, wi, 0, 0.5),
+                       tg_rand_normal(t, &rng, TG_F64, 2, wi, 0, 0.5)};
+    tg_ck_assert_gradients(gru_fn, NULL, 3, g);
+    tg_ck_assert_second_gradients(gru_fn, NULL, 3, g);
+    tg_tape_free(t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("seq");
@@ -390,6 +441,7 @@ int main(void)
     tcase_add_loop_test(tc, causal_mha_matches_pytorch, 0, 2);
     tcase_add_test(tc, init_as_pytorch);
     tcase_add_test(tc, layer_norm_layer);
+    tcase_add_test(tc, second_derivatives);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }
