@@ -44,36 +44,51 @@ static sdpa_dims dims_of(tg_tensor *const *in)
     return d;
 }
 
-/* q, k, v: same ndim >= 2, same batch dims, q and k of one head size D, k
- * and v of one length S; a causal mask on square scores only. */
-static int check(tg_tensor *const *in, bool causal)
+/* Which rule q, k and v break (0: none): same ndim >= 2 and batch dims,
+ * q and k of one head size D, k and v of one length S, a causal mask on
+ * square scores only. */
+static int broken_rule(tg_tensor *const *in, bool causal)
 {
-    char sq[96], sk[96], sv[96];
     const tg_tensor *q = in[0], *k = in[1], *v = in[2];
     int nd = tg_ndim(q);
     bool ok = nd >= 2 && tg_ndim(k) == nd && tg_ndim(v) == nd;
     for (int i = 0; ok && i < nd - 2; i++)
         ok = tg_shape(k)[i] == tg_shape(q)[i] && tg_shape(v)[i] == tg_shape(q)[i];
-    tg_shape_str(q, sq, sizeof sq);
-    tg_shape_str(k, sk, sizeof sk);
-    tg_shape_str(v, sv, sizeof sv);
     if (!ok)
-        return tg_set_error(TG_ESHAPE, "tg_scaled_dot_product_attention: q "
-                            "%s, k %s and v %s must have the same batch dims "
-                            "and at least 2 dims", sq, sk, sv);
+        return 1;
     if (tg_shape(q)[nd - 1] != tg_shape(k)[nd - 1])
-        return tg_set_error(TG_ESHAPE, "tg_scaled_dot_product_attention: the "
-                            "head dims of q %s and k %s disagree", sq, sk);
+        return 2;
     if (tg_shape(k)[nd - 2] != tg_shape(v)[nd - 2])
-        return tg_set_error(TG_ESHAPE, "tg_scaled_dot_product_attention: k %s "
-                            "and v %s differ in length", sk, sv);
-    if (causal && tg_shape(q)[nd - 2] != tg_shape(k)[nd - 2])
-        return tg_set_error(TG_ESHAPE, "tg_scaled_dot_product_attention: a "
-                            "causal mask needs square scores, but q %s and "
-                            "k %s give %lld x %lld", sq, sk,
-                            (long long)tg_shape(q)[nd - 2],
-                            (long long)tg_shape(k)[nd - 2]);
-    return TG_OK;
+        return 3;
+    return causal && tg_shape(q)[nd - 2] != tg_shape(k)[nd - 2] ? 4 : 0;
+}
+
+/* TG_OK, or the error naming the shapes (formatted only on failure). */
+static int check(tg_tensor *const *in, bool causal)
+{
+    int rule = broken_rule(in, causal);
+    if (rule == 0)
+        return TG_OK;
+    char sq[96], sk[96], sv[96];
+    const char *fn = "tg_scaled_dot_product_attention";
+    tg_shape_str(in[0], sq, sizeof sq);
+    tg_shape_str(in[1], sk, sizeof sk);
+    tg_shape_str(in[2], sv, sizeof sv);
+    if (rule == 1)
+        return tg_set_error(TG_ESHAPE, "%s: q %s, k %s and v %s must have the "
+                            "same batch dims and at least 2 dims", fn, sq, sk,
+                            sv);
+    if (rule == 2)
+        return tg_set_error(TG_ESHAPE, "%s: the head dims of q %s and k %s "
+                            "disagree", fn, sq, sk);
+    if (rule == 3)
+        return tg_set_error(TG_ESHAPE, "%s: k %s and v %s differ in length",
+                            fn, sk, sv);
+    int nd = tg_ndim(in[0]);
+    return tg_set_error(TG_ESHAPE, "%s: a causal mask needs square scores, "
+                        "but q %s and k %s give %lld x %lld", fn, sq, sk,
+                        (long long)tg_shape(in[0])[nd - 2],
+                        (long long)tg_shape(in[1])[nd - 2]);
 }
 
 /* C = op(A) op(B) for the dtype of the tensors, at element offsets. */
