@@ -232,6 +232,8 @@ tg_tensor *tg_layer_norm(tg_tape *t, tg_tensor *x, int ndim,
                          tg_tensor *bias, double eps)
 {
     if (ndim < 1 || ndim > TG_MAX_DIMS || shape == NULL) {
+        if (x == NULL && tg_last_status() != TG_OK)
+            return NULL; /* keep the failure that made x NULL */
         tg_set_error(TG_EINVAL, "tg_layer_norm: normalized shape of %d dims%s;"
                      " it needs 1 to %d", ndim, shape ? "" : " (NULL)",
                      TG_MAX_DIMS);
