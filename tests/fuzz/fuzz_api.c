@@ -165,11 +165,13 @@ static void seq_layers(state *s, prog *g, tg_tape *t, tg_tensor *x,
                        tg_tensor *y, tg_tensor *b)
 {
     switch (take(g, 5)) {
-    case 0: {
-        int64_t shape[3] = {(int64_t)take(g, 5) - 1, (int64_t)take(g, 5),
-                            (int64_t)take(g, 5)};
-        keep(s, g, tg_layer_norm(t, x, (int)take(g, 4), shape, y, b,
-                                 take(g, 2) ? 1e-5 : 0.0));
+    case 0: { /* bytes in program order: arguments have none */
+        int64_t shape[3];
+        for (int d = 0; d < 3; d++)
+            shape[d] = (int64_t)take(g, 5) - (d == 0);
+        int ndim = (int)take(g, 4);
+        double eps = take(g, 2) ? 1e-5 : 0.0;
+        keep(s, g, tg_layer_norm(t, x, ndim, shape, y, b, eps));
         break;
     }
     case 1:
@@ -177,21 +179,24 @@ static void seq_layers(state *s, prog *g, tg_tape *t, tg_tensor *x,
         break;
     case 2: {
         tg_gru_cell c = {x, y, b, pick(s, g)};
-        keep(s, g, tg_gru_cell_forward(t, &c, pick(s, g), pick(s, g)));
+        tg_tensor *in = pick(s, g), *h = pick(s, g);
+        keep(s, g, tg_gru_cell_forward(t, &c, in, h));
         break;
     }
     case 3: {
         tg_lstm_cell c = {x, y, b, pick(s, g)};
-        tg_tensor *cs = NULL;
-        keep(s, g, tg_lstm_cell_forward(t, &c, pick(s, g), pick(s, g),
-                                        pick(s, g), &cs));
-        if (cs != NULL)
-            keep(s, g, cs);
+        tg_tensor *in = pick(s, g), *h = pick(s, g), *cs = pick(s, g);
+        tg_tensor *cs_out = NULL;
+        keep(s, g, tg_lstm_cell_forward(t, &c, in, h, cs, &cs_out));
+        if (cs_out != NULL)
+            keep(s, g, cs_out);
         break;
     }
     default: {
-        tg_mha m = {x, y, {pick(s, g), b}, 1 + (int)take(g, 3)};
-        keep(s, g, tg_mha_forward(t, &m, pick(s, g), take(g, 2)));
+        tg_tensor *w_out = pick(s, g);
+        tg_mha m = {x, y, {w_out, b}, 1 + (int)take(g, 3)};
+        tg_tensor *in = pick(s, g);
+        keep(s, g, tg_mha_forward(t, &m, in, take(g, 2)));
         break;
     }
     }
