@@ -424,6 +424,49 @@ START_TEST(second_derivatives)
 }
 END_TEST
 
+/* A training step of layer norm, multi-head attention and two GRU steps
+ * on a step tape that is reset after each step: after the first step the
+ * tape's memory is reused and no allocator call is made (what W7 needs). */
+static void seq_step(tg_tape *t, const tg_mha *m, const tg_gru_cell *g,
+                     tg_tensor *x)
+{
+    int64_t ns[1] = {8}, flat[2] = {6, 8};
+    tg_tensor *a = tg_layer_norm(t, x, 1, ns, NULL, NULL, 1e-5);
+    tg_tensor *y = tg_reshape(t, tg_mha_forward(t, m, a, true), 2, flat);
+    tg_tensor *h = tg_gru_cell_forward(t, g, y, y);
+    h = tg_gru_cell_forward(t, g, y, h);
+    ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_mul(t, h, h))), TG_OK);
+}
+
+START_TEST(steady_state_makes_no_allocator_calls)
+{
+    tg_tape *pt = tg_tape_new(), *t = tg_tape_new();
+    tg_params *p = tg_params_new(pt);
+    tg_rng rng;
+    tg_rng_seed(&rng, 3, 0);
+    tg_mha m;
+    tg_gru_cell g;
+    ck_assert_int_eq(tg_mha_init(&m, pt, p, &rng, TG_F32, 8, 2), TG_OK);
+    ck_assert_int_eq(tg_gru_cell_init(&g, pt, p, &rng, TG_F32, 8, 8), TG_OK);
+    int64_t xs[3] = {2, 3, 8};
+    tg_tensor *x = tg_rand_normal(pt, &rng, TG_F32, 3, xs, 0, 1);
+    for (int step = 0; step < 2; step++) { /* warm up, grads allocated */
+        tg_params_zero_grad(p);
+        seq_step(t, &m, &g, x);
+        tg_tape_reset(t);
+    }
+    long before = tg_test_allocation_calls();
+    for (int step = 0; step < 3; step++) {
+        tg_params_zero_grad(p);
+        seq_step(t, &m, &g, x);
+        tg_tape_reset(t);
+    }
+    ck_assert_int_eq(tg_test_allocation_calls(), before);
+    tg_tape_free(t);
+    tg_tape_free(pt);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("seq");
@@ -442,6 +485,7 @@ int main(void)
     tcase_add_test(tc, init_as_pytorch);
     tcase_add_test(tc, layer_norm_layer);
     tcase_add_test(tc, second_derivatives);
+    tcase_add_test(tc, steady_state_makes_no_allocator_calls);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }
