@@ -92,13 +92,71 @@ static const tg_tensor *bias_of(const tg_op_ctx *c, const ln_params *p)
     return p->has_b ? c->in[p->has_w ? 2 : 1] : NULL;
 }
 
-/* Two passes per row: the mean, then the mean square about it. */
+/* Element i of a float or double array (f32 says which): the loops keep
+ * the flag and the pointers in locals, so the compiler can hoist the test
+ * out of them (through a tensor, every store could alias its fields). */
+static inline double ld(const void *a, bool f32, int64_t i)
+{
+    return f32 ? (double)((const float *)a)[i] : ((const double *)a)[i];
+}
+
+static inline void st(void *a, bool f32, int64_t i, double v)
+{
+    if (f32)
+        ((float *)a)[i] = (float)v;
+    else
+        ((double *)a)[i] = v;
+}
+
+/* The data of x (NULL for NULL), to read or to write. */
+static const void *rd(const tg_tensor *x)
+{
+    if (x == NULL)
+        return NULL;
+    return tg_dtype_of(x) == TG_F32 ? (const void *)tg_data_f32(x)
+                                    : (const void *)tg_data_f64(x);
+}
+
+static void *wr(tg_tensor *x)
+{
+    if (x == NULL)
+        return NULL;
+    return tg_dtype_of(x) == TG_F32 ? (void *)tg_mut_f32(x)
+                                    : (void *)tg_mut_f64(x);
+}
+
+/* One row: mu and rstd by two passes in double, then y. */
+static void forward_row(const void *x, const void *w, const void *b, void *y,
+                        bool f32, int64_t n, double eps, double *mu_out,
+                        double *rstd_out)
+{
+    double mu = 0, var = 0;
+    for (int64_t i = 0; i < n; i++)
+        mu += ld(x, f32, i);
+    mu /= (double)n;
+    for (int64_t i = 0; i < n; i++) {
+        double d = ld(x, f32, i) - mu;
+        var += d * d;
+    }
+    double rstd = 1.0 / sqrt(var / (double)n + eps);
+    for (int64_t i = 0; i < n; i++) {
+        double v = (ld(x, f32, i) - mu) * rstd;
+        if (w != NULL)
+            v *= ld(w, f32, i);
+        if (b != NULL)
+            v += ld(b, f32, i);
+        st(y, f32, i, v);
+    }
+    *mu_out = mu;
+    *rstd_out = rstd;
+}
+
 static tg_tensor *layer_norm_forward(tg_op_ctx *c)
 {
     const ln_params *p = c->params;
     if (check(c, p) != TG_OK)
         return NULL;
-    const tg_tensor *x = c->in[0], *w = weight_of(c, p), *b = bias_of(c, p);
+    const tg_tensor *x = c->in[0];
     int64_t n = row_size(p), rows = n ? tg_numel(x) / n : 0;
     tg_tensor *y = tg_empty_like(c->tape, x);
     ln_saved *s = tg_tape_alloc(c->tape, sizeof *s);
@@ -107,71 +165,81 @@ static tg_tensor *layer_norm_forward(tg_op_ctx *c)
         return NULL;
     s->mu = mem;
     s->rstd = mem + rows + 1;
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t base = r * n;
-        double mu = 0, var = 0;
-        for (int64_t i = 0; i < n; i++)
-            mu += tg__get(x, base + i);
-        mu /= (double)n;
-        for (int64_t i = 0; i < n; i++) {
-            double d = tg__get(x, base + i) - mu;
-            var += d * d;
-        }
-        double rstd = 1.0 / sqrt(var / (double)n + p->eps);
-        s->mu[r] = mu;
-        s->rstd[r] = rstd;
-        for (int64_t i = 0; i < n; i++) {
-            double v = (tg__get(x, base + i) - mu) * rstd;
-            if (w != NULL)
-                v *= tg__get(w, i);
-            if (b != NULL)
-                v += tg__get(b, i);
-            tg__set(y, base + i, v);
-        }
-    }
+    bool f32 = tg_dtype_of(x) == TG_F32;
+    size_t es = f32 ? sizeof(float) : sizeof(double);
+    const char *xs = rd(x);
+    char *ys = wr(y);
+    const void *w = rd(weight_of(c, p)), *b = rd(bias_of(c, p));
+    for (int64_t r = 0; r < rows; r++)
+        forward_row(xs + (size_t)(r * n) * es, w, b, ys + (size_t)(r * n) * es,
+                    f32, n, p->eps, &s->mu[r], &s->rstd[r]);
     c->saved = s;
     return y;
 }
 
-/* d/dx row by row; d/dw and d/db summed over the rows. */
+/* One row's gradients: gx (if wanted) and the row's share of gw and gb
+ * added into accumulators in double. */
+static void backward_row(const void *x, const void *g, const void *w,
+                         void *gx, bool f32, int64_t n, double mu, double rstd,
+                         double *gw, double *gb)
+{
+    double m1 = 0, m2 = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double gi = ld(g, f32, i), xh = (ld(x, f32, i) - mu) * rstd;
+        double gh = w != NULL ? gi * ld(w, f32, i) : gi;
+        m1 += gh;
+        m2 += gh * xh;
+        if (gw != NULL)
+            gw[i] += gi * xh;
+        if (gb != NULL)
+            gb[i] += gi;
+    }
+    if (gx == NULL)
+        return;
+    m1 /= (double)n;
+    m2 /= (double)n;
+    for (int64_t i = 0; i < n; i++) {
+        double gi = ld(g, f32, i), xh = (ld(x, f32, i) - mu) * rstd;
+        double gh = w != NULL ? gi * ld(w, f32, i) : gi;
+        st(gx, f32, i, rstd * (gh - m1 - xh * m2));
+    }
+}
+
+/* d/dx row by row; d/dw and d/db summed over the rows in double. */
 static int layer_norm_backward(tg_op_ctx *c, const tg_tensor *y,
                                const tg_tensor *gy, tg_tensor *const *gx)
 {
     (void)y;
     const ln_params *p = c->params;
     const ln_saved *s = c->saved;
-    const tg_tensor *x = c->in[0], *w = weight_of(c, p);
+    const tg_tensor *x = c->in[0];
     tg_tensor *gw = p->has_w ? gx[1] : NULL;
     tg_tensor *gb = p->has_b ? gx[p->has_w ? 2 : 1] : NULL;
     int64_t n = row_size(p), rows = n ? tg_numel(x) / n : 0;
+    double *acc = NULL;
+    if (gw != NULL || gb != NULL) {
+        acc = tg_tape_alloc(c->tape, 2 * (size_t)n * sizeof *acc);
+        if (acc == NULL)
+            return tg_last_status();
+        for (int64_t i = 0; i < 2 * n; i++)
+            acc[i] = 0;
+    }
+    bool f32 = tg_dtype_of(x) == TG_F32;
+    size_t es = f32 ? sizeof(float) : sizeof(double);
+    const char *xs = rd(x), *gs = rd(gy);
+    char *gxs = wr(gx[0]);
+    const void *w = rd(weight_of(c, p));
+    for (int64_t r = 0; r < rows; r++) {
+        size_t at = (size_t)(r * n) * es;
+        backward_row(xs + at, gs + at, w, gxs ? gxs + at : NULL, f32, n,
+                     s->mu[r], s->rstd[r], gw ? acc : NULL,
+                     gb ? acc + n : NULL);
+    }
     for (int64_t i = 0; i < n; i++) {
         if (gw != NULL)
-            tg__set(gw, i, 0);
+            tg__set(gw, i, acc[i]);
         if (gb != NULL)
-            tg__set(gb, i, 0);
-    }
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t base = r * n;
-        double mu = s->mu[r], rstd = s->rstd[r], m1 = 0, m2 = 0;
-        for (int64_t i = 0; i < n; i++) {
-            double g = tg__get(gy, base + i), xh = (tg__get(x, base + i) - mu) * rstd;
-            double gh = w != NULL ? g * tg__get(w, i) : g;
-            m1 += gh;
-            m2 += gh * xh;
-            if (gw != NULL)
-                tg__set(gw, i, tg__get(gw, i) + g * xh);
-            if (gb != NULL)
-                tg__set(gb, i, tg__get(gb, i) + g);
-        }
-        if (gx[0] == NULL)
-            continue;
-        m1 /= (double)n;
-        m2 /= (double)n;
-        for (int64_t i = 0; i < n; i++) {
-            double g = tg__get(gy, base + i), xh = (tg__get(x, base + i) - mu) * rstd;
-            double gh = w != NULL ? g * tg__get(w, i) : g;
-            tg__set(gx[0], base + i, rstd * (gh - m1 - xh * m2));
-        }
+            tg__set(gb, i, acc[n + i]);
     }
     return TG_OK;
 }
