@@ -117,25 +117,41 @@ static void *wr(tg_tensor *x)
                                     : (void *)tg_mut_f64(x);
 }
 
-/* Row i of the scores at p[base..base+S), scaled, masked and softmaxed in
- * place: columns past `last` are masked (set to 0). */
-static void softmax_row(tg_tensor *p, int64_t base, int64_t S, int64_t last,
+/* Element i of a float or double array (f32 says which), kept in locals
+ * so that the test is hoisted out of the loops. */
+static inline double ld(const void *a, bool f32, int64_t i)
+{
+    return f32 ? (double)((const float *)a)[i] : ((const double *)a)[i];
+}
+
+static inline void st(void *a, bool f32, int64_t i, double v)
+{
+    if (f32)
+        ((float *)a)[i] = (float)v;
+    else
+        ((double *)a)[i] = v;
+}
+
+/* One row of S scores in place: scaled, masked past `last` (set to 0) and
+ * softmaxed, the max over the unmasked ones subtracted first. */
+static void softmax_row(void *row, bool f32, int64_t S, int64_t last,
                         double scale)
 {
     double m = -INFINITY, sum = 0;
     for (int64_t j = 0; j <= last; j++) {
-        double s = tg__get(p, base + j) * scale;
+        double s = ld(row, f32, j) * scale;
         m = s > m || isnan(s) ? s : m;
     }
     for (int64_t j = 0; j <= last; j++) {
-        double e = exp(tg__get(p, base + j) * scale - m);
-        tg__set(p, base + j, e);
+        double e = exp(ld(row, f32, j) * scale - m);
+        st(row, f32, j, e);
         sum += e;
     }
+    double inv = 1.0 / sum;
     for (int64_t j = 0; j <= last; j++)
-        tg__set(p, base + j, tg__get(p, base + j) / sum);
+        st(row, f32, j, ld(row, f32, j) * inv);
     for (int64_t j = last + 1; j < S; j++)
-        tg__set(p, base + j, 0);
+        st(row, f32, j, 0);
 }
 
 static tg_tensor *sdpa_forward(tg_op_ctx *c)
@@ -159,8 +175,11 @@ static tg_tensor *sdpa_forward(tg_op_ctx *c)
         int64_t op = b * d.L * d.S;
         gemm(q, false, true, d.L, d.S, d.D, rd(q), b * d.L * d.D, d.D, rd(k),
              b * d.S * d.D, d.D, wr(p), op, d.S);
+        bool f32 = tg_dtype_of(q) == TG_F32;
+        char *rows = (char *)wr(p) + (size_t)op * (f32 ? 4 : 8);
         for (int64_t i = 0; i < d.L; i++)
-            softmax_row(p, op + i * d.S, d.S, pr->causal ? i : d.S - 1, scale);
+            softmax_row(rows + (size_t)(i * d.S) * (f32 ? 4 : 8), f32, d.S,
+                        pr->causal ? i : d.S - 1, scale);
         gemm(q, false, false, d.L, d.Dv, d.S, rd(p), op, d.S, rd(v),
              b * d.S * d.Dv, d.Dv, wr(y), b * d.L * d.Dv, d.Dv);
     }
@@ -168,18 +187,22 @@ static tg_tensor *sdpa_forward(tg_op_ctx *c)
     return y;
 }
 
-/* ds = p * (dp - rowsum(p * dp)) * scale, in place in dp, for one batch. */
+/* ds = p * (dp - rowsum(p * dp)) * scale, in place in dp, for one batch
+ * (p at element offset op of the saved probabilities). */
 static void softmax_link(const tg_tensor *p, tg_tensor *dp, int64_t op,
                          const sdpa_dims *d, double scale)
 {
+    bool f32 = tg_dtype_of(p) == TG_F32;
+    const void *pp = rd(p);
+    void *g = wr(dp);
     for (int64_t i = 0; i < d->L; i++) {
         int64_t base = i * d->S;
         double dot = 0;
         for (int64_t j = 0; j < d->S; j++)
-            dot += tg__get(p, op + base + j) * tg__get(dp, base + j);
+            dot += ld(pp, f32, op + base + j) * ld(g, f32, base + j);
         for (int64_t j = 0; j < d->S; j++)
-            tg__set(dp, base + j, tg__get(p, op + base + j) *
-                                      (tg__get(dp, base + j) - dot) * scale);
+            st(g, f32, base + j, ld(pp, f32, op + base + j) *
+                                     (ld(g, f32, base + j) - dot) * scale);
     }
 }
 
