@@ -47,6 +47,8 @@
  *   tapegrad/npy.h     NumPy's .npy and .npz files
  *   tapegrad/idx.h     MNIST's IDX files (images and labels)
  *   tapegrad/nn.h      parameter lists, layers, losses, optimizers
+ *   tapegrad/sequence.h  layer norm, attention, GRU and LSTM cells,
+ *                      multi-head self-attention
  */
 #ifndef TAPEGRAD_H
 #define TAPEGRAD_H
@@ -62,6 +64,7 @@
 #include "tapegrad/npy.h"
 #include "tapegrad/idx.h"
 #include "tapegrad/nn.h"
+#include "tapegrad/sequence.h"
 #include "tapegrad/gradcheck.h"
 #include "tapegrad/vjp.h"
 

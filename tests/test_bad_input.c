@@ -742,6 +742,75 @@ static int rng_uniform_null(fx *f)
     return num(tg_rng_uniform(NULL));
 }
 
+/* ---- seq: tapegrad/sequence.h. Each helper also checks that the failed
+ * call changed nothing: a34 keeps its values and gets no gradient, and a
+ * cell's weights keep theirs. */
+
+static int seq_unchanged(fx *f, int status)
+{
+    bool same = tg_grad(f->a34) == NULL && tg_value_at(f->a34, 0) == -1.0 &&
+                tg_value_at(f->a34, 11) == 1.0;
+    return same ? status : expect(false, "the failed call changed a34");
+}
+
+static tg_tensor *zeros2(fx *f, int64_t r, int64_t c)
+{
+    return tg_zeros(f->t, TG_F32, 2, (int64_t[]){r, c});
+}
+
+static int sdpa_shapes(fx *f, int64_t lk, int64_t dk, int64_t lv, bool causal)
+{
+    tg_tensor *k = zeros2(f, lk, dk), *v = zeros2(f, lv, 2);
+    return seq_unchanged(f, ptr(tg_scaled_dot_product_attention(f->t, f->a34,
+                                                                k, v, causal)));
+}
+
+static int gru_hidden_mismatch(fx *f)
+{
+    tg_rng rng = seeded();
+    tg_gru_cell c;
+    if (tg_gru_cell_init(&c, f->t, NULL, &rng, TG_F32, 4, 4) != TG_OK)
+        return tg_last_status();
+    double w0 = tg_value_at(c.w_hh, 0);
+    int rc = ptr(tg_gru_cell_forward(f->t, &c, f->a34, zeros2(f, 3, 5)));
+    if (tg_value_at(c.w_hh, 0) != w0 || tg_grad(c.w_hh) != NULL)
+        return expect(false, "the failed step changed the cell");
+    return seq_unchanged(f, rc);
+}
+
+static int lstm_state_mismatch(fx *f)
+{
+    tg_rng rng = seeded();
+    tg_lstm_cell c;
+    if (tg_lstm_cell_init(&c, f->t, NULL, &rng, TG_F32, 4, 4) != TG_OK)
+        return tg_last_status();
+    tg_tensor *cs = NULL;
+    int rc = ptr(tg_lstm_cell_forward(f->t, &c, f->a34, zeros2(f, 3, 4),
+                                      zeros2(f, 3, 6), &cs));
+    if (cs != NULL || tg_grad(c.w_ih) != NULL)
+        return expect(false, "the failed step set a cell state");
+    return seq_unchanged(f, rc);
+}
+
+static int gru_input_mismatch(fx *f)
+{
+    tg_rng rng = seeded();
+    tg_gru_cell c;
+    if (tg_gru_cell_init(&c, f->t, NULL, &rng, TG_F32, 5, 4) != TG_OK)
+        return tg_last_status();
+    return seq_unchanged(f, ptr(tg_gru_cell_forward(f->t, &c, f->a34,
+                                                    zeros2(f, 3, 4))));
+}
+
+static int mha_wrong_width(fx *f)
+{
+    tg_rng rng = seeded();
+    tg_mha m;
+    if (tg_mha_init(&m, f->t, NULL, &rng, TG_F32, 6, 2) != TG_OK)
+        return tg_last_status();
+    return seq_unchanged(f, ptr(tg_mha_forward(f->t, &m, f->a34, true)));
+}
+
 /* ---- The table. */
 
 static const int64_t n3[] = {3}, s34[] = {3, 4};
@@ -1211,7 +1280,50 @@ static const float vals4[4] = {1, 2, 3, 4};
     X(rand_negative_std, TG_EINVAL, "std -1 must be finite, std >= 0",       \
       rand_negative_std(f))                                                  \
     X(rand_bad_shape, TG_EINVAL, "tg_rand_normal: dimension 1 has size 0",   \
-      rand_bad_shape(f))
+      rand_bad_shape(f))                                                     \
+    /* seq: layer norm, attention, recurrent cells (tapegrad/sequence.h). */ \
+    X(layer_norm_shape_mismatch, TG_ESHAPE, "tg_layer_norm: normalized "     \
+      "shape (5,) does not match the last dims of x (3,4)",                  \
+      seq_unchanged(f, ptr(tg_layer_norm(f->t, f->a34, 1, (int64_t[]){5},    \
+                                         NULL, NULL, 1e-5))))                \
+    X(layer_norm_weight_shape, TG_ESHAPE, "tg_layer_norm: weight (5,) must " \
+      "have the normalized shape, the last dims of x (3,4)",                 \
+      seq_unchanged(f, ptr(tg_layer_norm(f->t, f->a34, 1, (int64_t[]){4},    \
+                                         f->b5, NULL, 1e-5))))               \
+    X(layer_norm_negative_eps, TG_EINVAL, "tg_layer_norm: eps -1 must be",   \
+      seq_unchanged(f, ptr(tg_layer_norm(f->t, f->a34, 1, (int64_t[]){4},    \
+                                         NULL, NULL, -1))))                  \
+    X(layer_norm_no_dims, TG_EINVAL, "tg_layer_norm: normalized shape of 0", \
+      seq_unchanged(f, ptr(tg_layer_norm(f->t, f->a34, 0, NULL, NULL, NULL,  \
+                                         1e-5))))                            \
+    X(sdpa_head_dims_disagree, TG_ESHAPE, "tg_scaled_dot_product_attention: " \
+      "the head dims of q (3,4) and k (3,5) disagree",                       \
+      sdpa_shapes(f, 3, 5, 3, false))                                        \
+    X(sdpa_causal_not_square, TG_ESHAPE, "a causal mask needs square "       \
+      "scores, but q (3,4) and k (2,4) give 3 x 2",                          \
+      sdpa_shapes(f, 2, 4, 2, true))                                         \
+    X(sdpa_lengths_differ, TG_ESHAPE, "k (3,4) and v (2,2) differ in length", \
+      sdpa_shapes(f, 3, 4, 2, false))                                        \
+    X(sdpa_dtype_mix, TG_EDTYPE, "tg_scaled_dot_product_attention: inputs "  \
+      "are f32 and f64", seq_unchanged(f, ptr(                               \
+          tg_scaled_dot_product_attention(f->t, f->a34, f->d34, f->a34,      \
+                                          false))))                          \
+    X(gru_hidden_mismatch, TG_ESHAPE, "tg_gru_cell_forward: h (3,5) has "    \
+      "hidden size 5, but w_hh (12,4) is for hidden size 4",                 \
+      gru_hidden_mismatch(f))                                                \
+    X(gru_input_mismatch, TG_ESHAPE, "tg_gru_cell_forward: x (3,4) has "     \
+      "input size 4, but w_ih (12,5) is for input size 5",                   \
+      gru_input_mismatch(f))                                                 \
+    X(lstm_state_mismatch, TG_ESHAPE, "tg_lstm_cell_forward: c (3,6) has "   \
+      "hidden size 6, but w_hh (16,4) is for hidden size 4",                 \
+      lstm_state_mismatch(f))                                                \
+    X(gru_null_cell, TG_EINVAL, "tg_gru_cell_forward: cell is NULL",         \
+      seq_unchanged(f, ptr(tg_gru_cell_forward(f->t, NULL, f->a34, f->a34)))) \
+    X(mha_heads_do_not_divide, TG_EINVAL, "tg_mha_init: embedding size 6 "   \
+      "must be a positive multiple of the 4 heads",                          \
+      tg_mha_init(&(tg_mha){0}, f->t, NULL, &(tg_rng){0}, TG_F32, 6, 4))     \
+    X(mha_wrong_width, TG_ESHAPE, "tg_mha_forward: x (3,4) must be (B, L, "  \
+      "6) or (L, 6)", mha_wrong_width(f))
 
 #define ROW_FUNCTION(id, want, fragment, ...)                                \
     static int row_##id(fx *f) { (void)f; return __VA_ARGS__; }

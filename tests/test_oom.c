@@ -383,6 +383,90 @@ START_TEST(select_ops_under_oom)
 }
 END_TEST
 
+/* ---- (f) seq: layer norm and attention, multi-head attention, and a
+ * GRU and an LSTM step, forward and backward (tapegrad/sequence.h), as
+ * three scenarios small enough for one arena block each (the fill-level
+ * sweep needs that). Each result is compared with the same graph run once
+ * without failures. */
+
+static int seq_part;
+static double seq_reference[3] = {NAN, NAN, NAN};
+
+static tg_tensor *seq_loss(tg_tape *t, tg_tensor *x, tg_tensor *w)
+{
+    tg_rng rng;
+    tg_rng_seed(&rng, 14, 0);
+    if (seq_part == 0) {
+        tg_tensor *ln = tg_layer_norm(t, x, 1, (int64_t[]){4}, w, NULL, 1e-5);
+        return tg_sum(t, tg_scaled_dot_product_attention(t, ln, ln, x, true));
+    }
+    if (seq_part == 1) {
+        tg_mha m;
+        if (tg_mha_init(&m, t, NULL, &rng, TG_F64, 4, 2) != TG_OK)
+            return NULL;
+        return tg_sum(t, tg_mul(t, w, tg_mha_forward(t, &m, x, true)));
+    }
+    tg_gru_cell g;
+    tg_lstm_cell l;
+    if (tg_gru_cell_init(&g, t, NULL, &rng, TG_F64, 4, 4) != TG_OK ||
+        tg_lstm_cell_init(&l, t, NULL, &rng, TG_F64, 4, 4) != TG_OK)
+        return NULL;
+    tg_tensor *y = tg_reshape(t, x, 2, (int64_t[]){6, 4}), *cs = y;
+    tg_tensor *h = tg_gru_cell_forward(t, &g, y, y);
+    h = tg_lstm_cell_forward(t, &l, y, h, cs, &cs);
+    return tg_sum(t, tg_mul(t, tg_mul(t, h, cs), w));
+}
+
+static int seq_graph(tg_tape *t, double *out)
+{
+    tg_tensor *x = tg_reshape(t, tg_linspace(t, TG_F64, -2, 3, 24), 3,
+                              (int64_t[]){2, 3, 4});
+    tg_tensor *w = tg_linspace(t, TG_F64, 0.5, 2, 4);
+    if (x == NULL || w == NULL)
+        return tg_last_status();
+    tg_set_requires_grad(x, true);
+    tg_set_requires_grad(w, true);
+    tg_tensor *loss = seq_loss(t, x, w);
+    int rc = tg_backward(t, loss);
+    if (rc != TG_OK)
+        return rc;
+    *out = tg_item(loss) + tg_sum_value(tg_grad(x)) + tg_sum_value(tg_grad(w));
+    return isfinite(*out) ? TG_OK : wrong("a finite loss and gradients");
+}
+
+static void seq_prepare(void)
+{
+    if (!isnan(seq_reference[seq_part]))
+        return;
+    tg_tape *t = tg_tape_new();
+    ck_assert_int_eq(seq_graph(t, &seq_reference[seq_part]), TG_OK);
+    tg_tape_free(t);
+}
+
+static int seq_ops(tg_tape *t)
+{
+    double v = NAN;
+    int rc = seq_graph(t, &v);
+    if (rc != TG_OK)
+        return rc;
+    return v == seq_reference[seq_part] ? TG_OK
+                                        : wrong("the result of a clean run");
+}
+
+START_TEST(seq_ops_under_oom)
+{
+    static const char *const names[3] = {
+        "layer norm and attention", "multi-head attention",
+        "GRU and LSTM steps"};
+    seq_part = _i / 3;
+    const scenario sc = {names[seq_part], seq_ops, seq_prepare, NULL};
+    if (_i % 3 < 2)
+        ck_assert_int_gt(fail_each_allocation(&sc, _i % 3 ? ONCE : STICKY), 0);
+    else
+        ck_assert_int_gt(fail_at_each_fill_level(&sc), 0);
+}
+END_TEST
+
 /* ---- (b) A training step of a small MLP, and (c) saving and loading it. */
 
 typedef enum loss_kind { CROSS_ENTROPY_ADAM, HINGE_SGD } loss_kind;
@@ -654,6 +738,9 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("select");
     tcase_add_loop_test(tc, select_ops_under_oom, 0, 3);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("seq");
+    tcase_add_loop_test(tc, seq_ops_under_oom, 0, 9);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

@@ -94,6 +94,12 @@ static tg_tensor *b_permute(tg_tape *t, tg_tensor *const *in)
     return tg_permute(t, in[0], 3, dims);
 }
 
+/* seq: layer norm over the last dim with weight and bias; attention,
+ * causal, over 2 batches of 4 positions. */
+static const int64_t ln_shape[1] = {4};
+static tg_tensor *b_layer_norm(tg_tape *t, tg_tensor *const *in) { return tg_layer_norm(t, in[0], 1, ln_shape, in[1], in[2], 1e-5); }
+static tg_tensor *b_sdpa(tg_tape *t, tg_tensor *const *in) { return tg_scaled_dot_product_attention(t, in[0], in[1], in[2], true); }
+
 static const op_case cases[] = {
     {"relu", b_relu, 1, {{3, 4}}, false},
     {"leaky_relu", b_leaky_relu, 1, {{3, 4}}, false},
@@ -157,6 +163,8 @@ static const op_case cases[] = {
     {"cross_entropy", b_cross_entropy, 1, {{4, 3}}, false},
     {"mse_loss", b_mse_loss, 2, {{3, 4}, {3, 4}}, false},
     {"linear", b_linear, 3, {{2, 5}, {3, 5}, {3}}, false},
+    {"layer_norm", b_layer_norm, 3, {{3, 4}, {4}, {4}}, false},
+    {"scaled_dot_product_attention", b_sdpa, 3, {{2, 4, 3}, {2, 4, 3}, {2, 4, 2}}, false},
 };
 #define N_CASES ((int)(sizeof cases / sizeof cases[0]))
 

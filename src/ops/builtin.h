@@ -93,7 +93,13 @@
 
 /* Layers fused into one op for speed. */
 #define TG__OPS_LAYER(X) \
-    X(linear)
+    X(linear)              \
+    TG__OPS_SEQUENCE(X)
+
+/* Sequence models (tapegrad/sequence.h). */
+#define TG__OPS_SEQUENCE(X) \
+    X(layer_norm)           \
+    X(scaled_dot_product_attention)
 
 #define TG__DECLARE_OP(name) extern const tg_op tg__op_##name;
 TG__BUILTIN_OPS(TG__DECLARE_OP)

@@ -158,6 +158,50 @@ static void reset(state *s, prog *g)
             s->pool[i] = NULL;
 }
 
+/* seq: layer norm with a fuzzed normalized shape, attention, and GRU,
+ * LSTM and multi-head attention layers whose weights are pool tensors of
+ * any shape (tapegrad/sequence.h). */
+static void seq_layers(state *s, prog *g, tg_tape *t, tg_tensor *x,
+                       tg_tensor *y, tg_tensor *b)
+{
+    switch (take(g, 5)) {
+    case 0: { /* bytes in program order: arguments have none */
+        int64_t shape[3];
+        for (int d = 0; d < 3; d++)
+            shape[d] = (int64_t)take(g, 5) - (d == 0);
+        int ndim = (int)take(g, 4);
+        double eps = take(g, 2) ? 1e-5 : 0.0;
+        keep(s, g, tg_layer_norm(t, x, ndim, shape, y, b, eps));
+        break;
+    }
+    case 1:
+        keep(s, g, tg_scaled_dot_product_attention(t, x, y, b, take(g, 2)));
+        break;
+    case 2: {
+        tg_gru_cell c = {x, y, b, pick(s, g)};
+        tg_tensor *in = pick(s, g), *h = pick(s, g);
+        keep(s, g, tg_gru_cell_forward(t, &c, in, h));
+        break;
+    }
+    case 3: {
+        tg_lstm_cell c = {x, y, b, pick(s, g)};
+        tg_tensor *in = pick(s, g), *h = pick(s, g), *cs = pick(s, g);
+        tg_tensor *cs_out = NULL;
+        keep(s, g, tg_lstm_cell_forward(t, &c, in, h, cs, &cs_out));
+        if (cs_out != NULL)
+            keep(s, g, cs_out);
+        break;
+    }
+    default: {
+        tg_tensor *w_out = pick(s, g);
+        tg_mha m = {x, y, {w_out, b}, 1 + (int)take(g, 3)};
+        tg_tensor *in = pick(s, g);
+        keep(s, g, tg_mha_forward(t, &m, in, take(g, 2)));
+        break;
+    }
+    }
+}
+
 /* One call of the program: its first byte says which. */
 static void step(state *s, prog *g)
 {
@@ -226,7 +270,10 @@ static void step(state *s, prog *g)
     }
     case 11: {
         tg_tensor *b = take(g, 2) ? pick(s, g) : NULL;
-        keep(s, g, tg_linear(t, x, y, b));
+        switch (take(g, 6)) {
+        case 0: keep(s, g, tg_linear(t, x, y, b)); break;
+        default: seq_layers(s, g, t, x, y, b); break; /* seq */
+        }
         break;
     }
     case 12: {

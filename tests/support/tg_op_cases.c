@@ -105,6 +105,12 @@ static tg_tensor *b_cast(tg_tape *t, tg_tensor *const *in) { return tg_cast(t, i
 
 /* Broadcasting shapes where the op broadcasts, so that gradients summed
  * down to an input's shape are exercised too. */
+/* seq: layer norm over the last dim with weight and bias; attention,
+ * causal, over 2 batches of 4 positions. */
+static const int64_t ln_shape[1] = {4};
+static tg_tensor *b_layer_norm(tg_tape *t, tg_tensor *const *in) { return tg_layer_norm(t, in[0], 1, ln_shape, in[1], in[2], 1e-5); }
+static tg_tensor *b_sdpa(tg_tape *t, tg_tensor *const *in) { return tg_scaled_dot_product_attention(t, in[0], in[1], in[2], true); }
+
 const tg_op_case tg_op_cases[] = {
     {"relu", b_relu, 1, {{3, 4}}, false, {{0}}},
     {"gt", b_gt, 2, {{3, 4}, {4}}, false, {{3, 4}, {3, 4}}},
@@ -169,6 +175,10 @@ const tg_op_case tg_op_cases[] = {
     {"mse_loss", b_mse_loss, 2, {{3, 4}, {3, 4}}, false, {{3, 4}, {3, 4}}},
     {"linear", b_linear, 3, {{2, 5}, {3, 5}, {3}}, false,
      {{3, 3}, {3, 3}, {3}}},
+    {"layer_norm", b_layer_norm, 3, {{3, 4}, {4}, {4}}, false,
+     {{4}, {4}, {4}}},
+    {"scaled_dot_product_attention", b_sdpa, 3,
+     {{2, 4, 3}, {2, 4, 3}, {2, 4, 2}}, false, {{2, 4, 3}, {2, 4, 3}, {2, 4, 2}}},
 };
 const int tg_op_n_cases = (int)(sizeof tg_op_cases / sizeof tg_op_cases[0]);
 

@@ -1,0 +1,92 @@
+/*
+ * mha.c — multi-head self-attention from ops, as
+ * torch.nn.MultiheadAttention(E, heads, batch_first=True)(x, x, x): one
+ * linear for q, k and v together, heads split off by reshape and permute,
+ * tg_scaled_dot_product_attention, the heads joined back, a linear out.
+ */
+#include "tapegrad.h"
+#include "tapegrad/sequence.h"
+
+#include <math.h>
+
+int tg_mha_init(tg_mha *m, tg_tape *t, tg_params *p, tg_rng *rng, tg_dtype dt,
+                int64_t embed, int heads)
+{
+    if (m == NULL || rng == NULL)
+        return tg_set_error(TG_EINVAL, "tg_mha_init: %s is NULL",
+                            m ? "rng" : "layer");
+    if (heads < 1 || embed < 1 || embed % heads != 0)
+        return tg_set_error(TG_EINVAL, "tg_mha_init: embedding size %lld "
+                            "must be a positive multiple of the %d heads",
+                            (long long)embed, heads);
+    /* xavier_uniform on (3E, E): bound sqrt(6 / (fan_in + fan_out)) */
+    double bound = sqrt(6.0 / (double)(embed + 3 * embed));
+    int64_t wshape[2] = {3 * embed, embed}, bshape[1] = {3 * embed};
+    m->heads = heads;
+    m->w_in = tg_rand_uniform(t, rng, dt, 2, wshape, -bound, bound);
+    m->b_in = tg_zeros(t, dt, 1, bshape);
+    if (m->w_in == NULL || m->b_in == NULL)
+        return tg_last_status();
+    int rc = tg_linear_layer_init(&m->out, t, NULL, rng, dt, embed, embed, true);
+    if (rc != TG_OK)
+        return rc;
+    m->out.bias = tg_zeros(t, dt, 1, &embed);
+    if (m->out.bias == NULL)
+        return tg_last_status();
+    tg_tensor *all[4] = {m->w_in, m->b_in, m->out.weight, m->out.bias};
+    for (int i = 0; i < 4 && rc == TG_OK; i++) {
+        tg_set_requires_grad(all[i], true);
+        rc = p ? tg_params_add(p, all[i]) : TG_OK;
+    }
+    return rc;
+}
+
+/* (B, L, E) -> (B, heads, L, E / heads), or back with join. */
+static tg_tensor *split_heads(tg_tape *t, tg_tensor *x, int64_t B, int64_t L,
+                              int heads, int64_t hd)
+{
+    int64_t shape[4] = {B, L, heads, hd};
+    int perm[4] = {0, 2, 1, 3};
+    return tg_permute(t, tg_reshape(t, x, 4, shape), 4, perm);
+}
+
+tg_tensor *tg_mha_forward(tg_tape *t, const tg_mha *m, tg_tensor *x,
+                          bool causal)
+{
+    char sx[96];
+    if (m == NULL || x == NULL) {
+        if (m == NULL || tg_last_status() == TG_OK)
+            tg_set_error(TG_EINVAL, "tg_mha_forward: %s is NULL",
+                         m ? "x" : "layer");
+        return NULL;
+    }
+    if (m->w_in == NULL || tg_ndim(m->w_in) != 2 || m->heads < 1 ||
+        tg_shape(m->w_in)[0] != 3 * tg_shape(m->w_in)[1] ||
+        tg_shape(m->w_in)[1] % m->heads != 0) {
+        tg_set_error(TG_EINVAL, "tg_mha_forward: the layer's in-projection "
+                     "%s is not (3E, E) with E a multiple of its %d heads",
+                     m->w_in ? tg_shape_str(m->w_in, sx, sizeof sx) : "NULL",
+                     m->heads);
+        return NULL;
+    }
+    int64_t E = tg_shape(m->w_in)[1];
+    int nd = tg_ndim(x);
+    if ((nd != 2 && nd != 3) || tg_shape(x)[nd - 1] != E) {
+        tg_set_error(TG_ESHAPE, "tg_mha_forward: x %s must be (B, L, %lld) "
+                     "or (L, %lld)", tg_shape_str(x, sx, sizeof sx),
+                     (long long)E, (long long)E);
+        return NULL;
+    }
+    int64_t B = nd == 3 ? tg_shape(x)[0] : 1, L = tg_shape(x)[nd - 2];
+    int64_t hd = E / m->heads;
+    tg_tensor *qkv = tg_linear(t, x, m->w_in, m->b_in), *part[3];
+    for (int i = 0; i < 3; i++)
+        part[i] = split_heads(t, tg_slice(t, qkv, -1, i * E, (i + 1) * E, 1),
+                              B, L, m->heads, hd);
+    tg_tensor *a = tg_scaled_dot_product_attention(t, part[0], part[1],
+                                                   part[2], causal);
+    int perm[4] = {0, 2, 1, 3};
+    int64_t joined[3] = {B, L, E};
+    a = tg_reshape(t, tg_permute(t, a, 4, perm), nd, joined + (3 - nd));
+    return tg_linear_layer_forward(t, &m->out, a);
+}
