@@ -47,6 +47,7 @@
  *   tapegrad/npy.h     NumPy's .npy and .npz files
  *   tapegrad/idx.h     MNIST's IDX files (images and labels)
  *   tapegrad/nn.h      parameter lists, layers, losses, optimizers
+ *   tapegrad/pool.h    pooling, dropout, batch normalisation
  */
 #ifndef TAPEGRAD_H
 #define TAPEGRAD_H
@@ -64,5 +65,6 @@
 #include "tapegrad/nn.h"
 #include "tapegrad/gradcheck.h"
 #include "tapegrad/vjp.h"
+#include "tapegrad/pool.h"
 
 #endif /* TAPEGRAD_H */

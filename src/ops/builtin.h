@@ -15,7 +15,8 @@
     TG__OPS_REDUCTION(X)   \
     TG__OPS_SHAPE(X)       \
     TG__OPS_LOSS(X)        \
-    TG__OPS_LAYER(X)
+    TG__OPS_LAYER(X)       \
+    TG__OPS_POOL(X)
 
 #define TG__OPS_ACTIVATION(X) \
     X(relu)                   \
@@ -94,6 +95,14 @@
 /* Layers fused into one op for speed. */
 #define TG__OPS_LAYER(X) \
     X(linear)
+
+/* Pooling, dropout and normalisation (tapegrad/pool.h). */
+#define TG__OPS_POOL(X)     \
+    X(max_pool2d)           \
+    X(avg_pool2d)           \
+    X(adaptive_avg_pool2d)  \
+    X(dropout)              \
+    X(batch_norm)
 
 #define TG__DECLARE_OP(name) extern const tg_op tg__op_##name;
 TG__BUILTIN_OPS(TG__DECLARE_OP)
