@@ -11,8 +11,9 @@
  * constants, and d root / d x = gy * weight * rstd. In both,
  *     d root / d weight_c = sum gy xhat,   d root / d bias_c = sum gy.
  * The running statistics are inputs (for the dtype and stale checks) but
- * carry no gradient (zeros if asked), and are updated in place at the end
- * of a successful training forward, after everything that can fail.
+ * carry no gradient (zeros if asked), and are updated in place by
+ * tg_batch_norm once the op has run and been recorded, so that a failure
+ * anywhere (memory for the tape entry included) leaves them as they were.
  * The derivative written with ops recomputes xhat with ops from x (in
  * training), so that it can be differentiated again.
  */
@@ -25,9 +26,15 @@
 
 #include <math.h>
 
+typedef struct bn_saved bn_saved;
+
 typedef struct bn_params {
     bool training, has_w, has_b, has_running;
     double momentum, eps;
+    /* Where forward leaves its statistics for tg_batch_norm, which moves
+     * the running ones once tg_apply has succeeded (recording included);
+     * only read during that call. */
+    bn_saved **result;
 } bn_params;
 
 /* Input positions: x first, then whichever of these are there. */
@@ -36,12 +43,12 @@ typedef struct bn_inputs {
     int iw, ib, irm, irv;    /* their indices in c->in, or -1 */
 } bn_inputs;
 
-typedef struct bn_saved {
+struct bn_saved {
     double *mean, *rstd;     /* per channel */
     double *var;             /* training: the batch's biased variance */
     double *s1, *s2;         /* backward's per-channel sums */
     int64_t ch, inner, m;    /* C, elements per (n, c), per channel */
-} bn_saved;
+};
 
 static bn_inputs inputs_of(const tg_op_ctx *c)
 {
@@ -146,17 +153,8 @@ static tg_tensor *bn_forward(tg_op_ctx *c)
                 tg__set(y, i, (tg__get(x, i) - mean) * s->rstd[k] * w + b);
             }
     }
-    /* Nothing fails past this point: the running statistics move. */
-    if (p->training && p->has_running) {
-        tg_tensor *rm = c->in[in.irm], *rv = c->in[in.irv];
-        double unbias = (double)s->m / (double)(s->m - 1);
-        for (int64_t k = 0; k < ch; k++) {
-            tg__set(rm, k, (1 - p->momentum) * tg__get(rm, k) +
-                               p->momentum * s->mean[k]);
-            tg__set(rv, k, (1 - p->momentum) * tg__get(rv, k) +
-                               p->momentum * s->var[k] * unbias);
-        }
-    }
+    if (p->result != NULL)
+        *p->result = s;
     c->saved = s;
     return y;
 }
@@ -319,8 +317,9 @@ tg_tensor *tg_batch_norm(tg_tape *t, tg_tensor *x, tg_tensor *running_mean,
                      "needs running_mean and running_var");
         return NULL;
     }
+    bn_saved *st = NULL;
     bn_params p = {training, weight != NULL, bias != NULL,
-                   running_mean != NULL, momentum, eps};
+                   running_mean != NULL, momentum, eps, &st};
     tg_tensor *in[5] = {x};
     int n = 1;
     if (weight != NULL)
@@ -331,5 +330,16 @@ tg_tensor *tg_batch_norm(tg_tape *t, tg_tensor *x, tg_tensor *running_mean,
         in[n++] = running_mean;
         in[n++] = running_var;
     }
-    return tg_apply(t, &tg__op_batch_norm, n, in, &p);
+    tg_tensor *y = tg_apply(t, &tg__op_batch_norm, n, in, &p);
+    if (y == NULL || !training || running_mean == NULL || st == NULL)
+        return y;
+    /* Nothing fails past this point: the running statistics move. */
+    double unbias = (double)st->m / (double)(st->m - 1);
+    for (int64_t k = 0; k < st->ch; k++) {
+        tg__set(running_mean, k, (1 - momentum) * tg__get(running_mean, k) +
+                                     momentum * st->mean[k]);
+        tg__set(running_var, k, (1 - momentum) * tg__get(running_var, k) +
+                                    momentum * st->var[k] * unbias);
+    }
+    return y;
 }
