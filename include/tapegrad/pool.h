@@ -4,11 +4,19 @@
  * them (torch.nn.functional.max_pool2d, avg_pool2d, adaptive_avg_pool2d,
  * dropout and batch_norm).
  *
+ *     int64_t shape[4] = {8, 3, 32, 32}, ch = 3;
+ *     tg_rng rng;
+ *     tg_rng_seed(&rng, 42, 54);
+ *     tg_tensor *x = tg_rand_normal(t, &rng, TG_F32, 4, shape, 0.0, 1.0);
+ *     tg_tensor *run_mean = tg_zeros(t, TG_F32, 1, &ch);
+ *     tg_tensor *run_var = tg_ones(t, TG_F32, 1, &ch);
  *     tg_pool2d_options o = tg_pool2d_defaults(2, 2);   // 2x2, stride 2
- *     tg_tensor *h = tg_max_pool2d(t, x, &o);           // (N,C,H,W) -> (N,C,H/2,W/2)
- *     h = tg_dropout(t, h, 0.25, &rng, training);       // the mask from rng
- *     h = tg_batch_norm(t, h, run_mean, run_var, gamma, beta, training,
- *                       0.1, 1e-5);
+ *     tg_tensor *h = tg_max_pool2d(t, x, &o);           // (8,3,32,32) -> (8,3,16,16)
+ *     h = tg_dropout(t, h, 0.25, &rng, true);           // the mask from rng
+ *     h = tg_batch_norm(t, h, run_mean, run_var, NULL, NULL, true, 0.1, 1e-5);
+ *     h = tg_adaptive_avg_pool2d(t, h, 1, 1);           // (8,3,1,1)
+ *     if (h == NULL || tg_shape(h)[2] != 1)
+ *         return 1;
  *
  * The pooling ops take (N, C, H, W) or, like PyTorch, one image (C, H, W),
  * and pool over the last two dimensions. Each op is recorded on the tape
@@ -96,13 +104,13 @@ TG_API tg_tensor *tg_dropout(tg_tape *t, tg_tensor *x, double p, tg_rng *rng,
 
 /*
  * Batch normalisation over channel dimension 1 of x, which is (N, C),
- * (N, C, L) or (N, C, H, W):
- *     y = (x - mean) / sqrt(var + eps) * weight + bias      per channel
+ * (N, C, L) or (N, C, H, W): per channel,
+ * y = (x - mean) / sqrt(var + eps) * weight + bias.
  * In training, mean and var are the batch's (over every dimension but 1;
  * var biased, divided by the count m), and, when running_mean and
  * running_var are given, they are updated in place as PyTorch does:
- *     running_mean = (1 - momentum) running_mean + momentum mean
- *     running_var  = (1 - momentum) running_var + momentum var m / (m - 1)
+ * running_mean = (1 - momentum) running_mean + momentum mean, and
+ * running_var = (1 - momentum) running_var + momentum var m / (m - 1)
  * (the unbiased variance). In eval mode (training false) the running
  * statistics are used instead, and must be given. weight and bias (shape
  * (C)) are optional: NULL means 1 and 0. The running statistics carry no
