@@ -303,8 +303,10 @@ tg_tensor *tg_batch_norm(tg_tape *t, tg_tensor *x, tg_tensor *running_mean,
                          tg_tensor *bias, bool training, double momentum,
                          double eps)
 {
-    if (x == NULL) /* the earlier failure's message is kept */
-        return NULL;
+    if (x == NULL) { /* tg_apply keeps the earlier failure's message */
+        bn_params none = {training, false, false, false, 0.1, 1e-5, NULL};
+        return tg_apply(t, &tg__op_batch_norm, 1, &x, &none);
+    }
     if ((running_mean == NULL) != (running_var == NULL)) {
         tg_set_error(TG_EINVAL, "tg_batch_norm: running_mean is %s and "
                      "running_var %s; give both or neither",

@@ -75,8 +75,10 @@ const tg_op tg__op_dropout = {
 tg_tensor *tg_dropout(tg_tape *t, tg_tensor *x, double p, tg_rng *rng,
                       bool training)
 {
-    if (x == NULL) /* the earlier failure's message is kept */
-        return NULL;
+    if (x == NULL) { /* tg_apply keeps the earlier failure's message */
+        dropout_params none = {0.0, {0, 0, 0.0, false}};
+        return tg_apply(t, &tg__op_dropout, 1, &x, &none);
+    }
     if (!(p >= 0.0 && p < 1.0)) {
         tg_set_error(TG_EINVAL, "tg_dropout: p is %g; it must be in [0, 1)",
                      p);

@@ -393,8 +393,10 @@ static tg_tensor *pool(tg_tape *t, const tg_op *op, int kind, tg_tensor *x,
                        const tg_pool2d_options *o)
 {
     if (o == NULL) {
-        if (x == NULL) /* the earlier failure's message is kept */
-            return NULL;
+        if (x == NULL) { /* tg_apply keeps the earlier failure's message */
+            pool_params none = {kind, tg_pool2d_defaults(1, 1), {1, 1}};
+            return tg_apply(t, op, 1, &x, &none);
+        }
         tg_set_error(TG_EINVAL, "%s: the options are NULL; start from "
                      "tg_pool2d_defaults(kh, kw)", call_name(kind));
         return NULL;
