@@ -1148,6 +1148,10 @@ static const float vals4[4] = {1, 2, 3, 4};
     X(adaptive_zero_output, TG_EINVAL, "tg_adaptive_avg_pool2d: output size " \
       "(0, 2) for x of shape (1,3,4)",                                       \
       ptr(tg_adaptive_avg_pool2d(f->t, tg_ones(f->t, TG_F32, 3, s134), 0, 2))) \
+    X(adaptive_huge_output, TG_EINVAL, "tg_adaptive_avg_pool2d: output "    \
+      "size (1, 4611686018427387904)",                                       \
+      ptr(tg_adaptive_avg_pool2d(f->t, tg_ones(f->t, TG_F32, 3, s134), 1,    \
+                                 (int64_t)1 << 62)))                         \
     X(adaptive_of_vector, TG_ESHAPE, "tg_adaptive_avg_pool2d: x has shape "  \
       "(5,)", ptr(tg_adaptive_avg_pool2d(f->t, f->b5, 1, 1)))                \
     X(dropout_p_one, TG_EINVAL, "tg_dropout: p is 1; it must be in [0, 1)",  \

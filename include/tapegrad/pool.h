@@ -83,8 +83,8 @@ TG_API tg_tensor *tg_avg_pool2d(tg_tape *t, tg_tensor *x,
  * input rows floor(i H / oh) .. ceil((i + 1) H / oh) - 1 (PyTorch's
  * formula; windows may overlap and differ in size), and likewise columns.
  * Any oh, ow >= 1 (larger than H, W too: rows are then repeated).
- * Errors: TG_ESHAPE for x not 3-D or 4-D; TG_EINVAL for oh or ow below 1;
- * TG_ENOMEM.
+ * Errors: TG_ESHAPE for x not 3-D or 4-D; TG_EINVAL for oh or ow outside
+ * 1..2^30; TG_ENOMEM.
  */
 TG_API tg_tensor *tg_adaptive_avg_pool2d(tg_tape *t, tg_tensor *x,
                                          int64_t oh, int64_t ow);

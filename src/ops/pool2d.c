@@ -96,10 +96,11 @@ static int make_plan(const tg_tensor *x, const pool_params *pp,
     pl->h = x->shape[x->ndim - 2];
     pl->w = x->shape[x->ndim - 1];
     if (pp->kind == POOL_ADAPTIVE) {
-        if (pp->out[0] < 1 || pp->out[1] < 1)
+        if (pp->out[0] < 1 || pp->out[1] < 1 || pp->out[0] > (1 << 30) ||
+            pp->out[1] > (1 << 30))
             return tg_set_error(TG_EINVAL, "%s: output size (%lld, %lld) for "
-                                "x of shape %s; both must be at least 1",
-                                name, (long long)pp->out[0],
+                                "x of shape %s; both must be between 1 and "
+                                "2^30", name, (long long)pp->out[0],
                                 (long long)pp->out[1],
                                 tg_shape_str(x, sh, sizeof sh));
         pl->oh = pp->out[0];
