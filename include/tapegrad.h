@@ -49,6 +49,7 @@
  *   tapegrad/nn.h      parameter lists, layers, losses, optimizers
  *   tapegrad/sequence.h  layer norm, attention, GRU and LSTM cells,
  *                      multi-head self-attention
+ *   tapegrad/pool.h    pooling, dropout, batch normalisation
  */
 #ifndef TAPEGRAD_H
 #define TAPEGRAD_H
@@ -67,5 +68,6 @@
 #include "tapegrad/sequence.h"
 #include "tapegrad/gradcheck.h"
 #include "tapegrad/vjp.h"
+#include "tapegrad/pool.h"
 
 #endif /* TAPEGRAD_H */

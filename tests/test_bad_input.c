@@ -811,6 +811,51 @@ static int mha_wrong_width(fx *f)
     return seq_unchanged(f, ptr(tg_mha_forward(f->t, &m, f->a34, true)));
 }
 
+/* ---- Pooling, dropout, batch norm (tapegrad/pool.h). */
+
+static const int64_t s134[] = {1, 3, 4}, s14[] = {1, 4}, n4[] = {4};
+
+static int pool_with(fx *f, int kind, tg_pool2d_options o)
+{
+    tg_tensor *x = tg_ones(f->t, TG_F32, 3, s134);
+    return ptr(kind == 0 ? tg_max_pool2d(f->t, x, &o) : tg_avg_pool2d(f->t, x, &o));
+}
+
+static int pool_kernel(fx *f, int kind, int64_t kh, int64_t kw, int64_t ph,
+                       int64_t dh)
+{
+    tg_pool2d_options o = tg_pool2d_defaults(kh, kw);
+    o.padding[0] = ph;
+    o.dilation[0] = dh;
+    return pool_with(f, kind, o);
+}
+
+/* A refused dropout leaves the caller's generator where it was. */
+static int dropout_refused(fx *f, double p, bool seed)
+{
+    tg_rng rng = {0};
+    if (seed)
+        rng = seeded();
+    tg_rng before = rng;
+    int rc = ptr(tg_dropout(f->t, f->a34, p, &rng, true));
+    if (rng.state != before.state || rng.inc != before.inc)
+        return expect(false, "the generator is untouched");
+    return rc;
+}
+
+/* A refused batch_norm leaves the running statistics as they were. */
+static int bn_refused(fx *f, tg_tensor *x, tg_tensor *w, int64_t ch,
+                      tg_dtype dt, bool training, double eps)
+{
+    tg_tensor *rm = tg_full(f->t, dt, 1, &ch, 0.5);
+    tg_tensor *rv = tg_full(f->t, dt, 1, &ch, 2.0);
+    int rc = ptr(tg_batch_norm(f->t, x, rm, rv, w, NULL, training, 0.1, eps));
+    for (int64_t k = 0; k < ch; k++)
+        if (tg_value_at(rm, k) != 0.5 || tg_value_at(rv, k) != 2.0)
+            return expect(false, "the running statistics are untouched");
+    return rc;
+}
+
 /* ---- The table. */
 
 static const int64_t n3[] = {3}, s34[] = {3, 4};
@@ -1181,6 +1226,68 @@ static const float vals4[4] = {1, 2, 3, 4};
       detach_of_stale(f))                                                    \
     X(argmax_bad_axis, TG_EINVAL, "tg_argmax: axis -3 is out of range for "  \
       "shape (3,4)", ptr(tg_argmax(f->t, f->a34, -3, false)))                \
+    /* Pooling, dropout, batch norm. */                                    \
+    X(max_pool2d_of_matrix, TG_ESHAPE, "tg_max_pool2d: x has shape (3,4); "  \
+      "it must be (N, C, H, W) or (C, H, W)",                                \
+      ptr(tg_max_pool2d(f->t, f->a34, &(tg_pool2d_options){{2, 2}, {2, 2},   \
+                                                           {0, 0}, {1, 1},   \
+                                                           true})))          \
+    X(max_pool2d_null_options, TG_EINVAL, "tg_max_pool2d: the options are "  \
+      "NULL", ptr(tg_max_pool2d(f->t, f->a34, NULL)))                        \
+    X(max_pool2d_zero_kernel, TG_EINVAL, "tg_max_pool2d: kernel (0, 2)",     \
+      pool_kernel(f, 0, 0, 2, 0, 1))                                         \
+    X(max_pool2d_big_padding, TG_EINVAL, "tg_max_pool2d: padding (2, 0) "    \
+      "with kernel (3, 3)", pool_kernel(f, 0, 3, 3, 2, 1))                   \
+    X(max_pool2d_window_too_big, TG_ESHAPE, "tg_max_pool2d: x has shape "    \
+      "(1,3,4), kernel (2, 5)", pool_kernel(f, 0, 2, 5, 0, 1))               \
+    X(max_pool2d_dilated_too_big, TG_ESHAPE, "dilation (3, 1); the window "  \
+      "does not fit", pool_kernel(f, 0, 2, 2, 0, 3))                         \
+    X(avg_pool2d_dilation, TG_EINVAL, "tg_avg_pool2d: dilation (2, 1); "     \
+      "average pooling has none", pool_kernel(f, 1, 1, 1, 0, 2))             \
+    X(adaptive_zero_output, TG_EINVAL, "tg_adaptive_avg_pool2d: output size " \
+      "(0, 2) for x of shape (1,3,4)",                                       \
+      ptr(tg_adaptive_avg_pool2d(f->t, tg_ones(f->t, TG_F32, 3, s134), 0, 2))) \
+    X(adaptive_huge_output, TG_EINVAL, "tg_adaptive_avg_pool2d: output "    \
+      "size (1, 4611686018427387904)",                                       \
+      ptr(tg_adaptive_avg_pool2d(f->t, tg_ones(f->t, TG_F32, 3, s134), 1,    \
+                                 (int64_t)1 << 62)))                         \
+    X(adaptive_of_vector, TG_ESHAPE, "tg_adaptive_avg_pool2d: x has shape "  \
+      "(5,)", ptr(tg_adaptive_avg_pool2d(f->t, f->b5, 1, 1)))                \
+    X(dropout_p_one, TG_EINVAL, "tg_dropout: p is 1; it must be in [0, 1)",  \
+      dropout_refused(f, 1.0, true))                                         \
+    X(dropout_p_negative, TG_EINVAL, "tg_dropout: p is -0.1",                \
+      dropout_refused(f, -0.1, true))                                        \
+    X(dropout_p_nan, TG_EINVAL, "tg_dropout: p is nan",                      \
+      dropout_refused(f, NAN, true))                                         \
+    X(dropout_unseeded, TG_ESTATE, "tg_dropout: rng was never seeded",       \
+      dropout_refused(f, 0.5, false))                                        \
+    X(dropout_null_rng, TG_EINVAL, "tg_dropout: rng is NULL",                \
+      ptr(tg_dropout(f->t, f->a34, 0.5, NULL, true)))                        \
+    X(batch_norm_one_per_channel, TG_ESHAPE, "tg_batch_norm: x has shape "   \
+      "(1,4), one value per channel",                                        \
+      bn_refused(f, tg_ones(f->t, TG_F32, 2, s14), NULL, 4, TG_F32, true,    \
+                 1e-5))                                                      \
+    X(batch_norm_weight_shape, TG_ESHAPE, "tg_batch_norm: weight has shape " \
+      "(5,) for x of shape (3,4); it must be (4)",                           \
+      bn_refused(f, f->a34, f->b5, 4, TG_F32, true, 1e-5))                   \
+    X(batch_norm_running_shape, TG_ESHAPE, "tg_batch_norm: running_mean has " \
+      "shape (3,) for x of shape (3,4)",                                     \
+      bn_refused(f, f->a34, NULL, 3, TG_F32, true, 1e-5))                    \
+    X(batch_norm_dtype_mix, TG_EDTYPE, "tg_batch_norm: inputs are f32 and "  \
+      "f64", bn_refused(f, f->a34, NULL, 4, TG_F64, true, 1e-5))             \
+    X(batch_norm_zero_eps, TG_EINVAL, "tg_batch_norm: eps 0 and momentum "   \
+      "0.1", bn_refused(f, f->a34, NULL, 4, TG_F32, false, 0.0))             \
+    X(batch_norm_of_vector, TG_ESHAPE, "tg_batch_norm: x has shape (5,)",    \
+      ptr(tg_batch_norm(f->t, f->b5, NULL, NULL, NULL, NULL, true, 0.1,      \
+                        1e-5)))                                              \
+    X(batch_norm_one_running, TG_EINVAL, "tg_batch_norm: running_mean is "   \
+      "given and running_var NULL",                                          \
+      ptr(tg_batch_norm(f->t, f->a34, tg_zeros(f->t, TG_F32, 1, n4), NULL,   \
+                        NULL, NULL, true, 0.1, 1e-5)))                       \
+    X(batch_norm_eval_without_running, TG_EINVAL, "tg_batch_norm: eval mode " \
+      "(training false) needs running_mean and running_var",                 \
+      ptr(tg_batch_norm(f->t, f->a34, NULL, NULL, NULL, NULL, false, 0.1,    \
+                        1e-5)))                                              \
     /* Networks and optimizers. */                                           \
     X(mlp_one_width, TG_EINVAL, "tg_mlp_new: needs at least 2 widths",       \
       mlp_new_widths(f, 1, (int64_t[]){4}))                                  \

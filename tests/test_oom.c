@@ -467,6 +467,71 @@ START_TEST(seq_ops_under_oom)
 }
 END_TEST
 
+/* ---- (f) Pooling, dropout and batch norm (tapegrad/pool.h), forward,
+ * backward and a recorded gradient: a refused batch_norm leaves its running
+ * statistics as they were, a successful one moves them; in training the
+ * gradient of x sums to 0 over each channel. */
+
+static int pool_ops(tg_tape *t)
+{
+    int64_t shape[4] = {2, 2, 4, 4}, ch = 2;
+    tg_rng rng;
+    tg_rng_seed(&rng, 4, 4);
+    tg_tensor *x = tg_rand_normal(t, &rng, TG_F64, 4, shape, 1, 2);
+    tg_tensor *rm = tg_zeros(t, TG_F64, 1, &ch), *rv = tg_ones(t, TG_F64, 1, &ch);
+    tg_tensor *w = tg_full(t, TG_F64, 1, &ch, 1.5);
+    if (x == NULL || rm == NULL || rv == NULL || w == NULL)
+        return tg_last_status();
+    tg_set_requires_grad(x, true);
+    tg_set_requires_grad(w, true);
+    tg_tensor *h = tg_batch_norm(t, x, rm, rv, w, NULL, true, 0.1, 1e-5);
+    bool moved = tg_value_at(rm, 0) != 0 || tg_value_at(rv, 0) != 1;
+    if (h == NULL)
+        return moved ? wrong("running statistics moved by a failed call")
+                     : tg_last_status();
+    if (!moved)
+        return wrong("running statistics not updated");
+    tg_pool2d_options o = tg_pool2d_defaults(2, 2);
+    tg_tensor *y = tg_max_pool2d(t, h, &o);
+    y = tg_dropout(t, y, 0.25, &rng, true);
+    o.stride[0] = o.stride[1] = 1;
+    o.padding[0] = o.padding[1] = 1;
+    y = tg_adaptive_avg_pool2d(t, tg_avg_pool2d(t, y, &o), 2, 1);
+    y = tg_mul(t, y, y);
+    tg_tensor *g;
+    tg_vjp_options vo = tg_vjp_defaults();
+    vo.create_graph = true;
+    tg_tensor *root = tg_sum(t, y), *one = tg_scalar(t, TG_F64, 1);
+    if (root == NULL || one == NULL)
+        return tg_last_status();
+    int rc = tg_vjp(t, 1, &root, &one, 1, &x, &g, &vo);
+    if (rc != TG_OK)
+        return rc;
+    rc = tg_backward(t, tg_sum(t, tg_mul(t, g, g)));
+    if (rc != TG_OK)
+        return rc;
+    for (int c = 0; c < 2; c++) {
+        double s = 0;
+        for (int n = 0; n < 2; n++)
+            for (int e = 0; e < 16; e++)
+                s += tg_value_at(g, (n * 2 + c) * 16 + e);
+        if (fabs(s) > 1e-9)
+            return wrong("batch_norm's gradient sums to 0 per channel");
+    }
+    return tg_grad(w) != NULL ? TG_OK : wrong("weight has a gradient");
+}
+
+START_TEST(pool_ops_under_oom)
+{
+    static const scenario sc = {"pooling, dropout, batch norm", pool_ops,
+                                NULL, NULL};
+    if (_i < 2)
+        ck_assert_int_gt(fail_each_allocation(&sc, _i ? ONCE : STICKY), 0);
+    else
+        ck_assert_int_gt(fail_at_each_fill_level(&sc), 0);
+}
+END_TEST
+
 /* ---- (b) A training step of a small MLP, and (c) saving and loading it. */
 
 typedef enum loss_kind { CROSS_ENTROPY_ADAM, HINGE_SGD } loss_kind;
@@ -741,6 +806,9 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("seq");
     tcase_add_loop_test(tc, seq_ops_under_oom, 0, 9);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("pool");
+    tcase_add_loop_test(tc, pool_ops_under_oom, 0, 3);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

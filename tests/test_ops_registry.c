@@ -99,6 +99,31 @@ static tg_tensor *b_permute(tg_tape *t, tg_tensor *const *in)
 static const int64_t ln_shape[1] = {4};
 static tg_tensor *b_layer_norm(tg_tape *t, tg_tensor *const *in) { return tg_layer_norm(t, in[0], 1, ln_shape, in[1], in[2], 1e-5); }
 static tg_tensor *b_sdpa(tg_tape *t, tg_tensor *const *in) { return tg_scaled_dot_product_attention(t, in[0], in[1], in[2], true); }
+/* Pooling, dropout and batch normalisation (tapegrad/pool.h): windows that
+ * overlap and reach into the padding; dropout with a fixed seed, so the
+ * mask is the same at every evaluation; batch_norm in training, affine. */
+static tg_tensor *b_max_pool2d(tg_tape *t, tg_tensor *const *in)
+{
+    tg_pool2d_options o = tg_pool2d_defaults(3, 3);
+    o.stride[0] = o.stride[1] = 2;
+    o.padding[0] = o.padding[1] = 1;
+    return tg_max_pool2d(t, in[0], &o);
+}
+static tg_tensor *b_avg_pool2d(tg_tape *t, tg_tensor *const *in)
+{
+    tg_pool2d_options o = tg_pool2d_defaults(3, 2);
+    o.stride[1] = 1;
+    o.padding[0] = o.padding[1] = 1;
+    return tg_avg_pool2d(t, in[0], &o);
+}
+static tg_tensor *b_adaptive_avg_pool2d(tg_tape *t, tg_tensor *const *in) { return tg_adaptive_avg_pool2d(t, in[0], 3, 4); }
+static tg_tensor *b_dropout(tg_tape *t, tg_tensor *const *in)
+{
+    tg_rng rng;
+    tg_rng_seed(&rng, 2024, 1);
+    return tg_dropout(t, in[0], 0.3, &rng, true);
+}
+static tg_tensor *b_batch_norm(tg_tape *t, tg_tensor *const *in) { return tg_batch_norm(t, in[0], NULL, NULL, in[1], in[2], true, 0.1, 1e-5); }
 
 static const op_case cases[] = {
     {"relu", b_relu, 1, {{3, 4}}, false},
@@ -165,6 +190,11 @@ static const op_case cases[] = {
     {"linear", b_linear, 3, {{2, 5}, {3, 5}, {3}}, false},
     {"layer_norm", b_layer_norm, 3, {{3, 4}, {4}, {4}}, false},
     {"scaled_dot_product_attention", b_sdpa, 3, {{2, 4, 3}, {2, 4, 3}, {2, 4, 2}}, false},
+    {"max_pool2d", b_max_pool2d, 1, {{2, 5, 5}}, false},
+    {"avg_pool2d", b_avg_pool2d, 1, {{2, 5, 6}}, false},
+    {"adaptive_avg_pool2d", b_adaptive_avg_pool2d, 1, {{2, 4, 7}}, false},
+    {"dropout", b_dropout, 1, {{3, 4}}, false},
+    {"batch_norm", b_batch_norm, 3, {{4, 3, 2}, {3}, {3}}, false},
 };
 #define N_CASES ((int)(sizeof cases / sizeof cases[0]))
 

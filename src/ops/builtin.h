@@ -15,7 +15,8 @@
     TG__OPS_REDUCTION(X)   \
     TG__OPS_SHAPE(X)       \
     TG__OPS_LOSS(X)        \
-    TG__OPS_LAYER(X)
+    TG__OPS_LAYER(X)       \
+    TG__OPS_POOL(X)
 
 #define TG__OPS_ACTIVATION(X) \
     X(relu)                   \
@@ -100,6 +101,14 @@
 #define TG__OPS_SEQUENCE(X) \
     X(layer_norm)           \
     X(scaled_dot_product_attention)
+
+/* Pooling, dropout and normalisation (tapegrad/pool.h). */
+#define TG__OPS_POOL(X)     \
+    X(max_pool2d)           \
+    X(avg_pool2d)           \
+    X(adaptive_avg_pool2d)  \
+    X(dropout)              \
+    X(batch_norm)
 
 #define TG__DECLARE_OP(name) extern const tg_op tg__op_##name;
 TG__BUILTIN_OPS(TG__DECLARE_OP)

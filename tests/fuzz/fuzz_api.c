@@ -202,13 +202,49 @@ static void seq_layers(state *s, prog *g, tg_tape *t, tg_tensor *x,
     }
 }
 
+/* Pooling, dropout and batch norm with fuzzed options: a zero kernel,
+ * stride or output size, a padding past half the kernel, p outside
+ * [0, 1), eps 0, running statistics of any shape must all be refused. */
+static void pool_step(state *s, prog *g, tg_tape *t, tg_tensor *x,
+                      tg_tensor *y)
+{
+    tg_pool2d_options o = tg_pool2d_defaults(take(g, 4), take(g, 4));
+    for (int d = 0; d < 2; d++) {
+        o.stride[d] = take(g, 4);
+        o.padding[d] = take(g, 3);
+        o.dilation[d] = take(g, 3);
+    }
+    o.count_include_pad = take(g, 2);
+    switch (take(g, 5)) {
+    case 0: keep(s, g, tg_max_pool2d(t, x, &o)); break;
+    case 1: keep(s, g, tg_avg_pool2d(t, x, &o)); break;
+    case 2:
+        keep(s, g, tg_adaptive_avg_pool2d(t, x, take(g, 5), take(g, 5)));
+        break;
+    case 3: {
+        tg_rng rng;
+        tg_rng_seed(&rng, take(g, 256), 1);
+        double p = ((double)take(g, 12) - 1) / 10; /* -0.1 .. 1 */
+        keep(s, g, tg_dropout(t, x, p, &rng, take(g, 2)));
+        break;
+    }
+    default: {
+        tg_tensor *rv = take(g, 2) ? pick(s, g) : NULL;
+        tg_tensor *w = take(g, 2) ? pick(s, g) : NULL;
+        keep(s, g, tg_batch_norm(t, x, y, rv, w, NULL, take(g, 2),
+                                 take(g, 3) / 2.0, take(g, 3) * 1e-3));
+        break;
+    }
+    }
+}
+
 /* One call of the program: its first byte says which. */
 static void step(state *s, prog *g)
 {
     tg_tape *t = s->tape[take(g, 2)];
     tg_tensor *x = pick(s, g), *y = pick(s, g);
     int axis = (int)take(g, 9) - 4;
-    switch (take(g, 14)) {
+    switch (take(g, 15)) {
     case 0:
     case 1:
         keep(s, g, make(s, g));
@@ -292,6 +328,9 @@ static void step(state *s, prog *g)
             }
         break;
     }
+    case 13: /* pooling, dropout, batch norm (tapegrad/pool.h) */
+        pool_step(s, g, t, x, y);
+        break;
     default:
         switch (take(g, 4)) {
         case 0: reset(s, g); break;

@@ -103,6 +103,33 @@ static tg_tensor *b_where(tg_tape *t, tg_tensor *const *in) { return tg_where(t,
 static tg_tensor *b_clamp(tg_tape *t, tg_tensor *const *in) { return tg_clamp(t, in[0], -0.5, 0.8); }
 static tg_tensor *b_cast(tg_tape *t, tg_tensor *const *in) { return tg_cast(t, in[0], TG_F64); }
 
+/* Pooling, dropout and batch normalisation (tapegrad/pool.h): windows that
+ * overlap and reach into the padding; dropout with a fixed seed, so the
+ * mask is the same at every evaluation; batch_norm in training, affine. */
+static tg_tensor *b_max_pool2d(tg_tape *t, tg_tensor *const *in)
+{
+    tg_pool2d_options o = tg_pool2d_defaults(3, 3);
+    o.stride[0] = o.stride[1] = 2;
+    o.padding[0] = o.padding[1] = 1;
+    return tg_max_pool2d(t, in[0], &o);
+}
+static tg_tensor *b_avg_pool2d(tg_tape *t, tg_tensor *const *in)
+{
+    tg_pool2d_options o = tg_pool2d_defaults(3, 2);
+    o.stride[1] = 1;
+    o.padding[0] = o.padding[1] = 1;
+    return tg_avg_pool2d(t, in[0], &o);
+}
+static tg_tensor *b_adaptive_avg_pool2d(tg_tape *t, tg_tensor *const *in) { return tg_adaptive_avg_pool2d(t, in[0], 3, 4); }
+static tg_tensor *b_dropout(tg_tape *t, tg_tensor *const *in)
+{
+    tg_rng rng;
+    tg_rng_seed(&rng, 2024, 1);
+    return tg_dropout(t, in[0], 0.3, &rng, true);
+}
+/* weight and bias first, so that the two may be one tensor (alias). */
+static tg_tensor *b_batch_norm(tg_tape *t, tg_tensor *const *in) { return tg_batch_norm(t, in[2], NULL, NULL, in[0], in[1], true, 0.1, 1e-5); }
+
 /* Broadcasting shapes where the op broadcasts, so that gradients summed
  * down to an input's shape are exercised too. */
 /* seq: layer norm over the last dim with weight and bias; attention,
@@ -179,6 +206,12 @@ const tg_op_case tg_op_cases[] = {
      {{4}, {4}, {4}}},
     {"scaled_dot_product_attention", b_sdpa, 3,
      {{2, 4, 3}, {2, 4, 3}, {2, 4, 2}}, false, {{2, 4, 3}, {2, 4, 3}, {2, 4, 2}}},
+    {"max_pool2d", b_max_pool2d, 1, {{2, 5, 5}}, false, {{0}}},
+    {"avg_pool2d", b_avg_pool2d, 1, {{2, 5, 6}}, false, {{0}}},
+    {"adaptive_avg_pool2d", b_adaptive_avg_pool2d, 1, {{2, 4, 7}}, false, {{0}}},
+    {"dropout", b_dropout, 1, {{3, 4}}, false, {{0}}},
+    {"batch_norm", b_batch_norm, 3, {{3}, {3}, {4, 3, 2}}, false,
+     {{3}, {3}, {4, 3, 2}}},
 };
 const int tg_op_n_cases = (int)(sizeof tg_op_cases / sizeof tg_op_cases[0]);
 

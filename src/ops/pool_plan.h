@@ -1,0 +1,56 @@
+/*
+ * pool_plan.h — what the three pooling ops of pool2d.c share: the plan of
+ * one call (its windows, and for max pooling the argmax of each), the
+ * linear map P it defines from x to y, and P or its transpose as an op
+ * (pool2d_linear), for the derivatives written with ops.
+ */
+#ifndef TG_OPS_POOL_PLAN_H
+#define TG_OPS_POOL_PLAN_H
+
+#include "tapegrad/pool.h"
+
+enum tg__pool_kind { TG__POOL_MAX, TG__POOL_AVG, TG__POOL_ADAPTIVE };
+
+typedef struct tg__pool_params {
+    int kind;                /* an enum tg__pool_kind */
+    tg_pool2d_options o;     /* MAX, AVG */
+    int64_t out[2];          /* ADAPTIVE */
+} tg__pool_params;
+
+/* The linear map P of one call: planes of H x W pooled to OH x OW. */
+typedef struct tg__pool_plan {
+    int kind;
+    int ndim;                /* 3 or 4 */
+    int64_t lead[2];         /* the sizes before H, W (N, C or C) */
+    int64_t planes, h, w, oh, ow;
+    int64_t k[2], s[2], p[2], d[2];
+    bool include_pad;
+    int64_t *arg;            /* MAX: per output element, the position in
+                                its plane (h * W + w) of its maximum */
+} tg__pool_plan;
+
+/* "tg_max_pool2d", "tg_avg_pool2d" or "tg_adaptive_avg_pool2d". */
+const char *tg__pool_call_name(int kind);
+
+/* The plan for x and the params (arg left NULL), or an error naming the
+ * call and the shapes. */
+int tg__pool_make_plan(const tg_tensor *x, const tg__pool_params *pp,
+                       tg__pool_plan *pl);
+
+/* An empty tensor of the pooled (or, pooled false, the input's) shape. */
+tg_tensor *tg__pool_empty_out(tg_tape *t, const tg__pool_plan *pl,
+                              tg_dtype dt, bool pooled);
+
+/* y = P x (pooled) or y = P^T x (not pooled: x has the pooled shape). */
+void tg__pool_apply(const tg__pool_plan *pl, const tg_tensor *x, tg_tensor *y,
+                    bool pooled);
+
+/* MAX: each window's argmax into pl->arg (PyTorch's rule). */
+void tg__pool_find_argmax(tg__pool_plan *pl, const tg_tensor *x);
+
+/* P x or P^T x as a recorded op on t: its derivative is the other one.
+ * The plan must live as long as t's recording (tape memory of t). */
+tg_tensor *tg__pool_linear(tg_tape *t, const tg__pool_plan *plan,
+                           tg_tensor *x, bool transpose);
+
+#endif /* TG_OPS_POOL_PLAN_H */
