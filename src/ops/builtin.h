@@ -15,7 +15,8 @@
     TG__OPS_REDUCTION(X)   \
     TG__OPS_SHAPE(X)       \
     TG__OPS_LOSS(X)        \
-    TG__OPS_LAYER(X)
+    TG__OPS_LAYER(X)       \
+    TG__OPS_CONV(X)
 
 #define TG__OPS_ACTIVATION(X) \
     X(relu)                   \
@@ -94,6 +95,15 @@
 /* Layers fused into one op for speed. */
 #define TG__OPS_LAYER(X) \
     X(linear)
+
+/* Convolutions, and the ops their gradients are made of (src/ops/conv.c). */
+#define TG__OPS_CONV(X)       \
+    X(conv1d)                 \
+    X(conv2d)                 \
+    X(conv1d_input_grad)      \
+    X(conv2d_input_grad)      \
+    X(conv1d_weight_grad)     \
+    X(conv2d_weight_grad)
 
 #define TG__DECLARE_OP(name) extern const tg_op tg__op_##name;
 TG__BUILTIN_OPS(TG__DECLARE_OP)
