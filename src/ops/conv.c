@@ -222,7 +222,7 @@ static int geom_of(int nsp, enum conv_kind k, const conv_params *p,
 /* Scratch for one im2col matrix, from the tape's arena. */
 static void *col_scratch(tg_tape *t, tg_dtype dt, const tg__conv_geom *g)
 {
-    return tg_tape_alloc(t, (size_t)tg__conv_col_elems(g) * tg_dtype_size(dt));
+    return tg_tape_alloc(t, (size_t)tg__conv_scratch_elems(g) * tg_dtype_size(dt));
 }
 
 /* An output of the given 4-d shape, in the rank of nsp. */
@@ -244,7 +244,7 @@ static void run(enum conv_kind k, tg_dtype dt, const tg__conv_geom *g,
     else if (k == INPUT_GRAD)
         tg__conv_input_grad(dt, g, a->data, b->data, out->data, col);
     else
-        tg__conv_weight_grad(dt, g, a->data, b->data, out->data, col);
+        tg__conv_weight_grad(dt, g, a->data, b->data, out->data, col, false);
 }
 
 /* Makes the result of kind k for geometry g. */
@@ -284,6 +284,8 @@ static tg_tensor *forward_kind(tg_op_ctx *c, enum conv_kind k)
     if (y == NULL || col == NULL)
         return NULL;
     run(k, dt, &g, c->in[0], c->in[1], bias, y, col);
+    if (k == CONV && tg__conv_col_kept(&g))
+        c->saved = col; /* x's im2col, for the weight gradient */
     return y;
 }
 
@@ -334,9 +336,14 @@ static int backward_kind(tg_op_ctx *c, const tg_tensor *gy,
     for (int i = 0; i < 2; i++) {
         if (gx[i] == NULL)
             continue;
+        grad_rule r = rule_for(k, i, c->in, gy);
+        if (k == CONV && i == 1 && c->saved != NULL) { /* forward's im2col */
+            tg__conv_weight_grad(dt, &g, r.a->data, r.b->data, gx[1]->data,
+                                 c->saved, true);
+            continue;
+        }
         if (col == NULL && (col = col_scratch(c->tape, dt, &g)) == NULL)
             return tg_last_status();
-        grad_rule r = rule_for(k, i, c->in, gy);
         run(r.kind, dt, &g, r.a, r.b, NULL, gx[i], col);
     }
     if (c->n == 3 && gx[2] != NULL)

@@ -10,20 +10,18 @@
  *     input grad:   col = w_g^T @ gy_g,  then col2im adds col back into gx
  *     weight grad:  gw_g += gy_g @ col^T   (summed over the samples)
  *
- * all three through tg__gemm_*. Each call reuses one col of K x P elements
- * (the caller's scratch, from the tape arena), so the steady state
- * allocates nothing.
+ * all three through tg__gemm_*. So that the products are large enough
+ * for the gemm to run near its peak, the blocks of several samples stand
+ * side by side (col is K x nb P, and the output or its gradient is
+ * shuffled to and from o/g x nb P rows), as many samples as keep col under
+ * 4M elements. The scratch is the caller's, from the tape arena, so the
+ * steady state allocates nothing.
  */
 #include "ops/conv_kernel.h"
 
 #include "tensor/gemm.h"
 
 #include <string.h>
-
-int64_t tg__conv_col_elems(const tg__conv_geom *g)
-{
-    return g->c / g->g * g->kh * g->kw * g->oh * g->ow;
-}
 
 /* The output columns [lo, hi) whose tap at offset off reads inside a row
  * of width w (the others read padding). */
@@ -38,12 +36,13 @@ static void valid_span(int64_t ow, int64_t sw, int64_t off, int64_t w,
         *hi = *lo;
 }
 
-/* im2col of cg channels of one sample: x (cg, h, w) into col (K, P). */
+/* im2col of cg channels of one sample: x (cg, h, w) into the P columns of
+ * col (K rows, ld apart) where the sample's block starts. */
 #define IM2COL_BODY(T)                                                       \
     for (int64_t c = 0; c < cg; c++)                                         \
         for (int64_t p = 0; p < g->kh; p++)                                  \
             for (int64_t q = 0; q < g->kw; q++) {                            \
-                T *row = col + ((c * g->kh + p) * g->kw + q) * g->oh * g->ow; \
+                T *row = col + ((c * g->kh + p) * g->kw + q) * ld;       \
                 int64_t off = q * g->dw - g->pw, lo, hi;                     \
                 valid_span(g->ow, g->sw, off, g->w, &lo, &hi);               \
                 for (int64_t i = 0; i < g->oh; i++) {                        \
@@ -56,8 +55,9 @@ static void valid_span(int64_t ow, int64_t sw, int64_t off, int64_t w,
                     const T *xr = x + (c * g->h + iy) * g->w;                \
                     for (int64_t j = 0; j < lo; j++)                         \
                         r[j] = 0;                                            \
-                    if (g->sw == 1)                                          \
-                        memcpy(r + lo, xr + off + lo, (size_t)(hi - lo) * sizeof *r); \
+                    if (g->sw == 1) /* short rows: a loop beats memcpy */ \
+                        for (int64_t j = lo; j < hi; j++)                    \
+                            r[j] = xr[off + j];                              \
                     else                                                     \
                         for (int64_t j = lo; j < hi; j++)                    \
                             r[j] = xr[off + j * g->sw];                      \
@@ -66,12 +66,12 @@ static void valid_span(int64_t ow, int64_t sw, int64_t off, int64_t w,
                 }                                                            \
             }
 
-/* col2im: the inverse walk, adding col (K, P) into gx (cg, h, w). */
+/* col2im: the inverse walk, adding those columns of col into gx (cg, h, w). */
 #define COL2IM_BODY(T)                                                       \
     for (int64_t c = 0; c < cg; c++)                                         \
         for (int64_t p = 0; p < g->kh; p++)                                  \
             for (int64_t q = 0; q < g->kw; q++) {                            \
-                const T *row = col + ((c * g->kh + p) * g->kw + q) * g->oh * g->ow; \
+                const T *row = col + ((c * g->kh + p) * g->kw + q) * ld;       \
                 int64_t off = q * g->dw - g->pw, lo, hi;                     \
                 valid_span(g->ow, g->sw, off, g->w, &lo, &hi);               \
                 for (int64_t i = 0; i < g->oh; i++) {                        \
@@ -86,45 +86,81 @@ static void valid_span(int64_t ow, int64_t sw, int64_t off, int64_t w,
             }
 
 static void im2col_f32(const tg__conv_geom *g, int64_t cg, const float *x,
-                       float *col)
+                       float *col, int64_t ld)
 {
     IM2COL_BODY(float)
 }
 static void im2col_f64(const tg__conv_geom *g, int64_t cg, const double *x,
-                       double *col)
+                       double *col, int64_t ld)
 {
     IM2COL_BODY(double)
 }
 static void col2im_f32(const tg__conv_geom *g, int64_t cg, const float *col,
-                       float *gx)
+                       float *gx, int64_t ld)
 {
     COL2IM_BODY(float)
 }
 static void col2im_f64(const tg__conv_geom *g, int64_t cg, const double *col,
-                       double *gx)
+                       double *gx, int64_t ld)
 {
     COL2IM_BODY(double)
 }
 
 /* Byte-addressed views of the operands, so one driver serves both dtypes. */
-static void im2col(tg_dtype dt, const tg__conv_geom *g, const void *x,
-                   void *col)
+static const void *at(const void *p, int64_t elems, size_t es)
 {
-    int64_t cg = g->c / g->g;
-    if (dt == TG_F32)
-        im2col_f32(g, cg, x, col);
-    else
-        im2col_f64(g, cg, x, col);
+    return (const unsigned char *)p + (size_t)elems * es;
+}
+static void *at_mut(void *p, int64_t elems, size_t es)
+{
+    return (unsigned char *)p + (size_t)elems * es;
+}
+
+/* Columns nb samples wide: the im2col blocks of samples n0 .. n0 + nb - 1
+ * of group gi side by side, col (K x nb P). */
+static void im2col(tg_dtype dt, const tg__conv_geom *g, const void *x,
+                   int64_t n0, int64_t nb, int64_t gi, void *col)
+{
+    size_t es = tg_dtype_size(dt);
+    int64_t cg = g->c / g->g, P = g->oh * g->ow, ld = nb * P;
+    for (int64_t k = 0; k < nb; k++) {
+        const void *xs = at(x, ((n0 + k) * g->c + gi * cg) * g->h * g->w, es);
+        if (dt == TG_F32)
+            im2col_f32(g, cg, xs, (float *)col + k * P, ld);
+        else
+            im2col_f64(g, cg, xs, (double *)col + k * P, ld);
+    }
 }
 
 static void col2im(tg_dtype dt, const tg__conv_geom *g, const void *col,
-                   void *gx)
+                   int64_t n0, int64_t nb, int64_t gi, void *gx)
 {
-    int64_t cg = g->c / g->g;
-    if (dt == TG_F32)
-        col2im_f32(g, cg, col, gx);
-    else
-        col2im_f64(g, cg, col, gx);
+    size_t es = tg_dtype_size(dt);
+    int64_t cg = g->c / g->g, P = g->oh * g->ow, ld = nb * P;
+    for (int64_t k = 0; k < nb; k++) {
+        void *xs = at_mut(gx, ((n0 + k) * g->c + gi * cg) * g->h * g->w, es);
+        if (dt == TG_F32)
+            col2im_f32(g, cg, (const float *)col + k * P, xs, ld);
+        else
+            col2im_f64(g, cg, (const double *)col + k * P, xs, ld);
+    }
+}
+
+/* Between y's layout (N, O, P) and a group's rows side by side,
+ * t (o/g x nb P) for samples n0 .. n0 + nb - 1: gather reads y into t,
+ * else t is written into y. */
+static void shuffle(tg_dtype dt, const tg__conv_geom *g, int64_t n0,
+                    int64_t nb, int64_t gi, void *y, void *t, bool gather)
+{
+    size_t es = tg_dtype_size(dt);
+    int64_t og = g->o / g->g, P = g->oh * g->ow;
+    size_t row = (size_t)P * es;
+    for (int64_t o = 0; o < og; o++)
+        for (int64_t k = 0; k < nb; k++) {
+            void *yr = at_mut(y, ((n0 + k) * g->o + gi * og + o) * P, es);
+            void *tr = at_mut(t, o * nb * P + k * P, es);
+            memcpy(gather ? tr : yr, gather ? yr : tr, row);
+        }
 }
 
 static void gemm(tg_dtype dt, bool ta, bool tb, int64_t m, int64_t n,
@@ -139,29 +175,40 @@ static void gemm(tg_dtype dt, bool ta, bool tb, int64_t m, int64_t n,
                      C, ldc);
 }
 
-static const void *at(const void *p, int64_t elems, size_t es)
+/* Samples per chunk: as many as keep col under TG__CONV_COL_LIMIT
+ * elements, at least 1. */
+#define TG__CONV_COL_LIMIT ((int64_t)1 << 22)
+
+int64_t tg__conv_chunk(const tg__conv_geom *g)
 {
-    return (const unsigned char *)p + (size_t)elems * es;
-}
-static void *at_mut(void *p, int64_t elems, size_t es)
-{
-    return (unsigned char *)p + (size_t)elems * es;
+    int64_t per = g->c / g->g * g->kh * g->kw * g->oh * g->ow;
+    int64_t nb = TG__CONV_COL_LIMIT / (per > 0 ? per : 1);
+    return nb < 1 ? 1 : nb > g->n ? g->n : nb;
 }
 
-void tg__conv_forward(tg_dtype dt, const tg__conv_geom *g, const void *x,
-                      const void *w, const void *bias, void *y, void *col)
+bool tg__conv_col_kept(const tg__conv_geom *g)
 {
-    size_t es = tg_dtype_size(dt);
-    int64_t cg = g->c / g->g, og = g->o / g->g, P = g->oh * g->ow;
-    int64_t K = cg * g->kh * g->kw;
-    for (int64_t n = 0; n < g->n; n++)
-        for (int64_t gi = 0; gi < g->g; gi++) {
-            im2col(dt, g, at(x, (n * g->c + gi * cg) * g->h * g->w, es), col);
-            gemm(dt, false, false, og, P, K, at(w, gi * og * K, es), K, col,
-                 P, false, at_mut(y, (n * g->o + gi * og) * P, es), P);
-        }
-    if (bias == NULL)
-        return;
+    return g->g == 1 && tg__conv_chunk(g) == g->n;
+}
+
+int64_t tg__conv_scratch_elems(const tg__conv_geom *g)
+{
+    int64_t nb = tg__conv_chunk(g), P = g->oh * g->ow;
+    return nb * P * (g->c / g->g * g->kh * g->kw + g->o / g->g);
+}
+
+/* The two parts of the scratch: col (K x nb P), then t (o/g x nb P). */
+static void *rows_of(tg_dtype dt, const tg__conv_geom *g, void *scratch)
+{
+    int64_t K = g->c / g->g * g->kh * g->kw;
+    return at_mut(scratch, K * tg__conv_chunk(g) * g->oh * g->ow,
+                  tg_dtype_size(dt));
+}
+
+static void add_bias(tg_dtype dt, const tg__conv_geom *g, const void *bias,
+                     void *y)
+{
+    int64_t P = g->oh * g->ow;
     for (int64_t n = 0; n < g->n; n++)
         for (int64_t o = 0; o < g->o; o++) {
             int64_t base = (n * g->o + o) * P;
@@ -177,35 +224,63 @@ void tg__conv_forward(tg_dtype dt, const tg__conv_geom *g, const void *x,
         }
 }
 
-void tg__conv_input_grad(tg_dtype dt, const tg__conv_geom *g, const void *gy,
-                         const void *w, void *gx, void *col)
+void tg__conv_forward(tg_dtype dt, const tg__conv_geom *g, const void *x,
+                      const void *w, const void *bias, void *y, void *scratch)
 {
     size_t es = tg_dtype_size(dt);
-    int64_t cg = g->c / g->g, og = g->o / g->g, P = g->oh * g->ow;
-    int64_t K = cg * g->kh * g->kw;
-    memset(gx, 0, (size_t)(g->n * g->c * g->h * g->w) * es);
-    for (int64_t n = 0; n < g->n; n++)
+    int64_t og = g->o / g->g, P = g->oh * g->ow;
+    int64_t K = g->c / g->g * g->kh * g->kw, chunk = tg__conv_chunk(g);
+    void *t = rows_of(dt, g, scratch);
+    for (int64_t n0 = 0; n0 < g->n; n0 += chunk) {
+        int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk;
         for (int64_t gi = 0; gi < g->g; gi++) {
-            gemm(dt, true, false, K, P, og, at(w, gi * og * K, es), K,
-                 at(gy, (n * g->o + gi * og) * P, es), P, false, col, P);
-            col2im(dt, g, col,
-                   at_mut(gx, (n * g->c + gi * cg) * g->h * g->w, es));
+            im2col(dt, g, x, n0, nb, gi, scratch);
+            gemm(dt, false, false, og, nb * P, K, at(w, gi * og * K, es), K,
+                 scratch, nb * P, false, t, nb * P);
+            shuffle(dt, g, n0, nb, gi, y, t, false);
         }
+    }
+    if (bias != NULL)
+        add_bias(dt, g, bias, y);
+}
+
+void tg__conv_input_grad(tg_dtype dt, const tg__conv_geom *g, const void *gy,
+                         const void *w, void *gx, void *scratch)
+{
+    size_t es = tg_dtype_size(dt);
+    int64_t og = g->o / g->g, P = g->oh * g->ow;
+    int64_t K = g->c / g->g * g->kh * g->kw, chunk = tg__conv_chunk(g);
+    void *t = rows_of(dt, g, scratch);
+    memset(gx, 0, (size_t)(g->n * g->c * g->h * g->w) * es);
+    for (int64_t n0 = 0; n0 < g->n; n0 += chunk) {
+        int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk;
+        for (int64_t gi = 0; gi < g->g; gi++) {
+            shuffle(dt, g, n0, nb, gi, (void *)gy, t, true);
+            gemm(dt, true, false, K, nb * P, og, at(w, gi * og * K, es), K,
+                 t, nb * P, false, scratch, nb * P);
+            col2im(dt, g, scratch, n0, nb, gi, gx);
+        }
+    }
 }
 
 void tg__conv_weight_grad(tg_dtype dt, const tg__conv_geom *g, const void *x,
-                          const void *gy, void *gw, void *col)
+                          const void *gy, void *gw, void *scratch,
+                          bool col_ready)
 {
     size_t es = tg_dtype_size(dt);
-    int64_t cg = g->c / g->g, og = g->o / g->g, P = g->oh * g->ow;
-    int64_t K = cg * g->kh * g->kw;
-    for (int64_t n = 0; n < g->n; n++)
+    int64_t og = g->o / g->g, P = g->oh * g->ow;
+    int64_t K = g->c / g->g * g->kh * g->kw, chunk = tg__conv_chunk(g);
+    void *t = rows_of(dt, g, scratch);
+    for (int64_t n0 = 0; n0 < g->n; n0 += chunk) {
+        int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk;
         for (int64_t gi = 0; gi < g->g; gi++) {
-            im2col(dt, g, at(x, (n * g->c + gi * cg) * g->h * g->w, es), col);
-            gemm(dt, false, true, og, K, P,
-                 at(gy, (n * g->o + gi * og) * P, es), P, col, P, n > 0,
-                 at_mut(gw, gi * og * K, es), K);
+            if (!col_ready)
+                im2col(dt, g, x, n0, nb, gi, scratch);
+            shuffle(dt, g, n0, nb, gi, (void *)gy, t, true);
+            gemm(dt, false, true, og, K, nb * P, t, nb * P, scratch, nb * P,
+                 n0 > 0, at_mut(gw, gi * og * K, es), K);
         }
+    }
 }
 
 void tg__conv_bias_grad(tg_dtype dt, const tg__conv_geom *g, const void *gy,

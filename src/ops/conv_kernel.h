@@ -8,6 +8,7 @@
 
 #include "tapegrad/base.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,20 +21,27 @@ typedef struct tg__conv_geom {
     int64_t sh, sw, ph, pw, dh, dw, g;
 } tg__conv_geom;
 
-/* Rows times columns of the im2col matrix of one sample and group, in
- * elements: (c / g) kh kw by oh ow. The scratch each call below needs is
- * that many elements of the dtype per thread. */
-int64_t tg__conv_col_elems(const tg__conv_geom *g);
+/* Samples side by side in one product (col is (c / g) kh kw rows by that
+ * many times oh ow columns), and the scratch every call below needs, in
+ * elements of the dtype: col and a group's o / g output rows. */
+int64_t tg__conv_chunk(const tg__conv_geom *g);
+int64_t tg__conv_scratch_elems(const tg__conv_geom *g);
 
 /* y = conv(x, w) (+ bias unless NULL); y is written, not added to. */
 void tg__conv_forward(tg_dtype dt, const tg__conv_geom *g, const void *x,
-                      const void *w, const void *bias, void *y, void *col);
+                      const void *w, const void *bias, void *y, void *scratch);
 /* gx = the transposed convolution of gy with w (x's shape); written. */
 void tg__conv_input_grad(tg_dtype dt, const tg__conv_geom *g, const void *gy,
-                         const void *w, void *gx, void *col);
-/* gw = the correlation of x with gy (w's shape); written. */
+                         const void *w, void *gx, void *scratch);
+/* gw = the correlation of x with gy (w's shape); written. col_ready: the
+ * scratch already holds x's im2col, as tg__conv_forward left it when
+ * tg__conv_col_kept (one group, one chunk), so it is not made again. */
 void tg__conv_weight_grad(tg_dtype dt, const tg__conv_geom *g, const void *x,
-                          const void *gy, void *gw, void *col);
+                          const void *gy, void *gw, void *scratch,
+                          bool col_ready);
+/* Whether the scratch of tg__conv_forward holds all of x's im2col after
+ * the call (one group, all samples in one chunk). */
+bool tg__conv_col_kept(const tg__conv_geom *g);
 /* gb[o] = the sum of gy[:, o, :, :]; written. */
 void tg__conv_bias_grad(tg_dtype dt, const tg__conv_geom *g, const void *gy,
                         void *gb);
