@@ -6,8 +6,8 @@
  * tg_conv1d; the weight is (O, C / groups, kH, kW) or (O, C / groups, kL);
  * the bias, optional, is (O,). With the options of tg_conv_options:
  *
- *     y[n, o, i, j] = bias[o] + sum over c in o's group, p, q of
- *                     w[o, c', p, q] x_pad[n, c, i sH + p dH, j sW + q dW]
+ *   y[n, o, i, j] = bias[o] + sum over c in o's group, p, q of
+ *                   w[o, c', p, q] x_pad[n, c, i sH + p dH, j sW + q dW]
  *
  * where x_pad is x with padding zeros on each side, and o's group is the
  * block of C / groups input channels with index o / (O / groups). The
@@ -19,11 +19,17 @@
  * linear in each of its inputs, so gradients of gradients work to any
  * order (tg_vjp with create_graph, tg_hvp).
  *
- * A whole LeNet-style layer, with the example's output:
+ * LeNet-5's first layer on a batch of 64 Fashion-MNIST images (t a tape):
  *
+ *     int64_t xs[4] = {64, 1, 28, 28}, ws[4] = {6, 1, 5, 5}, bs = 6;
+ *     tg_tensor *x = tg_zeros(t, TG_F32, 4, xs);
+ *     tg_tensor *w = tg_zeros(t, TG_F32, 4, ws);
+ *     tg_tensor *b = tg_zeros(t, TG_F32, 1, &bs);
  *     tg_conv_options o = tg_conv_defaults();
- *     o.padding[0] = o.padding[1] = 2;                  // "same" for 5x5
- *     tg_tensor *y = tg_conv2d(t, x, w, b, &o);         // (64,1,28,28) -> (64,6,28,28)
+ *     o.padding[0] = o.padding[1] = 2;            // keeps 28x28 for 5x5
+ *     tg_tensor *y = tg_conv2d(t, x, w, b, &o);   // (64,6,28,28)
+ *     printf("%lld channels of %lldx%lld\n", (long long)tg_shape(y)[1],
+ *            (long long)tg_shape(y)[2], (long long)tg_shape(y)[3]);
  *
  * (examples/conv2d.c is a complete program, compiled by meson.)
  */
