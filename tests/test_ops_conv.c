@@ -236,6 +236,10 @@ START_TEST(conv_bad_input)
     ck_assert_null_status(tg_conv2d(t, x, wb, NULL, &o), TG_EINVAL,
                           "tg_conv2d: dilation (0,1) must be at least 1");
     o = tg_conv_defaults();
+    o.padding[0] = INT64_MAX;
+    ck_assert_null_status(tg_conv2d(t, x, wb, NULL, &o), TG_EINVAL,
+                          "must be at most 2147483647");
+    o = tg_conv_defaults();
     o.groups = 3;
     ck_assert_null_status(tg_conv2d(t, x, wb, NULL, &o), TG_ESHAPE,
                           "tg_conv2d: x (1,4,4,4) has 4 channels, which "

@@ -65,8 +65,9 @@ TG_API tg_conv_options tg_conv_defaults(void);
  * conv2d(x, w, bias) as above: x (N, C, H, W), w (O, C / groups, kH, kW),
  * bias (O,) or NULL; opt NULL for the defaults. f32 or f64, all one dtype.
  * Gradients for x, w and bias; smooth (linear in each), so no kinks.
- * Errors: TG_EINVAL for a stride or dilation below 1, a negative padding
- * or groups below 1 ("tg_conv2d: stride (0,1) must be at least 1"),
+ * Errors: TG_EINVAL for a stride or dilation below 1, a negative padding,
+ * groups below 1, or any of them above INT32_MAX ("tg_conv2d: stride
+ * (0,1) must be at least 1"),
  * TG_ESHAPE for wrong ranks, channels groups does not divide, a weight
  * whose input channels do not match x's, a bias that is not (O,), or a
  * kernel larger than the padded input ("tg_conv2d: x (1,1,4,4) with

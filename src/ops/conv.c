@@ -28,6 +28,7 @@
 #include "ops/conv_kernel.h"
 #include "tensor/tensor_struct.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -70,11 +71,19 @@ static const char *dims_str(const int64_t *v, int nsp, char *buf, size_t n)
 }
 
 /* One rule for every entry point: stride, dilation, groups >= 1,
- * padding >= 0. */
+ * padding >= 0, and none above INT32_MAX (so that sizes computed from them
+ * cannot overflow). */
 static int check_options(int nsp, const conv_params *p)
 {
-    char b[64];
+    char b[64], b2[64];
     for (int d = 0; d < nsp; d++) {
+        if (p->stride[d] > INT32_MAX || p->dilation[d] > INT32_MAX ||
+            p->padding[d] > INT32_MAX || p->groups > INT32_MAX)
+            return tg_set_error(TG_EINVAL, "stride %s, padding %s, dilation "
+                                "and groups must be at most %d",
+                                dims_str(p->stride, nsp, b, sizeof b),
+                                dims_str(p->padding, nsp, b2, sizeof b2),
+                                INT32_MAX);
         if (p->stride[d] < 1)
             return tg_set_error(TG_EINVAL, "stride %s must be at least 1",
                                 dims_str(p->stride, nsp, b, sizeof b));
@@ -280,8 +289,8 @@ static tg_tensor *forward_kind(tg_op_ctx *c, enum conv_kind k)
     }
     tg_dtype dt = c->in[0]->dtype;
     tg_tensor *y = result_of(c->tape, dt, nsp, k, &g);
-    void *col = col_scratch(c->tape, dt, &g);
-    if (y == NULL || col == NULL)
+    void *col = y != NULL ? col_scratch(c->tape, dt, &g) : NULL;
+    if (col == NULL)
         return NULL;
     run(k, dt, &g, c->in[0], c->in[1], bias, y, col);
     if (k == CONV && tg__conv_col_kept(&g))
