@@ -184,6 +184,48 @@ START_TEST(gradcheck_orders)
 }
 END_TEST
 
+/* y and the gradients of x and w, for the thread test. */
+static void conv_run(int threads, float *out, int64_t n_out)
+{
+    tg_tape *t = tg_tape_new();
+    tg_rng rng;
+    tg_rng_seed(&rng, 5, 1);
+    int64_t xs[4] = {16, 6, 14, 14}, ws[4] = {16, 6, 5, 5};
+    tg_tensor *x = tg_rand_normal(t, &rng, TG_F32, 4, xs, 0, 1);
+    tg_tensor *w = tg_rand_normal(t, &rng, TG_F32, 4, ws, 0, 1);
+    tg_set_requires_grad(x, true);
+    tg_set_requires_grad(w, true);
+    if (threads > 1)
+        ck_assert_int_eq(tg_set_num_threads(threads), TG_OK);
+    tg_tensor *y = tg_conv2d(t, x, w, NULL, NULL);
+    ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_mul(t, y, y))), TG_OK);
+    tg_set_num_threads(1);
+    const tg_tensor *parts[3] = {y, tg_grad(x), tg_grad(w)};
+    int64_t k = 0;
+    for (int p = 0; p < 3; p++)
+        for (int64_t i = 0; i < tg_numel(parts[p]) && k < n_out; i++)
+            out[k++] = tg_data_f32(parts[p])[i];
+    ck_assert_int_eq(k, n_out);
+    tg_tape_free(t);
+}
+
+/* Two threads give the same bits as one (each sample's im2col, col2im and
+ * the gemm's parts write their own memory). */
+START_TEST(threads_same_bits)
+{
+    if (tg_set_num_threads(2) != TG_OK) {
+        tg_clear_error(); /* a build without threads: nothing to compare */
+        return;
+    }
+    tg_set_num_threads(1);
+    enum { N = 16 * 16 * 10 * 10 + 16 * 6 * 14 * 14 + 16 * 6 * 5 * 5 };
+    static float one[N], two[N];
+    conv_run(1, one, N);
+    conv_run(2, two, N);
+    ck_assert(memcmp(one, two, sizeof one) == 0);
+}
+END_TEST
+
 /* A training step on a reset tape calls no allocator the second time. */
 START_TEST(steady_state_allocates_nothing)
 {
@@ -279,6 +321,7 @@ int main(void)
     tc = tg_test_tcase("gradients");
     tcase_add_test(tc, gradcheck_orders);
     tcase_add_test(tc, steady_state_allocates_nothing);
+    tcase_add_test(tc, threads_same_bits);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("bad_input");
     tcase_add_test(tc, conv_bad_input);

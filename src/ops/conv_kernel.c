@@ -20,6 +20,7 @@
 #include "ops/conv_kernel.h"
 
 #include "tensor/gemm.h"
+#include "tensor/pool.h"
 
 #include <string.h>
 
@@ -116,34 +117,61 @@ static void *at_mut(void *p, int64_t elems, size_t es)
     return (unsigned char *)p + (size_t)elems * es;
 }
 
+/* The im2col or col2im of a range of samples, for the thread pool: each
+ * sample's columns of col and its block of x or gx are its own, so parts
+ * write disjoint memory. */
+typedef struct cols_job {
+    tg_dtype dt;
+    const tg__conv_geom *g;
+    int64_t n0, nb, gi;
+    const void *x;   /* im2col: read */
+    void *gx;        /* col2im: added into */
+    void *col;
+} cols_job;
+
+static void cols_part(void *ctx, int64_t begin, int64_t end)
+{
+    const cols_job *j = ctx;
+    const tg__conv_geom *g = j->g;
+    size_t es = tg_dtype_size(j->dt);
+    int64_t cg = g->c / g->g, P = g->oh * g->ow, ld = j->nb * P;
+    for (int64_t k = begin; k < end; k++) {
+        int64_t off = ((j->n0 + k) * g->c + j->gi * cg) * g->h * g->w;
+        if (j->gx == NULL && j->dt == TG_F32)
+            im2col_f32(g, cg, at(j->x, off, es), (float *)j->col + k * P, ld);
+        else if (j->gx == NULL)
+            im2col_f64(g, cg, at(j->x, off, es), (double *)j->col + k * P, ld);
+        else if (j->dt == TG_F32)
+            col2im_f32(g, cg, (const float *)j->col + k * P,
+                       at_mut(j->gx, off, es), ld);
+        else
+            col2im_f64(g, cg, (const double *)j->col + k * P,
+                       at_mut(j->gx, off, es), ld);
+    }
+}
+
+/* Samples per part: about 64K elements of col each. */
+static int64_t cols_min_part(const tg__conv_geom *g)
+{
+    int64_t per = g->c / g->g * g->kh * g->kw * g->oh * g->ow;
+    int64_t m = ((int64_t)1 << 16) / (per > 0 ? per : 1);
+    return m < 1 ? 1 : m;
+}
+
 /* Columns nb samples wide: the im2col blocks of samples n0 .. n0 + nb - 1
  * of group gi side by side, col (K x nb P). */
 static void im2col(tg_dtype dt, const tg__conv_geom *g, const void *x,
                    int64_t n0, int64_t nb, int64_t gi, void *col)
 {
-    size_t es = tg_dtype_size(dt);
-    int64_t cg = g->c / g->g, P = g->oh * g->ow, ld = nb * P;
-    for (int64_t k = 0; k < nb; k++) {
-        const void *xs = at(x, ((n0 + k) * g->c + gi * cg) * g->h * g->w, es);
-        if (dt == TG_F32)
-            im2col_f32(g, cg, xs, (float *)col + k * P, ld);
-        else
-            im2col_f64(g, cg, xs, (double *)col + k * P, ld);
-    }
+    cols_job j = {dt, g, n0, nb, gi, x, NULL, col};
+    tg__parallel_for(nb, 1, cols_min_part(g), cols_part, &j);
 }
 
 static void col2im(tg_dtype dt, const tg__conv_geom *g, const void *col,
                    int64_t n0, int64_t nb, int64_t gi, void *gx)
 {
-    size_t es = tg_dtype_size(dt);
-    int64_t cg = g->c / g->g, P = g->oh * g->ow, ld = nb * P;
-    for (int64_t k = 0; k < nb; k++) {
-        void *xs = at_mut(gx, ((n0 + k) * g->c + gi * cg) * g->h * g->w, es);
-        if (dt == TG_F32)
-            col2im_f32(g, cg, (const float *)col + k * P, xs, ld);
-        else
-            col2im_f64(g, cg, (const double *)col + k * P, xs, ld);
-    }
+    cols_job j = {dt, g, n0, nb, gi, NULL, gx, (void *)col};
+    tg__parallel_for(nb, 1, cols_min_part(g), cols_part, &j);
 }
 
 /* Between y's layout (N, O, P) and a group's rows side by side,
