@@ -13,8 +13,8 @@
  * all three through tg__gemm_*. So that the products are large enough
  * for the gemm to run near its peak, the blocks of several samples stand
  * side by side (col is K x nb P, and the output or its gradient is
- * shuffled to and from o/g x nb P rows), as many samples as keep col under
- * 128K elements: small enough that the gemm reads col from cache right
+ * shuffled to and from o/g x nb P rows), as many samples as keep those two
+ * under 128K elements: small enough that the gemm reads col from cache right
  * after im2col wrote it (at W6's shapes this halved the time against 4M). The scratch is the caller's, from the tape arena, so the
  * steady state allocates nothing.
  */
@@ -204,13 +204,14 @@ static void gemm(tg_dtype dt, bool ta, bool tb, int64_t m, int64_t n,
                      C, ldc);
 }
 
-/* Samples per chunk: as many as keep col under TG__CONV_COL_LIMIT
- * elements (512 KiB of f32: the cache), at least 1. */
+/* Samples per chunk: as many as keep the scratch (col and a group's
+ * output rows) under TG__CONV_COL_LIMIT elements (512 KiB of f32: the
+ * cache), at least 1. */
 #define TG__CONV_COL_LIMIT ((int64_t)1 << 17)
 
 int64_t tg__conv_chunk(const tg__conv_geom *g)
 {
-    int64_t per = g->c / g->g * g->kh * g->kw * g->oh * g->ow;
+    int64_t per = (g->c / g->g * g->kh * g->kw + g->o / g->g) * g->oh * g->ow;
     int64_t nb = TG__CONV_COL_LIMIT / (per > 0 ? per : 1);
     return nb < 1 ? 1 : nb > g->n ? g->n : nb;
 }

@@ -23,7 +23,8 @@ typedef struct tg__conv_geom {
 
 /* Samples side by side in one product (col is (c / g) kh kw rows by that
  * many times oh ow columns), and the scratch every call below needs, in
- * elements of the dtype: col and a group's o / g output rows. */
+ * elements of the dtype: col and a group's o / g output rows, at most 128K
+ * unless one sample alone needs more. */
 int64_t tg__conv_chunk(const tg__conv_geom *g);
 int64_t tg__conv_scratch_elems(const tg__conv_geom *g);
 
