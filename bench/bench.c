@@ -1065,6 +1065,150 @@ static void w5_busy_teardown(void *state)
 
 /* ---- the table of workloads */
 
+/* ---- conv: LeNet-5's two convolutions (W6's shapes), forward + backward */
+
+/*
+ * The two convolutions of BENCHMARKS.md's W6 at its batch of 64, f32:
+ * conv1 1->6 5x5 padding 2 on (64,1,28,28) (x needs no gradient: it is the
+ * image), conv2 6->16 5x5 on (64,6,14,14) (x needs one: it is a layer's
+ * output). One iteration is both forwards and their backwards from
+ * sum(y * r) for fixed r, on one tape reset each time. The note gives the
+ * convolutions' GFLOP/s (2 multiply-adds per weight tap per output element,
+ * per pass: forward, weight gradient and, for conv2, input gradient)
+ * against the matrix multiply's at W4's layer-1 shape, 64x784 @ 784x256,
+ * timed in the same run: the issue's target is at least 50%.
+ */
+#define CONV_BATCH 64
+
+typedef struct conv_state {
+    tg_tape *model, *step;
+    tg_tensor *x1, *w1, *b1, *r1, *x2, *w2, *b2, *r2;
+    tg_tensor *ma, *mb;         /* the matmul of the note */
+} conv_state;
+
+static void conv_teardown(void *state)
+{
+    conv_state *s = state;
+    if (s == NULL)
+        return;
+    tg_tape_free(s->step);
+    tg_tape_free(s->model);
+    free(s);
+}
+
+static tg_tensor *conv_param(tg_tape *t, tg_rng *rng, int nd,
+                             const int64_t *shape, bool grad)
+{
+    tg_tensor *x = tg_rand_normal(t, rng, TG_F32, nd, shape, 0.0, 0.2);
+    if (grad && x != NULL)
+        tg_set_requires_grad(x, true);
+    return x;
+}
+
+static void *conv_setup(bool smoke)
+{
+    (void)smoke;
+    conv_state *s = calloc(1, sizeof *s);
+    if (s == NULL || !(s->model = tg_tape_new()) ||
+        !(s->step = tg_tape_new())) {
+        conv_teardown(s);
+        fail("tg_tape_new");
+        return NULL;
+    }
+    tg_rng rng;
+    tg_rng_seed(&rng, 6, 0);
+    int64_t x1[4] = {CONV_BATCH, 1, 28, 28}, w1[4] = {6, 1, 5, 5}, b1 = 6;
+    int64_t y1[4] = {CONV_BATCH, 6, 28, 28};
+    int64_t x2[4] = {CONV_BATCH, 6, 14, 14}, w2[4] = {16, 6, 5, 5}, b2 = 16;
+    int64_t y2[4] = {CONV_BATCH, 16, 10, 10};
+    int64_t ma[2] = {64, 784}, mb[2] = {784, 256};
+    tg_tape *m = s->model;
+    s->x1 = conv_param(m, &rng, 4, x1, false);
+    s->w1 = conv_param(m, &rng, 4, w1, true);
+    s->b1 = conv_param(m, &rng, 1, &b1, true);
+    s->r1 = conv_param(m, &rng, 4, y1, false);
+    s->x2 = conv_param(m, &rng, 4, x2, true);
+    s->w2 = conv_param(m, &rng, 4, w2, true);
+    s->b2 = conv_param(m, &rng, 1, &b2, true);
+    s->r2 = conv_param(m, &rng, 4, y2, false);
+    s->ma = conv_param(m, &rng, 2, ma, false);
+    s->mb = conv_param(m, &rng, 2, mb, false);
+    if (s->mb == NULL) {
+        fail("making the convolutions' inputs");
+        conv_teardown(s);
+        return NULL;
+    }
+    return s;
+}
+
+static int conv_iter(void *state, bool verify)
+{
+    conv_state *s = state;
+    tg_tape *t = s->step;
+    tg_conv_options o1 = tg_conv_defaults(), o2 = tg_conv_defaults();
+    o1.padding[0] = o1.padding[1] = 2;
+    tg_tensor *y1 = tg_conv2d(t, s->x1, s->w1, s->b1, &o1);
+    tg_tensor *y2 = tg_conv2d(t, s->x2, s->w2, s->b2, &o2);
+    tg_tensor *loss = tg_add(t, tg_sum(t, tg_mul(t, y1, s->r1)),
+                             tg_sum(t, tg_mul(t, y2, s->r2)));
+    tg_zero_grad(s->w1), tg_zero_grad(s->b1), tg_zero_grad(s->x2);
+    tg_zero_grad(s->w2), tg_zero_grad(s->b2);
+    int rc = tg_backward(t, loss) == TG_OK ? 0 : fail("tg_backward(conv)");
+    /* d loss / d b2[o] is the sum of r2[:, o]: check the first. */
+    if (rc == 0 && verify) {
+        double want = 0;
+        const float *r = tg_data_f32(s->r2);
+        for (int64_t n = 0; n < CONV_BATCH; n++)
+            for (int64_t i = 0; i < 100; i++)
+                want += r[n * 1600 + i];
+        double got = tg_data_f32(tg_grad(s->b2))[0];
+        if (!(fabs(got - want) <= 1e-3 * (1 + fabs(want))))
+            rc = wrong("conv: d/d b2[0] = %g, expected %g", got, want);
+    }
+    sink = rc == 0 ? tg_data_f32(tg_grad(s->w1))[0] : 0;
+    tg_tape_reset(t);
+    return rc;
+}
+
+/* Multiply-adds of one pass of each convolution, times 2 for FLOPs. */
+static double conv_flops(void)
+{
+    double c1 = 2.0 * CONV_BATCH * 6 * 28 * 28 * (1 * 5 * 5);
+    double c2 = 2.0 * CONV_BATCH * 16 * 10 * 10 * (6 * 5 * 5);
+    return 2 * c1 + 3 * c2; /* conv1: forward, dW; conv2: also dX */
+}
+
+/* Seconds per call of fn over about 0.3 s, best of 5 rounds. */
+static double conv_time(conv_state *s, bool matmul)
+{
+    double best = INFINITY;
+    for (int round = 0; round < 5; round++) {
+        int reps = 0;
+        double t0 = now_seconds(), t1 = t0;
+        while (t1 - t0 < 0.06) {
+            if (matmul) {
+                sink = tg_data_f32(tg_matmul(s->step, s->ma, s->mb))[0];
+                tg_tape_reset(s->step);
+            } else if (conv_iter(s, false) != 0)
+                return NAN;
+            reps++;
+            t1 = now_seconds();
+        }
+        double per = (t1 - t0) / reps;
+        best = per < best ? per : best;
+    }
+    return best;
+}
+
+static void conv_note(void *state, char *buf, size_t n)
+{
+    conv_state *s = state;
+    double conv = conv_flops() / conv_time(s, false) * 1e-9;
+    double mm = 2.0 * 64 * 784 * 256 / conv_time(s, true) * 1e-9;
+    snprintf(buf, n, "%.1f GFLOP/s, %.0f%% of the gemm's %.1f GFLOP/s "
+             "(64x784 @ 784x256)", conv, 100 * conv / mm, mm);
+}
+
 typedef struct workload {
     const char *name;        /* "W1", or "W1-variant" */
     const char *what;        /* one line for --list */
@@ -1108,6 +1252,9 @@ static const workload workloads[] = {
      w8_setup, w8_iter, w8_teardown, true, NULL},
     {"W8-grad", "the plain gradient of W8's loss (forward, tg_backward)",
      "us", w8_setup, w8_grad_iter, w8_teardown, true, NULL},
+    {"conv", "LeNet-5's conv1 and conv2 (W6 shapes, batch 64, f32), "
+     "forward and backward", "ms",
+     conv_setup, conv_iter, conv_teardown, true, conv_note},
     {"W5", "one epoch of Fashion-MNIST: MLP 784-256-10 ReLU, softmax "
      "cross-entropy, SGD lr 0.1, batch 64, shuffled", "s",
      w5_setup, w5_iter, w5_teardown, true, w5_note},

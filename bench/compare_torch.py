@@ -31,6 +31,9 @@ tapegrad against its 1-thread rows (issue 18): the speed-up on 2 threads
         torch.autograd.grad(<g, v>, params); W8-grad: the plain gradient
         (zero_grad, loss.backward()). The W8 row's target is relative:
         at most 0.7x PyTorch's time, and HVP / plain gradient at most 4.
+    conv  W6's two convolutions (LeNet-5, batch 64) forward and backward
+        (torch.nn.functional.conv2d: oneDNN in Debian's build); no target
+        of its own until W6 itself is benchmarked.
 
 BLAS. Debian's PyTorch does its matrix products in OpenBLAS, which picks its
 kernels from the CPU it detects; on some AVX-512 machines it detects none
@@ -67,7 +70,7 @@ BLAS_WORKLOADS = ("W3", "W4", "W4-2threads", "W4-2threads-busy", "W5",
 
 # Rows compared with PyTorch without an absolute target (W8's is relative).
 OTHER_ROWS = ("W4-2threads", "W4-2threads-busy", "W5-2threads-busy", "W8",
-              "W8-grad")
+              "W8-grad", "conv")
 
 # Issue 18: 2 threads at least this much faster than 1, and with the other
 # core busy at most this many times the 1-thread time.
@@ -237,6 +240,30 @@ def torch_w4(torch, budget, threads):
     return r
 
 
+def torch_conv(torch, budget):
+    """conv: W6's two convolutions at batch 64, forward and the backward
+    of sum(y1 r1) + sum(y2 r2), as bench.c's conv workload."""
+    F = torch.nn.functional
+    torch.manual_seed(6)
+    x1 = torch.rand(64, 1, 28, 28)
+    w1 = (torch.randn(6, 1, 5, 5) * 0.2).requires_grad_()
+    b1 = torch.zeros(6, requires_grad=True)
+    x2 = torch.randn(64, 6, 14, 14).requires_grad_()
+    w2 = (torch.randn(16, 6, 5, 5) * 0.2).requires_grad_()
+    b2 = torch.zeros(16, requires_grad=True)
+    r1, r2 = torch.randn(64, 6, 28, 28), torch.randn(64, 16, 10, 10)
+    params = (w1, b1, x2, w2, b2)
+
+    def step():
+        for p in params:
+            p.grad = None
+        y1 = F.conv2d(x1, w1, b1, padding=2)
+        y2 = F.conv2d(x2, w2, b2)
+        ((y1 * r1).sum() + (y2 * r2).sum()).backward()
+
+    return result(time_per_iter(step, budget), 1e3)
+
+
 def torch_w8(torch, budget, hvp):
     """W8: one HVP through the create_graph path (hvp), or W8-grad: the
     plain gradient of the same loss."""
@@ -327,6 +354,7 @@ def worker(names, budget):
         "W5-2threads-busy": lambda: torch_w5(torch, budget, 2),
         "W8": lambda: torch_w8(torch, budget, True),
         "W8-grad": lambda: torch_w8(torch, budget, False),
+        "conv": lambda: torch_conv(torch, budget),
     }
     out = {n: runs[n]() for n in names if n in runs}
     out["_torch"] = torch.__version__

@@ -35,6 +35,7 @@
  *   tapegrad/tensor.h  making tensors and reading them
  *   tapegrad/tape.h    the tape and tg_backward
  *   tapegrad/ops.h     the built-in ops, one line of maths each
+ *   tapegrad/conv.h    conv1d and conv2d, with their options
  *   tapegrad/op.h      defining and registering your own op
  *   tapegrad/elementwise.h  the loops of an elementwise op, written once
  *                      (not included here: an op file includes it)
@@ -59,6 +60,7 @@
 #include "tapegrad/tape.h"
 #include "tapegrad/op.h"
 #include "tapegrad/ops.h"
+#include "tapegrad/conv.h"
 #include "tapegrad/io.h"
 #include "tapegrad/histogram.h"
 #include "tapegrad/random.h"

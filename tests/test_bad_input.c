@@ -616,6 +616,34 @@ static int cross_entropy_label(fx *f, int64_t bad)
     return ptr(tg_cross_entropy(f->t, f->a34, labels));
 }
 
+/* conv: x (f32, requiring grad) and w of the given shapes and w's dtype,
+ * through tg_conv2d (nsp 2) or tg_conv1d; a refused call records nothing. */
+static int conv_call(fx *f, int nsp, int nd, const int64_t *xs,
+                     const int64_t *ws, tg_dtype wdt, tg_conv_options o)
+{
+    tg_tensor *x = tg_zeros(f->t, TG_F32, nd, xs);
+    tg_tensor *w = tg_zeros(f->t, wdt, nd, ws);
+    tg_set_requires_grad(x, true);
+    int64_t before = tg_tape_size(f->t);
+    tg_tensor *y = nsp == 2 ? tg_conv2d(f->t, x, w, NULL, &o)
+                            : tg_conv1d(f->t, x, w, NULL, &o);
+    ck_assert_int_eq(tg_tape_size(f->t), before);
+    return ptr(y);
+}
+
+static int conv_opts(fx *f, int which)
+{
+    tg_conv_options o = tg_conv_defaults();
+    if (which == 0)
+        o.stride[0] = 0;
+    else if (which == 1)
+        o.dilation[0] = 0;
+    else
+        o.padding[1] = -1;
+    return conv_call(f, 2, 4, (int64_t[]){1, 2, 5, 5}, (int64_t[]){3, 2, 3, 3},
+                     TG_F32, o);
+}
+
 /* ---- Reading files. */
 
 static int write_bytes(fx *f, const char *name, const void *p, size_t n)
@@ -1288,6 +1316,40 @@ static const float vals4[4] = {1, 2, 3, 4};
       "(training false) needs running_mean and running_var",                 \
       ptr(tg_batch_norm(f->t, f->a34, NULL, NULL, NULL, NULL, false, 0.1,    \
                         1e-5)))                                              \
+    /* Convolutions. */                                                     \
+    X(conv_kernel_too_big, TG_ESHAPE, "tg_conv2d: x (1,1,4,4) with padding " \
+      "(0,0) is 4x4, smaller than the 5x5 kernel of weight (6,1,5,5) at "    \
+      "dilation (1,1)", conv_call(f, 2, 4, (int64_t[]){1, 1, 4, 4},          \
+                                  (int64_t[]){6, 1, 5, 5}, TG_F32,           \
+                                  tg_conv_defaults()))                       \
+    X(conv_stride_zero, TG_EINVAL, "tg_conv2d: stride (0,1) must be at "     \
+      "least 1", conv_opts(f, 0))                                            \
+    X(conv_dilation_zero, TG_EINVAL, "tg_conv2d: dilation (0,1) must be at " \
+      "least 1", conv_opts(f, 1))                                            \
+    X(conv_negative_padding, TG_EINVAL, "tg_conv2d: padding (0,-1) must not " \
+      "be negative", conv_opts(f, 2))                                        \
+    X(conv_groups_divide, TG_ESHAPE, "tg_conv2d: x (1,4,5,5) has 4 "         \
+      "channels, which groups 3 does not divide",                            \
+      conv_call(f, 2, 4, (int64_t[]){1, 4, 5, 5}, (int64_t[]){6, 2, 3, 3},   \
+                TG_F32, (tg_conv_options){{1, 1}, {0, 0}, {1, 1}, 3}))       \
+    X(conv_groups_outputs, TG_ESHAPE, "tg_conv1d: weight (5,2,3) has 5 "     \
+      "output channels, which groups 2 does not divide",                     \
+      conv_call(f, 1, 3, (int64_t[]){1, 4, 5}, (int64_t[]){5, 2, 3},         \
+                TG_F32, (tg_conv_options){{1, 1}, {0, 0}, {1, 1}, 2}))       \
+    X(conv_channel_mismatch, TG_ESHAPE, "tg_conv2d: weight (6,2,3,3) takes " \
+      "2 input channels per group, but x (1,3,5,5) has 3 channels in 1 "     \
+      "group(s)", conv_call(f, 2, 4, (int64_t[]){1, 3, 5, 5},                \
+                            (int64_t[]){6, 2, 3, 3}, TG_F32,                 \
+                            tg_conv_defaults()))                             \
+    X(conv_wrong_rank, TG_ESHAPE, "tg_conv2d: x (3,4) must have 4 dims "     \
+      "(N, C, H, W)", ptr(tg_conv2d(f->t, f->a34, f->a34, NULL, NULL)))      \
+    X(conv1d_weight_rank, TG_ESHAPE, "tg_conv1d: weight (3,4) must have 3 "  \
+      "dims (O, C / groups, kL)",                                            \
+      ptr(tg_conv1d(f->t, tg_zeros(f->t, TG_F32, 3, (int64_t[]){1, 3, 5}),  \
+                    f->a34, NULL, NULL)))                                    \
+    X(conv_dtype_mix, TG_EDTYPE, "tg_conv2d: inputs are f32 and f64",        \
+      conv_call(f, 2, 4, (int64_t[]){1, 2, 5, 5}, (int64_t[]){3, 2, 3, 3},   \
+                TG_F64, tg_conv_defaults()))                                 \
     /* Networks and optimizers. */                                           \
     X(mlp_one_width, TG_EINVAL, "tg_mlp_new: needs at least 2 widths",       \
       mlp_new_widths(f, 1, (int64_t[]){4}))                                  \

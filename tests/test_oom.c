@@ -532,6 +532,62 @@ START_TEST(pool_ops_under_oom)
 }
 END_TEST
 
+/* ---- conv1d and conv2d, forward, backward and a gradient of the
+ * gradient: the im2col scratch comes from the tape in each. */
+
+static tg_tensor *conv_fill(tg_tape *t, int nd, const int64_t *shape, double a)
+{
+    tg_tensor *x = tg_zeros(t, TG_F64, nd, shape);
+    for (int64_t i = 0; x != NULL && i < tg_numel(x); i++)
+        tg_mut_f64(x)[i] = a * (double)((i * 7) % 5 - 2);
+    if (x != NULL)
+        tg_set_requires_grad(x, true);
+    return x;
+}
+
+static int conv_ops(tg_tape *t)
+{
+    tg_tensor *x = conv_fill(t, 4, (int64_t[]){2, 2, 4, 4}, 0.5);
+    tg_tensor *w = conv_fill(t, 4, (int64_t[]){3, 2, 3, 3}, 0.25);
+    tg_tensor *b = conv_fill(t, 1, (int64_t[]){3}, 1);
+    tg_tensor *x1 = conv_fill(t, 3, (int64_t[]){1, 2, 6}, 0.5);
+    tg_tensor *w1 = conv_fill(t, 3, (int64_t[]){2, 1, 2}, 1);
+    if (x == NULL || w == NULL || b == NULL || x1 == NULL || w1 == NULL)
+        return tg_last_status();
+    tg_conv_options o = tg_conv_defaults();
+    o.padding[0] = o.padding[1] = 1;
+    tg_tensor *y = tg_sum(t, tg_tanh(t, tg_conv2d(t, x, w, b, &o)));
+    o = tg_conv_defaults();
+    o.groups = 2, o.stride[0] = 2;
+    y = tg_add(t, y, tg_sum(t, tg_conv1d(t, x1, w1, NULL, &o)));
+    /* d y / d w, recorded, and the gradient of its sum: second order. */
+    tg_tensor *g = NULL;
+    tg_vjp_options vo = tg_vjp_defaults();
+    vo.create_graph = true;
+    int rc = tg_vjp(t, 1, &y, NULL, 1, &w, &g, &vo);
+    if (rc != TG_OK)
+        return rc;
+    if ((rc = tg_backward(t, tg_sum(t, tg_mul(t, g, g)))) != TG_OK)
+        return rc;
+    /* tanh' > 0 and x has nonzero entries, so d/dx is not all zero. */
+    const double *gx = tg_data_f64(tg_grad(x));
+    for (int64_t i = 0; gx != NULL && i < tg_numel(x); i++)
+        if (gx[i] != 0)
+            return TG_OK;
+    return wrong("conv: the second-order gradient of x is all zero");
+}
+
+START_TEST(conv_ops_under_oom)
+{
+    static const scenario sc = {"conv1d and conv2d, to second order",
+                                conv_ops, NULL, NULL};
+    if (_i < 2)
+        ck_assert_int_gt(fail_each_allocation(&sc, _i ? ONCE : STICKY), 0);
+    else
+        ck_assert_int_gt(fail_at_each_fill_level(&sc), 0);
+}
+END_TEST
+
 /* ---- (b) A training step of a small MLP, and (c) saving and loading it. */
 
 typedef enum loss_kind { CROSS_ENTROPY_ADAM, HINGE_SGD } loss_kind;
@@ -803,6 +859,7 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("select");
     tcase_add_loop_test(tc, select_ops_under_oom, 0, 3);
+    tcase_add_loop_test(tc, conv_ops_under_oom, 0, 3);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("seq");
     tcase_add_loop_test(tc, seq_ops_under_oom, 0, 9);

@@ -124,6 +124,60 @@ static tg_tensor *b_dropout(tg_tape *t, tg_tensor *const *in)
     return tg_dropout(t, in[0], 0.3, &rng, true);
 }
 static tg_tensor *b_batch_norm(tg_tape *t, tg_tensor *const *in) { return tg_batch_norm(t, in[0], NULL, NULL, in[1], in[2], true, 0.1, 1e-5); }
+/* conv: 3-d case shapes (a, b, c) become (a, b, 2, c / 2) for conv2d. */
+static tg_tensor *conv_four(tg_tape *t, tg_tensor *x)
+{
+    const int64_t *s = tg_shape(x);
+    int64_t v[4] = {s[0], s[1], 2, s[2] / 2};
+    return tg_reshape(t, x, 4, v);
+}
+static tg_tensor *b_conv2d(tg_tape *t, tg_tensor *const *in)
+{
+    tg_conv_options o = tg_conv_defaults();
+    o.stride[1] = 2, o.padding[0] = 1;
+    return tg_conv2d(t, conv_four(t, in[0]), conv_four(t, in[1]),
+                     in[2], &o);
+}
+static tg_tensor *b_conv1d(tg_tape *t, tg_tensor *const *in)
+{
+    tg_conv_options o = tg_conv_defaults();
+    o.stride[0] = 2, o.padding[0] = 1;
+    return tg_conv1d(t, in[0], in[1], in[2], &o);
+}
+/* The gradient ops' params as conv.c keeps them: the options, then the
+ * spatial size of x (input_grad) or of the kernel (weight_grad). */
+typedef struct conv_params {
+    int64_t stride[2], padding[2], dilation[2], groups;
+    int64_t size[2];
+} conv_params;
+static tg_tensor *conv_grad_op(tg_tape *t, const char *name, tg_tensor *a,
+                               tg_tensor *b, int64_t pad, int64_t s0,
+                               int64_t s1)
+{
+    conv_params p = {{1, 1}, {pad, pad}, {1, 1}, 1, {s0, s1}};
+    tg_tensor *in[2] = {a, b};
+    return tg_apply(t, tg_op_find(name), 2, in, &p);
+}
+/* gy (N, O, 2, 2) and w (O, C, 2, 2) to x (N, C, 3, 3). */
+static tg_tensor *b_conv2d_input_grad(tg_tape *t, tg_tensor *const *in)
+{
+    return conv_grad_op(t, "conv2d_input_grad", conv_four(t, in[0]),
+                        conv_four(t, in[1]), 0, 3, 3);
+}
+/* x (N, C, 2, 4) and gy (N, O, 2, 4) to a 3x3 kernel, padding 1. */
+static tg_tensor *b_conv2d_weight_grad(tg_tape *t, tg_tensor *const *in)
+{
+    return conv_grad_op(t, "conv2d_weight_grad", conv_four(t, in[0]),
+                        conv_four(t, in[1]), 1, 3, 3);
+}
+static tg_tensor *b_conv1d_input_grad(tg_tape *t, tg_tensor *const *in)
+{
+    return conv_grad_op(t, "conv1d_input_grad", in[0], in[1], 0, 5, 5);
+}
+static tg_tensor *b_conv1d_weight_grad(tg_tape *t, tg_tensor *const *in)
+{
+    return conv_grad_op(t, "conv1d_weight_grad", in[0], in[1], 1, 3, 3);
+}
 
 static const op_case cases[] = {
     {"relu", b_relu, 1, {{3, 4}}, false},
@@ -195,6 +249,12 @@ static const op_case cases[] = {
     {"adaptive_avg_pool2d", b_adaptive_avg_pool2d, 1, {{2, 4, 7}}, false},
     {"dropout", b_dropout, 1, {{3, 4}}, false},
     {"batch_norm", b_batch_norm, 3, {{4, 3, 2}, {3}, {3}}, false},
+    {"conv2d", b_conv2d, 3, {{2, 2, 8}, {3, 2, 4}, {3}}, false},
+    {"conv1d", b_conv1d, 3, {{2, 2, 7}, {3, 2, 3}, {3}}, false},
+    {"conv2d_input_grad", b_conv2d_input_grad, 2, {{2, 3, 4}, {3, 2, 4}}, false},
+    {"conv2d_weight_grad", b_conv2d_weight_grad, 2, {{2, 2, 8}, {2, 3, 8}}, false},
+    {"conv1d_input_grad", b_conv1d_input_grad, 2, {{2, 3, 3}, {3, 2, 3}}, false},
+    {"conv1d_weight_grad", b_conv1d_weight_grad, 2, {{2, 2, 7}, {2, 3, 7}}, false},
 };
 #define N_CASES ((int)(sizeof cases / sizeof cases[0]))
 

@@ -16,7 +16,8 @@
     TG__OPS_SHAPE(X)       \
     TG__OPS_LOSS(X)        \
     TG__OPS_LAYER(X)       \
-    TG__OPS_POOL(X)
+    TG__OPS_POOL(X)        \
+    TG__OPS_CONV(X)
 
 #define TG__OPS_ACTIVATION(X) \
     X(relu)                   \
@@ -109,6 +110,15 @@
     X(adaptive_avg_pool2d)  \
     X(dropout)              \
     X(batch_norm)
+
+/* Convolutions, and the ops their gradients are made of (src/ops/conv.c). */
+#define TG__OPS_CONV(X)       \
+    X(conv1d)                 \
+    X(conv2d)                 \
+    X(conv1d_input_grad)      \
+    X(conv2d_input_grad)      \
+    X(conv1d_weight_grad)     \
+    X(conv2d_weight_grad)
 
 #define TG__DECLARE_OP(name) extern const tg_op tg__op_##name;
 TG__BUILTIN_OPS(TG__DECLARE_OP)

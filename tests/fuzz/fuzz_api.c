@@ -2,7 +2,8 @@
  * fuzz_api.c — libFuzzer harness for the whole op API: the input bytes are
  * read as a little program of tapegrad calls (make tensors of odd shapes
  * and both dtypes on two tapes, run unary, binary, reduction, shape, loss
- * and layer ops on them with fuzzed axes, labels and shapes, run backward
+ * and layer ops (conv1d and conv2d with fuzzed options among them) on
+ * them with fuzzed axes, labels and shapes, run backward
  * from any of them, reset a tape, switch grad and anomaly mode), so the
  * sanitizers see every op on scalars, size-1 dims, broadcasts and bad
  * arguments.
@@ -244,7 +245,7 @@ static void step(state *s, prog *g)
     tg_tape *t = s->tape[take(g, 2)];
     tg_tensor *x = pick(s, g), *y = pick(s, g);
     int axis = (int)take(g, 9) - 4;
-    switch (take(g, 15)) {
+    switch (take(g, 16)) {
     case 0:
     case 1:
         keep(s, g, make(s, g));
@@ -312,6 +313,28 @@ static void step(state *s, prog *g)
         }
         break;
     }
+    case 13: { /* conv: fuzzed options, bad ones included */
+        tg_conv_options o;
+        for (int d = 0; d < 2; d++) {
+            o.stride[d] = (int64_t)take(g, 3);
+            o.padding[d] = (int64_t)take(g, 4) - 1;
+            o.dilation[d] = (int64_t)take(g, 3);
+        }
+        o.groups = (int64_t)take(g, 3);
+        tg_tensor *b = take(g, 2) ? pick(s, g) : NULL;
+        if (take(g, 2)) { /* conv2d on 3-d tensors viewed as (a, b, 1, c) */
+            tg_tensor *v[2] = {x, y};
+            for (int k = 0; k < 2; k++)
+                if (v[k] != NULL && tg_ndim(v[k]) == 3) {
+                    const int64_t *sh = tg_shape(v[k]);
+                    int64_t s4[4] = {sh[0], sh[1], 1, sh[2]};
+                    v[k] = tg_reshape(t, v[k], 4, s4);
+                }
+            keep(s, g, tg_conv2d(t, v[0], v[1], b, &o));
+        } else
+            keep(s, g, tg_conv1d(t, x, y, b, &o));
+        break;
+    }
     case 12: {
         int rc = tg_backward(t, x);
         check_status(rc);
@@ -328,7 +351,7 @@ static void step(state *s, prog *g)
             }
         break;
     }
-    case 13: /* pooling, dropout, batch norm (tapegrad/pool.h) */
+    case 14: /* pooling, dropout, batch norm (tapegrad/pool.h) */
         pool_step(s, g, t, x, y);
         break;
     default:

@@ -1,0 +1,50 @@
+/*
+ * conv_kernel.h — the loops under conv1d and conv2d (src/ops/conv.c):
+ * im2col and col2im around the project's gemm. conv1d runs as conv2d with
+ * H = 1 and a 1-tall kernel.
+ */
+#ifndef TG_OPS_CONV_KERNEL_H
+#define TG_OPS_CONV_KERNEL_H
+
+#include "tapegrad/base.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One convolution's sizes: input (n, c, h, w), weight (o, c / g, kh, kw),
+ * output (n, o, oh, ow), and the options per spatial dim. */
+typedef struct tg__conv_geom {
+    int64_t n, c, h, w;
+    int64_t o, kh, kw;
+    int64_t oh, ow;
+    int64_t sh, sw, ph, pw, dh, dw, g;
+} tg__conv_geom;
+
+/* Samples side by side in one product (col is (c / g) kh kw rows by that
+ * many times oh ow columns), and the scratch every call below needs, in
+ * elements of the dtype: col and a group's o / g output rows, at most 128K
+ * unless one sample alone needs more. */
+int64_t tg__conv_chunk(const tg__conv_geom *g);
+int64_t tg__conv_scratch_elems(const tg__conv_geom *g);
+
+/* y = conv(x, w) (+ bias unless NULL); y is written, not added to. */
+void tg__conv_forward(tg_dtype dt, const tg__conv_geom *g, const void *x,
+                      const void *w, const void *bias, void *y, void *scratch);
+/* gx = the transposed convolution of gy with w (x's shape); written. */
+void tg__conv_input_grad(tg_dtype dt, const tg__conv_geom *g, const void *gy,
+                         const void *w, void *gx, void *scratch);
+/* gw = the correlation of x with gy (w's shape); written. col_ready: the
+ * scratch already holds x's im2col, as tg__conv_forward left it when
+ * tg__conv_col_kept (one group, one chunk), so it is not made again. */
+void tg__conv_weight_grad(tg_dtype dt, const tg__conv_geom *g, const void *x,
+                          const void *gy, void *gw, void *scratch,
+                          bool col_ready);
+/* Whether the scratch of tg__conv_forward holds all of x's im2col after
+ * the call (one group, all samples in one chunk). */
+bool tg__conv_col_kept(const tg__conv_geom *g);
+/* gb[o] = the sum of gy[:, o, :, :]; written. */
+void tg__conv_bias_grad(tg_dtype dt, const tg__conv_geom *g, const void *gy,
+                        void *gb);
+
+#endif /* TG_OPS_CONV_KERNEL_H */
