@@ -1045,10 +1045,51 @@ static tg_tensor *ggc_tanh(tg_tape *t, int n, tg_tensor *const *in, void *ud)
     return tg_tanh(t, in[0]);
 }
 
+static tg_tensor *ggc_mul_tanh(tg_tape *t, int n, tg_tensor *const *in,
+                              void *ud)
+{
+    (void)n, (void)ud;
+    return tg_tanh(t, tg_mul(t, in[0], in[1]));
+}
+
 static tg_tensor *ggc_twice(tg_tape *t, int n, tg_tensor *const *in, void *ud)
 {
     (void)n, (void)ud;
     return tg_tanh(t, tg_apply(t, &twice_op, 1, in, NULL));
+}
+
+/* An output (f) of another tape: tg_jvp, tg_hvp refuse it. */
+static int products_output_other_tape(fx *f, bool hvp)
+{
+    tg_tape *other = tg_tape_new();
+    tg_tensor *z = tg_scalar(other, TG_F32, 1.0);
+    tg_set_requires_grad(z, true);
+    tg_tensor *y = tg_mul_scalar(other, z, 3.0);
+    grad_call g;
+    grad_call_begin(&g, f, 1);
+    tg_tensor *a[1] = {f->a34}, *v[1] = {ones_like(f, f->a34)};
+    int rc = hvp ? tg_hvp(f->t, y, 1, a, v, g.res, NULL)
+                 : tg_jvp(f->t, 1, &y, 1, a, v, g.res, NULL);
+    tg_tape_free(other);
+    return grad_call_end(&g, rc);
+}
+
+/* Inputs on two tapes: gradgradcheck evaluates fn on tapes of its own, so
+ * this is allowed; the check passes and the inputs are left alone. */
+static int ggc_inputs_on_two_tapes(fx *f)
+{
+    tg_tape *other = tg_tape_new();
+    tg_tensor *w = tg_scalar(other, TG_F64, 0.7);
+    tg_tensor *in[2] = {f->d34, w};
+    tg_gradcheck_report r;
+    int rc = tg_gradgradcheck(ggc_mul_tanh, NULL, 2, in, NULL, &r);
+    bool same = tg_value_at(w, 0) == 0.7 && !tg_requires_grad(w) &&
+                tg_value_at(f->d34, 3) == 0.25 * 3 - 1.1;
+    tg_tape_free(other);
+    if (rc != TG_OK)
+        return rc;
+    return expect(r.passed && same, "gradgradcheck of tanh(x w) across two "
+                  "tapes passes and leaves the inputs alone");
 }
 
 static int ggc_row(fx *f, tg_gradcheck_fn fn, int n, bool inputs_null,
@@ -1603,6 +1644,11 @@ static const float vals4[4] = {1, 2, 3, 4};
       "1..64", ggc_row(f, ggc_tanh, 0, false, false))                        \
     X(gradgradcheck_65_inputs, TG_EINVAL, "tg_gradgradcheck: n must be "     \
       "1..64", ggc_row(f, ggc_tanh, 65, false, false))                       \
+    X(jvp_output_other_tape, TG_ESTATE, "tg_jvp: output 0 belongs to "       \
+      "another tape", products_output_other_tape(f, false))                  \
+    X(hvp_f_other_tape, TG_ESTATE, "tg_hvp: output 0 belongs to another "    \
+      "tape", products_output_other_tape(f, true))                           \
+    X(gradgradcheck_two_tapes, TG_OK, "", ggc_inputs_on_two_tapes(f))        \
     X(gradgradcheck_user_op, TG_EINVAL, "tg_gradgradcheck: tg_gradcheck: "   \
       "the function failed at the inputs' values: tg_vjp: twice has no "     \
       "derivative written with ops",                                         \
