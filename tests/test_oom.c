@@ -17,8 +17,10 @@
 #include "tg_test.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/npy.h"
+#include "tapegrad/vjp.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -588,6 +590,135 @@ START_TEST(conv_ops_under_oom)
 }
 END_TEST
 
+/* ---- (f) Gradients as tensors: tg_vjp (with and without create_graph,
+ * and differentiating the recorded gradient again), tg_jvp, tg_hvp on
+ * f(x, w) = sum(tanh(x * w)), x (2, 3), w (3,), f64; and tg_gradgradcheck.
+ * A failure must change no tensor's gradient: x's stays 1 (from a plain
+ * backward of sum(x) before), w's stays absent. */
+
+static const double px[6] = {0.3, -1.2, 0.7, 2.0, -0.4, 0.05};
+static const double pw[3] = {1.5, -0.5, 0.8};
+
+/* 1 - tanh^2 and tanh of element i's product. */
+static double sech2(int i, double *th)
+{
+    *th = tanh(px[i] * pw[i % 3]);
+    return 1 - *th * *th;
+}
+
+static bool close_to(const tg_tensor *g, int64_t i, double want)
+{
+    return fabs(tg_value_at(g, i) - want) <= 1e-12 * (1 + fabs(want));
+}
+
+/* The status of a call, or WRONG if it touched a gradient. */
+static int untouched(tg_tensor *x, tg_tensor *w, int rc)
+{
+    const tg_tensor *gx = tg_grad(x);
+    bool same = gx != NULL && tg_grad(w) == NULL;
+    for (int i = 0; same && i < 6; i++)
+        same = tg_data_f64(gx)[i] == 1.0;
+    return same ? rc : wrong("a product changed a tensor's gradient");
+}
+
+static int products(tg_tape *t)
+{
+    tg_tensor *x = tg_from_data(t, TG_F64, 2, (int64_t[]){2, 3}, px);
+    tg_tensor *w = tg_from_data(t, TG_F64, 1, (int64_t[]){3}, pw);
+    if (x == NULL || w == NULL)
+        return tg_last_status();
+    tg_set_requires_grad(x, true);
+    tg_set_requires_grad(w, true);
+    int rc = tg_backward(t, tg_sum(t, x));
+    if (rc != TG_OK)
+        return rc;
+    tg_tensor *in[2] = {x, w}, *g[2], *dg[2], *gg[2], *jv, *hv[2];
+    tg_tensor *f = tg_sum(t, tg_tanh(t, tg_mul(t, x, w)));
+    if (f == NULL)
+        return tg_last_status();
+    /* First order, nothing recorded. */
+    if ((rc = untouched(x, w, tg_vjp(t, 1, &f, NULL, 2, in, g, NULL))))
+        return rc;
+    /* Recorded, then differentiated again: d/dx of sum(d f / dx). */
+    tg_vjp_options o = tg_vjp_defaults();
+    o.create_graph = true;
+    if ((rc = untouched(x, w, tg_vjp(t, 1, &f, NULL, 2, in, dg, &o))))
+        return rc;
+    tg_tensor *s = tg_sum(t, dg[0]);
+    o.unused = TG_UNUSED_ZEROS;
+    if (s == NULL)
+        return tg_last_status();
+    if ((rc = untouched(x, w, tg_vjp(t, 1, &s, NULL, 2, in, gg, &o))))
+        return rc;
+    /* J v and H v along v = (ones for x, zeros for w). */
+    tg_tensor *v[2] = {tg_ones(t, TG_F64, 2, (int64_t[]){2, 3}),
+                       tg_zeros(t, TG_F64, 1, (int64_t[]){3})};
+    if (v[0] == NULL || v[1] == NULL)
+        return tg_last_status();
+    if ((rc = untouched(x, w, tg_jvp(t, 1, &f, 2, in, v, &jv, NULL))))
+        return rc;
+    if ((rc = untouched(x, w, tg_hvp(t, f, 2, in, v, hv, NULL))))
+        return rc;
+    double jvp = 0, hw[3] = {0, 0, 0};
+    bool ok = true;
+    for (int i = 0; i < 6; i++) {
+        double th, d = sech2(i, &th), wj = pw[i % 3];
+        ok = ok && close_to(g[0], i, wj * d) && close_to(dg[0], i, wj * d) &&
+             close_to(gg[0], i, wj * wj * -2 * th * d) &&
+             close_to(hv[0], i, wj * wj * -2 * th * d);
+        jvp += wj * d;
+        hw[i % 3] += d + wj * -2 * th * d * px[i];
+    }
+    for (int j = 0; j < 3; j++)
+        ok = ok && close_to(hv[1], j, hw[j]);
+    ok = ok && close_to(jv, 0, jvp);
+    return ok ? TG_OK : wrong("vjp, jvp or hvp values");
+}
+
+START_TEST(products_under_oom)
+{
+    static const scenario sc = {"tg_vjp (create_graph off and on, and "
+                                "again), tg_jvp, tg_hvp", products, NULL,
+                                NULL};
+    if (_i < 2)
+        ck_assert_int_gt(fail_each_allocation(&sc, _i ? ONCE : STICKY), 0);
+    else
+        ck_assert_int_gt(fail_at_each_fill_level(&sc), 0);
+}
+END_TEST
+
+static tg_tensor *ggc_fn(tg_tape *t, int n, tg_tensor *const *in, void *ud)
+{
+    (void)n, (void)ud;
+    return tg_tanh(t, tg_mul(t, in[0], in[1]));
+}
+
+static int gradgradcheck(tg_tape *t)
+{
+    tg_tensor *in[2] = {tg_from_data(t, TG_F64, 2, (int64_t[]){2, 3}, px),
+                        tg_from_data(t, TG_F64, 1, (int64_t[]){3}, pw)};
+    if (in[0] == NULL || in[1] == NULL)
+        return tg_last_status();
+    tg_set_requires_grad(in[0], true);
+    tg_gradcheck_report r;
+    int rc = tg_gradgradcheck(ggc_fn, NULL, 2, in, NULL, &r);
+    if (memcmp(tg_data_f64(in[0]), px, sizeof px) != 0 ||
+        memcmp(tg_data_f64(in[1]), pw, sizeof pw) != 0 ||
+        !tg_requires_grad(in[0]) || tg_requires_grad(in[1]))
+        return wrong("gradgradcheck changed its inputs");
+    if (rc != TG_OK)
+        return rc;
+    return r.passed && r.n_checked > 0 ? TG_OK : wrong(r.message);
+}
+
+START_TEST(gradgradcheck_under_oom)
+{
+    /* Scratch tapes of its own, as tg_gradcheck: fresh-tape modes only. */
+    static const scenario sc = {"gradgradcheck", gradgradcheck, NULL, NULL};
+    ck_assert_int_gt(fail_each_allocation(&sc, _i ? ONCE : STICKY), 0);
+}
+END_TEST
+
 /* ---- (b) A training step of a small MLP, and (c) saving and loading it. */
 
 typedef enum loss_kind { CROSS_ENTROPY_ADAM, HINGE_SGD } loss_kind;
@@ -866,6 +997,10 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("pool");
     tcase_add_loop_test(tc, pool_ops_under_oom, 0, 3);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("products");
+    tcase_add_loop_test(tc, products_under_oom, 0, 3);
+    tcase_add_loop_test(tc, gradgradcheck_under_oom, 0, 2);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

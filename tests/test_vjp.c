@@ -131,6 +131,31 @@ static tg_tensor *two_outputs(tg_tape *t, tg_tensor *x, tg_tensor **y2)
     return tg_mul(t, x0, x1);
 }
 
+/* An output that is also the input (an intermediate h): its J v is v
+ * itself, beside exp(h) v for y = exp(h); and a direction with a history
+ * of its own is a constant of the product (H v, not H v + (dv/dx)^T g). */
+START_TEST(jvp_of_an_input_and_directions_with_history)
+{
+    tg_tape *t = tg_tape_new();
+    double xv[] = {0.3, -0.8}, vv[] = {0.7, 0.2};
+    tg_tensor *x = vec(t, 2, xv), *v = vec(t, 2, vv), *jv[2];
+    tg_set_requires_grad(x, true);
+    tg_tensor *h = tg_tanh(t, x), *ys[2] = {h, tg_exp(t, h)};
+    ck_assert_int_eq(tg_jvp(t, 2, ys, 1, &h, &v, jv, NULL), TG_OK);
+    for (int k = 0; k < 2; k++) {
+        ck_assert_close(tg_value_at(jv[0], k), vv[k], 1e-15, 0);
+        ck_assert_close(tg_value_at(jv[1], k), exp(tanh(xv[k])) * vv[k],
+                        1e-14, 0);
+    }
+    tg_tensor *f = tg_sum(t, tg_exp(t, x)), *w = tg_mul_scalar(t, x, 2.0);
+    tg_tensor *hv;
+    ck_assert_int_eq(tg_hvp(t, f, 1, &x, &w, &hv, NULL), TG_OK);
+    for (int k = 0; k < 2; k++)
+        ck_assert_close(tg_value_at(hv, k), exp(xv[k]) * 2 * xv[k], 1e-14, 0);
+    tg_tape_free(t);
+}
+END_TEST
+
 START_TEST(jvp_against_finite_differences)
 {
     tg_tape *t = tg_tape_new();
@@ -175,10 +200,16 @@ START_TEST(jvp_and_hvp_bad_input)
                      "tg_hvp: vector 0 has shape (); input 0 has (2,)");
     ck_assert_ptr_null(hv);
     tg_tensor *v = tg_apply(t, tg_op_find("relu"), 1, &x, NULL);
+    /* With grad disabled the product still works (its inner passes are
+     * its own) and has no history; create_graph is refused. */
+    tg_vjp_options o = recorded();
     tg_tape_set_grad_enabled(t, false);
-    ck_assert_status(tg_hvp(t, y, 1, &x, &v, &hv, NULL), TG_EINVAL,
-                     "tg_hvp: tg_vjp: create_graph on a tape with grad "
-                     "disabled");
+    ck_assert_status(tg_hvp(t, y, 1, &x, &v, &hv, &o), TG_EINVAL,
+                     "tg_hvp: create_graph on a tape with grad disabled");
+    ck_assert_int_eq(tg_hvp(t, y, 1, &x, &v, &hv, NULL), TG_OK);
+    ck_assert(!tg_tape_grad_enabled(t) && !tg_requires_grad(hv));
+    ck_assert_close(tg_value_at(hv, 0), exp(0.3) * tg_value_at(v, 0), 1e-15,
+                    0);
     tg_tape_set_grad_enabled(t, true);
     ck_assert_int_eq(tg_hvp(t, y, 1, &x, &v, &hv, NULL), TG_OK);
     tg_tape_free(t);
@@ -472,6 +503,7 @@ int main(void)
     tcase_add_test(tc, hvp_matches_two_vjps);
     tcase_add_test(tc, results_may_alias_the_arguments);
     tcase_add_test(tc, jvp_against_finite_differences);
+    tcase_add_test(tc, jvp_of_an_input_and_directions_with_history);
     tcase_add_test(tc, gradgradcheck_names_the_op);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("bad_input");

@@ -70,8 +70,11 @@ TG_API tg_vjp_options tg_vjp_defaults(void);
  * unused input under TG_UNUSED_ERROR, create_graph through an op without
  * backward_ops (naming it) or on a tape with grad disabled; TG_ESTATE for
  * stale tensors, outputs of another tape or without a history;
- * TG_ENOMEM. On failure every grads[i] is NULL. grads may be the outputs
- * or the inputs array itself (it is written last).
+ * TG_ENOMEM. On failure every grads[i] is NULL, no tensor's gradient has
+ * changed and t stays usable (ops the walk recorded before the failure
+ * stay on t, unused). grads may be the outputs or the inputs array itself
+ * (it is written last). Inputs may belong to another tape (parameters
+ * kept on a tape of their own).
  */
 TG_API int tg_vjp(tg_tape *t, int n_out, tg_tensor *const *outputs,
                   tg_tensor *const *grad_outputs, int n_in,
@@ -84,11 +87,18 @@ TG_API int tg_vjp(tg_tape *t, int n_out, tg_tensor *const *outputs,
  * tangents (tangents[i] shaped like inputs[i]; NULL entries count as
  * zeros). Built from two reverse passes (the "double-VJP" trick): with a
  * stand-in u_j for each output, g = J^T u is recorded, and J v is the
- * gradient of <g, v> with respect to u, so every op on the way needs
- * backward_ops. opt->create_graph records the result; opt->unused is not
- * consulted (an output that does not depend on the inputs gets zeros).
- * Errors as tg_vjp's, and TG_ESHAPE / TG_EDTYPE for a tangent unlike its
- * input. On failure every jvps[j] is NULL.
+ * tg_vjp of g with grad_outputs v, with respect to u, so every op on the
+ * way needs backward_ops. The tangents are constants of the product (a
+ * tangent with a history of its own adds nothing through it).
+ * opt->create_graph records the result (t must have grad enabled); without
+ * it tg_jvp works on a tape with grad disabled too (the inner passes are
+ * its own) and the result has no history. opt->unused is not consulted
+ * (an output that does not depend on the inputs gets zeros).
+ * Every argument is checked before anything is made. Errors as tg_vjp's
+ * (messages start "tg_jvp: "; one from the inner passes reads "tg_jvp:
+ * tg_vjp: ..."), TG_EINVAL for NULL tangents or jvps, and TG_ESHAPE /
+ * TG_EDTYPE for a tangent unlike its input. On failure every jvps[j] is
+ * NULL and no tensor's gradient has changed.
  */
 TG_API int tg_jvp(tg_tape *t, int n_out, tg_tensor *const *outputs, int n_in,
                   tg_tensor *const *inputs, tg_tensor *const *tangents,
@@ -97,10 +107,14 @@ TG_API int tg_jvp(tg_tape *t, int n_out, tg_tensor *const *outputs, int n_in,
 /*
  * Hessian-vector products of a one-element output f: hvps[i] = sum over k
  * of (d^2 f / d inputs[i] d inputs[k]) vectors[k]: the gradient of
- * <grad f, v>, by two reverse passes. Unused inputs get zeros.
- * opt->create_graph records the result (third derivatives and on). Errors
- * as tg_jvp's. A Newton step with conjugate gradients needs nothing more
- * (examples/newton.c).
+ * <grad f, v> with v held constant (PyTorch's autograd.functional.hvp), by
+ * two reverse passes: grad f recorded, then its tg_vjp with grad_outputs
+ * v. NULL vectors count as zeros; unused inputs get zeros.
+ * opt->create_graph records the result (third derivatives and on; t must
+ * have grad enabled); without it tg_hvp works on a tape with grad disabled
+ * too. Errors as tg_jvp's (messages start "tg_hvp: "), and TG_EINVAL for
+ * an f of more than one element. A Newton step with conjugate gradients
+ * needs nothing more (examples/newton.c).
  */
 TG_API int tg_hvp(tg_tape *t, tg_tensor *f, int n_in,
                   tg_tensor *const *inputs, tg_tensor *const *vectors,

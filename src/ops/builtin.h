@@ -124,4 +124,10 @@
 TG__BUILTIN_OPS(TG__DECLARE_OP)
 #undef TG__DECLARE_OP
 
+/* For backward_ops: x itself when it already has the shape (a recorded
+ * reshape copies the values), else tg_reshape(t, x, ndim, shape). The
+ * walk never writes into a gradient, so sharing one is safe. */
+tg_tensor *tg__reshape_if_needed(tg_tape *t, tg_tensor *x, int ndim,
+                                 const int64_t *shape);
+
 #endif /* TG_BUILTIN_H */

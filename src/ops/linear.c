@@ -151,12 +151,14 @@ static int linear_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
     tg_tensor *x = c->in[0], *w = c->in[1];
     int64_t out = tg_shape(w)[0], in = tg_shape(w)[1];
     int64_t n = batch_of(x), g2[2] = {n, out}, x2[2] = {n, in};
-    tg_tensor *g = tg_reshape(t, gy, 2, g2);
-    if (want[0] && (gx[0] = tg_reshape(t, tg_matmul(t, g, w), tg_ndim(x),
-                                       tg_shape(x))) == NULL)
+    tg_tensor *g = tg__reshape_if_needed(t, gy, 2, g2);
+    if (want[0] && (gx[0] = tg__reshape_if_needed(t, tg_matmul(t, g, w),
+                                                  tg_ndim(x), tg_shape(x))) ==
+                       NULL)
         return tg_last_status();
-    if (want[1] && (gx[1] = tg_matmul(t, tg_transpose(t, g),
-                                      tg_reshape(t, x, 2, x2))) == NULL)
+    if (want[1] &&
+        (gx[1] = tg_matmul(t, tg_transpose(t, g),
+                           tg__reshape_if_needed(t, x, 2, x2))) == NULL)
         return tg_last_status();
     if (c->n == 3 && want[2] && (gx[2] = tg_sum_axis(t, g, 0, false)) == NULL)
         return tg_last_status();

@@ -316,7 +316,7 @@ static int matmul_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
         shape[nd - 1] = 1;
         nd++;
     }
-    tg_tensor *g = tg_reshape(t, gy, nd, shape);
+    tg_tensor *g = tg__reshape_if_needed(t, gy, nd, shape);
     tg_tensor *ga = want[0] ? tg_matmul(t, g, swap_last2(t, b)) : NULL;
     tg_tensor *gb = want[1] ? tg_matmul(t, swap_last2(t, a), g) : NULL;
     for (int i = 0; i < 2; i++) {
@@ -324,7 +324,9 @@ static int matmul_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
         if (!want[i])
             continue;
         gi = tg_sum_to(t, gi, i == 0 ? a : b);
-        gx[i] = gi == NULL ? NULL : tg_reshape(t, gi, tg_ndim(x), tg_shape(x));
+        gx[i] = gi == NULL ? NULL
+                           : tg__reshape_if_needed(t, gi, tg_ndim(x),
+                                                   tg_shape(x));
         if (gx[i] == NULL)
             return tg_last_status();
     }

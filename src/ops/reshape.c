@@ -94,6 +94,15 @@ static int reshape_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
+tg_tensor *tg__reshape_if_needed(tg_tape *t, tg_tensor *x, int ndim,
+                                 const int64_t *shape)
+{
+    if (x != NULL && x->ndim == ndim &&
+        memcmp(x->shape, shape, (size_t)ndim * sizeof *shape) == 0)
+        return x;
+    return tg_reshape(t, x, ndim, shape);
+}
+
 /* The same derivative with ops: gy reshaped back to x's shape. */
 static int reshape_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
                                 const bool *want, tg_tensor **gx)

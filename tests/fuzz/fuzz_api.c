@@ -3,8 +3,10 @@
  * read as a little program of tapegrad calls (make tensors of odd shapes
  * and both dtypes on two tapes, run unary, binary, reduction, shape, loss
  * and layer ops (conv1d and conv2d with fuzzed options among them) on
- * them with fuzzed axes, labels and shapes, run backward
- * from any of them, reset a tape, switch grad and anomaly mode), so the
+ * them with fuzzed axes, labels and shapes, run backward from any of them,
+ * take gradients as tensors with tg_vjp (recorded or not, and
+ * differentiated again), tg_jvp and tg_hvp, reset a tape, switch grad and
+ * anomaly mode), so the
  * sanitizers see every op on scalars, size-1 dims, broadcasts and bad
  * arguments.
  *
@@ -14,6 +16,7 @@
  * (TG_ESTATE). Anything else aborts.
  */
 #include <tapegrad.h>
+#include <tapegrad/vjp.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -239,13 +242,72 @@ static void pool_step(state *s, prog *g, tg_tape *t, tg_tensor *x,
     }
 }
 
+/* Gradients as tensors: tg_vjp (create_graph and the unused choice from
+ * the program, then now and then differentiated again), tg_jvp, tg_hvp.
+ * A success gives each input a result shaped like it (NULL only for an
+ * unused input under TG_UNUSED_NULL); a failure NULL everywhere. */
+static void products(state *s, prog *g, tg_tape *t, tg_tensor *out,
+                     tg_tensor *x, tg_tensor *y)
+{
+    tg_tensor *in[2] = {x, y}, *v[2] = {pick(s, g), pick(s, g)}, *r[2];
+    int n_in = 1 + (int)take(g, 2), n_res = n_in, rc;
+    bool first_order = false, jvp = false;
+    tg_vjp_options o = tg_vjp_defaults();
+    o.create_graph = take(g, 2);
+    o.unused = (tg_unused)take(g, 3);
+    switch (take(g, 4)) {
+    case 0:
+        first_order = true;
+        rc = tg_vjp(t, 1, &out, take(g, 2) ? v : NULL, n_in, in, r, &o);
+        break;
+    case 1:
+        n_res = 1;
+        jvp = true;
+        rc = tg_jvp(t, 1, &out, n_in, in, v, r, &o);
+        break;
+    case 2:
+        rc = tg_hvp(t, out, n_in, in, v, r, &o);
+        break;
+    default:
+        first_order = true;
+        o.create_graph = true;
+        rc = tg_vjp(t, 1, &out, NULL, n_in, in, r, &o);
+        if (rc == TG_OK && r[0] != NULL) {
+            tg_tensor *sum = tg_sum(t, r[0]);
+            o.create_graph = take(g, 2);
+            rc = tg_vjp(t, 1, &sum, NULL, n_in, in, r, &o);
+        }
+        break;
+    }
+    check_status(rc);
+    tg_clear_error();
+    for (int i = 0; i < n_res; i++) {
+        if (rc != TG_OK) {
+            if (r[i] != NULL)
+                fail();
+            continue;
+        }
+        if (r[i] == NULL) {
+            if (!first_order || o.unused != TG_UNUSED_NULL)
+                fail();
+            continue;
+        }
+        const tg_tensor *like = jvp ? out : in[i];
+        if (tg_numel(r[i]) != tg_numel(like) ||
+            tg_dtype_of(r[i]) != tg_dtype_of(like))
+            fail();
+        check_tensor(r[i]);
+        s->pool[take(g, POOL)] = r[i];
+    }
+}
+
 /* One call of the program: its first byte says which. */
 static void step(state *s, prog *g)
 {
     tg_tape *t = s->tape[take(g, 2)];
     tg_tensor *x = pick(s, g), *y = pick(s, g);
     int axis = (int)take(g, 9) - 4;
-    switch (take(g, 16)) {
+    switch (take(g, 17)) {
     case 0:
     case 1:
         keep(s, g, make(s, g));
@@ -353,6 +415,9 @@ static void step(state *s, prog *g)
     }
     case 14: /* pooling, dropout, batch norm (tapegrad/pool.h) */
         pool_step(s, g, t, x, y);
+        break;
+    case 15: /* gradients as tensors (tapegrad/vjp.h) */
+        products(s, g, t, x, y, pick(s, g));
         break;
     default:
         switch (take(g, 4)) {
