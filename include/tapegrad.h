@@ -35,6 +35,8 @@
  *   tapegrad/tensor.h  making tensors and reading them
  *   tapegrad/tape.h    the tape and tg_backward
  *   tapegrad/ops.h     the built-in ops, one line of maths each
+ *   tapegrad/index.h   gather, index_select, embedding, split, and the
+ *                      losses that pick by class
  *   tapegrad/op.h      defining and registering your own op
  *   tapegrad/elementwise.h  the loops of an elementwise op, written once
  *                      (not included here: an op file includes it)
@@ -64,5 +66,6 @@
 #include "tapegrad/nn.h"
 #include "tapegrad/gradcheck.h"
 #include "tapegrad/vjp.h"
+#include "tapegrad/index.h"
 
 #endif /* TAPEGRAD_H */

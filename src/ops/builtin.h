@@ -15,7 +15,8 @@
     TG__OPS_REDUCTION(X)   \
     TG__OPS_SHAPE(X)       \
     TG__OPS_LOSS(X)        \
-    TG__OPS_LAYER(X)
+    TG__OPS_LAYER(X)       \
+    TG__OPS_INDEX(X)
 
 #define TG__OPS_ACTIVATION(X) \
     X(relu)                   \
@@ -94,6 +95,11 @@
 /* Layers fused into one op for speed. */
 #define TG__OPS_LAYER(X) \
     X(linear)
+
+/* Picking by index (include/tapegrad/index.h): each the other's derivative. */
+#define TG__OPS_INDEX(X) \
+    X(gather)            \
+    X(scatter_add)
 
 #define TG__DECLARE_OP(name) extern const tg_op tg__op_##name;
 TG__BUILTIN_OPS(TG__DECLARE_OP)
