@@ -249,6 +249,89 @@ START_TEST(scatter_add_adds_repeats)
 }
 END_TEST
 
+/* The calls written with ops pass first- and second-order gradient
+ * checks (gather and scatter_add themselves are in test_ops_registry.c). */
+static const int64_t idx4[4] = {2, 0, 2, 4};
+
+static tg_tensor *f_index_select(tg_tape *t, int n, tg_tensor *const *in,
+                                 void *ud)
+{
+    (void)n, (void)ud;
+    return tg_index_select(t, in[0], -1, 4, idx4);
+}
+static tg_tensor *f_embedding(tg_tape *t, int n, tg_tensor *const *in,
+                              void *ud)
+{
+    (void)n, (void)ud;
+    /* no padding row: its gradient is 0 by design, not the derivative */
+    return tg_embedding(t, in[0], 4, idx4, -1);
+}
+static tg_tensor *f_chunk(tg_tape *t, int n, tg_tensor *const *in, void *ud)
+{
+    (void)n, (void)ud;
+    tg_tensor *p[3];
+    if (tg_chunk(t, in[0], 1, 3, p) != 3)
+        return NULL;
+    return tg_add(t, tg_mul(t, p[0], p[1]), tg_mul_scalar(t, p[2], 3));
+}
+static tg_tensor *f_nll(tg_tape *t, int n, tg_tensor *const *in, void *ud)
+{
+    (void)n, (void)ud;
+    return tg_nll_loss(t, tg_log_softmax(t, in[0], 1), idx4, 0);
+}
+static tg_tensor *f_bce(tg_tape *t, int n, tg_tensor *const *in, void *ud)
+{
+    (void)n, (void)ud;
+    return tg_bce_with_logits(t, in[0], tg_sigmoid(t, in[1]),
+                              tg_exp(t, in[2]));
+}
+static tg_tensor *f_ce(tg_tape *t, int n, tg_tensor *const *in, void *ud)
+{
+    (void)n, (void)ud;
+    tg_cross_entropy_options o = {.ignore_index = 4, .label_smoothing = 0.2};
+    return tg_cross_entropy_ex(t, in[0], idx4, &o);
+}
+
+typedef struct grad_case {
+    const char *name;
+    tg_gradcheck_fn fn;
+    int n;
+    int64_t shape[3][2];
+} grad_case;
+
+static const grad_case grad_cases[] = {
+    {"index_select", f_index_select, 1, {{2, 5}}},
+    {"embedding", f_embedding, 1, {{5, 3}}},
+    {"chunk", f_chunk, 1, {{2, 6}}},
+    {"nll_loss", f_nll, 1, {{4, 5}}},
+    {"bce_with_logits", f_bce, 3, {{3, 4}, {3, 4}, {4, 0}}},
+    {"cross_entropy_ex", f_ce, 1, {{4, 5}}},
+};
+
+START_TEST(composed_calls_pass_gradient_checks)
+{
+    const grad_case *c = &grad_cases[_i];
+    tg_tape *t = tg_tape_new();
+    tg_rng rng;
+    tg_rng_seed(&rng, 77 + (uint64_t)_i, 1);
+    tg_tensor *in[3];
+    for (int k = 0; k < c->n; k++) {
+        in[k] = tg_rand_normal(t, &rng, TG_F64, c->shape[k][1] ? 2 : 1,
+                               c->shape[k], 0, 1);
+        tg_set_requires_grad(in[k], true);
+    }
+    tg_gradcheck_report r;
+    ck_assert_msg(tg_gradcheck(c->fn, NULL, c->n, in, NULL, &r) == TG_OK,
+                  "%s: %s", c->name, tg_last_error());
+    ck_assert_msg(r.passed && r.n_checked > 0, "%s: %s", c->name, r.message);
+    ck_assert_msg(tg_gradgradcheck(c->fn, NULL, c->n, in, NULL, &r) == TG_OK,
+                  "%s: %s", c->name, tg_last_error());
+    ck_assert_msg(r.passed && r.n_checked > 0, "%s second order: %s",
+                  c->name, r.message);
+    tg_tape_free(t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ops_index");
@@ -267,6 +350,8 @@ int main(void)
                         2 * N_OF(ce_cases));
     tcase_add_loop_test(tc, cross_entropy_defaults_are_the_fused_op, 0, 2);
     tcase_add_loop_test(tc, scatter_add_adds_repeats, 0, 2);
+    tcase_add_loop_test(tc, composed_calls_pass_gradient_checks, 0,
+                        N_OF(grad_cases));
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }
