@@ -38,6 +38,10 @@ tg_tensor *tg_bce_with_logits(tg_tape *t, tg_tensor *x, tg_tensor *target,
 {
     const char *fn = "tg_bce_with_logits";
     char xs[128], ys[128];
+    if (t == NULL) {
+        tg_set_error(TG_EINVAL, "%s: tape is NULL", fn);
+        return NULL;
+    }
     if (tg__check_tensor(fn, x) != TG_OK ||
         tg__check_tensor(fn, target) != TG_OK ||
         (pos_weight != NULL && tg__check_tensor(fn, pos_weight) != TG_OK))

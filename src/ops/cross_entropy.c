@@ -180,6 +180,10 @@ tg_tensor *tg_cross_entropy_ex(tg_tape *t, tg_tensor *logits,
 {
     const char *fn = "tg_cross_entropy_ex";
     tg_cross_entropy_options o = opt ? *opt : tg_cross_entropy_defaults();
+    if (t == NULL) {
+        tg_set_error(TG_EINVAL, "%s: tape is NULL", fn);
+        return NULL;
+    }
     if (!(o.label_smoothing >= 0.0 && o.label_smoothing <= 1.0)) {
         tg_set_error(TG_EINVAL, "%s: label_smoothing is %g; it must be in "
                      "[0, 1]", fn, o.label_smoothing);

@@ -61,6 +61,10 @@ tg_tensor *tg_index_select(tg_tape *t, tg_tensor *x, int axis, int64_t n,
 {
     const char *fn = "tg_index_select";
     char s[128];
+    if (t == NULL) {
+        tg_set_error(TG_EINVAL, "%s: tape is NULL", fn);
+        return NULL;
+    }
     if (tg__check_tensor(fn, x) != TG_OK)
         return NULL;
     if (x->ndim == 0) {
@@ -79,6 +83,10 @@ tg_tensor *tg_embedding(tg_tape *t, tg_tensor *weight, int64_t n,
 {
     const char *fn = "tg_embedding";
     char s[128];
+    if (t == NULL) {
+        tg_set_error(TG_EINVAL, "%s: tape is NULL", fn);
+        return NULL;
+    }
     if (tg__check_tensor(fn, weight) != TG_OK)
         return NULL;
     if (weight->ndim != 2) {

@@ -71,6 +71,10 @@ tg_tensor *tg__nll_picked(tg_tape *t, tg_tensor *logp, const int64_t *labels,
 tg_tensor *tg_nll_loss(tg_tape *t, tg_tensor *logp, const int64_t *labels,
                        int64_t ignore_index)
 {
+    if (t == NULL) {
+        tg_set_error(TG_EINVAL, "tg_nll_loss: tape is NULL");
+        return NULL;
+    }
     if (tg__nll_check("tg_nll_loss", logp, labels, ignore_index) != TG_OK)
         return NULL;
     return tg__nll_picked(t, logp, labels, ignore_index,

@@ -19,6 +19,8 @@ static int pieces(const char *fn, tg_tape *t, tg_tensor *x, int axis,
                   int64_t size, int cap, tg_tensor **out)
 {
     char s[128];
+    if (t == NULL)
+        return tg_set_error(TG_EINVAL, "%s: tape is NULL", fn);
     if (tg__check_tensor(fn, x) != TG_OK)
         return tg_last_status();
     if (x->ndim == 0)
