@@ -1325,7 +1325,7 @@ static int ce_ex_label(fx *f)
       rand_bad_shape(f))                                                     \
     /* index.h: picking by index, splitting, losses by class. */            \
     X(gather_out_of_range, TG_EINVAL, "tg_gather: index 4 at position 1 of " \
-      "index (3,1) is outside 0..3 (axis 1 of x (3,4))",                     \
+      "index (3,1) is not a whole number in 0..3 (axis 1 of x (3,4))",       \
       gather_out_of_range(f))                                                \
     X(gather_negative, TG_EINVAL, "tg_gather: index -1 at position 2",       \
       gather_negative(f))                                                    \
@@ -1344,15 +1344,20 @@ static int ce_ex_label(fx *f)
       index_select_out_of_range(f))                                          \
     X(index_select_negative, TG_EINVAL, "tg_index_select: index -1 at "      \
       "position 0 is outside 0..2", index_select_negative(f))                \
-    X(index_select_null_array, TG_EINVAL, "tg_index_select: 2 indices at",   \
+    X(index_select_null_array, TG_EINVAL, "tg_index_select: the index "     \
+      "array is NULL",                                                       \
       ptr(tg_index_select(f->t, f->a34, 0, 2, NULL)))                        \
     X(index_select_null_tape, TG_EINVAL, "tg_index_select: tape is NULL",    \
       ptr(tg_index_select(NULL, f->a34, 0, 1, (const int64_t[]){0})))        \
+    X(index_select_no_index, TG_EINVAL, "tg_index_select: n is 0; there "   \
+      "must be at least one index",                                          \
+      ptr(tg_index_select(f->t, f->a34, 0, 0, (const int64_t[]){0})))        \
     X(index_select_bad_axis, TG_EINVAL, "tg_index_select: axis 2 is out of " \
       "range for shape (3,4)",                                               \
       ptr(tg_index_select(f->t, f->a34, 2, 1, (const int64_t[]){0})))        \
     X(embedding_out_of_range, TG_EINVAL, "tg_embedding: index 3 at position "\
-      "2 is outside 0..2 (axis 0 of x (3,4))", embedding_out_of_range(f))    \
+      "2 is outside 0..2 (axis 0 of weight (3,4))",                          \
+      embedding_out_of_range(f))                                             \
     X(embedding_negative, TG_EINVAL, "tg_embedding: index -2 at position 0", \
       embedding_negative(f))                                                 \
     X(embedding_bad_padding, TG_EINVAL, "tg_embedding: padding_idx 3 is "    \

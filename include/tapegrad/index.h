@@ -57,7 +57,7 @@ extern "C" {
  * than x off the axis ("tg_gather: index (2,5) is larger than x (2,4) in
  * dim 1 (only axis 0 may differ)"); TG_EINVAL for a bad axis or a value
  * out of range or not whole ("tg_gather: index 4 at position 3 of index
- * (2,2) is outside 0..3 (axis 1 of x (2,4))"); TG_EDTYPE when index's
+ * (2,2) is not a whole number in 0..3 (axis 1 of x (2,4))"); TG_EDTYPE when index's
  * dtype is not x's. */
 TG_API tg_tensor *tg_gather(tg_tape *t, tg_tensor *x, int axis,
                             tg_tensor *index);

@@ -114,7 +114,8 @@ static int check(const char *fn, const tg_tensor *x, int *axis,
         double v = tg__get(index, p);
         if (!(v >= 0 && v < (double)n) || v != floor(v))
             return tg_set_error(TG_EINVAL, "%s: index %g at position %lld of "
-                                "index %s is outside 0..%lld (axis %d of x %s)",
+                                "index %s is not a whole number in 0..%lld "
+                                "(axis %d of x %s)",
                                 fn, v, (long long)p, is, (long long)(n - 1),
                                 *axis, xs);
     }

@@ -19,21 +19,23 @@
 #include "tensor/tensor_check.h"
 
 /* TG_OK if index[0..n-1] are all in 0..size-1; else the error naming fn. */
-static int check_indices(const char *fn, const tg_tensor *x, int axis,
-                         int64_t n, const int64_t *index)
+static int check_indices(const char *fn, const char *xname,
+                         const tg_tensor *x, int axis, int64_t n,
+                         const int64_t *index)
 {
     char s[128];
-    if (n < 1 || index == NULL)
-        return tg_set_error(TG_EINVAL, "%s: %lld indices at %p; there must "
-                            "be at least one, in a non-NULL array", fn,
-                            (long long)n, (const void *)index);
+    if (n < 1)
+        return tg_set_error(TG_EINVAL, "%s: n is %lld; there must be at least "
+                            "one index", fn, (long long)n);
+    if (index == NULL)
+        return tg_set_error(TG_EINVAL, "%s: the index array is NULL", fn);
     int64_t size = x->shape[axis];
     for (int64_t k = 0; k < n; k++)
         if (index[k] < 0 || index[k] >= size)
             return tg_set_error(TG_EINVAL, "%s: index %lld at position %lld "
-                                "is outside 0..%lld (axis %d of x %s)", fn,
+                                "is outside 0..%lld (axis %d of %s %s)", fn,
                                 (long long)index[k], (long long)k,
-                                (long long)(size - 1), axis,
+                                (long long)(size - 1), axis, xname,
                                 tg_shape_str(x, s, sizeof s));
     return TG_OK;
 }
@@ -73,7 +75,7 @@ tg_tensor *tg_index_select(tg_tape *t, tg_tensor *x, int axis, int64_t n,
         return NULL;
     }
     if (tg__axis_resolve(fn, x, axis, &axis) != TG_OK ||
-        check_indices(fn, x, axis, n, index) != TG_OK)
+        check_indices(fn, "x", x, axis, n, index) != TG_OK)
         return NULL;
     return tg_gather(t, x, axis, spread(t, x, axis, n, index));
 }
@@ -102,7 +104,7 @@ tg_tensor *tg_embedding(tg_tape *t, tg_tensor *weight, int64_t n,
                      tg_shape_str(weight, s, sizeof s));
         return NULL;
     }
-    if (check_indices(fn, weight, 0, n, indices) != TG_OK)
+    if (check_indices(fn, "weight", weight, 0, n, indices) != TG_OK)
         return NULL;
     tg_tensor *rows = tg_gather(t, weight, 0, spread(t, weight, 0, n, indices));
     bool padded = false;
