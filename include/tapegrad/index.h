@@ -142,9 +142,8 @@ typedef struct tg_cross_entropy_options {
 TG_API tg_cross_entropy_options tg_cross_entropy_defaults(void);
 
 /* tg_cross_entropy with PyTorch 1.13's ignore_index and label_smoothing
- * (F.cross_entropy, mean reduction):
- *     loss = (1 - e) nll + e / C * (1/M) sum_{i kept} sum_k -logp[i][k]
- * with logp = log_softmax(x) along the classes, nll = tg_nll_loss(logp,
+ * (F.cross_entropy, mean reduction): loss = (1 - e) nll + e / C * (1/M)
+ * sum_{i kept} sum_k -logp[i][k], with logp = log_softmax(x) along the classes, nll = tg_nll_loss(logp,
  * labels, ignore_index) and M the rows kept. NULL opt is the defaults,
  * and with them (or any options that change nothing for these labels) it
  * is tg_cross_entropy, fused. Errors as tg_cross_entropy, naming
