@@ -844,6 +844,13 @@ static int split_cap(fx *f)
         return ROW_WRONG;
     return rc;
 }
+/* A size beyond any axis is one piece, the whole of x (no overflow). */
+static int split_huge_size(fx *f)
+{
+    tg_tensor *out[1];
+    int rc = tg_split(f->t, f->a34, 0, INT64_MAX, 1, out);
+    return rc == 1 && tg_shape(out[0])[0] == 3 ? TG_OK : ROW_WRONG;
+}
 static int nll_label(fx *f)
 {
     int64_t n = tg_tape_size(f->t);
@@ -1369,6 +1376,7 @@ static int ce_ex_label(fx *f)
       "1", tg_split(f->t, f->a34, 0, 0, 4, (tg_tensor *[4]){0}))             \
     X(split_cap, TG_EINVAL, "tg_split: pieces of 1 along axis 1 of x (3,4) " \
       "are 4, more than out's 2", split_cap(f))                              \
+    X(split_huge_size, TG_OK, "", split_huge_size(f))                        \
     X(chunk_zero, TG_EINVAL, "tg_chunk: chunks is 0; it must be at least 1", \
       tg_chunk(f->t, f->a34, 0, 0, (tg_tensor *[1]){0}))                     \
     X(chunk_scalar, TG_ESHAPE, "tg_chunk: x has shape (); a scalar has no "  \

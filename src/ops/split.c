@@ -30,7 +30,7 @@ static int pieces(const char *fn, tg_tape *t, tg_tensor *x, int axis,
         return tg_last_status();
     if (out == NULL)
         return tg_set_error(TG_EINVAL, "%s: out is NULL", fn);
-    int64_t n = x->shape[axis], count = (n + size - 1) / size;
+    int64_t n = x->shape[axis], count = n / size + (n % size != 0);
     if (count > cap)
         return tg_set_error(TG_EINVAL, "%s: pieces of %lld along axis %d of x "
                             "%s are %lld, more than out's %d", fn,
