@@ -36,6 +36,8 @@
  *   tapegrad/tape.h    the tape and tg_backward
  *   tapegrad/ops.h     the built-in ops, one line of maths each
  *   tapegrad/conv.h    conv1d and conv2d, with their options
+ *   tapegrad/index.h   gather, index_select, embedding, split, and the
+ *                      losses that pick by class
  *   tapegrad/op.h      defining and registering your own op
  *   tapegrad/elementwise.h  the loops of an elementwise op, written once
  *                      (not included here: an op file includes it)
@@ -71,5 +73,6 @@
 #include "tapegrad/gradcheck.h"
 #include "tapegrad/vjp.h"
 #include "tapegrad/pool.h"
+#include "tapegrad/index.h"
 
 #endif /* TAPEGRAD_H */

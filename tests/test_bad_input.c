@@ -1277,6 +1277,154 @@ static const float vals4[4] = {1, 2, 3, 4};
  * X(id, expected status, message fragment, expression giving the status).
  * The expression sees the fixture as f.
  */
+/* ---- index.h (index lane): each call leaves the tape as it was. */
+
+/* An index tensor (rows, cols) of dt holding v. */
+static tg_tensor *index_tensor(fx *f, tg_dtype dt, int64_t rows, int64_t cols,
+                               const double *v)
+{
+    int64_t shape[2] = {rows, cols};
+    tg_tensor *ix = tg_zeros(f->t, dt, 2, shape);
+    for (int64_t i = 0; i < rows * cols; i++)
+        if (dt == TG_F32)
+            tg_mut_f32(ix)[i] = (float)v[i];
+        else
+            tg_mut_f64(ix)[i] = v[i];
+    return ix;
+}
+
+/* The status of p, or ROW_WRONG if the call put anything on the tape. */
+static int ptr_unchanged(fx *f, int64_t size_before, const void *p)
+{
+    int rc = ptr(p);
+    if (rc != TG_OK && tg_tape_size(f->t) != size_before) {
+        tg_set_error(ROW_WRONG, "the tape grew from %lld to %lld entries",
+                     (long long)size_before, (long long)tg_tape_size(f->t));
+        return ROW_WRONG;
+    }
+    return rc;
+}
+
+static int gather_with(fx *f, tg_dtype dt, int64_t rows, int64_t cols,
+                       const double *v)
+{
+    tg_tensor *ix = index_tensor(f, dt, rows, cols, v);
+    int64_t n = tg_tape_size(f->t);
+    return ptr_unchanged(f, n, tg_gather(f->t, f->a34, 1, ix));
+}
+static int gather_out_of_range(fx *f)
+{
+    return gather_with(f, TG_F32, 3, 1, (const double[]){0, 4, 1});
+}
+static int gather_negative(fx *f)
+{
+    return gather_with(f, TG_F32, 3, 1, (const double[]){0, 1, -1});
+}
+static int gather_fraction(fx *f)
+{
+    return gather_with(f, TG_F32, 1, 2, (const double[]){1.5, 0});
+}
+static int gather_too_many_rows(fx *f)
+{
+    return gather_with(f, TG_F32, 4, 1, (const double[]){0, 0, 0, 0});
+}
+static int gather_dtype_mix(fx *f)
+{
+    return gather_with(f, TG_F64, 1, 1, (const double[]){0});
+}
+static int gather_dims_differ(fx *f)
+{
+    int64_t n = tg_tape_size(f->t);
+    return ptr_unchanged(f, n, tg_gather(f->t, f->a34, 0, f->b5));
+}
+static int scatter_add_src_shape(fx *f)
+{
+    tg_tensor *ix = index_tensor(f, TG_F32, 1, 2, (const double[]){0, 1});
+    int64_t n = tg_tape_size(f->t);
+    return ptr_unchanged(f, n, tg_scatter_add(f->t, f->a34, 0, ix, f->a34));
+}
+static int index_select_out_of_range(fx *f)
+{
+    int64_t n = tg_tape_size(f->t);
+    return ptr_unchanged(f, n, tg_index_select(f->t, f->a34, 1, 2,
+                                               (const int64_t[]){0, 4}));
+}
+static int index_select_negative(fx *f)
+{
+    int64_t n = tg_tape_size(f->t);
+    return ptr_unchanged(f, n, tg_index_select(f->t, f->a34, 0, 1,
+                                               (const int64_t[]){-1}));
+}
+static int embedding_out_of_range(fx *f)
+{
+    int64_t n = tg_tape_size(f->t);
+    return ptr_unchanged(f, n, tg_embedding(f->t, f->a34, 3,
+                                            (const int64_t[]){0, 2, 3}, -1));
+}
+static int embedding_negative(fx *f)
+{
+    int64_t n = tg_tape_size(f->t);
+    return ptr_unchanged(f, n, tg_embedding(f->t, f->a34, 1,
+                                            (const int64_t[]){-2}, -1));
+}
+static int embedding_bad_padding(fx *f)
+{
+    int64_t n = tg_tape_size(f->t);
+    return ptr_unchanged(f, n, tg_embedding(f->t, f->a34, 1,
+                                            (const int64_t[]){0}, 3));
+}
+static int split_cap(fx *f)
+{
+    tg_tensor *out[2] = {NULL, NULL};
+    int64_t n = tg_tape_size(f->t);
+    int rc = tg_split(f->t, f->a34, 1, 1, 2, out);
+    if (out[0] != NULL || out[1] != NULL || tg_tape_size(f->t) != n)
+        return ROW_WRONG;
+    return rc;
+}
+/* A size beyond any axis is one piece, the whole of x (no overflow). */
+static int split_huge_size(fx *f)
+{
+    tg_tensor *out[1];
+    int rc = tg_split(f->t, f->a34, 0, INT64_MAX, 1, out);
+    return rc == 1 && tg_shape(out[0])[0] == 3 ? TG_OK : ROW_WRONG;
+}
+static int nll_label(fx *f)
+{
+    int64_t n = tg_tape_size(f->t);
+    return ptr_unchanged(f, n, tg_nll_loss(f->t, f->a34,
+                                           (const int64_t[]){0, 4, 1}, -100));
+}
+static int bce_shapes(fx *f)
+{
+    int64_t n = tg_tape_size(f->t);
+    return ptr_unchanged(f, n, tg_bce_with_logits(f->t, f->a34, f->b5, NULL));
+}
+static int bce_pos_weight(fx *f)
+{
+    int64_t n = tg_tape_size(f->t);
+    return ptr_unchanged(f, n, tg_bce_with_logits(f->t, f->a34, f->a34,
+                                                  f->b5));
+}
+static int ce_ex_smoothing(fx *f)
+{
+    tg_cross_entropy_options o = tg_cross_entropy_defaults();
+    o.label_smoothing = 1.5;
+    int64_t n = tg_tape_size(f->t);
+    return ptr_unchanged(f, n, tg_cross_entropy_ex(
+                                   f->t, f->a34, (const int64_t[]){0, 1, 2},
+                                   &o));
+}
+static int ce_ex_label(fx *f)
+{
+    tg_cross_entropy_options o = tg_cross_entropy_defaults();
+    o.ignore_index = 1;
+    int64_t n = tg_tape_size(f->t);
+    return ptr_unchanged(f, n, tg_cross_entropy_ex(
+                                   f->t, f->a34, (const int64_t[]){1, 7, 1},
+                                   &o));
+}
+
 #define ROWS(X)                                                              \
     /* Making tensors. */                                                    \
     X(zeros_null_tape, TG_EINVAL, "tg_zeros: tape is NULL",                  \
@@ -1979,7 +2127,70 @@ static const float vals4[4] = {1, 2, 3, 4};
       "must be a positive multiple of the 4 heads",                          \
       tg_mha_init(&(tg_mha){0}, f->t, NULL, &(tg_rng){0}, TG_F32, 6, 4))     \
     X(mha_wrong_width, TG_ESHAPE, "tg_mha_forward: x (3,4) must be (B, L, "  \
-      "6) or (L, 6)", mha_wrong_width(f))
+      "6) or (L, 6)", mha_wrong_width(f))                                    \
+    /* index.h: picking by index, splitting, losses by class. */            \
+    X(gather_out_of_range, TG_EINVAL, "tg_gather: index 4 at position 1 of " \
+      "index (3,1) is not a whole number in 0..3 (axis 1 of x (3,4))",       \
+      gather_out_of_range(f))                                                \
+    X(gather_negative, TG_EINVAL, "tg_gather: index -1 at position 2",       \
+      gather_negative(f))                                                    \
+    X(gather_fraction, TG_EINVAL, "tg_gather: index 1.5 at position 0",      \
+      gather_fraction(f))                                                    \
+    X(gather_too_many_rows, TG_ESHAPE, "tg_gather: index (4,1) is larger "   \
+      "than x (3,4) in dim 0", gather_too_many_rows(f))                      \
+    X(gather_dtype_mix, TG_EDTYPE, "tg_gather: inputs are f32 and f64",      \
+      gather_dtype_mix(f))                                                   \
+    X(gather_dims_differ, TG_ESHAPE, "tg_gather: index (5,) and x (3,4) "    \
+      "have different numbers of dims", gather_dims_differ(f))               \
+    X(scatter_add_src_shape, TG_ESHAPE, "tg_scatter_add: index (1,2) and "   \
+      "src (3,4) must have the same shape", scatter_add_src_shape(f))        \
+    X(index_select_out_of_range, TG_EINVAL, "tg_index_select: index 4 at "   \
+      "position 1 is outside 0..3 (axis 1 of x (3,4))",                      \
+      index_select_out_of_range(f))                                          \
+    X(index_select_negative, TG_EINVAL, "tg_index_select: index -1 at "      \
+      "position 0 is outside 0..2", index_select_negative(f))                \
+    X(index_select_null_array, TG_EINVAL, "tg_index_select: the index "     \
+      "array is NULL",                                                       \
+      ptr(tg_index_select(f->t, f->a34, 0, 2, NULL)))                        \
+    X(index_select_null_tape, TG_EINVAL, "tg_index_select: tape is NULL",    \
+      ptr(tg_index_select(NULL, f->a34, 0, 1, (const int64_t[]){0})))        \
+    X(index_select_no_index, TG_EINVAL, "tg_index_select: n is 0; there "   \
+      "must be at least one index",                                          \
+      ptr(tg_index_select(f->t, f->a34, 0, 0, (const int64_t[]){0})))        \
+    X(index_select_bad_axis, TG_EINVAL, "tg_index_select: axis 2 is out of " \
+      "range for shape (3,4)",                                               \
+      ptr(tg_index_select(f->t, f->a34, 2, 1, (const int64_t[]){0})))        \
+    X(embedding_out_of_range, TG_EINVAL, "tg_embedding: index 3 at position "\
+      "2 is outside 0..2 (axis 0 of weight (3,4))",                          \
+      embedding_out_of_range(f))                                             \
+    X(embedding_negative, TG_EINVAL, "tg_embedding: index -2 at position 0", \
+      embedding_negative(f))                                                 \
+    X(embedding_bad_padding, TG_EINVAL, "tg_embedding: padding_idx 3 is "    \
+      "outside -1..2 (-1 for none; weight (3,4))", embedding_bad_padding(f)) \
+    X(embedding_not_2d, TG_ESHAPE, "tg_embedding: weight has shape (5,); it "\
+      "must be (num_embeddings, dim)",                                       \
+      ptr(tg_embedding(f->t, f->b5, 1, (const int64_t[]){0}, -1)))           \
+    X(split_size_zero, TG_EINVAL, "tg_split: size is 0; it must be at least "\
+      "1", tg_split(f->t, f->a34, 0, 0, 4, (tg_tensor *[4]){0}))             \
+    X(split_cap, TG_EINVAL, "tg_split: pieces of 1 along axis 1 of x (3,4) " \
+      "are 4, more than out's 2", split_cap(f))                              \
+    X(split_huge_size, TG_OK, "", split_huge_size(f))                        \
+    X(chunk_zero, TG_EINVAL, "tg_chunk: chunks is 0; it must be at least 1", \
+      tg_chunk(f->t, f->a34, 0, 0, (tg_tensor *[1]){0}))                     \
+    X(chunk_scalar, TG_ESHAPE, "tg_chunk: x has shape (); a scalar has no "  \
+      "axis to split", tg_chunk(f->t, f->s, 0, 2, (tg_tensor *[2]){0}))      \
+    X(nll_label, TG_EINVAL, "tg_nll_loss: label 4 in row 1 is outside 0..3 " \
+      "(input (3,4))", nll_label(f))                                         \
+    X(nll_not_2d, TG_ESHAPE, "tg_nll_loss: input has shape (5,); it must be "\
+      "(N,C)", ptr(tg_nll_loss(f->t, f->b5, (const int64_t[]){0}, -100)))    \
+    X(bce_shapes, TG_ESHAPE, "tg_bce_with_logits: logits (3,4) and target "  \
+      "(5,) must have the same shape", bce_shapes(f))                        \
+    X(bce_pos_weight, TG_ESHAPE, "tg_bce_with_logits: pos_weight (5,) does " \
+      "not broadcast to logits (3,4)", bce_pos_weight(f))                    \
+    X(ce_ex_smoothing, TG_EINVAL, "tg_cross_entropy_ex: label_smoothing is " \
+      "1.5; it must be in [0, 1]", ce_ex_smoothing(f))                       \
+    X(ce_ex_label, TG_EINVAL, "tg_cross_entropy_ex: label 7 in row 1 is "    \
+      "outside 0..3 (input (3,4))", ce_ex_label(f))
 
 #define ROW_FUNCTION(id, want, fragment, ...)                                \
     static int row_##id(fx *f) { (void)f; return __VA_ARGS__; }

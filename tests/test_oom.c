@@ -719,6 +719,67 @@ START_TEST(gradgradcheck_under_oom)
 }
 END_TEST
 
+/* ---- (f) index.h: gather, scatter_add, index_select, embedding, chunk
+ * and the losses that pick by class, forward, backward and the recorded
+ * derivative (tg_vjp with create_graph, which runs gather's and
+ * scatter_add's backward_ops). */
+
+static int index_ops(tg_tape *t)
+{
+    double xv[6] = {-1, 0.2, 2, 0.3, -0.7, 0.1}, iv[2] = {0, 1};
+    tg_tensor *x = tg_from_data(t, TG_F64, 2, (int64_t[]){2, 3}, xv);
+    tg_tensor *ix = tg_from_data(t, TG_F64, 2, (int64_t[]){2, 1}, iv);
+    if (x == NULL || ix == NULL)
+        return tg_last_status();
+    tg_set_requires_grad(x, true);
+    tg_tensor *p[3];
+    int rc = tg_chunk(t, x, 1, 3, p);
+    if (rc < 0)
+        return rc;
+    tg_tensor *g = tg_gather(t, x, 1, ix);
+    tg_tensor *y = tg_sum(t, tg_embedding(t, x, 3, (const int64_t[]){1, 0, 1},
+                                          0));
+    y = tg_add(t, y, tg_sum(t, tg_index_select(t, x, 1, 2,
+                                               (const int64_t[]){2, 2})));
+    y = tg_add(t, y, tg_sum(t, tg_scatter_add(t, x, 1, ix, g)));
+    y = tg_add(t, y, tg_sum(t, p[2]));
+    y = tg_add(t, y, tg_nll_loss(t, x, (const int64_t[]){2, 0}, -100));
+    tg_cross_entropy_options o = {.ignore_index = 1, .label_smoothing = 0.1};
+    tg_tensor *other = tg_add(t, tg_cross_entropy_ex(t, x, (const int64_t[]){
+                                                         1, 0}, &o),
+                              tg_bce_with_logits(t, x, tg_detach(t, x), NULL));
+    y = tg_add(t, y, tg_mul_scalar(t, other, 0.0));
+    tg_vjp_options vo = tg_vjp_defaults();
+    vo.create_graph = true;
+    tg_tensor *gx;
+    if ((rc = tg_vjp(t, 1, &y, NULL, 1, &x, &gx, &vo)) != TG_OK)
+        return rc;
+    if ((rc = tg_backward(t, tg_sum(t, tg_mul(t, gx, x)))) != TG_OK)
+        return rc;
+    /* d/dx: 2 on row 1 (embedding picks it twice; row 0 is padding), 2
+     * and 1 on column 2 (index_select, chunk), 1 everywhere and 1 more at
+     * the gathered (0,0) and (1,1) (scatter_add's dst and src), -1/2 at
+     * the labels (0,2) and (1,0). */
+    static const double want[6] = {2, 1, 3.5, 2.5, 4, 6};
+    const double *d = tg_data_f64(gx);
+    for (int i = 0; i < 6; i++)
+        if (d[i] != want[i])
+            return wrong("gradients through the index ops");
+    return TG_OK;
+}
+
+START_TEST(index_ops_under_oom)
+{
+    static const scenario sc = {"gather, scatter_add, index_select, "
+                                "embedding, chunk, losses", index_ops, NULL,
+                                NULL};
+    if (_i < 2)
+        ck_assert_int_gt(fail_each_allocation(&sc, _i ? ONCE : STICKY), 0);
+    else
+        ck_assert_int_gt(fail_at_each_fill_level(&sc), 0);
+}
+END_TEST
+
 /* ---- (b) A training step of a small MLP, and (c) saving and loading it. */
 
 typedef enum loss_kind { CROSS_ENTROPY_ADAM, HINGE_SGD } loss_kind;
@@ -1001,6 +1062,9 @@ int main(void)
     tc = tg_test_tcase("products");
     tcase_add_loop_test(tc, products_under_oom, 0, 3);
     tcase_add_loop_test(tc, gradgradcheck_under_oom, 0, 2);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("index");
+    tcase_add_loop_test(tc, index_ops_under_oom, 0, 3);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

@@ -82,6 +82,25 @@ static tg_tensor *b_where(tg_tape *t, tg_tensor *const *in)
     return tg_where(t, tg_gt(t, in[0], zero), in[1], in[2]);
 }
 
+/* gather and scatter_add pick with a fixed index tensor (repeats
+ * included, so that scatter-adds add up), made in x's dtype. */
+static tg_tensor *index_of(tg_tape *t, int64_t rows, int64_t cols,
+                           const double *v)
+{
+    int64_t shape[2] = {rows, cols};
+    return tg_from_data(t, TG_F64, 2, shape, v);
+}
+static tg_tensor *b_gather(tg_tape *t, tg_tensor *const *in)
+{
+    static const double ix[6] = {3, 3, 0, 1, 2, 1};
+    return tg_gather(t, in[0], 1, index_of(t, 3, 2, ix));
+}
+static tg_tensor *b_scatter_add(tg_tape *t, tg_tensor *const *in)
+{
+    static const double ix[6] = {0, 0, 3, 1, 2, 1};
+    return tg_scatter_add(t, in[0], -1, index_of(t, 3, 2, ix), in[1]);
+}
+
 static tg_tensor *b_reshape(tg_tape *t, tg_tensor *const *in)
 {
     int64_t shape[2] = {-1, 2};
@@ -255,6 +274,8 @@ static const op_case cases[] = {
     {"conv2d_weight_grad", b_conv2d_weight_grad, 2, {{2, 2, 8}, {2, 3, 8}}, false},
     {"conv1d_input_grad", b_conv1d_input_grad, 2, {{2, 3, 3}, {3, 2, 3}}, false},
     {"conv1d_weight_grad", b_conv1d_weight_grad, 2, {{2, 2, 7}, {2, 3, 7}}, false},
+    {"gather", b_gather, 1, {{3, 4}}, false},
+    {"scatter_add", b_scatter_add, 2, {{3, 4}, {3, 2}}, false},
 };
 #define N_CASES ((int)(sizeof cases / sizeof cases[0]))
 

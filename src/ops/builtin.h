@@ -17,7 +17,8 @@
     TG__OPS_LOSS(X)        \
     TG__OPS_LAYER(X)       \
     TG__OPS_POOL(X)        \
-    TG__OPS_CONV(X)
+    TG__OPS_CONV(X)        \
+    TG__OPS_INDEX(X)
 
 #define TG__OPS_ACTIVATION(X) \
     X(relu)                   \
@@ -119,6 +120,11 @@
     X(conv2d_input_grad)      \
     X(conv1d_weight_grad)     \
     X(conv2d_weight_grad)
+
+/* Picking by index (include/tapegrad/index.h): each the other's derivative. */
+#define TG__OPS_INDEX(X) \
+    X(gather)            \
+    X(scatter_add)
 
 #define TG__DECLARE_OP(name) extern const tg_op tg__op_##name;
 TG__BUILTIN_OPS(TG__DECLARE_OP)

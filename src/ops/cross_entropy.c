@@ -14,10 +14,12 @@
  * may change or go away afterwards. As in PyTorch, a row of all -inf or
  * holding +inf or NaN makes the loss NaN.
  */
+#include "tapegrad/index.h"
 #include "tapegrad/ops.h"
 
 #include "exp_f32.h"
 #include "ops/builtin.h"
+#include "ops/nll.h"
 #include "tensor/element.h"
 #include "tensor/lane_f32.h"
 
@@ -156,4 +158,53 @@ tg_tensor *tg_cross_entropy(tg_tape *t, tg_tensor *logits,
 {
     ce_params p = {labels};
     return tg_apply(t, &tg__op_cross_entropy, 1, &logits, &p);
+}
+
+tg_cross_entropy_options tg_cross_entropy_defaults(void)
+{
+    return (tg_cross_entropy_options){.ignore_index = -100,
+                                      .label_smoothing = 0.0};
+}
+
+/*
+ * With options, as PyTorch 1.13 computes them (LossNLL.cpp):
+ *     loss = (1 - e) nll + (e / C) (1/M) sum_{i kept} -sum_k logp[i][k]
+ * with logp = log_softmax(x), nll the mean over the M rows whose label is
+ * not ignore_index, and e the smoothing. Without an ignored row and with
+ * e = 0 it is the fused op above; otherwise it is written with ops
+ * (log_softmax, gather, sums), which give its gradients.
+ */
+tg_tensor *tg_cross_entropy_ex(tg_tape *t, tg_tensor *logits,
+                               const int64_t *labels,
+                               const tg_cross_entropy_options *opt)
+{
+    const char *fn = "tg_cross_entropy_ex";
+    tg_cross_entropy_options o = opt ? *opt : tg_cross_entropy_defaults();
+    if (t == NULL) {
+        tg_set_error(TG_EINVAL, "%s: tape is NULL", fn);
+        return NULL;
+    }
+    if (!(o.label_smoothing >= 0.0 && o.label_smoothing <= 1.0)) {
+        tg_set_error(TG_EINVAL, "%s: label_smoothing is %g; it must be in "
+                     "[0, 1]", fn, o.label_smoothing);
+        return NULL;
+    }
+    if (tg__nll_check(fn, logits, labels, o.ignore_index) != TG_OK)
+        return NULL;
+    bool ignores = false;
+    for (int64_t i = 0; i < logits->shape[0]; i++)
+        ignores |= labels[i] == o.ignore_index;
+    if (!ignores && o.label_smoothing == 0.0)
+        return tg_cross_entropy(t, logits, labels);
+    tg_tensor *logp = tg_log_softmax(t, logits, 1);
+    tg_tensor *w = tg__nll_weights(t, logits, labels, o.ignore_index);
+    if (logp == NULL || w == NULL)
+        return NULL;
+    tg_tensor *nll = tg__nll_picked(t, logp, labels, o.ignore_index, w);
+    if (o.label_smoothing == 0.0)
+        return nll;
+    double e = o.label_smoothing, classes = (double)logits->shape[1];
+    tg_tensor *smooth = tg_neg(t, tg_sum(t, tg_mul(t, logp, w)));
+    return tg_add(t, tg_mul_scalar(t, nll, 1.0 - e),
+                  tg_mul_scalar(t, smooth, e / classes));
 }

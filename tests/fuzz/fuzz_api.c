@@ -3,7 +3,8 @@
  * read as a little program of tapegrad calls (make tensors of odd shapes
  * and both dtypes on two tapes, run unary, binary, reduction, shape, loss
  * and layer ops (conv1d and conv2d with fuzzed options among them) on
- * them with fuzzed axes, labels and shapes, run backward from any of them,
+ * them, index.h's picking, splitting and losses, with fuzzed axes, labels,
+ * indices and shapes, run backward from any of them,
  * take gradients as tensors with tg_vjp (recorded or not, and
  * differentiated again), tg_jvp and tg_hvp, reset a tape, switch grad and
  * anomaly mode), so the
@@ -301,13 +302,66 @@ static void products(state *s, prog *g, tg_tape *t, tg_tensor *out,
     }
 }
 
+/* index.h: gather, scatter_add, index_select, embedding, split, chunk and
+ * the losses that pick by class, with fuzzed indices (-1..5) and counts. */
+static void index_step(state *s, prog *g, tg_tape *t, tg_tensor *x,
+                       tg_tensor *y, int axis)
+{
+    int64_t idx[4];
+    for (int i = 0; i < 4; i++)
+        idx[i] = (int64_t)take(g, 7) - 1;
+    int n = 1 + (int)take(g, 4);
+    /* The losses read one label per row of a 2-D x: at most 4. */
+    bool rows_ok = x == NULL || tg_ndim(x) != 2 || tg_shape(x)[0] <= 4;
+    switch (take(g, 9)) {
+    case 0: keep(s, g, tg_gather(t, x, axis, y)); break;
+    case 1: keep(s, g, tg_scatter_add(t, x, axis, y, pick(s, g))); break;
+    case 2: keep(s, g, tg_index_select(t, x, axis, n, idx)); break;
+    case 3:
+        keep(s, g, tg_embedding(t, x, n, idx, (int64_t)take(g, 4) - 1));
+        break;
+    case 4:
+    case 5: {
+        tg_tensor *out[4] = {NULL};
+        int k = (int)take(g, 5); /* 0 is refused */
+        int rc = take(g, 2) ? tg_chunk(t, x, axis, k, out)
+                            : tg_split(t, x, axis, k, 4, out);
+        if (rc < 0) {
+            check_status(rc);
+            tg_clear_error();
+            break;
+        }
+        if (rc < 1 || rc > 4)
+            fail();
+        for (int i = 0; i < rc; i++)
+            keep(s, g, out[i]);
+        break;
+    }
+    case 6:
+        if (rows_ok)
+            keep(s, g, tg_nll_loss(t, x, idx, (int64_t)take(g, 3) - 1));
+        break;
+    case 7:
+        keep(s, g, tg_bce_with_logits(t, x, y, take(g, 2) ? pick(s, g)
+                                                          : NULL));
+        break;
+    default:
+        if (rows_ok) {
+            tg_cross_entropy_options o = {(int64_t)take(g, 3) - 1,
+                                          take(g, 5) / 3.0}; /* 4/3 refused */
+            keep(s, g, tg_cross_entropy_ex(t, x, idx, take(g, 2) ? &o : NULL));
+        }
+        break;
+    }
+}
+
 /* One call of the program: its first byte says which. */
 static void step(state *s, prog *g)
 {
     tg_tape *t = s->tape[take(g, 2)];
     tg_tensor *x = pick(s, g), *y = pick(s, g);
     int axis = (int)take(g, 9) - 4;
-    switch (take(g, 17)) {
+    switch (take(g, 18)) {
     case 0:
     case 1:
         keep(s, g, make(s, g));
@@ -418,6 +472,9 @@ static void step(state *s, prog *g)
         break;
     case 15: /* gradients as tensors (tapegrad/vjp.h) */
         products(s, g, t, x, y, pick(s, g));
+        break;
+    case 16: /* picking, splitting, losses by class (tapegrad/index.h) */
+        index_step(s, g, t, x, y, axis);
         break;
     default:
         switch (take(g, 4)) {

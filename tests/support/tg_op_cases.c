@@ -184,6 +184,24 @@ static tg_tensor *b_conv1d_weight_grad(tg_tape *t, tg_tensor *const *in)
     return conv_grad_op(t, "conv1d_weight_grad", in[0], in[1], 1, 3, 3);
 }
 
+/* gather and scatter_add: a fixed (3,2) index in x's dtype, repeats
+ * included, values in 0..1 so that any x of 3 rows and 2 or more columns
+ * fits it. */
+static tg_tensor *index32(tg_tape *t, const tg_tensor *like)
+{
+    static const double v[6] = {1, 1, 0, 1, 0, 0};
+    tg_tensor *ix = tg_empty(t, tg_dtype_of(like), 2, (const int64_t[]){3, 2});
+    for (int i = 0; ix != NULL && i < 6; i++) {
+        if (tg_dtype_of(ix) == TG_F32)
+            tg_mut_f32(ix)[i] = (float)v[i];
+        else
+            tg_mut_f64(ix)[i] = v[i];
+    }
+    return ix;
+}
+static tg_tensor *b_gather(tg_tape *t, tg_tensor *const *in) { return tg_gather(t, in[0], 1, index32(t, in[0])); }
+static tg_tensor *b_scatter_add(tg_tape *t, tg_tensor *const *in) { return tg_scatter_add(t, in[0], -1, index32(t, in[0]), in[1]); }
+
 /* Broadcasting shapes where the op broadcasts, so that gradients summed
  * down to an input's shape are exercised too. */
 /* seq: layer norm over the last dim with weight and bias; attention,
@@ -278,6 +296,9 @@ const tg_op_case tg_op_cases[] = {
      false, {{2, 2, 3}, {2, 2, 3}}},
     {"conv1d_weight_grad", b_conv1d_weight_grad, 2, {{2, 2, 7}, {2, 3, 7}},
      false, {{2, 2, 7}, {2, 2, 7}}},
+    {"gather", b_gather, 1, {{3, 4}}, false, {{0}}},
+    {"scatter_add", b_scatter_add, 2, {{3, 4}, {3, 2}}, false,
+     {{3, 2}, {3, 2}}},
 };
 const int tg_op_n_cases = (int)(sizeof tg_op_cases / sizeof tg_op_cases[0]);
 

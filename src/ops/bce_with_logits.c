@@ -1,0 +1,68 @@
+/*
+ * bce_with_logits.c — binary cross-entropy on logits, stable.
+ *
+ *     l_i  = (1 - y_i) x_i + (1 + (pw - 1) y_i) softplus(-x_i)
+ *     loss = mean_i l_i
+ *     d loss / d x_i = ((1 + (pw - 1) y_i) (sigmoid(x_i) - 1) + 1 - y_i) / n
+ *
+ * F.binary_cross_entropy_with_logits with mean reduction, pos_weight pw
+ * (1 without one). softplus(-x) = log(1 + e^-x) never overflows (tg_softplus;
+ * beyond its threshold of 30 it is -x, exact to rounding in f64), so
+ * logits of +-1e4 give finite losses, as PyTorch's max-shifted form does.
+ * Written with ops, so the gradient in x, y and pos_weight and the
+ * recorded derivative are theirs.
+ */
+#include "tapegrad/index.h"
+#include "tapegrad/ops.h"
+
+#include "tensor/tensor_check.h"
+#include "tensor/tensor_struct.h"
+
+#include <string.h>
+
+/* Whether pw's shape broadcasts to x's without changing it. */
+static bool broadcasts_to(const tg_tensor *pw, const tg_tensor *x)
+{
+    if (pw->ndim > x->ndim)
+        return false;
+    for (int d = 1; d <= pw->ndim; d++) {
+        int64_t a = pw->shape[pw->ndim - d], b = x->shape[x->ndim - d];
+        if (a != 1 && a != b)
+            return false;
+    }
+    return true;
+}
+
+tg_tensor *tg_bce_with_logits(tg_tape *t, tg_tensor *x, tg_tensor *target,
+                              tg_tensor *pos_weight)
+{
+    const char *fn = "tg_bce_with_logits";
+    char xs[128], ys[128];
+    if (t == NULL) {
+        tg_set_error(TG_EINVAL, "%s: tape is NULL", fn);
+        return NULL;
+    }
+    if (tg__check_tensor(fn, x) != TG_OK ||
+        tg__check_tensor(fn, target) != TG_OK ||
+        (pos_weight != NULL && tg__check_tensor(fn, pos_weight) != TG_OK))
+        return NULL;
+    tg_shape_str(x, xs, sizeof xs);
+    if (!tg__same_shape(x, target)) {
+        tg_set_error(TG_ESHAPE, "%s: logits %s and target %s must have the "
+                     "same shape", fn, xs, tg_shape_str(target, ys, sizeof ys));
+        return NULL;
+    }
+    if (pos_weight != NULL && !broadcasts_to(pos_weight, x)) {
+        tg_set_error(TG_ESHAPE, "%s: pos_weight %s does not broadcast to "
+                     "logits %s", fn, tg_shape_str(pos_weight, ys, sizeof ys),
+                     xs);
+        return NULL;
+    }
+    tg_tensor *sp = tg_softplus(t, tg_neg(t, x), 1.0, 30.0);
+    tg_tensor *lin = tg_mul(t, tg_add_scalar(t, tg_neg(t, target), 1.0), x);
+    if (pos_weight != NULL) /* 1 + (pw - 1) y */
+        sp = tg_mul(t, tg_add_scalar(t, tg_mul(t, tg_add_scalar(t, pos_weight,
+                                                                -1.0),
+                                               target), 1.0), sp);
+    return tg_mean(t, tg_add(t, lin, sp));
+}
