@@ -47,6 +47,9 @@
  *   tapegrad/npy.h     NumPy's .npy and .npz files
  *   tapegrad/idx.h     MNIST's IDX files (images and labels)
  *   tapegrad/nn.h      parameter lists, layers, losses, optimizers
+ *   tapegrad/sequential.h  the layer interface and a sequential container
+ *   tapegrad/train.h   gradient clipping, learning-rate schedules,
+ *                      checkpoints
  */
 #ifndef TAPEGRAD_H
 #define TAPEGRAD_H
@@ -62,6 +65,8 @@
 #include "tapegrad/npy.h"
 #include "tapegrad/idx.h"
 #include "tapegrad/nn.h"
+#include "tapegrad/sequential.h"
+#include "tapegrad/train.h"
 #include "tapegrad/gradcheck.h"
 #include "tapegrad/vjp.h"
 
