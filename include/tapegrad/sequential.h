@@ -128,8 +128,9 @@ TG_API tg_sequential *tg_sequential_new(tg_tape *t);
  * non-empty string without '.', distinct from the other layers' names).
  * Its parameters and buffers are then "NAME.weight" and so on, as in a
  * PyTorch state dict. l takes the container's train/eval mode. Returns
- * TG_OK, TG_EINVAL (NULL, a bad or repeated name, a layer already in a
- * container) or TG_ENOMEM; s is unchanged on failure.
+ * TG_OK, TG_EINVAL (NULL, a bad or repeated name, a layer already in s)
+ * or TG_ENOMEM; s is unchanged on failure. A layer may be in two
+ * containers (they then share its parameters).
  */
 TG_API int tg_sequential_add(tg_sequential *s, tg_layer *l);
 TG_API int tg_sequential_add_named(tg_sequential *s, const char *name,

@@ -47,12 +47,21 @@ tg_sequential *tg_sequential_new(tg_tape *t)
     return s;
 }
 
-static bool taken(const tg_sequential *s, const char *name, const tg_layer *l)
+/* The index of the layer called name, or of layer l, or -1. */
+static int find_name(const tg_sequential *s, const char *name)
 {
     for (int i = 0; i < s->n; i++)
-        if (strcmp(s->slots[i].name, name) == 0 || s->slots[i].layer == l)
-            return true;
-    return false;
+        if (strcmp(s->slots[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+static int find_layer(const tg_sequential *s, const tg_layer *l)
+{
+    for (int i = 0; i < s->n; i++)
+        if (s->slots[i].layer == l)
+            return i;
+    return -1;
 }
 
 static int add(const char *fn, tg_sequential *s, const char *name,
@@ -68,9 +77,13 @@ static int add(const char *fn, tg_sequential *s, const char *name,
         return tg_set_error(TG_EINVAL, "%s: name '%s' must be non-empty and "
                             "without '.'", fn, name);
     }
-    if (taken(s, name, l))
+    int at = find_layer(s, l);
+    if (at >= 0)
+        return tg_set_error(TG_EINVAL, "%s: the layer is already in the "
+                            "container, as '%s'", fn, s->slots[at].name);
+    if (find_name(s, name) >= 0)
         return tg_set_error(TG_EINVAL, "%s: the container already has a "
-                            "layer called '%s' or this layer", fn, name);
+                            "layer called '%s'", fn, name);
     size_t len = strlen(name) + 1;
     char *copy = tg_tape_alloc(s->tape, len);
     if (copy == NULL)
