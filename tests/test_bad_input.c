@@ -1438,8 +1438,8 @@ static const float vals4[4] = {1, 2, 3, 4};
       sched_refused(f, 5))                                                   \
     X(sched_failed_optimizer, TG_EINVAL, "tg_sgd_new: lr -1",                \
       sched_failed_optimizer(f))                                             \
-    X(seq_add_twice, TG_EINVAL, "tg_sequential_add: the layer is already in"\
-      " the container, as '0'", seq_add_twice(f))                                               \
+    X(seq_add_twice, TG_EINVAL, "tg_sequential_add: the layer is already "  \
+      "in the container, as '0'", seq_add_twice(f))                          \
     X(seq_name_with_dot, TG_EINVAL, "tg_sequential_add_named: name 'a.b' "   \
       "must be non-empty and without '.'", seq_add_name(f, "a.b"))           \
     X(seq_name_repeated, TG_EINVAL, "already has a layer called 'fc'",       \
