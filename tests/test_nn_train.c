@@ -14,6 +14,10 @@
 
 #include "fixtures/train_ref.h"
 
+#ifndef TG_TRAIN_FIXTURES
+#error "TG_TRAIN_FIXTURES must name tests/fixtures"
+#endif
+
 /* flatten, linear 6 -> 5, relu (by name), linear 5 -> 3 named "head". */
 static tg_sequential *small_net(tg_tape *t, uint64_t seed, tg_dtype dt)
 {
@@ -418,6 +422,36 @@ START_TEST(checkpoint_of_a_params_list)
 }
 END_TEST
 
+/* A state dict PyTorch saved (np.savez of nn.Sequential's state_dict)
+ * loads by name, and the network then computes what PyTorch computed. */
+START_TEST(loads_a_pytorch_state_dict)
+{
+    tg_tape *t = tg_tape_new();
+    tg_rng rng;
+    tg_rng_seed(&rng, 3, 0);
+    tg_sequential *s = tg_sequential_new(t);
+    tg_sequential_add(s, tg_layer_flatten_new(t, 1));
+    tg_sequential_add(s, tg_layer_linear_new(t, &rng, TG_F32, 6, 5, true));
+    tg_sequential_add(s, tg_layer_activation_new(t, "relu"));
+    tg_sequential_add(s, tg_layer_linear_new(t, &rng, TG_F32, 5, 3, true));
+    ck_assert_int_eq(tg_checkpoint_load(TG_TRAIN_FIXTURES
+                                        "/torch_sequential.npz",
+                                        &(tg_checkpoint){.model = s}),
+                     TG_OK);
+    int64_t shape[] = {4, 2, 3};
+    tg_tensor *x = tg_reshape(t, tg_linspace(t, TG_F32, -1.0, 1.0, 24), 3,
+                              shape);
+    tg_tensor *y = tg_sequential_forward(t, s, x);
+    ck_assert_int_eq(tg_numel(y), 12);
+    for (int i = 0; i < 12; i++)
+        ck_assert_msg(tg_test_close(tg_data_f32(y)[i],
+                                    torch_sequential_out[i], 1e-5, 1e-6),
+                      "output %d: %.9g, PyTorch %.9g", i,
+                      (double)tg_data_f32(y)[i], torch_sequential_out[i]);
+    tg_tape_free(t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("nn_train");
@@ -434,6 +468,7 @@ int main(void)
     tc = tg_test_tcase("checkpoints");
     tcase_add_test(tc, resume_continues_bit_for_bit);
     tcase_add_test(tc, checkpoint_of_a_params_list);
+    tcase_add_test(tc, loads_a_pytorch_state_dict);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }
