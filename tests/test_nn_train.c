@@ -150,12 +150,12 @@ START_TEST(user_layer_follows_train_and_eval)
     ck_assert_int_eq(tg_layer_add_buffer(l, "calls", tg_zeros(t, TG_F64, 0,
                                                               NULL)), TG_OK);
     tg_sequential *s = tg_sequential_new(t);
-    ck_assert_int_eq(tg_sequential_train(s, false), TG_OK);
+    ck_assert_int_eq(tg_sequential_set_training(s, false), TG_OK);
     ck_assert_int_eq(tg_sequential_add_named(s, "sc", l), TG_OK);
     ck_assert(!l->training);              /* took the container's mode */
     tg_tensor *x = tg_linspace(t, TG_F64, 1.0, 2.0, 2);
     ck_assert_double_eq(tg_data_f64(tg_sequential_forward(t, s, x))[1], 2.0);
-    ck_assert_int_eq(tg_sequential_train(s, true), TG_OK);
+    ck_assert_int_eq(tg_sequential_set_training(s, true), TG_OK);
     ck_assert(l->training);
     ck_assert_double_eq(tg_data_f64(tg_sequential_forward(t, s, x))[1], 6.0);
     ck_assert_int_eq(st.switches, 2);

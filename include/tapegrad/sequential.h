@@ -141,7 +141,7 @@ TG_API tg_tensor *tg_sequential_forward(tg_tape *t, tg_sequential *s,
                                         tg_tensor *x);
 
 /* Put every layer in training (true) or eval (false) mode. */
-TG_API int tg_sequential_train(tg_sequential *s, bool training);
+TG_API int tg_sequential_set_training(tg_sequential *s, bool training);
 
 /* How many layers; the i-th (NULL and TG_EINVAL outside 0..count-1); its
  * name. */

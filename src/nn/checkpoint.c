@@ -321,8 +321,8 @@ static int check_optimizer(const char *path, const tg_optimizer *o,
     if (!options_ok(o->kind, options))
         return tg_set_error(TG_EFORMAT, "%s: '%s' holds options that %s "
                             "refuses", fn_load, path, kind_names[o->kind]);
-    if (o->kind == OPT_SGD && (options[1] > 0) != (o->n == 0 ||
-                                                   o->state1[0] != NULL))
+    if (o->kind == OPT_SGD && o->n > 0 &&
+        (options[1] > 0) != (o->state1[0] != NULL))
         return tg_set_error(TG_EINVAL, "%s: '%s' holds SGD %s momentum, but "
                             "the optimizer was made %s it", fn_load, path,
                             options[1] > 0 ? "with" : "without",

@@ -129,10 +129,10 @@ tg_tensor *tg_sequential_forward(tg_tape *t, tg_sequential *s, tg_tensor *x)
     return x;
 }
 
-int tg_sequential_train(tg_sequential *s, bool training)
+int tg_sequential_set_training(tg_sequential *s, bool training)
 {
     if (s == NULL)
-        return null_arg("tg_sequential_train", "container");
+        return null_arg("tg_sequential_set_training", "container");
     s->training = training;
     for (int i = 0; i < s->n; i++) {
         int rc = tg_layer_set_training(s->slots[i].layer, training);
