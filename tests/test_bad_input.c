@@ -1445,6 +1445,10 @@ static const float vals4[4] = {1, 2, 3, 4};
     X(seq_name_repeated, TG_EINVAL, "already has a layer called 'fc'",       \
       seq_add_name(f, "fc"))                                                 \
     X(seq_wrong_input, TG_ESHAPE, "tg_linear: ", seq_wrong_input(f))         \
+    X(seq_null_input, TG_EINVAL, "tg_sequential_forward: input is NULL",     \
+      ptr(tg_sequential_forward(f->t, tg_sequential_new(f->t), NULL)))       \
+    X(layer_null_input, TG_EINVAL, "tg_layer_forward: input is NULL",        \
+      ptr(tg_layer_forward(f->t, tg_layer_flatten_new(f->t, 0), NULL)))      \
     X(layer_param_twice, TG_EINVAL, "tg_layer_add_param: the layer already " \
       "has an entry called 'bias'", layer_param_twice(f))                    \
     X(layer_activation_unknown, TG_ENOTFOUND, "tg_layer_activation_new: no " \

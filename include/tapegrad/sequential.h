@@ -85,7 +85,8 @@ TG_API int tg_layer_add_buffer(tg_layer *l, const char *name, tg_tensor *x);
 TG_API tg_tensor *tg_layer_param(const tg_layer *l, const char *name);
 TG_API tg_tensor *tg_layer_buffer(const tg_layer *l, const char *name);
 
-/* cls->forward(l, t, x), with the NULL checks. */
+/* cls->forward(l, t, x), with the NULL checks: a forward is never given
+ * a NULL l or x (NULL is returned, keeping the error that made x NULL). */
 TG_API tg_tensor *tg_layer_forward(tg_tape *t, tg_layer *l, tg_tensor *x);
 
 /* Set l->training and call cls->set_training. Returns its status. */

@@ -141,8 +141,10 @@ tg_tensor *tg_layer_buffer(const tg_layer *l, const char *name)
 
 tg_tensor *tg_layer_forward(tg_tape *t, tg_layer *l, tg_tensor *x)
 {
-    if (l == NULL) {
-        null_arg("tg_layer_forward", "layer");
+    /* A layer's forward never sees a NULL input: a NULL here comes from
+     * a failed call (its error is kept) or is named. */
+    if (l == NULL || x == NULL) {
+        null_arg("tg_layer_forward", l == NULL ? "layer" : "input");
         return NULL;
     }
     return l->cls->forward(l, t, x);
@@ -283,8 +285,6 @@ tg_layer *tg_layer_fn_new(tg_tape *t, tg_activation_fn fn, const char *kind)
 static tg_tensor *flatten_forward(tg_layer *l, tg_tape *t, tg_tensor *x)
 {
     int start = *(const int *)l->state;
-    if (x == NULL)
-        return NULL;   /* keep the error that made x NULL */
     int nd = tg_ndim(x);
     if (start > nd || (start == nd && nd > 0)) {
         char s[96];

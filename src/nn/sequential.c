@@ -120,8 +120,8 @@ int tg_sequential_add_named(tg_sequential *s, const char *name, tg_layer *l)
 
 tg_tensor *tg_sequential_forward(tg_tape *t, tg_sequential *s, tg_tensor *x)
 {
-    if (s == NULL) {
-        null_arg("tg_sequential_forward", "container");
+    if (s == NULL || x == NULL) {
+        null_arg("tg_sequential_forward", s == NULL ? "container" : "input");
         return NULL;
     }
     for (int i = 0; i < s->n && x != NULL; i++)
