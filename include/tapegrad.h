@@ -53,6 +53,9 @@
  *   tapegrad/sequence.h  layer norm, attention, GRU and LSTM cells,
  *                      multi-head self-attention
  *   tapegrad/pool.h    pooling, dropout, batch normalisation
+ *   tapegrad/sequential.h  the layer interface and a sequential container
+ *   tapegrad/train.h   gradient clipping, learning-rate schedules,
+ *                      checkpoints
  */
 #ifndef TAPEGRAD_H
 #define TAPEGRAD_H
@@ -70,6 +73,8 @@
 #include "tapegrad/idx.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/sequence.h"
+#include "tapegrad/sequential.h"
+#include "tapegrad/train.h"
 #include "tapegrad/gradcheck.h"
 #include "tapegrad/vjp.h"
 #include "tapegrad/pool.h"

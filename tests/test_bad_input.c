@@ -16,6 +16,7 @@
 #include "tapegrad/idx.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/npy.h"
+#include "tapegrad/train.h"
 
 #include <float.h>
 #include <limits.h>
@@ -1265,6 +1266,211 @@ static int ggc_row(fx *f, tg_gradcheck_fn fn, int n, bool inputs_null,
                                               report_null ? NULL : &r));
 }
 
+
+/* ---- Layers, schedules, clipping and checkpoints (tapegrad/train.h). */
+
+/* flatten, linear 6 -> hidden, relu, linear hidden -> 3 (more layers
+ * with extra), on f->t. */
+static tg_sequential *train_net(fx *f, tg_dtype dt, int64_t hidden,
+                                bool extra)
+{
+    tg_rng rng = seeded();
+    tg_sequential *s = tg_sequential_new(f->t);
+    tg_sequential_add(s, tg_layer_flatten_new(f->t, 1));
+    tg_sequential_add(s, tg_layer_linear_new(f->t, &rng, dt, 6, hidden,
+                                             true));
+    tg_sequential_add(s, tg_layer_activation_new(f->t, "relu"));
+    tg_sequential_add(s, tg_layer_linear_new(f->t, &rng, dt, hidden, 3,
+                                             true));
+    if (extra)
+        tg_sequential_add(s, tg_layer_linear_new(f->t, &rng, dt, 3, 2,
+                                                 false));
+    return s;
+}
+
+/* The bytes of every entry of s's state dict, concatenated (to see that a
+ * failed load changed nothing). */
+static size_t state_bytes(const tg_sequential *s, unsigned char *out,
+                          size_t cap)
+{
+    size_t n = 0;
+    for (int i = 0; i < tg_sequential_state_count(s); i++) {
+        tg_tensor *x = tg_sequential_state_at(s, i, NULL);
+        size_t b = (size_t)tg_numel(x) * tg_dtype_size(tg_dtype_of(x));
+        const void *d = tg_dtype_of(x) == TG_F32 ? (const void *)
+                        tg_data_f32(x) : (const void *)tg_data_f64(x);
+        if (n + b <= cap)
+            memcpy(out + n, d, b);
+        n += b;
+    }
+    return n;
+}
+
+/* Save a (with an optimizer of kind sa), load into b (optimizer kind sb,
+ * or none for -1); b's state must be as before when the load fails. */
+static int ckpt_mismatch(fx *f, tg_sequential *a, int sa, tg_sequential *b,
+                         int sb)
+{
+    if (a == NULL || b == NULL)
+        return tg_last_status();
+    tg_sgd_options so = tg_sgd_defaults(0.1);
+    tg_optimizer *oa = sa < 0 ? NULL : sa == 0
+        ? tg_sgd_new(f->t, tg_sequential_params(a), &so)
+        : tg_adam_new(f->t, tg_sequential_params(a), NULL);
+    tg_optimizer *ob = sb < 0 ? NULL : sb == 0
+        ? tg_sgd_new(f->t, tg_sequential_params(b), &so)
+        : tg_adam_new(f->t, tg_sequential_params(b), NULL);
+    int rc = tg_checkpoint_save(in_dir(f, "ck.npz"),
+                                &(tg_checkpoint){a, NULL, oa, NULL});
+    if (rc != TG_OK)
+        return rc;
+    static unsigned char before[4096], after[4096];
+    size_t nb = state_bytes(b, before, sizeof before);
+    double lr = ob != NULL ? tg_optimizer_lr(ob) : 0.0;
+    rc = tg_checkpoint_load(f->path, &(tg_checkpoint){b, NULL, ob, NULL});
+    int status = tg_last_status();
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", tg_last_error());
+    unlink(f->path);
+    if (rc != TG_OK) {
+        if (state_bytes(b, after, sizeof after) != nb ||
+            memcmp(before, after, nb) != 0 ||
+            (ob != NULL && tg_optimizer_lr(ob) != lr))
+            return expect(false, "a failed load left the model as it was");
+        tg_set_error(status, "%s", msg);   /* the load's own error */
+    }
+    return rc;
+}
+
+static int ckpt_no_file(fx *f)
+{
+    tg_sequential *s = train_net(f, TG_F32, 4, false);
+    return tg_checkpoint_load(in_dir(f, "none.npz"),
+                              &(tg_checkpoint){.model = s});
+}
+
+static int ckpt_both(fx *f)
+{
+    tg_sequential *s = train_net(f, TG_F32, 4, false);
+    return tg_checkpoint_save(in_dir(f, "x.npz"),
+                              &(tg_checkpoint){s, tg_sequential_params(s),
+                                               NULL, NULL});
+}
+
+/* A params-list file loaded into a sequential: every name is wrong. */
+static int ckpt_params_into_model(fx *f)
+{
+    tg_params *p = tg_params_new(f->t);
+    tg_params_add(p, f->a34);
+    int rc = tg_checkpoint_save(in_dir(f, "p.npz"),
+                                &(tg_checkpoint){.params = p});
+    tg_sequential *s = tg_sequential_new(f->t);
+    if (rc == TG_OK)
+        rc = tg_checkpoint_load(f->path, &(tg_checkpoint){.model = s});
+    unlink(f->path);
+    return rc;
+}
+
+/* A clip that is refused leaves the gradients alone. */
+static int clip_refused(fx *f, double max_norm, double norm_type,
+                        double value)
+{
+    tg_params *p = tg_params_new(f->t);
+    tg_params_add(p, f->d34);
+    int rc = tg_backward(f->t, tg_sum(f->t, tg_mul_scalar(f->t, f->d34,
+                                                          5.0)));
+    if (rc != TG_OK)
+        return rc;
+    rc = isnan(value) ? tg_params_clip_grad_norm(p, max_norm, norm_type, NULL)
+                      : tg_params_clip_grad_value(p, value);
+    int status = tg_last_status();
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", tg_last_error());
+    for (int i = 0; i < 12; i++)
+        if (tg_data_f64(tg_grad(f->d34))[i] != 5.0)
+            return expect(false, "a refused clip left the gradients alone");
+    tg_set_error(status, "%s", msg);
+    return rc;
+}
+
+/* A refused schedule leaves the optimizer's rate alone. */
+static int sched_refused(fx *f, int which)
+{
+    tg_params *p = tg_params_new(f->t);
+    tg_params_add(p, f->d34);
+    tg_sgd_options so = tg_sgd_defaults(0.5);
+    tg_optimizer *o = tg_sgd_new(f->t, p, &so);
+    tg_lr_schedule *s =
+        which == 0 ? tg_lr_step_new(f->t, o, 0, 0.5)
+        : which == 1 ? tg_lr_exponential_new(f->t, o, 0.0)
+        : which == 2 ? tg_lr_cosine_new(f->t, o, 10, -1.0)
+        : which == 3 ? tg_lr_warmup_new(f->t, o, 0.0, 1.0, 5)
+        : which == 4 ? tg_lr_warmup_cosine_new(f->t, o, 0.1, 0, 10, 0.0)
+        : tg_lr_cosine_new(f->t, o, 0, 0.0);
+    int rc = ptr(s);
+    if (tg_optimizer_lr(o) != 0.5)
+        return expect(false, "a refused schedule left the rate alone");
+    return rc;
+}
+
+static int sched_failed_optimizer(fx *f)
+{
+    tg_sgd_options so = tg_sgd_defaults(-1.0);
+    tg_optimizer *o = tg_sgd_new(f->t, tg_params_new(f->t), &so);
+    return ptr(tg_lr_step_new(f->t, o, 2, 0.5));
+}
+
+static int seq_add_twice(fx *f)
+{
+    tg_sequential *s = tg_sequential_new(f->t);
+    tg_layer *l = tg_layer_flatten_new(f->t, 1);
+    int rc = tg_sequential_add(s, l);
+    if (rc != TG_OK)
+        return rc;
+    rc = tg_sequential_add(s, l);
+    if (tg_sequential_count(s) != 1)
+        return expect(false, "a refused add left the container as it was");
+    return rc;
+}
+
+static int seq_add_name(fx *f, const char *name)
+{
+    tg_sequential *s = tg_sequential_new(f->t);
+    int rc = tg_sequential_add_named(s, "fc", tg_layer_flatten_new(f->t, 1));
+    return rc != TG_OK ? rc : tg_sequential_add_named(
+        s, name, tg_layer_flatten_new(f->t, 1));
+}
+
+static int seq_wrong_input(fx *f)
+{
+    tg_sequential *s = train_net(f, TG_F32, 4, false);
+    return ptr(tg_sequential_forward(f->t, s, f->a34));   /* 4, not 6 */
+}
+
+static int layer_param_twice(fx *f)
+{
+    tg_rng rng = seeded();
+    tg_layer *l = tg_layer_linear_new(f->t, &rng, TG_F32, 2, 2, true);
+    return tg_layer_add_param(l, "bias", f->b5);
+}
+
+static int layer_op_binary(fx *f)
+{
+    return ptr(tg_layer_op_new(f->t, tg_op_find("add"), NULL));
+}
+
+static int layer_flatten_too_far(fx *f)
+{
+    return ptr(tg_layer_forward(f->t, tg_layer_flatten_new(f->t, 2),
+                                f->a34));
+}
+
+static int layer_linear_zero(fx *f)
+{
+    tg_rng rng = seeded();
+    return ptr(tg_layer_linear_new(f->t, &rng, TG_F32, 0, 3, true));
+}
+
 static const int64_t n3[] = {3}, s34[] = {3, 4};
 static const int64_t neg[] = {3, -1}, zero[] = {0};
 static const int64_t nine[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
@@ -2190,7 +2396,81 @@ static int ce_ex_label(fx *f)
     X(ce_ex_smoothing, TG_EINVAL, "tg_cross_entropy_ex: label_smoothing is " \
       "1.5; it must be in [0, 1]", ce_ex_smoothing(f))                       \
     X(ce_ex_label, TG_EINVAL, "tg_cross_entropy_ex: label 7 in row 1 is "    \
-      "outside 0..3 (input (3,4))", ce_ex_label(f))
+      "outside 0..3 (input (3,4))", ce_ex_label(f))                          \
+    /* Layers, schedules, clipping, checkpoints (train.h). */                \
+    X(ckpt_missing, TG_ENOTFOUND, "has no array '4.weight' (the model has "  \
+      "it)", ckpt_mismatch(f, train_net(f, TG_F32, 4, false), 0,             \
+                           train_net(f, TG_F32, 4, true), 0))                \
+    X(ckpt_extra, TG_EINVAL, "holds '4.weight', which the model does not "   \
+      "have", ckpt_mismatch(f, train_net(f, TG_F32, 4, true), 0,             \
+                            train_net(f, TG_F32, 4, false), 0))              \
+    X(ckpt_misshaped, TG_ESHAPE, "holds '1.weight' of shape (5,6), but the " \
+      "model's is (4,6)", ckpt_mismatch(f, train_net(f, TG_F32, 5, false),   \
+                                        0, train_net(f, TG_F32, 4, false),   \
+                                        0))                                  \
+    X(ckpt_dtype, TG_EDTYPE, "holds '1.weight' as f64, but the model's is "  \
+      "f32", ckpt_mismatch(f, train_net(f, TG_F64, 4, false), -1,            \
+                           train_net(f, TG_F32, 4, false), -1))              \
+    X(ckpt_optimizer_kind, TG_EINVAL, "holds the state of SGD, but the "     \
+      "optimizer is Adam", ckpt_mismatch(f, train_net(f, TG_F32, 4, false),  \
+                                         0, train_net(f, TG_F32, 4, false),  \
+                                         1))                                 \
+    X(ckpt_no_optimizer_state, TG_ENOTFOUND, "has no array 'optimizer.kind'" \
+      , ckpt_mismatch(f, train_net(f, TG_F32, 4, false), -1,                 \
+                      train_net(f, TG_F32, 4, false), 1))                    \
+    X(ckpt_no_file, TG_EIO, "tg_checkpoint_load: ", ckpt_no_file(f))         \
+    X(ckpt_model_and_params, TG_EINVAL, "tg_checkpoint_save: give the "      \
+      "checkpoint a model or a parameter list (it has both)", ckpt_both(f))  \
+    X(ckpt_params_into_model, TG_EINVAL, "holds 'params.0', which the "      \
+      "model does not have", ckpt_params_into_model(f))                      \
+    X(clip_norm_negative, TG_EINVAL, "tg_params_clip_grad_norm: max_norm -1 "\
+      "must be >= 0", clip_refused(f, -1.0, 2.0, NAN))                       \
+    X(clip_norm_nan, TG_EINVAL, "tg_params_clip_grad_norm: max_norm nan",    \
+      clip_refused(f, NAN, 2.0, NAN))                                        \
+    X(clip_norm_type_zero, TG_EINVAL, "norm_type 0 > 0",                     \
+      clip_refused(f, 1.0, 0.0, NAN))                                        \
+    X(clip_value_negative, TG_EINVAL, "tg_params_clip_grad_value: clip "     \
+      "-0.5 must be >= 0", clip_refused(f, 0.0, 0.0, -0.5))                  \
+    X(clip_null_params, TG_EINVAL, "tg_params_clip_grad_value: parameter "   \
+      "list is NULL", tg_params_clip_grad_value(NULL, 1.0))                  \
+    X(sched_step_size_zero, TG_EINVAL, "tg_lr_step_new: step_size (>= 1) 0", \
+      sched_refused(f, 0))                                                   \
+    X(sched_gamma_zero, TG_EINVAL, "tg_lr_exponential_new: gamma (finite, "  \
+      "> 0) 0", sched_refused(f, 1))                                         \
+    X(sched_eta_min_negative, TG_EINVAL, "tg_lr_cosine_new: eta_min",        \
+      sched_refused(f, 2))                                                   \
+    X(sched_start_zero, TG_EINVAL, "tg_lr_warmup_new: start_factor",         \
+      sched_refused(f, 3))                                                   \
+    X(sched_warmup_zero, TG_EINVAL, "tg_lr_warmup_cosine_new: warmup (>= 1)" \
+      " 0", sched_refused(f, 4))                                             \
+    X(sched_t_max_zero, TG_EINVAL, "tg_lr_cosine_new: t_max (>= 1) 0",       \
+      sched_refused(f, 5))                                                   \
+    X(sched_failed_optimizer, TG_EINVAL, "tg_sgd_new: lr -1",                \
+      sched_failed_optimizer(f))                                             \
+    X(seq_add_twice, TG_EINVAL, "tg_sequential_add: the layer is already "  \
+      "in the container, as '0'", seq_add_twice(f))                          \
+    X(seq_name_with_dot, TG_EINVAL, "tg_sequential_add_named: name 'a.b' "   \
+      "must be non-empty and without '.'", seq_add_name(f, "a.b"))           \
+    X(seq_name_repeated, TG_EINVAL, "already has a layer called 'fc'",       \
+      seq_add_name(f, "fc"))                                                 \
+    X(seq_wrong_input, TG_ESHAPE, "tg_linear: ", seq_wrong_input(f))         \
+    X(seq_null_input, TG_EINVAL, "tg_sequential_forward: input is NULL",     \
+      ptr(tg_sequential_forward(f->t, tg_sequential_new(f->t), NULL)))       \
+    X(layer_null_input, TG_EINVAL, "tg_layer_forward: input is NULL",        \
+      ptr(tg_layer_forward(f->t, tg_layer_flatten_new(f->t, 0), NULL)))      \
+    X(layer_param_twice, TG_EINVAL, "tg_layer_add_param: the layer already " \
+      "has an entry called 'bias'", layer_param_twice(f))                    \
+    X(layer_activation_unknown, TG_ENOTFOUND, "tg_layer_activation_new: no " \
+      "op called 'nonesuch'", ptr(tg_layer_activation_new(f->t,             \
+                                                          "nonesuch")))      \
+    X(layer_op_binary, TG_EINVAL, "tg_layer_op_new: op 'add' takes 2 "       \
+      "inputs", layer_op_binary(f))                                          \
+    X(layer_flatten_too_far, TG_ESHAPE, "tg_layer_flatten: start_dim 2, but" \
+      " the input (3,4) has 2 dimensions", layer_flatten_too_far(f))         \
+    X(layer_flatten_negative, TG_EINVAL, "tg_layer_flatten_new: start_dim "  \
+      "-1", ptr(tg_layer_flatten_new(f->t, -1)))                             \
+    X(layer_linear_zero, TG_EINVAL, "tg_layer_linear_new: "                  \
+      "tg_linear_layer_init: sizes 0 -> 3", layer_linear_zero(f))
 
 #define ROW_FUNCTION(id, want, fragment, ...)                                \
     static int row_##id(fx *f) { (void)f; return __VA_ARGS__; }

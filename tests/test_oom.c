@@ -17,6 +17,7 @@
 #include "tg_test.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/npy.h"
+#include "tapegrad/train.h"
 #include "tapegrad/vjp.h"
 
 #include <dirent.h>
@@ -1034,6 +1035,101 @@ START_TEST(model_save_and_load)
 }
 END_TEST
 
+/* ---- Layers, a schedule and a checkpoint (tapegrad/train.h). ---------------- */
+
+/* flatten, linear 6 -> 5, tanh, linear 5 -> 3 ("head") on t; NULL on a
+ * failure, whose status is the last one. */
+static tg_sequential *oom_net(tg_tape *t, uint64_t seed)
+{
+    tg_rng rng;
+    tg_rng_seed(&rng, seed, 0);
+    tg_sequential *s = tg_sequential_new(t);
+    if (tg_sequential_add(s, tg_layer_flatten_new(t, 1)) != TG_OK ||
+        tg_sequential_add(s, tg_layer_linear_new(t, &rng, TG_F32, 6, 5,
+                                                 true)) != TG_OK ||
+        tg_sequential_add(s, tg_layer_activation_new(t, "tanh")) != TG_OK ||
+        tg_sequential_add_named(s, "head", tg_layer_linear_new(
+            t, &rng, TG_F32, 5, 3, true)) != TG_OK)
+        return NULL;
+    return tg_sequential_count(s) == 4 ? s : NULL;
+}
+
+/* Every array of a's state dict equals b's, byte for byte. */
+static bool same_state(const tg_sequential *a, const tg_sequential *b)
+{
+    for (int i = 0; i < tg_sequential_state_count(a); i++) {
+        const tg_tensor *x = tg_sequential_state_at(a, i, NULL);
+        const tg_tensor *y = tg_sequential_state_at(b, i, NULL);
+        if (memcmp(tg_data_f32(x), tg_data_f32(y),
+                   (size_t)tg_numel(x) * sizeof(float)) != 0)
+            return false;
+    }
+    return true;
+}
+
+static int train_and_checkpoint(tg_tape *t)
+{
+    tg_sequential *net = oom_net(t, 1);
+    tg_params *p = tg_sequential_params(net);
+    tg_optimizer *opt = tg_adam_new(t, p, NULL);
+    tg_lr_schedule *sched = tg_lr_cosine_new(t, opt, 4, 0.0);
+    if (sched == NULL)
+        return tg_last_status();
+    if (tg_params_count(p) != 4 || tg_sequential_state_count(net) != 4)
+        return wrong("the container lists its 4 parameters");
+    tg_rng rng;
+    tg_rng_seed(&rng, 9, 0);
+    int64_t shape[] = {4, 2, 3};
+    tg_tensor *x = tg_rand_uniform(t, &rng, TG_F32, 3, shape, -1.0, 1.0);
+    tg_tensor *y = tg_sequential_forward(t, net, x);
+    int rc = tg_backward(t, tg_mean(t, tg_mul(t, y, y)));
+    if (rc == TG_OK)
+        rc = tg_params_clip_grad_norm(p, 0.1, 2.0, NULL);
+    if (rc == TG_OK)
+        rc = tg_optimizer_step(opt);
+    if (rc == TG_OK)
+        rc = tg_lr_schedule_step(sched);
+    if (rc != TG_OK)
+        return rc;
+    tg_checkpoint ck = {net, NULL, opt, sched};
+    rc = tg_checkpoint_save(in_dir("ck.npz"), &ck);
+    if (rc != TG_OK)
+        return dir_entries() == 0 ? rc : wrong("a failed save left a file");
+    /* Into a fresh model: a failed load changes nothing. */
+    tg_sequential *fresh = oom_net(t, 2);
+    tg_sequential *copy = oom_net(t, 2);
+    tg_optimizer *opt2 = tg_adam_new(t, tg_sequential_params(fresh), NULL);
+    tg_lr_schedule *sched2 = tg_lr_cosine_new(t, opt2, 4, 0.0);
+    if (sched2 == NULL || copy == NULL) {
+        unlink(in_dir("ck.npz"));
+        return tg_last_status();
+    }
+    tg_checkpoint ck2 = {fresh, NULL, opt2, sched2};
+    rc = tg_checkpoint_load(in_dir("ck.npz"), &ck2);
+    unlink(in_dir("ck.npz"));
+    if (rc != TG_OK) {
+        if (!same_state(fresh, copy) || tg_lr_schedule_epoch(sched2) != 0 ||
+            tg_optimizer_lr(opt2) != 1e-3)
+            return wrong("a failed load changed the model");
+        return rc;
+    }
+    if (!same_state(fresh, net) || tg_lr_schedule_epoch(sched2) != 1 ||
+        tg_optimizer_lr(opt2) != tg_optimizer_lr(opt))
+        return wrong("the loaded model equals the saved one");
+    return TG_OK;
+}
+
+START_TEST(train_checkpoint_under_oom)
+{
+    make_dir();
+    scenario sc = {"layers, schedule, clip, checkpoint save and load",
+                   train_and_checkpoint, NULL, NULL};
+    /* The writers allocate outside the tape: no fill levels. */
+    ck_assert_int_gt(fail_each_allocation(&sc, _i ? ONCE : STICKY), 0);
+    remove_dir();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("oom");
@@ -1048,6 +1144,9 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("gradcheck");
     tcase_add_loop_test(tc, gradcheck_under_oom, 0, 2);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("train");
+    tcase_add_loop_test(tc, train_checkpoint_under_oom, 0, 2);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("select");
     tcase_add_loop_test(tc, select_ops_under_oom, 0, 3);

@@ -4,7 +4,8 @@
  * and both dtypes on two tapes, run unary, binary, reduction, shape, loss
  * and layer ops (conv1d and conv2d with fuzzed options among them) on
  * them, index.h's picking, splitting and losses, with fuzzed axes, labels,
- * indices and shapes, run backward from any of them,
+ * indices and shapes, run them through sequential layers, clip their
+ * gradients, run backward from any of them,
  * take gradients as tensors with tg_vjp (recorded or not, and
  * differentiated again), tg_jvp and tg_hvp, reset a tape, switch grad and
  * anomaly mode), so the
@@ -19,6 +20,7 @@
 #include <tapegrad.h>
 #include <tapegrad/vjp.h>
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -355,6 +357,51 @@ static void index_step(state *s, prog *g, tg_tape *t, tg_tensor *x,
     }
 }
 
+/* A one-layer sequential network (flatten, linear or an activation by
+ * name, with fuzzed sizes) run on x. */
+static void layer(state *s, prog *g, tg_tape *t, tg_tensor *x)
+{
+    tg_rng rng;
+    tg_rng_seed(&rng, take(g, 256), 0);
+    tg_layer *l;
+    switch (take(g, 3)) {
+    case 0:
+        l = tg_layer_flatten_new(t, (int)take(g, 5) - 1);
+        break;
+    case 1:
+        l = tg_layer_linear_new(t, &rng, take(g, 2) ? TG_F64 : TG_F32,
+                                (int64_t)take(g, 5), 1 + (int64_t)take(g, 3),
+                                take(g, 2));
+        break;
+    default:
+        l = tg_layer_activation_new(t, take(g, 2) ? "tanh" : "add");
+    }
+    tg_sequential *net = tg_sequential_new(t);
+    int rc = tg_sequential_add(net, l);
+    check_status(rc);
+    tg_clear_error();
+    if (rc == TG_OK)
+        keep(s, g, tg_sequential_forward(t, net, x));
+}
+
+/* Clip the gradients of up to three pool tensors by norm or by value. */
+static void clip(state *s, prog *g, tg_tape *t)
+{
+    tg_params *p = tg_params_new(t);
+    for (int i = 0; i < 3; i++) {
+        tg_tensor *x = pick(s, g);
+        if (x != NULL && tg_params_add(p, x) != TG_OK)
+            tg_clear_error();   /* a tensor that cannot require grad */
+    }
+    double v = ((int)take(g, 256) - 128) / 16.0;
+    unsigned q = take(g, 4);
+    double total;
+    check_status(take(g, 2) ? tg_params_clip_grad_value(p, v)
+                 : tg_params_clip_grad_norm(p, v, q == 3 ? INFINITY
+                                            : (double)q, &total));
+    tg_clear_error();
+}
+
 /* One call of the program: its first byte says which. */
 static void step(state *s, prog *g)
 {
@@ -477,10 +524,12 @@ static void step(state *s, prog *g)
         index_step(s, g, t, x, y, axis);
         break;
     default:
-        switch (take(g, 4)) {
+        switch (take(g, 6)) {
         case 0: reset(s, g); break;
         case 1: tg_tape_set_grad_enabled(t, take(g, 2)); break;
         case 2: tg_tape_set_anomaly(t, take(g, 2)); break;
+        case 3: layer(s, g, t, x); break;
+        case 4: clip(s, g, t); break;
         default: tg_zero_grad(x); tg_clear_error(); break;
         }
     }
