@@ -31,19 +31,24 @@
 #include "tensor/element.h"
 #include "tensor/tensor_struct.h"
 
-#include <math.h>
 #include <string.h>
 
 typedef struct gather_params {
     int axis;
 } gather_params;
 
-/* Where index position p lands in x (xo) and sits in src / index (po). */
+/*
+ * index's positions row by row (a row runs along its last dim): element j
+ * of a row, holding k, is at x offset base + k * stride + j * step, where
+ * base leaves the axis out, stride is x's along the axis, and step is 1,
+ * or 0 when the axis is the last dim (then k alone moves along it).
+ */
 typedef struct walk {
     int ndim, axis;
-    int64_t pos[TG_MAX_DIMS];
+    int64_t pos[TG_MAX_DIMS];      /* the row's position in index */
     int64_t shape[TG_MAX_DIMS];    /* index's */
     int64_t xstride[TG_MAX_DIMS];  /* x's (or dst's) */
+    int64_t rows, cols, stride, step;
 } walk;
 
 static void walk_init(walk *w, const tg_tensor *x, const tg_tensor *index,
@@ -58,20 +63,25 @@ static void walk_init(walk *w, const tg_tensor *x, const tg_tensor *index,
         w->xstride[d] = s;
         s *= x->shape[d];
     }
+    w->cols = index->shape[x->ndim - 1];
+    w->rows = index->numel / w->cols;
+    w->stride = w->xstride[axis];
+    w->step = axis == x->ndim - 1 ? 0 : 1;
 }
 
-/* x's offset for index position p (whose value is k), then step p. */
-static int64_t walk_offset(const walk *w, int64_t k)
+/* x's offset of the current row, the axis left out. */
+static int64_t walk_base(const walk *w)
 {
     int64_t o = 0;
-    for (int d = 0; d < w->ndim; d++)
-        o += (d == w->axis ? k : w->pos[d]) * w->xstride[d];
+    for (int d = 0; d < w->ndim - 1; d++)
+        if (d != w->axis)
+            o += w->pos[d] * w->xstride[d];
     return o;
 }
 
-static void walk_step(walk *w)
+static void walk_next_row(walk *w)
 {
-    for (int d = w->ndim - 1; d >= 0; d--) {
+    for (int d = w->ndim - 2; d >= 0; d--) {
         if (++w->pos[d] < w->shape[d])
             return;
         w->pos[d] = 0;
@@ -110,9 +120,10 @@ static int check(const char *fn, const tg_tensor *x, int *axis,
                             "same shape", fn, is,
                             tg_shape_str(src, ss, sizeof ss));
     int64_t n = x->shape[*axis];
+    double top = (double)n;
     for (int64_t p = 0; p < index->numel; p++) {
-        double v = tg__get(index, p);
-        if (!(v >= 0 && v < (double)n) || v != floor(v))
+        double v = tg__get(index, p); /* in range first: the cast is safe */
+        if (!(v >= 0 && v < top) || (double)(int64_t)v != v)
             return tg_set_error(TG_EINVAL, "%s: index %g at position %lld of "
                                 "index %s is not a whole number in 0..%lld "
                                 "(axis %d of x %s)",
@@ -122,15 +133,28 @@ static int check(const char *fn, const tg_tensor *x, int *axis,
     return TG_OK;
 }
 
-/* out[x offset of p] += src[p] for every position p of index. */
+/* out[x offset of p] += src[p] for every position p of index, in order. */
 static void scatter_into(tg_tensor *out, int axis, const tg_tensor *index,
                          const tg_tensor *src)
 {
     walk w;
     walk_init(&w, out, index, axis);
-    for (int64_t p = 0; p < index->numel; p++, walk_step(&w)) {
-        int64_t o = walk_offset(&w, (int64_t)tg__get(index, p));
-        tg__set(out, o, tg__get(out, o) + tg__get(src, p));
+    for (int64_t r = 0, p = 0; r < w.rows; r++, p += w.cols) {
+        int64_t base = walk_base(&w);
+        walk_next_row(&w);
+        if (out->dtype == TG_F32) {
+            float *o = (float *)out->data + base;
+            const float *ix = (const float *)index->data + p;
+            const float *sv = (const float *)src->data + p;
+            for (int64_t j = 0; j < w.cols; j++)
+                o[(int64_t)ix[j] * w.stride + j * w.step] += sv[j];
+        } else {
+            double *o = (double *)out->data + base;
+            const double *ix = (const double *)index->data + p;
+            const double *sv = (const double *)src->data + p;
+            for (int64_t j = 0; j < w.cols; j++)
+                o[(int64_t)ix[j] * w.stride + j * w.step] += sv[j];
+        }
     }
 }
 
@@ -140,8 +164,23 @@ static void gather_into(tg_tensor *out, const tg_tensor *x, int axis,
 {
     walk w;
     walk_init(&w, x, index, axis);
-    for (int64_t p = 0; p < index->numel; p++, walk_step(&w))
-        tg__set(out, p, tg__get(x, walk_offset(&w, (int64_t)tg__get(index, p))));
+    for (int64_t r = 0, p = 0; r < w.rows; r++, p += w.cols) {
+        int64_t base = walk_base(&w);
+        walk_next_row(&w);
+        if (x->dtype == TG_F32) {
+            const float *xv = (const float *)x->data + base;
+            const float *ix = (const float *)index->data + p;
+            float *o = (float *)out->data + p;
+            for (int64_t j = 0; j < w.cols; j++)
+                o[j] = xv[(int64_t)ix[j] * w.stride + j * w.step];
+        } else {
+            const double *xv = (const double *)x->data + base;
+            const double *ix = (const double *)index->data + p;
+            double *o = (double *)out->data + p;
+            for (int64_t j = 0; j < w.cols; j++)
+                o[j] = xv[(int64_t)ix[j] * w.stride + j * w.step];
+        }
+    }
 }
 
 static void zero(tg_tensor *g)
