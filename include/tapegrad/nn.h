@@ -36,16 +36,21 @@ extern "C" {
 
 /* ---- Parameter lists -------------------------------------------------- */
 
-/* An ordered list of parameter tensors, owned by a tape. */
+/* An ordered list of parameter tensors, owned by a tape. Like a tensor,
+ * this and every handle below (tg_mlp, tg_optimizer) is freed by a reset
+ * of its tape: each call then reports TG_ESTATE naming itself. */
 typedef struct tg_params tg_params;
 
 /* A new, empty list owned by t; NULL on failure. */
 TG_API tg_params *tg_params_new(tg_tape *t);
 
-/* Append x (which now requires grad). Returns 0, TG_EINVAL or TG_ENOMEM. */
+/* Append x (which now requires grad). Returns 0, TG_EINVAL (x is already
+ * in the list, as torch.optim refuses it; x is not a leaf), TG_ESTATE or
+ * TG_ENOMEM; on failure neither p nor x has changed. */
 TG_API int tg_params_add(tg_params *p, tg_tensor *x);
 
-/* How many parameters p holds (0 for NULL); the i-th (NULL and TG_EINVAL
+/* How many parameters p holds (0 for NULL, and 0 with TG_ESTATE for a
+ * list freed by a reset); the i-th (NULL and TG_EINVAL
  * for an index outside 0..count-1, an empty list or a NULL p); how many
  * elements they hold in all. */
 TG_API int64_t tg_params_count(const tg_params *p);
@@ -150,7 +155,9 @@ TG_API tg_optimizer *tg_adamw_new(tg_tape *t, tg_params *p,
 /*
  * One update of every parameter that has a gradient, by PyTorch's rule for
  * that optimizer (parameters without a gradient are skipped, as PyTorch).
- * Returns 0 or a negative status.
+ * Returns 0 or a negative status: TG_ESTATE when the optimizer, a
+ * parameter or a state tensor was freed by a reset of its tape, checked
+ * before any parameter is updated.
  */
 TG_API int tg_optimizer_step(tg_optimizer *o);
 

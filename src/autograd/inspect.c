@@ -5,6 +5,7 @@
 #include "tapegrad/tape.h"
 #include "tapegrad/tensor.h"
 
+#include "autograd/entry.h"
 #include "autograd/inspect.h"
 #include "tensor/error_internal.h"
 #include "tensor/tape_struct.h"
@@ -95,6 +96,13 @@ int tg_tape_print(const tg_tape *t, FILE *f)
 {
     if (t == NULL || f == NULL)
         return tg_set_error(TG_EINVAL, "tg_tape_print: tape or file is NULL");
+    /* An input of another tape, reset since, may now be any bytes: check
+     * every entry before writing anything (as tg_backward does). */
+    for (int64_t k = 0; k < t->n_entries; k++) {
+        int rc = tg__entry_check_inputs(&t->entries[k], "tg_tape_print");
+        if (rc != TG_OK)
+            return rc;
+    }
     fprintf(f, "tape: %lld entries\n", (long long)t->n_entries);
     for (int64_t k = 0; k < t->n_entries; k++) {
         const tg__entry *e = &t->entries[k];

@@ -16,6 +16,7 @@
 #include "tensor/alloc.h"
 #include "tensor/arena.h"
 #include "tensor/error_internal.h"
+#include "tensor/handle.h"
 #include "tensor/tensor_check.h"
 #include "tensor/tape_struct.h"
 #include "tensor/tensor_struct.h"
@@ -35,7 +36,7 @@ tg_tape *tg_tape_new(void)
 }
 
 /*
- * Reset marks every tensor dead (so a stale pointer is reported, not
+ * Reset marks every tensor and handle dead (so a stale pointer is reported, not
  * silently read), then rewinds the arena and the entry list. The memory
  * stays with the tape for the next step.
  */
@@ -45,7 +46,10 @@ void tg_tape_reset(tg_tape *t)
         return;
     for (tg_tensor *x = t->tensors; x != NULL; x = x->next)
         x->magic = TG__DEAD;
+    for (tg__handle *h = t->handles; h != NULL; h = h->next)
+        h->magic = TG__DEAD;
     t->tensors = NULL;
+    t->handles = NULL;
     t->n_entries = 0;
     t->generation++;
     tg__arena_reset(&t->arena);

@@ -4,6 +4,9 @@
 #include "tapegrad.h"
 #include "tapegrad/nn.h"
 
+#include "nn/params.h"
+#include "tensor/handle.h"
+
 #include <math.h>
 
 int tg_linear_layer_init(tg_linear_layer *l, tg_tape *t, tg_params *p,
@@ -30,9 +33,12 @@ int tg_linear_layer_init(tg_linear_layer *l, tg_tape *t, tg_params *p,
         tg_set_requires_grad(l->bias, true);
     if (p == NULL)
         return TG_OK;
+    int64_t before = tg_params_count(p);
     int rc = tg_params_add(p, l->weight);
     if (rc == TG_OK && bias)
         rc = tg_params_add(p, l->bias);
+    if (rc != TG_OK)   /* a failure adds nothing to p */
+        tg__params_truncate(p, before);
     return rc;
 }
 
@@ -48,6 +54,7 @@ tg_tensor *tg_linear_layer_forward(tg_tape *t, const tg_linear_layer *l,
 }
 
 struct tg_mlp {
+    tg__handle h;            /* first: the generation check (handle.h) */
     int n_layers;
     tg_linear_layer *layers;
     tg_activation_fn act;
@@ -65,25 +72,39 @@ tg_mlp *tg_mlp_new(tg_tape *t, tg_params *p, tg_rng *rng, tg_dtype dt, int n,
         tg_set_error(TG_EINVAL, "tg_mlp_new: tape is NULL");
         return NULL;
     }
-    tg_mlp *m = tg_tape_alloc(t, sizeof *m);
-    tg_linear_layer *layers = tg_tape_alloc(t, (size_t)(n - 1) * sizeof *layers);
-    if (m == NULL || layers == NULL)
+    if (p != NULL && tg__check_handle("tg_mlp_new", p, "parameter list")
+                         != TG_OK)
         return NULL;
-    *m = (tg_mlp){n - 1, layers, act};
+    /* A failure half-way takes back what was added to p, so that it
+     * changes nothing (docs/errors.md). */
+    int64_t before = tg_params_count(p);
+    tg_linear_layer *layers = tg_tape_alloc(t, (size_t)(n - 1) * sizeof *layers);
+    if (layers == NULL) {
+        tg_set_error(TG_ENOMEM, "tg_mlp_new: out of memory");
+        return NULL;
+    }
     for (int i = 0; i + 1 < n; i++)
         if (tg_linear_layer_init(&layers[i], t, p, rng, dt, widths[i],
-                                 widths[i + 1], true) != TG_OK)
+                                 widths[i + 1], true) != TG_OK) {
+            tg__params_truncate(p, before);
             return NULL;
+        }
+    tg_mlp *m = tg__handle_new("tg_mlp_new", t, sizeof *m);
+    if (m == NULL) {
+        tg__params_truncate(p, before);
+        return NULL;
+    }
+    m->n_layers = n - 1;
+    m->layers = layers;
+    m->act = act;
     return m;
 }
 
 tg_tensor *tg_mlp_forward(tg_tape *t, const tg_mlp *m, tg_tensor *x)
 {
-    if (m == NULL) {
-        if (tg_last_status() == TG_OK) /* else keep the earlier failure */
-            tg_set_error(TG_EINVAL, "tg_mlp_forward: network is NULL");
+    /* a NULL m keeps the earlier failure */
+    if (tg__check_handle("tg_mlp_forward", m, "network") != TG_OK)
         return NULL;
-    }
     for (int i = 0; i < m->n_layers; i++) {
         x = tg_linear_layer_forward(t, &m->layers[i], x);
         if (i + 1 < m->n_layers)
@@ -94,12 +115,16 @@ tg_tensor *tg_mlp_forward(tg_tape *t, const tg_mlp *m, tg_tensor *x)
 
 int tg_mlp_layers(const tg_mlp *m)
 {
-    return m ? m->n_layers : 0;
+    if (m == NULL || tg__check_handle("tg_mlp_layers", m, "network") != TG_OK)
+        return 0;
+    return m->n_layers;
 }
 
 tg_linear_layer *tg_mlp_layer(const tg_mlp *m, int i)
 {
-    if (m == NULL || i < 0 || i >= m->n_layers) {
+    if (tg__check_handle("tg_mlp_layer", m, "network") != TG_OK)
+        return NULL;
+    if (i < 0 || i >= m->n_layers) {
         tg_set_error(TG_EINVAL, "tg_mlp_layer: index %d is outside 0..%d", i,
                      tg_mlp_layers(m) - 1);
         return NULL;

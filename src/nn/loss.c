@@ -7,6 +7,8 @@
 #include "tapegrad.h"
 #include "tapegrad/nn.h"
 
+#include "tensor/handle.h"
+
 static bool same_shape(const tg_tensor *a, const tg_tensor *b)
 {
     if (tg_ndim(a) != tg_ndim(b))
@@ -36,13 +38,10 @@ tg_tensor *tg_hinge_loss(tg_tape *t, tg_tensor *scores, tg_tensor *labels)
 /* alpha * (sum(p0^2) + sum(p1^2) + ...). */
 tg_tensor *tg_l2_penalty(tg_tape *t, const tg_params *p, double alpha)
 {
-    if (p == NULL) {
-        /* A NULL handle usually comes from a call that failed: keep its error
-         * (the NULL-propagation contract), else say what was NULL. */
-        if (tg_last_status() == TG_OK)
-            tg_set_error(TG_EINVAL, "tg_l2_penalty: parameter list is NULL");
+    /* A NULL handle usually comes from a call that failed: keep its error
+     * (the NULL-propagation contract), else say what was NULL. */
+    if (tg__check_handle("tg_l2_penalty", p, "parameter list") != TG_OK)
         return NULL;
-    }
     if (tg_params_count(p) == 0)
         return tg_scalar(t, TG_F32, 0.0);
     tg_tensor *total = NULL;

