@@ -185,6 +185,79 @@ START_TEST(print_and_dot_refuse_stale_inputs)
 }
 END_TEST
 
+/* ---- class 6: in-place writes after recording ---------------------------- */
+
+/* y = x * x saves x; writing x afterwards would give 2 * (new x): refused,
+ * naming the op and the input, and x's gradient untouched. */
+START_TEST(write_to_saved_input_is_refused)
+{
+    tg_tape *t = tg_tape_new();
+    int64_t n = 3;
+    tg_tensor *x = tg_from_data(t, TG_F64, 1, &n, (double[]){1, 2, 3});
+    ck_assert_int_eq(tg_set_requires_grad(x, true), TG_OK);
+    ck_assert_int_eq(tg_set_name(x, "x"), TG_OK);
+    tg_tensor *s = tg_sum(t, tg_mul(t, x, x));
+    tg_mut_f64(x)[0] = 10.0;
+    ck_assert_status(tg_backward(t, s), TG_ESTATE,
+                     "tg_backward: input 0 of mul (x (3,) f64) was modified in "
+                     "place (tg_mut_*) after mul was recorded");
+    ck_assert_ptr_null(tg_grad(x));
+    /* recorded again after the write, it is fine */
+    s = tg_sum(t, tg_mul(t, x, x));
+    ck_assert_int_eq(tg_backward(t, s), TG_OK);
+    ck_assert_close(tg_data_f64(tg_grad(x))[0], 20.0, 0, 0);
+    tg_tape_free(t);
+}
+END_TEST
+
+/* An op's output written after recording (exp's backward reads it), and a
+ * write to the input of an op whose backward may read it: any input
+ * counts, since tapegrad does not know which ones an op's backward
+ * reads. tg_vjp refuses the same. */
+START_TEST(write_to_output_or_any_input_is_refused)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = leaf(t, 0.5);
+    tg_tensor *y = tg_exp(t, x);
+    tg_tensor *s = tg_sum(t, y);
+    tg_mut_f64(y)[0] = 7.0;
+    ck_assert_status(tg_backward(t, s), TG_ESTATE,
+                     "input 0 of sum (#0 () f64) was modified in place");
+    tg_tensor *z = tg_exp(t, x), *zs = tg_sum(t, z);
+    tg_mut_f64(z)[0] = 7.0;
+    tg_tensor *seed = tg_scalar(t, TG_F64, 1.0);
+    tg_tensor *gx = NULL;
+    tg_clear_error();
+    ck_assert_int_lt(tg_vjp(t, 1, &zs, &seed, 1, &x, &gx, NULL), 0);
+    ck_assert_message("was modified in place");
+    tg_tape_free(t);
+}
+END_TEST
+
+/* The optimizer's own writes come after backward: a training loop is
+ * unaffected; reading through tg_data_* is not a write. */
+START_TEST(reads_and_optimizer_steps_are_not_writes)
+{
+    tg_tape *pt = tg_tape_new(), *step = tg_tape_new();
+    tg_params *p = tg_params_new(pt);
+    tg_tensor *w = leaf(pt, 1.0);
+    ck_assert_int_eq(tg_params_add(p, w), TG_OK);
+    tg_optimizer *o = tg_sgd_new(pt, p, &(tg_sgd_options){0.1, 0, 0, 0,
+                                                          false});
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(tg_params_zero_grad(p), TG_OK);
+        tg_tensor *loss = tg_mul(step, w, w);
+        ck_assert_ptr_nonnull(tg_data_f64(w));
+        ck_assert_int_eq(tg_backward(step, loss), TG_OK);
+        ck_assert_int_eq(tg_optimizer_step(o), TG_OK);
+        tg_tape_reset(step);
+    }
+    ck_assert_close(tg_item(w), 0.8 * 0.8 * 0.8, 1e-15, 0);
+    tg_tape_free(pt);
+    tg_tape_free(step);
+}
+END_TEST
+
 /* ---- class 12: smaller contract points ---------------------------------- */
 
 START_TEST(params_refuse_a_tensor_twice)
@@ -209,6 +282,11 @@ int main(void)
     tcase_add_test(tc, mlp_after_reset_is_estate);
     tcase_add_test(tc, npz_after_reset_is_estate);
     tcase_add_test(tc, print_and_dot_refuse_stale_inputs);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("in_place_writes");
+    tcase_add_test(tc, write_to_saved_input_is_refused);
+    tcase_add_test(tc, write_to_output_or_any_input_is_refused);
+    tcase_add_test(tc, reads_and_optimizer_steps_are_not_writes);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("contract_points");
     tcase_add_test(tc, params_refuse_a_tensor_twice);

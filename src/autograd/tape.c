@@ -13,6 +13,7 @@
 
 #include "autograd/call_checks.h"
 #include "autograd/entry.h"
+#include "autograd/inspect.h"
 #include "tensor/alloc.h"
 #include "tensor/arena.h"
 #include "tensor/error_internal.h"
@@ -21,6 +22,7 @@
 #include "tensor/tape_struct.h"
 #include "tensor/tensor_struct.h"
 
+#include <stdio.h>
 #include <string.h>
 
 tg_tape *tg_tape_new(void)
@@ -141,15 +143,20 @@ int tg__record(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
         t->cap_entries = cap;
     }
     tg_tensor **ins = tg__arena_alloc(&t->arena, (size_t)n * (sizeof *ins +
-                                                             sizeof(uint32_t)));
+                                                             2 * sizeof(uint32_t))
+                                                 + sizeof(uint32_t));
     if (ins == NULL)
         return tg_set_error(TG_ENOMEM, "tg_%s: out of memory recording the "
                             "op on the tape", op->name);
     memcpy(ins, in, (size_t)n * sizeof *ins);
     t->entries[t->n_entries] = (tg__entry){op, ins, n, out, params, saved};
     uint32_t *gens = tg__entry_gens(&t->entries[t->n_entries]);
-    for (int i = 0; i < n; i++)
+    uint32_t *versions = tg__entry_versions(&t->entries[t->n_entries]);
+    for (int i = 0; i < n; i++) {
         gens[i] = in[i]->generation;
+        versions[i] = in[i]->version;
+    }
+    versions[n] = out->version;
     out->creator = t->n_entries++;
     out->requires_grad = true;
     return TG_OK;
@@ -167,6 +174,21 @@ int tg__entry_report_stale(const tg__entry *e, const char *fn)
                                 e->op->name);
         if (tg__check_tensor(fn, e->in[i]) != TG_OK)
             return TG_ESTATE;
+    }
+    for (int i = 0; i <= e->n; i++) {
+        const tg_tensor *x = i < e->n ? e->in[i] : e->out;
+        if (x->version == tg__entry_versions(e)[i])
+            continue;
+        char d[160], which[32];
+        tg__describe(x, d, sizeof d);
+        if (i < e->n)
+            snprintf(which, sizeof which, "input %d", i);
+        else
+            snprintf(which, sizeof which, "the output");
+        return tg_set_error(TG_ESTATE, "%s: %s of %s (%s) was modified in "
+                            "place (tg_mut_*) after %s was recorded; its "
+                            "gradient would be wrong", fn, which,
+                            e->op->name, d, e->op->name);
     }
     return tg_set_error(TG_ESTATE, "%s: an input of %s was freed", fn,
                         e->op->name); /* not reached */
