@@ -185,6 +185,66 @@ START_TEST(print_and_dot_refuse_stale_inputs)
 }
 END_TEST
 
+/* ---- class 4: a kept gradient reads the same through every call -------- */
+
+/* What g holds, read by an op (tg_sum), by tg_npy_save and tg_npy_load,
+ * by tg_value_at and, last (it writes out what is pending), tg_data_f64:
+ * all must agree with want. */
+static void reads_agree(tg_tape *t, tg_tensor *g, const double *want)
+{
+    ck_assert_close(tg_item(tg_sum(t, g)), want[0] + want[1] + want[2], 0,
+                    1e-15);
+    char path[] = "/tmp/tg_lifecycle_g_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(tg_npy_save(path, g), TG_OK);
+    tg_tensor *back = tg_npy_load(t, path);
+    remove(path);
+    ck_assert_ptr_nonnull(back);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_close(tg_data_f64(back)[i], want[i], 0, 0);
+        ck_assert_close(tg_value_at(g, i), want[i], 0, 0);
+        ck_assert_close(tg_data_f64(g)[i], want[i], 0, 0);
+    }
+}
+
+START_TEST(kept_gradient_after_zero_grad)
+{
+    tg_tape *t = tg_tape_new();
+    int64_t n = 3;
+    tg_tensor *x = tg_from_data(t, TG_F64, 1, &n, (double[]){1, 2, 3});
+    ck_assert_int_eq(tg_set_requires_grad(x, true), TG_OK);
+    ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_mul(t, x, x))), TG_OK);
+    tg_tensor *g = tg_grad(x);
+    reads_agree(t, g, (double[]){2, 4, 6});
+    ck_assert_int_eq(tg_zero_grad(x), TG_OK);
+    reads_agree(t, g, (double[]){0, 0, 0});
+    tg_tape_free(t);
+}
+END_TEST
+
+/* A second backward that leaves x's gradient one value (sum's gradient is
+ * uniform, kept as one number until read): a kept g sees it everywhere. */
+START_TEST(kept_gradient_after_second_backward)
+{
+    tg_tape *t = tg_tape_new();
+    int64_t n = 3;
+    tg_tensor *x = tg_from_data(t, TG_F64, 1, &n, (double[]){1, 2, 3});
+    ck_assert_int_eq(tg_set_requires_grad(x, true), TG_OK);
+    ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_mul_scalar(t, x, 3.0))),
+                     TG_OK);
+    tg_tensor *g = tg_grad(x);
+    reads_agree(t, g, (double[]){3, 3, 3});
+    ck_assert_int_eq(tg_zero_grad(x), TG_OK);
+    ck_assert_int_eq(tg_backward(t, tg_sum(t, x)), TG_OK);
+    reads_agree(t, g, (double[]){1, 1, 1});
+    ck_assert_int_eq(tg_backward(t, tg_sum(t, x)), TG_OK);  /* accumulates */
+    reads_agree(t, g, (double[]){2, 2, 2});
+    tg_tape_free(t);
+}
+END_TEST
+
 /* ---- class 6: in-place writes after recording ---------------------------- */
 
 /* y = x * x saves x; writing x afterwards would give 2 * (new x): refused,
@@ -282,6 +342,10 @@ int main(void)
     tcase_add_test(tc, mlp_after_reset_is_estate);
     tcase_add_test(tc, npz_after_reset_is_estate);
     tcase_add_test(tc, print_and_dot_refuse_stale_inputs);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("kept_gradients");
+    tcase_add_test(tc, kept_gradient_after_zero_grad);
+    tcase_add_test(tc, kept_gradient_after_second_backward);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("in_place_writes");
     tcase_add_test(tc, write_to_saved_input_is_refused);

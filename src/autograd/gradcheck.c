@@ -79,7 +79,7 @@ static int check_input(const tg_gradcheck_options *o, tg_tensor *x, int i)
 {
     char fn[64];
     snprintf(fn, sizeof fn, "tg_gradcheck: input %d", i);
-    int rc = tg__check_tensor(fn, x);
+    int rc = tg__check_read(fn, x);
     if (rc != TG_OK)
         return rc;
     if (x->creator >= 0)

@@ -114,6 +114,9 @@ tg_tensor *tg_apply(tg_tape *t, const tg_op *op, int n, tg_tensor *const *in,
     if (tg__check_call(t, op, in, n) != TG_OK ||
         tg__copy_params(t, op, params, &copy) != TG_OK)
         return NULL;
+    for (int i = 0; i < n; i++)   /* a kept gradient reads as it should */
+        if (in[i]->grad_of != NULL)
+            tg__grad_prepare(in[i]);
     tg_op_ctx c = {t, op, in, n, copy, NULL};
     unsigned long errors = tg__error_count();
     tg_tensor *out = op->forward(&c);

@@ -58,7 +58,7 @@ static int check_save_args(const char *path, int n, const char *const *names,
             if (strcmp(names[i], names[j]) == 0)
                 return tg_set_error(TG_EINVAL, "%s: name '%s' is given "
                                     "twice", fn, names[i]);
-        int rc = tg__check_tensor(fn, arrays[i]);
+        int rc = tg__check_read(fn, arrays[i]);
         if (rc != TG_OK)
             return rc;
     }

@@ -111,7 +111,7 @@ double tg_item(const tg_tensor *x)
 
 double tg_value_at(const tg_tensor *x, int64_t i)
 {
-    if (tg__check_tensor("tg_value_at", x) != TG_OK)
+    if (tg__check_read("tg_value_at", x) != TG_OK)
         return NAN;
     if (i < 0 || i >= x->numel) {
         tg_set_error(TG_EINVAL, "tg_value_at: index %lld is outside 0..%lld",
