@@ -245,6 +245,35 @@ START_TEST(kept_gradient_after_second_backward)
 }
 END_TEST
 
+/* ---- class 5: a dependency recorded on another tape --------------------- */
+
+/* y = exp(x) on tape a, then s = sum(y * y) on tape b: backward on b
+ * cannot reach x through a's entry. Refused, rather than OK with x's
+ * gradient NULL; a leaf of another tape (a parameter) is fine, and so is
+ * an intermediate that needs no gradient. */
+START_TEST(intermediate_of_another_tape_is_refused)
+{
+    tg_tape *a = tg_tape_new(), *b = tg_tape_new();
+    tg_tensor *x = leaf(a, 0.5);
+    tg_tensor *y = tg_exp(a, x);
+    tg_tensor *s = tg_sum(b, tg_mul(b, y, y));
+    ck_assert_status(tg_backward(b, s), TG_ESTATE,
+                     "tg_backward: input 0 of mul (#0 () f64) was made by an "
+                     "op recorded on another tape");
+    ck_assert_ptr_null(tg_grad(x));
+    /* a leaf of a: followed */
+    ck_assert_int_eq(tg_backward(b, tg_mul(b, x, x)), TG_OK);
+    ck_assert_close(tg_item(tg_grad(x)), 1.0, 0, 0);
+    /* detached: nothing to follow */
+    tg_tensor *yd = tg_detach(b, y);
+    tg_tensor *w = leaf(b, 2.0);
+    ck_assert_int_eq(tg_backward(b, tg_mul(b, yd, w)), TG_OK);
+    ck_assert_close(tg_item(tg_grad(w)), exp(0.5), 1e-15, 0);
+    tg_tape_free(a);
+    tg_tape_free(b);
+}
+END_TEST
+
 /* ---- class 6: in-place writes after recording ---------------------------- */
 
 /* y = x * x saves x; writing x afterwards would give 2 * (new x): refused,
@@ -346,6 +375,9 @@ int main(void)
     tc = tg_test_tcase("kept_gradients");
     tcase_add_test(tc, kept_gradient_after_zero_grad);
     tcase_add_test(tc, kept_gradient_after_second_backward);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("other_tapes");
+    tcase_add_test(tc, intermediate_of_another_tape_is_refused);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("in_place_writes");
     tcase_add_test(tc, write_to_saved_input_is_refused);
