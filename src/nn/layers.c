@@ -22,24 +22,35 @@ int tg_linear_layer_init(tg_linear_layer *l, tg_tape *t, tg_params *p,
                             (long long)out);
     /* PyTorch's nn.Linear: kaiming_uniform(a = sqrt(5)) for W, which is
      * U(-1/sqrt(in), 1/sqrt(in)), and the same bound for b. */
+    /* A failure changes nothing: not *l, not p, not the rng. */
+    if (p != NULL && tg__check_handle("tg_linear_layer_init", p,
+                                      "parameter list") != TG_OK)
+        return tg_last_status();
     double bound = 1.0 / sqrt((double)in);
     int64_t wshape[2] = {out, in};
-    l->weight = tg_rand_uniform(t, rng, dt, 2, wshape, -bound, bound);
-    l->bias = bias ? tg_rand_uniform(t, rng, dt, 1, &out, -bound, bound) : NULL;
-    if (l->weight == NULL || (bias && l->bias == NULL))
-        return tg_last_status();
-    tg_set_requires_grad(l->weight, true);
-    if (bias)
-        tg_set_requires_grad(l->bias, true);
-    if (p == NULL)
-        return TG_OK;
+    tg_rng rng_before = *rng;
+    tg_linear_layer made = {
+        tg_rand_uniform(t, rng, dt, 2, wshape, -bound, bound), NULL};
+    if (bias && made.weight != NULL)
+        made.bias = tg_rand_uniform(t, rng, dt, 1, &out, -bound, bound);
+    int rc = made.weight == NULL || (bias && made.bias == NULL)
+                 ? tg_last_status() : TG_OK;
     int64_t before = tg_params_count(p);
-    int rc = tg_params_add(p, l->weight);
-    if (rc == TG_OK && bias)
-        rc = tg_params_add(p, l->bias);
-    if (rc != TG_OK)   /* a failure adds nothing to p */
+    if (rc == TG_OK && p != NULL) {
+        rc = tg_params_add(p, made.weight);
+        if (rc == TG_OK && bias)
+            rc = tg_params_add(p, made.bias);
+    }
+    if (rc != TG_OK) {
         tg__params_truncate(p, before);
-    return rc;
+        *rng = rng_before;
+        return rc;
+    }
+    tg_set_requires_grad(made.weight, true);   /* leaves: cannot fail */
+    if (bias)
+        tg_set_requires_grad(made.bias, true);
+    *l = made;
+    return TG_OK;
 }
 
 tg_tensor *tg_linear_layer_forward(tg_tape *t, const tg_linear_layer *l,
@@ -77,7 +88,12 @@ tg_mlp *tg_mlp_new(tg_tape *t, tg_params *p, tg_rng *rng, tg_dtype dt, int n,
         return NULL;
     /* A failure half-way takes back what was added to p, so that it
      * changes nothing (docs/errors.md). */
+    if (rng == NULL) {
+        tg_set_error(TG_EINVAL, "tg_mlp_new: rng is NULL");
+        return NULL;
+    }
     int64_t before = tg_params_count(p);
+    tg_rng rng_before = *rng;
     tg_linear_layer *layers = tg_tape_alloc(t, (size_t)(n - 1) * sizeof *layers);
     if (layers == NULL) {
         tg_set_error(TG_ENOMEM, "tg_mlp_new: out of memory");
@@ -87,11 +103,13 @@ tg_mlp *tg_mlp_new(tg_tape *t, tg_params *p, tg_rng *rng, tg_dtype dt, int n,
         if (tg_linear_layer_init(&layers[i], t, p, rng, dt, widths[i],
                                  widths[i + 1], true) != TG_OK) {
             tg__params_truncate(p, before);
+            *rng = rng_before;
             return NULL;
         }
     tg_mlp *m = tg__handle_new("tg_mlp_new", t, sizeof *m);
     if (m == NULL) {
         tg__params_truncate(p, before);
+        *rng = rng_before;
         return NULL;
     }
     m->n_layers = n - 1;
