@@ -73,7 +73,8 @@ typedef struct tg_linear_layer {
 /*
  * Make a linear layer's parameters on t, initialised as PyTorch's
  * nn.Linear: W and b uniform in [-1/sqrt(in), 1/sqrt(in)], drawn from rng,
- * and add them to p (p may be NULL). Returns 0 or a negative status.
+ * and add them to p (p may be NULL). Returns 0 or a negative status; on
+ * failure *l, p and rng are as they were.
  */
 TG_API int tg_linear_layer_init(tg_linear_layer *l, tg_tape *t, tg_params *p,
                                 tg_rng *rng, tg_dtype dt, int64_t in,
@@ -93,6 +94,7 @@ typedef struct tg_mlp tg_mlp;
 /*
  * widths[0] inputs, widths[n-1] outputs, n >= 2; layers initialised as
  * tg_linear_layer_init. Owned by t; parameters added to p (may be NULL).
+ * NULL on failure, with p and rng as they were.
  */
 TG_API tg_mlp *tg_mlp_new(tg_tape *t, tg_params *p, tg_rng *rng, tg_dtype dt,
                           int n, const int64_t *widths, tg_activation_fn act);
