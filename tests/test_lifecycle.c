@@ -7,7 +7,9 @@
  */
 #include "tg_test.h"
 #include "tapegrad/nn.h"
+#include "tapegrad/gradcheck.h"
 #include "tapegrad/npy.h"
+#include "tapegrad/op.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -349,6 +351,93 @@ END_TEST
 
 /* ---- class 12: smaller contract points ---------------------------------- */
 
+/* A user op whose forward returns a tensor that existed before the call
+ * (ud points at it) instead of a new one: refused, and the tensor is left
+ * as it was (a leaf stays a leaf; recording would have made it the op's
+ * output). */
+static tg_tensor *returned;
+static tg_tensor *existing_forward(tg_op_ctx *c)
+{
+    (void)c;
+    return returned;
+}
+static int noop_backward(tg_op_ctx *c, const tg_tensor *y, const tg_tensor *gy,
+                         tg_tensor *const *gx)
+{
+    (void)c; (void)y; (void)gy; (void)gx;
+    return TG_OK;
+}
+
+START_TEST(forward_returning_an_existing_tensor_is_refused)
+{
+    static const tg_op op = {.name = "lazy", .arity = 1,
+                             .forward = existing_forward,
+                             .backward = noop_backward};
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = leaf(t, 1.0), *w = leaf(t, 2.0);
+    returned = w;
+    ck_assert_null_status(tg_apply(t, &op, 1, &x, NULL), TG_EINVAL,
+                          "tg_lazy: forward returned a tensor that existed "
+                          "before the call (a leaf)");
+    ck_assert_int_eq(tg_tape_size(t), 0);
+    ck_assert_int_eq(tg_set_requires_grad(w, false), TG_OK);  /* a leaf */
+    returned = tg_exp(t, x);
+    ck_assert_null_status(tg_apply(t, &op, 1, &x, NULL), TG_EINVAL,
+                          "(an earlier op's result)");
+    ck_assert_int_eq(tg_tape_size(t), 1);
+    tg_tape_free(t);
+}
+END_TEST
+
+/* fn reads a weight w (a leaf that requires grad) through its userdata:
+ * tg_gradcheck must not add to w's gradient. */
+static tg_tensor *weighted(tg_tape *t, int n, tg_tensor *const *in, void *ud)
+{
+    (void)n;
+    return tg_mul(t, in[0], (tg_tensor *)ud);
+}
+
+START_TEST(gradcheck_leaves_other_leaves_gradients_alone)
+{
+    tg_tape *t = tg_tape_new();
+    tg_tensor *x = leaf(t, 0.5), *w = leaf(t, 3.0);
+    ck_assert_int_eq(tg_backward(t, tg_mul(t, w, w)), TG_OK);  /* grad 6 */
+    tg_gradcheck_report r;
+    ck_assert_int_eq(tg_gradcheck(weighted, w, 1, &x, NULL, &r), TG_OK);
+    ck_assert(r.passed);
+    ck_assert_close(tg_item(tg_grad(w)), 6.0, 0, 0);
+    ck_assert(tg_requires_grad(w));
+    tg_tape_free(t);
+}
+END_TEST
+
+/* An empty list has no dtype to give the penalty: refused rather than an
+ * f32 zero that an f64 loss cannot add. */
+START_TEST(l2_penalty_of_an_empty_list_is_refused)
+{
+    tg_tape *t = tg_tape_new();
+    tg_params *p = tg_params_new(t);
+    ck_assert_null_status(tg_l2_penalty(t, p, 0.1), TG_EINVAL,
+                          "tg_l2_penalty: the parameter list is empty");
+    tg_tape_free(t);
+}
+END_TEST
+
+/* tg_item's NaN: told apart from a failure by the status (a success
+ * leaves it alone, as errno). */
+START_TEST(item_nan_is_told_apart_by_the_status)
+{
+    tg_tape *t = tg_tape_new();
+    tg_clear_error();
+    ck_assert(isnan(tg_item(tg_scalar(t, TG_F64, NAN))));
+    ck_assert_int_eq(tg_last_status(), TG_OK);
+    int64_t n = 2;
+    ck_assert(isnan(tg_item(tg_zeros(t, TG_F64, 1, &n))));
+    ck_assert_int_eq(tg_last_status(), TG_ESHAPE);
+    tg_tape_free(t);
+}
+END_TEST
+
 START_TEST(params_refuse_a_tensor_twice)
 {
     tg_tape *t = tg_tape_new();
@@ -386,6 +475,10 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("contract_points");
     tcase_add_test(tc, params_refuse_a_tensor_twice);
+    tcase_add_test(tc, forward_returning_an_existing_tensor_is_refused);
+    tcase_add_test(tc, l2_penalty_of_an_empty_list_is_refused);
+    tcase_add_test(tc, gradcheck_leaves_other_leaves_gradients_alone);
+    tcase_add_test(tc, item_nan_is_told_apart_by_the_status);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

@@ -112,7 +112,9 @@ TG_API tg_linear_layer *tg_mlp_layer(const tg_mlp *m, int i);
 TG_API tg_tensor *tg_hinge_loss(tg_tape *t, tg_tensor *scores,
                                 tg_tensor *labels);
 
-/* The L2 penalty alpha * sum over the parameters of p^2, on tape t. */
+/* The L2 penalty alpha * sum over the parameters of p^2, on tape t, in
+ * their dtype. NULL and TG_EINVAL for an empty list (a zero would have no
+ * dtype to match the loss it is added to: skip the call instead). */
 TG_API tg_tensor *tg_l2_penalty(tg_tape *t, const tg_params *p, double alpha);
 
 /* ---- Optimizers ----------------------------------------------------------- */

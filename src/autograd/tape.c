@@ -119,8 +119,9 @@ tg_tensor *tg_apply(tg_tape *t, const tg_op *op, int n, tg_tensor *const *in,
             tg__grad_prepare(in[i]);
     tg_op_ctx c = {t, op, in, n, copy, NULL};
     unsigned long errors = tg__error_count();
+    const tg_tensor *before = t->tensors;
     tg_tensor *out = op->forward(&c);
-    if (tg__check_output(&c, out, errors) != TG_OK)
+    if (tg__check_output(&c, out, errors, before) != TG_OK)
         return NULL;
     if (t->grad_enabled && tg__any_requires_grad(in, n) &&
         tg__record(t, op, in, n, out, copy, c.saved) != TG_OK)

@@ -42,8 +42,11 @@ tg_tensor *tg_l2_penalty(tg_tape *t, const tg_params *p, double alpha)
      * (the NULL-propagation contract), else say what was NULL. */
     if (tg__check_handle("tg_l2_penalty", p, "parameter list") != TG_OK)
         return NULL;
-    if (tg_params_count(p) == 0)
-        return tg_scalar(t, TG_F32, 0.0);
+    if (tg_params_count(p) == 0) {   /* no dtype to give the zero */
+        tg_set_error(TG_EINVAL, "tg_l2_penalty: the parameter list is empty "
+                     "(the penalty would have no dtype); skip the call");
+        return NULL;
+    }
     tg_tensor *total = NULL;
     for (int64_t i = 0; i < tg_params_count(p); i++) {
         tg_tensor *x = tg_params_at(p, i);
