@@ -220,7 +220,20 @@ START_TEST(kept_gradient_after_zero_grad)
     ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_mul(t, x, x))), TG_OK);
     tg_tensor *g = tg_grad(x);
     reads_agree(t, g, (double[]){2, 4, 6});
+    /* g an input of mul, recorded before tg_zero_grad: tg_tape_dot draws
+     * it with its values, read without writing the pending zeros out */
+    tg_tensor *w = leaf(t, 1.0);
+    ck_assert_ptr_nonnull(tg_mul(t, g, w));
     ck_assert_int_eq(tg_zero_grad(x), TG_OK);
+    FILE *f = tmpfile();
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(tg_tape_dot(t, f), TG_OK);
+    char text[8192];
+    rewind(f);
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    text[len] = '\0';
+    fclose(f);
+    ck_assert_msg(strstr(text, "value [0, 0, 0]") != NULL, "%s", text);
     reads_agree(t, g, (double[]){0, 0, 0});
     tg_tape_free(t);
 }

@@ -41,6 +41,11 @@ const char *tg_name(const tg_tensor *x)
 /* Element i of x; of a uniform gradient (see tg_grad_fill), its value. */
 static double value_at(const tg_tensor *x, int64_t i)
 {
+    /* a kept gradient that tg_zero_grad cleared reads as zeros (rule 10
+     * of docs/errors.md), though they are not written yet */
+    if (x->grad_of != NULL && x->grad_of->grad == x &&
+        x->grad_of->grad_state == TG__GRAD_STALE)
+        return 0.0;
     if (x->uniform)
         return x->uniform_value;
     return x->dtype == TG_F32 ? ((const float *)x->data)[i]
