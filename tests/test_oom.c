@@ -1130,6 +1130,112 @@ START_TEST(train_checkpoint_under_oom)
 }
 END_TEST
 
+/* ---- (f) Every constructor of nn.h: a failure changes nothing. --------
+ * Leaves made beforehand (on a tape of their own, outside the failure
+ * window) are added to a list on the failing tape, then a network, a layer
+ * and each optimizer are made over it. After each failure: the list holds
+ * what it held, the tensor not added still does not require grad, the rng
+ * is where it was, and the parameters' values are as they were. */
+
+enum { N_LEAVES = 20 };
+static tg_tape *ctor_tape;
+static tg_tensor *ctor_leaves[N_LEAVES];
+
+static void ctor_prepare(void)
+{
+    ctor_tape = tg_tape_new();
+    ck_assert_ptr_nonnull(ctor_tape);
+    for (int i = 0; i < N_LEAVES; i++) {
+        ctor_leaves[i] = tg_scalar(ctor_tape, TG_F64, 1.0 + i);
+        ck_assert_ptr_nonnull(ctor_leaves[i]);
+    }
+}
+
+static void ctor_release(void)
+{
+    tg_tape_free(ctor_tape);
+    ctor_tape = NULL;
+}
+
+static tg_tensor *ctor_act(tg_tape *t, tg_tensor *x) { return tg_tanh(t, x); }
+
+/* The state checks after constructor rc: count as before, rng unmoved. */
+static int ctor_unchanged(int rc, const tg_params *p, int64_t count,
+                          const tg_rng *rng, const tg_rng *rng_before)
+{
+    if (rc == TG_OK)
+        return TG_OK;
+    char why[256];
+    snprintf(why, sizeof why, "%s", tg_last_error());
+    if (tg_params_count(p) != count)
+        return wrong("a failed constructor changed the parameter list");
+    if (rng != NULL && (rng->state != rng_before->state ||
+                        rng->inc != rng_before->inc ||
+                        rng->has_spare != rng_before->has_spare))
+        return wrong("a failed constructor moved the rng");
+    for (int i = 0; i < N_LEAVES; i++)
+        if (tg_item(ctor_leaves[i]) != 1.0 + i)
+            return wrong("a failed constructor changed a parameter");
+    return tg_set_error(rc, "%s", why);
+}
+
+static int constructors(tg_tape *t)
+{
+    tg_params *p = tg_params_new(t);
+    if (p == NULL)
+        return tg_last_status();
+    for (int i = 0; i < N_LEAVES; i++) {     /* the list grows past 16 */
+        int rc = tg_params_add(p, ctor_leaves[i]);
+        if (rc != TG_OK && tg_requires_grad(ctor_leaves[i]))
+            return wrong("a failed tg_params_add left requires_grad on");
+        if ((rc = ctor_unchanged(rc, p, i, NULL, NULL)) != TG_OK)
+            return rc;
+    }
+    tg_rng rng, before;
+    tg_rng_seed(&rng, 7, 0);
+    before = rng;
+    int64_t widths[3] = {3, 4, 2};
+    tg_mlp *m = tg_mlp_new(t, p, &rng, TG_F64, 3, widths, ctor_act);
+    int rc = ctor_unchanged(m ? TG_OK : tg_last_status(), p, N_LEAVES, &rng,
+                            &before);
+    if (rc != TG_OK)
+        return rc;
+    tg_linear_layer l;
+    before = rng;
+    rc = ctor_unchanged(tg_linear_layer_init(&l, t, p, &rng, TG_F64, 2, 3,
+                                             true),
+                        p, N_LEAVES + 4, &rng, &before);
+    if (rc != TG_OK)
+        return rc;
+    tg_sgd_options sgd = tg_sgd_defaults(0.1);
+    sgd.momentum = 0.9;
+    tg_optimizer *o[3] = {tg_sgd_new(t, p, &sgd), NULL, NULL};
+    if (o[0] != NULL)
+        o[1] = tg_adam_new(t, p, NULL);
+    if (o[1] != NULL)
+        o[2] = tg_adamw_new(t, p, NULL);
+    rc = ctor_unchanged(o[2] ? TG_OK : tg_last_status(), p, N_LEAVES + 6,
+                        NULL, NULL);
+    if (rc != TG_OK)
+        return rc;
+    if (tg_params_count(p) != N_LEAVES + 6 || tg_mlp_layers(m) != 2)
+        return wrong("the constructors made the wrong things");
+    for (int i = 0; i < N_LEAVES; i++)   /* for the next run */
+        tg_set_requires_grad(ctor_leaves[i], false);
+    return TG_OK;
+}
+
+START_TEST(constructors_under_oom)
+{
+    static const scenario sc = {"nn constructors", constructors,
+                                ctor_prepare, ctor_release};
+    if (_i < 2)
+        ck_assert_int_gt(fail_each_allocation(&sc, _i ? ONCE : STICKY), 0);
+    else
+        ck_assert_int_gt(fail_at_each_fill_level(&sc), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("oom");
@@ -1164,6 +1270,9 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("index");
     tcase_add_loop_test(tc, index_ops_under_oom, 0, 3);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("constructors");
+    tcase_add_loop_test(tc, constructors_under_oom, 0, 3);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

@@ -105,7 +105,9 @@ typedef struct tg_gradcheck_report {
  * Check d fn / d inputs[i] for every input at every element. The inputs
  * are leaves (they may be on any tape; their values are perturbed and
  * restored, their gradients overwritten with d output / d input, their
- * requires_grad flags restored); opt may be NULL for the defaults.
+ * requires_grad flags restored); opt may be NULL for the defaults. Other
+ * leaves fn uses (weights it reads through userdata) keep their
+ * gradients: they sit out the check's backward pass.
  * Returns TG_OK once the check ran (the verdict is report->passed), or a
  * negative status: TG_EINVAL for NULL arguments, n < 1, an input made by a
  * recorded op, bad options, or an eps too small to change some input in

@@ -36,16 +36,21 @@ extern "C" {
 
 /* ---- Parameter lists -------------------------------------------------- */
 
-/* An ordered list of parameter tensors, owned by a tape. */
+/* An ordered list of parameter tensors, owned by a tape. Like a tensor,
+ * this and every handle below (tg_mlp, tg_optimizer) is freed by a reset
+ * of its tape: each call then reports TG_ESTATE naming itself. */
 typedef struct tg_params tg_params;
 
 /* A new, empty list owned by t; NULL on failure. */
 TG_API tg_params *tg_params_new(tg_tape *t);
 
-/* Append x (which now requires grad). Returns 0, TG_EINVAL or TG_ENOMEM. */
+/* Append x (which now requires grad). Returns 0, TG_EINVAL (x is already
+ * in the list, as torch.optim refuses it; x is not a leaf), TG_ESTATE or
+ * TG_ENOMEM; on failure neither p nor x has changed. */
 TG_API int tg_params_add(tg_params *p, tg_tensor *x);
 
-/* How many parameters p holds (0 for NULL); the i-th (NULL and TG_EINVAL
+/* How many parameters p holds (0 for NULL, and 0 with TG_ESTATE for a
+ * list freed by a reset); the i-th (NULL and TG_EINVAL
  * for an index outside 0..count-1, an empty list or a NULL p); how many
  * elements they hold in all. */
 TG_API int64_t tg_params_count(const tg_params *p);
@@ -68,7 +73,8 @@ typedef struct tg_linear_layer {
 /*
  * Make a linear layer's parameters on t, initialised as PyTorch's
  * nn.Linear: W and b uniform in [-1/sqrt(in), 1/sqrt(in)], drawn from rng,
- * and add them to p (p may be NULL). Returns 0 or a negative status.
+ * and add them to p (p may be NULL). Returns 0 or a negative status; on
+ * failure *l, p and rng are as they were.
  */
 TG_API int tg_linear_layer_init(tg_linear_layer *l, tg_tape *t, tg_params *p,
                                 tg_rng *rng, tg_dtype dt, int64_t in,
@@ -88,6 +94,7 @@ typedef struct tg_mlp tg_mlp;
 /*
  * widths[0] inputs, widths[n-1] outputs, n >= 2; layers initialised as
  * tg_linear_layer_init. Owned by t; parameters added to p (may be NULL).
+ * NULL on failure, with p and rng as they were.
  */
 TG_API tg_mlp *tg_mlp_new(tg_tape *t, tg_params *p, tg_rng *rng, tg_dtype dt,
                           int n, const int64_t *widths, tg_activation_fn act);
@@ -105,7 +112,9 @@ TG_API tg_linear_layer *tg_mlp_layer(const tg_mlp *m, int i);
 TG_API tg_tensor *tg_hinge_loss(tg_tape *t, tg_tensor *scores,
                                 tg_tensor *labels);
 
-/* The L2 penalty alpha * sum over the parameters of p^2, on tape t. */
+/* The L2 penalty alpha * sum over the parameters of p^2, on tape t, in
+ * their dtype. NULL and TG_EINVAL for an empty list (a zero would have no
+ * dtype to match the loss it is added to: skip the call instead). */
 TG_API tg_tensor *tg_l2_penalty(tg_tape *t, const tg_params *p, double alpha);
 
 /* ---- Optimizers ----------------------------------------------------------- */
@@ -155,7 +164,9 @@ TG_API tg_optimizer *tg_adamw_new(tg_tape *t, tg_params *p,
  * 1 - lr * weight_decay, the bias corrections) are computed in double and
  * then rounded to the dtype, and each of PyTorch's "add with alpha"
  * (g + wd p, m b1 + (1 - b1) g, p - lr d, ...) is one fused multiply-add.
- * Returns 0 or a negative status.
+ * Returns 0 or a negative status: TG_ESTATE when the optimizer, a
+ * parameter or a state tensor was freed by a reset of its tape, checked
+ * before any parameter is updated.
  */
 TG_API int tg_optimizer_step(tg_optimizer *o);
 

@@ -86,7 +86,8 @@ TG_API const tg_npz *tg_npz_load(tg_tape *t, const char *path);
 TG_API const tg_npz *tg_npz_parse(tg_tape *t, const void *data, size_t size);
 
 /* The array called name in z; NULL and TG_ENOTFOUND if there is none
- * (TG_EINVAL for NULL arguments, keeping the message of a failed load). */
+ * (TG_EINVAL for NULL arguments, keeping the message of a failed load;
+ * TG_ESTATE once the tape z belongs to was reset). */
 TG_API tg_tensor *tg_npz_get(const tg_npz *z, const char *name);
 
 /* Read only the array called name from the .npz file at path; the other

@@ -64,7 +64,11 @@ typedef struct tg_op_ctx {
 /*
  * forward: check the inputs and params, make the output on c->tape (with
  * tg_empty or tg_zeros) and fill it. On bad input call tg_set_error naming
- * the op and the shapes, and return NULL.
+ * the op and the shapes, and return NULL. The output must be a tensor
+ * this forward made: tg_apply refuses (TG_EINVAL) an input, a tensor of
+ * another tape, or one that existed before the call (a leaf, an earlier
+ * result), which recording would turn into this op's output. Its shape
+ * and dtype are the op's choice; backward gets gy shaped like it.
  */
 typedef tg_tensor *(*tg_forward_fn)(tg_op_ctx *c);
 

@@ -56,9 +56,15 @@ TG_API size_t tg_tape_bytes_reserved(const tg_tape *t);
  * gradients of t's intermediate tensors are recomputed by each pass.
  * Calling it twice on the same tape is allowed (the tape is not consumed).
  * Errors: for a NULL root, the status and message of the failure that
- * produced it (TG_EINVAL if there was none), TG_ESHAPE for a root with more than one element, TG_ESTATE
- * for a root of another tape, from before a reset, or not requiring grad,
- * TG_ENOMEM (leaf gradients may then be partly updated).
+ * produced it (TG_EINVAL if there was none), TG_ESHAPE for a root with
+ * more than one element, TG_ESTATE for a root of another tape, from before
+ * a reset, or not requiring grad, for an input freed by a reset of its
+ * tape, for an input or output written through tg_mut_* after its op was
+ * recorded, and for an input made by an op recorded on another tape
+ * (which backward does not follow: record on one tape, or tg_detach it),
+ * TG_ENOMEM, TG_ENUMERIC (anomaly mode) or a user op's failure. After any
+ * failure, leaf gradients may be partly updated: call tg_zero_grad on
+ * them before trying again.
  */
 TG_API int tg_backward(tg_tape *t, tg_tensor *root);
 
@@ -68,7 +74,8 @@ TG_API int tg_backward(tg_tape *t, tg_tensor *root);
  * Print the tape as a table, one entry a line: its position, the op, the
  * inputs and the output (names, shapes, dtypes), and the values and
  * gradients in brief (in full for tensors of up to 8 elements, else
- * min / mean / max). Returns 0, TG_EINVAL for NULLs or TG_EIO.
+ * min / mean / max). Returns 0, TG_EINVAL for NULLs, TG_ESTATE (writing
+ * nothing) for an input of another tape freed by its reset, or TG_EIO.
  */
 TG_API int tg_tape_print(const tg_tape *t, FILE *f);
 

@@ -123,8 +123,13 @@ TG_API tg_dtype tg_dtype_of(const tg_tensor *x); /* TG_DTYPE_NONE for NULL */
 TG_API tg_tape *tg_tape_of(const tg_tensor *x);      /* the owning tape */
 
 /* The values, row-major. NULL (and an error) if x is NULL or of the other
- * dtype. The mut_ versions let you write values in place: do so only on
- * tensors no recorded op has read yet, or gradients will be wrong. */
+ * dtype. The mut_ versions let you write values in place. Each call of a
+ * mut_ version counts as a write to x (x's version counter), and
+ * tg_backward, tg_vjp and tg_jvp refuse with TG_ESTATE, naming the op and
+ * the input, to differentiate an op recorded before a write to one of its
+ * inputs or its output, as PyTorch's "modified by an inplace operation":
+ * any input counts, since the library does not know which ones an op's
+ * backward reads. Record the op again after the write. */
 TG_API const float *tg_data_f32(const tg_tensor *x);
 TG_API const double *tg_data_f64(const tg_tensor *x);
 TG_API float *tg_mut_f32(tg_tensor *x);

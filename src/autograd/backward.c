@@ -24,6 +24,34 @@
 #include "tensor/tensor_struct.h"
 
 /*
+ * An input of entry e made by an op recorded on another tape: backward
+ * walks only t, so it could not hand that op's inputs their share, and
+ * their gradients would be missing without a word. Refused instead
+ * (TG_ESTATE naming the op and the input), unless the input needs no
+ * gradient. Out of line: only called for an input of another tape.
+ */
+static int foreign_input(const tg__entry *e, int i)
+{
+    char d[160];
+    tg__describe(e->in[i], d, sizeof d);
+    return tg_set_error(TG_ESTATE, "tg_backward: input %d of %s (%s) was "
+                        "made by an op recorded on another tape, which "
+                        "backward cannot follow: record the whole graph on "
+                        "one tape, or tg_detach the input", i, e->op->name,
+                        d);
+}
+
+static inline int check_foreign(const tg_tape *t, const tg__entry *e)
+{
+    for (int i = 0; i < e->n; i++) {
+        const tg_tensor *x = e->in[i];
+        if (x->tape != t && x->creator >= 0 && x->requires_grad)
+            return foreign_input(e, i);
+    }
+    return TG_OK;
+}
+
+/*
  * One link of the chain rule: entry k's op turns gy = d root / d out into
  * gx[i] = d root / d in[i] for each input that wants a gradient (gx[i] is
  * NULL for the others), and the tape adds those into the inputs' gradients.
@@ -32,6 +60,8 @@ static int backward_entry(tg_tape *t, int64_t k, const tg__entry *e)
 {
     tg__slots gx; /* where each input's gradient is written */
     int rc = tg__entry_check_inputs(e, "tg_backward");
+    if (rc == TG_OK)
+        rc = check_foreign(t, e);
     if (rc == TG_OK)
         rc = tg__grad_slots(t, e, &gx);
     if (rc != TG_OK)

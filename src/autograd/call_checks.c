@@ -92,7 +92,7 @@ int tg__copy_params_slow(tg_tape *t, const tg_op *op, const void *params,
  * caller with a stale or empty message. Both are reported here.
  */
 int tg__check_output_report(const tg_op_ctx *c, const tg_tensor *out,
-                            unsigned long errors)
+                            unsigned long errors, const tg_tensor *before)
 {
     const tg_op *op = c->op;
     if (out == NULL) {
@@ -111,6 +111,12 @@ int tg__check_output_report(const tg_op_ctx *c, const tg_tensor *out,
     if (out->tape != c->tape || out->magic != TG__LIVE)
         return tg_set_error(TG_EINVAL, "tg_%s: forward must return a new "
                             "tensor made on c->tape", op->name);
+    if (!tg__made_since(c, out, before))
+        return tg_set_error(TG_EINVAL, "tg_%s: forward returned a tensor "
+                            "that existed before the call (%s); it must "
+                            "return a new tensor made on c->tape", op->name,
+                            out->creator >= 0 ? "an earlier op's result"
+                                              : "a leaf");
     if (c->tape->anomaly)
         return tg__check_finite(c->tape, op, c->tape->n_entries, c->in, c->n,
                                 out, "the output");

@@ -59,19 +59,33 @@ static inline int tg__copy_params(tg_tape *t, const tg_op *op,
                                 : tg__copy_params_slow(t, op, params, copy);
 }
 
-/* What forward returned: a new tensor on c->tape (finite in anomaly
- * mode); a NULL is reported naming the op. errors: tg__error_count()
- * before forward ran. The report, and the inline common case: */
+/* Whether out was made on c->tape after `before` was its newest tensor
+ * (c->tape->tensors when forward began): a walk of the tensors forward
+ * made, which for a built-in op ends at the first. */
+static inline bool tg__made_since(const tg_op_ctx *c, const tg_tensor *out,
+                                  const tg_tensor *before)
+{
+    for (const tg_tensor *x = c->tape->tensors; x != before && x != NULL;
+         x = x->next)
+        if (x == out)
+            return true;
+    return false;
+}
+
+/* What forward returned: a new tensor on c->tape, made by this forward
+ * (finite in anomaly mode); a NULL, an input, or a tensor that existed
+ * before (a leaf, an earlier result) is reported naming the op. errors:
+ * tg__error_count() before forward ran; before: c->tape->tensors then.
+ * The report, and the inline common case: */
 int tg__check_output_report(const tg_op_ctx *c, const tg_tensor *out,
-                            unsigned long errors);
+                            unsigned long errors, const tg_tensor *before);
 static inline int tg__check_output(const tg_op_ctx *c, const tg_tensor *out,
-                                   unsigned long errors)
+                                   unsigned long errors,
+                                   const tg_tensor *before)
 {
     bool ok = out != NULL && out->tape == c->tape && out->magic == TG__LIVE &&
-              !c->tape->anomaly;
-    for (int i = 0; ok && i < c->n; i++)
-        ok = out != c->in[i];
-    return ok ? TG_OK : tg__check_output_report(c, out, errors);
+              !c->tape->anomaly && tg__made_since(c, out, before);
+    return ok ? TG_OK : tg__check_output_report(c, out, errors, before);
 }
 
 /* Whether an input requires grad, so that the call is recorded. */

@@ -5,6 +5,7 @@
  */
 #include "tapegrad/tape.h"
 
+#include "autograd/entry.h"
 #include "autograd/inspect.h"
 #include "tensor/tape_struct.h"
 #include "tensor/tensor_struct.h"
@@ -51,6 +52,13 @@ int tg_tape_dot(const tg_tape *t, FILE *f)
 {
     if (t == NULL || f == NULL)
         return tg_set_error(TG_EINVAL, "tg_tape_dot: tape or file is NULL");
+    /* An input of another tape, reset since, may now be any bytes: check
+     * every entry before writing anything (as tg_backward does). */
+    for (int64_t k = 0; k < t->n_entries; k++) {
+        int rc = tg__entry_check_inputs(&t->entries[k], "tg_tape_dot");
+        if (rc != TG_OK)
+            return rc;
+    }
     fputs("digraph tape {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n",
           f);
     for (int64_t k = 0; k < t->n_entries; k++) {

@@ -35,6 +35,7 @@
  */
 #include "tapegrad/gradcheck.h"
 
+#include "autograd/entry.h"
 #include "autograd/gradcheck_state.h"
 #include "tensor/element.h"
 #include "tensor/tape_struct.h"
@@ -79,7 +80,7 @@ static int check_input(const tg_gradcheck_options *o, tg_tensor *x, int i)
 {
     char fn[64];
     snprintf(fn, sizeof fn, "tg_gradcheck: input %d", i);
-    int rc = tg__check_tensor(fn, x);
+    int rc = tg__check_read(fn, x);
     if (rc != TG_OK)
         return rc;
     if (x->creator >= 0)
@@ -169,6 +170,46 @@ static tg_tensor *evaluate(tg__gc *ck, tg_tape *t)
     return tg__gc_project(t, out, w);
 }
 
+/* Whether x is one of the inputs being checked. */
+static bool is_input(const tg__gc *ck, const tg_tensor *x)
+{
+    for (int i = 0; i < ck->n; i++)
+        if (ck->in[i] == x)
+            return true;
+    return false;
+}
+
+/*
+ * Backward from y on the base tape, leaving alone the gradients of leaves
+ * fn used that are not inputs (weights it reads through its userdata):
+ * they leave the graph for this pass (requires_grad off, which backward
+ * allows at any time, docs/errors.md) and come back after it.
+ */
+static int backward_inputs_only(tg__gc *ck, tg_tensor *y)
+{
+    tg_tape *t = ck->base;
+    int64_t cap = 0;
+    for (int64_t k = 0; k < t->n_entries; k++)
+        cap += t->entries[k].n;
+    tg_tensor **off = cap ? tg_tape_alloc(t, (size_t)cap * sizeof *off) : NULL;
+    if (cap && off == NULL)
+        return tg_set_error(TG_ENOMEM, "tg_gradcheck: out of memory");
+    int64_t n_off = 0;
+    for (int64_t k = 0; k < t->n_entries; k++)
+        for (int i = 0; i < t->entries[k].n; i++) {
+            tg_tensor *x = t->entries[k].in[i];
+            if (x->creator < 0 && x->requires_grad && x->grad_of == NULL &&
+                !is_input(ck, x)) {
+                x->requires_grad = false;
+                off[n_off++] = x;
+            }
+        }
+    int rc = tg_backward(t, y);
+    for (int64_t m = 0; m < n_off; m++)
+        off[m]->requires_grad = true;
+    return rc;
+}
+
 /*
  * The analytic gradients: fn at x on the base tape, then backward. Each
  * input's old gradient is zeroed first, so it ends up holding exactly
@@ -187,7 +228,7 @@ static int analytic(tg__gc *ck)
         return TG_ENOMEM;
     if (!y->requires_grad)
         return TG_OK;        /* y does not depend on any input */
-    return tg_backward(ck->base, y);
+    return backward_inputs_only(ck, y);
 }
 
 /*

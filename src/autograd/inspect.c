@@ -5,6 +5,7 @@
 #include "tapegrad/tape.h"
 #include "tapegrad/tensor.h"
 
+#include "autograd/entry.h"
 #include "autograd/inspect.h"
 #include "io/utf8.h"
 #include "tensor/error_internal.h"
@@ -41,6 +42,11 @@ const char *tg_name(const tg_tensor *x)
 /* Element i of x; of a uniform gradient (see tg_grad_fill), its value. */
 static double value_at(const tg_tensor *x, int64_t i)
 {
+    /* a kept gradient that tg_zero_grad cleared reads as zeros (rule 10
+     * of docs/errors.md), though they are not written yet */
+    if (x->grad_of != NULL && x->grad_of->grad == x &&
+        x->grad_of->grad_state == TG__GRAD_STALE)
+        return 0.0;
     if (x->uniform)
         return x->uniform_value;
     return x->dtype == TG_F32 ? ((const float *)x->data)[i]
@@ -106,6 +112,13 @@ int tg_tape_print(const tg_tape *t, FILE *f)
 {
     if (t == NULL || f == NULL)
         return tg_set_error(TG_EINVAL, "tg_tape_print: tape or file is NULL");
+    /* An input of another tape, reset since, may now be any bytes: check
+     * every entry before writing anything (as tg_backward does). */
+    for (int64_t k = 0; k < t->n_entries; k++) {
+        int rc = tg__entry_check_inputs(&t->entries[k], "tg_tape_print");
+        if (rc != TG_OK)
+            return rc;
+    }
     fprintf(f, "tape: %lld entries\n", (long long)t->n_entries);
     for (int64_t k = 0; k < t->n_entries; k++) {
         const tg__entry *e = &t->entries[k];

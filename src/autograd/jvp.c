@@ -23,7 +23,7 @@ static int check_like(const char *fn, const char *what, int i,
 {
     if (v == NULL)
         return TG_OK;
-    int rc = tg__check_tensor(fn, v);
+    int rc = tg__check_read(fn, v);
     if (rc != TG_OK)
         return rc;
     char a[96], b[96];

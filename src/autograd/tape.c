@@ -13,13 +13,16 @@
 
 #include "autograd/call_checks.h"
 #include "autograd/entry.h"
+#include "autograd/inspect.h"
 #include "tensor/alloc.h"
 #include "tensor/arena.h"
 #include "tensor/error_internal.h"
+#include "tensor/handle.h"
 #include "tensor/tensor_check.h"
 #include "tensor/tape_struct.h"
 #include "tensor/tensor_struct.h"
 
+#include <stdio.h>
 #include <string.h>
 
 tg_tape *tg_tape_new(void)
@@ -35,7 +38,7 @@ tg_tape *tg_tape_new(void)
 }
 
 /*
- * Reset marks every tensor dead (so a stale pointer is reported, not
+ * Reset marks every tensor and handle dead (so a stale pointer is reported, not
  * silently read), then rewinds the arena and the entry list. The memory
  * stays with the tape for the next step.
  */
@@ -45,7 +48,10 @@ void tg_tape_reset(tg_tape *t)
         return;
     for (tg_tensor *x = t->tensors; x != NULL; x = x->next)
         x->magic = TG__DEAD;
+    for (tg__handle *h = t->handles; h != NULL; h = h->next)
+        h->magic = TG__DEAD;
     t->tensors = NULL;
+    t->handles = NULL;
     t->n_entries = 0;
     t->generation++;
     tg__arena_reset(&t->arena);
@@ -108,10 +114,14 @@ tg_tensor *tg_apply(tg_tape *t, const tg_op *op, int n, tg_tensor *const *in,
     if (tg__check_call(t, op, in, n) != TG_OK ||
         tg__copy_params(t, op, params, &copy) != TG_OK)
         return NULL;
+    for (int i = 0; i < n; i++)   /* a kept gradient reads as it should */
+        if (in[i]->grad_of != NULL)
+            tg__grad_prepare(in[i]);
     tg_op_ctx c = {t, op, in, n, copy, NULL};
     unsigned long errors = tg__error_count();
+    const tg_tensor *before = t->tensors;
     tg_tensor *out = op->forward(&c);
-    if (tg__check_output(&c, out, errors) != TG_OK)
+    if (tg__check_output(&c, out, errors, before) != TG_OK)
         return NULL;
     if (t->grad_enabled && tg__any_requires_grad(in, n) &&
         tg__record(t, op, in, n, out, copy, c.saved) != TG_OK)
@@ -137,15 +147,20 @@ int tg__record(tg_tape *t, const tg_op *op, tg_tensor *const *in, int n,
         t->cap_entries = cap;
     }
     tg_tensor **ins = tg__arena_alloc(&t->arena, (size_t)n * (sizeof *ins +
-                                                             sizeof(uint32_t)));
+                                                             2 * sizeof(uint32_t))
+                                                 + sizeof(uint32_t));
     if (ins == NULL)
         return tg_set_error(TG_ENOMEM, "tg_%s: out of memory recording the "
                             "op on the tape", op->name);
     memcpy(ins, in, (size_t)n * sizeof *ins);
     t->entries[t->n_entries] = (tg__entry){op, ins, n, out, params, saved};
     uint32_t *gens = tg__entry_gens(&t->entries[t->n_entries]);
-    for (int i = 0; i < n; i++)
+    uint32_t *versions = tg__entry_versions(&t->entries[t->n_entries]);
+    for (int i = 0; i < n; i++) {
         gens[i] = in[i]->generation;
+        versions[i] = in[i]->version;
+    }
+    versions[n] = out->version;
     out->creator = t->n_entries++;
     out->requires_grad = true;
     return TG_OK;
@@ -163,6 +178,21 @@ int tg__entry_report_stale(const tg__entry *e, const char *fn)
                                 e->op->name);
         if (tg__check_tensor(fn, e->in[i]) != TG_OK)
             return TG_ESTATE;
+    }
+    for (int i = 0; i <= e->n; i++) {
+        const tg_tensor *x = i < e->n ? e->in[i] : e->out;
+        if (x->version == tg__entry_versions(e)[i])
+            continue;
+        char d[160], which[32];
+        tg__describe(x, d, sizeof d);
+        if (i < e->n)
+            snprintf(which, sizeof which, "input %d", i);
+        else
+            snprintf(which, sizeof which, "the output");
+        return tg_set_error(TG_ESTATE, "%s: %s of %s (%s) was modified in "
+                            "place (tg_mut_*) after %s was recorded; its "
+                            "gradient would be wrong", fn, which,
+                            e->op->name, d, e->op->name);
     }
     return tg_set_error(TG_ESTATE, "%s: an input of %s was freed", fn,
                         e->op->name); /* not reached */

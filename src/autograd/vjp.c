@@ -191,7 +191,7 @@ static int seed(walk *w, int j, tg_tensor *out, tg_tensor *go)
         if (out->ndim > 0 &&
             (go = tg_reshape(w->t, go, out->ndim, out->shape)) == NULL)
             return tg__error_in("tg_vjp");
-    } else if (tg__check_tensor("tg_vjp", go) != TG_OK) {
+    } else if (tg__check_read("tg_vjp", go) != TG_OK) {
         return tg_last_status();
     } else if (go->dtype != out->dtype) {
         return tg_set_error(TG_EDTYPE, "tg_vjp: grad_output %d is %s; output "

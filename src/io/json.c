@@ -71,7 +71,7 @@ static int check_args(const char *path, int n, const char *const *names,
     for (int i = 0; i < n && rc == TG_OK; i++) {
         char what[48];
         snprintf(what, sizeof what, FN ": values[%d]", i);
-        rc = tg__check_tensor(what, values[i]);
+        rc = tg__check_read(what, values[i]);
     }
     return rc;
 }

@@ -219,7 +219,7 @@ int tg_npy_save(const char *path, const tg_tensor *x)
 {
     if (path == NULL)
         return tg_set_error(TG_EINVAL, "tg_npy_save: path is NULL");
-    int rc = tg__check_tensor("tg_npy_save", x);
+    int rc = tg__check_read("tg_npy_save", x);
     if (rc != TG_OK)
         return rc;
     char header[TG__NPY_HEADER_MAX];

@@ -10,6 +10,7 @@
 #include "io/npy_format.h"
 #include "io/utf8.h"
 #include "io/zip.h"
+#include "tensor/handle.h"
 #include "tensor/alloc.h"
 #include "tensor/tape_struct.h"
 #include "tensor/tensor_check.h"
@@ -60,7 +61,7 @@ static int check_save_args(const char *path, int n, const char *const *names,
         if (!tg__utf8_valid(names[i]))
             return tg_set_error(TG_EINVAL, "%s: name %d is not valid UTF-8",
                                 fn, i);
-        int rc = tg__check_tensor(fn, arrays[i]);
+        int rc = tg__check_read(fn, arrays[i]);
         if (rc != TG_OK)
             return rc;
     }
@@ -208,17 +209,26 @@ static int read_entry(tg__src *s, const tg__zip_entry *e, tg_tape *t,
 }
 
 /* Memory for n names and arrays and the tg_npz itself, on t. */
+/* The tg_npz a load returns, behind the generation check every handle
+ * has (tensor/handle.h): tg_npz_get refuses it after a reset. */
+typedef struct npz_handle {
+    tg__handle h;
+    tg_npz z;
+} npz_handle;
+
 static tg_npz *npz_new(tg__src *s, tg_tape *t, int n, const char ***names,
                        tg_tensor ***arrays)
 {
     size_t k = (size_t)(n ? n : 1);
-    tg_npz *z = tg__arena_alloc(&t->arena, sizeof *z);
     *names = tg__arena_alloc(&t->arena, k * sizeof **names);
     *arrays = tg__arena_alloc(&t->arena, k * sizeof **arrays);
-    if (z == NULL || *names == NULL || *arrays == NULL) {
+    npz_handle *zh = *names && *arrays ? tg__handle_new("", t, sizeof *zh)
+                                       : NULL;
+    if (zh == NULL) {
         tg__src_error(s, TG_ENOMEM, "out of memory");
         return NULL;
     }
+    tg_npz *z = &zh->z;
     z->n = n;
     z->names = *names;
     z->arrays = *arrays;
@@ -318,6 +328,10 @@ tg_tensor *tg_npz_get(const tg_npz *z, const char *name)
                          z == NULL ? "archive" : "name");
         return NULL;
     }
+    const npz_handle *zh = (const npz_handle *)(const void *)
+        ((const char *)z - offsetof(npz_handle, z));
+    if (tg__check_handle("tg_npz_get", zh, "archive") != TG_OK)
+        return NULL;
     for (int i = 0; i < z->n; i++)
         if (strcmp(z->names[i], name) == 0)
             return z->arrays[i];

@@ -5,6 +5,8 @@
 #include "tapegrad/nn.h"
 
 #include "tensor/error_internal.h"
+#include "nn/params.h"
+#include "tensor/handle.h"
 
 #include <math.h>
 
@@ -21,21 +23,35 @@ int tg_linear_layer_init(tg_linear_layer *l, tg_tape *t, tg_params *p,
                             (long long)out);
     /* PyTorch's nn.Linear: kaiming_uniform(a = sqrt(5)) for W, which is
      * U(-1/sqrt(in), 1/sqrt(in)), and the same bound for b. */
+    /* A failure changes nothing: not *l, not p, not the rng. */
+    if (p != NULL && tg__check_handle("tg_linear_layer_init", p,
+                                      "parameter list") != TG_OK)
+        return tg_last_status();
     double bound = 1.0 / sqrt((double)in);
     int64_t wshape[2] = {out, in};
-    l->weight = tg_rand_uniform(t, rng, dt, 2, wshape, -bound, bound);
-    l->bias = bias ? tg_rand_uniform(t, rng, dt, 1, &out, -bound, bound) : NULL;
-    if (l->weight == NULL || (bias && l->bias == NULL))
+    tg_rng rng_before = *rng;
+    tg_linear_layer made = {
+        tg_rand_uniform(t, rng, dt, 2, wshape, -bound, bound), NULL};
+    if (bias && made.weight != NULL)
+        made.bias = tg_rand_uniform(t, rng, dt, 1, &out, -bound, bound);
+    int rc = made.weight == NULL || (bias && made.bias == NULL)
+                 ? tg_last_status() : TG_OK;
+    int64_t before = tg_params_count(p);
+    if (rc == TG_OK && p != NULL) {
+        rc = tg_params_add(p, made.weight);
+        if (rc == TG_OK && bias)
+            rc = tg_params_add(p, made.bias);
+    }
+    if (rc != TG_OK) {
+        tg__params_truncate(p, before);
+        *rng = rng_before;
         return tg__error_in("tg_linear_layer_init");
-    tg_set_requires_grad(l->weight, true);
+    }
+    tg_set_requires_grad(made.weight, true);   /* leaves: cannot fail */
     if (bias)
-        tg_set_requires_grad(l->bias, true);
-    if (p == NULL)
-        return TG_OK;
-    int rc = tg_params_add(p, l->weight);
-    if (rc == TG_OK && bias)
-        rc = tg_params_add(p, l->bias);
-    return rc == TG_OK ? TG_OK : tg__error_in("tg_linear_layer_init");
+        tg_set_requires_grad(made.bias, true);
+    *l = made;
+    return TG_OK;
 }
 
 tg_tensor *tg_linear_layer_forward(tg_tape *t, const tg_linear_layer *l,
@@ -50,6 +66,7 @@ tg_tensor *tg_linear_layer_forward(tg_tape *t, const tg_linear_layer *l,
 }
 
 struct tg_mlp {
+    tg__handle h;            /* first: the generation check (handle.h) */
     int n_layers;
     tg_linear_layer *layers;
     tg_activation_fn act;
@@ -67,31 +84,49 @@ tg_mlp *tg_mlp_new(tg_tape *t, tg_params *p, tg_rng *rng, tg_dtype dt, int n,
         tg_set_error(TG_EINVAL, "tg_mlp_new: tape is NULL");
         return NULL;
     }
-    tg_mlp *m = tg_tape_alloc(t, sizeof *m);
-    tg_linear_layer *layers = tg_tape_alloc(t, (size_t)(n - 1) * sizeof *layers);
-    if (m == NULL || layers == NULL) {
-        tg__error_in("tg_mlp_new");
+    if (p != NULL && tg__check_handle("tg_mlp_new", p, "parameter list")
+                         != TG_OK)
+        return NULL;
+    /* A failure half-way takes back what was added to p, so that it
+     * changes nothing (docs/errors.md). */
+    if (rng == NULL) {
+        tg_set_error(TG_EINVAL, "tg_mlp_new: rng is NULL");
         return NULL;
     }
-    *m = (tg_mlp){n - 1, layers, act};
-    /* The user called tg_mlp_new: its name first, then the inner cause
-     * ("tg_mlp_new: tg_linear_layer_init: tg_rand_uniform: ..."). */
+    int64_t before = tg_params_count(p);
+    tg_rng rng_before = *rng;
+    tg_linear_layer *layers = tg_tape_alloc(t, (size_t)(n - 1) * sizeof *layers);
+    if (layers == NULL) {
+        tg_set_error(TG_ENOMEM, "tg_mlp_new: out of memory");
+        return NULL;
+    }
     for (int i = 0; i + 1 < n; i++)
         if (tg_linear_layer_init(&layers[i], t, p, rng, dt, widths[i],
                                  widths[i + 1], true) != TG_OK) {
+            /* The user called tg_mlp_new: its name first, then the inner
+             * cause ("tg_mlp_new: tg_linear_layer_init: ..."). */
             tg__error_in("tg_mlp_new");
+            tg__params_truncate(p, before);
+            *rng = rng_before;
             return NULL;
         }
+    tg_mlp *m = tg__handle_new("tg_mlp_new", t, sizeof *m);
+    if (m == NULL) {
+        tg__params_truncate(p, before);
+        *rng = rng_before;
+        return NULL;
+    }
+    m->n_layers = n - 1;
+    m->layers = layers;
+    m->act = act;
     return m;
 }
 
 tg_tensor *tg_mlp_forward(tg_tape *t, const tg_mlp *m, tg_tensor *x)
 {
-    if (m == NULL) {
-        if (tg_last_status() == TG_OK) /* else keep the earlier failure */
-            tg_set_error(TG_EINVAL, "tg_mlp_forward: network is NULL");
+    /* a NULL m keeps the earlier failure */
+    if (tg__check_handle("tg_mlp_forward", m, "network") != TG_OK)
         return NULL;
-    }
     for (int i = 0; i < m->n_layers; i++) {
         x = tg_linear_layer_forward(t, &m->layers[i], x);
         if (i + 1 < m->n_layers)
@@ -102,12 +137,16 @@ tg_tensor *tg_mlp_forward(tg_tape *t, const tg_mlp *m, tg_tensor *x)
 
 int tg_mlp_layers(const tg_mlp *m)
 {
-    return m ? m->n_layers : 0;
+    if (m == NULL || tg__check_handle("tg_mlp_layers", m, "network") != TG_OK)
+        return 0;
+    return m->n_layers;
 }
 
 tg_linear_layer *tg_mlp_layer(const tg_mlp *m, int i)
 {
-    if (m == NULL || i < 0 || i >= m->n_layers) {
+    if (tg__check_handle("tg_mlp_layer", m, "network") != TG_OK)
+        return NULL;
+    if (i < 0 || i >= m->n_layers) {
         tg_set_error(TG_EINVAL, "tg_mlp_layer: index %d is outside 0..%d", i,
                      tg_mlp_layers(m) - 1);
         return NULL;

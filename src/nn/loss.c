@@ -8,6 +8,7 @@
 #include "tapegrad/nn.h"
 
 #include "tensor/error_internal.h"
+#include "tensor/handle.h"
 
 static bool same_shape(const tg_tensor *a, const tg_tensor *b)
 {
@@ -42,18 +43,14 @@ tg_tensor *tg_hinge_loss(tg_tape *t, tg_tensor *scores, tg_tensor *labels)
 /* alpha * (sum(p0^2) + sum(p1^2) + ...). */
 tg_tensor *tg_l2_penalty(tg_tape *t, const tg_params *p, double alpha)
 {
-    if (p == NULL) {
-        /* A NULL handle usually comes from a call that failed: keep its error
-         * (the NULL-propagation contract), else say what was NULL. */
-        if (tg_last_status() == TG_OK)
-            tg_set_error(TG_EINVAL, "tg_l2_penalty: parameter list is NULL");
+    /* A NULL handle usually comes from a call that failed: keep its error
+     * (the NULL-propagation contract), else say what was NULL. */
+    if (tg__check_handle("tg_l2_penalty", p, "parameter list") != TG_OK)
         return NULL;
-    }
-    if (tg_params_count(p) == 0) {
-        tg_tensor *zero = tg_scalar(t, TG_F32, 0.0);
-        if (zero == NULL)
-            tg__error_in("tg_l2_penalty");
-        return zero;
+    if (tg_params_count(p) == 0) {   /* no dtype to give the zero */
+        tg_set_error(TG_EINVAL, "tg_l2_penalty: the parameter list is empty "
+                     "(the penalty would have no dtype); skip the call");
+        return NULL;
     }
     tg_tensor *total = NULL;
     for (int64_t i = 0; i < tg_params_count(p); i++) {

@@ -4,33 +4,48 @@
 #include "optimizer.h"
 
 #include "tensor/error_internal.h"
+#include "tensor/tape_struct.h"
+#include "tensor/tensor_struct.h"
 
 #include <math.h>
 #include <string.h>
 
+/* Whether x is a tensor not freed by a reset (NULL is not). */
+static bool live(const tg_tensor *x)
+{
+    return x != NULL && x->magic == TG__LIVE &&
+           x->generation == x->tape->generation;
+}
+
 tg_optimizer *tg__optimizer_new(const char *fn, tg_tape *t, tg_params *p,
                                 opt_kind kind, int n_state)
 {
-    if (t == NULL || p == NULL) {
-        /* A NULL list usually comes from a tg_params_new that failed:
-         * keep its error (the NULL-propagation contract). */
-        if (p != NULL || tg_last_status() == TG_OK)
-            tg_set_error(TG_EINVAL, "%s: %s is NULL", fn,
-                         t ? "parameter list" : "tape");
+    if (t == NULL) {
+        tg_set_error(TG_EINVAL, "%s: tape is NULL", fn);
         return NULL;
     }
+    /* A NULL list usually comes from a tg_params_new that failed: keep
+     * its error (the NULL-propagation contract). */
+    if (tg__check_handle(fn, p, "parameter list") != TG_OK)
+        return NULL;
     int64_t n = tg_params_count(p);
-    tg_optimizer *o = tg_tape_alloc(t, sizeof *o);
+    for (int64_t i = 0; i < n; i++)
+        if (!live(tg_params_at(p, i))) {
+            tg_set_error(TG_ESTATE, "%s: parameter %lld was freed by a reset "
+                         "of its tape", fn, (long long)i);
+            return NULL;
+        }
     tg_tensor **slots = tg_tape_alloc(t, (size_t)(3 * n + 1) * sizeof *slots);
     int64_t *count = tg_tape_alloc(t, (size_t)(n + 1) * sizeof *count);
-    if (o == NULL || slots == NULL || count == NULL) {
-        tg__error_in(fn);   /* "tg_adam_new: tg_tape_alloc: out of memory" */
+    if (slots == NULL || count == NULL) {
+        tg_set_error(TG_ENOMEM, "%s: out of memory", fn);
         return NULL;
     }
     memset(count, 0, (size_t)(n + 1) * sizeof *count);
-    *o = (tg_optimizer){.kind = kind, .tape = t, .n = n, .params = slots,
-                        .state1 = slots + n, .state2 = slots + 2 * n,
-                        .count = count};
+    tg_optimizer o_ = {.kind = kind, .n = n, .params = slots,
+                       .state1 = slots + n, .state2 = slots + 2 * n,
+                       .count = count};
+    tg_optimizer *o = &o_;
     for (int64_t i = 0; i < n; i++) {
         tg_tensor *x = tg_params_at(p, i);
         o->params[i] = x;
@@ -40,11 +55,38 @@ tg_optimizer *tg__optimizer_new(const char *fn, tg_tape *t, tg_params *p,
                                                tg_shape(x)) : NULL;
         if ((n_state >= 1 && o->state1[i] == NULL) ||
             (n_state >= 2 && o->state2[i] == NULL)) {
-            tg__error_in(fn);
+            tg_set_error(TG_ENOMEM, "%s: out of memory for the state of "
+                         "parameter %lld", fn, (long long)i);
             return NULL;
         }
     }
-    return o;
+    /* The handle last: it joins the tape's list only when all is made. */
+    tg_optimizer *made = tg__handle_new(fn, t, sizeof *made);
+    if (made == NULL)
+        return NULL;
+    tg__handle h = made->h;
+    *made = o_;
+    made->h = h;
+    return made;
+}
+
+int tg__optimizer_check(const char *fn, const tg_optimizer *o)
+{
+    int rc = tg__check_handle(fn, o, "optimizer");
+    if (rc != TG_OK)
+        return rc;
+    for (int64_t k = 0; k < o->n; k++) {
+        const char *what = NULL;
+        if (!live(o->params[k]))
+            what = "parameter";
+        else if ((o->state1[k] && !live(o->state1[k])) ||
+                 (o->state2[k] && !live(o->state2[k])))
+            what = "the state of parameter";
+        if (what != NULL)
+            return tg_set_error(TG_ESTATE, "%s: %s %lld was freed by a reset "
+                                "of its tape", fn, what, (long long)k);
+    }
+    return TG_OK;
 }
 
 tg_sgd_options tg_sgd_defaults(double lr)
@@ -131,26 +173,19 @@ tg_optimizer *tg_adamw_new(tg_tape *t, tg_params *p, const tg_adam_options *opt)
 
 int tg_optimizer_step(tg_optimizer *o)
 {
-    if (o == NULL)
-        return tg_last_status() != TG_OK /* kept from the failed _new */
-                   ? tg_last_status()
-                   : tg_set_error(TG_EINVAL, "tg_optimizer_step: optimizer "
-                                  "is NULL");
+    /* A NULL o keeps the failure of the _new that failed. Every check
+     * comes before the first update, so a failure changes nothing. */
+    int rc = tg__optimizer_check("tg_optimizer_step", o);
+    if (rc != TG_OK)
+        return rc;
     return o->kind == OPT_SGD ? tg__sgd_step(o) : tg__adam_step(o);
-}
-
-/* A NULL optimizer: keep the error of the _new that failed, if any. */
-static int null_optimizer(const char *fn)
-{
-    if (tg_last_status() != TG_OK)
-        return tg_last_status();
-    return tg_set_error(TG_EINVAL, "%s: optimizer is NULL", fn);
 }
 
 int tg_optimizer_set_lr(tg_optimizer *o, double lr)
 {
-    if (o == NULL)
-        return null_optimizer("tg_optimizer_set_lr");
+    int rc = tg__check_handle("tg_optimizer_set_lr", o, "optimizer");
+    if (rc != TG_OK)
+        return rc;
     if (!rate_ok(lr))
         return tg_set_error(TG_EINVAL, "tg_optimizer_set_lr: lr %g must be "
                             "finite and >= 0", lr);
@@ -163,9 +198,7 @@ int tg_optimizer_set_lr(tg_optimizer *o, double lr)
 
 double tg_optimizer_lr(const tg_optimizer *o)
 {
-    if (o == NULL) {
-        null_optimizer("tg_optimizer_lr");
+    if (tg__check_handle("tg_optimizer_lr", o, "optimizer") != TG_OK)
         return NAN;
-    }
     return o->kind == OPT_SGD ? o->sgd.lr : o->adam.lr;
 }

@@ -96,7 +96,7 @@ tg_tensor *tg_cast(tg_tape *t, tg_tensor *x, tg_dtype dtype)
 
 tg_tensor *tg_detach(tg_tape *t, tg_tensor *x)
 {
-    if (tg__check_tensor("tg_detach", x) != TG_OK)
+    if (tg__check_read("tg_detach", x) != TG_OK)
         return NULL;
     if (t == NULL) {
         tg_set_error(TG_EINVAL, "tg_detach: tape is NULL");

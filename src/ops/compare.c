@@ -141,7 +141,7 @@ static tg_tensor *mask_apply(tg_tape *t, const tg_op *op, tg_tensor *a,
 static tg_tensor *mask_apply_scalar(tg_tape *t, const tg_op *op,
                                     const char *fn, tg_tensor *x, double c)
 {
-    if (tg__check_tensor(fn, x) != TG_OK)
+    if (tg__check_read(fn, x) != TG_OK)
         return NULL;
     if (t == NULL) {
         tg_set_error(TG_EINVAL, "%s: tape is NULL", fn);

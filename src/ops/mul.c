@@ -83,7 +83,7 @@ tg_tensor *tg_mul(tg_tape *t, tg_tensor *a, tg_tensor *b)
  * tg_add_scalar. */
 tg_tensor *tg_mul_scalar(tg_tape *t, tg_tensor *x, double c)
 {
-    if (tg__check_tensor("tg_mul_scalar", x) != TG_OK)
+    if (tg__check_read("tg_mul_scalar", x) != TG_OK)
         return NULL;
     if (t == NULL) {
         tg_set_error(TG_EINVAL, "tg_mul_scalar: tape is NULL");

@@ -85,6 +85,7 @@ tg_tensor *tg__tensor_place(const char *fn, tg_tape *t, tg_dtype dt,
     tg_tensor *x = (tg_tensor *)mem;
     x->magic = TG__LIVE;
     x->generation = t->generation;
+    x->version = 0;
     x->tape = t;
     x->next = t->tensors;
     x->data = mem + head;

@@ -72,7 +72,7 @@ static double sum_f64(const double *restrict x, int64_t n)
 
 double tg_sum_value(const tg_tensor *x)
 {
-    if (tg__check_tensor("tg_sum_value", x) != TG_OK)
+    if (tg__check_read("tg_sum_value", x) != TG_OK)
         return NAN;
     if (x->dtype == TG_F32)
         return sum_f32(x->data, x->numel);

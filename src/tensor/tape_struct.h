@@ -13,6 +13,7 @@
 #include "tensor/arena.h"
 
 struct tg__entry;
+struct tg__handle;
 
 struct tg_tape {
     tg__arena arena;
@@ -20,6 +21,7 @@ struct tg_tape {
     int64_t n_entries;
     int64_t cap_entries;
     tg_tensor *tensors;      /* every live tensor, newest first */
+    struct tg__handle *handles; /* every live handle (tensor/handle.h) */
     uint32_t generation;     /* bumped by every reset */
     bool grad_enabled;
     bool anomaly;            /* check every value for NaN and infinity */

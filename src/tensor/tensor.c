@@ -81,8 +81,18 @@ static void *data_as(const char *fn, const tg_tensor *x, tg_dtype dt)
 
 const float *tg_data_f32(const tg_tensor *x) { return data_as("tg_data_f32", x, TG_F32); }
 const double *tg_data_f64(const tg_tensor *x) { return data_as("tg_data_f64", x, TG_F64); }
-float *tg_mut_f32(tg_tensor *x) { return data_as("tg_mut_f32", x, TG_F32); }
-double *tg_mut_f64(tg_tensor *x) { return data_as("tg_mut_f64", x, TG_F64); }
+/* A writable pointer counts as a write: recorded entries that read x see
+ * that it changed (the version counter, tensor_struct.h). */
+static void *mut_as(const char *fn, tg_tensor *x, tg_dtype dt)
+{
+    void *p = data_as(fn, x, dt);
+    if (p != NULL)
+        x->version++;
+    return p;
+}
+
+float *tg_mut_f32(tg_tensor *x) { return mut_as("tg_mut_f32", x, TG_F32); }
+double *tg_mut_f64(tg_tensor *x) { return mut_as("tg_mut_f64", x, TG_F64); }
 
 double tg_item(const tg_tensor *x)
 {
@@ -101,7 +111,7 @@ double tg_item(const tg_tensor *x)
 
 double tg_value_at(const tg_tensor *x, int64_t i)
 {
-    if (tg__check_tensor("tg_value_at", x) != TG_OK)
+    if (tg__check_read("tg_value_at", x) != TG_OK)
         return NAN;
     if (i < 0 || i >= x->numel) {
         tg_set_error(TG_EINVAL, "tg_value_at: index %lld is outside 0..%lld",

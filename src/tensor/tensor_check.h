@@ -7,6 +7,7 @@
 
 #include "tapegrad/tensor.h"
 
+#include "tensor/grad_buffer.h"
 #include "tensor/tape_struct.h"
 #include "tensor/tensor_struct.h"
 
@@ -25,6 +26,21 @@ static inline int tg__check_tensor(const char *fn, const tg_tensor *x)
         x->generation == x->tape->generation)
         return TG_OK;
     return tg__check_tensor_report(fn, x);
+}
+
+/*
+ * tg__check_tensor for a call that reads x's elements. A gradient buffer
+ * kept by the caller (g = tg_grad(x)) may hold what is not yet written
+ * out (zeros after tg_zero_grad, one value for all elements after a
+ * backward): it is written out first, so that g reads the same through
+ * every call (tg__grad_prepare). Any other tensor costs one test.
+ */
+static inline int tg__check_read(const char *fn, const tg_tensor *x)
+{
+    int rc = tg__check_tensor(fn, x);
+    if (rc == TG_OK && x->grad_of != NULL)
+        tg__grad_prepare(x);
+    return rc;
 }
 
 /* Bytes per element (tg_dtype_size, inline for the constructors). */

@@ -28,6 +28,9 @@ enum tg__grad_state {
 struct tg_tensor {
     uint32_t magic;          /* TG__LIVE while its tape owns it */
     uint32_t generation;     /* the tape's generation when it was made */
+    uint32_t version;        /* bumped by every tg_mut_f32 / tg_mut_f64:
+                                backward refuses an entry whose input or
+                                output changed since it was recorded */
     tg_tape *tape;           /* the owner */
     tg_tensor *next;         /* the owner's list of tensors, newest first */
     void *data;              /* numel values of dtype, row-major */

@@ -10,7 +10,11 @@
  * differentiated again), tg_jvp and tg_hvp, reset a tape, switch grad and
  * anomaly mode), so the
  * sanitizers see every op on scalars, size-1 dims, broadcasts and bad
- * arguments.
+ * arguments. Lifecycles too: requires_grad switched on and off, values
+ * written through tg_mut_* between calls (backward must then refuse
+ * entries that read them), gradients kept as tensors and used by later
+ * calls, and a parameter list and optimizer per tape that are stepped
+ * and must be refused once their tape is reset.
  *
  * Every call must either succeed with a consistent result or fail with a
  * negative status and a message naming the call ("tg_..." or "anomaly:
@@ -18,6 +22,7 @@
  * (TG_ESTATE). Anything else aborts.
  */
 #include <tapegrad.h>
+#include <tapegrad/nn.h>
 #include <tapegrad/vjp.h>
 
 #include <math.h>
@@ -45,6 +50,8 @@ enum { POOL = 12, MAX_STEPS = 64 };
 typedef struct state {
     tg_tape *tape[2];
     tg_tensor *pool[POOL];
+    tg_params *params[2];        /* on tape[k], of tensors of tape[k] */
+    tg_optimizer *opt[2];
 } state;
 
 static void fail(void)
@@ -159,10 +166,66 @@ static void reset(state *s, prog *g)
             fail();
         tg_clear_error();
     }
+    /* So must the handles made on it, before anything reuses its memory. */
+    if (s->params[k] != NULL &&
+        (tg_params_count(s->params[k]) != 0 || tg_last_status() != TG_ESTATE))
+        fail();
+    tg_clear_error();
+    if (s->opt[k] != NULL && tg_optimizer_step(s->opt[k]) != TG_ESTATE)
+        fail();
+    tg_clear_error();
+    s->params[k] = NULL;
+    s->opt[k] = NULL;
     /* Later allocations may land where those tensors were: forget them. */
     for (int i = 0; i < POOL; i++)
         if (s->pool[i] != NULL && tg_tape_of(s->pool[i]) == s->tape[k])
             s->pool[i] = NULL;
+}
+
+/* Write a value into x through tg_mut_*: an entry recorded before that
+ * reads x must be refused by a later backward. */
+static void write_in_place(tg_tensor *x, prog *g)
+{
+    double v = ((int)take(g, 256) - 128) / 16.0;
+    if (tg_dtype_of(x) == TG_F32) {
+        float *p = tg_mut_f32(x);
+        if (p != NULL)
+            p[take(g, 256) % tg_numel(x)] = (float)v;
+    } else if (tg_dtype_of(x) == TG_F64) {
+        double *p = tg_mut_f64(x);
+        if (p != NULL)
+            p[take(g, 256) % tg_numel(x)] = v;
+    }
+    check_status(tg_last_status());
+    tg_clear_error();
+}
+
+/* Tape k's parameter list: made on first use, x added (when it is a
+ * tensor of tape k), and an optimizer over it made and stepped. */
+static void train(state *s, prog *g, tg_tensor *x)
+{
+    unsigned k = take(g, 2);
+    if (s->params[k] == NULL) {
+        s->params[k] = tg_params_new(s->tape[k]);
+        if (s->params[k] == NULL)
+            fail();
+    }
+    if (x != NULL && tg_tape_of(x) == s->tape[k]) {
+        check_status(tg_params_add(s->params[k], x));
+        tg_clear_error();
+    }
+    if (s->opt[k] == NULL && take(g, 2)) {
+        tg_sgd_options sgd = tg_sgd_defaults(0.125);
+        sgd.momentum = take(g, 2) ? 0.5 : 0.0;
+        s->opt[k] = take(g, 2) ? tg_sgd_new(s->tape[k], s->params[k], &sgd)
+                               : tg_adam_new(s->tape[k], s->params[k], NULL);
+        if (s->opt[k] == NULL)
+            check_status(tg_last_status());
+        tg_clear_error();
+    } else if (s->opt[k] != NULL) {
+        check_status(tg_optimizer_step(s->opt[k]));
+        tg_clear_error();
+    }
 }
 
 /* seq: layer norm with a fuzzed normalized shape, attention, and GRU,
@@ -524,20 +587,32 @@ static void step(state *s, prog *g)
         index_step(s, g, t, x, y, axis);
         break;
     default:
-        switch (take(g, 6)) {
+        switch (take(g, 10)) {
         case 0: reset(s, g); break;
         case 1: tg_tape_set_grad_enabled(t, take(g, 2)); break;
         case 2: tg_tape_set_anomaly(t, take(g, 2)); break;
         case 3: layer(s, g, t, x); break;
         case 4: clip(s, g, t); break;
-        default: tg_zero_grad(x); tg_clear_error(); break;
+        case 5: tg_zero_grad(x); tg_clear_error(); break;
+        case 6:   /* fails (TG_EINVAL) for a non-leaf */
+            check_status(tg_set_requires_grad(x, take(g, 2)));
+            tg_clear_error();
+            break;
+        case 7: write_in_place(x, g); break;
+        case 8: {   /* a gradient kept as a tensor, used by later calls */
+            tg_tensor *gr = tg_grad(x);
+            if (gr != NULL || tg_last_status() != TG_OK)
+                keep(s, g, gr);
+            break;
+        }
+        default: train(s, g, x); break;
         }
     }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    state s = {{tg_tape_new(), tg_tape_new()}, {NULL}};
+    state s = {{tg_tape_new(), tg_tape_new()}, {NULL}, {NULL}, {NULL}};
     prog g = {data, size};
     tg_clear_error();
     for (int i = 0; i < MAX_STEPS && g.n > 0; i++)
