@@ -312,7 +312,7 @@ START_TEST(nn_messages_name_the_users_call)
     tg_params *params = tg_params_new(t);
     ck_assert_null_status(tg_mlp_new(t, params, NULL, TG_F64, 3, widths,
                                      tg_relu), TG_EINVAL,
-                          "tg_mlp_new: tg_linear_layer_init: rng is NULL");
+                          "tg_mlp_new: rng is NULL");
     tg_tape_free(t);
     tg_tape *s = tg_tape_new();
     tg_test_fail_after(1);
