@@ -216,15 +216,18 @@ int64_t tg__conv_chunk(const tg__conv_geom *g)
     return nb < 1 ? 1 : nb > g->n ? g->n : nb;
 }
 
-bool tg__conv_col_kept(const tg__conv_geom *g)
+bool tg__conv_col_kept(tg_dtype dt, const tg__conv_geom *g)
 {
-    return g->g == 1 && tg__conv_chunk(g) == g->n;
+    return g->g == 1 && tg__conv_chunk(g) == g->n &&
+           !tg__conv_direct_ok(dt, g);
 }
 
 int64_t tg__conv_scratch_elems(const tg__conv_geom *g)
 {
     int64_t nb = tg__conv_chunk(g), P = g->oh * g->ow;
-    return nb * P * (g->c / g->g * g->kh * g->kw + g->o / g->g);
+    int64_t cols = nb * P * (g->c / g->g * g->kh * g->kw + g->o / g->g);
+    int64_t direct = tg__conv_direct_scratch(g);
+    return direct > cols ? direct : cols;
 }
 
 /* The two parts of the scratch: col (K x nb P), then t (o/g x nb P). */
@@ -260,6 +263,10 @@ void tg__conv_forward(tg_dtype dt, const tg__conv_geom *g, const void *x,
     size_t es = tg_dtype_size(dt);
     int64_t og = g->o / g->g, P = g->oh * g->ow;
     int64_t K = g->c / g->g * g->kh * g->kw, chunk = tg__conv_chunk(g);
+    if (tg__conv_direct_ok(dt, g)) {
+        tg__conv_direct_forward(g, x, w, bias, y, scratch);
+        return;
+    }
     void *t = rows_of(dt, g, scratch);
     for (int64_t n0 = 0; n0 < g->n; n0 += chunk) {
         int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk;
@@ -300,6 +307,10 @@ void tg__conv_weight_grad(tg_dtype dt, const tg__conv_geom *g, const void *x,
     size_t es = tg_dtype_size(dt);
     int64_t og = g->o / g->g, P = g->oh * g->ow;
     int64_t K = g->c / g->g * g->kh * g->kw, chunk = tg__conv_chunk(g);
+    if (tg__conv_direct_ok(dt, g)) {
+        tg__conv_direct_weight_grad(g, x, gy, gw, scratch);
+        return;
+    }
     void *t = rows_of(dt, g, scratch);
     for (int64_t n0 = 0; n0 < g->n; n0 += chunk) {
         int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk;
