@@ -236,14 +236,14 @@ static void argmax_2x2_f32(tg__pool_plan *pl, const float *x)
             for (int64_t j = 0; j < pl->ow; j++) {
                 float v[4] = {r0[2 * j], r0[2 * j + 1], r1[2 * j],
                               r1[2 * j + 1]};
-                int best = 0;
+                int64_t best = 0;
                 float bv = v[0];
-                for (int k = 1; k < 4; k++)
-                    if (v[k] > bv || isnan(v[k])) {
-                        best = k;
-                        bv = v[k];
-                    }
-                arg[j] = (2 * i + best / 2) * w + 2 * j + best % 2;
+                for (int k = 1; k < 4; k++) { /* selects, no branches */
+                    bool take = v[k] > bv || v[k] != v[k];
+                    best = take ? (k / 2) * w + k % 2 : best;
+                    bv = take ? v[k] : bv;
+                }
+                arg[j] = 2 * i * w + 2 * j + best;
             }
         }
 }
