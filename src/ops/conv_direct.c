@@ -11,7 +11,8 @@
  *     forward:      y[o][i][j]  = b[o] + sum_pq w[o][p][q] xp[i+p][j+q]
  *                   (4 rows x 16 columns of y at a time: 8 accumulators)
  *     weight grad:  gw[o][p][q] = sum_n,i,j gy[o][i][j] xp[i+p][j+q]
- *                   (one accumulator per q, lanes summed at the end)
+ *                   (one accumulator per p, q for two kernel rows p at a
+ *                   time, lanes summed at the end)
  *
  * Every output element is summed in one fixed order whatever the thread
  * count: the forward splits samples, the weight gradient output channels.
@@ -145,68 +146,83 @@ DIRECT_ATTR static void fwd_sample(const direct_job *j, int64_t s)
     }
 }
 
-/* The lanes of an output row's 8-column piece starting at j0 that lie
- * inside the row (the rest read as 0). */
-DIRECT_ATTR static __m256 load_row(const float *r, int64_t j0, int64_t ow)
-{
-    if (j0 + 8 <= ow)
-        return _mm256_loadu_ps(r + j0);
-    int32_t m[8];
-    for (int l = 0; l < 8; l++)
-        m[l] = j0 + l < ow ? -1 : 0;
-    return _mm256_maskload_ps(r + j0, _mm256_loadu_si256((const __m256i *)m));
-}
-
 static float hsum(const float v[8])
 {
     /* A fixed tree, the same on every call. */
     return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
 }
 
-/* gw[o][p][q] for q < KW, over every sample: KW accumulators of 8 lanes.
- * Inlined with KW a constant, so they stay in registers. */
+/* gw[o][p + r][q] for r < NP (1 or 2 kernel rows) and q < KW, over every
+ * sample: NP KW accumulators of 8 lanes, each piece of gy loaded once for
+ * all of them. The last piece of a row is a masked load (lanes past ow
+ * read as 0). Inlined with NP and KW constants, so the accumulators stay
+ * in registers. */
 DIRECT_ATTR static inline __attribute__((always_inline)) void
-wgrad_row(const direct_job *j, int64_t o, int64_t p, const int KW)
+wgrad_rows(const direct_job *j, int64_t o, int64_t p, const int NP,
+           const int KW)
 {
     const tg__conv_geom *g = j->g;
     int64_t wp = wp_of(g), plane = hp_of(g) * wp;
-    __m256 acc[DMAX_KW];
-    for (int q = 0; q < KW; q++)
-        acc[q] = _mm256_setzero_ps();
+    int64_t full = g->ow / 8 * 8;
+    int32_t m[8];
+    for (int l = 0; l < 8; l++)
+        m[l] = full + l < g->ow ? -1 : 0;
+    __m256i mask = _mm256_loadu_si256((const __m256i *)m);
+    __m256 acc[2][DMAX_KW];
+    for (int r = 0; r < NP; r++)
+        for (int q = 0; q < KW; q++)
+            acc[r][q] = _mm256_setzero_ps();
     for (int64_t s = 0; s < g->n; s++) {
         const float *gyo = j->gy + (s * g->o + o) * g->oh * g->ow;
         const float *xp = j->xp + s * plane + p * wp;
         for (int64_t i = 0; i < g->oh; i++) {
             const float *gr = gyo + i * g->ow, *xr = xp + i * wp;
             for (int64_t j0 = 0; j0 < g->ow; j0 += 8) {
-                __m256 gv = load_row(gr, j0, g->ow);
-                for (int q = 0; q < KW; q++)
-                    acc[q] = _mm256_fmadd_ps(
-                        gv, _mm256_loadu_ps(xr + j0 + q), acc[q]);
+                __m256 gv = j0 < full ? _mm256_loadu_ps(gr + j0)
+                                      : _mm256_maskload_ps(gr + j0, mask);
+                for (int r = 0; r < NP; r++)
+                    for (int q = 0; q < KW; q++)
+                        acc[r][q] = _mm256_fmadd_ps(
+                            gv, _mm256_loadu_ps(xr + r * wp + j0 + q),
+                            acc[r][q]);
             }
         }
     }
-    float *out = j->gw + (o * g->kh + p) * g->kw;
-    for (int q = 0; q < KW; q++) {
-        float lanes[8];
-        _mm256_storeu_ps(lanes, acc[q]);
-        out[q] = hsum(lanes);
+    for (int r = 0; r < NP; r++) {
+        float *out = j->gw + (o * g->kh + p + r) * g->kw;
+        for (int q = 0; q < KW; q++) {
+            float lanes[8];
+            _mm256_storeu_ps(lanes, acc[r][q]);
+            out[q] = hsum(lanes);
+        }
     }
+}
+
+/* Kernel rows two at a time while KW is at most 6 (12 accumulators of
+ * the 16 registers), else one. */
+DIRECT_ATTR static inline __attribute__((always_inline)) void
+wgrad_kw(const direct_job *j, int64_t o, const int KW)
+{
+    int64_t p = 0;
+    if (KW <= 6)
+        for (; p + 2 <= j->g->kh; p += 2)
+            wgrad_rows(j, o, p, 2, KW);
+    for (; p < j->g->kh; p++)
+        wgrad_rows(j, o, p, 1, KW);
 }
 
 DIRECT_ATTR static void wgrad_channel(const direct_job *j, int64_t o)
 {
-    for (int64_t p = 0; p < j->g->kh; p++)
-        switch (j->g->kw) {
-        case 1: wgrad_row(j, o, p, 1); break;
-        case 2: wgrad_row(j, o, p, 2); break;
-        case 3: wgrad_row(j, o, p, 3); break;
-        case 4: wgrad_row(j, o, p, 4); break;
-        case 5: wgrad_row(j, o, p, 5); break;
-        case 6: wgrad_row(j, o, p, 6); break;
-        case 7: wgrad_row(j, o, p, 7); break;
-        default: wgrad_row(j, o, p, 8); break;
-        }
+    switch (j->g->kw) {
+    case 1: wgrad_kw(j, o, 1); break;
+    case 2: wgrad_kw(j, o, 2); break;
+    case 3: wgrad_kw(j, o, 3); break;
+    case 4: wgrad_kw(j, o, 4); break;
+    case 5: wgrad_kw(j, o, 5); break;
+    case 6: wgrad_kw(j, o, 6); break;
+    case 7: wgrad_kw(j, o, 7); break;
+    default: wgrad_kw(j, o, 8); break;
+    }
 }
 #endif /* TG__DIRECT_X86 */
 
