@@ -59,9 +59,8 @@ int64_t tg__conv_direct_scratch(const tg__conv_geom *g)
     return g->n * hp_of(g) * wp_of(g);
 }
 
-/* Sample s's padded plane: zeros, then x's rows at (ph, pw). Rows of x
- * that fall outside the plane (negative padding cannot happen) are all
- * inside: hp = h + 2 ph, wp >= w + 2 pw. */
+/* Sample s's padded plane: zeros, then x's rows at (ph, pw). x fits:
+ * hp = h + 2 ph (stride 1), and wp >= ow + kw - 1 = w + 2 pw. */
 static void pad_plane(const tg__conv_geom *g, const float *x, float *xp)
 {
     int64_t wp = wp_of(g), hp = hp_of(g);
