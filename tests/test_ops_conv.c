@@ -184,33 +184,43 @@ START_TEST(gradcheck_orders)
 }
 END_TEST
 
-/* y and the gradients of x and w, for the thread test. */
-static void conv_run(int threads, float *out, int64_t n_out)
+/* y and the gradients of x and w of one convolution of shape (xs, ws)
+ * with padding pad and a bias, for the thread test; returns the values
+ * written. */
+static int64_t conv_run(int threads, const int64_t *xs, const int64_t *ws,
+                        int64_t pad, float *out, int64_t n_out)
 {
     tg_tape *t = tg_tape_new();
     tg_rng rng;
     tg_rng_seed(&rng, 5, 1);
-    int64_t xs[4] = {16, 6, 14, 14}, ws[4] = {16, 6, 5, 5};
     tg_tensor *x = tg_rand_normal(t, &rng, TG_F32, 4, xs, 0, 1);
     tg_tensor *w = tg_rand_normal(t, &rng, TG_F32, 4, ws, 0, 1);
+    tg_tensor *b = tg_rand_normal(t, &rng, TG_F32, 1, ws, 0, 1);
     tg_set_requires_grad(x, true);
     tg_set_requires_grad(w, true);
+    tg_set_requires_grad(b, true);
     if (threads > 1)
         ck_assert_int_eq(tg_set_num_threads(threads), TG_OK);
-    tg_tensor *y = tg_conv2d(t, x, w, NULL, NULL);
+    tg_conv_options o = tg_conv_defaults();
+    o.padding[0] = o.padding[1] = pad;
+    tg_tensor *y = tg_conv2d(t, x, w, b, &o);
     ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_mul(t, y, y))), TG_OK);
     tg_set_num_threads(1);
-    const tg_tensor *parts[3] = {y, tg_grad(x), tg_grad(w)};
+    const tg_tensor *parts[4] = {y, tg_grad(x), tg_grad(w), tg_grad(b)};
     int64_t k = 0;
-    for (int p = 0; p < 3; p++)
-        for (int64_t i = 0; i < tg_numel(parts[p]) && k < n_out; i++)
+    for (int p = 0; p < 4; p++)
+        for (int64_t i = 0; i < tg_numel(parts[p]); i++) {
+            ck_assert_int_lt(k, n_out);
             out[k++] = tg_data_f32(parts[p])[i];
-    ck_assert_int_eq(k, n_out);
+        }
     tg_tape_free(t);
+    return k;
 }
 
 /* Two threads give the same bits as one (each sample's im2col, col2im and
- * the gemm's parts write their own memory). */
+ * the gemm's parts write their own memory; the direct kernel of conv1's
+ * shape splits samples in the forward and output channels in the weight
+ * gradient), at W6's two shapes. */
 START_TEST(threads_same_bits)
 {
     if (tg_set_num_threads(2) != TG_OK) {
@@ -218,11 +228,16 @@ START_TEST(threads_same_bits)
         return;
     }
     tg_set_num_threads(1);
-    enum { N = 16 * 16 * 10 * 10 + 16 * 6 * 14 * 14 + 16 * 6 * 5 * 5 };
+    enum { N = 16 * 6 * 28 * 28 * 2 + 6 * 25 + 6 };
     static float one[N], two[N];
-    conv_run(1, one, N);
-    conv_run(2, two, N);
-    ck_assert(memcmp(one, two, sizeof one) == 0);
+    int64_t x2[4] = {16, 6, 14, 14}, w2[4] = {16, 6, 5, 5};
+    int64_t x1[4] = {16, 1, 28, 28}, w1[4] = {6, 1, 5, 5};
+    int64_t n = conv_run(1, x2, w2, 0, one, N);
+    ck_assert_int_eq(conv_run(2, x2, w2, 0, two, N), n);
+    ck_assert(memcmp(one, two, (size_t)n * sizeof *one) == 0);
+    n = conv_run(1, x1, w1, 2, one, N);
+    ck_assert_int_eq(conv_run(2, x1, w1, 2, two, N), n);
+    ck_assert(memcmp(one, two, (size_t)n * sizeof *one) == 0);
 }
 END_TEST
 

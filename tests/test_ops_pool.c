@@ -73,24 +73,31 @@ START_TEST(pool_matches_pytorch)
 END_TEST
 
 /* The first maximum in row-major order gets the gradient, a NaN wins,
- * padding never does; one image (C, H, W) pools as PyTorch's 3-D input. */
+ * padding never does; one image (C, H, W) pools as PyTorch's 3-D input.
+ * The 2x2 stride-2 windows run in f64 and in f32 (pool_plan.c's fast
+ * path for f32). */
 START_TEST(max_pool_ties_nan_and_known_values)
 {
     tg_tape *t = tg_tape_new();
     int64_t shape[3] = {1, 2, 4};
     double v[8] = {1, 3, 5, 5, 3, 2, NAN, 5};
-    tg_tensor *x = tg_from_data(t, TG_F64, 3, shape, v);
-    tg_set_requires_grad(x, true);
-    tg_pool2d_options o = tg_pool2d_defaults(2, 2);
-    tg_tensor *y = tg_max_pool2d(t, x, &o);
-    ck_assert_int_eq(tg_ndim(y), 3);
-    ck_assert_int_eq(tg_shape(y)[2], 2);
-    ck_assert(tg_value_at(y, 0) == 3);
-    ck_assert(isnan(tg_value_at(y, 1)));
-    ck_assert_int_eq(tg_backward(t, tg_sum(t, y)), TG_OK);
-    double want[8] = {0, 1, 0, 0, 0, 0, 1, 0}; /* x[1] is the first 3 */
-    for (int i = 0; i < 8; i++)
-        ck_assert(tg_value_at(tg_grad(x), i) == want[i]);
+    float vf[8] = {1, 3, 5, 5, 3, 2, NAN, 5};
+    for (int d = 0; d < 2; d++) {
+        tg_tensor *x = d == 0 ? tg_from_data(t, TG_F64, 3, shape, v)
+                              : tg_from_data(t, TG_F32, 3, shape, vf);
+        tg_set_requires_grad(x, true);
+        tg_pool2d_options o = tg_pool2d_defaults(2, 2);
+        tg_tensor *y = tg_max_pool2d(t, x, &o);
+        ck_assert_int_eq(tg_ndim(y), 3);
+        ck_assert_int_eq(tg_shape(y)[2], 2);
+        ck_assert(tg_value_at(y, 0) == 3);
+        ck_assert(isnan(tg_value_at(y, 1)));
+        ck_assert_int_eq(tg_backward(t, tg_sum(t, y)), TG_OK);
+        double want[8] = {0, 1, 0, 0, 0, 0, 1, 0}; /* x[1] is the first 3 */
+        for (int i = 0; i < 8; i++)
+            ck_assert(tg_value_at(tg_grad(x), i) == want[i]);
+    }
+    tg_pool2d_options o;
     /* all -inf except padding: the maximum is -inf, at a real element */
     double m[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
     int64_t s2[3] = {1, 2, 2};

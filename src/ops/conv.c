@@ -293,7 +293,7 @@ static tg_tensor *forward_kind(tg_op_ctx *c, enum conv_kind k)
     if (col == NULL)
         return NULL;
     run(k, dt, &g, c->in[0], c->in[1], bias, y, col);
-    if (k == CONV && tg__conv_col_kept(&g))
+    if (k == CONV && tg__conv_col_kept(dt, &g))
         c->saved = col; /* x's im2col, for the weight gradient */
     return y;
 }

@@ -38,6 +38,53 @@ static void valid_span(int64_t ow, int64_t sw, int64_t off, int64_t w,
         *hi = *lo;
 }
 
+/*
+ * Wide columns. With stride 1, dilation 1 and no padding, tap (p, q) of
+ * output (i, j) reads x[i + p][j + q], so if the output rows are laid out
+ * w apart instead of ow (the last w - ow columns of each row unused), the
+ * tap's im2col row is one contiguous run of x, (oh - 1) w + ow long, and
+ * col2im adds one contiguous run back: no per-row copies of 10 or 28
+ * values. The gemm then computes the unused columns too (at W6's conv2,
+ * 136 columns where 100 are used), which pays when the runs replace copies
+ * of short rows: taken while the columns grow by at most half. The output
+ * gradient is laid out with zeros in the unused columns, so they add
+ * nothing to the weight or input gradient.
+ */
+static bool wide(const tg__conv_geom *g)
+{
+    int64_t pitch = (g->oh - 1) * g->w + g->ow;
+    return g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 &&
+           g->ph == 0 && g->pw == 0 && g->ow < g->w &&
+           2 * pitch <= 3 * g->oh * g->ow;
+}
+
+/* The columns of one sample in col and in the output rows t: oh ow, or
+ * (oh - 1) w + ow when wide. */
+static int64_t pitch_of(const tg__conv_geom *g)
+{
+    return wide(g) ? (g->oh - 1) * g->w + g->ow : g->oh * g->ow;
+}
+
+/* The wide im2col and col2im: one run per tap. */
+#define WIDE_IM2COL_BODY(T)                                                  \
+    for (int64_t c = 0; c < cg; c++)                                         \
+        for (int64_t p = 0; p < g->kh; p++)                                  \
+            for (int64_t q = 0; q < g->kw; q++)                              \
+                memcpy(col + ((c * g->kh + p) * g->kw + q) * ld,             \
+                       x + (c * g->h + p) * g->w + q,                        \
+                       (size_t)pitch * sizeof(T));
+
+#define WIDE_COL2IM_BODY(T)                                                  \
+    for (int64_t c = 0; c < cg; c++)                                         \
+        for (int64_t p = 0; p < g->kh; p++)                                  \
+            for (int64_t q = 0; q < g->kw; q++) {                            \
+                const T *restrict r =                                        \
+                    col + ((c * g->kh + p) * g->kw + q) * ld;                \
+                T *restrict xr = gx + (c * g->h + p) * g->w + q;             \
+                for (int64_t t = 0; t < pitch; t++)                          \
+                    xr[t] += r[t];                                           \
+            }
+
 /* im2col of cg channels of one sample: x (cg, h, w) into the P columns of
  * col (K rows, ld apart) where the sample's block starts. */
 #define IM2COL_BODY(T)                                                       \
@@ -90,22 +137,42 @@ static void valid_span(int64_t ow, int64_t sw, int64_t off, int64_t w,
 static void im2col_f32(const tg__conv_geom *g, int64_t cg, const float *x,
                        float *col, int64_t ld)
 {
-    IM2COL_BODY(float)
+    int64_t pitch = pitch_of(g);
+    if (wide(g)) {
+        WIDE_IM2COL_BODY(float)
+    } else {
+        IM2COL_BODY(float)
+    }
 }
 static void im2col_f64(const tg__conv_geom *g, int64_t cg, const double *x,
                        double *col, int64_t ld)
 {
-    IM2COL_BODY(double)
+    int64_t pitch = pitch_of(g);
+    if (wide(g)) {
+        WIDE_IM2COL_BODY(double)
+    } else {
+        IM2COL_BODY(double)
+    }
 }
 static void col2im_f32(const tg__conv_geom *g, int64_t cg, const float *col,
                        float *gx, int64_t ld)
 {
-    COL2IM_BODY(float)
+    int64_t pitch = pitch_of(g);
+    if (wide(g)) {
+        WIDE_COL2IM_BODY(float)
+    } else {
+        COL2IM_BODY(float)
+    }
 }
 static void col2im_f64(const tg__conv_geom *g, int64_t cg, const double *col,
                        double *gx, int64_t ld)
 {
-    COL2IM_BODY(double)
+    int64_t pitch = pitch_of(g);
+    if (wide(g)) {
+        WIDE_COL2IM_BODY(double)
+    } else {
+        COL2IM_BODY(double)
+    }
 }
 
 /* Byte-addressed views of the operands, so one driver serves both dtypes. */
@@ -135,7 +202,7 @@ static void cols_part(void *ctx, int64_t begin, int64_t end)
     const cols_job *j = ctx;
     const tg__conv_geom *g = j->g;
     size_t es = tg_dtype_size(j->dt);
-    int64_t cg = g->c / g->g, P = g->oh * g->ow, ld = j->nb * P;
+    int64_t cg = g->c / g->g, P = pitch_of(g), ld = j->nb * P;
     for (int64_t k = begin; k < end; k++) {
         int64_t off = ((j->n0 + k) * g->c + j->gi * cg) * g->h * g->w;
         if (j->gx == NULL && j->dt == TG_F32)
@@ -182,13 +249,25 @@ static void shuffle(tg_dtype dt, const tg__conv_geom *g, int64_t n0,
                     int64_t nb, int64_t gi, void *y, void *t, bool gather)
 {
     size_t es = tg_dtype_size(dt);
-    int64_t og = g->o / g->g, P = g->oh * g->ow;
-    size_t row = (size_t)P * es;
+    int64_t og = g->o / g->g, P = g->oh * g->ow, pitch = pitch_of(g);
+    bool wd = wide(g);
+    size_t row = (size_t)(wd ? g->ow : P) * es;
+    size_t gap = (size_t)(g->w - g->ow) * es;
     for (int64_t o = 0; o < og; o++)
         for (int64_t k = 0; k < nb; k++) {
-            void *yr = at_mut(y, ((n0 + k) * g->o + gi * og + o) * P, es);
-            void *tr = at_mut(t, o * nb * P + k * P, es);
-            memcpy(gather ? tr : yr, gather ? yr : tr, row);
+            unsigned char *yr = at_mut(y, ((n0 + k) * g->o + gi * og + o) * P, es);
+            unsigned char *tr = at_mut(t, o * nb * pitch + k * pitch, es);
+            if (!wd) {
+                memcpy(gather ? tr : yr, gather ? yr : tr, row);
+                continue;
+            }
+            for (int64_t i = 0; i < g->oh; i++) { /* rows w apart in t */
+                unsigned char *ti = tr + (size_t)(i * g->w) * es;
+                unsigned char *yi = yr + (size_t)(i * g->ow) * es;
+                memcpy(gather ? ti : yi, gather ? yi : ti, row);
+                if (gather && i + 1 < g->oh)
+                    memset(ti + row, 0, gap); /* unused: adds nothing */
+            }
         }
 }
 
@@ -211,27 +290,30 @@ static void gemm(tg_dtype dt, bool ta, bool tb, int64_t m, int64_t n,
 
 int64_t tg__conv_chunk(const tg__conv_geom *g)
 {
-    int64_t per = (g->c / g->g * g->kh * g->kw + g->o / g->g) * g->oh * g->ow;
+    int64_t per = (g->c / g->g * g->kh * g->kw + g->o / g->g) * pitch_of(g);
     int64_t nb = TG__CONV_COL_LIMIT / (per > 0 ? per : 1);
     return nb < 1 ? 1 : nb > g->n ? g->n : nb;
 }
 
-bool tg__conv_col_kept(const tg__conv_geom *g)
+bool tg__conv_col_kept(tg_dtype dt, const tg__conv_geom *g)
 {
-    return g->g == 1 && tg__conv_chunk(g) == g->n;
+    return g->g == 1 && tg__conv_chunk(g) == g->n &&
+           !tg__conv_direct_ok(dt, g);
 }
 
 int64_t tg__conv_scratch_elems(const tg__conv_geom *g)
 {
-    int64_t nb = tg__conv_chunk(g), P = g->oh * g->ow;
-    return nb * P * (g->c / g->g * g->kh * g->kw + g->o / g->g);
+    int64_t nb = tg__conv_chunk(g), P = pitch_of(g);
+    int64_t cols = nb * P * (g->c / g->g * g->kh * g->kw + g->o / g->g);
+    int64_t direct = tg__conv_direct_scratch(g);
+    return direct > cols ? direct : cols;
 }
 
 /* The two parts of the scratch: col (K x nb P), then t (o/g x nb P). */
 static void *rows_of(tg_dtype dt, const tg__conv_geom *g, void *scratch)
 {
     int64_t K = g->c / g->g * g->kh * g->kw;
-    return at_mut(scratch, K * tg__conv_chunk(g) * g->oh * g->ow,
+    return at_mut(scratch, K * tg__conv_chunk(g) * pitch_of(g),
                   tg_dtype_size(dt));
 }
 
@@ -258,8 +340,12 @@ void tg__conv_forward(tg_dtype dt, const tg__conv_geom *g, const void *x,
                       const void *w, const void *bias, void *y, void *scratch)
 {
     size_t es = tg_dtype_size(dt);
-    int64_t og = g->o / g->g, P = g->oh * g->ow;
+    int64_t og = g->o / g->g, P = pitch_of(g);
     int64_t K = g->c / g->g * g->kh * g->kw, chunk = tg__conv_chunk(g);
+    if (tg__conv_direct_ok(dt, g)) {
+        tg__conv_direct_forward(g, x, w, bias, y, scratch);
+        return;
+    }
     void *t = rows_of(dt, g, scratch);
     for (int64_t n0 = 0; n0 < g->n; n0 += chunk) {
         int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk;
@@ -278,7 +364,7 @@ void tg__conv_input_grad(tg_dtype dt, const tg__conv_geom *g, const void *gy,
                          const void *w, void *gx, void *scratch)
 {
     size_t es = tg_dtype_size(dt);
-    int64_t og = g->o / g->g, P = g->oh * g->ow;
+    int64_t og = g->o / g->g, P = pitch_of(g);
     int64_t K = g->c / g->g * g->kh * g->kw, chunk = tg__conv_chunk(g);
     void *t = rows_of(dt, g, scratch);
     memset(gx, 0, (size_t)(g->n * g->c * g->h * g->w) * es);
@@ -298,8 +384,12 @@ void tg__conv_weight_grad(tg_dtype dt, const tg__conv_geom *g, const void *x,
                           bool col_ready)
 {
     size_t es = tg_dtype_size(dt);
-    int64_t og = g->o / g->g, P = g->oh * g->ow;
+    int64_t og = g->o / g->g, P = pitch_of(g);
     int64_t K = g->c / g->g * g->kh * g->kw, chunk = tg__conv_chunk(g);
+    if (tg__conv_direct_ok(dt, g)) {
+        tg__conv_direct_weight_grad(g, x, gy, gw, scratch);
+        return;
+    }
     void *t = rows_of(dt, g, scratch);
     for (int64_t n0 = 0; n0 < g->n; n0 += chunk) {
         int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk;

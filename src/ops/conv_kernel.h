@@ -24,7 +24,8 @@ typedef struct tg__conv_geom {
 /* Samples side by side in one product (col is (c / g) kh kw rows by that
  * many times oh ow columns), and the scratch every call below needs, in
  * elements of the dtype: col and a group's o / g output rows, at most 128K
- * unless one sample alone needs more. */
+ * unless one sample alone needs more, or the direct kernel's padded
+ * samples (below) if that is more. */
 int64_t tg__conv_chunk(const tg__conv_geom *g);
 int64_t tg__conv_scratch_elems(const tg__conv_geom *g);
 
@@ -41,10 +42,26 @@ void tg__conv_weight_grad(tg_dtype dt, const tg__conv_geom *g, const void *x,
                           const void *gy, void *gw, void *scratch,
                           bool col_ready);
 /* Whether the scratch of tg__conv_forward holds all of x's im2col after
- * the call (one group, all samples in one chunk). */
-bool tg__conv_col_kept(const tg__conv_geom *g);
+ * the call (one group, all samples in one chunk, not the direct kernel). */
+bool tg__conv_col_kept(tg_dtype dt, const tg__conv_geom *g);
 /* gb[o] = the sum of gy[:, o, :, :]; written. */
 void tg__conv_bias_grad(tg_dtype dt, const tg__conv_geom *g, const void *gy,
                         void *gb);
+
+/*
+ * The direct f32 kernel of conv_direct.c, which tg__conv_forward and
+ * tg__conv_weight_grad take instead of im2col + gemm when
+ * tg__conv_direct_ok: one input channel, one group, stride and dilation 1,
+ * kernel at most 8 wide and 16 tall, output rows 8 to 256 wide, AVX2 + FMA
+ * allowed on this thread. Its scratch (padded copies of the samples) is
+ * tg__conv_direct_scratch elements.
+ */
+bool tg__conv_direct_ok(tg_dtype dt, const tg__conv_geom *g);
+int64_t tg__conv_direct_scratch(const tg__conv_geom *g);
+void tg__conv_direct_forward(const tg__conv_geom *g, const float *x,
+                             const float *w, const float *bias, float *y,
+                             float *scratch);
+void tg__conv_direct_weight_grad(const tg__conv_geom *g, const float *x,
+                                 const float *gy, float *gw, float *scratch);
 
 #endif /* TG_OPS_CONV_KERNEL_H */
