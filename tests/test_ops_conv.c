@@ -9,6 +9,8 @@
 
 #include <tapegrad/check.h>
 
+#include <math.h>
+
 #include "fixtures/ops_conv.h"
 
 #define N_FX ((int)(sizeof conv_cases / sizeof conv_cases[0]))
@@ -325,6 +327,61 @@ START_TEST(conv_bad_input)
 }
 END_TEST
 
+/*
+ * An inf in x (or w) multiplies only the gradients of the taps that read
+ * it, as in PyTorch's sums. x's last column is read by the kernel's last
+ * column only, so d loss / d w[..., 0] stays finite and equals the gradient
+ * with that inf replaced by any finite value; the same for x's gradient
+ * with an inf in w. (8x8 input, 3x3 kernel, stride 1, no padding: the
+ * shape that the wide im2col takes, whose unused columns would give NaN.)
+ */
+static void grads_with(tg_dtype dt, bool inf_in_x, double fill, double *gw,
+                       double *gx)
+{
+    tg_tape *t = tg_tape_new();
+    int64_t xs[4] = {2, 2, 8, 8}, ws[4] = {3, 2, 3, 3};
+    double xv[256], wv[54];
+    for (int i = 0; i < 256; i++)
+        xv[i] = ((i * 37) % 17) / 8.0 - 1;
+    for (int i = 0; i < 54; i++)
+        wv[i] = ((i * 11) % 7) / 4.0 - 0.75;
+    if (inf_in_x)
+        for (int r = 0; r < 32; r++)
+            xv[r * 8 + 7] = fill;      /* the last column of every row */
+    else
+        for (int r = 0; r < 18; r++)
+            wv[r * 3 + 2] = fill;      /* the kernel's last column */
+    tg_tensor *x = make(t, dt, 4, xs, xv), *w = make(t, dt, 4, ws, wv);
+    tg_set_requires_grad(x, true);
+    tg_set_requires_grad(w, true);
+    ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_conv2d(t, x, w, NULL, NULL))),
+                     TG_OK);
+    for (int i = 0; i < 54; i++)
+        gw[i] = at(tg_grad(w), i);
+    for (int i = 0; i < 256; i++)
+        gx[i] = at(tg_grad(x), i);
+    tg_tape_free(t);
+}
+
+START_TEST(inf_reaches_only_its_taps)
+{
+    tg_dtype dt = _i ? TG_F64 : TG_F32;
+    double gw_inf[54], gx_inf[256], gw_fin[54], gx_fin[256];
+    grads_with(dt, true, INFINITY, gw_inf, gx_inf);
+    grads_with(dt, true, 0.5, gw_fin, gx_fin);
+    for (int i = 0; i < 54; i += 3) /* w[o][c][r][0] */
+        ck_assert_msg(gw_inf[i] == gw_fin[i], "d/dw[%d] = %g, want %g", i,
+                      gw_inf[i], gw_fin[i]);
+    ck_assert(isinf(gw_inf[2]));
+    grads_with(dt, false, INFINITY, gw_inf, gx_inf);
+    grads_with(dt, false, 0.5, gw_fin, gx_fin);
+    for (int i = 0; i < 256; i++) /* x's first two columns: not read by it */
+        if (i % 8 < 2)
+            ck_assert_msg(gx_inf[i] == gx_fin[i], "d/dx[%d] = %g, want %g", i,
+                          gx_inf[i], gx_fin[i]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ops_conv");
@@ -337,6 +394,7 @@ int main(void)
     tcase_add_test(tc, gradcheck_orders);
     tcase_add_test(tc, steady_state_allocates_nothing);
     tcase_add_test(tc, threads_same_bits);
+    tcase_add_loop_test(tc, inf_reaches_only_its_taps, 0, 2);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("bad_input");
     tcase_add_test(tc, conv_bad_input);

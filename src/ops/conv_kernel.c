@@ -23,6 +23,7 @@
 #include "tensor/gemm.h"
 #include "tensor/pool.h"
 
+#include <math.h>
 #include <string.h>
 
 /* The output columns [lo, hi) whose tap at offset off reads inside a row
@@ -50,7 +51,7 @@ static void valid_span(int64_t ow, int64_t sw, int64_t off, int64_t w,
  * gradient is laid out with zeros in the unused columns, so they add
  * nothing to the weight or input gradient.
  */
-static bool wide(const tg__conv_geom *g)
+static bool wide_shape(const tg__conv_geom *g)
 {
     int64_t pitch = (g->oh - 1) * g->w + g->ow;
     return g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 &&
@@ -58,11 +59,44 @@ static bool wide(const tg__conv_geom *g)
            2 * pitch <= 3 * g->oh * g->ow;
 }
 
+/*
+ * The unused columns are exact only while the other operand is finite:
+ * 0 * inf is NaN. A weight gradient whose x, or an input gradient whose
+ * weight, holds an inf or NaN takes the ordinary columns (g->narrow), as
+ * PyTorch's sums never read those products.
+ */
+static bool wide(const tg__conv_geom *g)
+{
+    return !g->narrow && wide_shape(g);
+}
+
 /* The columns of one sample in col and in the output rows t: oh ow, or
  * (oh - 1) w + ow when wide. */
 static int64_t pitch_of(const tg__conv_geom *g)
 {
     return wide(g) ? (g->oh - 1) * g->w + g->ow : g->oh * g->ow;
+}
+
+static bool all_finite(tg_dtype dt, const void *p, int64_t n)
+{
+    bool ok = true;
+    if (dt == TG_F32)
+        for (int64_t i = 0; i < n; i++)
+            ok &= isfinite(((const float *)p)[i]) != 0;
+    else
+        for (int64_t i = 0; i < n; i++)
+            ok &= isfinite(((const double *)p)[i]) != 0;
+    return ok;
+}
+
+/* g, narrow if the wide columns would multiply a non-finite value of p
+ * (n elements) by 0. */
+static tg__conv_geom guarded(tg_dtype dt, const tg__conv_geom *g,
+                             const void *p, int64_t n)
+{
+    tg__conv_geom r = *g;
+    r.narrow = wide_shape(g) && !all_finite(dt, p, n);
+    return r;
 }
 
 /* The wide im2col and col2im: one run per tap. */
@@ -290,7 +324,12 @@ static void gemm(tg_dtype dt, bool ta, bool tb, int64_t m, int64_t n,
 
 int64_t tg__conv_chunk(const tg__conv_geom *g)
 {
-    int64_t per = (g->c / g->g * g->kh * g->kw + g->o / g->g) * pitch_of(g);
+    /* The wide pitch when the shape allows it, even when narrow: the same
+     * samples per chunk, so the scratch made for the wide columns holds
+     * the narrow ones. */
+    int64_t pitch = wide_shape(g) ? (g->oh - 1) * g->w + g->ow
+                                  : g->oh * g->ow;
+    int64_t per = (g->c / g->g * g->kh * g->kw + g->o / g->g) * pitch;
     int64_t nb = TG__CONV_COL_LIMIT / (per > 0 ? per : 1);
     return nb < 1 ? 1 : nb > g->n ? g->n : nb;
 }
@@ -360,9 +399,12 @@ void tg__conv_forward(tg_dtype dt, const tg__conv_geom *g, const void *x,
         add_bias(dt, g, bias, y);
 }
 
-void tg__conv_input_grad(tg_dtype dt, const tg__conv_geom *g, const void *gy,
-                         const void *w, void *gx, void *scratch)
+void tg__conv_input_grad(tg_dtype dt, const tg__conv_geom *geom,
+                         const void *gy, const void *w, void *gx, void *scratch)
 {
+    const tg__conv_geom gg = guarded(dt, geom, w, geom->o * (geom->c / geom->g)
+                                                      * geom->kh * geom->kw);
+    const tg__conv_geom *g = &gg;
     size_t es = tg_dtype_size(dt);
     int64_t og = g->o / g->g, P = pitch_of(g);
     int64_t K = g->c / g->g * g->kh * g->kw, chunk = tg__conv_chunk(g);
@@ -379,10 +421,14 @@ void tg__conv_input_grad(tg_dtype dt, const tg__conv_geom *g, const void *gy,
     }
 }
 
-void tg__conv_weight_grad(tg_dtype dt, const tg__conv_geom *g, const void *x,
-                          const void *gy, void *gw, void *scratch,
-                          bool col_ready)
+void tg__conv_weight_grad(tg_dtype dt, const tg__conv_geom *geom,
+                          const void *x, const void *gy, void *gw,
+                          void *scratch, bool col_ready)
 {
+    const tg__conv_geom gg = guarded(dt, geom, x, geom->n * geom->c * geom->h
+                                                      * geom->w);
+    const tg__conv_geom *g = &gg;
+    col_ready = col_ready && !g->narrow; /* forward's columns were wide */
     size_t es = tg_dtype_size(dt);
     int64_t og = g->o / g->g, P = pitch_of(g);
     int64_t K = g->c / g->g * g->kh * g->kw, chunk = tg__conv_chunk(g);

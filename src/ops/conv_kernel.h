@@ -19,6 +19,10 @@ typedef struct tg__conv_geom {
     int64_t o, kh, kw;
     int64_t oh, ow;
     int64_t sh, sw, ph, pw, dh, dw, g;
+    /* Set by conv_kernel.c for a gradient whose other operand holds an inf
+     * or NaN: no wide columns (below), whose unused columns would
+     * multiply it by 0. */
+    bool narrow;
 } tg__conv_geom;
 
 /* Samples side by side in one product (col is (c / g) kh kw rows by that
