@@ -67,11 +67,8 @@ static tg_tensor *embedding_forward(tg_layer *l, tg_tape *t, tg_tensor *x)
     shape[nd] = tg_shape(w)[1];
     if (n == 0)
         return tg_zeros(t, tg_dtype_of(w), nd + 1, shape);
-    int64_t *ids = tg_tape_alloc(t, (size_t)n * sizeof *ids);
-    if (ids == NULL)
-        return NULL;
     bool f32 = tg_dtype_of(x) == TG_F32;
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t i = 0; i < n; i++) {    /* check all before making any */
         double v = f32 ? (double)tg_data_f32(x)[i] : tg_data_f64(x)[i];
         if (!(v >= 0.0 && v < (double)rows) || v != floor(v)) {
             tg_set_error(TG_EINVAL, "%s: id %g at position %lld of ids %s is "
@@ -80,8 +77,12 @@ static tg_tensor *embedding_forward(tg_layer *l, tg_tape *t, tg_tensor *x)
                          (long long)rows - 1, tg_shape_str(w, sw, sizeof sw));
             return NULL;
         }
-        ids[i] = (int64_t)v;
     }
+    int64_t *ids = tg_tape_alloc(t, (size_t)n * sizeof *ids);
+    if (ids == NULL)
+        return NULL;
+    for (int64_t i = 0; i < n; i++)
+        ids[i] = (int64_t)(f32 ? (double)tg_data_f32(x)[i] : tg_data_f64(x)[i]);
     return tg_reshape(t, tg_embedding(t, w, n, ids, e->padding_idx), nd + 1,
                       shape);
 }
@@ -256,35 +257,45 @@ tg_layer *tg_layer_lstm_new(tg_tape *t, tg_rng *rng, tg_dtype dt,
     return rnn_new("tg_layer_lstm_new", t, rng, dt, input, hidden, true);
 }
 
-/* An initial state s0 given as (1, N, H) or (N, H) (batched, N rows) or as
- * (1, H) or (H,) (unbatched): it as (N, H) or (H,), or zeros if NULL. */
-static tg_tensor *initial_state(const char *fn, const char *what, tg_tape *t,
-                                tg_tensor *s0, const tg_layer *l, bool batched,
+/* Whether an initial state s0 (NULL for zeros) is (1, N, H) or (N, H)
+ * (batched, N rows), or (1, H) or (H,) (unbatched); the error if not. */
+static int check_state(const char *fn, const char *what, const tg_tensor *s0,
+                       const tg_layer *l, bool batched, int64_t N, int64_t H)
+{
+    if (s0 == NULL)
+        return TG_OK;
+    int want = batched ? 2 : 1, nd = tg_ndim(s0);
+    const int64_t *s = tg_shape(s0);
+    if ((nd == want || (nd == want + 1 && s[0] == 1)) && s[nd - 1] == H &&
+        (!batched || s[nd - 2] == N) && tg_dtype_of(s0) ==
+        tg_dtype_of(l->params[1]))
+        return TG_OK;
+    char ss[96], sw[96], want_s[96];
+    if (batched)
+        snprintf(want_s, sizeof want_s, "(1, %lld, %lld) or (%lld, %lld)",
+                 (long long)N, (long long)H, (long long)N, (long long)H);
+    else
+        snprintf(want_s, sizeof want_s, "(1, %lld) or (%lld,) for an "
+                 "unbatched x", (long long)H, (long long)H);
+    return tg_set_error(tg_dtype_of(s0) == tg_dtype_of(l->params[1])
+                        ? TG_ESHAPE : TG_EDTYPE, "%s: %s %s %s is not %s %s: "
+                        "the %s layer's weight_hh_l0 %s has hidden size %lld",
+                        fn, what, tg_dtype_name(tg_dtype_of(s0)),
+                        tg_shape_str(s0, ss, sizeof ss), want_s,
+                        tg_dtype_name(tg_dtype_of(l->params[1])), l->cls->kind,
+                        tg_shape_str(l->params[1], sw, sizeof sw),
+                        (long long)H);
+}
+
+/* A checked initial state as (N, H) or (H,), or zeros if NULL. */
+static tg_tensor *initial_state(tg_tape *t, tg_tensor *s0, bool batched,
                                 int64_t N, int64_t H, tg_dtype dt)
 {
     int64_t shape[2] = {N, H};
     int want = batched ? 2 : 1;
     if (s0 == NULL)
         return tg_zeros(t, dt, want, shape + (2 - want));
-    int nd = tg_ndim(s0);
-    const int64_t *s = tg_shape(s0);
-    bool ok = (nd == want || (nd == want + 1 && s[0] == 1)) &&
-              s[nd - 1] == H && (!batched || s[nd - 2] == N);
-    if (!ok) {
-        char ss[96], sw[96], want_s[96];
-        if (batched)
-            snprintf(want_s, sizeof want_s, "(1, %lld, %lld) or (%lld, %lld)",
-                     (long long)N, (long long)H, (long long)N, (long long)H);
-        else
-            snprintf(want_s, sizeof want_s, "(1, %lld) or (%lld,) for an "
-                     "unbatched x", (long long)H, (long long)H);
-        tg_set_error(TG_ESHAPE, "%s: %s %s is not %s: the %s layer's "
-                     "weight_hh_l0 %s has hidden size %lld", fn, what,
-                     tg_shape_str(s0, ss, sizeof ss), want_s, l->cls->kind,
-                     tg_shape_str(l->params[1], sw, sizeof sw), (long long)H);
-        return NULL;
-    }
-    if (!batched && nd == 1)
+    if (tg_ndim(s0) == want)
         return s0;
     return tg_reshape(t, s0, want, shape + (2 - want));
 }
@@ -332,18 +343,18 @@ tg_tensor *tg_layer_rnn_forward(tg_tape *t, tg_layer *l, tg_tensor *x,
     bool batched = nd == 3;
     int64_t N = batched ? tg_shape(x)[0] : 1, T = tg_shape(x)[nd - 2];
     tg_dtype dt = tg_dtype_of(w_ih);
-    tg_tensor *h = initial_state(fn, "h0", t, h0, l, batched, N, H, dt);
-    tg_tensor *c = NULL;
-    if (h == NULL)
-        return NULL;
-    if (st->lstm && (c = initial_state(fn, "c0", t, c0, l, batched, N, H,
-                                       dt)) == NULL)
+    if (check_state(fn, "h0", h0, l, batched, N, H) != TG_OK ||
+        check_state(fn, "c0", c0, l, batched, N, H) != TG_OK)
         return NULL;
     if (T > INT_MAX) {
         tg_set_error(TG_EINVAL, "%s: %lld steps; at most %d", fn,
                      (long long)T, INT_MAX);
         return NULL;
     }
+    tg_tensor *h = initial_state(t, h0, batched, N, H, dt);
+    tg_tensor *c = st->lstm ? initial_state(t, c0, batched, N, H, dt) : NULL;
+    if (h == NULL || (st->lstm && c == NULL))
+        return NULL;
     tg_tensor **outs = tg_tape_alloc(t, (size_t)T * sizeof *outs);
     if (outs == NULL)
         return NULL;
