@@ -65,11 +65,15 @@ static tg_tensor *embedding_forward(tg_layer *l, tg_tape *t, tg_tensor *x)
     for (int d = 0; d < nd; d++)
         shape[d] = tg_shape(x)[d];
     shape[nd] = tg_shape(w)[1];
-    if (n == 0)
-        return tg_zeros(t, tg_dtype_of(w), nd + 1, shape);
     bool f32 = tg_dtype_of(x) == TG_F32;
+    const float *xf = f32 ? tg_data_f32(x) : NULL;
+    const double *xd = f32 ? NULL : tg_data_f64(x);
+    if (xf == NULL && xd == NULL) {      /* a tensor freed by a reset */
+        rename_error(fn);
+        return NULL;
+    }
     for (int64_t i = 0; i < n; i++) {    /* check all before making any */
-        double v = f32 ? (double)tg_data_f32(x)[i] : tg_data_f64(x)[i];
+        double v = f32 ? (double)xf[i] : xd[i];
         if (!(v >= 0.0 && v < (double)rows) || v != floor(v)) {
             tg_set_error(TG_EINVAL, "%s: id %g at position %lld of ids %s is "
                          "not a whole number in 0..%lld (weight %s)", fn, v,
@@ -82,7 +86,7 @@ static tg_tensor *embedding_forward(tg_layer *l, tg_tape *t, tg_tensor *x)
     if (ids == NULL)
         return NULL;
     for (int64_t i = 0; i < n; i++)
-        ids[i] = (int64_t)(f32 ? (double)tg_data_f32(x)[i] : tg_data_f64(x)[i]);
+        ids[i] = (int64_t)(f32 ? (double)xf[i] : xd[i]);
     return tg_reshape(t, tg_embedding(t, w, n, ids, e->padding_idx), nd + 1,
                       shape);
 }
