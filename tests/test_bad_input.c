@@ -2623,11 +2623,11 @@ static int seq_new_bad_sizes(fx *f, int which)
     X(seq_gru_given_c0, TG_EINVAL, "tg_layer_rnn_forward: a GRU layer has "  \
       "no cell state", seq_gru_given_c0(f))                                  \
     X(seq_rnn_rank, TG_ESHAPE, "tg_layer_rnn_forward: x f32 (5,) must be "   \
-      "(N, T, 4) or (T, 4) with T >= 1", seq_rnn_rank(f))                    \
+      "(N, T, 4) or (T, 4) with T <= 2147483647", seq_rnn_rank(f))           \
     X(seq_rnn_input_size, TG_ESHAPE, "tg_layer_rnn_forward: x f32 (2,5,6) "  \
       "must be (N, T, 4)", seq_rnn_input_size(f))                            \
     X(seq_rnn_dtype, TG_EDTYPE, "tg_layer_rnn_forward: x f64 (3,4) must be " \
-      "(N, T, 4) or (T, 4) with T >= 1, and f32 as the gru layer's "         \
+      "(N, T, 4) or (T, 4) with T <= 2147483647, and f32 as the gru layer's "\
       "weight_ih_l0 (9,4)", seq_rnn_dtype(f))                                \
     X(seq_rnn_not_recurrent, TG_EINVAL, "tg_layer_rnn_forward: the layer is "\
       "a flatten layer, not a GRU or LSTM layer", seq_rnn_not_recurrent(f))  \

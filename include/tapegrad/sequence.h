@@ -287,8 +287,8 @@ TG_API tg_layer *tg_layer_lstm_new(tg_tape *t, tg_rng *rng, tg_dtype dt,
  * layer takes no c0 or c_n (both must be NULL).
  * Errors (NULL, and *h_n, *c_n NULL): TG_EINVAL for a NULL l, a layer
  * that is not a GRU or LSTM layer, or a c0 / c_n given to a GRU;
- * TG_ESHAPE for an x that is not (N, T, input) or (T, input) with T >= 1,
- * and for an h0 or c0 whose hidden size does not match the layer's
+ * TG_ESHAPE for an x that is not (N, T, input) or (T, input) (T at most
+ * INT_MAX), and for an h0 or c0 whose hidden size does not match the layer's
  * weights ("tg_layer_rnn_forward: h0 f32 (1,2,5) is not (1, 2, 4) or (2, 4)
  * f32: the gru layer's weight_hh_l0 (12,4) has hidden size 4"); TG_EDTYPE
  * for an x, h0 or c0 of another dtype than the weights. Nothing is

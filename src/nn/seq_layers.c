@@ -304,6 +304,50 @@ static tg_tensor *initial_state(tg_tape *t, tg_tensor *s0, bool batched,
     return tg_reshape(t, s0, want, shape + (2 - want));
 }
 
+/* x against the layer's weights: (N, T, I) or (T, I), T >= 1, their dtype. */
+static int check_input(const char *fn, const tg_layer *l, const tg_tensor *x)
+{
+    const tg_tensor *w_ih = l->params[0];
+    int nd = tg_ndim(x);
+    int64_t I = tg_shape(w_ih)[1];
+    bool shape_ok = (nd == 2 || nd == 3) && tg_shape(x)[nd - 1] == I &&
+                    tg_shape(x)[nd - 2] <= INT_MAX;
+    if (shape_ok && tg_dtype_of(x) == tg_dtype_of(w_ih))
+        return TG_OK;
+    char sx[96], sw[96];
+    return tg_set_error(shape_ok ? TG_EDTYPE : TG_ESHAPE, "%s: x %s %s must "
+                        "be (N, T, %lld) or (T, %lld) with T <= %d, and %s as "
+                        "the %s layer's weight_ih_l0 %s", fn,
+                        tg_dtype_name(tg_dtype_of(x)),
+                        tg_shape_str(x, sx, sizeof sx), (long long)I,
+                        (long long)I, INT_MAX, tg_dtype_name(tg_dtype_of(w_ih)),
+                        l->cls->kind, tg_shape_str(w_ih, sw, sizeof sw));
+}
+
+/* The cell over the T steps of x from h (and c): every step's h joined
+ * along the time axis; the last states in *h and *c. */
+static tg_tensor *run_steps(tg_tape *t, const rnn_state *st, tg_tensor *x,
+                            int64_t H, tg_tensor **h, tg_tensor **c)
+{
+    int nd = tg_ndim(x), T = (int)tg_shape(x)[nd - 2];
+    bool batched = nd == 3;
+    int64_t N = batched ? tg_shape(x)[0] : 1, I = tg_shape(x)[nd - 1];
+    int64_t xs[2] = {N, I}, hs[3] = {N, 1, H};
+    tg_tensor **outs = tg_tape_alloc(t, (size_t)T * sizeof *outs);
+    if (outs == NULL)
+        return NULL;
+    for (int i = 0; i < T; i++) {
+        tg_tensor *xt = tg_slice(t, x, nd - 2, i, i + 1, 1);
+        xt = tg_reshape(t, xt, batched ? 2 : 1, batched ? xs : xs + 1);
+        *h = st->lstm ? tg_lstm_cell_forward(t, &st->cell, xt, *h, *c, c)
+                      : tg_gru_cell_forward(t, &st->gru, xt, *h);
+        outs[i] = tg_reshape(t, *h, batched ? 3 : 2, batched ? hs : hs + 1);
+        if (outs[i] == NULL)
+            return NULL;
+    }
+    return T == 1 ? outs[0] : tg_concat(t, T, outs, nd - 2);
+}
+
 tg_tensor *tg_layer_rnn_forward(tg_tape *t, tg_layer *l, tg_tensor *x,
                                 tg_tensor *h0, tg_tensor *c0,
                                 tg_tensor **h_n, tg_tensor **c_n)
@@ -328,62 +372,30 @@ tg_tensor *tg_layer_rnn_forward(tg_tape *t, tg_layer *l, tg_tensor *x,
                      "c_n must be NULL)", fn);
         return NULL;
     }
-    tg_tensor *w_ih = l->params[0], *w_hh = l->params[1];
-    char sx[96], sw[96];
-    int nd = tg_ndim(x);
-    int64_t I = tg_shape(w_ih)[1], H = tg_shape(w_hh)[1];
-    if ((nd != 2 && nd != 3) || tg_shape(x)[nd - 1] != I ||
-        tg_shape(x)[nd - 2] < 1 || tg_dtype_of(x) != tg_dtype_of(w_ih)) {
-        tg_set_error(nd == 2 || nd == 3 ? (tg_dtype_of(x) != tg_dtype_of(w_ih)
-                     ? TG_EDTYPE : TG_ESHAPE) : TG_ESHAPE,
-                     "%s: x %s %s must be (N, T, %lld) or (T, %lld) with T >= "
-                     "1, and %s as the %s layer's weight_ih_l0 %s", fn,
-                     tg_dtype_name(tg_dtype_of(x)),
-                     tg_shape_str(x, sx, sizeof sx), (long long)I,
-                     (long long)I, tg_dtype_name(tg_dtype_of(w_ih)),
-                     l->cls->kind, tg_shape_str(w_ih, sw, sizeof sw));
+    if (check_input(fn, l, x) != TG_OK)
         return NULL;
-    }
-    bool batched = nd == 3;
-    int64_t N = batched ? tg_shape(x)[0] : 1, T = tg_shape(x)[nd - 2];
-    tg_dtype dt = tg_dtype_of(w_ih);
+    bool batched = tg_ndim(x) == 3;
+    int64_t N = batched ? tg_shape(x)[0] : 1, H = tg_shape(l->params[1])[1];
     if (check_state(fn, "h0", h0, l, batched, N, H) != TG_OK ||
         check_state(fn, "c0", c0, l, batched, N, H) != TG_OK)
         return NULL;
-    if (T > INT_MAX) {
-        tg_set_error(TG_EINVAL, "%s: %lld steps; at most %d", fn,
-                     (long long)T, INT_MAX);
-        return NULL;
-    }
+    tg_dtype dt = tg_dtype_of(x);
     tg_tensor *h = initial_state(t, h0, batched, N, H, dt);
     tg_tensor *c = st->lstm ? initial_state(t, c0, batched, N, H, dt) : NULL;
     if (h == NULL || (st->lstm && c == NULL))
         return NULL;
-    tg_tensor **outs = tg_tape_alloc(t, (size_t)T * sizeof *outs);
-    if (outs == NULL)
-        return NULL;
-    int64_t xs[2] = {N, I}, hs[3] = {N, 1, H};
-    for (int64_t i = 0; i < T; i++) {
-        tg_tensor *xt = tg_slice(t, x, nd - 2, i, i + 1, 1);
-        xt = tg_reshape(t, xt, batched ? 2 : 1, batched ? xs : xs + 1);
-        h = st->lstm ? tg_lstm_cell_forward(t, &st->cell, xt, h, c, &c)
-                     : tg_gru_cell_forward(t, &st->gru, xt, h);
-        if (h == NULL)
-            return NULL;
-        outs[i] = tg_reshape(t, h, batched ? 3 : 2, batched ? hs : hs + 1);
-    }
-    tg_tensor *y = T == 1 ? outs[0] : tg_concat(t, (int)T, outs, nd - 2);
-    if (y == NULL)
-        return NULL;
+    tg_tensor *y = run_steps(t, st, x, H, &h, &c);
     int64_t ns[3] = {1, N, H};
-    if (h_n != NULL && (*h_n = tg_reshape(t, h, batched ? 3 : 2,
-                                          batched ? ns : ns + 1)) == NULL)
+    /* The last states as PyTorch gives them: (1, N, H), or (1, H). */
+    tg_tensor *hl = y && h_n ? tg_reshape(t, h, batched ? 3 : 2, ns + !batched)
+                             : NULL;
+    tg_tensor *cl = y && c_n ? tg_reshape(t, c, batched ? 3 : 2, ns + !batched)
+                             : NULL;
+    if (y == NULL || (h_n != NULL && hl == NULL) || (c_n != NULL && cl == NULL))
         return NULL;
-    if (c_n != NULL && (*c_n = tg_reshape(t, c, batched ? 3 : 2,
-                                          batched ? ns : ns + 1)) == NULL) {
-        if (h_n != NULL)
-            *h_n = NULL;
-        return NULL;
-    }
+    if (h_n != NULL)
+        *h_n = hl;
+    if (c_n != NULL)
+        *c_n = cl;
     return y;
 }
