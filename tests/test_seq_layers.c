@@ -12,6 +12,7 @@
 #include "tapegrad/train.h"
 
 #include <math.h>
+#include <string.h>
 
 /* w[i] = cos(phase + i), as weights() of the generator. */
 static double *cos_weights(tg_tape *t, int64_t n, int phase)
@@ -316,6 +317,37 @@ START_TEST(mha_causal_does_not_look_ahead)
 }
 END_TEST
 
+/* A NULL h0 made by a failed call is that failure, not zeros; once the
+ * error is cleared, NULL is zeros again (as in a container). */
+START_TEST(null_state_from_a_failed_call_propagates)
+{
+    tg_tape *t = tg_tape_new();
+    tg_rng rng;
+    tg_rng_seed(&rng, 2, 0);
+    tg_layer *gru = tg_layer_gru_new(t, &rng, TG_F64, 4, 3);
+    int64_t xs[] = {2, 5, 4};
+    tg_tensor *x = tg_rand_normal(t, &rng, TG_F64, 3, xs, 0.0, 1.0);
+    tg_tensor *h0 = tg_slice(t, x, 5, 0, 1, 1);         /* axis 5: fails */
+    ck_assert_ptr_null(h0);
+    tg_tensor *hn = x;
+    ck_assert_ptr_null(tg_layer_rnn_forward(t, gru, x, h0, NULL, &hn, NULL));
+    ck_assert_ptr_null(hn);
+    ck_assert_msg(strstr(tg_last_error(), "tg_slice") != NULL, "%s",
+                  tg_last_error());
+    tg_tensor *in_net = tg_layer_forward(t, gru, x);   /* zeros */
+    ck_assert_ptr_nonnull(in_net);
+    tg_clear_error();
+    tg_tensor *y = tg_layer_rnn_forward(t, gru, x, NULL, NULL, &hn, NULL);
+    ck_assert_ptr_nonnull(y);
+    ck_assert_int_eq(tg_ndim(hn), 3);
+    for (int64_t i = 0; i < tg_numel(y); i++)
+        ck_assert(at(y, i) == at(in_net, i));
+    for (int j = 0; j < 3; j++)            /* the last step of batch row 1 */
+        ck_assert(at(hn, 3 + j) == at(y, 2 * 15 - 3 + j));
+    tg_tape_free(t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("seq_layers");
@@ -329,6 +361,7 @@ int main(void)
     tcase_add_test(tc, state_dict_names_are_pytorchs);
     tcase_add_test(tc, embedding_shapes_and_init);
     tcase_add_test(tc, mha_causal_does_not_look_ahead);
+    tcase_add_test(tc, null_state_from_a_failed_call_propagates);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

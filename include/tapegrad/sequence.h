@@ -282,7 +282,11 @@ TG_API tg_layer *tg_layer_lstm_new(tg_tape *t, tg_rng *rng, tg_dtype dt,
  * Run a GRU or LSTM layer l over x as PyTorch's gru(x, h0) and
  * lstm(x, (h0, c0)): h0 and c0 are (1, N, hidden) as PyTorch's (or
  * (N, hidden); (1, hidden) or (hidden,) for an unbatched x), or NULL for
- * zeros. Returns the output (N, T, hidden); *h_n and *c_n, when not NULL,
+ * zeros; but while an error is pending (tg_last_status() != TG_OK) a NULL
+ * h0 or c0 is taken as the result of the call that failed, whose error is
+ * kept (NULL propagates, docs/errors.md): tg_clear_error() after handling
+ * an error. In a tg_sequential the layer always starts from zeros.
+ * Returns the output (N, T, hidden); *h_n and *c_n, when not NULL,
  * are set to the last states, (1, N, hidden) (or (1, hidden)). A GRU
  * layer takes no c0 or c_n (both must be NULL).
  * Errors (NULL, and *h_n, *c_n NULL): TG_EINVAL for a NULL l, a layer

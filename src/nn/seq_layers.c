@@ -214,9 +214,14 @@ typedef struct rnn_state {
 static const char *const rnn_names[] = {"weight_ih_l0", "weight_hh_l0",
                                         "bias_ih_l0", "bias_hh_l0"};
 
+static tg_tensor *rnn_run(tg_tape *t, tg_layer *l, tg_tensor *x,
+                          tg_tensor *h0, tg_tensor *c0, tg_tensor **h_n,
+                          tg_tensor **c_n);
+
+/* In a container: from zeros (a pending error is no reason to fail). */
 static tg_tensor *rnn_forward(tg_layer *l, tg_tape *t, tg_tensor *x)
 {
-    return tg_layer_rnn_forward(t, l, x, NULL, NULL, NULL, NULL);
+    return rnn_run(t, l, x, NULL, NULL, NULL, NULL);
 }
 
 static const tg_layer_class gru_class = {"gru", rnn_forward, NULL};
@@ -351,6 +356,22 @@ static tg_tensor *run_steps(tg_tape *t, const rnn_state *st, tg_tensor *x,
 tg_tensor *tg_layer_rnn_forward(tg_tape *t, tg_layer *l, tg_tensor *x,
                                 tg_tensor *h0, tg_tensor *c0,
                                 tg_tensor **h_n, tg_tensor **c_n)
+{
+    if (h_n != NULL)
+        *h_n = NULL;
+    if (c_n != NULL)
+        *c_n = NULL;
+    /* NULL propagates: with an error pending, a NULL state is taken as the
+     * result of the call that failed, not as "zeros". */
+    bool lstm = l != NULL && l->cls == &lstm_class;
+    if ((h0 == NULL || (lstm && c0 == NULL)) && tg_last_status() != TG_OK)
+        return NULL;
+    return rnn_run(t, l, x, h0, c0, h_n, c_n);
+}
+
+static tg_tensor *rnn_run(tg_tape *t, tg_layer *l, tg_tensor *x,
+                          tg_tensor *h0, tg_tensor *c0, tg_tensor **h_n,
+                          tg_tensor **c_n)
 {
     const char *fn = "tg_layer_rnn_forward";
     if (h_n != NULL)
