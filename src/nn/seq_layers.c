@@ -12,7 +12,6 @@
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
-#include <string.h>
 
 /* Keep the error of the call that made a NULL argument, else name it. */
 static int null_arg(const char *fn, const char *what)
