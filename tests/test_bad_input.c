@@ -16,7 +16,6 @@
 #include "tapegrad/idx.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/npy.h"
-#include "tapegrad/sequence.h"
 #include "tapegrad/train.h"
 
 #include <float.h>
