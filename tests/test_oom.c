@@ -1267,7 +1267,6 @@ START_TEST(train_checkpoint_under_oom)
 }
 END_TEST
 
-
 int main(void)
 {
     Suite *s = suite_create("oom");
