@@ -1769,6 +1769,132 @@ static int ce_ex_label(fx *f)
                                    &o));
 }
 
+/* ---- seqlayers: the sequence layers of tapegrad/sequence.h ------------ */
+
+/* An embedding layer of 3 rows of 2 run on the ids v (n of them). */
+static int seq_embedding_ids(fx *f, int n, const double *v)
+{
+    tg_rng rng = seeded();
+    tg_layer *l = tg_layer_embedding_new(f->t, &rng, TG_F32, 3, 2, -1);
+    int64_t shape[] = {n};
+    tg_tensor *ids = tg_from_data(f->t, TG_F64, 1, shape, v);
+    int64_t size = tg_tape_size(f->t);
+    return ptr_unchanged(f, size, tg_layer_forward(f->t, l, ids));
+}
+
+static int seq_embedding_rank(fx *f)
+{
+    tg_rng rng = seeded();
+    tg_layer *l = tg_layer_embedding_new(f->t, &rng, TG_F32, 3, 2, -1);
+    tg_tensor *ids = tg_zeros(f->t, TG_F32, 8, nine);
+    int64_t size = tg_tape_size(f->t);
+    return ptr_unchanged(f, size, tg_layer_forward(f->t, l, ids));
+}
+
+/* A GRU (gru) or LSTM layer of input 4, hidden 3, on a34 (an unbatched
+ * (T=3, 4)) or on x, with the states h0 and c0. */
+static int seq_rnn(fx *f, bool lstm, tg_tensor *x, tg_tensor *h0,
+                   tg_tensor *c0)
+{
+    tg_rng rng = seeded();
+    tg_layer *l = lstm ? tg_layer_lstm_new(f->t, &rng, TG_F32, 4, 3)
+                       : tg_layer_gru_new(f->t, &rng, TG_F32, 4, 3);
+    tg_tensor *hn = f->s, *cn = f->s;
+    int64_t size = tg_tape_size(f->t);
+    int rc = ptr_unchanged(f, size, tg_layer_rnn_forward(
+        f->t, l, x ? x : f->a34, h0, c0, &hn, lstm ? &cn : NULL));
+    if (rc != TG_OK && (hn != NULL || (lstm && cn != NULL)))
+        return expect(false, "h_n and c_n are NULL after an error");
+    return rc;
+}
+
+static int seq_gru_hidden_mismatch(fx *f)
+{
+    return seq_rnn(f, false, NULL, f->b5, NULL);   /* h0 (5,), hidden 3 */
+}
+
+static int seq_lstm_cell_state_mismatch(fx *f)
+{
+    tg_tensor *h0 = tg_zeros(f->t, TG_F32, 1, n3);
+    return seq_rnn(f, true, NULL, h0, f->b5);
+}
+
+static int seq_gru_batched_h0_rows(fx *f)
+{
+    int64_t xs[] = {2, 5, 4}, hs[] = {1, 3, 3};
+    return seq_rnn(f, false, tg_zeros(f->t, TG_F32, 3, xs),
+                   tg_zeros(f->t, TG_F32, 3, hs), NULL);
+}
+
+static int seq_rnn_state_dtype(fx *f)
+{
+    return seq_rnn(f, false, NULL, tg_zeros(f->t, TG_F64, 1, n3), NULL);
+}
+
+static int seq_gru_given_c0(fx *f)
+{
+    return seq_rnn(f, false, NULL, NULL, f->b5);
+}
+
+static int seq_rnn_rank(fx *f)
+{
+    return seq_rnn(f, true, f->b5, NULL, NULL);
+}
+
+static int seq_rnn_input_size(fx *f)
+{
+    int64_t xs[] = {2, 5, 6};
+    return seq_rnn(f, true, tg_zeros(f->t, TG_F32, 3, xs), NULL, NULL);
+}
+
+static int seq_rnn_dtype(fx *f)
+{
+    return seq_rnn(f, false, f->d34, NULL, NULL);
+}
+
+static int seq_rnn_not_recurrent(fx *f)
+{
+    return ptr(tg_layer_rnn_forward(f->t, tg_layer_flatten_new(f->t, 0),
+                                    f->a34, NULL, NULL, NULL, NULL));
+}
+
+static int seq_mha_width(fx *f)
+{
+    tg_rng rng = seeded();
+    tg_layer *l = tg_layer_mha_new(f->t, &rng, TG_F32, 6, 2, true);
+    int64_t size = tg_tape_size(f->t);
+    return ptr_unchanged(f, size, tg_layer_forward(f->t, l, f->a34));
+}
+
+static int seq_layer_norm_shape(fx *f)
+{
+    tg_layer *l = tg_layer_layer_norm_new(f->t, TG_F32, 1, (int64_t[]){5},
+                                          1e-5);
+    int64_t size = tg_tape_size(f->t);
+    return ptr_unchanged(f, size, tg_layer_forward(f->t, l, f->a34));
+}
+
+static int seq_new_null_rng(fx *f)
+{
+    return ptr(tg_layer_gru_new(f->t, NULL, TG_F32, 4, 3));
+}
+
+static int seq_new_bad_sizes(fx *f, int which)
+{
+    tg_rng rng = seeded();
+    switch (which) {
+    case 0:
+        return ptr(tg_layer_embedding_new(f->t, &rng, TG_F32, 3, 2, 3));
+    case 1:
+        return ptr(tg_layer_lstm_new(f->t, &rng, TG_F32, 4, 0));
+    case 2:
+        return ptr(tg_layer_mha_new(f->t, &rng, TG_F32, 6, 4, false));
+    default:
+        return ptr(tg_layer_layer_norm_new(f->t, TG_F32, 1, n3, -1.0));
+    }
+}
+/* ---- end seqlayers helpers ---------------------------------------------- */
+
 #define ROWS(X)                                                              \
     /* Making tensors. */                                                    \
     X(zeros_null_tape, TG_EINVAL, "tg_zeros: tape is NULL",                  \
@@ -2629,7 +2755,56 @@ static int ce_ex_label(fx *f)
     X(layer_flatten_negative, TG_EINVAL, "tg_layer_flatten_new: start_dim "  \
       "-1", ptr(tg_layer_flatten_new(f->t, -1)))                             \
     X(layer_linear_zero, TG_EINVAL, "tg_layer_linear_new: "                  \
-      "tg_linear_layer_init: sizes 0 -> 3", layer_linear_zero(f))
+      "tg_linear_layer_init: sizes 0 -> 3", layer_linear_zero(f)) \
+    /* seqlayers: the sequence layers */                                     \
+    X(seq_embedding_out_of_range, TG_EINVAL, "tg_layer_forward: embedding "  \
+      "layer: id 3 at position 1 of ids (2,) is not a whole number in 0..2 " \
+      "(weight (3,2))", seq_embedding_ids(f, 2, (const double[]){0, 3}))    \
+    X(seq_embedding_negative, TG_EINVAL, "tg_layer_forward: embedding "      \
+      "layer: id -1 at position 0", seq_embedding_ids(f, 1,                  \
+                                                      (const double[]){-1})) \
+    X(seq_embedding_fraction, TG_EINVAL, "tg_layer_forward: embedding "      \
+      "layer: id 1.5 at position 2", seq_embedding_ids(f, 3,                 \
+                                          (const double[]){0, 1, 1.5}))      \
+    X(seq_embedding_rank, TG_ESHAPE, "tg_layer_forward: embedding layer: "   \
+      "ids (1,1,1,1,1,1,1,1) have 8 dims; at most 7", seq_embedding_rank(f)) \
+    X(seq_gru_hidden_mismatch, TG_ESHAPE, "tg_layer_rnn_forward: h0 f32 "    \
+      "(5,) is not (1, 3) or (3,) for an unbatched x f32: the gru layer's "  \
+      "weight_hh_l0 (9,3) has hidden size 3", seq_gru_hidden_mismatch(f))   \
+    X(seq_lstm_cell_state_mismatch, TG_ESHAPE, "tg_layer_rnn_forward: c0 "   \
+      "f32 (5,) is not (1, 3) or (3,) for an unbatched x f32: the lstm "     \
+      "layer's weight_hh_l0 (12,3)", seq_lstm_cell_state_mismatch(f))       \
+    X(seq_gru_batched_h0_rows, TG_ESHAPE, "tg_layer_rnn_forward: h0 f32 "    \
+      "(1,3,3) is not (1, 2, 3) or (2, 3) f32", seq_gru_batched_h0_rows(f))  \
+    X(seq_rnn_state_dtype, TG_EDTYPE, "tg_layer_rnn_forward: h0 f64 (3,) "   \
+      "is not (1, 3) or (3,) for an unbatched x f32", seq_rnn_state_dtype(f))\
+    X(seq_gru_given_c0, TG_EINVAL, "tg_layer_rnn_forward: a GRU layer has "  \
+      "no cell state", seq_gru_given_c0(f))                                  \
+    X(seq_rnn_rank, TG_ESHAPE, "tg_layer_rnn_forward: x f32 (5,) must be "   \
+      "(N, T, 4) or (T, 4) with T <= 2147483647", seq_rnn_rank(f))           \
+    X(seq_rnn_input_size, TG_ESHAPE, "tg_layer_rnn_forward: x f32 (2,5,6) "  \
+      "must be (N, T, 4)", seq_rnn_input_size(f))                            \
+    X(seq_rnn_dtype, TG_EDTYPE, "tg_layer_rnn_forward: x f64 (3,4) must be " \
+      "(N, T, 4) or (T, 4) with T <= 2147483647, and f32 as the gru layer's "\
+      "weight_ih_l0 (9,4)", seq_rnn_dtype(f))                                \
+    X(seq_rnn_not_recurrent, TG_EINVAL, "tg_layer_rnn_forward: the layer is "\
+      "a flatten layer, not a GRU or LSTM layer", seq_rnn_not_recurrent(f))  \
+    X(seq_mha_width, TG_ESHAPE, "tg_mha_forward: x (3,4) must be (B, L, 6) " \
+      "or (L, 6)", seq_mha_width(f))                                         \
+    X(seq_layer_norm_shape, TG_ESHAPE, "tg_layer_norm: normalized shape "    \
+      "(5,) does not match the last dims of x (3,4)", seq_layer_norm_shape(f))\
+    X(seq_new_null_rng, TG_EINVAL, "tg_layer_gru_new: tg_gru_cell_init: rng "\
+      "is NULL", seq_new_null_rng(f))                                        \
+    X(seq_embedding_new_padding, TG_EINVAL, "tg_layer_embedding_new: 3 "     \
+      "embeddings of dim 2 with padding_idx 3", seq_new_bad_sizes(f, 0))     \
+    X(seq_lstm_new_hidden_zero, TG_EINVAL, "tg_layer_lstm_new: "             \
+      "tg_lstm_cell_init: input size 4 and hidden size 0 must be at least 1",\
+      seq_new_bad_sizes(f, 1))                                               \
+    X(seq_mha_new_heads, TG_EINVAL, "tg_layer_mha_new: tg_mha_init: "        \
+      "embedding size 6 must be a positive multiple of the 4 heads",         \
+      seq_new_bad_sizes(f, 2))                                               \
+    X(seq_layer_norm_new_eps, TG_EINVAL, "tg_layer_layer_norm_new: eps -1 "  \
+      "must be finite and at least 0", seq_new_bad_sizes(f, 3))
 
 #define ROW_FUNCTION(id, want, fragment, ...)                                \
     static int row_##id(fx *f) { (void)f; return __VA_ARGS__; }

@@ -470,6 +470,143 @@ START_TEST(seq_ops_under_oom)
 }
 END_TEST
 
+/* ---- seqlayers: the sequence layers (tapegrad/sequence.h) in a
+ * tg_sequential, in three scenarios small enough for one arena block each
+ * (the fill-level sweep needs that): (0) embedding, layer norm and causal
+ * attention layers in a container, forward and backward; (1) a GRU layer
+ * in a container over two steps; (2) an LSTM layer run by
+ * tg_layer_rnn_forward from given h0 and c0, with its last states. A constructor that fails returns NULL with TG_ENOMEM
+ * (and the container refuses the NULL, keeping that status); one that
+ * succeeds has its parameters under PyTorch's names with their shapes;
+ * the loss and gradients equal a clean run's. */
+
+static int seq_layers_part;
+static double seq_layers_reference[3] = {NAN, NAN, NAN};
+
+/* A container of the n layers l, named names, with n_params[i] each. */
+static tg_sequential *seq_layers_net(tg_tape *t, int n, tg_layer *const *l,
+                                     const char *const *names,
+                                     const int *n_params)
+{
+    tg_sequential *s = tg_sequential_new(t);
+    for (int i = 0; i < n; i++) {
+        if (tg_sequential_add_named(s, names[i], l[i]) != TG_OK)
+            return NULL;
+        if (l[i]->n_params != n_params[i]) {
+            wrong("each layer has its parameters");
+            return NULL;
+        }
+    }
+    return s;
+}
+
+static int seq_layers_graph(tg_tape *t, double *out)
+{
+    tg_rng rng;
+    tg_rng_seed(&rng, 14, 1);
+    int64_t four[] = {4};
+    double idv[6] = {1, 0, 4, 2, 3, 3};
+    tg_tensor *ids = tg_from_data(t, TG_F64, 2, (int64_t[]){2, 3}, idv);
+    tg_tensor *x = tg_reshape(t, tg_linspace(t, TG_F64, -1, 1, 8), 3,
+                              (int64_t[]){1, 2, 4});
+    tg_sequential *s;
+    tg_tensor *y, *extra;
+    const char *name = "";
+    if (seq_layers_part == 0) {
+        tg_layer *l[3] = {tg_layer_embedding_new(t, &rng, TG_F64, 5, 4, 0),
+                          tg_layer_layer_norm_new(t, TG_F64, 1, four, 1e-5),
+                          tg_layer_mha_new(t, &rng, TG_F64, 4, 2, true)};
+        static const char *const names[3] = {"emb", "ln", "attn"};
+        static const int n_params[3] = {1, 2, 4};
+        if ((s = seq_layers_net(t, 3, l, names, n_params)) == NULL)
+            return tg_last_status();
+        const tg_tensor *w = tg_sequential_state_at(s, 5, &name);
+        if (w == NULL)               /* its names are made on first use */
+            return tg_last_status();
+        if (tg_sequential_state_count(s) != 7 ||
+            strcmp(name, "attn.out_proj_weight") != 0 ||
+            tg_shape(w)[0] != 4 ||
+            tg_data_f64(tg_layer_param(l[0], "weight"))[1] != 0.0)
+            return wrong("the state dict's names, shapes and padding row");
+        y = tg_sequential_forward(t, s, ids);
+        extra = tg_scalar(t, TG_F64, 0.0);
+    } else {
+        /* part 1: a GRU in a container; part 2: an LSTM run by
+         * tg_layer_rnn_forward from h0 and c0 cut from x. */
+        bool lstm = seq_layers_part == 2;
+        tg_layer *l = lstm ? tg_layer_lstm_new(t, &rng, TG_F64, 4, 3)
+                           : tg_layer_gru_new(t, &rng, TG_F64, 4, 3);
+        static const char *const names[2] = {"gru", "lstm"};
+        static const int n_params[1] = {4};
+        if ((s = seq_layers_net(t, 1, &l, names + lstm, n_params)) == NULL)
+            return tg_last_status();
+        const tg_tensor *w = tg_sequential_state_at(s, 1, &name);
+        if (w == NULL)               /* its names are made on first use */
+            return tg_last_status();
+        if (tg_sequential_state_count(s) != 4 ||
+            strcmp(name, lstm ? "lstm.weight_hh_l0" : "gru.weight_hh_l0") != 0
+            || tg_shape(w)[0] != (lstm ? 12 : 9) || tg_shape(w)[1] != 3)
+            return wrong("the state dict's names and shapes");
+        tg_set_requires_grad(x, true);
+        if (!lstm) {
+            y = tg_sequential_forward(t, s, x);
+            extra = tg_scalar(t, TG_F64, 0.0);
+        } else {
+            tg_tensor *h0 = tg_slice(t, tg_slice(t, x, 1, 0, 1, 1), 2, 0, 3, 1);
+            tg_tensor *c0 = tg_slice(t, tg_slice(t, x, 1, 1, 2, 1), 2, 1, 4, 1);
+            tg_tensor *hn = NULL;
+            y = tg_layer_rnn_forward(t, l, x, h0, c0, &hn, &extra);
+            if (y != NULL && (tg_ndim(hn) != 3 || tg_ndim(extra) != 3))
+                return wrong("h_n and c_n are (1, N, H)");
+        }
+    }
+    int rc = tg_backward(t, tg_add(t, tg_sum(t, y), tg_sum(t, extra)));
+    if (rc != TG_OK)
+        return rc;
+    *out = tg_sum_value(y) + tg_sum_value(extra);
+    for (int i = 0; i < tg_sequential_state_count(s); i++)
+        *out += tg_sum_value(tg_grad(tg_sequential_state_at(s, i, NULL)));
+    if (seq_layers_part > 0)
+        *out += tg_sum_value(tg_grad(x));
+    return isfinite(*out) ? TG_OK : wrong("a finite loss and gradients");
+}
+
+static void seq_layers_prepare(void)
+{
+    if (!isnan(seq_layers_reference[seq_layers_part]))
+        return;
+    tg_tape *t = tg_tape_new();
+    ck_assert_int_eq(seq_layers_graph(t,
+                     &seq_layers_reference[seq_layers_part]), TG_OK);
+    tg_tape_free(t);
+}
+
+static int seq_layers_run(tg_tape *t)
+{
+    double v = NAN;
+    int rc = seq_layers_graph(t, &v);
+    if (rc != TG_OK)
+        return rc;
+    return v == seq_layers_reference[seq_layers_part]
+               ? TG_OK : wrong("the result of a clean run");
+}
+
+START_TEST(seq_layers_under_oom)
+{
+    static const char *const names[3] = {
+        "embedding, layer norm, attention layers", "a GRU layer",
+        "an LSTM layer with given states"};
+    seq_layers_part = _i / 3;
+    const scenario sc = {names[seq_layers_part], seq_layers_run,
+                         seq_layers_prepare, NULL};
+    if (_i % 3 < 2)
+        ck_assert_int_gt(fail_each_allocation(&sc, _i % 3 ? ONCE : STICKY), 0);
+    else
+        ck_assert_int_gt(fail_at_each_fill_level(&sc), 0);
+}
+END_TEST
+/* ---- end seqlayers ---------------------------------------------------- */
+
 /* ---- (f) Pooling, dropout and batch norm (tapegrad/pool.h), forward,
  * backward and a recorded gradient: a refused batch_norm leaves its running
  * statistics as they were, a successful one moves them; in training the
@@ -1260,6 +1397,9 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("seq");
     tcase_add_loop_test(tc, seq_ops_under_oom, 0, 9);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("seq_layers");
+    tcase_add_loop_test(tc, seq_layers_under_oom, 0, 9);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("pool");
     tcase_add_loop_test(tc, pool_ops_under_oom, 0, 3);

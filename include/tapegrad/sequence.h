@@ -25,6 +25,7 @@
 #include "nn.h"
 #include "ops.h"
 #include "random.h"
+#include "sequential.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -186,6 +187,120 @@ TG_API int tg_mha_init(tg_mha *m, tg_tape *t, tg_params *p, tg_rng *rng,
  */
 TG_API tg_tensor *tg_mha_forward(tg_tape *t, const tg_mha *m, tg_tensor *x,
                                  bool causal);
+
+/* ---- As layers of a tg_sequential --------------------------------------- */
+
+/*
+ * The pieces above as tg_layers (tapegrad/sequential.h), with the names of
+ * PyTorch's state dict, so that np.savez(path, **{k: v.numpy() for k, v
+ * in model.state_dict().items()}) loads into the same network with
+ * tg_checkpoint_load (tapegrad/train.h). A small character model:
+ *
+ *     tg_rng rng;  tg_rng_seed(&rng, 1, 0);
+ *     tg_sequential *net = tg_sequential_new(t);
+ *     tg_sequential_add_named(net, "emb",
+ *         tg_layer_embedding_new(t, &rng, TG_F32, 27, 16, -1));
+ *     tg_sequential_add_named(net, "attn",
+ *         tg_layer_mha_new(t, &rng, TG_F32, 16, 4, true));
+ *     int64_t e[] = {16};
+ *     tg_sequential_add_named(net, "ln",
+ *         tg_layer_layer_norm_new(t, TG_F32, 1, e, 1e-5));
+ *     tg_sequential_add_named(net, "gru",
+ *         tg_layer_gru_new(t, &rng, TG_F32, 16, 32));
+ *     tg_sequential_add_named(net, "head",
+ *         tg_layer_linear_new(t, &rng, TG_F32, 32, 27, true));
+ *     int64_t shape[] = {2, 3};                  // 2 words of 3 letters
+ *     double ids[] = {1, 2, 3, 4, 5, 0};
+ *     tg_tensor *x = tg_from_data(t, TG_F64, 2, shape, ids);
+ *     tg_tensor *logits = tg_sequential_forward(t, net, x);   // (2, 3, 27)
+ *     if (logits == NULL || tg_backward(t, tg_sum(t, logits)) != TG_OK)
+ *         fprintf(stderr, "%s\n", tg_last_error());
+ *     const char *name;
+ *     tg_sequential_state_at(net, 7, &name);   // "gru.weight_ih_l0"
+ *
+ * Every constructor returns NULL with tg_last_error() naming it on bad
+ * arguments (a NULL t or rng, a size below 1) or allocation failure.
+ * Forward errors name tg_layer_forward and the layer's kind, or the op
+ * that refused the input.
+ */
+
+/*
+ * nn.Embedding(num, dim, padding_idx): the input is a tensor of token ids
+ * (f32 or f64 holding whole numbers in 0..num-1) of any shape S with
+ * fewer than TG_MAX_DIMS dims; the output is weight's rows, shape S +
+ * (dim,) (tg_embedding). Parameter "weight" (num, dim), drawn N(0, 1)
+ * from rng as PyTorch does, with the padding row (padding_idx in 0..num-1,
+ * or -1 for none) set to 0; that row gets no gradient. Forward errors:
+ * TG_EINVAL naming the id and its position for an id that is negative,
+ * too large or not whole; TG_ESHAPE for ids of TG_MAX_DIMS dims.
+ */
+TG_API tg_layer *tg_layer_embedding_new(tg_tape *t, tg_rng *rng, tg_dtype dt,
+                                        int64_t num, int64_t dim,
+                                        int64_t padding_idx);
+
+/*
+ * nn.LayerNorm(shape, eps): normalizes over the last ndim dims of its
+ * input, which must be shape (tg_layer_norm). Parameters "weight" (ones)
+ * and "bias" (zeros) of that shape. eps: finite, >= 0 (PyTorch's default
+ * is 1e-5).
+ */
+TG_API tg_layer *tg_layer_layer_norm_new(tg_tape *t, tg_dtype dt, int ndim,
+                                         const int64_t *shape, double eps);
+
+/*
+ * nn.MultiheadAttention(embed, heads, batch_first=True) as self-attention:
+ * y = attn(x, x, x)[0] for x (B, L, embed) or (L, embed) (tg_mha_forward;
+ * causal lets position i see positions 0..i only, as an upper-triangular
+ * attn_mask). Parameters, initialised as tg_mha_init: "in_proj_weight"
+ * (3 embed, embed), "in_proj_bias" (3 embed,), "out_proj_weight" and
+ * "out_proj_bias". Layer parameter names cannot hold a '.', so PyTorch's
+ * "out_proj.weight" and "out_proj.bias" are "out_proj_weight" and
+ * "out_proj_bias" here: rename those two keys when moving a state dict
+ * across (tests/fixtures/gen_seq_layers.py does).
+ */
+TG_API tg_layer *tg_layer_mha_new(tg_tape *t, tg_rng *rng, tg_dtype dt,
+                                  int64_t embed, int heads, bool causal);
+
+/*
+ * nn.GRU(input, hidden, batch_first=True) and nn.LSTM(...) with one layer:
+ * the cell (tg_gru_cell_forward, tg_lstm_cell_forward) run over the time
+ * axis of x (N, T, input) (or unbatched (T, input)), giving every step's
+ * hidden state, (N, T, hidden) (or (T, hidden)). Recorded step by step on
+ * the tape, so tg_backward is backprop through time. Parameters as
+ * PyTorch's, initialised as tg_gru_cell_init / tg_lstm_cell_init:
+ * "weight_ih_l0" (gates hidden, input), "weight_hh_l0" (gates hidden,
+ * hidden), "bias_ih_l0", "bias_hh_l0" (gates hidden,), gates 3 (r, z, n)
+ * or 4 (i, f, g, o). As a layer of a tg_sequential, the initial state is
+ * zeros; tg_layer_rnn_forward takes one and returns the last.
+ */
+TG_API tg_layer *tg_layer_gru_new(tg_tape *t, tg_rng *rng, tg_dtype dt,
+                                  int64_t input, int64_t hidden);
+TG_API tg_layer *tg_layer_lstm_new(tg_tape *t, tg_rng *rng, tg_dtype dt,
+                                   int64_t input, int64_t hidden);
+
+/*
+ * Run a GRU or LSTM layer l over x as PyTorch's gru(x, h0) and
+ * lstm(x, (h0, c0)): h0 and c0 are (1, N, hidden) as PyTorch's (or
+ * (N, hidden); (1, hidden) or (hidden,) for an unbatched x), or NULL for
+ * zeros; but while an error is pending (tg_last_status() != TG_OK) a NULL
+ * h0 or c0 is taken as the result of the call that failed, whose error is
+ * kept (NULL propagates, docs/errors.md): tg_clear_error() after handling
+ * an error. In a tg_sequential the layer always starts from zeros.
+ * Returns the output (N, T, hidden); *h_n and *c_n, when not NULL,
+ * are set to the last states, (1, N, hidden) (or (1, hidden)). A GRU
+ * layer takes no c0 or c_n (both must be NULL).
+ * Errors (NULL, and *h_n, *c_n NULL): TG_EINVAL for a NULL l, a layer
+ * that is not a GRU or LSTM layer, or a c0 / c_n given to a GRU;
+ * TG_ESHAPE for an x that is not (N, T, input) or (T, input) (T at most
+ * INT_MAX), and for an h0 or c0 whose hidden size does not match the layer's
+ * weights ("tg_layer_rnn_forward: h0 f32 (1,2,5) is not (1, 2, 4) or (2, 4)
+ * f32: the gru layer's weight_hh_l0 (12,4) has hidden size 4"); TG_EDTYPE
+ * for an x, h0 or c0 of another dtype than the weights. Nothing is
+ * recorded on t on any error found before the first step.
+ */
+TG_API tg_tensor *tg_layer_rnn_forward(tg_tape *t, tg_layer *l, tg_tensor *x,
+                                       tg_tensor *h0, tg_tensor *c0,
+                                       tg_tensor **h_n, tg_tensor **c_n);
 
 #ifdef __cplusplus
 }

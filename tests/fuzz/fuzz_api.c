@@ -272,6 +272,59 @@ static void seq_layers(state *s, prog *g, tg_tape *t, tg_tensor *x,
     }
 }
 
+/* seqlayers: an embedding, layer-norm, attention, GRU or LSTM layer
+ * (tapegrad/sequence.h) with fuzzed sizes (0 among them), run on x in a
+ * sequential container; a GRU or LSTM also through tg_layer_rnn_forward
+ * with pool tensors as its initial states. x's values are the ids of an
+ * embedding (negative, fractional and out-of-range ones must be refused). */
+static void seq_layer_step(state *s, prog *g, tg_tape *t, tg_tensor *x)
+{
+    tg_rng rng;
+    tg_rng_seed(&rng, take(g, 256), 0);
+    tg_dtype dt = take(g, 2) ? TG_F64 : TG_F32;
+    int64_t a = (int64_t)take(g, 5), b = (int64_t)take(g, 5);
+    unsigned kind = take(g, 5);
+    tg_layer *l;
+    switch (kind) {
+    case 0:
+        l = tg_layer_embedding_new(t, &rng, dt, a, b, (int64_t)take(g, 4) - 1);
+        break;
+    case 1:
+        l = tg_layer_layer_norm_new(t, dt, (int)take(g, 3), (int64_t[]){a, b},
+                                    take(g, 2) ? 1e-5 : -1.0);
+        break;
+    case 2:
+        l = tg_layer_mha_new(t, &rng, dt, a, (int)b, take(g, 2));
+        break;
+    case 3:
+        l = tg_layer_gru_new(t, &rng, dt, a, b);
+        break;
+    default:
+        l = tg_layer_lstm_new(t, &rng, dt, a, b);
+    }
+    if (l == NULL) {
+        keep(s, g, NULL);
+        return;
+    }
+    tg_sequential *net = tg_sequential_new(t);
+    int rc = tg_sequential_add(net, l);
+    check_status(rc);
+    tg_clear_error();
+    if (rc != TG_OK)
+        return;
+    keep(s, g, tg_sequential_forward(t, net, x));
+    if (kind >= 3) {
+        tg_tensor *h0 = pick(s, g), *c0 = kind == 4 ? pick(s, g) : NULL;
+        tg_tensor *hn = NULL, *cn = NULL;
+        keep(s, g, tg_layer_rnn_forward(t, l, x, h0, c0, &hn,
+                                        kind == 4 ? &cn : NULL));
+        if (hn != NULL)
+            keep(s, g, hn);
+        if (cn != NULL)
+            keep(s, g, cn);
+    }
+}
+
 /* Pooling, dropout and batch norm with fuzzed options: a zero kernel,
  * stride or output size, a padding past half the kernel, p outside
  * [0, 1), eps 0, running statistics of any shape must all be refused. */
@@ -535,6 +588,7 @@ static void step(state *s, prog *g)
         tg_tensor *b = take(g, 2) ? pick(s, g) : NULL;
         switch (take(g, 6)) {
         case 0: keep(s, g, tg_linear(t, x, y, b)); break;
+        case 1: seq_layer_step(s, g, t, x); break;  /* seqlayers */
         default: seq_layers(s, g, t, x, y, b); break; /* seq */
         }
         break;
