@@ -349,8 +349,13 @@ static int binary(run *r, tg_tensor **y)
         tg_tensor *(*fn)(tg_tape *, tg_tensor *, tg_tensor *);
     } ops[] = {{"add", tg_add}, {"sub", tg_sub}, {"mul", tg_mul},
                {"div", tg_div}, {"maximum", tg_maximum},
-               {"minimum", tg_minimum}, {"pow_tensor", tg_pow_tensor}};
+               {"minimum", tg_minimum}, {"pow_tensor", tg_pow_tensor},
+               {"matmul", tg_matmul}};
     tg_tensor *a = in(r, "a"), *b = in(r, "b");
+    if (strcmp(r->c->op, "where") == 0) {
+        y[0] = tg_where(r->t, cst(r, "cond"), a, b);
+        return 1;
+    }
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         if (strcmp(r->c->op, ops[i].name) == 0) {
             y[0] = ops[i].fn(r->t, a, b);
