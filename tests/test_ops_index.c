@@ -231,6 +231,14 @@ START_TEST(cross_entropy_defaults_are_the_fused_op)
     ck_assert_double_eq(tg_item(a), tg_item(b));
     tg_tensor *all_ignored = tg_nll_loss(t, x, (const int64_t[5]){1, 1, 1, 1, 1}, 1);
     ck_assert(isnan(tg_item(all_ignored))); /* PyTorch's 0/0 */
+    /* ... and PyTorch's gradient, 0 (difftest found NaN here) */
+    tg_set_requires_grad(x, true);
+    tg_tensor *again = tg_nll_loss(t, x, (const int64_t[5]){1, 1, 1, 1, 1}, 1);
+    ck_assert_int_eq(tg_backward(t, again), TG_OK);
+    for (int64_t i = 0; i < tg_numel(x); i++)
+        ck_assert_double_eq(tg_dtype_of(x) == TG_F32
+                                ? (double)tg_data_f32(tg_grad(x))[i]
+                                : tg_data_f64(tg_grad(x))[i], 0.0);
     tg_tape_free(t);
 }
 END_TEST

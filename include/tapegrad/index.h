@@ -112,10 +112,10 @@ TG_API int tg_chunk(tg_tape *t, tg_tensor *x, int axis, int chunks,
  * tg_log_softmax) and N labels, M the rows not ignored (F.nll_loss, mean
  * reduction; pass -100, PyTorch's default, to ignore none). d/d logp =
  * -1/M at each row's label, 0 elsewhere. Shape (). NaN when every row is
- * ignored (as PyTorch's 0/0). Errors: TG_ESHAPE unless logp is 2-D;
- * TG_EINVAL for NULL labels or a label that is neither ignore_index nor
- * in 0..C-1 ("tg_nll_loss: label 7 in row 2 is outside 0..4 (input
- * (3,5))"). */
+ * ignored (as PyTorch's 0/0), with gradient 0 (as PyTorch's).
+ * Errors: TG_ESHAPE unless logp is 2-D; TG_EINVAL for NULL labels or a
+ * label that is neither ignore_index nor in 0..C-1 ("tg_nll_loss: label
+ * 7 in row 2 is outside 0..4 (input (3,5))"). */
 TG_API tg_tensor *tg_nll_loss(tg_tape *t, tg_tensor *logp,
                               const int64_t *labels, int64_t ignore_index);
 

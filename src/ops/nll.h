@@ -16,13 +16,15 @@ int tg__nll_check(const char *fn, const tg_tensor *logp,
 
 /*
  * Weights (N, 1) of logp's dtype: 1/count for rows whose label is not
- * ignore_index, 0 for the others (NaN everywhere when every row is
- * ignored, as PyTorch's 0/0). NULL on failure.
+ * ignore_index, 0 for the others (all 0 when every row is ignored).
+ * NULL on failure.
  */
 tg_tensor *tg__nll_weights(tg_tape *t, const tg_tensor *logp,
                            const int64_t *labels, int64_t ignore_index);
 
-/* -sum_i w_i logp[i][labels[i]] (ignored rows pick column 0, weight 0). */
+/* -sum_i w_i logp[i][labels[i]] (ignored rows pick column 0, weight 0);
+ * with every row ignored, that plus NaN: PyTorch's 0/0 value, with its
+ * gradient 0. */
 tg_tensor *tg__nll_picked(tg_tape *t, tg_tensor *logp, const int64_t *labels,
                           int64_t ignore_index, tg_tensor *w);
 

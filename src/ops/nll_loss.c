@@ -7,7 +7,9 @@
  * M counts the rows not ignored (F.nll_loss, mean reduction, no class
  * weights). The pick is a tg_gather along the classes, times a column of
  * weights (1/M, or 0 for an ignored row), summed: its gradient and the
- * recorded derivative come from those ops.
+ * recorded derivative come from those ops. With every row ignored the
+ * value is NaN (PyTorch's 0/0) but the gradient 0, as PyTorch's: the
+ * weights are 0 and a constant NaN is added.
  */
 #include "tapegrad/index.h"
 #include "tapegrad/ops.h"
@@ -51,8 +53,7 @@ tg_tensor *tg__nll_weights(tg_tape *t, const tg_tensor *logp,
     if (w == NULL)
         return NULL;
     for (int64_t i = 0; i < n; i++)
-        tg__set(w, i, kept == 0 ? NAN
-                      : labels[i] != ignore_index ? 1.0 / (double)kept : 0.0);
+        tg__set(w, i, labels[i] != ignore_index ? 1.0 / (double)kept : 0.0);
     return w;
 }
 
@@ -63,9 +64,14 @@ tg_tensor *tg__nll_picked(tg_tape *t, tg_tensor *logp, const int64_t *labels,
     tg_tensor *ix = tg_empty(t, logp->dtype, 2, shape);
     if (ix == NULL)
         return NULL;
-    for (int64_t i = 0; i < shape[0]; i++)
+    bool none_kept = true;
+    for (int64_t i = 0; i < shape[0]; i++) {
         tg__set(ix, i, labels[i] == ignore_index ? 0.0 : (double)labels[i]);
-    return tg_neg(t, tg_sum(t, tg_mul(t, tg_gather(t, logp, 1, ix), w)));
+        none_kept &= labels[i] == ignore_index;
+    }
+    tg_tensor *loss =
+        tg_neg(t, tg_sum(t, tg_mul(t, tg_gather(t, logp, 1, ix), w)));
+    return none_kept ? tg_add_scalar(t, loss, NAN) : loss;
 }
 
 tg_tensor *tg_nll_loss(tg_tape *t, tg_tensor *logp, const int64_t *labels,
