@@ -92,6 +92,14 @@ static int add_entry(const char *fn, tg_layer *l, const char *name,
         find(l->buffer_names, l->n_buffers, name) >= 0)
         return tg_set_error(TG_EINVAL, "%s: the layer already has an entry "
                             "called '%s'", fn, name);
+    for (int i = 0; i < l->n_params + l->n_buffers; i++) {
+        bool p = i < l->n_params;
+        if ((p ? l->params[i] : l->buffers[i - l->n_params]) == x)
+            return tg_set_error(TG_EINVAL, "%s: the tensor is already the "
+                                "layer's %s '%s'", fn, p ? "parameter"
+                                : "buffer", p ? l->param_names[i]
+                                : l->buffer_names[i - l->n_params]);
+    }
     const char ***names = param ? &l->param_names : &l->buffer_names;
     tg_tensor ***items = param ? &l->params : &l->buffers;
     int *n = param ? &l->n_params : &l->n_buffers;
