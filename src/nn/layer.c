@@ -106,13 +106,13 @@ static int add_entry(const char *fn, tg_layer *l, const char *name,
     int *cap = param ? &l->cap_params : &l->cap_buffers;
     char *copy = tape_strdup(l->tape, name);
     if (copy == NULL)
-        return TG_ENOMEM;
+        return tg__error_in(fn);
     if (*n == *cap) {
         int c = *cap ? 2 * *cap : 4;
         const char **nn = tg_tape_alloc(l->tape, (size_t)c * sizeof *nn);
         tg_tensor **ni = tg_tape_alloc(l->tape, (size_t)c * sizeof *ni);
         if (nn == NULL || ni == NULL)
-            return TG_ENOMEM;
+            return tg__error_in(fn);
         if (*n > 0) {
             memcpy(nn, *names, (size_t)*n * sizeof *nn);
             memcpy(ni, *items, (size_t)*n * sizeof *ni);
@@ -224,19 +224,22 @@ tg_layer *tg_layer_linear_new(tg_tape *t, tg_rng *rng, tg_dtype dt,
         null_arg("tg_layer_linear_new", "tape");
         return NULL;
     }
+    /* A failure leaves rng where it was and names this call. */
+    tg_rng saved;
+    if (rng != NULL)
+        saved = *rng;
     tg_linear_layer *lin = tg_tape_alloc(t, sizeof *lin);
-    if (lin == NULL)
-        return NULL;
-    if (tg_linear_layer_init(lin, t, NULL, rng, dt, in, out, bias) != TG_OK) {
-        char why[256];
-        snprintf(why, sizeof why, "%s", tg_last_error());
-        tg_set_error(tg_last_status(), "tg_layer_linear_new: %s", why);
+    tg_layer *l = NULL;
+    if (lin != NULL &&
+        tg_linear_layer_init(lin, t, NULL, rng, dt, in, out, bias) == TG_OK)
+        l = tg_layer_new(t, &linear_class, lin);
+    if (l == NULL || tg_layer_add_param(l, "weight", lin->weight) != TG_OK ||
+        (bias && tg_layer_add_param(l, "bias", lin->bias) != TG_OK)) {
+        if (rng != NULL)
+            *rng = saved;
+        tg__error_in("tg_layer_linear_new");
         return NULL;
     }
-    tg_layer *l = tg_layer_new(t, &linear_class, lin);
-    if (l == NULL || tg_layer_add_param(l, "weight", lin->weight) != TG_OK ||
-        (bias && tg_layer_add_param(l, "bias", lin->bias) != TG_OK))
-        return NULL;
     return l;
 }
 
@@ -284,14 +287,19 @@ static tg_layer *op_layer_new(const char *fn, tg_tape *t, const tg_op *op,
     } *b = tg_tape_alloc(t, sizeof *b);
     void *pcopy = psize > 0 ? tg_tape_alloc(t, psize) : NULL;
     char *kcopy = tg_tape_alloc(t, kind_len);
-    if (b == NULL || kcopy == NULL || (psize > 0 && pcopy == NULL))
+    if (b == NULL || kcopy == NULL || (psize > 0 && pcopy == NULL)) {
+        tg__error_in(fn);
         return NULL;
+    }
     if (pcopy != NULL && params != NULL)
         memcpy(pcopy, params, psize);
     memcpy(kcopy, kind, kind_len);
     b->cls = (tg_layer_class){kcopy, op_forward, NULL};
     b->a = (op_layer){op, pcopy, f};
-    return tg_layer_new(t, &b->cls, &b->a);
+    tg_layer *l = tg_layer_new(t, &b->cls, &b->a);
+    if (l == NULL)
+        tg__error_in(fn);
+    return l;
 }
 
 tg_layer *tg_layer_activation_new(tg_tape *t, const char *op_name)
@@ -367,8 +375,12 @@ tg_layer *tg_layer_flatten_new(tg_tape *t, int start_dim)
         return NULL;
     }
     int *s = tg_tape_alloc(t, sizeof *s);
-    if (s == NULL)
-        return NULL;
-    *s = start_dim;
-    return tg_layer_new(t, &flatten_class, s);
+    tg_layer *l = NULL;
+    if (s != NULL) {
+        *s = start_dim;
+        l = tg_layer_new(t, &flatten_class, s);
+    }
+    if (l == NULL)
+        tg__error_in("tg_layer_flatten_new");
+    return l;
 }

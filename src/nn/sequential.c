@@ -44,8 +44,10 @@ tg_sequential *tg_sequential_new(tg_tape *t)
     }
     tg_sequential *s = tg__handle_new("tg_sequential_new", t, sizeof *s);
     tg_params *p = s ? tg_params_new(t) : NULL;
-    if (s == NULL || p == NULL)
+    if (s == NULL || p == NULL) {
+        tg__error_in("tg_sequential_new");
         return NULL;
+    }
     s->tape = t;
     s->training = true;
     s->params = p;
@@ -106,13 +108,13 @@ static int add(const char *fn, tg_sequential *s, const char *name,
     size_t len = strlen(name) + 1;
     char *copy = tg_tape_alloc(s->tape, len);
     if (copy == NULL)
-        return TG_ENOMEM;
+        return tg__error_in(fn);
     memcpy(copy, name, len);
     if (s->n == s->cap) {
         int cap = s->cap ? 2 * s->cap : 8;
         slot *slots = tg_tape_alloc(s->tape, (size_t)cap * sizeof *slots);
         if (slots == NULL)
-            return TG_ENOMEM;
+            return tg__error_in(fn);
         if (s->n > 0)
             memcpy(slots, s->slots, (size_t)s->n * sizeof *slots);
         s->slots = slots;
@@ -223,7 +225,8 @@ tg_params *tg_sequential_params(tg_sequential *s)
 
 int tg_sequential_state_count(const tg_sequential *s)
 {
-    if (s == NULL || tg__sequential_check("tg_sequential_state_count", s) != TG_OK)
+    if (s == NULL ||
+        tg__sequential_check("tg_sequential_state_count", s) != TG_OK)
         return 0;
     int n = 0;
     for (int i = 0; i < s->n; i++)
@@ -233,7 +236,7 @@ int tg_sequential_state_count(const tg_sequential *s)
 
 /* "NAME.entry" for every entry of slot k, made again if the layer has
  * gained entries since. */
-static int full_names(tg_tape *t, slot *k)
+static int full_names(const char *fn, tg_tape *t, slot *k)
 {
     const tg_layer *l = k->layer;
     int n = l->n_params + l->n_buffers;
@@ -241,14 +244,14 @@ static int full_names(tg_tape *t, slot *k)
         return TG_OK;
     const char **full = tg_tape_alloc(t, (size_t)(n + 1) * sizeof *full);
     if (full == NULL)
-        return TG_ENOMEM;
+        return tg__error_in(fn);
     for (int j = 0; j < n; j++) {
         const char *e = j < l->n_params ? l->param_names[j]
                                         : l->buffer_names[j - l->n_params];
         size_t len = strlen(k->name) + 1 + strlen(e) + 1;
         char *c = tg_tape_alloc(t, len);
         if (c == NULL)
-            return TG_ENOMEM;
+            return tg__error_in(fn);
         snprintf(c, len, "%s.%s", k->name, e);
         full[j] = c;
     }
@@ -276,7 +279,8 @@ tg_tensor *tg_sequential_state_at(const tg_sequential *s, int i,
             continue;
         }
         if (name != NULL) {
-            if (full_names(s->tape, &s->slots[k]) != TG_OK)
+            if (full_names("tg_sequential_state_at", s->tape,
+                           &s->slots[k]) != TG_OK)
                 return NULL;
             *name = s->slots[k].full[i];
         }
