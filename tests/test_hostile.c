@@ -1203,6 +1203,121 @@ START_TEST(parallel_range_hostile)
 }
 END_TEST
 
+/* ---- tg_vjp with create_graph through every new op, then backward -------- */
+
+/* y = the i-th new op applied to x (f64, (2,3,4,4)-ish shapes made here),
+ * or NULL past the last. */
+static tg_tensor *new_op(tg_tape *t, int i, tg_tensor *x4, tg_tensor *x2,
+                         tg_rng *rng)
+{
+    int64_t ws[4] = {2, 3, 3, 3}, c3 = 3, c4 = 4, is[2] = {2, 4};
+    int64_t rows[3] = {1, 0, 1}, labels[2] = {3, 1};
+    tg_pool2d_options po = tg_pool2d_defaults(2, 2);
+    tg_conv_options co = tg_conv_defaults();
+    co.padding[0] = co.padding[1] = 1;
+    co.dilation[1] = 2;
+    tg_cross_entropy_options ce = tg_cross_entropy_defaults();
+    ce.label_smoothing = 0.3;
+    double iv[8] = {0, 3, 2, 1, 1, 1, 0, 2};
+    tg_tensor *idx = tg_from_data(t, TG_F64, 2, is, iv);
+    switch (i) {
+    case 0:
+        return tg_conv2d(t, x4, tg_full(t, TG_F64, 4, ws, 0.1), NULL, &co);
+    case 1:
+        return tg_max_pool2d(t, x4, &po);
+    case 2:
+        return tg_avg_pool2d(t, x4, &po);
+    case 3:
+        return tg_adaptive_avg_pool2d(t, x4, 3, 3);
+    case 4:
+        return tg_dropout(t, x4, 0.25, rng, true);
+    case 5:
+        return tg_batch_norm(t, x4, tg_zeros(t, TG_F64, 1, &c3),
+                             tg_ones(t, TG_F64, 1, &c3), NULL, NULL, true, 0.1,
+                             1e-5);
+    case 6:
+        return tg_gather(t, x2, 1, idx);
+    case 7:
+        return tg_scatter_add(t, x2, 1, idx, x2);
+    case 8:
+        return tg_index_select(t, x2, 1, 3, rows);
+    case 9:
+        return tg_embedding(t, x2, 3, rows, 0);
+    case 10:
+        return tg_nll_loss(t, x2, labels, -100);
+    case 11:
+        return tg_cross_entropy_ex(t, x2, labels, &ce);
+    case 12:
+        return tg_bce_with_logits(t, x2, tg_sigmoid(t, x2), NULL);
+    case 13:
+        return tg_layer_norm(t, x4, 2, (int64_t[]){4, 4}, NULL, NULL, 1e-5);
+    case 14:
+        return tg_scaled_dot_product_attention(t, x4, x4, x4, true);
+    case 15: {
+        tg_tensor *out[2];
+        return tg_split(t, x2, 1, 3, 2, out) == 2 ? tg_mul(t, out[0], out[0])
+                                                  : NULL;
+    }
+    case 16:
+        return tg_conv1d(t, x2 == NULL ? NULL : tg_reshape(t, x2, 3,
+                                                           (int64_t[]){1, 2,
+                                                                       4}),
+                         tg_full(t, TG_F64, 3, (int64_t[]){3, 2, 2}, 0.2),
+                         tg_full(t, TG_F64, 1, &c3, 0.5), NULL);
+    default:
+        (void)c4;
+        return NULL;
+    }
+}
+
+START_TEST(vjp_create_graph_through_new_ops)
+{
+    for (int i = 0;; i++) {
+        tg_tape *t = tg_tape_new();
+        tg_rng rng;
+        tg_rng_seed(&rng, 11, 12);
+        int64_t s4[4] = {2, 3, 4, 4}, s2[2] = {2, 4};
+        tg_tensor *x4 = tg_rand_normal(t, &rng, TG_F64, 4, s4, 0.0, 1.0);
+        tg_tensor *x2 = tg_rand_normal(t, &rng, TG_F64, 2, s2, 0.0, 1.0);
+        ck_assert_int_eq(tg_set_requires_grad(x4, true), TG_OK);
+        ck_assert_int_eq(tg_set_requires_grad(x2, true), TG_OK);
+        tg_clear_error();
+        tg_tensor *y = new_op(t, i, x4, x2, &rng);
+        if (y == NULL) {
+            ck_assert_msg(tg_last_status() == TG_OK, "op %d: %s", i,
+                          tg_last_error());
+            ck_assert_int_eq(i, 17); /* every op above ran */
+            tg_tape_free(t);
+            break;
+        }
+        tg_tensor *root = tg_sum(t, tg_mul(t, y, tg_exp(t, y)));
+        tg_tensor *in[2] = {x4, x2}, *g[2];
+        tg_vjp_options o = tg_vjp_defaults();
+        o.create_graph = true;
+        o.unused = TG_UNUSED_ZEROS;
+        ck_assert_msg(tg_vjp(t, 1, &root, NULL, 2, in, g, &o) == TG_OK,
+                      "op %d: %s", i, tg_last_error());
+        tg_tensor *r2 = tg_add(t, tg_sum(t, tg_mul(t, g[0], g[0])),
+                               tg_sum(t, tg_mul(t, g[1], g[1])));
+        ck_assert_msg(tg_backward(t, r2) == TG_OK, "op %d: %s", i,
+                      tg_last_error());
+        /* and again: backward twice from the same second-order root */
+        ck_assert_msg(tg_backward(t, r2) == TG_OK, "op %d: %s", i,
+                      tg_last_error());
+        /* vjp of a reset tape's root: stale, refused, grads NULL */
+        tg_tape_reset(t);
+        g[0] = g[1] = (tg_tensor *)&rng;
+        tg_clear_error();
+        ck_assert_int_eq(tg_vjp(t, 1, &root, NULL, 2, in, g, &o), TG_ESTATE);
+        ck_assert_ptr_null(g[0]);
+        ck_assert_ptr_null(g[1]);
+        ck_assert_msg(strncmp(tg_last_error(), "tg_vjp: ", 8) == 0, "%s",
+                      tg_last_error());
+        tg_tape_free(t);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("hostile");
@@ -1227,6 +1342,7 @@ static Suite *suite(void)
     tcase_add_test(tc, checkpoint_hostile_files);
     tcase_add_test(tc, checkpoint_mismatch);
     tcase_add_test(tc, parallel_range_hostile);
+    tcase_add_test(tc, vjp_create_graph_through_new_ops);
     suite_add_tcase(s, tc);
     return s;
 }
