@@ -319,11 +319,11 @@ tg_tensor *tg_batch_norm(tg_tape *t, tg_tensor *x, tg_tensor *running_mean,
                      "needs running_mean and running_var");
         return NULL;
     }
-    if (running_mean != NULL &&
+    if (running_mean != NULL && training &&
         (running_mean == running_var || running_mean == x ||
          running_var == x || running_mean == weight || running_var == weight ||
          running_mean == bias || running_var == bias)) {
-        /* the update writes them in place: one tensor in two roles would
+        /* training updates them in place: one tensor in two roles would
          * be read after it was written */
         tg_set_error(TG_EINVAL, "tg_batch_norm: running_%s is also %s; the "
                      "running statistics are updated in place and must be "
