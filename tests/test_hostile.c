@@ -216,6 +216,30 @@ START_TEST(pool_huge_and_odd_options)
                               24) == 0, "%s", tg_last_error());
         ck_assert_ptr_null(tg_adaptive_avg_pool2d(t, x, 1, bad[i]));
     }
+    /* In range, but (1,2,2^30,2^30) elements: out of memory, not a crash
+     * (an element count that overflows is EINVAL, one too large ENOMEM). */
+    tg_clear_error();
+    ck_assert_ptr_null(tg_adaptive_avg_pool2d(t, x, (int64_t)1 << 30,
+                                              (int64_t)1 << 30));
+    ck_assert_msg(tg_last_status() == TG_ENOMEM ||
+                  tg_last_status() == TG_EINVAL, "%s", tg_last_error());
+    ck_assert_msg(strncmp(tg_last_error(), "tg_adaptive_avg_pool2d: ", 24)
+                  == 0, "%s", tg_last_error());
+    /* A window larger than the padded input; a dilation that spreads a
+     * 2-wide window past it. */
+    tg_pool2d_options big = tg_pool2d_defaults(7, 7);
+    REFUSED(tg_max_pool2d(t, x, &big), TG_ESHAPE, "tg_max_pool2d");
+    big = tg_pool2d_defaults(2, 2);
+    big.dilation[0] = big.dilation[1] = 1000;
+    REFUSED(tg_max_pool2d(t, x, &big), TG_ESHAPE, "tg_max_pool2d");
+    big = tg_pool2d_defaults(3, 3);
+    big.padding[0] = 1;
+    big.stride[0] = INT64_MAX;
+    REFUSED(tg_max_pool2d(t, x, &big), TG_EINVAL, "tg_max_pool2d");
+    big.stride[0] = (int64_t)1 << 20;  /* the largest allowed */
+    tg_tensor *one_row = tg_max_pool2d(t, x, &big);
+    ck_assert_ptr_nonnull(one_row);
+    ck_assert_int_eq(tg_shape(one_row)[2], 1);
     REFUSED(tg_max_pool2d(t, x, NULL), TG_EINVAL, "tg_max_pool2d");
     REFUSED(tg_avg_pool2d(NULL, x, NULL), TG_EINVAL, "tg_avg_pool2d");
     REFUSED(tg_adaptive_avg_pool2d(t, NULL, 1, 1), TG_EINVAL,
