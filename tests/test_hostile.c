@@ -1138,6 +1138,35 @@ START_TEST(checkpoint_hostile_files)
     chmod(ro, 0400);
     if (geteuid() != 0)
         REFUSED_RC(tg_checkpoint_save(ro, &ck), TG_EIO, "tg_checkpoint_save");
+    /* Handles of a reset tape: a stale optimizer or schedule beside a live
+     * model, a stale parameter list, a stale layer. */
+    tg_tape *u = tg_tape_new();
+    tg_params *up = tg_params_new(u);
+    int64_t n = 2;
+    ck_assert_int_eq(tg_params_add(up, param(u, TG_F64, 1, &n, 1.0)), TG_OK);
+    tg_optimizer *uo = tg_adam_new(u, up, NULL);
+    tg_lr_schedule *us = tg_lr_step_new(u, f.opt, 2, 0.5);
+    tg_rng rng;
+    tg_rng_seed(&rng, 2, 2);
+    tg_layer *ul = tg_layer_linear_new(u, &rng, TG_F64, 2, 2, true);
+    ck_assert_ptr_nonnull(uo);
+    ck_assert_ptr_nonnull(us);
+    tg_tape_reset(u);
+    tg_checkpoint so = {.model = f.net, .optimizer = uo};
+    REFUSED_RC(tg_checkpoint_save(f.path, &so), TG_ESTATE,
+               "tg_checkpoint_save");
+    REFUSED_RC(tg_checkpoint_load(f.path, &so), TG_ESTATE,
+               "tg_checkpoint_load");
+    tg_checkpoint ss = {.model = f.net, .schedule = us};
+    REFUSED_RC(tg_checkpoint_load(f.path, &ss), TG_ESTATE,
+               "tg_checkpoint_load");
+    tg_checkpoint sp = {.params = up};
+    REFUSED_RC(tg_checkpoint_save(f.path, &sp), TG_ESTATE,
+               "tg_checkpoint_save");
+    REFUSED_RC(tg_sequential_add(f.net, ul), TG_ESTATE, "tg_sequential_add");
+    ck_assert_int_eq(tg_sequential_count(f.net), 1);
+    ck_assert_double_eq(first_weight(&f), w0);
+    tg_tape_free(u);
     ck_teardown(&f);
 }
 END_TEST
