@@ -1373,6 +1373,108 @@ START_TEST(constructors_under_oom)
 }
 END_TEST
 
+/* ---- hostile round: the constructors of sequence.h and sequential.h
+ * change nothing when an allocation fails (rng, list and struct as they
+ * were), and name the user's call. */
+
+static int seq_ctor_check(int rc, const char *fn, const tg_params *p,
+                          int64_t count, const tg_rng *rng,
+                          const tg_rng *before, const void *obj,
+                          const void *obj_before, size_t size)
+{
+    if (rc == TG_OK)
+        return TG_OK;
+    char why[512];
+    snprintf(why, sizeof why, "%s", tg_last_error());
+    if (strncmp(why, fn, strlen(fn)) != 0) {
+        static char msg[600];
+        snprintf(msg, sizeof msg, "%s failed with \"%s\", which does not "
+                 "name it", fn, why);
+        return wrong(msg);
+    }
+    if (tg_params_count(p) != count)
+        return wrong("a failed constructor changed the parameter list");
+    if (rng->state != before->state || rng->inc != before->inc ||
+        rng->has_spare != before->has_spare)
+        return wrong("a failed constructor moved the rng");
+    if (obj != NULL && memcmp(obj, obj_before, size) != 0)
+        return wrong("a failed constructor wrote its struct");
+    return tg_set_error(rc, "%s", why);
+}
+
+static int seq_constructors(tg_tape *t)
+{
+    tg_params *p = tg_params_new(t);
+    if (p == NULL)
+        return tg_last_status();
+    tg_rng rng, before;
+    tg_rng_seed(&rng, 3, 1);
+    tg_gru_cell g, g0;
+    tg_lstm_cell l, l0;
+    tg_mha m, m0;
+    tg_layer_norm_layer ln, ln0;
+    memset(&g, 0x11, sizeof g);
+    memset(&l, 0x22, sizeof l);
+    memset(&m, 0x33, sizeof m);
+    memset(&ln, 0x44, sizeof ln);
+    g0 = g;
+    l0 = l;
+    m0 = m;
+    ln0 = ln;
+    before = rng;
+    int rc = seq_ctor_check(tg_gru_cell_init(&g, t, p, &rng, TG_F32, 3, 4),
+                            "tg_gru_cell_init", p, 0, &rng, &before, &g,
+                            &g0, sizeof g);
+    before = rng;
+    if (rc == TG_OK)
+        rc = seq_ctor_check(tg_lstm_cell_init(&l, t, p, &rng, TG_F32, 3, 4),
+                            "tg_lstm_cell_init", p, 4, &rng, &before, &l,
+                            &l0, sizeof l);
+    before = rng;
+    if (rc == TG_OK)
+        rc = seq_ctor_check(tg_mha_init(&m, t, p, &rng, TG_F32, 4, 2),
+                            "tg_mha_init", p, 8, &rng, &before, &m, &m0,
+                            sizeof m);
+    before = rng;
+    if (rc == TG_OK)
+        rc = seq_ctor_check(tg_layer_norm_layer_init(&ln, t, p, TG_F32, 1,
+                                                     (int64_t[]){4}),
+                            "tg_layer_norm_layer_init", p, 12, &rng,
+                            &before, &ln, &ln0, sizeof ln);
+    if (rc != TG_OK)
+        return rc;
+    tg_sequential *s = tg_sequential_new(t);
+    if (s == NULL)
+        return seq_ctor_check(tg_last_status(), "tg_sequential_new", p, 14,
+                              &rng, &rng, NULL, NULL, 0);
+    before = rng;
+    tg_layer *lin = tg_layer_linear_new(t, &rng, TG_F32, 3, 2, true);
+    if (lin == NULL)
+        return seq_ctor_check(tg_last_status(), "tg_layer_linear_new", p, 14,
+                              &rng, &before, NULL, NULL, 0);
+    rc = tg_sequential_add(s, lin);
+    if (rc == TG_OK && tg_sequential_count(s) != 1)
+        return wrong("tg_sequential_add added nothing");
+    if (rc != TG_OK && tg_sequential_count(s) != 0)
+        return wrong("a failed tg_sequential_add changed the container");
+    if (rc == TG_OK && tg_sequential_params(s) == NULL)
+        rc = tg_last_status();
+    if (rc == TG_OK && tg_params_count(p) != 14)
+        return wrong("the constructors made the wrong things");
+    return rc;
+}
+
+START_TEST(seq_constructors_under_oom)
+{
+    static const scenario sc = {"sequence and sequential constructors",
+                                seq_constructors, NULL, NULL};
+    if (_i < 2)
+        ck_assert_int_gt(fail_each_allocation(&sc, _i ? ONCE : STICKY), 0);
+    else
+        ck_assert_int_gt(fail_at_each_fill_level(&sc), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("oom");
@@ -1413,6 +1515,7 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("constructors");
     tcase_add_loop_test(tc, constructors_under_oom, 0, 3);
+    tcase_add_loop_test(tc, seq_constructors_under_oom, 0, 3);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

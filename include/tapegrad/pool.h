@@ -62,8 +62,8 @@ TG_API tg_pool2d_options tg_pool2d_defaults(int64_t kh, int64_t kw);
  * (the last one), as in PyTorch. o NULL is an error (there is no default
  * kernel). The output is (N, C, OH, OW), or (C, OH, OW) for a 3-D x.
  * Errors: TG_ESHAPE for x not 3-D or 4-D or an output size below 1;
- * TG_EINVAL for a kernel, stride or dilation below 1 or a padding outside
- * 0..kernel/2; TG_ENOMEM. Gradient checks see a tie in a window as a kink.
+ * TG_EINVAL for a kernel, stride or dilation below 1 or above 2^20, or a
+ * padding outside 0..kernel/2; TG_ENOMEM. Gradient checks see a tie in a window as a kink.
  */
 TG_API tg_tensor *tg_max_pool2d(tg_tape *t, tg_tensor *x,
                                 const tg_pool2d_options *o);

@@ -9,6 +9,7 @@
  * "optimizer.i.step" and its state tensors under PyTorch's names; the
  * schedule as "schedule.kind", "schedule.base_lr", "schedule.epoch".
  */
+#include "nn_internal.h"
 #include "optimizer.h"
 #include "schedule.h"
 #include "tapegrad/npy.h"
@@ -63,7 +64,15 @@ static int check_args(const char *fn, const char *path, const tg_checkpoint *c)
         return tg_set_error(TG_EINVAL, "%s: give the checkpoint a model or a "
                             "parameter list (%s)", fn, c->model == NULL
                             ? "it has neither" : "it has both");
-    return TG_OK;
+    /* Every handle c names is read below: each must be live. */
+    int rc = c->model != NULL ? tg__sequential_check(fn, c->model)
+                              : tg__check_handle(fn, c->params,
+                                                 "parameter list");
+    if (rc == TG_OK && c->optimizer != NULL)
+        rc = tg__optimizer_check(fn, c->optimizer);
+    if (rc == TG_OK && c->schedule != NULL)
+        rc = tg__schedule_check(fn, c->schedule);
+    return rc;
 }
 
 /* ---- Saving --------------------------------------------------------------- */

@@ -4,14 +4,22 @@
  */
 #include "tapegrad.h"
 #include "tapegrad/train.h"
+#include "tensor/handle.h"
+#include "tensor/tensor_check.h"
 
 #include <math.h>
 
-static int null_list(const char *fn)
+/* A live list whose parameters are all live (one may be on another tape,
+ * reset since), checked before any gradient is read or changed; a NULL
+ * list keeps the error of the tg_params_new that failed. */
+static int check_list(const char *fn, const tg_params *p)
 {
-    if (tg_last_status() != TG_OK)   /* keep the failed tg_params_new's */
-        return tg_last_status();
-    return tg_set_error(TG_EINVAL, "%s: parameter list is NULL", fn);
+    int rc = tg__check_handle(fn, p, "parameter list");
+    for (int64_t i = 0; rc == TG_OK && i < tg_params_count(p); i++)
+        if (tg__check_tensor(fn, tg_params_at(p, i)) != TG_OK)
+            rc = tg_set_error(TG_ESTATE, "%s: parameter %lld was freed by a "
+                              "reset of its tape", fn, (long long)i);
+    return rc;
 }
 
 /* sum |g|^q over one gradient (q finite), or max |g| (q infinite). */
@@ -52,8 +60,9 @@ static void scale(tg_tensor *g, double c)
 int tg_params_clip_grad_norm(tg_params *p, double max_norm, double norm_type,
                              double *total_norm)
 {
-    if (p == NULL)
-        return null_list("tg_params_clip_grad_norm");
+    int rc = check_list("tg_params_clip_grad_norm", p);
+    if (rc != TG_OK)
+        return rc;
     if (!(max_norm >= 0.0) || !(norm_type > 0.0))
         return tg_set_error(TG_EINVAL, "tg_params_clip_grad_norm: max_norm "
                             "%g must be >= 0 and norm_type %g > 0 (inf for "
@@ -75,7 +84,7 @@ int tg_params_clip_grad_norm(tg_params *p, double max_norm, double norm_type,
     if (total_norm != NULL)
         *total_norm = norm;
     double coef = max_norm / (norm + 1e-6);
-    if (coef >= 1.0)
+    if (coef >= 1.0 || isinf(max_norm))  /* inf / inf would scale by NaN */
         return TG_OK;
     for (int64_t i = 0; i < tg_params_count(p); i++) {
         tg_tensor *g = tg_grad(tg_params_at(p, i));
@@ -87,8 +96,9 @@ int tg_params_clip_grad_norm(tg_params *p, double max_norm, double norm_type,
 
 int tg_params_clip_grad_value(tg_params *p, double clip)
 {
-    if (p == NULL)
-        return null_list("tg_params_clip_grad_value");
+    int rc = check_list("tg_params_clip_grad_value", p);
+    if (rc != TG_OK)
+        return rc;
     if (!(clip >= 0.0))
         return tg_set_error(TG_EINVAL, "tg_params_clip_grad_value: clip %g "
                             "must be >= 0", clip);

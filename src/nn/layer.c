@@ -5,7 +5,10 @@
 #include "tapegrad.h"
 #include "tapegrad/sequential.h"
 #include "nn_internal.h"
+#include "tensor/error_internal.h"
+#include "tensor/handle.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,6 +37,23 @@ bool tg__nn_name_ok(const char *name)
     return name != NULL && name[0] != '\0' && strchr(name, '.') == NULL;
 }
 
+/* Each layer sits behind a hidden tg__handle (tensor/handle.h), so a layer
+ * used after a reset of its tape is caught as every handle is, while
+ * struct tg_layer, whose fields users read, keeps its layout. */
+typedef struct layer_block {
+    tg__handle h;
+    tg_layer l;
+} layer_block;
+
+int tg__layer_check(const char *fn, const tg_layer *l)
+{
+    if (l == NULL)
+        return null_arg(fn, "layer");
+    const layer_block *b = (const layer_block *)(const void *)
+        ((const char *)l - offsetof(layer_block, l));
+    return tg__check_handle(fn, &b->h, "layer");
+}
+
 tg_layer *tg_layer_new(tg_tape *t, const tg_layer_class *cls, void *state)
 {
     if (t == NULL || cls == NULL || cls->forward == NULL) {
@@ -41,11 +61,11 @@ tg_layer *tg_layer_new(tg_tape *t, const tg_layer_class *cls, void *state)
                  ? "class" : "class's forward");
         return NULL;
     }
-    tg_layer *l = tg_tape_alloc(t, sizeof *l);
-    if (l == NULL)
+    layer_block *b = tg__handle_new("tg_layer_new", t, sizeof *b);
+    if (b == NULL)
         return NULL;
-    *l = (tg_layer){.cls = cls, .state = state, .training = true, .tape = t};
-    return l;
+    b->l = (tg_layer){.cls = cls, .state = state, .training = true, .tape = t};
+    return &b->l;
 }
 
 static int find(const char *const *names, int n, const char *name)
@@ -60,8 +80,11 @@ static int find(const char *const *names, int n, const char *name)
 static int add_entry(const char *fn, tg_layer *l, const char *name,
                      tg_tensor *x, bool param)
 {
-    if (l == NULL || x == NULL)
-        return null_arg(fn, l == NULL ? "layer" : "tensor");
+    int rc = tg__layer_check(fn, l);
+    if (rc != TG_OK)
+        return rc;
+    if (x == NULL)
+        return null_arg(fn, "tensor");
     if (!tg__nn_name_ok(name))
         return tg_set_error(TG_EINVAL, "%s: name '%s' must be non-empty and "
                             "without '.'", fn, name ? name : "(null)");
@@ -69,19 +92,27 @@ static int add_entry(const char *fn, tg_layer *l, const char *name,
         find(l->buffer_names, l->n_buffers, name) >= 0)
         return tg_set_error(TG_EINVAL, "%s: the layer already has an entry "
                             "called '%s'", fn, name);
+    for (int i = 0; i < l->n_params + l->n_buffers; i++) {
+        bool p = i < l->n_params;
+        if ((p ? l->params[i] : l->buffers[i - l->n_params]) == x)
+            return tg_set_error(TG_EINVAL, "%s: the tensor is already the "
+                                "layer's %s '%s'", fn, p ? "parameter"
+                                : "buffer", p ? l->param_names[i]
+                                : l->buffer_names[i - l->n_params]);
+    }
     const char ***names = param ? &l->param_names : &l->buffer_names;
     tg_tensor ***items = param ? &l->params : &l->buffers;
     int *n = param ? &l->n_params : &l->n_buffers;
     int *cap = param ? &l->cap_params : &l->cap_buffers;
     char *copy = tape_strdup(l->tape, name);
     if (copy == NULL)
-        return TG_ENOMEM;
+        return tg__error_in(fn);
     if (*n == *cap) {
         int c = *cap ? 2 * *cap : 4;
         const char **nn = tg_tape_alloc(l->tape, (size_t)c * sizeof *nn);
         tg_tensor **ni = tg_tape_alloc(l->tape, (size_t)c * sizeof *ni);
         if (nn == NULL || ni == NULL)
-            return TG_ENOMEM;
+            return tg__error_in(fn);
         if (*n > 0) {
             memcpy(nn, *names, (size_t)*n * sizeof *nn);
             memcpy(ni, *items, (size_t)*n * sizeof *ni);
@@ -114,8 +145,10 @@ int tg_layer_add_buffer(tg_layer *l, const char *name, tg_tensor *x)
 static tg_tensor *get_entry(const char *fn, const tg_layer *l,
                             const char *name, bool param)
 {
-    if (l == NULL || name == NULL) {
-        null_arg(fn, l == NULL ? "layer" : "name");
+    if (tg__layer_check(fn, l) != TG_OK)
+        return NULL;
+    if (name == NULL) {
+        null_arg(fn, "name");
         return NULL;
     }
     int i = param ? find(l->param_names, l->n_params, name)
@@ -143,19 +176,35 @@ tg_tensor *tg_layer_forward(tg_tape *t, tg_layer *l, tg_tensor *x)
 {
     /* A layer's forward never sees a NULL input: a NULL here comes from
      * a failed call (its error is kept) or is named. */
-    if (l == NULL || x == NULL) {
-        null_arg("tg_layer_forward", l == NULL ? "layer" : "input");
+    if (tg__layer_check("tg_layer_forward", l) != TG_OK)
+        return NULL;
+    if (x == NULL) {
+        null_arg("tg_layer_forward", "input");
         return NULL;
     }
-    return l->cls->forward(l, t, x);
+    unsigned long errors = tg__error_count();
+    tg_tensor *y = l->cls->forward(l, t, x);
+    if (y == NULL && tg__error_count() != errors)
+        tg__error_in("tg_layer_forward"); /* name the user's call first */
+    return y;
 }
 
 int tg_layer_set_training(tg_layer *l, bool training)
 {
-    if (l == NULL)
-        return null_arg("tg_layer_set_training", "layer");
+    int rc = tg__layer_check("tg_layer_set_training", l);
+    if (rc != TG_OK || l->cls->set_training == NULL) {
+        if (rc == TG_OK)
+            l->training = training;
+        return rc;
+    }
+    bool was = l->training;
     l->training = training;
-    return l->cls->set_training ? l->cls->set_training(l, training) : TG_OK;
+    rc = l->cls->set_training(l, training);
+    if (rc != TG_OK) {
+        l->training = was; /* a refused switch changes nothing */
+        tg__error_in("tg_layer_set_training");
+    }
+    return rc;
 }
 
 /* ---- linear ------------------------------------------------------------ */
@@ -175,19 +224,22 @@ tg_layer *tg_layer_linear_new(tg_tape *t, tg_rng *rng, tg_dtype dt,
         null_arg("tg_layer_linear_new", "tape");
         return NULL;
     }
+    /* A failure leaves rng where it was and names this call. */
+    tg_rng saved;
+    if (rng != NULL)
+        saved = *rng;
     tg_linear_layer *lin = tg_tape_alloc(t, sizeof *lin);
-    if (lin == NULL)
-        return NULL;
-    if (tg_linear_layer_init(lin, t, NULL, rng, dt, in, out, bias) != TG_OK) {
-        char why[256];
-        snprintf(why, sizeof why, "%s", tg_last_error());
-        tg_set_error(tg_last_status(), "tg_layer_linear_new: %s", why);
+    tg_layer *l = NULL;
+    if (lin != NULL &&
+        tg_linear_layer_init(lin, t, NULL, rng, dt, in, out, bias) == TG_OK)
+        l = tg_layer_new(t, &linear_class, lin);
+    if (l == NULL || tg_layer_add_param(l, "weight", lin->weight) != TG_OK ||
+        (bias && tg_layer_add_param(l, "bias", lin->bias) != TG_OK)) {
+        if (rng != NULL)
+            *rng = saved;
+        tg__error_in("tg_layer_linear_new");
         return NULL;
     }
-    tg_layer *l = tg_layer_new(t, &linear_class, lin);
-    if (l == NULL || tg_layer_add_param(l, "weight", lin->weight) != TG_OK ||
-        (bias && tg_layer_add_param(l, "bias", lin->bias) != TG_OK))
-        return NULL;
     return l;
 }
 
@@ -235,14 +287,19 @@ static tg_layer *op_layer_new(const char *fn, tg_tape *t, const tg_op *op,
     } *b = tg_tape_alloc(t, sizeof *b);
     void *pcopy = psize > 0 ? tg_tape_alloc(t, psize) : NULL;
     char *kcopy = tg_tape_alloc(t, kind_len);
-    if (b == NULL || kcopy == NULL || (psize > 0 && pcopy == NULL))
+    if (b == NULL || kcopy == NULL || (psize > 0 && pcopy == NULL)) {
+        tg__error_in(fn);
         return NULL;
+    }
     if (pcopy != NULL && params != NULL)
         memcpy(pcopy, params, psize);
     memcpy(kcopy, kind, kind_len);
     b->cls = (tg_layer_class){kcopy, op_forward, NULL};
     b->a = (op_layer){op, pcopy, f};
-    return tg_layer_new(t, &b->cls, &b->a);
+    tg_layer *l = tg_layer_new(t, &b->cls, &b->a);
+    if (l == NULL)
+        tg__error_in(fn);
+    return l;
 }
 
 tg_layer *tg_layer_activation_new(tg_tape *t, const char *op_name)
@@ -318,8 +375,12 @@ tg_layer *tg_layer_flatten_new(tg_tape *t, int start_dim)
         return NULL;
     }
     int *s = tg_tape_alloc(t, sizeof *s);
-    if (s == NULL)
-        return NULL;
-    *s = start_dim;
-    return tg_layer_new(t, &flatten_class, s);
+    tg_layer *l = NULL;
+    if (s != NULL) {
+        *s = start_dim;
+        l = tg_layer_new(t, &flatten_class, s);
+    }
+    if (l == NULL)
+        tg__error_in("tg_layer_flatten_new");
+    return l;
 }

@@ -6,8 +6,15 @@
  */
 #include "tapegrad.h"
 #include "tapegrad/sequence.h"
+#include "nn/params.h"
+#include "tensor/error_internal.h"
+#include "tensor/handle.h"
 
 #include <math.h>
+#include <stdint.h>
+
+static int init_into(tg_mha *m, tg_tape *t, tg_params *p, tg_rng *rng,
+                     tg_dtype dt, int64_t embed);
 
 int tg_mha_init(tg_mha *m, tg_tape *t, tg_params *p, tg_rng *rng, tg_dtype dt,
                 int64_t embed, int heads)
@@ -15,14 +22,34 @@ int tg_mha_init(tg_mha *m, tg_tape *t, tg_params *p, tg_rng *rng, tg_dtype dt,
     if (m == NULL || rng == NULL)
         return tg_set_error(TG_EINVAL, "tg_mha_init: %s is NULL",
                             m ? "rng" : "layer");
-    if (heads < 1 || embed < 1 || embed % heads != 0)
+    if (heads < 1 || embed < 1 || embed % heads != 0 || embed > INT64_MAX / 4)
         return tg_set_error(TG_EINVAL, "tg_mha_init: embedding size %lld "
                             "must be a positive multiple of the %d heads",
                             (long long)embed, heads);
+    if (p != NULL && tg__check_handle("tg_mha_init", p, "parameter list")
+                         != TG_OK)
+        return tg_last_status();
+    /* Made aside: a failure leaves m, rng and p as they were. */
+    tg_mha made = {.heads = heads};
+    tg_rng saved = *rng;
+    int64_t n0 = tg_params_count(p);
+    int rc = init_into(&made, t, p, rng, dt, embed);
+    if (rc != TG_OK) {
+        *rng = saved;
+        tg__params_truncate(p, n0);
+        return tg__error_in("tg_mha_init");
+    }
+    *m = made;
+    return TG_OK;
+}
+
+/* tg_mha_init's parameters into m (heads set), added to p. */
+static int init_into(tg_mha *m, tg_tape *t, tg_params *p, tg_rng *rng,
+                     tg_dtype dt, int64_t embed)
+{
     /* xavier_uniform on (3E, E): bound sqrt(6 / (fan_in + fan_out)) */
     double bound = sqrt(6.0 / (double)(embed + 3 * embed));
     int64_t wshape[2] = {3 * embed, embed}, bshape[1] = {3 * embed};
-    m->heads = heads;
     m->w_in = tg_rand_uniform(t, rng, dt, 2, wshape, -bound, bound);
     m->b_in = tg_zeros(t, dt, 1, bshape);
     if (m->w_in == NULL || m->b_in == NULL)
@@ -35,8 +62,9 @@ int tg_mha_init(tg_mha *m, tg_tape *t, tg_params *p, tg_rng *rng, tg_dtype dt,
         return tg_last_status();
     tg_tensor *all[4] = {m->w_in, m->b_in, m->out.weight, m->out.bias};
     for (int i = 0; i < 4 && rc == TG_OK; i++) {
-        tg_set_requires_grad(all[i], true);
-        rc = p ? tg_params_add(p, all[i]) : TG_OK;
+        rc = tg_set_requires_grad(all[i], true);
+        if (rc == TG_OK && p != NULL)
+            rc = tg_params_add(p, all[i]);
     }
     return rc;
 }
@@ -50,8 +78,8 @@ static tg_tensor *split_heads(tg_tape *t, tg_tensor *x, int64_t B, int64_t L,
     return tg_permute(t, tg_reshape(t, x, 4, shape), 4, perm);
 }
 
-tg_tensor *tg_mha_forward(tg_tape *t, const tg_mha *m, tg_tensor *x,
-                          bool causal)
+static tg_tensor *mha_forward(tg_tape *t, const tg_mha *m, tg_tensor *x,
+                              bool causal)
 {
     char sx[96];
     if (m == NULL || x == NULL) {
@@ -89,4 +117,15 @@ tg_tensor *tg_mha_forward(tg_tape *t, const tg_mha *m, tg_tensor *x,
     int64_t joined[3] = {B, L, E};
     a = tg_reshape(t, tg_permute(t, a, 4, perm), nd, joined + (3 - nd));
     return tg_linear_layer_forward(t, &m->out, a);
+}
+
+/* A failure of an op on the way is reported under the user's call. */
+tg_tensor *tg_mha_forward(tg_tape *t, const tg_mha *m, tg_tensor *x,
+                          bool causal)
+{
+    unsigned long errors = tg__error_count();
+    tg_tensor *y = mha_forward(t, m, x, causal);
+    if (y == NULL && tg__error_count() != errors)
+        tg__error_in("tg_mha_forward");
+    return y;
 }

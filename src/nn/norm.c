@@ -4,6 +4,9 @@
  */
 #include "tapegrad.h"
 #include "tapegrad/sequence.h"
+#include "nn/params.h"
+#include "tensor/error_internal.h"
+#include "tensor/handle.h"
 
 int tg_layer_norm_layer_init(tg_layer_norm_layer *l, tg_tape *t, tg_params *p,
                              tg_dtype dt, int ndim, const int64_t *shape)
@@ -19,18 +22,30 @@ int tg_layer_norm_layer_init(tg_layer_norm_layer *l, tg_tape *t, tg_params *p,
             return tg_set_error(TG_EINVAL, "tg_layer_norm_layer_init: size "
                                 "%lld of dim %d must be at least 1",
                                 (long long)shape[d], d);
-    for (int d = 0; d < ndim; d++)
-        l->shape[d] = shape[d];
-    l->ndim = ndim;
-    l->eps = 1e-5;
-    l->weight = tg_ones(t, dt, ndim, shape);
-    l->bias = tg_zeros(t, dt, ndim, shape);
-    if (l->weight == NULL || l->bias == NULL)
+    if (p != NULL && tg__check_handle("tg_layer_norm_layer_init", p,
+                                      "parameter list") != TG_OK)
         return tg_last_status();
-    tg_set_requires_grad(l->weight, true);
-    tg_set_requires_grad(l->bias, true);
-    int rc = p ? tg_params_add(p, l->weight) : TG_OK;
-    return rc == TG_OK && p ? tg_params_add(p, l->bias) : rc;
+    /* Made aside: a failure leaves l and p as they were. */
+    tg_layer_norm_layer made = {.ndim = ndim, .eps = 1e-5};
+    for (int d = 0; d < ndim; d++)
+        made.shape[d] = shape[d];
+    int64_t n0 = tg_params_count(p);
+    made.weight = tg_ones(t, dt, ndim, shape);
+    made.bias = made.weight ? tg_zeros(t, dt, ndim, shape) : NULL;
+    int rc = made.bias ? tg_set_requires_grad(made.weight, true)
+                       : tg_last_status();
+    if (rc == TG_OK)
+        rc = tg_set_requires_grad(made.bias, true);
+    if (rc == TG_OK && p != NULL)
+        rc = tg_params_add(p, made.weight);
+    if (rc == TG_OK && p != NULL)
+        rc = tg_params_add(p, made.bias);
+    if (rc != TG_OK) {
+        tg__params_truncate(p, n0);
+        return tg__error_in("tg_layer_norm_layer_init");
+    }
+    *l = made;
+    return TG_OK;
 }
 
 tg_tensor *tg_layer_norm_layer_forward(tg_tape *t, const tg_layer_norm_layer *l,

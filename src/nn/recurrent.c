@@ -6,8 +6,12 @@
  */
 #include "tapegrad.h"
 #include "tapegrad/sequence.h"
+#include "nn/params.h"
+#include "tensor/error_internal.h"
+#include "tensor/handle.h"
 
 #include <math.h>
+#include <stdint.h>
 
 /* Four uniform(-1/sqrt(H), 1/sqrt(H)) parameters: w_ih (gH, I), w_hh
  * (gH, H), b_ih and b_hh (gH,), as PyTorch's RNN cells. */
@@ -18,22 +22,31 @@ static int init_cell(const char *fn, tg_tensor **w, tg_tape *t, tg_params *p,
     if (w == NULL || rng == NULL)
         return tg_set_error(TG_EINVAL, "%s: %s is NULL", fn,
                             w ? "rng" : "cell");
-    if (input < 1 || hidden < 1)
+    if (input < 1 || hidden < 1 || hidden > INT64_MAX / gates)
         return tg_set_error(TG_EINVAL, "%s: input size %lld and hidden size "
-                            "%lld must be at least 1", fn, (long long)input,
-                            (long long)hidden);
+                            "%lld must be at least 1 (and %d x hidden fit in "
+                            "64 bits)", fn, (long long)input,
+                            (long long)hidden, gates);
+    if (p != NULL && tg__check_handle(fn, p, "parameter list") != TG_OK)
+        return tg_last_status();
+    /* A failure changes nothing: rng and p are restored (docs/errors.md). */
+    tg_rng saved = *rng;
+    int64_t n0 = tg_params_count(p);
     double bound = 1.0 / sqrt((double)hidden);
     int64_t gh = gates * hidden;
     int64_t shapes[4][2] = {{gh, input}, {gh, hidden}, {gh, 0}, {gh, 0}};
-    for (int i = 0; i < 4; i++) {
+    int rc = TG_OK;
+    for (int i = 0; i < 4 && rc == TG_OK; i++) {
         w[i] = tg_rand_uniform(t, rng, dt, i < 2 ? 2 : 1, shapes[i], -bound,
                                bound);
-        if (w[i] == NULL)
-            return tg_last_status();
-        tg_set_requires_grad(w[i], true);
-        int rc = p ? tg_params_add(p, w[i]) : TG_OK;
-        if (rc != TG_OK)
-            return rc;
+        rc = w[i] ? tg_set_requires_grad(w[i], true) : tg_last_status();
+        if (rc == TG_OK && p != NULL)
+            rc = tg_params_add(p, w[i]);
+    }
+    if (rc != TG_OK) {
+        *rng = saved;
+        tg__params_truncate(p, n0);
+        return tg__error_in(fn);
     }
     return TG_OK;
 }
@@ -108,8 +121,8 @@ static tg_tensor *gate(tg_tape *t, tg_tensor *a, int i, int64_t H)
     return tg_slice(t, a, -1, i * H, (i + 1) * H, 1);
 }
 
-tg_tensor *tg_gru_cell_forward(tg_tape *t, const tg_gru_cell *c, tg_tensor *x,
-                               tg_tensor *h)
+static tg_tensor *gru_forward(tg_tape *t, const tg_gru_cell *c, tg_tensor *x,
+                              tg_tensor *h)
 {
     const char *fn = "tg_gru_cell_forward";
     if (c == NULL) {
@@ -129,9 +142,9 @@ tg_tensor *tg_gru_cell_forward(tg_tape *t, const tg_gru_cell *c, tg_tensor *x,
     return tg_add(t, n, tg_mul(t, z, tg_sub(t, h, n)));
 }
 
-tg_tensor *tg_lstm_cell_forward(tg_tape *t, const tg_lstm_cell *c,
-                                tg_tensor *x, tg_tensor *h, tg_tensor *cs,
-                                tg_tensor **cs_out)
+static tg_tensor *lstm_forward(tg_tape *t, const tg_lstm_cell *c,
+                               tg_tensor *x, tg_tensor *h, tg_tensor *cs,
+                               tg_tensor **cs_out)
 {
     const char *fn = "tg_lstm_cell_forward";
     if (cs_out != NULL)
@@ -159,4 +172,27 @@ tg_tensor *tg_lstm_cell_forward(tg_tape *t, const tg_lstm_cell *c,
     if (h2 != NULL)
         *cs_out = c2;
     return h2;
+}
+
+/* A failure inside a step (an op on the way) is reported under the user's
+ * call, the op's message after it; a failure pending before is kept. */
+tg_tensor *tg_gru_cell_forward(tg_tape *t, const tg_gru_cell *c, tg_tensor *x,
+                               tg_tensor *h)
+{
+    unsigned long errors = tg__error_count();
+    tg_tensor *y = gru_forward(t, c, x, h);
+    if (y == NULL && tg__error_count() != errors)
+        tg__error_in("tg_gru_cell_forward");
+    return y;
+}
+
+tg_tensor *tg_lstm_cell_forward(tg_tape *t, const tg_lstm_cell *c,
+                                tg_tensor *x, tg_tensor *h, tg_tensor *cs,
+                                tg_tensor **cs_out)
+{
+    unsigned long errors = tg__error_count();
+    tg_tensor *y = lstm_forward(t, c, x, h, cs, cs_out);
+    if (y == NULL && tg__error_count() != errors)
+        tg__error_in("tg_lstm_cell_forward");
+    return y;
 }

@@ -5,6 +5,8 @@
 #include "tapegrad.h"
 #include "tapegrad/train.h"
 #include "schedule.h"
+#include "nn/optimizer.h"
+#include "tensor/error_internal.h"
 
 #include <math.h>
 
@@ -30,8 +32,17 @@ static double plain_lr(const tg_lr_schedule *s, int64_t e)
     return NAN;
 }
 
+int tg__schedule_check(const char *fn, const tg_lr_schedule *s)
+{
+    int rc = tg__check_handle(fn, s, "schedule");
+    return rc != TG_OK ? rc : tg__optimizer_check(fn, s->opt);
+}
+
 double tg_lr_schedule_lr_at(const tg_lr_schedule *s, int64_t e)
 {
+    if (s != NULL && tg__check_handle("tg_lr_schedule_lr_at", s, "schedule")
+                         != TG_OK)
+        return NAN;
     if (s == NULL || e < 0) {
         if (s != NULL || tg_last_status() == TG_OK)
             tg_set_error(TG_EINVAL, "tg_lr_schedule_lr_at: %s", s == NULL
@@ -61,15 +72,20 @@ static tg_lr_schedule *make(const char *fn, tg_tape *t, tg_optimizer *o,
                          t == NULL ? "tape" : "optimizer");
         return NULL;
     }
-    tg_lr_schedule *s = tg_tape_alloc(t, sizeof *s);
+    if (tg__optimizer_check(fn, o) != TG_OK)
+        return NULL;
+    tg_lr_schedule *s = tg__handle_new(fn, t, sizeof *s);
     if (s == NULL)
         return NULL;
+    proto.h = s->h;
     proto.opt = o;
     proto.base_lr = tg_optimizer_lr(o);
     proto.epoch = 0;
     *s = proto;
-    if (tg_optimizer_set_lr(o, tg_lr_schedule_lr_at(s, 0)) != TG_OK)
+    if (tg_optimizer_set_lr(o, tg_lr_schedule_lr_at(s, 0)) != TG_OK) {
+        tg__error_in(fn);
         return NULL;
+    }
     return s;
 }
 
@@ -156,15 +172,14 @@ tg_lr_schedule *tg_lr_warmup_cosine_new(tg_tape *t, tg_optimizer *o,
 
 int tg_lr_schedule_step(tg_lr_schedule *s)
 {
-    if (s == NULL)
-        return tg_last_status() != TG_OK
-                   ? tg_last_status()
-                   : tg_set_error(TG_EINVAL, "tg_lr_schedule_step: schedule "
-                                  "is NULL");
-    int rc = tg_optimizer_set_lr(s->opt, tg_lr_schedule_lr_at(s, s->epoch + 1));
-    if (rc == TG_OK)
-        s->epoch++;
-    return rc;
+    int rc = tg__schedule_check("tg_lr_schedule_step", s);
+    if (rc != TG_OK)
+        return rc;
+    rc = tg_optimizer_set_lr(s->opt, tg_lr_schedule_lr_at(s, s->epoch + 1));
+    if (rc != TG_OK)
+        return tg__error_in("tg_lr_schedule_step");
+    s->epoch++;
+    return TG_OK;
 }
 
 int64_t tg_lr_schedule_epoch(const tg_lr_schedule *s)
@@ -174,5 +189,7 @@ int64_t tg_lr_schedule_epoch(const tg_lr_schedule *s)
             tg_set_error(TG_EINVAL, "tg_lr_schedule_epoch: schedule is NULL");
         return -1;
     }
+    if (tg__check_handle("tg_lr_schedule_epoch", s, "schedule") != TG_OK)
+        return -1;
     return s->epoch;
 }

@@ -6,6 +6,7 @@
 #define TG_NN_SCHEDULE_H
 
 #include "tapegrad/train.h"
+#include "tensor/handle.h"
 
 typedef enum {
     SCHED_STEP,
@@ -16,6 +17,7 @@ typedef enum {
 } sched_kind;
 
 struct tg_lr_schedule {
+    tg__handle h;            /* first: the generation check (handle.h) */
     sched_kind kind;
     tg_optimizer *opt;
     double base_lr;
@@ -27,5 +29,9 @@ struct tg_lr_schedule {
     double start, end;       /* warmup factors */
     int64_t iters;           /* warmup length */
 };
+
+/* TG_OK if s is a live schedule whose optimizer is live too; else the
+ * NULL or TG_ESTATE error of handle.h, naming fn. */
+int tg__schedule_check(const char *fn, const tg_lr_schedule *s);
 
 #endif /* TG_NN_SCHEDULE_H */

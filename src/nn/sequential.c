@@ -5,6 +5,8 @@
 #include "tapegrad.h"
 #include "tapegrad/sequential.h"
 #include "nn_internal.h"
+#include "tensor/error_internal.h"
+#include "tensor/handle.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +21,7 @@ typedef struct slot {
 } slot;
 
 struct tg_sequential {
+    tg__handle h;        /* first: the generation check (handle.h) */
     tg_tape *tape;
     slot *slots;
     int n, cap;
@@ -39,12 +42,27 @@ tg_sequential *tg_sequential_new(tg_tape *t)
         null_arg("tg_sequential_new", "tape");
         return NULL;
     }
-    tg_sequential *s = tg_tape_alloc(t, sizeof *s);
-    tg_params *p = tg_params_new(t);
-    if (s == NULL || p == NULL)
+    tg_sequential *s = tg__handle_new("tg_sequential_new", t, sizeof *s);
+    tg_params *p = s ? tg_params_new(t) : NULL;
+    if (s == NULL || p == NULL) {
+        tg__error_in("tg_sequential_new");
         return NULL;
-    *s = (tg_sequential){.tape = t, .training = true, .params = p};
+    }
+    s->tape = t;
+    s->training = true;
+    s->params = p;
     return s;
+}
+
+/* Each call below checks s and its layers before reading them. */
+int tg__sequential_check(const char *fn, const tg_sequential *s)
+{
+    int rc = tg__check_handle(fn, s, "container");
+    for (int i = 0; rc == TG_OK && i < s->n; i++)
+        if (tg__layer_check(fn, s->slots[i].layer) != TG_OK)
+            rc = tg_set_error(TG_ESTATE, "%s: layer %d ('%s') was freed by "
+                              "a reset of its tape", fn, i, s->slots[i].name);
+    return rc;
 }
 
 /* The index of the layer called name, or of layer l, or -1. */
@@ -67,8 +85,11 @@ static int find_layer(const tg_sequential *s, const tg_layer *l)
 static int add(const char *fn, tg_sequential *s, const char *name,
                tg_layer *l)
 {
-    if (s == NULL || l == NULL)
-        return null_arg(fn, s == NULL ? "container" : "layer");
+    int rc = tg__sequential_check(fn, s);
+    if (rc == TG_OK)
+        rc = tg__layer_check(fn, l);
+    if (rc != TG_OK)
+        return rc;
     char index[24];
     if (name == NULL) {
         snprintf(index, sizeof index, "%d", s->n);
@@ -87,21 +108,21 @@ static int add(const char *fn, tg_sequential *s, const char *name,
     size_t len = strlen(name) + 1;
     char *copy = tg_tape_alloc(s->tape, len);
     if (copy == NULL)
-        return TG_ENOMEM;
+        return tg__error_in(fn);
     memcpy(copy, name, len);
     if (s->n == s->cap) {
         int cap = s->cap ? 2 * s->cap : 8;
         slot *slots = tg_tape_alloc(s->tape, (size_t)cap * sizeof *slots);
         if (slots == NULL)
-            return TG_ENOMEM;
+            return tg__error_in(fn);
         if (s->n > 0)
             memcpy(slots, s->slots, (size_t)s->n * sizeof *slots);
         s->slots = slots;
         s->cap = cap;
     }
-    int rc = tg_layer_set_training(l, s->training);
+    rc = tg_layer_set_training(l, s->training);
     if (rc != TG_OK)
-        return rc;
+        return tg__error_in(fn);
     s->slots[s->n++] = (slot){l, copy, NULL, 0};
     return TG_OK;
 }
@@ -120,39 +141,44 @@ int tg_sequential_add_named(tg_sequential *s, const char *name, tg_layer *l)
 
 tg_tensor *tg_sequential_forward(tg_tape *t, tg_sequential *s, tg_tensor *x)
 {
-    if (s == NULL || x == NULL) {
-        null_arg("tg_sequential_forward", s == NULL ? "container" : "input");
+    if (tg__sequential_check("tg_sequential_forward", s) != TG_OK)
+        return NULL;
+    if (x == NULL) {
+        null_arg("tg_sequential_forward", "input");
         return NULL;
     }
     for (int i = 0; i < s->n && x != NULL; i++)
         x = tg_layer_forward(t, s->slots[i].layer, x);
+    if (x == NULL)
+        tg__error_in("tg_sequential_forward");
     return x;
 }
 
 int tg_sequential_set_training(tg_sequential *s, bool training)
 {
-    if (s == NULL)
-        return null_arg("tg_sequential_set_training", "container");
+    int rc = tg__sequential_check("tg_sequential_set_training", s);
+    if (rc != TG_OK)
+        return rc;
     s->training = training;
     for (int i = 0; i < s->n; i++) {
-        int rc = tg_layer_set_training(s->slots[i].layer, training);
+        rc = tg_layer_set_training(s->slots[i].layer, training);
         if (rc != TG_OK)
-            return rc;
+            return tg__error_in("tg_sequential_set_training");
     }
     return TG_OK;
 }
 
 int tg_sequential_count(const tg_sequential *s)
 {
-    return s ? s->n : 0;
+    if (s == NULL)
+        return 0;
+    return tg__sequential_check("tg_sequential_count", s) == TG_OK ? s->n : 0;
 }
 
 static bool index_ok(const char *fn, const tg_sequential *s, int i)
 {
-    if (s == NULL) {
-        null_arg(fn, "container");
+    if (tg__sequential_check(fn, s) != TG_OK)
         return false;
-    }
     if (i < 0 || i >= s->n) {
         tg_set_error(TG_EINVAL, "%s: index %d is outside 0..%d (%d layers)",
                      fn, i, s->n - 1, s->n);
@@ -181,33 +207,36 @@ static bool listed(const tg_params *p, const tg_tensor *x)
 
 tg_params *tg_sequential_params(tg_sequential *s)
 {
-    if (s == NULL) {
-        null_arg("tg_sequential_params", "container");
+    if (tg__sequential_check("tg_sequential_params", s) != TG_OK)
         return NULL;
-    }
     /* Append the parameters not listed yet: those of layers added since
      * the last call, or that a layer gained since. */
     for (int i = 0; i < s->n; i++) {
         const tg_layer *l = s->slots[i].layer;
         for (int j = 0; j < l->n_params; j++)
             if (!listed(s->params, l->params[j]) &&
-                tg_params_add(s->params, l->params[j]) != TG_OK)
+                tg_params_add(s->params, l->params[j]) != TG_OK) {
+                tg__error_in("tg_sequential_params");
                 return NULL;
+            }
     }
     return s->params;
 }
 
 int tg_sequential_state_count(const tg_sequential *s)
 {
+    if (s == NULL ||
+        tg__sequential_check("tg_sequential_state_count", s) != TG_OK)
+        return 0;
     int n = 0;
-    for (int i = 0; s != NULL && i < s->n; i++)
+    for (int i = 0; i < s->n; i++)
         n += s->slots[i].layer->n_params + s->slots[i].layer->n_buffers;
     return n;
 }
 
 /* "NAME.entry" for every entry of slot k, made again if the layer has
  * gained entries since. */
-static int full_names(tg_tape *t, slot *k)
+static int full_names(const char *fn, tg_tape *t, slot *k)
 {
     const tg_layer *l = k->layer;
     int n = l->n_params + l->n_buffers;
@@ -215,14 +244,14 @@ static int full_names(tg_tape *t, slot *k)
         return TG_OK;
     const char **full = tg_tape_alloc(t, (size_t)(n + 1) * sizeof *full);
     if (full == NULL)
-        return TG_ENOMEM;
+        return tg__error_in(fn);
     for (int j = 0; j < n; j++) {
         const char *e = j < l->n_params ? l->param_names[j]
                                         : l->buffer_names[j - l->n_params];
         size_t len = strlen(k->name) + 1 + strlen(e) + 1;
         char *c = tg_tape_alloc(t, len);
         if (c == NULL)
-            return TG_ENOMEM;
+            return tg__error_in(fn);
         snprintf(c, len, "%s.%s", k->name, e);
         full[j] = c;
     }
@@ -234,10 +263,8 @@ static int full_names(tg_tape *t, slot *k)
 tg_tensor *tg_sequential_state_at(const tg_sequential *s, int i,
                                   const char **name)
 {
-    if (s == NULL) {
-        null_arg("tg_sequential_state_at", "container");
+    if (tg__sequential_check("tg_sequential_state_at", s) != TG_OK)
         return NULL;
-    }
     int total = tg_sequential_state_count(s);
     if (i < 0 || i >= total) {
         tg_set_error(TG_EINVAL, "tg_sequential_state_at: index %d is outside "
@@ -252,7 +279,8 @@ tg_tensor *tg_sequential_state_at(const tg_sequential *s, int i,
             continue;
         }
         if (name != NULL) {
-            if (full_names(s->tape, &s->slots[k]) != TG_OK)
+            if (full_names("tg_sequential_state_at", s->tape,
+                           &s->slots[k]) != TG_OK)
                 return NULL;
             *name = s->slots[k].full[i];
         }

@@ -319,6 +319,33 @@ tg_tensor *tg_batch_norm(tg_tape *t, tg_tensor *x, tg_tensor *running_mean,
                      "needs running_mean and running_var");
         return NULL;
     }
+    if (running_mean != NULL && training &&
+        (running_mean == running_var || running_mean == x ||
+         running_var == x || running_mean == weight || running_var == weight ||
+         running_mean == bias || running_var == bias)) {
+        /* training updates them in place: one tensor in two roles would
+         * be read after it was written */
+        tg_set_error(TG_EINVAL, "tg_batch_norm: running_%s is also %s; the "
+                     "running statistics are updated in place and must be "
+                     "tensors of their own",
+                     running_mean == running_var || running_mean == x ||
+                     running_mean == weight || running_mean == bias
+                         ? "mean" : "var",
+                     running_mean == running_var ? "running_var"
+                     : running_mean == x || running_var == x ? "x"
+                     : running_mean == weight || running_var == weight
+                         ? "weight" : "bias");
+        return NULL;
+    }
+    if (running_mean != NULL && training &&
+        (tg_requires_grad(running_mean) || tg_requires_grad(running_var))) {
+        tg_set_error(TG_EINVAL, "tg_batch_norm: running_%s requires grad; "
+                     "it is updated in place in training, so it must not "
+                     "(as PyTorch refuses an in-place write to a leaf that "
+                     "requires grad)", tg_requires_grad(running_mean)
+                     ? "mean" : "var");
+        return NULL;
+    }
     bn_saved *st = NULL;
     bn_params p = {training, weight != NULL, bias != NULL,
                    running_mean != NULL, momentum, eps, &st};

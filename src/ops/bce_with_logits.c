@@ -15,6 +15,7 @@
 #include "tapegrad/index.h"
 #include "tapegrad/ops.h"
 
+#include "tensor/error_internal.h"
 #include "tensor/tensor_check.h"
 #include "tensor/tensor_struct.h"
 
@@ -58,11 +59,24 @@ tg_tensor *tg_bce_with_logits(tg_tape *t, tg_tensor *x, tg_tensor *target,
                      xs);
         return NULL;
     }
+    if (tg_dtype_of(target) != tg_dtype_of(x) ||
+        (pos_weight != NULL && tg_dtype_of(pos_weight) != tg_dtype_of(x))) {
+        tg_set_error(TG_EDTYPE, "%s: logits, target and pos_weight must have "
+                     "one dtype (logits are %s, target %s%s%s)", fn,
+                     tg_dtype_of(x) == TG_F32 ? "f32" : "f64",
+                     tg_dtype_of(target) == TG_F32 ? "f32" : "f64",
+                     pos_weight ? ", pos_weight " : "", pos_weight == NULL ? ""
+                     : tg_dtype_of(pos_weight) == TG_F32 ? "f32" : "f64");
+        return NULL;
+    }
     tg_tensor *sp = tg_softplus(t, tg_neg(t, x), 1.0, 30.0);
     tg_tensor *lin = tg_mul(t, tg_add_scalar(t, tg_neg(t, target), 1.0), x);
     if (pos_weight != NULL) /* 1 + (pw - 1) y */
         sp = tg_mul(t, tg_add_scalar(t, tg_mul(t, tg_add_scalar(t, pos_weight,
                                                                 -1.0),
                                                target), 1.0), sp);
-    return tg_mean(t, tg_add(t, lin, sp));
+    tg_tensor *loss = tg_mean(t, tg_add(t, lin, sp));
+    if (loss == NULL)
+        tg__error_in(fn); /* out of memory in an op on the way */
+    return loss;
 }

@@ -307,6 +307,13 @@ tg_tensor *tg_layer_norm(tg_tape *t, tg_tensor *x, int ndim,
                      TG_MAX_DIMS);
         return NULL;
     }
+    if (x != NULL && ndim > tg_ndim(x)) {
+        /* shape is read only as far as x has dims: a normalized shape
+         * longer than x cannot match, and its array may be x's length */
+        tg_set_error(TG_ESHAPE, "tg_layer_norm: normalized shape of %d dims"
+                     " is longer than x, which has %d", ndim, tg_ndim(x));
+        return NULL;
+    }
     ln_params p = {.ndim = ndim, .eps = eps, .has_w = weight != NULL,
                    .has_b = bias != NULL};
     for (int d = 0; d < ndim; d++)
