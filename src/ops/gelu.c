@@ -13,19 +13,47 @@
  * inf and 0 at -inf, the limits. tg_gelu_tanh is the tanh approximation.
  * The loops come from
  * tapegrad/elementwise.h.
+ *
+ * In f32, Phi and phi are computed in double without libm calls, so that
+ * the loops vectorise (libm's erfcf and expf, a call per element, were 30%
+ * of a training step of the names GPT): erfc by the Chebyshev fit of
+ * Numerical Recipes (erfcc, relative error below 1.2e-7 everywhere, so
+ * within 2 ulps of float once rounded) and exp by tg__exp_f32.
  */
 #include <tapegrad.h>
 #include <tapegrad/elementwise.h>
 
 #include <math.h>
 
+#include "exp_f32.h"
+
 #define SQRT1_2 0.70710678118654752440        /* 1 / sqrt 2 */
 #define INV_SQRT_2PI 0.39894228040143267794   /* 1 / sqrt(2 pi) */
+
+/* Phi(x) = erfc(-x / sqrt 2) / 2 in double, relative error below 1.2e-7
+ * (Numerical Recipes' erfcc); 0 at -inf, 1 at +inf, NaN for NaN. */
+static inline double phi_cdf_f32(float x)
+{
+    double z = -(double)x * SQRT1_2, az = fabs(z);
+    double t = 1.0 / (1.0 + 0.5 * az);
+    double p = 0.17087277;
+    p = p * t - 0.82215223;
+    p = p * t + 1.48851587;
+    p = p * t - 1.13520398;
+    p = p * t + 0.27886807;
+    p = p * t - 0.18628806;
+    p = p * t + 0.09678418;
+    p = p * t + 0.37409196;
+    p = p * t + 1.00002368;
+    p = p * t - 1.26551223;
+    double e = t * tg__exp_f32(-az * az + p);
+    return 0.5 * (z >= 0 ? e : 2.0 - e);
+}
 
 /* x Phi(x); where Phi(x) is 0, -0.0 (x * 0, and the limit at -inf). */
 static inline float gelu_f32(float x)
 {
-    float cdf = 0.5f * erfcf(-x * (float)SQRT1_2);
+    float cdf = (float)phi_cdf_f32(x);
     return cdf == 0.0f ? -0.0f : x * cdf;
 }
 
@@ -39,10 +67,9 @@ static inline double gelu_f64(double x)
 static inline float gelu_grad_f32(float x, float y, float gy)
 {
     (void)y;
-    float cdf = 0.5f * erfcf(-x * (float)SQRT1_2);
-    float xt = tg_tame_f32(x);
-    float pdf = expf(-0.5f * xt * xt) * (float)INV_SQRT_2PI;
-    return gy * (cdf + xt * pdf);
+    double xt = tg_tame_f32(x);
+    double pdf = tg__exp_f32(-0.5 * xt * xt) * INV_SQRT_2PI;
+    return gy * (float)(phi_cdf_f32(x) + xt * pdf);
 }
 
 static inline double gelu_grad_f64(double x, double y, double gy)
