@@ -80,10 +80,11 @@ int names_text_load(names_text *x, const char *path)
         }
         s = e + 1;
     }
-    if (x->n_words == 0) {
+    if (x->n < NAMES_CONTEXT + 2) { /* one window and its targets */
         names_text_free(x);
-        return tg_set_error(TG_EFORMAT, "%s has no word of a..z only",
-                            path ? path : NAMES_WORDS);
+        return tg_set_error(TG_EFORMAT, "%s has too few words of a..z only "
+                            "for one window of %d characters",
+                            path ? path : NAMES_WORDS, NAMES_CONTEXT + 1);
     }
     return TG_OK;
 }
