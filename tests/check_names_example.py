@@ -111,8 +111,8 @@ def main():
              "(apt-get install wamerican)")
     elif SLOW:
         skip("the real word list under valgrind: the small list runs the "
-             "same code (with it, the test took 27 minutes under valgrind on a "
-             "loaded machine)")
+             "same code (with it, the test took 27 minutes under valgrind "
+             "on a loaded machine)")
     else:
         steps = 300
         p = run(exe, "--steps", str(steps))
