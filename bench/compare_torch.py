@@ -4,6 +4,8 @@ tapegrad, in one invocation, side by side.
 
     /usr/bin/python3 bench/compare_torch.py [PATH/TO/bench] [--time SECONDS]
         [--rounds N] [--only W1,W3] [--markdown]
+    /usr/bin/python3 bench/compare_torch.py --w7-loss [PATH/TO/names]
+        [--steps N]
 
 The tapegrad side is the bench program (by default build/bench/bench of the
 source tree), run with --json. The PyTorch side runs the same work in a
@@ -34,6 +36,15 @@ tapegrad against its 1-thread rows (issue 18): the speed-up on 2 threads
     conv  W6's two convolutions (LeNet-5, batch 64) forward and backward
         (torch.nn.functional.conv2d: oneDNN in Debian's build); no target
         of its own until W6 itself is benchmarked.
+    W7  one training step of the names GPT (bench/torch_models.py's W7
+        class: zero grad, forward, cross-entropy, backward, AdamW); target
+        at most 0.5x PyTorch's time in the same run (only when the bench
+        reports W7, i.e. the wamerican word list is installed).
+
+--w7-loss trains W7 for N steps (default 5000) on both sides at once,
+examples/names (by default build/examples/names) and torch_models.py w7,
+and prints both evaluation losses (the same fixed set of 1024 windows) and
+whether tapegrad's is within 2% of PyTorch's (issue 14's target).
 
 BLAS. Debian's PyTorch does its matrix products in OpenBLAS, which picks its
 kernels from the CPU it detects; on some AVX-512 machines it detects none
@@ -66,11 +77,16 @@ W2_PAIRS = 15
 
 # Workloads whose PyTorch version multiplies matrices through BLAS.
 BLAS_WORKLOADS = ("W3", "W4", "W4-2threads", "W4-2threads-busy", "W5",
-                  "W5-2threads", "W5-2threads-busy", "W8", "W8-grad")
+                  "W5-2threads", "W5-2threads-busy", "W7", "W8", "W8-grad")
 
 # Rows compared with PyTorch without an absolute target (W8's is relative).
-OTHER_ROWS = ("W4-2threads", "W4-2threads-busy", "W5-2threads-busy", "W8",
-              "W8-grad", "conv")
+OTHER_ROWS = ("W4-2threads", "W4-2threads-busy", "W5-2threads-busy", "W7",
+              "W8", "W8-grad", "conv")
+
+# W7: at most this times PyTorch's time per step; its loss after N steps
+# within this fraction of PyTorch's.
+W7_TARGET = 0.5
+W7_LOSS_TOLERANCE = 0.02
 
 # Issue 18: 2 threads at least this much faster than 1, and with the other
 # core busy at most this many times the 1-thread time.
@@ -338,6 +354,18 @@ def torch_w5(torch, budget, threads):
                   f"{len(times) + 1} epochs")
 
 
+def torch_w7(torch, budget):
+    """One W7 training step, as torch_models.py's W7 class takes it."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import torch_models
+    w = torch_models.W7(torch)
+    losses = []
+    r = result(time_per_iter(lambda: losses.append(w.step()), budget), 1e6)
+    r["note"] = (f"training loss {losses[0]:.3f} at step 1, {losses[-1]:.3f} "
+                 f"at step {len(losses)}")
+    return r
+
+
 def worker(names, budget):
     """Run the named workloads in PyTorch; print their results as JSON."""
     import torch
@@ -355,6 +383,7 @@ def worker(names, budget):
         "W8": lambda: torch_w8(torch, budget, True),
         "W8-grad": lambda: torch_w8(torch, budget, False),
         "conv": lambda: torch_conv(torch, budget),
+        "W7": lambda: torch_w7(torch, budget),
     }
     out = {n: runs[n]() for n in names if n in runs}
     out["_torch"] = torch.__version__
@@ -505,6 +534,17 @@ def w8_verdict(tg, pt):
     return out
 
 
+def w7_verdict(t, p):
+    """W7's relative target: at most 0.5x PyTorch's time (medians, and
+    minimums as a check on a loaded machine)."""
+    rel, rel_min = t["median"] / p["median"], t["min"] / p["min"]
+    word = ("meets" if max(rel, rel_min) <= W7_TARGET else
+            "meets by medians only" if rel <= W7_TARGET else
+            "meets by minimums only" if rel_min <= W7_TARGET else "misses")
+    return (f"{word} <= {W7_TARGET}x PyTorch ({rel:.2f}x medians, "
+            f"{rel_min:.2f}x minimums)")
+
+
 def notes(name, t, p, memcpy, others):
     """The lines under a row: W2's ratios, accuracies, other BLAS setups."""
     out = []
@@ -588,6 +628,7 @@ def report(tg, pt, chosen, others, markdown):
         rows.append((n, t["unit"].replace("/iter", ""), t, p,
                      p["median"] / t["median"], p["min"] / t["min"],
                      chosen[n], w8_verdict(tg, pt) if n == "W8"
+                     else w7_verdict(t, p) if n == "W7"
                      else verdict(n, t, memcpy),
                      notes(n, t, p, memcpy, others.get(n, []))))
     if markdown:
@@ -616,7 +657,63 @@ def report(tg, pt, chosen, others, markdown):
             print(f"{'':18} {line}")
 
 
+# ---- W7's loss after N steps, both sides
+
+LOSS_LINE = re.compile(r"^step (\d+)/(\d+): evaluation loss ([0-9.]+)$", re.M)
+
+
+def w7_losses(text):
+    """{step: evaluation loss} from the lines both sides print."""
+    return {int(m.group(1)): float(m.group(3))
+            for m in LOSS_LINE.finditer(text)}
+
+
+def w7_loss(argv):
+    """Run names and torch_models.py w7 for N steps side by side; print
+    their evaluation losses and whether they agree within 2%."""
+    steps = take_option(argv, "--steps", 5000, int)
+    names = next((a for a in argv if not a.startswith("-")),
+                 os.path.join(TOP, "build", "examples", "names"))
+    if not os.access(names, os.X_OK):
+        print(f"no names program at {names}: build it first", file=sys.stderr)
+        return 2
+    here = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    procs = {
+        "tapegrad": subprocess.Popen([names, "--steps", str(steps)],
+                                     stdout=subprocess.PIPE, text=True),
+        "PyTorch": subprocess.Popen(
+            [sys.executable, os.path.join(here, "torch_models.py"), "w7",
+             "--steps", str(steps)], stdout=subprocess.PIPE, text=True,
+            env=env),
+    }
+    losses = {}
+    for who, p in procs.items():
+        out, _ = p.communicate()
+        if p.returncode != 0:
+            print(f"{who} failed (exit {p.returncode})", file=sys.stderr)
+            return 1
+        losses[who] = w7_losses(out)
+    print(f"W7 evaluation loss (1024 fixed windows), seed 7, {steps} steps:")
+    ok = True
+    for s in sorted(set(losses["tapegrad"]) & set(losses["PyTorch"])):
+        t, p = losses["tapegrad"][s], losses["PyTorch"][s]
+        rel = (t - p) / p
+        within = abs(rel) <= W7_LOSS_TOLERANCE
+        ok = ok and (within or s != steps)
+        print(f"  after {s:5d} steps: tapegrad {t:.4f}  PyTorch {p:.4f}  "
+              f"{100 * rel:+.2f}%  "
+              f"({'within' if within else 'NOT within'} 2%)")
+    if steps not in losses["tapegrad"] or steps not in losses["PyTorch"]:
+        print("a side did not report its final loss", file=sys.stderr)
+        return 1
+    return 0 if ok else 1
+
+
 def main(argv):
+    if "--w7-loss" in argv:
+        argv.remove("--w7-loss")
+        return w7_loss(argv)
     budget = take_option(argv, "--time", 1.0, float)
     if "--worker" in argv:
         names = take_option(argv, "--worker", "", str).split(",")

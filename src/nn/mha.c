@@ -1,7 +1,8 @@
 /*
  * mha.c — multi-head self-attention from ops, as
- * torch.nn.MultiheadAttention(E, heads, batch_first=True)(x, x, x): one
- * linear for q, k and v together, heads split off by reshape and permute,
+ * torch.nn.MultiheadAttention(E, heads, batch_first=True)(x, x, x): a
+ * linear each for q, k and v (thirds of the in-projection), heads split
+ * off by reshape and permute,
  * tg_scaled_dot_product_attention, the heads joined back, a linear out.
  */
 #include "tapegrad.h"
@@ -107,10 +108,17 @@ static tg_tensor *mha_forward(tg_tape *t, const tg_mha *m, tg_tensor *x,
     }
     int64_t B = nd == 3 ? tg_shape(x)[0] : 1, L = tg_shape(x)[nd - 2];
     int64_t hd = E / m->heads;
-    tg_tensor *qkv = tg_linear(t, x, m->w_in, m->b_in), *part[3];
-    for (int i = 0; i < 3; i++)
-        part[i] = split_heads(t, tg_slice(t, qkv, -1, i * E, (i + 1) * E, 1),
-                              B, L, m->heads, hd);
+    /* q, k and v each from its third of W_in and b_in: slicing the small
+     * weight, not the (B, L, 3E) product, keeps the slices' backward (a
+     * zero-filled gradient of the whole input per slice) off the
+     * activations. */
+    tg_tensor *part[3];
+    for (int i = 0; i < 3; i++) {
+        tg_tensor *w = tg_slice(t, m->w_in, 0, i * E, (i + 1) * E, 1);
+        tg_tensor *b = m->b_in ? tg_slice(t, m->b_in, 0, i * E, (i + 1) * E,
+                                          1) : NULL;
+        part[i] = split_heads(t, tg_linear(t, x, w, b), B, L, m->heads, hd);
+    }
     tg_tensor *a = tg_scaled_dot_product_attention(t, part[0], part[1],
                                                    part[2], causal);
     int perm[4] = {0, 2, 1, 3};
