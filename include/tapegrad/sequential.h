@@ -156,14 +156,24 @@ TG_API tg_layer *tg_layer_flatten_new(tg_tape *t, int start_dim);
  * for channels below 1, eps not above 0 or momentum outside [0, 1];
  * TG_EDTYPE for a dtype other than f32 and f64.
  *
+ *     tg_rng rng;  tg_rng_seed(&rng, 1, 0);
  *     tg_conv_options pad2 = tg_conv_defaults();
  *     pad2.padding[0] = pad2.padding[1] = 2;
  *     tg_pool2d_options two = tg_pool2d_defaults(2, 2);
+ *     tg_sequential *net = tg_sequential_new(t);
  *     tg_sequential_add(net, tg_layer_conv2d_new(t, &rng, TG_F32, 1, 6, 5, 5,
  *                                                &pad2, true));
+ *     tg_sequential_add(net, tg_layer_batch_norm_new(t, TG_F32, 6, 1e-5,
+ *                                                    0.1, true));
  *     tg_sequential_add(net, tg_layer_activation_new(t, "relu"));
  *     tg_sequential_add(net, tg_layer_max_pool2d_new(t, &two));
  *     tg_sequential_add(net, tg_layer_dropout_new(t, 0.25, 42, 0));
+ *     int64_t shape[] = {2, 1, 28, 28};
+ *     tg_tensor *y = tg_sequential_forward(t, net,
+ *                                          tg_ones(t, TG_F32, 4, shape));
+ *     const char *name;
+ *     tg_sequential_state_at(net, 4, &name);
+ *     printf("%lld %s\n", (long long)tg_shape(y)[2], name);  // 14 1.running_mean
  */
 TG_API tg_layer *tg_layer_conv2d_new(tg_tape *t, tg_rng *rng, tg_dtype dt,
                                      int64_t in, int64_t out, int64_t kh,
