@@ -38,12 +38,14 @@ tapegrad against its 1-thread rows (issue 18): the speed-up on 2 threads
         reports W6). Its target is relative: at most 0.6x PyTorch's
         1-thread time, and 2 threads at least 1.6x faster than 1.
 
-    /usr/bin/python3 bench/compare_torch.py --accuracy [--adam] [PATH/TO/bench]
+    /usr/bin/python3 bench/compare_torch.py --accuracy [--adam] [--limit N]
+        [PATH/TO/bench]
 
 runs examples/fashion_cnn (next to the bench, in build/examples) and
 bench/torch_models.py w6 for 3 epochs each (--adam: the variant with Adam
 and dropout 0.25, 5 epochs) and prints both test accuracies after each
-epoch and whether the last ones are within 0.5 points (issue 13).
+epoch and whether the last ones are within 0.5 points (issue 13); --limit
+N trains and tests both on the first N images only (a quick check).
 
 BLAS. Debian's PyTorch does its matrix products in OpenBLAS, which picks its
 kernels from the CPU it detects; on some AVX-512 machines it detects none
@@ -552,21 +554,26 @@ def w6_verdict(t, p):
             f"{'meets' if r <= W6_RATIO else 'misses'} <= {W6_RATIO}x")
 
 
-def accuracy(bench, adam):
+def accuracy(bench, adam, limit=None):
     """The example and PyTorch's same recipe, epoch by epoch (issue 13:
-    within 0.5 points)."""
+    within 0.5 points); limit: train and test on the first images only
+    (a quick check of this function)."""
     import tempfile
     epochs = 5 if adam else 3
     extra = ["--adam", "--dropout", "0.25"] if adam else []
+    if limit:
+        extra += ["--limit", str(limit)]
     exe = os.path.join(os.path.dirname(os.path.dirname(bench)), "examples",
                        "fashion_cnn")
     if not os.access(exe, os.X_OK):
         print(f"no example at {exe}: build it first", file=sys.stderr)
         return 2
+    # torch_models.py's --limit cuts the test set too.
+    tg_extra = ["--test-limit", str(limit)] if limit else []
     with tempfile.TemporaryDirectory() as out:
         tg = subprocess.run([exe, "--epochs", str(epochs), "--out", out] +
-                            extra, check=True, capture_output=True,
-                            text=True).stdout
+                            extra + tg_extra, check=True,
+                            capture_output=True, text=True).stdout
     pt = subprocess.run([sys.executable, os.path.join(TOP, "bench",
                                                       "torch_models.py"),
                          "w6", "--epochs", str(epochs)] + extra,
@@ -713,10 +720,11 @@ def main(argv):
     markdown = "--markdown" in argv
     if markdown:
         argv.remove("--markdown")
+    limit = take_option(argv, "--limit", None, int)
     bench = next((a for a in argv if not a.startswith("-")),
                  os.path.join(TOP, "build", "bench", "bench"))
     if "--accuracy" in argv:
-        return accuracy(bench, "--adam" in argv)
+        return accuracy(bench, "--adam" in argv, limit)
     try:
         import torch  # noqa: F401  (only to know it is there)
     except ImportError:
