@@ -905,6 +905,192 @@ static void w5_note(void *state, char *buf, size_t n)
              s->tested);
 }
 
+
+/* ---- W6: one epoch of LeNet-5 on Fashion-MNIST */
+
+/*
+ * BENCHMARKS.md's W6 recipe, as examples/fashion_cnn.c and
+ * bench/torch_models.py run it: LeNet-5 (conv 1->6 5x5 pad 2, ReLU, max
+ * pool 2, conv 6->16 5x5, ReLU, max pool 2, linear 400-120-84-10 with
+ * ReLU), PyTorch's default initialisation (seed 6), softmax cross-entropy,
+ * SGD lr 0.05 momentum 0.9, batches of 64 reshuffled every epoch, f32. One
+ * iteration is the training loop of one epoch over the 60,000 images; the
+ * verified iterations (untimed) also test on the 10,000 test images (at
+ * least 75% after an epoch; the note reports it). The smoke run uses W5's
+ * slices of the test split and asks for a falling test loss.
+ */
+typedef struct w6_state {
+    w5_state d;                /* the data, order, labels, tapes */
+    tg_sequential *net;
+    tg_params *params;
+    tg_optimizer *opt;
+} w6_state;
+
+static void w6_teardown(void *state)
+{
+    w6_state *s = state;
+    if (s == NULL)
+        return;
+    tg_tape_free(s->d.step);
+    tg_tape_free(s->d.model);
+    tg_tape_free(s->d.data);
+    free(s->d.order);
+    free(s);
+}
+
+static tg_sequential *w6_lenet(tg_tape *t, tg_rng *rng)
+{
+    tg_sequential *net = tg_sequential_new(t);
+    tg_conv_options pad2 = tg_conv_defaults();
+    pad2.padding[0] = pad2.padding[1] = 2;
+    tg_pool2d_options two = tg_pool2d_defaults(2, 2);
+    tg_layer *l[] = {
+        tg_layer_conv2d_new(t, rng, TG_F32, 1, 6, 5, 5, &pad2, true),
+        tg_layer_activation_new(t, "relu"),
+        tg_layer_max_pool2d_new(t, &two),
+        tg_layer_conv2d_new(t, rng, TG_F32, 6, 16, 5, 5, NULL, true),
+        tg_layer_activation_new(t, "relu"),
+        tg_layer_max_pool2d_new(t, &two),
+        tg_layer_flatten_new(t, 1),
+        tg_layer_linear_new(t, rng, TG_F32, 400, 120, true),
+        tg_layer_activation_new(t, "relu"),
+        tg_layer_linear_new(t, rng, TG_F32, 120, 84, true),
+        tg_layer_activation_new(t, "relu"),
+        tg_layer_linear_new(t, rng, TG_F32, 84, 10, true)};
+    for (size_t i = 0; i < sizeof l / sizeof l[0]; i++)
+        if (tg_sequential_add(net, l[i]) != TG_OK)
+            return NULL;
+    return net;
+}
+
+static void *w6_setup(bool smoke)
+{
+    w6_state *s = calloc(1, sizeof *s);
+    if (s == NULL || !(s->d.data = tg_tape_new()) ||
+        !(s->d.model = tg_tape_new()) || !(s->d.step = tg_tape_new())) {
+        w6_teardown(s);
+        fail("tg_tape_new");
+        return NULL;
+    }
+    int rc = w5_load(&s->d, smoke);
+    if (rc != TG_OK) {
+        if (rc == TG_ENOTFOUND)
+            snprintf(skip_reason, sizeof skip_reason, "%s", tg_last_error());
+        else
+            fail("fashion_load");
+        w6_teardown(s);
+        return NULL;
+    }
+    tg_rng init;
+    tg_rng_seed(&init, 6, 1);
+    tg_rng_seed(&s->d.rng, 6, 2);
+    tg_sgd_options sgd = tg_sgd_defaults(0.05);
+    sgd.momentum = 0.9;
+    s->net = w6_lenet(s->d.model, &init);
+    s->params = s->net ? tg_sequential_params(s->net) : NULL;
+    s->opt = s->params ? tg_sgd_new(s->d.model, s->params, &sgd) : NULL;
+    s->d.order = malloc((size_t)s->d.train.n * sizeof *s->d.order);
+    if (s->opt == NULL || s->d.order == NULL) {
+        fail(s->opt ? "malloc" : "making LeNet-5 and its optimizer");
+        w6_teardown(s);
+        return NULL;
+    }
+    for (int64_t i = 0; i < s->d.train.n; i++)
+        s->d.order[i] = i;
+    s->d.accuracy5 = NAN;
+    s->d.loss = log(FASHION_CLASSES);
+    s->d.smoke = smoke;
+    return s;
+}
+
+static int w6_step(w6_state *s, const int64_t *idx, int64_t b)
+{
+    int64_t shape[4] = {b, 1, 28, 28};
+    tg_tensor *x = tg_empty(s->d.step, TG_F32, 4, shape);
+    if (x == NULL)
+        return fail("tg_empty");
+    fashion_gather(&s->d.train, idx, b, tg_mut_f32(x), s->d.labels);
+    tg_tensor *loss = tg_cross_entropy(
+        s->d.step, tg_sequential_forward(s->d.step, s->net, x), s->d.labels);
+    tg_params_zero_grad(s->params);
+    if (tg_backward(s->d.step, loss) != TG_OK)
+        return fail("tg_backward(cross_entropy(lenet(x)))");
+    if (!isfinite(tg_item(loss)))
+        return wrong("W6: the loss is %g", tg_item(loss));
+    sink = (float)tg_item(loss);
+    return tg_optimizer_step(s->opt) == TG_OK ? 0 : fail("tg_optimizer_step");
+}
+
+/* Test loss and accuracy in eval mode, batches of 1000, no gradients. */
+static int w6_test(w6_state *s, double *loss)
+{
+    tg_tape *t = s->d.step;
+    const fashion_set *te = &s->d.test;
+    double total = 0;
+    int64_t correct = 0;
+    tg_sequential_set_training(s->net, false);
+    tg_tape_set_grad_enabled(t, false);
+    int rc = 0;
+    for (int64_t i = 0; i < te->n && rc == 0; i += 1000) {
+        int64_t b = te->n - i < 1000 ? te->n - i : 1000;
+        int64_t shape[4] = {b, 1, 28, 28};
+        tg_tensor *logits = tg_sequential_forward(
+            t, s->net, tg_from_data(t, TG_F32, 4, shape,
+                                    te->images + i * FASHION_PIXELS));
+        tg_tensor *l = tg_cross_entropy(t, logits, te->labels + i);
+        if (l == NULL)
+            rc = fail("testing LeNet-5");
+        else {
+            total += tg_item(l) * (double)b;
+            correct += fashion_correct(logits, te->labels + i, b);
+        }
+        tg_tape_reset(t);
+    }
+    tg_tape_set_grad_enabled(t, true);
+    tg_sequential_set_training(s->net, true);
+    *loss = total / (double)te->n;
+    s->d.accuracy = (double)correct / (double)te->n;
+    return rc;
+}
+
+/* One epoch's training loop; verified iterations then test. */
+static int w6_iter(void *state, bool verify)
+{
+    w6_state *s = state;
+    if (tg_rng_shuffle(&s->d.rng, s->d.train.n, s->d.order) != TG_OK)
+        return fail("tg_rng_shuffle");
+    for (int64_t i = 0; i < s->d.train.n; i += W5_BATCH) {
+        int64_t b = s->d.train.n - i < W5_BATCH ? s->d.train.n - i
+                                                : W5_BATCH;
+        int rc = w6_step(s, s->d.order + i, b);
+        tg_tape_reset(s->d.step);
+        if (rc != 0)
+            return rc;
+    }
+    s->d.epochs++;
+    if (!verify)
+        return 0;
+    double loss;
+    if (w6_test(s, &loss) != 0)
+        return -1;
+    if (!s->d.smoke && !(s->d.accuracy >= 0.75))
+        return wrong("W6: test accuracy %.2f%% after %d epochs, expected at "
+                     "least 75%%", 100 * s->d.accuracy, s->d.epochs);
+    if (s->d.smoke && !(loss < s->d.loss))
+        return wrong("W6: test loss %.4f after %d epochs, not below %.4f",
+                     loss, s->d.epochs, s->d.loss);
+    s->d.loss = loss;
+    s->d.tested = s->d.epochs;
+    return 0;
+}
+
+static void w6_note(void *state, char *buf, size_t n)
+{
+    const w6_state *s = state;
+    snprintf(buf, n, "test accuracy %.2f%% after %d epoch%s",
+             100 * s->d.accuracy, s->d.tested, s->d.tested == 1 ? "" : "s");
+}
+
 #else
 
 static void *w5_setup(bool smoke)
@@ -927,6 +1113,26 @@ static void w5_teardown(void *state)
 }
 
 static void w5_note(void *state, char *buf, size_t n)
+{
+    (void)state, (void)buf, (void)n;
+}
+
+static void *w6_setup(bool smoke)
+{
+    return w5_setup(smoke);
+}
+
+static int w6_iter(void *state, bool verify)
+{
+    return w5_iter(state, verify);
+}
+
+static void w6_teardown(void *state)
+{
+    (void)state;
+}
+
+static void w6_note(void *state, char *buf, size_t n)
 {
     (void)state, (void)buf, (void)n;
 }
@@ -1095,6 +1301,23 @@ static void *w5_2t_setup(bool smoke)
 static void w5_2t_teardown(void *state)
 {
     w5_teardown(state);
+    tg_set_num_threads(1);
+}
+
+/* Its smoke run would only repeat W6's. */
+static void *w6_2t_setup(bool smoke)
+{
+    if (smoke) {
+        snprintf(skip_reason, sizeof skip_reason, "W6 and W4-2threads "
+                 "cover its code");
+        return NULL;
+    }
+    return with_two_threads(w6_setup, smoke);
+}
+
+static void w6_2t_teardown(void *state)
+{
+    w6_teardown(state);
     tg_set_num_threads(1);
 }
 
@@ -1380,6 +1603,11 @@ static const workload workloads[] = {
     {"W5-2threads-busy", "W5-2threads while another thread spins on the "
      "last CPU", "s",
      w5_busy_setup, w5_iter, w5_busy_teardown, true, w5_note},
+    {"W6", "one epoch of LeNet-5 on Fashion-MNIST (the training loop): "
+     "SGD lr 0.05 momentum 0.9, batch 64, shuffled", "s",
+     w6_setup, w6_iter, w6_teardown, true, w6_note},
+    {"W6-2threads", "W6 with tg_set_num_threads(2)", "s",
+     w6_2t_setup, w6_iter, w6_2t_teardown, true, w6_note},
     {"W7", "one training step of the names GPT: 2 blocks, 4 heads, embedding "
      "64, batch 32x16 characters, AdamW", "us",
      w7_setup, w7_iter, w7_teardown, true, w7_note},
@@ -1664,6 +1892,7 @@ static void print_thread_ratios(const result *res, const bool *done)
     static const char *const pairs[][2] = {
         {"W4", "W4-2threads"}, {"W4", "W4-2threads-busy"},
         {"W5", "W5-2threads"}, {"W5", "W5-2threads-busy"},
+        {"W6", "W6-2threads"},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
         int a = workload_index(pairs[i][0]), b = workload_index(pairs[i][1]);

@@ -34,8 +34,11 @@ tapegrad against its 1-thread rows (issue 18): the speed-up on 2 threads
         (zero_grad, loss.backward()). The W8 row's target is relative:
         at most 0.7x PyTorch's time, and HVP / plain gradient at most 4.
     conv  W6's two convolutions (LeNet-5, batch 64) forward and backward
-        (torch.nn.functional.conv2d: oneDNN in Debian's build); no target
-        of its own until W6 itself is benchmarked.
+        (torch.nn.functional.conv2d: oneDNN in Debian's build).
+    W6  one epoch of LeNet-5 on Fashion-MNIST, the training loop only
+        (bench/torch_models.py's model and recipe; only when the bench
+        reports W6). Its target is relative: at most 0.6x PyTorch's
+        1-thread time, and 2 threads at least 1.6x faster than 1.
     W7  one training step of the names GPT (bench/torch_models.py's W7
         class: zero grad, forward, cross-entropy, backward, AdamW); target
         at most 0.5x PyTorch's time in the same run (only when the bench
@@ -45,6 +48,15 @@ tapegrad against its 1-thread rows (issue 18): the speed-up on 2 threads
 examples/names (by default build/examples/names) and torch_models.py w7,
 and prints both evaluation losses (the same fixed set of 1024 windows) and
 whether tapegrad's is within 2% of PyTorch's (issue 14's target).
+
+    /usr/bin/python3 bench/compare_torch.py --accuracy [--adam] [--limit N]
+        [PATH/TO/bench]
+
+runs examples/fashion_cnn (next to the bench, in build/examples) and
+bench/torch_models.py w6 for 3 epochs each (--adam: the variant with Adam
+and dropout 0.25, 5 epochs) and prints both test accuracies after each
+epoch and whether the last ones are within 0.5 points (issue 13); --limit
+N trains and tests both on the first N images only (a quick check).
 
 BLAS. Debian's PyTorch does its matrix products in OpenBLAS, which picks its
 kernels from the CPU it detects; on some AVX-512 machines it detects none
@@ -77,12 +89,15 @@ W2_PAIRS = 15
 
 # Workloads whose PyTorch version multiplies matrices through BLAS.
 BLAS_WORKLOADS = ("W3", "W4", "W4-2threads", "W4-2threads-busy", "W5",
-                  "W5-2threads", "W5-2threads-busy", "W7", "W8", "W8-grad")
+                  "W5-2threads", "W5-2threads-busy", "W6", "W6-2threads", "W7",
+                  "W8", "W8-grad")
 
 # Rows compared with PyTorch without an absolute target (W8's is relative).
-OTHER_ROWS = ("W4-2threads", "W4-2threads-busy", "W5-2threads-busy", "W7",
-              "W8", "W8-grad", "conv")
+OTHER_ROWS = ("W4-2threads", "W4-2threads-busy", "W5-2threads-busy", "W6",
+              "W6-2threads", "W7", "W8", "W8-grad", "conv")
 
+# W6 (issue 13): tapegrad's 1-thread epoch at most this times PyTorch's.
+W6_RATIO = 0.6
 # W7: at most this times PyTorch's time per step; its loss after N steps
 # within this fraction of PyTorch's.
 W7_TARGET = 0.5
@@ -366,6 +381,30 @@ def torch_w7(torch, budget):
     return r
 
 
+def torch_w6(torch, budget, threads):
+    """W6's training loop (bench/torch_models.py), one epoch per sample:
+    a warm-up epoch, then at least 2 timed ones; the test accuracy after
+    the last."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import torch_models as tm
+    xtr, ytr, xte, yte = tm.fashion(torch)
+    model, opt = tm.w6_setup(torch)
+    gen = torch.Generator().manual_seed(6)
+    torch.set_num_threads(threads)
+    tm.w6_epoch(torch, model, opt, xtr, ytr, gen)
+    times = []
+    start = time.perf_counter()
+    while len(times) < 2 or time.perf_counter() - start < budget:
+        t0 = time.perf_counter()
+        tm.w6_epoch(torch, model, opt, xtr, ytr, gen)
+        times.append(time.perf_counter() - t0)
+    acc = tm.w6_accuracy(torch, model, xte, yte)
+    torch.set_num_threads(1)
+    t = (statistics.median(times), min(times), max(times), len(times))
+    return result(t, 1.0, f"test accuracy {acc:.2f}% after "
+                  f"{len(times) + 1} epochs")
+
+
 def worker(names, budget):
     """Run the named workloads in PyTorch; print their results as JSON."""
     import torch
@@ -384,6 +423,8 @@ def worker(names, budget):
         "W8-grad": lambda: torch_w8(torch, budget, False),
         "conv": lambda: torch_conv(torch, budget),
         "W7": lambda: torch_w7(torch, budget),
+        "W6": lambda: torch_w6(torch, budget, 1),
+        "W6-2threads": lambda: torch_w6(torch, budget, 2),
     }
     out = {n: runs[n]() for n in names if n in runs}
     out["_torch"] = torch.__version__
@@ -545,6 +586,56 @@ def w7_verdict(t, p):
             f"{rel_min:.2f}x minimums)")
 
 
+def w6_verdict(t, p):
+    """W6's relative target: at most 0.6x PyTorch's 1-thread epoch."""
+    r = t["median"] / p["median"]
+    return (f"{r:.2f}x PyTorch's time: "
+            f"{'meets' if r <= W6_RATIO else 'misses'} <= {W6_RATIO}x")
+
+
+def accuracy(bench, adam, limit=None):
+    """The example and PyTorch's same recipe, epoch by epoch (issue 13:
+    within 0.5 points); limit: train and test on the first images only
+    (a quick check of this function)."""
+    import tempfile
+    epochs = 5 if adam else 3
+    extra = ["--adam", "--dropout", "0.25"] if adam else []
+    if limit:
+        extra += ["--limit", str(limit)]
+    exe = os.path.join(os.path.dirname(os.path.dirname(bench)), "examples",
+                       "fashion_cnn")
+    if not os.access(exe, os.X_OK):
+        print(f"no example at {exe}: build it first", file=sys.stderr)
+        return 2
+    # torch_models.py's --limit cuts the test set too.
+    tg_extra = ["--test-limit", str(limit)] if limit else []
+    with tempfile.TemporaryDirectory() as out:
+        tg = subprocess.run([exe, "--epochs", str(epochs), "--out", out] +
+                            extra + tg_extra, check=True,
+                            capture_output=True, text=True).stdout
+    pt = subprocess.run([sys.executable, os.path.join(TOP, "bench",
+                                                      "torch_models.py"),
+                         "w6", "--epochs", str(epochs)] + extra,
+                        check=True, capture_output=True, text=True,
+                        env=dict(os.environ, OPENBLAS_NUM_THREADS="1")).stdout
+    tga = [float(a) for a in re.findall(r"^epoch \d+/\d+: .*test accuracy "
+                                        r"(\d+\.\d+)%", tg, re.M)]
+    pta = json.loads(pt.strip().splitlines()[-1])["epochs"]
+    recipe = ("Adam lr 1e-3, dropout 0.25" if adam
+              else "SGD lr 0.05 momentum 0.9")
+    print(f"W6 ({recipe}), test accuracy after each epoch:")
+    print(f"{'epoch':>5} {'tapegrad':>9} {'PyTorch':>9}")
+    for e, (a, b) in enumerate(zip(tga, pta), 1):
+        print(f"{e:5d} {a:8.2f}% {b:8.2f}%")
+    if len(tga) != epochs or len(pta) != epochs:
+        print("the runs did not print every epoch", file=sys.stderr)
+        return 1
+    gap = abs(tga[-1] - pta[-1])
+    print(f"after {epochs} epochs: {gap:.2f} points apart: "
+          f"{'within' if gap <= 0.5 else 'NOT within'} 0.5 points")
+    return 0
+
+
 def notes(name, t, p, memcpy, others):
     """The lines under a row: W2's ratios, accuracies, other BLAS setups."""
     out = []
@@ -572,7 +663,7 @@ def notes(name, t, p, memcpy, others):
 def thread_rows(tg):
     """tapegrad's thread rows against its 1-thread rows (issue 18)."""
     rows = []
-    for base in ("W4", "W5"):
+    for base in ("W4", "W5", "W6"):
         one, two = tg.get(base), tg.get(base + "-2threads")
         busy = tg.get(base + "-2threads-busy")
         if not one or not (two or busy):
@@ -629,6 +720,7 @@ def report(tg, pt, chosen, others, markdown):
                      p["median"] / t["median"], p["min"] / t["min"],
                      chosen[n], w8_verdict(tg, pt) if n == "W8"
                      else w7_verdict(t, p) if n == "W7"
+                     else w6_verdict(t, p) if n == "W6"
                      else verdict(n, t, memcpy),
                      notes(n, t, p, memcpy, others.get(n, []))))
     if markdown:
@@ -724,8 +816,11 @@ def main(argv):
     markdown = "--markdown" in argv
     if markdown:
         argv.remove("--markdown")
+    limit = take_option(argv, "--limit", None, int)
     bench = next((a for a in argv if not a.startswith("-")),
                  os.path.join(TOP, "build", "bench", "bench"))
+    if "--accuracy" in argv:
+        return accuracy(bench, "--adam" in argv, limit)
     try:
         import torch  # noqa: F401  (only to know it is there)
     except ImportError:

@@ -1472,6 +1472,76 @@ static int layer_linear_zero(fx *f)
     return ptr(tg_layer_linear_new(f->t, &rng, TG_F32, 0, 3, true));
 }
 
+/* ---- cnn: the convolutional layers (sequential.h). */
+
+/* A refused conv2d layer draws nothing from rng. */
+static int cnn_conv_refused(fx *f, int64_t in, int64_t stride,
+                            int64_t groups)
+{
+    tg_rng rng = seeded(), before = rng;
+    tg_conv_options o = tg_conv_defaults();
+    o.stride[1] = stride;
+    o.groups = groups;
+    int rc = ptr(tg_layer_conv2d_new(f->t, &rng, TG_F32, in, 4, 3, 3, &o,
+                                     true));
+    /* Field by field: the struct has padding. */
+    if (rng.state != before.state || rng.inc != before.inc ||
+        rng.has_spare != before.has_spare)
+        return expect(false, "a refused conv2d layer drew nothing");
+    return rc;
+}
+
+/* A 5x5 kernel on the 3x4 image of a (1,1,3,4) input, padding 1. */
+static int cnn_conv_kernel_too_big(fx *f)
+{
+    tg_rng rng = seeded();
+    tg_conv_options o = tg_conv_defaults();
+    o.padding[0] = o.padding[1] = 0;
+    tg_layer *l = tg_layer_conv2d_new(f->t, &rng, TG_F32, 1, 2, 5, 5, &o,
+                                      true);
+    tg_tensor *x = tg_reshape(f->t, f->a34, 4, (int64_t[]){1, 1, 3, 4});
+    return ptr(tg_layer_forward(f->t, l, x));
+}
+
+static int cnn_pool_refused(fx *f, int which)
+{
+    tg_pool2d_options o = tg_pool2d_defaults(2, 2);
+    if (which == 0)
+        o.stride[0] = 0;
+    else if (which == 1)
+        o.padding[1] = 2;
+    else
+        o.dilation[0] = 2;
+    return ptr(which == 2 ? tg_layer_avg_pool2d_new(f->t, &o)
+                          : tg_layer_max_pool2d_new(f->t, &o));
+}
+
+/* Batch norm over one value per channel in training: refused, and the
+ * running statistics and the count are as they were. */
+static int cnn_bn_one_value(fx *f)
+{
+    tg_layer *l = tg_layer_batch_norm_new(f->t, TG_F64, 4, 1e-5, 0.1, true);
+    tg_tensor *x = tg_reshape(f->t, f->d34, 2, (int64_t[]){1, 12});
+    x = tg_reshape(f->t, tg_slice(f->t, x, 1, 0, 4, 1), 2,
+                   (int64_t[]){1, 4});
+    int rc = ptr(tg_layer_forward(f->t, l, x));
+    if (tg_data_f64(tg_layer_buffer(l, "running_mean"))[0] != 0.0 ||
+        tg_data_f64(tg_layer_buffer(l, "running_var"))[0] != 1.0 ||
+        tg_item(tg_layer_buffer(l, "num_batches_tracked")) != 0.0)
+        return expect(false, "a refused batch norm left its statistics");
+    return rc;
+}
+
+/* A checkpoint of a net without dropout, loaded into one with it: the
+ * dropout layer's generator is missing; nothing is changed. */
+static tg_sequential *cnn_net(fx *f, bool dropout)
+{
+    tg_sequential *s = train_net(f, TG_F32, 4, false);
+    if (dropout)
+        tg_sequential_add(s, tg_layer_dropout_new(f->t, 0.5, 1, 0));
+    return s;
+}
+
 static const int64_t n3[] = {3}, s34[] = {3, 4};
 static const int64_t neg[] = {3, -1}, zero[] = {0};
 static const int64_t nine[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
@@ -2804,7 +2874,37 @@ static int seq_new_bad_sizes(fx *f, int which)
       "embedding size 6 must be a positive multiple of the 4 heads",         \
       seq_new_bad_sizes(f, 2))                                               \
     X(seq_layer_norm_new_eps, TG_EINVAL, "tg_layer_layer_norm_new: eps -1 "  \
-      "must be finite and at least 0", seq_new_bad_sizes(f, 3))
+      "must be finite and at least 0", seq_new_bad_sizes(f, 3))              \
+    /* cnn: the convolutional layers (sequential.h). */                     \
+    X(cnn_conv_stride_zero, TG_EINVAL, "tg_layer_conv2d_new: stride (1, 0)" \
+      , cnn_conv_refused(f, 4, 0, 1))                                        \
+    X(cnn_conv_groups, TG_EINVAL, "tg_layer_conv2d_new: groups 3 must be "  \
+      "at least 1 and divide the channels 4 -> 4", cnn_conv_refused(f, 4, 1, \
+                                                                    3))      \
+    X(cnn_conv_zero_channels, TG_EINVAL, "tg_layer_conv2d_new: channels 0 " \
+      "-> 4", cnn_conv_refused(f, 0, 1, 1))                                  \
+    X(cnn_conv_kernel_too_big, TG_ESHAPE, "tg_conv2d: ",                     \
+      cnn_conv_kernel_too_big(f))                                            \
+    X(cnn_pool_null, TG_EINVAL, "tg_layer_max_pool2d_new: options are NULL" \
+      , ptr(tg_layer_max_pool2d_new(f->t, NULL)))                            \
+    X(cnn_pool_stride_zero, TG_EINVAL, "tg_layer_max_pool2d_new: kernel "    \
+      "(2, 2), stride (0, 2)", cnn_pool_refused(f, 0))                       \
+    X(cnn_pool_padding, TG_EINVAL, "padding (0, 2) in 0..kernel/2",          \
+      cnn_pool_refused(f, 1))                                                \
+    X(cnn_avg_pool_dilation, TG_EINVAL, "tg_layer_avg_pool2d_new: dilation " \
+      "(2, 1)", cnn_pool_refused(f, 2))                                      \
+    X(cnn_adaptive_zero, TG_EINVAL, "tg_layer_adaptive_avg_pool2d_new: "     \
+      "output size 0x1", ptr(tg_layer_adaptive_avg_pool2d_new(f->t, 0, 1)))  \
+    X(cnn_dropout_p_one, TG_EINVAL, "tg_layer_dropout_new: p = 1 is outside"\
+      " [0, 1)", ptr(tg_layer_dropout_new(f->t, 1.0, 1, 0)))                 \
+    X(cnn_dropout_p_nan, TG_EINVAL, "tg_layer_dropout_new: p = nan",         \
+      ptr(tg_layer_dropout_new(f->t, NAN, 1, 0)))                            \
+    X(cnn_bn_eps, TG_EINVAL, "tg_layer_batch_norm_new: channels 3 must be "  \
+      "at least 1, eps 0 above 0", ptr(tg_layer_batch_norm_new(              \
+          f->t, TG_F32, 3, 0.0, 0.1, true)))                                 \
+    X(cnn_bn_one_value, TG_ESHAPE, "tg_batch_norm: ", cnn_bn_one_value(f))   \
+    X(cnn_ckpt_no_rng, TG_ENOTFOUND, "has no array '4.rng' (the model has "  \
+      "it)", ckpt_mismatch(f, cnn_net(f, false), 0, cnn_net(f, true), 0))
 
 #define ROW_FUNCTION(id, want, fragment, ...)                                \
     static int row_##id(fx *f) { (void)f; return __VA_ARGS__; }

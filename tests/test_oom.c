@@ -1475,6 +1475,96 @@ START_TEST(seq_constructors_under_oom)
 }
 END_TEST
 
+/* ---- cnn: the convolutional layers (sequential.h). ------------------------ */
+
+/* conv2d, batch norm, relu, max pool, avg pool, adaptive avg pool,
+ * flatten, dropout, linear on t; NULL on a failure. */
+static tg_sequential *cnn_net(tg_tape *t, uint64_t seed)
+{
+    tg_rng rng;
+    tg_rng_seed(&rng, seed, 0);
+    tg_pool2d_options two = tg_pool2d_defaults(2, 2);
+    tg_pool2d_options one = tg_pool2d_defaults(1, 1);
+    tg_layer *l[] = {
+        tg_layer_conv2d_new(t, &rng, TG_F32, 1, 3, 3, 3, NULL, true),
+        tg_layer_batch_norm_new(t, TG_F32, 3, 1e-5, 0.1, true),
+        tg_layer_activation_new(t, "relu"),
+        tg_layer_max_pool2d_new(t, &two),
+        tg_layer_avg_pool2d_new(t, &one),
+        tg_layer_adaptive_avg_pool2d_new(t, 1, 1),
+        tg_layer_flatten_new(t, 1),
+        tg_layer_dropout_new(t, 0.5, seed, 1),
+        tg_layer_linear_new(t, &rng, TG_F32, 3, 2, true)};
+    tg_sequential *s = tg_sequential_new(t);
+    for (size_t i = 0; i < sizeof l / sizeof l[0]; i++)
+        if (tg_sequential_add(s, l[i]) != TG_OK)
+            return NULL;
+    return s;
+}
+
+static int cnn_train_and_checkpoint(tg_tape *t)
+{
+    tg_sequential *net = cnn_net(t, 1);
+    tg_optimizer *opt = tg_sgd_new(t, tg_sequential_params(net),
+                                   &(tg_sgd_options){0.1, 0.9, 0, 0, false});
+    if (opt == NULL)
+        return tg_last_status();
+    if (tg_sequential_state_count(net) != 10)
+        return wrong("the CNN lists its 10 state entries");
+    tg_rng rng;
+    tg_rng_seed(&rng, 9, 0);
+    int64_t shape[] = {3, 1, 6, 6};
+    tg_tensor *x = tg_rand_uniform(t, &rng, TG_F32, 4, shape, -1.0, 1.0);
+    tg_tensor *y = tg_sequential_forward(t, net, x);
+    int rc = tg_backward(t, tg_mean(t, tg_mul(t, y, y)));
+    if (rc == TG_OK)
+        rc = tg_optimizer_step(opt);
+    if (rc == TG_OK)
+        rc = tg_sequential_set_training(net, false);
+    if (rc == TG_OK && tg_sequential_forward(t, net, x) == NULL)
+        rc = tg_last_status();
+    if (rc != TG_OK)
+        return rc;
+    tg_checkpoint ck = {net, NULL, opt, NULL};
+    rc = tg_checkpoint_save(in_dir("cnn.npz"), &ck);
+    if (rc != TG_OK)
+        return dir_entries() == 0 ? rc : wrong("a failed save left a file");
+    tg_sequential *fresh = cnn_net(t, 2);
+    tg_optimizer *opt2 = fresh == NULL ? NULL : tg_sgd_new(
+        t, tg_sequential_params(fresh), &(tg_sgd_options){0.1, 0.9, 0, 0,
+                                                           false});
+    if (opt2 == NULL) {
+        unlink(in_dir("cnn.npz"));
+        return tg_last_status();
+    }
+    rc = tg_checkpoint_load(in_dir("cnn.npz"), &(tg_checkpoint){fresh, NULL,
+                                                                opt2, NULL});
+    unlink(in_dir("cnn.npz"));
+    if (rc != TG_OK)
+        return rc;
+    for (int i = 0; i < tg_sequential_state_count(net); i++) {
+        const tg_tensor *a = tg_sequential_state_at(net, i, NULL);
+        const tg_tensor *b = tg_sequential_state_at(fresh, i, NULL);
+        size_t n = (size_t)tg_numel(a) * tg_dtype_size(tg_dtype_of(a));
+        if (memcmp(tg_dtype_of(a) == TG_F32 ? (const void *)tg_data_f32(a)
+                   : (const void *)tg_data_f64(a), tg_dtype_of(b) == TG_F32
+                   ? (const void *)tg_data_f32(b)
+                   : (const void *)tg_data_f64(b), n) != 0)
+            return wrong("the loaded CNN equals the saved one");
+    }
+    return TG_OK;
+}
+
+START_TEST(cnn_layers_under_oom)
+{
+    make_dir();
+    scenario sc = {"cnn layers: conv2d, batch norm, pooling, dropout; "
+                   "checkpoint", cnn_train_and_checkpoint, NULL, NULL};
+    ck_assert_int_gt(fail_each_allocation(&sc, _i ? ONCE : STICKY), 0);
+    remove_dir();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("oom");
@@ -1492,6 +1582,7 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("train");
     tcase_add_loop_test(tc, train_checkpoint_under_oom, 0, 2);
+    tcase_add_loop_test(tc, cnn_layers_under_oom, 0, 2);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("select");
     tcase_add_loop_test(tc, select_ops_under_oom, 0, 3);

@@ -6,7 +6,8 @@
  * buffers (saved in checkpoints but not trained, such as running
  * statistics), a train/eval flag that its forward reads, and a pointer to
  * state of its own (options, an rng). The built-in layers are linear,
- * activation (any one-input op, by name or by pointer) and flatten; a
+ * activation (any one-input op, by name or by pointer), flatten, and the
+ * convolutional ones (conv2d, pooling, dropout, batch norm); a
  * layer of your own is a tg_layer_class and tg_layer_new.
  *
  *     tg_rng rng;  tg_rng_seed(&rng, 1, 0);
@@ -33,8 +34,10 @@
 #ifndef TAPEGRAD_SEQUENTIAL_H
 #define TAPEGRAD_SEQUENTIAL_H
 
+#include "conv.h"
 #include "nn.h"
 #include "op.h"
+#include "pool.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -116,6 +119,77 @@ TG_API tg_layer *tg_layer_op_new(tg_tape *t, const tg_op *op,
 TG_API tg_layer *tg_layer_fn_new(tg_tape *t, tg_activation_fn fn,
                                  const char *kind);
 TG_API tg_layer *tg_layer_flatten_new(tg_tape *t, int start_dim);
+
+/*
+ * The layers of a convolutional network (issue 13), each PyTorch's module
+ * of the same name, with its state-dict names.
+ *
+ * conv2d: nn.Conv2d(in, out, (kh, kw)) with the stride, padding,
+ * dilation and groups of opt (NULL: tg_conv_defaults()), on tg_conv2d.
+ * Parameters "weight" (out, in / groups, kh, kw) and, if bias, "bias"
+ * (out,), drawn from rng (weight first) as PyTorch's default: U(-b, b)
+ * with b = 1 / sqrt(in / groups * kh * kw) (kaiming_uniform with
+ * a = sqrt(5)). TG_EINVAL for sizes below 1, a stride or dilation below 1,
+ * a negative padding, or groups that do not divide in and out (rng is
+ * then not advanced).
+ *
+ * max_pool2d, avg_pool2d: nn.MaxPool2d / nn.AvgPool2d with the window o
+ * (copied; see tg_pool2d_defaults), on tg_max_pool2d / tg_avg_pool2d.
+ * adaptive_avg_pool2d: nn.AdaptiveAvgPool2d((oh, ow)). No parameters.
+ * TG_EINVAL for o NULL or options the op would refuse.
+ *
+ * dropout: nn.Dropout(p), on tg_dropout, with a generator of its own
+ * seeded with (seed, stream) (tg_rng_seed). In training each forward
+ * draws its mask from it; in eval mode the layer is the identity. The
+ * generator is the buffer "rng" (6 f64 values), so a checkpoint saves it
+ * and a resumed run draws the same masks as one that never stopped (a
+ * PyTorch state dict, which has no such entry, then lacks "N.rng").
+ * TG_EINVAL for p outside [0, 1).
+ *
+ * batch_norm: nn.BatchNorm1d/2d(channels, eps, momentum, affine), on
+ * tg_batch_norm: inputs (N, C), (N, C, L) or (N, C, H, W). Parameters
+ * "weight" (ones) and "bias" (zeros) if affine; buffers "running_mean"
+ * (zeros), "running_var" (ones) of dtype dt and "num_batches_tracked" (an
+ * f64 scalar, PyTorch's is int64), as PyTorch's state dict. In training
+ * it normalises with the batch's statistics and updates the running ones
+ * (and counts the batch); in eval mode it uses the running ones. TG_EINVAL
+ * for channels below 1, eps not above 0 or momentum outside [0, 1];
+ * TG_EDTYPE for a dtype other than f32 and f64.
+ *
+ *     tg_rng rng;  tg_rng_seed(&rng, 1, 0);
+ *     tg_conv_options pad2 = tg_conv_defaults();
+ *     pad2.padding[0] = pad2.padding[1] = 2;
+ *     tg_pool2d_options two = tg_pool2d_defaults(2, 2);
+ *     tg_sequential *net = tg_sequential_new(t);
+ *     tg_sequential_add(net, tg_layer_conv2d_new(t, &rng, TG_F32, 1, 6, 5, 5,
+ *                                                &pad2, true));
+ *     tg_sequential_add(net, tg_layer_batch_norm_new(t, TG_F32, 6, 1e-5,
+ *                                                    0.1, true));
+ *     tg_sequential_add(net, tg_layer_activation_new(t, "relu"));
+ *     tg_sequential_add(net, tg_layer_max_pool2d_new(t, &two));
+ *     tg_sequential_add(net, tg_layer_dropout_new(t, 0.25, 42, 0));
+ *     int64_t shape[] = {2, 1, 28, 28};
+ *     tg_tensor *y = tg_sequential_forward(t, net,
+ *                                          tg_ones(t, TG_F32, 4, shape));
+ *     const char *name;
+ *     tg_sequential_state_at(net, 4, &name);
+ *     printf("%lld %s\n", (long long)tg_shape(y)[2], name);  // 14 1.running_mean
+ */
+TG_API tg_layer *tg_layer_conv2d_new(tg_tape *t, tg_rng *rng, tg_dtype dt,
+                                     int64_t in, int64_t out, int64_t kh,
+                                     int64_t kw, const tg_conv_options *opt,
+                                     bool bias);
+TG_API tg_layer *tg_layer_max_pool2d_new(tg_tape *t,
+                                         const tg_pool2d_options *o);
+TG_API tg_layer *tg_layer_avg_pool2d_new(tg_tape *t,
+                                         const tg_pool2d_options *o);
+TG_API tg_layer *tg_layer_adaptive_avg_pool2d_new(tg_tape *t, int64_t oh,
+                                                  int64_t ow);
+TG_API tg_layer *tg_layer_dropout_new(tg_tape *t, double p, uint64_t seed,
+                                      uint64_t stream);
+TG_API tg_layer *tg_layer_batch_norm_new(tg_tape *t, tg_dtype dt,
+                                         int64_t channels, double eps,
+                                         double momentum, bool affine);
 
 /* ---- The sequential container ------------------------------------------- */
 

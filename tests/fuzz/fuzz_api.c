@@ -473,25 +473,59 @@ static void index_step(state *s, prog *g, tg_tape *t, tg_tensor *x,
     }
 }
 
-/* A one-layer sequential network (flatten, linear or an activation by
- * name, with fuzzed sizes) run on x. */
+/* A one-layer sequential network (flatten, linear, an activation by
+ * name or a convolutional layer, with fuzzed sizes, in train or eval
+ * mode) run on x. */
 static void layer(state *s, prog *g, tg_tape *t, tg_tensor *x)
 {
     tg_rng rng;
     tg_rng_seed(&rng, take(g, 256), 0);
     tg_layer *l;
-    switch (take(g, 3)) {
+    tg_dtype dt = take(g, 2) ? TG_F64 : TG_F32;
+    tg_conv_options co = tg_conv_defaults();
+    tg_pool2d_options po = tg_pool2d_defaults(take(g, 4), take(g, 4));
+    switch (take(g, 9)) {
     case 0:
         l = tg_layer_flatten_new(t, (int)take(g, 5) - 1);
         break;
     case 1:
-        l = tg_layer_linear_new(t, &rng, take(g, 2) ? TG_F64 : TG_F32,
-                                (int64_t)take(g, 5), 1 + (int64_t)take(g, 3),
+        l = tg_layer_linear_new(t, &rng, dt, (int64_t)take(g, 5),
+                                1 + (int64_t)take(g, 3), take(g, 2));
+        break;
+    /* cnn: the convolutional layers, with fuzzed sizes and options (a
+     * zero stride, groups that do not divide, p outside [0, 1), eps 0
+     * must be refused; a forward on a tensor of the wrong rank too). */
+    case 2:
+        co.stride[1] = (int64_t)take(g, 3);
+        co.padding[0] = (int64_t)take(g, 3);
+        co.groups = 1 + (int64_t)take(g, 2);
+        l = tg_layer_conv2d_new(t, &rng, dt, (int64_t)take(g, 4),
+                                1 + (int64_t)take(g, 4), 1 + take(g, 3),
+                                1 + take(g, 3), take(g, 2) ? &co : NULL,
                                 take(g, 2));
+        break;
+    case 3:
+        po.padding[1] = (int64_t)take(g, 3);
+        l = take(g, 2) ? tg_layer_max_pool2d_new(t, &po)
+                       : tg_layer_avg_pool2d_new(t, &po);
+        break;
+    case 4:
+        l = tg_layer_adaptive_avg_pool2d_new(t, take(g, 4), take(g, 4));
+        break;
+    case 5:
+        l = tg_layer_dropout_new(t, ((double)take(g, 12) - 1) / 10,
+                                 take(g, 256), 0);
+        break;
+    case 6:
+        l = tg_layer_batch_norm_new(t, dt, (int64_t)take(g, 5),
+                                    take(g, 3) * 1e-3, take(g, 3) / 2.0,
+                                    take(g, 2));
         break;
     default:
         l = tg_layer_activation_new(t, take(g, 2) ? "tanh" : "add");
     }
+    if (l != NULL && take(g, 2))
+        check_status(tg_layer_set_training(l, false));
     tg_sequential *net = tg_sequential_new(t);
     int rc = tg_sequential_add(net, l);
     check_status(rc);
