@@ -37,6 +37,11 @@
  * for every element, not only failing ones, since a step across a kink can
  * also agree by luck; it costs less than the evaluations themselves.
  *
+ * Gradients: each input's gradient (tg_grad) is left holding the analytic
+ * d y / d input that was checked, replacing what it held before (PyTorch's
+ * gradcheck leaves .grad alone: save it first if you need it); the
+ * gradients of other leaves fn uses are left as they were.
+ *
  * fn must build its output on the tape it is given (ops on other tapes
  * are not seen by the kink check) and be deterministic. Testing with it:
  * docs/testing-gradients.md, and tapegrad/check.h for Check suites.
