@@ -424,6 +424,33 @@ START_TEST(gradcheck_leaves_other_leaves_gradients_alone)
 }
 END_TEST
 
+/* fn may reset the tape it is given before building on it (issue 17,
+ * class 2): tg_gradcheck kept its own bookkeeping in that tape, read it
+ * back freed (UBSan: an invalid bool) and gave x a wrong requires_grad. */
+static tg_tensor *resets_its_tape(tg_tape *t, int n, tg_tensor *const *in,
+                                  void *ud)
+{
+    (void)n, (void)ud;
+    tg_tape_reset(t);
+    tg_zeros(t, TG_F64, 1, (int64_t[]){256}); /* reuse what was freed */
+    return tg_tanh(t, in[0]);
+}
+
+START_TEST(gradcheck_fn_may_reset_its_tape)
+{
+    tg_tape *t = tg_tape_new();
+    int64_t s[1] = {3};
+    tg_tensor *x = tg_from_data(t, TG_F64, 1, s, (double[]){0.1, -0.5, 2});
+    tg_gradcheck_report r;
+    ck_assert_int_eq(tg_gradcheck(resets_its_tape, NULL, 1, &x, NULL, &r),
+                     TG_OK);
+    ck_assert_msg(r.passed, "%s", r.message);
+    ck_assert(!tg_requires_grad(x));
+    ck_assert_close(tg_data_f64(x)[1], -0.5, 0, 0);
+    tg_tape_free(t);
+}
+END_TEST
+
 /* An empty list has no dtype to give the penalty: refused rather than an
  * f32 zero that an f64 loss cannot add. */
 START_TEST(l2_penalty_of_an_empty_list_is_refused)
@@ -491,6 +518,7 @@ int main(void)
     tcase_add_test(tc, forward_returning_an_existing_tensor_is_refused);
     tcase_add_test(tc, l2_penalty_of_an_empty_list_is_refused);
     tcase_add_test(tc, gradcheck_leaves_other_leaves_gradients_alone);
+    tcase_add_test(tc, gradcheck_fn_may_reset_its_tape);
     tcase_add_test(tc, item_nan_is_told_apart_by_the_status);
     suite_add_tcase(s, tc);
     return tg_test_main(s);

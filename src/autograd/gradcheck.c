@@ -37,6 +37,7 @@
 
 #include "autograd/entry.h"
 #include "autograd/gradcheck_state.h"
+#include "tensor/alloc.h"
 #include "tensor/element.h"
 #include "tensor/tape_struct.h"
 #include "tensor/tensor_check.h"
@@ -321,8 +322,8 @@ static int setup(tg__gc *ck)
         if (ck->pts[q].tape == NULL)
             return tg_set_error(TG_ENOMEM, "tg_gradcheck: out of memory");
     }
-    ck->had_grad = tg__arena_alloc(&ck->base->arena,
-                                   (size_t)ck->n * sizeof *ck->had_grad);
+    /* Not in the base tape's arena: fn may reset the tape it is given. */
+    ck->had_grad = tg__malloc((size_t)ck->n * sizeof *ck->had_grad);
     if (ck->had_grad == NULL)
         return tg_set_error(TG_ENOMEM, "tg_gradcheck: out of memory");
     for (int i = 0; i < ck->n; i++)
@@ -338,6 +339,8 @@ static void teardown(tg__gc *ck)
     if (ck->had_grad != NULL)
         for (int i = ck->n - 1; i >= 0; i--)
             ck->in[i]->requires_grad = ck->had_grad[i];
+    tg__free(ck->had_grad);
+    ck->had_grad = NULL;
     for (int q = 0; q < ck->n_pts; q++)
         tg_tape_free(ck->pts[q].tape);
     tg_tape_free(ck->base);
