@@ -1,5 +1,6 @@
 /*
- * tg_op_cases.c — the table of tg_op_cases.h: one small call per op.
+ * tg_op_cases.c — the table of tg_op_cases.h: one small call per op, the
+ * one list of ops that test_ops_registry.c and test_null_grad.c walk.
  */
 #include "tg_op_cases.h"
 
@@ -210,95 +211,170 @@ static const int64_t ln_shape[1] = {4};
 static tg_tensor *b_layer_norm(tg_tape *t, tg_tensor *const *in) { return tg_layer_norm(t, in[0], 1, ln_shape, in[1], in[2], 1e-5); }
 static tg_tensor *b_sdpa(tg_tape *t, tg_tensor *const *in) { return tg_scaled_dot_product_attention(t, in[0], in[1], in[2], true); }
 
+/* ---- Second calls for the second rows of the table. */
+
+/* An f64 index of (3, 2) with values up to 3 (repeats included, so that
+ * scatter-adds add up), for an x of (3, 4) in f64. */
+static tg_tensor *index_of(tg_tape *t, int64_t rows, int64_t cols,
+                           const double *v)
+{
+    int64_t shape[2] = {rows, cols};
+    return tg_from_data(t, TG_F64, 2, shape, v);
+}
+static tg_tensor *b_gather_wide(tg_tape *t, tg_tensor *const *in)
+{
+    static const double ix[6] = {3, 3, 0, 1, 2, 1};
+    return tg_gather(t, in[0], 1, index_of(t, 3, 2, ix));
+}
+static tg_tensor *b_scatter_add_wide(tg_tape *t, tg_tensor *const *in)
+{
+    static const double ix[6] = {0, 0, 3, 1, 2, 1};
+    return tg_scatter_add(t, in[0], -1, index_of(t, 3, 2, ix), in[1]);
+}
+static tg_tensor *b_batch_norm_x_first(tg_tape *t, tg_tensor *const *in) { return tg_batch_norm(t, in[0], NULL, NULL, in[1], in[2], true, 0.1, 1e-5); }
+
+/* ---- What the derivative checks differentiate where an op's output
+ * carries no gradient (tg_op_case.differentiable). */
+
+/* A mask carries no gradient, so each comparison is checked inside a
+ * product: d/da of a * (a OP b) is the mask, b gets nothing. The mask
+ * comes from the public call, which records nothing. */
+static tg_tensor *g_gt(tg_tape *t, tg_tensor *const *in) { return tg_mul(t, in[0], tg_gt(t, in[0], in[1])); }
+static tg_tensor *g_ge(tg_tape *t, tg_tensor *const *in) { return tg_mul(t, in[0], tg_ge(t, in[0], in[1])); }
+static tg_tensor *g_lt(tg_tape *t, tg_tensor *const *in) { return tg_mul(t, in[0], tg_lt(t, in[0], in[1])); }
+static tg_tensor *g_le(tg_tape *t, tg_tensor *const *in) { return tg_mul(t, in[0], tg_le(t, in[0], in[1])); }
+static tg_tensor *g_eq(tg_tape *t, tg_tensor *const *in) { return tg_mul(t, in[0], tg_eq(t, in[0], in[1])); }
+static tg_tensor *g_ne(tg_tape *t, tg_tensor *const *in) { return tg_mul(t, in[0], tg_ne(t, in[0], in[1])); }
+
+/* argmax and argmin carry no gradient either: checked beside a sum. */
+static tg_tensor *g_argmax(tg_tape *t, tg_tensor *const *in) { return tg_add(t, in[0], tg_argmax(t, in[0], 1, true)); }
+static tg_tensor *g_argmin(tg_tape *t, tg_tensor *const *in) { return tg_add(t, in[0], tg_argmin(t, in[0], 0, false)); }
+
+/* where chooses by a mask made from its first input, so that both
+ * branches get gradient (random inputs are never 0, which as the
+ * condition itself would always choose the first). */
+static tg_tensor *g_where(tg_tape *t, tg_tensor *const *in)
+{
+    tg_tensor *zero = tg_scalar(t, TG_F64, 0);
+    return tg_where(t, tg_gt(t, in[0], zero), in[1], in[2]);
+}
+
 const tg_op_case tg_op_cases[] = {
-    {"relu", b_relu, 1, {{3, 4}}, false, {{0}}},
-    {"gt", b_gt, 2, {{3, 4}, {4}}, false, {{3, 4}, {3, 4}}},
-    {"ge", b_ge, 2, {{3, 4}, {4}}, false, {{3, 4}, {3, 4}}},
-    {"lt", b_lt, 2, {{3, 1}, {3, 4}}, false, {{3, 4}, {3, 4}}},
-    {"le", b_le, 2, {{3, 4}, {3, 4}}, false, {{3, 4}, {3, 4}}},
-    {"eq", b_eq, 2, {{3, 4}, {4}}, false, {{3, 4}, {3, 4}}},
-    {"ne", b_ne, 2, {{3, 4}, {4}}, false, {{3, 4}, {3, 4}}},
-    {"where", b_where, 3, {{3, 1}, {3, 4}, {4}}, false, {{3, 4}, {3, 4}}},
-    {"clamp", b_clamp, 1, {{3, 4}}, false, {{0}}},
-    {"cast", b_cast, 1, {{3, 4}}, false, {{0}}},
-    {"argmax", b_argmax, 1, {{3, 4}}, false, {{0}}},
-    {"argmin", b_argmin, 1, {{3, 4}}, false, {{0}}},
-    {"leaky_relu", b_leaky_relu, 1, {{3, 4}}, false, {{0}}},
-    {"elu", b_elu, 1, {{3, 4}}, false, {{0}}},
-    {"selu", b_selu, 1, {{3, 4}}, false, {{0}}},
-    {"gelu", b_gelu, 1, {{3, 4}}, false, {{0}}},
-    {"gelu_tanh", b_gelu_tanh, 1, {{3, 4}}, false, {{0}}},
-    {"silu", b_silu, 1, {{3, 4}}, false, {{0}}},
-    {"softplus", b_softplus, 1, {{3, 4}}, false, {{0}}},
-    {"mish", b_mish, 1, {{3, 4}}, false, {{0}}},
-    {"hardtanh", b_hardtanh, 1, {{3, 4}}, false, {{0}}},
-    {"relu6", b_relu6, 1, {{3, 4}}, false, {{0}}},
-    {"hardsigmoid", b_hardsigmoid, 1, {{3, 4}}, false, {{0}}},
-    {"hardswish", b_hardswish, 1, {{3, 4}}, false, {{0}}},
-    {"softsign", b_softsign, 1, {{3, 4}}, false, {{0}}},
-    {"add", b_add, 2, {{3, 4}, {4}}, false, {{3, 4}, {3, 4}}},
-    {"sub", b_sub, 2, {{3, 1}, {1, 4}}, false, {{3, 4}, {3, 4}}},
-    {"mul", b_mul, 2, {{2, 3, 4}, {3, 1}}, false, {{3, 4}, {3, 4}}},
-    {"div", b_div, 2, {{3, 4}, {4}}, true, {{3, 4}, {3, 4}}},
-    {"maximum", b_maximum, 2, {{3, 4}, {4}}, false, {{3, 4}, {3, 4}}},
-    {"minimum", b_minimum, 2, {{3, 1}, {3, 4}}, false, {{3, 4}, {3, 4}}},
-    {"pow", b_pow, 1, {{3, 4}}, true, {{0}}},
-    {"pow_tensor", b_pow_tensor, 2, {{3, 4}, {4}}, true, {{3, 4}, {3, 4}}},
-    {"neg", b_neg, 1, {{3, 4}}, false, {{0}}},
-    {"exp", b_exp, 1, {{3, 4}}, false, {{0}}},
-    {"log", b_log, 1, {{3, 4}}, true, {{0}}},
-    {"sqrt", b_sqrt, 1, {{3, 4}}, true, {{0}}},
-    {"abs", b_abs, 1, {{3, 4}}, false, {{0}}},
-    {"tanh", b_tanh, 1, {{3, 4}}, false, {{0}}},
-    {"sigmoid", b_sigmoid, 1, {{3, 4}}, false, {{0}}},
-    {"erf", b_erf, 1, {{3, 4}}, false, {{0}}},
-    {"sum", b_sum, 1, {{3, 4}}, false, {{0}}},
-    {"sum_axis", b_sum_axis, 1, {{3, 4}}, false, {{0}}},
-    {"mean", b_mean, 1, {{3, 4}}, false, {{0}}},
-    {"mean_axis", b_mean_axis, 1, {{3, 4}}, false, {{0}}},
-    {"max", b_max, 1, {{3, 4}}, false, {{0}}},
-    {"max_axis", b_max_axis, 1, {{3, 4}}, false, {{0}}},
-    {"min", b_min, 1, {{3, 4}}, false, {{0}}},
-    {"min_axis", b_min_axis, 1, {{3, 4}}, false, {{0}}},
-    {"logsumexp", b_logsumexp, 1, {{3, 4}}, false, {{0}}},
-    {"logsumexp_axis", b_logsumexp_axis, 1, {{3, 4}}, false, {{0}}},
-    {"reshape", b_reshape, 1, {{3, 4}}, false, {{0}}},
-    {"transpose", b_transpose, 1, {{3, 4}}, false, {{0}}},
-    {"permute", b_permute, 1, {{2, 3, 4}}, false, {{0}}},
-    {"matmul", b_matmul, 2, {{2, 3, 4}, {4, 5}}, false, {{3, 3}, {3, 3}}},
-    {"concat", b_concat, 2, {{3, 2}, {3, 4}}, false, {{3, 2}, {3, 2}}},
-    {"slice", b_slice, 1, {{3, 5}}, false, {{0}}},
-    {"softmax", b_softmax, 1, {{3, 4}}, false, {{0}}},
-    {"log_softmax", b_log_softmax, 1, {{3, 4}}, false, {{0}}},
-    {"cross_entropy", b_cross_entropy, 1, {{4, 3}}, false, {{0}}},
-    {"mse_loss", b_mse_loss, 2, {{3, 4}, {3, 4}}, false, {{3, 4}, {3, 4}}},
+    {"relu", b_relu, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"gt", b_gt, 2, {{3, 4}, {4}}, false, {{3, 4}, {3, 4}}, g_gt},
+    {"ge", b_ge, 2, {{3, 4}, {4}}, false, {{3, 4}, {3, 4}}, g_ge},
+    {"lt", b_lt, 2, {{3, 1}, {3, 4}}, false, {{3, 4}, {3, 4}}, g_lt},
+    {"le", b_le, 2, {{3, 4}, {3, 4}}, false, {{3, 4}, {3, 4}}, g_le},
+    {"eq", b_eq, 2, {{3, 4}, {4}}, false, {{3, 4}, {3, 4}}, g_eq},
+    {"ne", b_ne, 2, {{3, 4}, {4}}, false, {{3, 4}, {3, 4}}, g_ne},
+    {"where", b_where, 3, {{3, 1}, {3, 4}, {4}}, false, {{3, 4}, {3, 4}},
+     g_where},
+    {"clamp", b_clamp, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"cast", b_cast, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"argmax", b_argmax, 1, {{3, 4}}, false, {{0}}, g_argmax},
+    {"argmin", b_argmin, 1, {{3, 4}}, false, {{0}}, g_argmin},
+    {"leaky_relu", b_leaky_relu, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"elu", b_elu, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"selu", b_selu, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"gelu", b_gelu, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"gelu_tanh", b_gelu_tanh, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"silu", b_silu, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"softplus", b_softplus, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"mish", b_mish, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"hardtanh", b_hardtanh, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"relu6", b_relu6, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"hardsigmoid", b_hardsigmoid, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"hardswish", b_hardswish, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"softsign", b_softsign, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"add", b_add, 2, {{3, 4}, {4}}, false, {{3, 4}, {3, 4}}, NULL},
+    {"sub", b_sub, 2, {{3, 1}, {1, 4}}, false, {{3, 4}, {3, 4}}, NULL},
+    {"mul", b_mul, 2, {{2, 3, 4}, {3, 1}}, false, {{3, 4}, {3, 4}}, NULL},
+    {"div", b_div, 2, {{3, 4}, {4}}, true, {{3, 4}, {3, 4}}, NULL},
+    {"maximum", b_maximum, 2, {{3, 4}, {4}}, false, {{3, 4}, {3, 4}}, NULL},
+    {"minimum", b_minimum, 2, {{3, 1}, {3, 4}}, false, {{3, 4}, {3, 4}}, NULL},
+    {"pow", b_pow, 1, {{3, 4}}, true, {{0}}, NULL},
+    {"pow_tensor", b_pow_tensor, 2, {{3, 4}, {4}}, true, {{3, 4}, {3, 4}},
+     NULL},
+    {"neg", b_neg, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"exp", b_exp, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"log", b_log, 1, {{3, 4}}, true, {{0}}, NULL},
+    {"sqrt", b_sqrt, 1, {{3, 4}}, true, {{0}}, NULL},
+    {"abs", b_abs, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"tanh", b_tanh, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"sigmoid", b_sigmoid, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"erf", b_erf, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"sum", b_sum, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"sum_axis", b_sum_axis, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"mean", b_mean, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"mean_axis", b_mean_axis, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"max", b_max, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"max_axis", b_max_axis, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"min", b_min, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"min_axis", b_min_axis, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"logsumexp", b_logsumexp, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"logsumexp_axis", b_logsumexp_axis, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"reshape", b_reshape, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"transpose", b_transpose, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"permute", b_permute, 1, {{2, 3, 4}}, false, {{0}}, NULL},
+    {"matmul", b_matmul, 2, {{2, 3, 4}, {4, 5}}, false, {{3, 3}, {3, 3}},
+     NULL},
+    {"concat", b_concat, 2, {{3, 2}, {3, 4}}, false, {{3, 2}, {3, 2}}, NULL},
+    {"slice", b_slice, 1, {{3, 5}}, false, {{0}}, NULL},
+    {"softmax", b_softmax, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"log_softmax", b_log_softmax, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"cross_entropy", b_cross_entropy, 1, {{4, 3}}, false, {{0}}, NULL},
+    {"mse_loss", b_mse_loss, 2, {{3, 4}, {3, 4}}, false, {{3, 4}, {3, 4}},
+     NULL},
     {"linear", b_linear, 3, {{2, 5}, {3, 5}, {3}}, false,
-     {{3, 3}, {3, 3}, {3}}},
+     {{3, 3}, {3, 3}, {3}}, NULL},
     {"layer_norm", b_layer_norm, 3, {{3, 4}, {4}, {4}}, false,
-     {{4}, {4}, {4}}},
+     {{4}, {4}, {4}}, NULL},
     {"scaled_dot_product_attention", b_sdpa, 3,
-     {{2, 4, 3}, {2, 4, 3}, {2, 4, 2}}, false, {{2, 4, 3}, {2, 4, 3}, {2, 4, 2}}},
-    {"max_pool2d", b_max_pool2d, 1, {{2, 5, 5}}, false, {{0}}},
-    {"avg_pool2d", b_avg_pool2d, 1, {{2, 5, 6}}, false, {{0}}},
-    {"adaptive_avg_pool2d", b_adaptive_avg_pool2d, 1, {{2, 4, 7}}, false, {{0}}},
-    {"dropout", b_dropout, 1, {{3, 4}}, false, {{0}}},
+     {{2, 4, 3}, {2, 4, 3}, {2, 4, 2}}, false, {{2, 4, 3}, {2, 4, 3}, {2, 4, 2}},
+     NULL},
+    {"max_pool2d", b_max_pool2d, 1, {{2, 5, 5}}, false, {{0}}, NULL},
+    {"avg_pool2d", b_avg_pool2d, 1, {{2, 5, 6}}, false, {{0}}, NULL},
+    {"adaptive_avg_pool2d", b_adaptive_avg_pool2d, 1, {{2, 4, 7}}, false, {{0}},
+     NULL},
+    {"dropout", b_dropout, 1, {{3, 4}}, false, {{0}}, NULL},
     {"batch_norm", b_batch_norm, 3, {{3}, {3}, {4, 3, 2}}, false,
-     {{3}, {3}, {4, 3, 2}}},
+     {{3}, {3}, {4, 3, 2}}, NULL},
     {"conv2d", b_conv2d, 3, {{2, 2, 8}, {3, 2, 4}, {3}}, false,
-     {{2, 2, 8}, {2, 2, 8}, {2}}},
+     {{2, 2, 8}, {2, 2, 8}, {2}}, NULL},
     {"conv1d", b_conv1d, 3, {{2, 2, 7}, {3, 2, 3}, {3}}, false,
-     {{2, 2, 3}, {2, 2, 3}, {2}}},
+     {{2, 2, 3}, {2, 2, 3}, {2}}, NULL},
     {"conv2d_input_grad", b_conv2d_input_grad, 2, {{2, 3, 4}, {3, 2, 4}},
-     false, {{2, 2, 4}, {2, 2, 4}}},
+     false, {{2, 2, 4}, {2, 2, 4}}, NULL},
     {"conv2d_weight_grad", b_conv2d_weight_grad, 2, {{2, 2, 8}, {2, 3, 8}},
-     false, {{2, 2, 8}, {2, 2, 8}}},
+     false, {{2, 2, 8}, {2, 2, 8}}, NULL},
     {"conv1d_input_grad", b_conv1d_input_grad, 2, {{2, 3, 3}, {3, 2, 3}},
-     false, {{2, 2, 3}, {2, 2, 3}}},
+     false, {{2, 2, 3}, {2, 2, 3}}, NULL},
     {"conv1d_weight_grad", b_conv1d_weight_grad, 2, {{2, 2, 7}, {2, 3, 7}},
-     false, {{2, 2, 7}, {2, 2, 7}}},
-    {"gather", b_gather, 1, {{3, 4}}, false, {{0}}},
+     false, {{2, 2, 7}, {2, 2, 7}}, NULL},
+    {"gather", b_gather, 1, {{3, 4}}, false, {{0}}, NULL},
     {"scatter_add", b_scatter_add, 2, {{3, 4}, {3, 2}}, false,
-     {{3, 2}, {3, 2}}},
+     {{3, 2}, {3, 2}}, NULL},
+    /* Second rows: the same ops at other shapes or with another call,
+     * so that the registry's checks reach what each op's first row does
+     * not (tg_op_case_find gives the first row). */
+    {"ge", b_ge, 2, {{3, 4}, {3, 1}}, false, {{3, 4}, {3, 4}}, g_ge},
+    {"lt", b_lt, 2, {{3, 4}, {3, 4}}, false, {{3, 4}, {3, 4}}, g_lt},
+    /* against a 0-d scalar */
+    {"le", b_le, 2, {{3, 4}, {0}}, false, {{3, 4}, {3, 4}}, g_le},
+    {"div", b_div, 2, {{3, 4}, {3, 4}}, true, {{3, 4}, {3, 4}}, NULL},
+    {"minimum", b_minimum, 2, {{3, 4}, {3, 4}}, false, {{3, 4}, {3, 4}},
+     NULL},
+    /* matrix times matrix, unbatched */
+    {"matmul", b_matmul, 2, {{3, 4}, {4, 5}}, false, {{3, 3}, {3, 3}}, NULL},
+    /* a step of -2 over 7 columns */
+    {"slice", b_slice, 1, {{3, 7}}, false, {{0}}, NULL},
+    /* an f64 index reaching every column of (3, 4), repeats included */
+    {"gather", b_gather_wide, 1, {{3, 4}}, false, {{0}}, NULL},
+    {"scatter_add", b_scatter_add_wide, 2, {{3, 4}, {3, 2}}, false,
+     {{3, 2}, {3, 2}}, NULL},
+    /* batch norm with x first (and weight and bias after it) */
+    {"batch_norm", b_batch_norm_x_first, 3, {{4, 3, 2}, {3}, {3}}, false,
+     {{3}, {3}, {3}}, NULL},
 };
 const int tg_op_n_cases = (int)(sizeof tg_op_cases / sizeof tg_op_cases[0]);
 

@@ -7,6 +7,13 @@
  * their shapes, and calls the op's public function on them. A suite looks
  * each registered op up with tg_op_case_find and fails when one has no
  * case, so a new op must get a line here before the suites pass again.
+ *
+ * The one table of every op: tests/test_ops_registry.c gradient-checks
+ * every row (first and second derivatives, forward against reverse
+ * mode), tests/test_null_grad.c runs each op's first row through every
+ * NULL-gradient path and checks that every row records its op. An op may
+ * have second rows (other shapes, another call), after the first rows:
+ * tg_op_case_find gives the first.
  */
 #ifndef TG_OP_CASES_H
 #define TG_OP_CASES_H
@@ -24,8 +31,12 @@ typedef struct tg_op_case {
     int64_t shape[3][3];     /* each input's shape; ndim = sizes > 0 */
     bool positive;           /* draw inputs in [0.5, 2), not N(0, 1) */
     /* Shapes under which inputs 0 and 1 may be one and the same tensor
-     * (all zero for ops with one input). */
+     * (all zero for ops with one input; read from an op's first row). */
     int64_t alias[3][3];
+    /* What gradient checks differentiate, for an op whose output carries
+     * no gradient (a mask, positions): build inside a product or a sum.
+     * NULL: build itself. */
+    tg_op_build_fn differentiable;
 } tg_op_case;
 
 extern const tg_op_case tg_op_cases[];
