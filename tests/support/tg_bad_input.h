@@ -14,7 +14,24 @@
  *     int main(void) { return tg_bad_input_main("bad_input_<area>", rows,
  *                                               N_ROWS); }
  *
- * The expression gives the row's status and sees the fixture as f.
+ * The expression gives the row's status and sees the fixture as f. A
+ * helper that rows of several areas call lives here; one that a single
+ * area calls stays in its file. The areas, by the groups of rows each
+ * holds (the groups of the single table they were split from):
+ *
+ *   tensor     making tensors; reading tensors and their gradients;
+ *              random numbers
+ *   ops        ops; running ops by hand; the op registry; shapes,
+ *              matrices, losses; comparisons and selection
+ *   autograd   backward; gradient checks; gradients as tensors (vjp.h)
+ *              and gradgradcheck
+ *   io         writing files; reading and writing model files; looking
+ *              inside
+ *   nn         networks and optimizers; layers, schedules, clipping,
+ *              checkpoints (train.h); seqlayers; cnn layers
+ *   conv_pool  pooling, dropout, batch norm; convolutions
+ *   index_seq  seq (sequence.h); index.h
+ *
  * Each row is its own test (tcase_add_loop_test, one TAP line a row) and
  * runs under the leak-counting allocator, so every row also proves that
  * the failure leaked nothing. After the row, the tape it used must still
