@@ -8,7 +8,7 @@
  */
 #include "tg_oom.h"
 
-/* ---- (a) The seed, end to end: relu on [-2, 2], its gradient, relu.json. */
+/* ---- The seed, end to end: relu on [-2, 2], its gradient, relu.json. */
 
 static int seed(tg_tape *t)
 {
@@ -43,7 +43,7 @@ START_TEST(seed_with_json)
 }
 END_TEST
 
-/* ---- (d) A gradient check of f(x, w) = sum(tanh(x * w) + x) * 0.5. */
+/* ---- A gradient check of f(x, w) = sum(tanh(x * w) + x) * 0.5. */
 
 static tg_tensor *gc_fn(tg_tape *t, int n, tg_tensor *const *in, void *ud)
 {
@@ -83,7 +83,7 @@ START_TEST(gradcheck_under_oom)
 }
 END_TEST
 
-/* ---- (f) Gradients as tensors: tg_vjp (with and without create_graph,
+/* ---- Gradients as tensors: tg_vjp (with and without create_graph,
  * and differentiating the recorded gradient again), tg_jvp, tg_hvp on
  * f(x, w) = sum(tanh(x * w)), x (2, 3), w (3,), f64; and tg_gradgradcheck.
  * A failure must change no tensor's gradient: x's stays 1 (from a plain

@@ -8,7 +8,7 @@
  */
 #include "tg_oom.h"
 
-/* ---- (b) A training step of a small MLP, and (c) saving and loading it. */
+/* ---- A training step of a small MLP, and saving and loading it. */
 
 typedef enum loss_kind { CROSS_ENTROPY_ADAM, HINGE_SGD } loss_kind;
 
@@ -357,7 +357,7 @@ START_TEST(train_checkpoint_under_oom)
 }
 END_TEST
 
-/* ---- (f) Every constructor of nn.h: a failure changes nothing. --------
+/* ---- Every constructor of nn.h: a failure changes nothing. --------
  * Leaves made beforehand (on a tape of their own, outside the failure
  * window) are added to a list on the failing tape, then a network, a layer
  * and each optimizer are made over it. After each failure: the list holds

@@ -8,7 +8,7 @@
  */
 #include "tg_oom.h"
 
-/* ---- (e) The comparison, selection and conversion ops, and tensors made
+/* ---- The comparison, selection and conversion ops, and tensors made
  * from a rule, forward and backward: where's broadcast gradient takes
  * scratch memory in backward. */
 
@@ -51,7 +51,7 @@ START_TEST(select_ops_under_oom)
 }
 END_TEST
 
-/* ---- (f) Pooling, dropout and batch norm (tapegrad/pool.h), forward,
+/* ---- Pooling, dropout and batch norm (tapegrad/pool.h), forward,
  * backward and a recorded gradient: a refused batch_norm leaves its running
  * statistics as they were, a successful one moves them; in training the
  * gradient of x sums to 0 over each channel. */
@@ -166,7 +166,7 @@ START_TEST(conv_ops_under_oom)
 }
 END_TEST
 
-/* ---- (f) index.h: gather, scatter_add, index_select, embedding, chunk
+/* ---- index.h: gather, scatter_add, index_select, embedding, chunk
  * and the losses that pick by class, forward, backward and the recorded
  * derivative (tg_vjp with create_graph, which runs gather's and
  * scatter_add's backward_ops). */

@@ -9,7 +9,7 @@
  */
 #include "tg_oom.h"
 
-/* ---- (f) seq: layer norm and attention, multi-head attention, and a
+/* ---- seq: layer norm and attention, multi-head attention, and a
  * GRU and an LSTM step, forward and backward (tapegrad/sequence.h), as
  * three scenarios small enough for one arena block each (the fill-level
  * sweep needs that). Each result is compared with the same graph run once
