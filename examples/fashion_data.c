@@ -204,8 +204,9 @@ int64_t fashion_correct(const tg_tensor *logits, const int64_t *labels,
     return correct;
 }
 
-int fashion_evaluate(tg_tape *t, const tg_mlp *net, const fashion_set *s,
-                     double *loss, double *accuracy)
+int fashion_evaluate_net(tg_tape *t, fashion_forward_fn forward,
+                         const void *net, const fashion_set *s, double *loss,
+                         double *accuracy)
 {
     enum { BATCH = 1000 };
     bool grad = tg_tape_grad_enabled(t);
@@ -218,7 +219,7 @@ int fashion_evaluate(tg_tape *t, const tg_mlp *net, const fashion_set *s,
         int64_t shape[2] = {b, FASHION_PIXELS};
         tg_tensor *x = tg_from_data(t, TG_F32, 2, shape,
                                     s->images + i * FASHION_PIXELS);
-        tg_tensor *logits = tg_mlp_forward(t, net, x);
+        tg_tensor *logits = forward(t, net, x);
         tg_tensor *l = tg_cross_entropy(t, logits, s->labels + i);
         if (l != NULL) {
             total += tg_item(l) * (double)b;
@@ -232,4 +233,15 @@ int fashion_evaluate(tg_tape *t, const tg_mlp *net, const fashion_set *s,
     *loss = total / (double)s->n;
     *accuracy = (double)correct / (double)s->n;
     return rc;
+}
+
+static tg_tensor *mlp_forward(tg_tape *t, const void *net, tg_tensor *x)
+{
+    return tg_mlp_forward(t, net, x);
+}
+
+int fashion_evaluate(tg_tape *t, const tg_mlp *net, const fashion_set *s,
+                     double *loss, double *accuracy)
+{
+    return fashion_evaluate_net(t, mlp_forward, net, s, loss, accuracy);
 }
