@@ -52,6 +52,15 @@ int fashion_load(tg_tape *t, const char *dir, const char *split,
                  fashion_set *s);
 
 /*
+ * fashion_load, but only the first limit images (all for 0) are
+ * decompressed and parsed: a quick run need not inflate all 47 MB. The
+ * header's count is taken as limit, so the rest of the file is not
+ * checked.
+ */
+int fashion_load_first(tg_tape *t, const char *dir, const char *split,
+                       int64_t limit, fashion_set *s);
+
+/*
  * Copy the samples idx[0..n) of s into x (n x FASHION_PIXELS floats) and
  * their labels into y (n values): one mini-batch, in the order of idx.
  */

@@ -18,16 +18,10 @@ int fashion_load_both(tg_tape *t, const char *dir, int64_t limit,
                       int64_t test_limit, fashion_set *train,
                       fashion_set *test)
 {
-    int rc = fashion_load(t, dir, "train", train);
+    int rc = fashion_load_first(t, dir, "train", limit, train);
     if (rc == TG_OK)
-        rc = fashion_load(t, dir, "t10k", test);
-    if (rc != TG_OK)
-        return rc;
-    if (limit > 0 && limit < train->n)
-        train->n = limit;
-    if (test_limit > 0 && test_limit < test->n)
-        test->n = test_limit;
-    return TG_OK;
+        rc = fashion_load_first(t, dir, "t10k", test_limit, test);
+    return rc;
 }
 
 void fashion_progress_show(fashion_progress *p, int epoch, int epochs,

@@ -18,9 +18,9 @@
 double fashion_seconds(void);
 
 /*
- * Load the "train" and "t10k" splits from dir onto t (fashion_load), then
- * keep only the first limit training and test_limit test images of each
- * (0: all). Returns TG_OK or fashion_load's status and message.
+ * Load the first limit images of the "train" split and the first
+ * test_limit of "t10k" (0: all) from dir onto t (fashion_load_first).
+ * Returns TG_OK or fashion_load's status and message.
  */
 int fashion_load_both(tg_tape *t, const char *dir, int64_t limit,
                       int64_t test_limit, fashion_set *train,
