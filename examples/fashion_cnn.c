@@ -18,8 +18,11 @@
  * continues: each epoch's order comes from a generator seeded with
  * (seed, epoch), so a resumed run is bit for bit the run that never
  * stopped (the smoke test checks it).
+ *
+ * Loading, the progress line and the test loop are shared with
+ * fashion_mnist.c (fashion_train.c, fashion_data.c).
  */
-#include "fashion_data.h"
+#include "fashion_train.h"
 
 #include <tapegrad.h>
 #include <tapegrad/sequential.h>
@@ -30,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define BATCH 64
@@ -143,13 +145,6 @@ static int parse_args(int argc, char **argv, options *o)
     return 0;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* ---- the model, its optimizer and its epoch count, on a long-lived tape */
 
 typedef struct model {
@@ -229,7 +224,7 @@ typedef struct trainer {
     int64_t *order;            /* n indices, in this epoch's order */
     int64_t labels[BATCH];
     tg_tape *step;
-    bool tty;                  /* stdout is a terminal: progress in place */
+    fashion_progress progress; /* in place on a terminal, else 4 lines */
 } trainer;
 
 /* One step on the images idx[0..b): forward, backward, update; adds the
@@ -255,19 +250,6 @@ static int train_step(trainer *tr, model *m, const int64_t *idx, int64_t b,
     return tg_optimizer_step(m->opt);
 }
 
-/* The progress line: in place on a terminal, else a line each quarter. */
-static void progress(const trainer *tr, int epoch, int64_t done,
-                     double loss, double seconds)
-{
-    double rate = (double)done / seconds;
-    double eta = (double)(tr->n - done) / rate;
-    printf("%sepoch %d/%d  %3d%%  %lld/%lld  loss %.4f  %.0f images/s  "
-           "ETA %.0f s%s", tr->tty ? "\r" : "  ", epoch, tr->o->epochs,
-           (int)(100 * done / tr->n), (long long)done, (long long)tr->n,
-           loss / (double)done, rate, eta, tr->tty ? " " : "\n");
-    fflush(stdout);
-}
-
 /* One epoch, in the order the generator (seed, 100 + epoch) gives. */
 static int train_epoch(trainer *tr, model *m, int epoch, double *loss)
 {
@@ -277,54 +259,46 @@ static int train_epoch(trainer *tr, model *m, int epoch, double *loss)
         tr->order[i] = i;
     int rc = tg_rng_shuffle(&rng, tr->n, tr->order);
     int64_t steps = (tr->n + BATCH - 1) / BATCH, quarter = 1;
-    double total = 0, t0 = now_seconds(), shown = t0;
+    double total = 0, t0 = fashion_seconds(), shown = t0;
     for (int64_t k = 0; k < steps && rc == TG_OK; k++) {
         int64_t i = k * BATCH, b = tr->n - i < BATCH ? tr->n - i : BATCH;
         rc = train_step(tr, m, tr->order + i, b, &total);
         tg_tape_reset(tr->step);
-        double now = now_seconds();
-        bool show = tr->tty ? now - shown > 0.25
-                            : (i + b) * 4 >= quarter * tr->n && quarter < 4;
+        double now = fashion_seconds();
+        bool tty = tr->progress.tty;
+        bool show = tty ? now - shown > 0.25
+                        : (i + b) * 4 >= quarter * tr->n && quarter < 4;
         if (rc == TG_OK && show) {
-            progress(tr, epoch, i + b, total, now - t0);
+            fashion_progress_show(&tr->progress, epoch, tr->o->epochs, i + b,
+                                  tr->n, total, now - t0);
             shown = now;
-            quarter += !tr->tty;
+            quarter += !tty;
         }
     }
-    if (tr->tty)
-        printf("\r%78s\r", "");
+    fashion_progress_clear(&tr->progress);
     *loss = total / (double)tr->n;
     return rc;
 }
 
-/* Test loss and accuracy in eval mode, batches of 1000, no gradients. */
+/* The network's forward pass on a batch of images as (b, 784). */
+static tg_tensor *lenet_forward(tg_tape *t, const void *net, tg_tensor *x)
+{
+    int64_t shape[4] = {x ? tg_shape(x)[0] : 0, 1, 28, 28};
+    return tg_sequential_forward(t, (tg_sequential *)net,
+                                 tg_reshape(t, x, 4, shape));
+}
+
+/* Test loss and accuracy (in %) in eval mode (no dropout). */
 static int evaluate(tg_tape *t, model *m, const fashion_set *s, double *loss,
                     double *accuracy)
 {
     int rc = tg_sequential_set_training(m->net, false);
-    double total = 0;
-    int64_t correct = 0;
-    tg_tape_set_grad_enabled(t, false);
-    for (int64_t i = 0; i < s->n && rc == TG_OK; i += 1000) {
-        int64_t b = s->n - i < 1000 ? s->n - i : 1000;
-        int64_t shape[4] = {b, 1, 28, 28};
-        tg_tensor *x = tg_from_data(t, TG_F32, 4, shape,
-                                    s->images + i * FASHION_PIXELS);
-        tg_tensor *logits = tg_sequential_forward(t, m->net, x);
-        tg_tensor *l = tg_cross_entropy(t, logits, s->labels + i);
-        if (l != NULL) {
-            total += tg_item(l) * (double)b;
-            correct += fashion_correct(logits, s->labels + i, b);
-        } else {
-            rc = tg_last_status();
-        }
-        tg_tape_reset(t);
-    }
-    tg_tape_set_grad_enabled(t, true);
+    if (rc == TG_OK)
+        rc = fashion_evaluate_net(t, lenet_forward, m->net, s, loss,
+                                  accuracy);
     if (rc == TG_OK)
         rc = tg_sequential_set_training(m->net, true);
-    *loss = total / (double)s->n;
-    *accuracy = 100.0 * (double)correct / (double)s->n;
+    *accuracy *= 100.0;
     return rc;
 }
 
@@ -335,9 +309,9 @@ static int train_all(trainer *tr, model *m, const fashion_set *test,
     tg_checkpoint c = checkpoint_of(m);
     for (int e = (int)tg_lr_schedule_epoch(m->epochs) + 1;
          e <= tr->o->epochs && rc == TG_OK; e++) {
-        double t0 = now_seconds(), loss = 0, test_loss = 0, acc = 0;
+        double t0 = fashion_seconds(), loss = 0, test_loss = 0, acc = 0;
         rc = train_epoch(tr, m, e, &loss);
-        double t1 = now_seconds();
+        double t1 = fashion_seconds();
         if (rc == TG_OK)
             rc = evaluate(tr->step, m, test, &test_loss, &acc);
         if (rc == TG_OK)
@@ -361,7 +335,7 @@ static int run(const options *o, const fashion_set *train,
 {
     model m = {0};
     trainer tr = {o, train, train->n, NULL, {0}, tg_tape_new(),
-                  isatty(fileno(stdout))};
+                  {isatty(fileno(stdout)), 0}};
     tr.order = malloc((size_t)train->n * sizeof *tr.order);
     int rc = tr.order && tr.step ? model_new(&m, o)
                                  : tg_set_error(TG_ENOMEM, "out of memory");
@@ -405,16 +379,11 @@ int main(int argc, char **argv)
     tg_tape *data = tg_tape_new();
     fashion_set train, test;
     if (rc == TG_OK && data != NULL)
-        rc = fashion_load(data, o.data, "train", &train);
-    if (rc == TG_OK && data != NULL)
-        rc = fashion_load(data, o.data, "t10k", &test);
+        rc = fashion_load_both(data, o.data, o.limit, o.test_limit, &train,
+                               &test);
     if (data == NULL)
         rc = tg_set_error(TG_ENOMEM, "out of memory");
     if (rc == TG_OK) {
-        if (o.limit > 0 && o.limit < train.n)
-            train.n = o.limit;
-        if (o.test_limit > 0 && o.test_limit < test.n)
-            test.n = o.test_limit;
         printf("Fashion-MNIST: %lld training and %lld test images\n",
                (long long)train.n, (long long)test.n);
         rc = run(&o, &train, &test);

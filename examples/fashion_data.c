@@ -28,15 +28,18 @@ static int open_error(const char *path)
                         errno ? strerror(errno) : "out of memory");
 }
 
-/* Read everything f decompresses to into *buf (malloc'd, grown as it
- * fills); *n is the length. Returns TG_OK or a negative status. */
-static int inflate_all(gzFile f, const char *path, unsigned char **buf,
-                       size_t *n)
+/* Read what f decompresses to, up to want bytes (SIZE_MAX: all of it),
+ * into *buf (malloc'd, grown as it fills); *n is the length. Returns TG_OK
+ * or a negative status. */
+static int inflate_all(gzFile f, const char *path, size_t want,
+                       unsigned char **buf, size_t *n)
 {
     size_t cap = 0;
-    for (;;) {
+    while (*n < want) {
         if (*n == cap) {
             size_t bigger = cap ? 2 * cap : (size_t)1 << 20;
+            if (bigger > want)
+                bigger = want;
             unsigned char *p = bigger <= MAX_BYTES ? realloc(*buf, bigger)
                                                    : NULL;
             if (p == NULL)
@@ -62,9 +65,11 @@ static int inflate_all(gzFile f, const char *path, unsigned char **buf,
     return TG_OK;
 }
 
-/* Decompress the file at path into a new malloc'd buffer. A file that is
- * not gzip'd is read as it is (zlib's transparent mode). */
-static int read_gz(const char *path, unsigned char **data, size_t *size)
+/* Decompress the file at path, up to want bytes, into a new malloc'd
+ * buffer. A file that is not gzip'd is read as it is (zlib's transparent
+ * mode). */
+static int read_gz(const char *path, size_t want, unsigned char **data,
+                   size_t *size)
 {
     errno = 0;
     gzFile f = gzopen(path, "rb");
@@ -73,7 +78,7 @@ static int read_gz(const char *path, unsigned char **data, size_t *size)
     gzbuffer(f, 1 << 17);
     *data = NULL;
     *size = 0;
-    int rc = inflate_all(f, path, data, size);
+    int rc = inflate_all(f, path, want, data, size);
     gzclose(f);
     if (rc != TG_OK) {
         free(*data);
@@ -90,17 +95,47 @@ static int prefix_error(const char *path)
     return tg_set_error(tg_last_status(), "%s: %s", path, why);
 }
 
-/* Parse dir/split-images-idx3-ubyte.gz: (n, 28, 28) pixels in [0, 1]. */
+/*
+ * How many bytes of an IDX file hold its header (hsize bytes) and first
+ * limit items of item bytes each: SIZE_MAX (all) for a limit of 0.
+ */
+static size_t wanted(size_t hsize, size_t item, int64_t limit)
+{
+    if (limit <= 0 || (uint64_t)limit > (SIZE_MAX - hsize) / item)
+        return SIZE_MAX;
+    return hsize + (size_t)limit * item;
+}
+
+/*
+ * A file read only as far as its first limit items: make the item count
+ * of its header (bytes 4 to 7, big-endian) say so, if it says more, so
+ * that the IDX parser checks the part that was read as a whole file.
+ */
+static void limit_count(unsigned char *data, size_t size, int64_t limit)
+{
+    if (limit <= 0 || size < 8)
+        return;
+    uint32_t n = (uint32_t)data[4] << 24 | (uint32_t)data[5] << 16 |
+                 (uint32_t)data[6] << 8 | data[7];
+    if (n <= limit)
+        return;
+    for (int k = 0; k < 4; k++)
+        data[4 + k] = (unsigned char)((uint64_t)limit >> (24 - 8 * k));
+}
+
+/* Parse dir/split-images-idx3-ubyte.gz: (n, 28, 28) pixels in [0, 1]; with
+ * a limit, only the first limit images are decompressed. */
 static int load_images(tg_tape *t, const char *dir, const char *split,
-                       fashion_set *s)
+                       int64_t limit, fashion_set *s)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte.gz", dir, split);
     unsigned char *data;
     size_t size;
-    int rc = read_gz(path, &data, &size);
+    int rc = read_gz(path, wanted(16, FASHION_PIXELS, limit), &data, &size);
     if (rc != TG_OK)
         return rc;
+    limit_count(data, size, limit);
     tg_tensor *x = tg_idx_parse(t, data, size, TG_F32, 1.0 / 255);
     free(data);
     if (x == NULL)
@@ -118,15 +153,16 @@ static int load_images(tg_tape *t, const char *dir, const char *split,
 
 /* Parse dir/split-labels-idx1-ubyte.gz: one label in 0..9 per image. */
 static int load_labels(tg_tape *t, const char *dir, const char *split,
-                       fashion_set *s)
+                       int64_t limit, fashion_set *s)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte.gz", dir, split);
     unsigned char *data;
     size_t size;
-    int rc = read_gz(path, &data, &size);
+    int rc = read_gz(path, wanted(8, 1, limit), &data, &size);
     if (rc != TG_OK)
         return rc;
+    limit_count(data, size, limit);
     int64_t n = 0;
     const int64_t *y = tg_idx_parse_labels(t, data, size, &n);
     free(data);
@@ -144,14 +180,20 @@ static int load_labels(tg_tape *t, const char *dir, const char *split,
     return TG_OK;
 }
 
+int fashion_load_first(tg_tape *t, const char *dir, const char *split,
+                       int64_t limit, fashion_set *s)
+{
+    *s = (fashion_set){0, NULL, NULL};
+    int rc = load_images(t, dir, split, limit, s);
+    if (rc == TG_OK)
+        rc = load_labels(t, dir, split, limit, s);
+    return rc;
+}
+
 int fashion_load(tg_tape *t, const char *dir, const char *split,
                  fashion_set *s)
 {
-    *s = (fashion_set){0, NULL, NULL};
-    int rc = load_images(t, dir, split, s);
-    if (rc == TG_OK)
-        rc = load_labels(t, dir, split, s);
-    return rc;
+    return fashion_load_first(t, dir, split, 0, s);
 }
 
 /* What gather_part copies: the batch's pixels, as one range of floats. */
@@ -204,8 +246,9 @@ int64_t fashion_correct(const tg_tensor *logits, const int64_t *labels,
     return correct;
 }
 
-int fashion_evaluate(tg_tape *t, const tg_mlp *net, const fashion_set *s,
-                     double *loss, double *accuracy)
+int fashion_evaluate_net(tg_tape *t, fashion_forward_fn forward,
+                         const void *net, const fashion_set *s, double *loss,
+                         double *accuracy)
 {
     enum { BATCH = 1000 };
     bool grad = tg_tape_grad_enabled(t);
@@ -218,7 +261,7 @@ int fashion_evaluate(tg_tape *t, const tg_mlp *net, const fashion_set *s,
         int64_t shape[2] = {b, FASHION_PIXELS};
         tg_tensor *x = tg_from_data(t, TG_F32, 2, shape,
                                     s->images + i * FASHION_PIXELS);
-        tg_tensor *logits = tg_mlp_forward(t, net, x);
+        tg_tensor *logits = forward(t, net, x);
         tg_tensor *l = tg_cross_entropy(t, logits, s->labels + i);
         if (l != NULL) {
             total += tg_item(l) * (double)b;
@@ -232,4 +275,15 @@ int fashion_evaluate(tg_tape *t, const tg_mlp *net, const fashion_set *s,
     *loss = total / (double)s->n;
     *accuracy = (double)correct / (double)s->n;
     return rc;
+}
+
+static tg_tensor *mlp_forward(tg_tape *t, const void *net, tg_tensor *x)
+{
+    return tg_mlp_forward(t, net, x);
+}
+
+int fashion_evaluate(tg_tape *t, const tg_mlp *net, const fashion_set *s,
+                     double *loss, double *accuracy)
+{
+    return fashion_evaluate_net(t, mlp_forward, net, s, loss, accuracy);
 }

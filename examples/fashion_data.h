@@ -14,7 +14,8 @@
  * the dimensions and the lengths. zlib is a dependency of these programs
  * only; the library itself has none.
  *
- * Both programs also measure a classifier the same way: fashion_evaluate.
+ * Both programs also measure a classifier the same way: fashion_evaluate
+ * (an MLP), or fashion_evaluate_net (any network, e.g. fashion_cnn.c's).
  */
 #ifndef FASHION_DATA_H
 #define FASHION_DATA_H
@@ -51,6 +52,15 @@ int fashion_load(tg_tape *t, const char *dir, const char *split,
                  fashion_set *s);
 
 /*
+ * fashion_load, but only the first limit images (all for 0) are
+ * decompressed and parsed: a quick run need not inflate all 47 MB. The
+ * header's count is taken as limit, so the rest of the file is not
+ * checked.
+ */
+int fashion_load_first(tg_tape *t, const char *dir, const char *split,
+                       int64_t limit, fashion_set *s);
+
+/*
  * Copy the samples idx[0..n) of s into x (n x FASHION_PIXELS floats) and
  * their labels into y (n values): one mini-batch, in the order of idx.
  */
@@ -65,12 +75,21 @@ void fashion_gather(const fashion_set *s, const int64_t *idx, int64_t n,
 int64_t fashion_correct(const tg_tensor *logits, const int64_t *labels,
                         int64_t n);
 
+/* A network's forward pass on x, a batch of images as (b, 784). */
+typedef tg_tensor *(*fashion_forward_fn)(tg_tape *t, const void *net,
+                                         tg_tensor *x);
+
 /*
- * The mean cross-entropy and the accuracy (0 to 1) of net over the s->n
- * samples of s, computed in batches of 1000 on tape t with grad disabled
- * (nothing is recorded; t is reset after each batch and its grad mode
- * restored). Returns TG_OK or the status of the failing call.
+ * The mean cross-entropy and the accuracy (0 to 1) of forward(net) over
+ * the s->n samples of s, computed in batches of 1000 on tape t with grad
+ * disabled (nothing is recorded; t is reset after each batch and its grad
+ * mode restored). Returns TG_OK or the status of the failing call.
  */
+int fashion_evaluate_net(tg_tape *t, fashion_forward_fn forward,
+                         const void *net, const fashion_set *s, double *loss,
+                         double *accuracy);
+
+/* fashion_evaluate_net for an MLP (tg_mlp_forward). */
 int fashion_evaluate(tg_tape *t, const tg_mlp *net, const fashion_set *s,
                      double *loss, double *accuracy);
 

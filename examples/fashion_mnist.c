@@ -4,7 +4,9 @@
  *
  * Data: the gzip'd IDX files of Debian's dataset-fashion-mnist (60,000
  * training and 10,000 test images of 28x28 pixels), read with zlib and
- * tapegrad's IDX parser (fashion_data.c), pixels scaled to [0, 1].
+ * tapegrad's IDX parser (fashion_data.c), pixels scaled to [0, 1]; the
+ * loading, the progress line and the test are shared with fashion_cnn.c
+ * (fashion_train.c, fashion_data.c).
  * Model: MLP 784-256-10 with ReLU, initialised as torch.nn.Linear, f32.
  * Loss: softmax cross-entropy. Training: mini-batches of 64, reshuffled
  * every epoch from a fixed seed; Adam with lr 1e-3 by default (SGD and
@@ -18,7 +20,7 @@
  * l0.weight, l0.bias, l1.weight, l1.bias) and the loss and accuracy curves
  * as SVG, in the output folder.
  */
-#include "fashion_data.h"
+#include "fashion_train.h"
 
 #include <tapegrad.h>
 #include <tapegrad/npy.h>
@@ -28,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 typedef struct options {
@@ -150,13 +151,6 @@ static int parse_args(int argc, char **argv, options *o)
     if (isnan(o->lr))
         o->lr = strcmp(o->optimizer, "sgd") ? 1e-3 : 0.1;
     return 0;
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* ---- the model: network and optimizer on a long-lived tape */
@@ -285,8 +279,7 @@ typedef struct trainer {
     int64_t *labels;           /* o->batch labels of the current batch */
     tg_tape *step;
     tg_rng rng;                /* the shuffles */
-    bool tty;                  /* stdout is a terminal: progress in place */
-    int progress_len;          /* length of the progress line shown */
+    fashion_progress progress; /* shown on a terminal only */
 } trainer;
 
 /* One step on samples order[0..b): forward, backward, update. Adds the
@@ -315,28 +308,6 @@ static int train_step(trainer *tr, model *m, const int64_t *idx, int64_t b,
     return tg_optimizer_step(m->opt);
 }
 
-/* The line updated in place on a terminal while an epoch runs. */
-static void show_progress(trainer *tr, int epoch, int64_t done, double loss,
-                          double seconds)
-{
-    double rate = (double)done / seconds;
-    double eta = (double)(tr->n - done) / rate;
-    tr->progress_len = printf("\repoch %d/%d  %3d%%  %lld/%lld  loss %.4f  "
-                              "%.0f samples/s  ETA %.0f s ", epoch,
-                              tr->o->epochs, (int)(100 * done / tr->n),
-                              (long long)done, (long long)tr->n,
-                              loss / (double)done, rate, eta) - 1;
-    fflush(stdout);
-}
-
-/* Clear the progress line so that the epoch's last line replaces it. */
-static void clear_progress(trainer *tr)
-{
-    if (tr->progress_len > 0)
-        printf("\r%*s\r", tr->progress_len, "");
-    tr->progress_len = 0;
-}
-
 /*
  * One pass over the training set in a new random order, recording the
  * training curves. *loss is the mean loss over the epoch.
@@ -348,7 +319,7 @@ static int train_epoch(trainer *tr, model *m, int epoch, curves *c,
     int64_t steps = (tr->n + tr->o->batch - 1) / tr->o->batch;
     int64_t every = steps / 20 > 0 ? steps / 20 : 1, since = 0;
     int64_t correct = 0, correct_since = 0;
-    double total = 0, total_since = 0, t0 = now_seconds(), shown = t0;
+    double total = 0, total_since = 0, t0 = fashion_seconds(), shown = t0;
     for (int64_t k = 0; k < steps && rc == TG_OK; k++) {
         int64_t i = k * tr->o->batch;
         int64_t b = tr->n - i < tr->o->batch ? tr->n - i : tr->o->batch;
@@ -364,14 +335,14 @@ static int train_epoch(trainer *tr, model *m, int epoch, curves *c,
                                correct_since) / (double)seen);
             since = i + b, total_since = total, correct_since = correct;
         }
-        double now = now_seconds();
-        if (tr->tty && rc == TG_OK && now - shown > 0.25) {
-            show_progress(tr, epoch, i + b, total, now - t0);
+        double now = fashion_seconds();
+        if (tr->progress.tty && rc == TG_OK && now - shown > 0.25) {
+            fashion_progress_show(&tr->progress, epoch, tr->o->epochs, i + b,
+                                  tr->n, total, now - t0);
             shown = now;
         }
     }
-    if (tr->tty)
-        clear_progress(tr);
+    fashion_progress_clear(&tr->progress);
     *loss = total / (double)tr->n;
     return rc;
 }
@@ -383,9 +354,9 @@ static int train_all(trainer *tr, model *m, const fashion_set *test,
 {
     int rc = TG_OK;
     for (int e = 1; e <= tr->o->epochs && rc == TG_OK; e++) {
-        double t0 = now_seconds(), loss = 0, test_loss = 0;
+        double t0 = fashion_seconds(), loss = 0, test_loss = 0;
         rc = train_epoch(tr, m, e, c, &loss);
-        double t1 = now_seconds();
+        double t1 = fashion_seconds();
         if (rc == TG_OK)
             rc = fashion_evaluate(tr->step, m->net, test, &test_loss,
                                   accuracy);
@@ -398,7 +369,7 @@ static int train_all(trainer *tr, model *m, const fashion_set *test,
                    "test accuracy %.2f%%  %.1f s (%.0f samples/s; test "
                    "%.1f s)\n", e, tr->o->epochs, loss, test_loss,
                    100 * *accuracy, t1 - t0, (double)tr->n / (t1 - t0),
-                   now_seconds() - t1);
+                   fashion_seconds() - t1);
         fflush(stdout);
     }
     return rc;
@@ -406,29 +377,13 @@ static int train_all(trainer *tr, model *m, const fashion_set *test,
 
 /* ---- main */
 
-/* Load both splits onto t and apply the limits. */
-static int load(tg_tape *t, const options *o, fashion_set *train,
-                fashion_set *test)
-{
-    int rc = fashion_load(t, o->data, "train", train);
-    if (rc == TG_OK)
-        rc = fashion_load(t, o->data, "t10k", test);
-    if (rc != TG_OK)
-        return rc;
-    if (o->limit > 0 && o->limit < train->n)
-        train->n = o->limit;
-    if (o->test_limit > 0 && o->test_limit < test->n)
-        test->n = o->test_limit;
-    return TG_OK;
-}
-
 static int run(const options *o, const fashion_set *train,
                const fashion_set *test)
 {
     model m = {0};
     curves c = {0};
     trainer tr = {o, train, train->n, NULL, NULL, tg_tape_new(), {0},
-                  isatty(fileno(stdout)), 0};
+                  {isatty(fileno(stdout)), 0}};
     tr.order = malloc((size_t)train->n * sizeof *tr.order);
     tr.labels = malloc((size_t)o->batch * sizeof *tr.labels);
     int rc = tr.order && tr.labels && tr.step
@@ -479,13 +434,14 @@ int main(int argc, char **argv)
     }
     tg_tape *data = tg_tape_new();
     fashion_set train, test;
-    double t0 = now_seconds();
-    int rc = data ? load(data, &o, &train, &test)
+    double t0 = fashion_seconds();
+    int rc = data ? fashion_load_both(data, o.data, o.limit, o.test_limit,
+                                      &train, &test)
                   : tg_set_error(TG_ENOMEM, "out of memory");
     if (rc == TG_OK) {
         printf("Fashion-MNIST from %s: %lld training and %lld test images "
                "(loaded in %.1f s)\n", o.data, (long long)train.n,
-               (long long)test.n, now_seconds() - t0);
+               (long long)test.n, fashion_seconds() - t0);
         rc = run(&o, &train, &test);
     }
     if (rc != TG_OK)

@@ -16,7 +16,8 @@
  *
  * It prints a progress line while it trains, the loss on a fixed
  * evaluation set (the 1024 windows starting at floor(k (len - 17) / 1024),
- * the same as bench/torch_models.py's, so the two are comparable) before
+ * the same as bench/torch_models.py's, so the two are comparable; --eval N
+ * takes N windows spread the same way, for a quicker look) before
  * training, after 1000 steps and at the end, and then 20 new words (not in
  * the list) sampled with a temperature from a seeded RNG.
  * The model is examples/names_model.c, shared with bench/bench.c's W7.
@@ -36,6 +37,7 @@ enum { N_SAMPLES = 20, MAX_TRIES = 2000, MAX_WORD = 40 };
 typedef struct options {
     const char *words;
     long long steps;
+    long long eval;      /* windows in the evaluation set */
     double temperature;
     uint64_t seed;
     bool gru;
@@ -44,8 +46,8 @@ typedef struct options {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: names [--steps N] [--gru] [--temperature T] [--seed S] "
-            "[--words FILE]\n\n"
+            "usage: names [--steps N] [--gru] [--temperature T] [--seed S]\n"
+            "             [--eval N] [--words FILE]\n\n"
             "Trains a small GPT (or with --gru a GRU) on the words of a word "
             "list,\nprints the evaluation loss, then 20 new words it makes "
             "up.\n\n"
@@ -56,9 +58,13 @@ static void usage(FILE *f)
             "is safer)\n"
             "  --seed S         seed of the weights, the batches and the "
             "samples (default 7)\n"
+            "  --eval N         windows in the evaluation set (default %d, "
+            "as\n"
+            "                   bench/torch_models.py; fewer for a quicker, "
+            "rougher loss)\n"
             "  --words FILE     the word list (default %s,\n"
             "                   from: apt-get install %s)\n",
-            NAMES_WORDS, NAMES_PACKAGE);
+            NAMES_EVAL, NAMES_WORDS, NAMES_PACKAGE);
 }
 
 static int parse_value(const char *a, const char *s, options *o)
@@ -79,19 +85,24 @@ static int parse_value(const char *a, const char *s, options *o)
         }
         return 0;
     }
-    bool seed = !strcmp(a, "--seed");
-    if (!seed && strcmp(a, "--steps")) {
+    /* The whole numbers: --seed, --steps and --eval, each with its range. */
+    bool seed = !strcmp(a, "--seed"), eval = !strcmp(a, "--eval");
+    if (!seed && !eval && strcmp(a, "--steps")) {
         fprintf(stderr, "names: unknown option \"%s\" (see --help)\n", a);
         return -1;
     }
-    long long v = strtoll(s, &end, 10), hi = seed ? 4294967295LL : 100000000;
-    if (errno || end == s || *end || v < (seed ? 0 : 1) || v > hi) {
-        fprintf(stderr, "names: %s expects a whole number from %d to %lld, "
-                "not \"%s\"\n", a, seed ? 0 : 1, hi, s);
+    long long lo = seed ? 0 : 1,
+              hi = seed ? 4294967295LL : eval ? 1000000 : 100000000;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "names: %s expects a whole number from %lld to %lld, "
+                "not \"%s\"\n", a, lo, hi, s);
         return -1;
     }
     if (seed)
         o->seed = (uint64_t)v;
+    else if (eval)
+        o->eval = v;
     else
         o->steps = v;
     return 0;
@@ -100,7 +111,7 @@ static int parse_value(const char *a, const char *s, options *o)
 /* 0 to go on, 1 after --help, -1 after a message. */
 static int parse_args(int argc, char **argv, options *o)
 {
-    *o = (options){NULL, 5000, 1.0, 7, false};
+    *o = (options){NULL, 5000, NAMES_EVAL, 1.0, 7, false};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
@@ -130,12 +141,13 @@ static double now_seconds(void)
 }
 
 static int report_eval(names_model *m, tg_tape *t, const names_text *x,
-                       long long step, long long steps)
+                       long long step, const options *o)
 {
     double loss;
-    int rc = names_model_eval(m, t, x, &loss);
+    int rc = names_model_eval(m, t, x, o->eval, &loss);
     if (rc == TG_OK)
-        printf("step %lld/%lld: evaluation loss %.4f\n", step, steps, loss);
+        printf("step %lld/%lld: evaluation loss %.4f\n", step, o->steps,
+               loss);
     fflush(stdout);
     return rc;
 }
@@ -153,7 +165,7 @@ static int train(names_model *m, tg_tape *step, const names_text *x,
     bool tty = isatty(STDOUT_FILENO);
     double t0 = now_seconds(), shown = t0, recent = 0;
     int recent_n = 0, shown_len = 0;
-    int rc = report_eval(m, step, x, 0, o->steps);
+    int rc = report_eval(m, step, x, 0, o);
     for (long long s = 1; s <= o->steps && rc == TG_OK; s++) {
         for (int k = 0; k < NAMES_BATCH; k++)
             starts[k] = (int64_t)tg_rng_bounded(
@@ -180,7 +192,7 @@ static int train(names_model *m, tg_tape *step, const names_text *x,
             if (tty && shown_len > 0)
                 printf("\r%*s\r", shown_len, "");
             shown_len = 0;
-            rc = report_eval(m, step, x, s, o->steps);
+            rc = report_eval(m, step, x, s, o);
         }
     }
     if (rc == TG_OK)
@@ -266,8 +278,9 @@ int main(int argc, char **argv)
     rc = step ? names_model_new(&m, o.gru, o.seed) : tg_last_status();
     if (rc == TG_OK) {
         printf("%lld parameters, AdamW lr 3e-3 weight decay 0.01, batch %d "
-               "x %d characters\n", (long long)tg_params_numel(m.params),
-               NAMES_BATCH, NAMES_CONTEXT);
+               "x %d characters, evaluation on %lld windows\n",
+               (long long)tg_params_numel(m.params), NAMES_BATCH,
+               NAMES_CONTEXT, o.eval);
         rc = train(&m, step, &text, &o);
     }
     if (rc == TG_OK)

@@ -117,9 +117,9 @@ void names_windows(const names_text *x, int64_t n, const int64_t *starts,
         }
 }
 
-int64_t names_eval_start(const names_text *x, int64_t k)
+int64_t names_eval_start(const names_text *x, int64_t k, int64_t n)
 {
-    return k * (x->n - NAMES_CONTEXT - 1) / NAMES_EVAL;
+    return k * (x->n - NAMES_CONTEXT - 1) / n;
 }
 
 /* ---- the models */
@@ -296,7 +296,7 @@ int names_model_step(names_model *m, tg_tape *step, int64_t b,
 }
 
 int names_model_eval(names_model *m, tg_tape *t, const names_text *x,
-                     double *loss)
+                     int64_t n_windows, double *loss)
 {
     enum { CHUNK = 128 };
     int64_t starts[CHUNK], in[CHUNK * NAMES_CONTEXT],
@@ -305,20 +305,21 @@ int names_model_eval(names_model *m, tg_tape *t, const names_text *x,
     tg_tape_set_grad_enabled(t, false);
     double sum = 0;
     int rc = TG_OK;
-    for (int64_t k0 = 0; k0 < NAMES_EVAL && rc == TG_OK; k0 += CHUNK) {
-        for (int64_t k = 0; k < CHUNK; k++)
-            starts[k] = names_eval_start(x, k0 + k);
-        names_windows(x, CHUNK, starts, in, target);
+    for (int64_t k0 = 0; k0 < n_windows && rc == TG_OK; k0 += CHUNK) {
+        int64_t b = n_windows - k0 < CHUNK ? n_windows - k0 : CHUNK;
+        for (int64_t k = 0; k < b; k++)
+            starts[k] = names_eval_start(x, k0 + k, n_windows);
+        names_windows(x, b, starts, in, target);
         tg_tensor *l = tg_cross_entropy(t, names_model_logits(
-                                            t, m, CHUNK, NAMES_CONTEXT, in),
+                                            t, m, b, NAMES_CONTEXT, in),
                                         target);
         if (l == NULL)
             rc = tg_last_status();
         else
-            sum += tg_item(l);
+            sum += tg_item(l) * (double)b; /* l is the chunk's mean */
         tg_tape_reset(t);
     }
     tg_tape_set_grad_enabled(t, was);
-    *loss = sum / (NAMES_EVAL / CHUNK);
+    *loss = sum / (double)n_windows;
     return rc;
 }

@@ -26,7 +26,7 @@ enum {
     NAMES_HEADS = 4,
     NAMES_BLOCKS = 2,
     NAMES_BATCH = 32,
-    NAMES_EVAL = 1024, /* windows in the evaluation set */
+    NAMES_EVAL = 1024, /* windows in the evaluation set (by default) */
     NAMES_GRU_HIDDEN = 152 /* about the GPT's 105k parameters */
 };
 
@@ -54,8 +54,10 @@ bool names_text_has(const names_text *x, const char *word);
 void names_windows(const names_text *x, int64_t n, const int64_t *starts,
                    int64_t *in, int64_t *target);
 
-/* The start of evaluation window k: floor(k * (len - 17) / 1024). */
-int64_t names_eval_start(const names_text *x, int64_t k);
+/* The start of window k of an evaluation set of n windows spread evenly
+ * over the text: floor(k * (len - 17) / n). The standard set, the same as
+ * bench/torch_models.py's, has n = NAMES_EVAL = 1024. */
+int64_t names_eval_start(const names_text *x, int64_t k, int64_t n);
 
 /* One model, its parameters and AdamW's state on its own tape. */
 typedef struct names_block {
@@ -97,9 +99,10 @@ tg_tensor *names_model_logits(tg_tape *t, const names_model *m, int64_t b,
 int names_model_step(names_model *m, tg_tape *step, int64_t b,
                      const int64_t *in, const int64_t *target, double *loss);
 
-/* The mean cross-entropy over the 1024 evaluation windows, computed on
- * tape t with grad disabled (t is reset). */
+/* The mean cross-entropy over the n_windows evaluation windows
+ * (NAMES_EVAL for the standard set; at least 1), computed on tape t with
+ * grad disabled (t is reset). */
 int names_model_eval(names_model *m, tg_tape *t, const names_text *x,
-                     double *loss);
+                     int64_t n_windows, double *loss);
 
 #endif /* NAMES_MODEL_H */

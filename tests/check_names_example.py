@@ -7,8 +7,16 @@ here: a short run of the GPT and of the GRU trains, prints its evaluation
 losses and 20 words of a..z only, none of them in the list; the same seed
 gives the same words. On Debian's wamerican list (a TAP SKIP with a
 message when it is not installed, and under valgrind, where the small list
-covers the same code): 300 steps bring the evaluation loss down from about
-ln 27 to well below 2.6.
+covers the same code): 200 steps bring the evaluation loss down from about
+ln 27 to below 2.45, less than the 2.47 nats per character that the
+previous letter alone can give (the list's bigram entropy; 2.94 for
+letter frequencies alone).
+
+The runs are kept short, because this is the slowest test of the suite:
+the evaluation sets are smaller than the example's standard 1024 windows
+(--eval), and the small list's 40 steps are enough for the models to make
+up some words of the list (7 and 13 draws with seed 3), so that the check
+that the printed words are new can fail. Every run is deterministic.
 Usage: check_names_example.py PATH_TO_NAMES_BINARY
 """
 import os
@@ -66,6 +74,7 @@ def main():
     exe = sys.argv[1]
     for args, what in (((("--steps", "0"),), "--steps 0"),
                        ((("--temperature", "0"),), "--temperature 0"),
+                       ((("--eval", "0"),), "--eval 0"),
                        ((("--bogus", "1"),), "an unknown option"),
                        ((("--seed",),), "a missing value")):
         flat = [a for pair in args for a in pair]
@@ -93,10 +102,11 @@ def main():
         path = os.path.join(d, "words")
         with open(path, "w", encoding="utf-8") as f:
             f.write("\n".join(known + ["Capital", "it's", "x2"]) + "\n")
-        steps = 5 if SLOW else 60
+        steps = 5 if SLOW else 40
         for extra, label in (([], "GPT on a small list"),
                              (["--gru"], "GRU on a small list")):
-            a = ["--words", path, "--steps", str(steps), "--seed", "3"]
+            a = ["--words", path, "--steps", str(steps), "--seed", "3",
+                 "--eval", "128"]
             p = run(exe, *a, *extra)
             _, words = check_run(p, label, set(known), steps)
             if not SLOW:
@@ -114,15 +124,17 @@ def main():
              "same code (with it, the test took 27 minutes under valgrind "
              "on a loaded machine)")
     else:
-        steps = 300
-        p = run(exe, "--steps", str(steps))
+        # Seeds 1, 2, 3 and 7 give 2.33 to 2.37 after 150 steps and about
+        # 2.2 after 200 (1.90 after 300).
+        steps = 200
+        p = run(exe, "--steps", str(steps), "--eval", "256")
         with open(WORDS, encoding="utf-8", errors="replace") as f:
             real = set(f.read().split("\n"))
         losses, _ = check_run(p, f"GPT, {steps} steps on {WORDS}", real,
                               steps)
-        check(losses.get(steps, 9) < 2.6,
-              f"the evaluation loss after {steps} steps is below 2.6",
-              p.stdout)
+        check(losses.get(steps, 9) < 2.45,
+              f"the evaluation loss after {steps} steps is below 2.45 "
+              "(the bigram entropy is 2.47)", p.stdout)
 
     print("1..%d" % len(results))
     for i, (ok, what) in enumerate(results, 1):

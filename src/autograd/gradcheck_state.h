@@ -1,8 +1,9 @@
 /*
  * gradcheck_state.h — what the parts of tg_gradcheck share (tg__gc_ is
  * for gradcheck): the state of a check in progress (gradcheck.c runs it),
- * the projection op (gradcheck_project.c), and classifying an element: its
- * numeric estimate, whether it is ambiguous, how far off it is
+ * running fn on it (gradcheck_eval.c), the projection op
+ * (gradcheck_project.c), and classifying an element: its numeric
+ * estimate, whether it is ambiguous, how far off it is
  * (gradcheck_classify.c).
  */
 #ifndef TG_AUTOGRAD_GRADCHECK_STATE_H
@@ -45,6 +46,20 @@ typedef struct tg__gc {
     bool have_ambiguous;
     char ambiguous[512];     /* the first ambiguous element's reason */
 } tg__gc;
+
+/* ---- Running fn (gradcheck_eval.c) */
+
+/*
+ * The analytic gradients: fn at x on the base tape, then backward (only
+ * into the inputs). Each input's old gradient is zeroed first, so it ends
+ * up holding exactly d y / d input (zeros, or no gradient at all, if y
+ * does not depend on it). Also reads the base tape's pieces.
+ */
+int tg__gc_analytic(tg__gc *ck);
+
+/* Check every element of input i: evaluate its points, then count it as
+ * ambiguous or judge it (into ck->r). The element is always restored. */
+int tg__gc_check_input_elements(tg__gc *ck, int i);
 
 /* ---- Classifying an element (gradcheck_classify.c) */
 

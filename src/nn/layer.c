@@ -12,9 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* A NULL handle usually comes from a call that failed: keep its error
- * (the NULL-propagation contract), else say what was NULL. */
-static int null_arg(const char *fn, const char *what)
+int tg__nn_null_arg(const char *fn, const char *what)
 {
     if (tg_last_status() != TG_OK)
         return tg_last_status();
@@ -48,7 +46,7 @@ typedef struct layer_block {
 int tg__layer_check(const char *fn, const tg_layer *l)
 {
     if (l == NULL)
-        return null_arg(fn, "layer");
+        return tg__nn_null_arg(fn, "layer");
     const layer_block *b = (const layer_block *)(const void *)
         ((const char *)l - offsetof(layer_block, l));
     return tg__check_handle(fn, &b->h, "layer");
@@ -57,7 +55,7 @@ int tg__layer_check(const char *fn, const tg_layer *l)
 tg_layer *tg_layer_new(tg_tape *t, const tg_layer_class *cls, void *state)
 {
     if (t == NULL || cls == NULL || cls->forward == NULL) {
-        null_arg("tg_layer_new", t == NULL ? "tape" : cls == NULL
+        tg__nn_null_arg("tg_layer_new", t == NULL ? "tape" : cls == NULL
                  ? "class" : "class's forward");
         return NULL;
     }
@@ -66,6 +64,17 @@ tg_layer *tg_layer_new(tg_tape *t, const tg_layer_class *cls, void *state)
         return NULL;
     b->l = (tg_layer){.cls = cls, .state = state, .training = true, .tape = t};
     return &b->l;
+}
+
+tg_layer *tg__layer_with_params(tg_tape *t, const tg_layer_class *cls,
+                                void *state, int n, const char *const *names,
+                                tg_tensor *const *params)
+{
+    tg_layer *l = tg_layer_new(t, cls, state);
+    for (int i = 0; l != NULL && i < n; i++)
+        if (tg_layer_add_param(l, names[i], params[i]) != TG_OK)
+            return NULL;
+    return l;
 }
 
 static int find(const char *const *names, int n, const char *name)
@@ -84,7 +93,7 @@ static int add_entry(const char *fn, tg_layer *l, const char *name,
     if (rc != TG_OK)
         return rc;
     if (x == NULL)
-        return null_arg(fn, "tensor");
+        return tg__nn_null_arg(fn, "tensor");
     if (!tg__nn_name_ok(name))
         return tg_set_error(TG_EINVAL, "%s: name '%s' must be non-empty and "
                             "without '.'", fn, name ? name : "(null)");
@@ -148,7 +157,7 @@ static tg_tensor *get_entry(const char *fn, const tg_layer *l,
     if (tg__layer_check(fn, l) != TG_OK)
         return NULL;
     if (name == NULL) {
-        null_arg(fn, "name");
+        tg__nn_null_arg(fn, "name");
         return NULL;
     }
     int i = param ? find(l->param_names, l->n_params, name)
@@ -179,7 +188,7 @@ tg_tensor *tg_layer_forward(tg_tape *t, tg_layer *l, tg_tensor *x)
     if (tg__layer_check("tg_layer_forward", l) != TG_OK)
         return NULL;
     if (x == NULL) {
-        null_arg("tg_layer_forward", "input");
+        tg__nn_null_arg("tg_layer_forward", "input");
         return NULL;
     }
     unsigned long errors = tg__error_count();
@@ -221,7 +230,7 @@ tg_layer *tg_layer_linear_new(tg_tape *t, tg_rng *rng, tg_dtype dt,
                               int64_t in, int64_t out, bool bias)
 {
     if (t == NULL) {
-        null_arg("tg_layer_linear_new", "tape");
+        tg__nn_null_arg("tg_layer_linear_new", "tape");
         return NULL;
     }
     /* A failure leaves rng where it was and names this call. */
@@ -264,7 +273,7 @@ static tg_layer *op_layer_new(const char *fn, tg_tape *t, const tg_op *op,
                               const char *kind)
 {
     if (t == NULL) {
-        null_arg(fn, "tape");
+        tg__nn_null_arg(fn, "tape");
         return NULL;
     }
     if (op != NULL && op->arity != 1) {
@@ -305,7 +314,7 @@ static tg_layer *op_layer_new(const char *fn, tg_tape *t, const tg_op *op,
 tg_layer *tg_layer_activation_new(tg_tape *t, const char *op_name)
 {
     if (op_name == NULL) {
-        null_arg("tg_layer_activation_new", "op name");
+        tg__nn_null_arg("tg_layer_activation_new", "op name");
         return NULL;
     }
     const tg_op *op = tg_op_find(op_name);
@@ -321,7 +330,7 @@ tg_layer *tg_layer_activation_new(tg_tape *t, const char *op_name)
 tg_layer *tg_layer_op_new(tg_tape *t, const tg_op *op, const void *params)
 {
     if (op == NULL) {
-        null_arg("tg_layer_op_new", "op");
+        tg__nn_null_arg("tg_layer_op_new", "op");
         return NULL;
     }
     return op_layer_new("tg_layer_op_new", t, op, params, NULL, op->name);
@@ -330,7 +339,7 @@ tg_layer *tg_layer_op_new(tg_tape *t, const tg_op *op, const void *params)
 tg_layer *tg_layer_fn_new(tg_tape *t, tg_activation_fn fn, const char *kind)
 {
     if (fn == NULL) {
-        null_arg("tg_layer_fn_new", "function");
+        tg__nn_null_arg("tg_layer_fn_new", "function");
         return NULL;
     }
     return op_layer_new("tg_layer_fn_new", t, NULL, NULL, fn,
@@ -371,7 +380,7 @@ tg_layer *tg_layer_flatten_new(tg_tape *t, int start_dim)
         return NULL;
     }
     if (t == NULL) {
-        null_arg("tg_layer_flatten_new", "tape");
+        tg__nn_null_arg("tg_layer_flatten_new", "tape");
         return NULL;
     }
     int *s = tg_tape_alloc(t, sizeof *s);

@@ -6,23 +6,11 @@
 #include "tapegrad.h"
 #include "tapegrad/sequential.h"
 #include "nn_internal.h"
+#include "tensor/error_internal.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-/* Name fn, the user's call, in front of an error set by a call inside it
- * (unless it already does). */
-static void error_in(const char *fn)
-{
-    size_t n = strlen(fn);
-    const char *e = tg_last_error();
-    if (strncmp(e, fn, n) == 0 && e[n] == ':')
-        return;
-    char why[512];
-    snprintf(why, sizeof why, "%s", e);
-    tg_set_error(tg_last_status(), "%s: %s", fn, why);
-}
 
 /* A NULL tape: keep the error of the call that failed, else name it. */
 static tg_layer *no_tape(const char *fn)
@@ -108,7 +96,7 @@ tg_layer *tg_layer_conv2d_new(tg_tape *t, tg_rng *rng, tg_dtype dt,
     if (l == NULL || tg_layer_add_param(l, "weight", c->weight) != TG_OK ||
         (bias && tg_layer_add_param(l, "bias", c->bias) != TG_OK)) {
         *rng = saved;   /* nothing drawn on failure */
-        error_in(fn);
+        tg__error_in(fn);
         return NULL;
     }
     return l;
@@ -290,14 +278,14 @@ tg_layer *tg_layer_dropout_new(tg_tape *t, double p, uint64_t seed,
     dropout_state *d = tg_tape_alloc(t, sizeof *d);
     tg_tensor *buf = d != NULL ? tg_zeros(t, TG_F64, 1, &n) : NULL;
     if (buf == NULL) {
-        error_in(fn);
+        tg__error_in(fn);
         return NULL;
     }
     rng_to(tg_mut_f64(buf), &r);
     *d = (dropout_state){p, buf};
     tg_layer *l = tg_layer_new(t, &dropout_class, d);
     if (l == NULL || tg_layer_add_buffer(l, "rng", buf) != TG_OK) {
-        error_in(fn);
+        tg__error_in(fn);
         return NULL;
     }
     return l;
@@ -360,7 +348,7 @@ tg_layer *tg_layer_batch_norm_new(tg_tape *t, tg_dtype dt, int64_t channels,
         tg_layer_add_buffer(l, "running_mean", b->mean) != TG_OK ||
         tg_layer_add_buffer(l, "running_var", b->var) != TG_OK ||
         tg_layer_add_buffer(l, "num_batches_tracked", b->tracked) != TG_OK) {
-        error_in(fn);
+        tg__error_in(fn);
         return NULL;
     }
     return l;

@@ -4,7 +4,20 @@
 #ifndef TG_NN_INTERNAL_H
 #define TG_NN_INTERNAL_H
 
+#include "tapegrad/sequential.h"
+
 #include <stdbool.h>
+
+/* A NULL handle usually comes from a call that failed: keep its error
+ * (the NULL-propagation contract) and return its status, else set
+ * TG_EINVAL "fn: what is NULL". */
+int tg__nn_null_arg(const char *fn, const char *what);
+
+/* A new layer of cls with state (tg_layer_new), given its n parameters
+ * under their state-dict names; NULL with the error if any step fails. */
+tg_layer *tg__layer_with_params(tg_tape *t, const tg_layer_class *cls,
+                                void *state, int n, const char *const *names,
+                                tg_tensor *const *params);
 
 /* A name a state-dict key can hold: non-empty, without '.'. */
 bool tg__nn_name_ok(const char *name);

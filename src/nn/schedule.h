@@ -1,6 +1,7 @@
 /*
  * schedule.h — a learning-rate schedule's fields, shared by schedule.c and
- * checkpoint.c (which saves and restores the epoch).
+ * the checkpoint files (checkpoint_save.c and checkpoint_load.c save and
+ * restore the epoch).
  */
 #ifndef TG_NN_SCHEDULE_H
 #define TG_NN_SCHEDULE_H

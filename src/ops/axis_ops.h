@@ -1,6 +1,7 @@
 /*
  * axis_ops.h — what the backward_ops of axis ops and of the selecting ops
- * (max, min, maximum, minimum) share (src/ops/axis_ops.c).
+ * (max, min, maximum, minimum) share, and the kernels of max and min,
+ * which differ only in which end of a lane they select (src/ops/axis_ops.c).
  */
 #ifndef TG_OPS_AXIS_OPS_H
 #define TG_OPS_AXIS_OPS_H
@@ -26,5 +27,21 @@ tg_tensor *tg__select_mask(tg_op_ctx *c, const tg_tensor *y);
  */
 int tg__pick_backward_ops(tg_op_ctx *c, tg_tensor *gy, const bool *want,
                           tg_tensor **gx, bool want_max);
+
+/*
+ * max (largest) and min (!largest) over the lanes of c's reduction
+ * (src/tensor/axis.c): the forward (y[j] = the selected value of lane
+ * j); the backward (gy[j] to the selected element of lane j, split among
+ * ties for the whole-tensor ops, whose params are NULL; 0 elsewhere); the
+ * piece hook (the arg position within lane i, or TG_ON_KINK on a tie);
+ * and the backward_ops (gy times tg__select_mask; fn names the axis call
+ * in messages).
+ */
+tg_tensor *tg__select_forward(tg_op_ctx *c, bool largest);
+int tg__select_backward(tg_op_ctx *c, const tg_tensor *gy,
+                        tg_tensor *const *gx, bool largest);
+int64_t tg__select_piece(const tg_op_ctx *c, int64_t i, bool largest);
+int tg__select_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                            tg_tensor **gx, const char *fn);
 
 #endif /* TG_OPS_AXIS_OPS_H */

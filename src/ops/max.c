@@ -21,21 +21,13 @@
 #include "ops/axis_ops.h"
 #include "ops/builtin.h"
 #include "tensor/axis.h"
-#include "tensor/element.h"
+
+/* The kernels are shared with min.c (src/ops/axis_ops.c). */
 
 /* y[j] = the largest value of lane j. */
 static tg_tensor *max_forward(tg_op_ctx *c)
 {
-    tg__lanes l;
-    tg_tensor *y = tg__reduction_begin(c, &l);
-    if (y == NULL)
-        return NULL;
-    const tg_tensor *x = c->in[0];
-    for (int64_t j = 0; j < l.outer * l.inner; j++) {
-        int64_t ties, arg = tg__lane_arg(x, &l, j, true, &ties);
-        tg__set(y, j, tg__get(x, tg__lane_base(&l, j) + arg * l.inner));
-    }
-    return y;
+    return tg__select_forward(c, true);
 }
 
 /* gy[j] goes to the max of lane j (split among ties for the whole-tensor
@@ -44,35 +36,23 @@ static int max_backward(tg_op_ctx *c, const tg_tensor *y,
                         const tg_tensor *gy, tg_tensor *const *gx)
 {
     (void)y;
-    if (gx[0] == NULL) /* x needs no gradient: nothing to compute */
-        return TG_OK;
-    tg__lanes l = tg__reduction_lanes(c);
-    bool split_ties = c->params == NULL;
-    for (int64_t j = 0; j < l.outer * l.inner; j++)
-        tg__lane_select_grad(gx[0], c->in[0], &l, j, true, split_ties,
-                             tg__get(gy, j));
-    return TG_OK;
+    return tg__select_backward(c, gy, gx, true);
 }
 
 /* The arg position within lane i, or TG_ON_KINK on a tie. */
 static int64_t max_piece(const tg_op_ctx *c, const tg_tensor *y, int64_t i)
 {
     (void)y;
-    tg__lanes l = tg__reduction_lanes(c);
-    int64_t ties, arg = tg__lane_arg(c->in[0], &l, i, true, &ties);
-    return ties > 1 ? TG_ON_KINK : arg;
+    return tg__select_piece(c, i, true);
 }
 
-/* The same derivative with ops: gy sent to the selected elements. Which
- * ones they are is constant where the selection does not change, so the
- * mask has no derivative of its own. */
+/* The same derivative with ops: gy sent to the selected elements, a
+ * constant mask. */
 static int max_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
                             const bool *want, tg_tensor **gx)
 {
     (void)want;
-    tg_tensor *g = tg__with_axis_kept(c, gy, "tg_max_axis");
-    gx[0] = tg_mul(c->tape, tg__select_mask(c, y), g);
-    return tg_made(gx[0]);
+    return tg__select_backward_ops(c, y, gy, gx, "tg_max_axis");
 }
 
 const tg_op tg__op_max = {

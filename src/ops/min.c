@@ -21,21 +21,13 @@
 #include "ops/axis_ops.h"
 #include "ops/builtin.h"
 #include "tensor/axis.h"
-#include "tensor/element.h"
+
+/* The kernels are shared with max.c (src/ops/axis_ops.c). */
 
 /* y[j] = the smallest value of lane j. */
 static tg_tensor *min_forward(tg_op_ctx *c)
 {
-    tg__lanes l;
-    tg_tensor *y = tg__reduction_begin(c, &l);
-    if (y == NULL)
-        return NULL;
-    const tg_tensor *x = c->in[0];
-    for (int64_t j = 0; j < l.outer * l.inner; j++) {
-        int64_t ties, arg = tg__lane_arg(x, &l, j, false, &ties);
-        tg__set(y, j, tg__get(x, tg__lane_base(&l, j) + arg * l.inner));
-    }
-    return y;
+    return tg__select_forward(c, false);
 }
 
 /* gy[j] goes to the min of lane j (split among ties for the whole-tensor
@@ -44,34 +36,23 @@ static int min_backward(tg_op_ctx *c, const tg_tensor *y,
                         const tg_tensor *gy, tg_tensor *const *gx)
 {
     (void)y;
-    if (gx[0] == NULL) /* x needs no gradient: nothing to compute */
-        return TG_OK;
-    tg__lanes l = tg__reduction_lanes(c);
-    bool split_ties = c->params == NULL;
-    for (int64_t j = 0; j < l.outer * l.inner; j++)
-        tg__lane_select_grad(gx[0], c->in[0], &l, j, false, split_ties,
-                             tg__get(gy, j));
-    return TG_OK;
+    return tg__select_backward(c, gy, gx, false);
 }
 
 /* The arg position within lane i, or TG_ON_KINK on a tie. */
 static int64_t min_piece(const tg_op_ctx *c, const tg_tensor *y, int64_t i)
 {
     (void)y;
-    tg__lanes l = tg__reduction_lanes(c);
-    int64_t ties, arg = tg__lane_arg(c->in[0], &l, i, false, &ties);
-    return ties > 1 ? TG_ON_KINK : arg;
+    return tg__select_piece(c, i, false);
 }
 
 /* The same derivative with ops: gy sent to the selected elements, a
- * constant mask (see max.c). */
+ * constant mask. */
 static int min_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
                             const bool *want, tg_tensor **gx)
 {
     (void)want;
-    tg_tensor *g = tg__with_axis_kept(c, gy, "tg_min_axis");
-    gx[0] = tg_mul(c->tape, tg__select_mask(c, y), g);
-    return tg_made(gx[0]);
+    return tg__select_backward_ops(c, y, gy, gx, "tg_min_axis");
 }
 
 const tg_op tg__op_min = {
