@@ -99,6 +99,23 @@ typedef struct max2x2_job {
 #if TG__MAX2X2_X86
 #define MAX2X2_ATTR __attribute__((target("avx2")))
 
+/* n < 8 bytes from src to dst, by fixed-size copies (a libc call per
+ * row for a few bytes costs more than the row's arithmetic). */
+static inline void copy_few(uint8_t *dst, const uint8_t *src, int64_t n)
+{
+    int64_t k = 0;
+    if (n & 4) {
+        memcpy(dst, src, 4);
+        k = 4;
+    }
+    if (n & 2) {
+        memcpy(dst + k, src + k, 2);
+        k += 2;
+    }
+    if (n & 1)
+        dst[k] = src[k];
+}
+
 /* Lane masks: lanes below n set (n from 0 to 8). */
 MAX2X2_ATTR static inline __m256i lanes_below(int64_t n)
 {
@@ -159,7 +176,7 @@ MAX2X2_ATTR static void row_avx2(const float *r0, const float *r1, float *y,
             uint8_t tmp[16];
             _mm_storeu_si128((__m128i *)tmp, k8);
             _mm256_maskstore_ps(y + j, lanes_below(n), best);
-            memcpy(code + j, tmp, (size_t)n);
+            copy_few(code + j, tmp, n);
         }
     }
 }
@@ -172,7 +189,10 @@ MAX2X2_ATTR static void row_t_avx2(const float *g, const uint8_t *code,
     for (int64_t j = 0; j < ow; j += 8) {
         int64_t n = ow - j < 8 ? ow - j : 8;
         uint8_t tmp[8] = {0};
-        memcpy(tmp, code + j, (size_t)n);
+        if (n == 8)
+            memcpy(tmp, code + j, 8);
+        else
+            copy_few(tmp, code + j, n);
         __m256 gj = n == 8 ? _mm256_loadu_ps(g + j)
                            : _mm256_maskload_ps(g + j, lanes_below(n));
         gj = _mm256_add_ps(gj, _mm256_setzero_ps());
