@@ -16,20 +16,45 @@
 /* The rule for one dtype T, rounded as PyTorch rounds it: each "add with
  * alpha" (g + wd * p, buf * mom + (1 - dampening) * d, d + mom * buf,
  * p - lr * d) is one fused multiply-add; 1 - dampening is computed in
- * double. */
-#define SGD_UPDATE(T, FMA, p, g, buf, n, o, first)                            \
+ * double. WD, BUF, FIRST and NEST say whether there is weight decay, a
+ * momentum buffer, whether this is its first step, and Nesterov. */
+#define SGD_LOOP(T, FMA, p, g, buf, n, o, WD, BUF, FIRST, NEST)               \
     do {                                                                      \
         const T lr = (T)(o)->sgd.lr, wd = (T)(o)->sgd.weight_decay;           \
         const T mom = (T)(o)->sgd.momentum;                                   \
         const T keep = (T)(1.0 - (o)->sgd.dampening);                         \
         for (int64_t i = 0; i < (n); i++) {                                   \
-            T d = wd != 0 ? FMA((p)[i], wd, (g)[i]) : (g)[i];                 \
-            if ((buf) != NULL) {                                              \
-                (buf)[i] = (first) ? d : FMA(d, keep, (buf)[i] * mom);        \
-                d = (o)->sgd.nesterov ? FMA((buf)[i], mom, d) : (buf)[i];     \
+            T d = (WD) ? FMA((p)[i], wd, (g)[i]) : (g)[i];                    \
+            if (BUF) {                                                        \
+                (buf)[i] = (FIRST) ? d : FMA(d, keep, (buf)[i] * mom);        \
+                d = (NEST) ? FMA((buf)[i], mom, d) : (buf)[i];                \
             }                                                                 \
             (p)[i] = FMA(d, -lr, (p)[i]);                                     \
         }                                                                     \
+    } while (0)
+
+/* The loop with the choices that stay the same for a whole training run
+ * written as constants, so each case is a loop of its own without tests
+ * inside, which the compiler vectorises (with the tests inside, GCC 12
+ * left momentum, W6's case, scalar). The first momentum step, once per
+ * run, takes the general loop. */
+#define SGD_UPDATE(T, FMA, p, g, buf, n, o, first)                            \
+    do {                                                                      \
+        bool wd_ = (o)->sgd.weight_decay != 0, nest_ = (o)->sgd.nesterov;     \
+        if ((buf) == NULL && !wd_)                                            \
+            SGD_LOOP(T, FMA, p, g, buf, n, o, false, false, false, false);    \
+        else if ((buf) == NULL)                                               \
+            SGD_LOOP(T, FMA, p, g, buf, n, o, true, false, false, false);     \
+        else if ((first))                                                     \
+            SGD_LOOP(T, FMA, p, g, buf, n, o, wd_, true, true, nest_);        \
+        else if (!wd_ && !nest_)                                              \
+            SGD_LOOP(T, FMA, p, g, buf, n, o, false, true, false, false);     \
+        else if (!wd_)                                                        \
+            SGD_LOOP(T, FMA, p, g, buf, n, o, false, true, false, true);      \
+        else if (!nest_)                                                      \
+            SGD_LOOP(T, FMA, p, g, buf, n, o, true, true, false, false);      \
+        else                                                                  \
+            SGD_LOOP(T, FMA, p, g, buf, n, o, true, true, false, true);       \
     } while (0)
 
 /* One parameter's update, run in parts over its elements. */

@@ -18,7 +18,8 @@
  * own and every higher order is exact.
  *
  * The plan (geometry and argmax, pool_plan.c) lives in tape memory
- * saved by forward.
+ * saved by forward. 2x2 windows at stride 2 (LeNet's) take a fast path
+ * of their own, pool_max2x2.c.
  */
 #include "tapegrad/pool.h"
 
@@ -36,15 +37,21 @@ static tg_tensor *pool_forward(tg_op_ctx *c)
     tg__pool_plan *pl = tg_tape_alloc(c->tape, sizeof *pl);
     if (pl == NULL || tg__pool_make_plan(x, pp, pl) != TG_OK)
         return NULL;
-    if (pl->kind == TG__POOL_MAX) {
-        pl->arg = tg_tape_alloc(c->tape, (size_t)(pl->planes * pl->oh * pl->ow) *
-                                             sizeof(int64_t));
-        if (pl->arg == NULL)
-            return NULL;
-    }
+    size_t n_out = (size_t)(pl->planes * pl->oh * pl->ow);
+    bool fast = tg__pool_is_max2x2(pl); /* pool_max2x2.c */
+    if (fast && (pl->code = tg_tape_alloc(c->tape, n_out)) == NULL)
+        return NULL;
+    if (!fast && pl->kind == TG__POOL_MAX &&
+        (pl->arg = tg_tape_alloc(c->tape, n_out * sizeof(int64_t))) == NULL)
+        return NULL;
     tg_tensor *y = tg__pool_empty_out(c->tape, pl, x->dtype, true);
     if (y == NULL)
         return NULL;
+    if (fast) {
+        tg__pool_max2x2_forward(pl, x, y);
+        c->saved = pl;
+        return y;
+    }
     if (pl->kind == TG__POOL_MAX)
         tg__pool_find_argmax(pl, x);
     tg__pool_apply(pl, x, y, true);
@@ -86,10 +93,10 @@ static int64_t max_pool_piece(const tg_op_ctx *c, const tg_tensor *y,
             if (r < 0 || r >= pl->h || col < 0 || col >= pl->w)
                 continue;
             int64_t e = r * pl->w + col;
-            if (e != pl->arg[o] && tg__get(x, in0 + e) == best)
+            if (e != tg__pool_arg(pl, o) && tg__get(x, in0 + e) == best)
                 return TG_ON_KINK;
         }
-    return pl->arg[o];
+    return tg__pool_arg(pl, o);
 }
 
 const tg_op tg__op_max_pool2d = {

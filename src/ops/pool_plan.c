@@ -179,6 +179,10 @@ void tg__pool_apply(const tg__pool_plan *pl, const tg_tensor *x, tg_tensor *y,
                        bool pooled)
 {
     int64_t hw = pl->h * pl->w, ohw = pl->oh * pl->ow;
+    if (pl->code != NULL) {
+        tg__pool_max2x2_apply(pl, x, y, pooled);
+        return;
+    }
     if (!pooled)
         memset(y->data, 0, (size_t)y->numel * (y->dtype == TG_F32 ? 4 : 8));
     if (pl->kind == TG__POOL_MAX && x->dtype == TG_F32) {
@@ -224,41 +228,11 @@ void tg__pool_apply(const tg__pool_plan *pl, const tg_tensor *x, tg_tensor *y,
     }
 }
 
-/* The argmax of f32 2x2 windows at stride 2 without padding or dilation
- * (LeNet's pooling), by the rule below, without per-element helpers. */
-static void argmax_2x2_f32(tg__pool_plan *pl, const float *x)
-{
-    int64_t hw = pl->h * pl->w, ohw = pl->oh * pl->ow, w = pl->w;
-    for (int64_t pn = 0; pn < pl->planes; pn++)
-        for (int64_t i = 0; i < pl->oh; i++) {
-            const float *r0 = x + pn * hw + 2 * i * w, *r1 = r0 + w;
-            int64_t *arg = pl->arg + pn * ohw + i * pl->ow;
-            for (int64_t j = 0; j < pl->ow; j++) {
-                float v[4] = {r0[2 * j], r0[2 * j + 1], r1[2 * j],
-                              r1[2 * j + 1]};
-                int64_t best = 0;
-                float bv = v[0];
-                for (int k = 1; k < 4; k++) { /* selects, no branches */
-                    bool take = v[k] > bv || v[k] != v[k];
-                    best = take ? (k / 2) * w + k % 2 : best;
-                    bv = take ? v[k] : bv;
-                }
-                arg[j] = 2 * i * w + 2 * j + best;
-            }
-        }
-}
-
 /* MAX: find each window's argmax (PyTorch's rule: the first maximum in
  * row-major order, a NaN replacing whatever came before). */
 void tg__pool_find_argmax(tg__pool_plan *pl, const tg_tensor *x)
 {
     int64_t hw = pl->h * pl->w, ohw = pl->oh * pl->ow;
-    if (x->dtype == TG_F32 && pl->k[0] == 2 && pl->k[1] == 2 &&
-        pl->s[0] == 2 && pl->s[1] == 2 && pl->p[0] == 0 && pl->p[1] == 0 &&
-        pl->d[0] == 1 && pl->d[1] == 1) {
-        argmax_2x2_f32(pl, x->data);
-        return;
-    }
     for (int64_t pn = 0; pn < pl->planes; pn++)
         for (int64_t i = 0; i < pl->oh; i++)
             for (int64_t j = 0; j < pl->ow; j++) {

@@ -27,7 +27,19 @@ typedef struct tg__pool_plan {
     bool include_pad;
     int64_t *arg;            /* MAX: per output element, the position in
                                 its plane (h * W + w) of its maximum */
+    uint8_t *code;           /* MAX 2x2 at stride 2 (pool_max2x2.c), instead
+                                of arg: per output element, which of its
+                                window's four it is (0 1 / 2 3) */
 } tg__pool_plan;
+
+/* MAX: output element o's argmax, as a position in its plane. */
+static inline int64_t tg__pool_arg(const tg__pool_plan *pl, int64_t o)
+{
+    if (pl->code == NULL)
+        return pl->arg[o];
+    int64_t i = o % (pl->oh * pl->ow) / pl->ow, j = o % pl->ow;
+    return (2 * i + pl->code[o] / 2) * pl->w + 2 * j + pl->code[o] % 2;
+}
 
 /* "tg_max_pool2d", "tg_avg_pool2d" or "tg_adaptive_avg_pool2d". */
 const char *tg__pool_call_name(int kind);
@@ -52,5 +64,18 @@ void tg__pool_find_argmax(tg__pool_plan *pl, const tg_tensor *x);
  * The plan must live as long as t's recording (tape memory of t). */
 tg_tensor *tg__pool_linear(tg_tape *t, const tg__pool_plan *plan,
                            tg_tensor *x, bool transpose);
+
+/* ---- pool_max2x2.c: the 2x2, stride 2 fast path of max pooling ---- */
+
+/* MAX with 2x2 windows at stride 2, no padding, no dilation. */
+bool tg__pool_is_max2x2(const tg__pool_plan *pl);
+
+/* y = P x and pl->code (allocated by the caller, one byte per output). */
+void tg__pool_max2x2_forward(const tg__pool_plan *pl, const tg_tensor *x,
+                             tg_tensor *y);
+
+/* tg__pool_apply for a plan with codes. */
+void tg__pool_max2x2_apply(const tg__pool_plan *pl, const tg_tensor *x,
+                           tg_tensor *y, bool pooled);
 
 #endif /* TG_OPS_POOL_PLAN_H */
