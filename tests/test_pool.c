@@ -472,25 +472,47 @@ static void lag_part(void *ctx, int64_t begin, int64_t end)
     }
 }
 
+static int64_t test_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 START_TEST(late_workers_make_calls_run_inline)
 {
     if (!two_threads())
         return;
     lagging l = {pthread_self(), 1 << 12, 0};
     /* Two late rounds (the worker's part, if it takes one, is slow; if it
-     * does not, the caller did everything): the next 16 calls run on the
-     * caller's thread, whole. */
+     * does not, the caller did everything; one is enough if the worker ran
+     * on the caller's CPU): calls then run on the caller's thread, whole,
+     * for 1 ms. */
     for (int i = 0; i < 2; i++)
         tg__parallel_for_split(l.n, 16, 1 << 10, lag_part, &l);
-    ck_assert_int_eq(tg__pool_fallbacks(), 0);
-    for (int i = 0; i < 16; i++)
-        tg__parallel_for_split(l.n, 16, 1 << 10, lag_part, &l);
-    ck_assert_int_eq(tg__pool_fallbacks(), 16);
-    ck_assert_int_eq(l.whole, 16);
-    /* Then the pool tries again: the caller gets the first part only. */
+    int64_t first = tg__pool_fallbacks();
+    ck_assert_int_le(first, 1);
+    int64_t t0 = test_now_ns();
     tg__parallel_for_split(l.n, 16, 1 << 10, lag_part, &l);
-    ck_assert_int_eq(tg__pool_fallbacks(), 16);
-    ck_assert_int_eq(l.whole, 16);
+    if (test_now_ns() - t0 < 1000000) { /* not descheduled for 1 ms */
+        ck_assert_int_eq(tg__pool_fallbacks(), first + 1);
+        ck_assert_int_eq(l.whole, first + 1);
+    }
+    /* After the stretch the pool tries again: the caller gets the first
+     * part only, the call is late again (the worker's part is slow), and
+     * so is the next: a second stretch, 2 ms this time. */
+    struct timespec ms3 = {0, 3000000};
+    nanosleep(&ms3, NULL);
+    int64_t before = tg__pool_fallbacks();
+    int whole = l.whole;
+    tg__parallel_for_split(l.n, 16, 1 << 10, lag_part, &l);
+    ck_assert_int_eq(tg__pool_fallbacks(), before);
+    ck_assert_int_eq(l.whole, whole);
+    tg__parallel_for_split(l.n, 16, 1 << 10, lag_part, &l);
+    t0 = test_now_ns();
+    tg__parallel_for_split(l.n, 16, 1 << 10, lag_part, &l);
+    if (test_now_ns() - t0 < 2000000)
+        ck_assert_int_gt(tg__pool_fallbacks(), before);
     /* A new thread count starts afresh. */
     ck_assert_int_eq(tg_set_num_threads(1), TG_OK);
     ck_assert_int_eq(tg__pool_fallbacks(), 0);
