@@ -391,52 +391,59 @@ static void calibrate(void)
 /* ---- the adaptive fallback (guarded by pool.busy) */
 
 /*
- * After workers were late, calls run on the caller's thread alone for a
- * stretch of time (not of calls: W5 makes thousands of small calls a
- * second and W4 a few large ones, and a probe that finds the other core
- * busy costs up to a scheduler slice, milliseconds, whatever the call's
- * size). The stretch starts at 1 ms and doubles after each further late
- * round, up to 256 ms: on a machine whose other core stays busy, one probe
- * in 256 ms costs about 1%.
+ * Each split call is judged by what it gained: the time the caller alone
+ * would have taken (its own time per part, times the parts) less the time
+ * the call took. The gains are summed, up to CREDIT_MOST_NS banked; when
+ * the sum falls below -LOSS_MOST_NS (the workers cost more than they
+ * saved), calls run on the caller's thread alone for a stretch of time.
+ * Judging by time, not by counting late calls: a worker that comes a
+ * little late to a small call (the caller did every part) costs next to
+ * nothing and no longer counts like one that, descheduled while holding
+ * a part, made the caller wait a scheduler slice; and W5's thousands of
+ * small calls a second do not each pay for a probe.
+ *
+ * A stretch (of time, not of calls: a probe that finds the other core
+ * busy costs up to a scheduler slice, milliseconds, whatever the size of
+ * the call) starts at 1 ms and doubles with each further stretch, up to
+ * 256 ms: on a machine whose other core stays busy, a probe every 256 ms
+ * costs about 1%. It goes back to 1 ms once the calls have banked
+ * CREDIT_MOST_NS again. A worker on the caller's CPU (same_cpu) starts a
+ * stretch at once: it can only take turns with the caller.
  */
 #define FALLBACK_FIRST_NS 1000000
 #define FALLBACK_MOST_NS 256000000
+#define CREDIT_MOST_NS 1000000
+#define LOSS_MOST_NS 100000
 
 static struct {
-    int late;            /* late rounds in a row */
+    int64_t credit_ns;   /* the gains of recent split calls, summed */
     int64_t until_ns;    /* run on the caller's thread until then (0: no) */
-    int64_t window_ns;   /* how long, after the next late round */
+    int64_t window_ns;   /* how long the next stretch is */
 } adapt = {0, 0, FALLBACK_FIRST_NS};
 
 static void adapt_reset(void)
 {
-    adapt.late = 0;
+    adapt.credit_ns = 0;
     adapt.until_ns = 0;
     adapt.window_ns = FALLBACK_FIRST_NS;
 }
 
 /*
  * After a split call: the caller ran `ran` of `parts` parts in own ns
- * (from posting the job), and the call took total ns. Alone it would
- * have taken about own / ran * parts. The workers were late if the call
- * took longer than that, or if they ran no part at all (the caller only
- * paid for waking them). Two late rounds in a row start a stretch of
- * calls on the caller's thread; a worker on the caller's CPU (same_cpu)
- * starts one at once, since it cannot help at all.
+ * (from posting the job), and the call took total ns; now is its end.
  */
 static void judge(int parts, int ran, int64_t own, int64_t total,
                   bool same_cpu, int64_t now)
 {
-    bool late = same_cpu || ran >= parts ||
-                (double)total > (double)own / ran * parts;
-    if (!late) {
-        adapt.late = 0;
+    int64_t alone = (int64_t)((double)own / ran * parts);
+    adapt.credit_ns += alone - total;
+    if (adapt.credit_ns >= CREDIT_MOST_NS) {
+        adapt.credit_ns = CREDIT_MOST_NS;
         adapt.window_ns = FALLBACK_FIRST_NS;
-        return;
     }
-    if (++adapt.late < 2 && !same_cpu)
+    if (!same_cpu && adapt.credit_ns >= -LOSS_MOST_NS)
         return;
-    adapt.late = 0;
+    adapt.credit_ns = 0;
     adapt.until_ns = now + adapt.window_ns;
     if (adapt.window_ns < FALLBACK_MOST_NS)
         adapt.window_ns *= 2;
