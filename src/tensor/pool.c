@@ -18,12 +18,14 @@
  * the machine, not fixed: tg_set_num_threads(n > 1) times the hand-off to
  * the workers and one element of a streaming loop (calibrate), which sets
  * the elementwise part size (tg__elementwise_part); and each split call
- * checks afterwards whether the workers came in time to help (judge).
- * When they did not, twice in a row (the other core is busy, so a worker
- * is descheduled and the caller waits for it), the next calls run on the
- * caller's thread alone, 16 of them at first and twice as many after each
- * further late round, up to 16384; then the pool tries again. So a busy
- * core costs a few late calls now and then, not every call.
+ * is judged afterwards by the time it gained or lost against the caller
+ * doing it alone (judge). When the losses outweigh the recent gains (the
+ * other core is busy, so a worker descheduled while holding a part made
+ * the caller wait), or a worker ran on the caller's own CPU, the next
+ * calls run on the caller's thread alone for a stretch of time: 1 ms at
+ * first, twice as long after each further stretch, up to 256 ms; then
+ * the pool tries again. So a busy core costs a probe now and then, not
+ * every call.
  *
  * Built without threads (meson -Dthreads=disabled), every call runs inline
  * and tg_set_num_threads accepts only 1.
