@@ -113,7 +113,7 @@ static struct {
     int caller_cpu;             /* the CPU the job was posted from */
     /* A worker claimed a part of the job (or, for the next job, last
      * did) on the caller's CPU: it can only take turns with the caller
-     * there, so it helps nobody (see shares_cpu). Atomic: the caller and
+     * there, so it helps nobody (see current_cpu). Atomic: the caller and
      * the worker read it without the lock. */
     _Atomic bool same_cpu;
 } pool = {
