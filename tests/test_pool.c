@@ -459,17 +459,50 @@ typedef struct lagging {
     int whole;                  /* calls that got [0, n) on the caller */
 } lagging;
 
-/* A worker's part takes 3 ms (as if the worker were descheduled); the
- * caller's parts take nothing. */
+/* A worker's part takes 3 ms (as if the worker were descheduled), the
+ * caller's 0.1 ms (so that a waiting worker takes the other part). */
 static void lag_part(void *ctx, int64_t begin, int64_t end)
 {
     lagging *l = ctx;
-    if (!pthread_equal(pthread_self(), l->caller)) {
-        struct timespec ts = {0, 3000000};
-        nanosleep(&ts, NULL);
-    } else if (begin == 0 && end == l->n) {
+    bool caller = pthread_equal(pthread_self(), l->caller);
+    struct timespec ts = {0, caller ? 100000 : 3000000};
+    nanosleep(&ts, NULL);
+    if (caller && begin == 0 && end == l->n)
         l->whole++;
+}
+
+static int64_t test_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Split calls until one makes the pool fall back (a worker took a part
+ * and made the caller wait 3 ms: a loss of 2.8 ms); at most 20. */
+static bool until_fallback(lagging *l)
+{
+    int64_t before = tg__pool_fallbacks();
+    for (int i = 0; i < 20; i++) {
+        int64_t t0 = test_now_ns();
+        tg__parallel_for_split(l->n, 16, 1 << 10, lag_part, l);
+        if (tg__pool_fallbacks() > before)
+            return true;
+        /* The fallback starts at the end of this call: the next one, if
+         * soon enough, runs inline. A call that took 2.8 ms more than
+         * alone must have started a stretch. */
+        if (test_now_ns() - t0 >= 2900000) {
+            t0 = test_now_ns();
+            int whole = l->whole;
+            tg__parallel_for_split(l->n, 16, 1 << 10, lag_part, l);
+            if (test_now_ns() - t0 < 900000) { /* not descheduled */
+                ck_assert_int_eq(tg__pool_fallbacks(), before + 1);
+                ck_assert_int_eq(l->whole, whole + 1);
+            }
+            return true;
+        }
     }
+    return false;
 }
 
 START_TEST(late_workers_make_calls_run_inline)
@@ -477,20 +510,18 @@ START_TEST(late_workers_make_calls_run_inline)
     if (!two_threads())
         return;
     lagging l = {pthread_self(), 1 << 12, 0};
-    /* Two late rounds (the worker's part, if it takes one, is slow; if it
-     * does not, the caller did everything): the next 16 calls run on the
-     * caller's thread, whole. */
-    for (int i = 0; i < 2; i++)
-        tg__parallel_for_split(l.n, 16, 1 << 10, lag_part, &l);
-    ck_assert_int_eq(tg__pool_fallbacks(), 0);
-    for (int i = 0; i < 16; i++)
-        tg__parallel_for_split(l.n, 16, 1 << 10, lag_part, &l);
-    ck_assert_int_eq(tg__pool_fallbacks(), 16);
-    ck_assert_int_eq(l.whole, 16);
-    /* Then the pool tries again: the caller gets the first part only. */
+    ck_assert(until_fallback(&l));
+    /* After the stretch (1 ms) the pool tries again: the caller gets a
+     * part only, never the whole range. */
+    struct timespec ms3 = {0, 3000000};
+    nanosleep(&ms3, NULL);
+    int64_t before = tg__pool_fallbacks();
+    int whole = l.whole;
     tg__parallel_for_split(l.n, 16, 1 << 10, lag_part, &l);
-    ck_assert_int_eq(tg__pool_fallbacks(), 16);
-    ck_assert_int_eq(l.whole, 16);
+    ck_assert_int_eq(tg__pool_fallbacks(), before);
+    ck_assert_int_eq(l.whole, whole);
+    /* And falls back again when the workers lose time again. */
+    ck_assert(until_fallback(&l));
     /* A new thread count starts afresh. */
     ck_assert_int_eq(tg_set_num_threads(1), TG_OK);
     ck_assert_int_eq(tg__pool_fallbacks(), 0);

@@ -164,9 +164,12 @@ TG_API int tg_set_allocator(const tg_allocator *a);
  * as it changes: 16K to a million multiply-adds of a matrix product, a
  * thousand to a million elements of an elementwise loop) and
  * otherwise sleep (after watching for new work for 50 microseconds).
- * When the workers come late (another program has the other cores), the
- * pool runs the next calls on the calling thread alone for a while, so n
- * threads are not much slower than one on a busy machine;
+ * When the workers cost more time than they save (another program has
+ * the other cores, so a worker is descheduled while holding its share, or
+ * the system put a worker on the caller's own CPU), the pool runs the
+ * next calls on the calling thread alone for a while (1 ms, doubling up
+ * to a quarter of a second while it keeps happening), so n threads are
+ * not much slower than one on a busy machine;
  * tg_set_num_threads(1) stops them again (do so before
  * exit to leave nothing running). Results do not depend on n: every value
  * is computed by the same arithmetic in the same order whatever the count.

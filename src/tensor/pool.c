@@ -18,16 +18,21 @@
  * the machine, not fixed: tg_set_num_threads(n > 1) times the hand-off to
  * the workers and one element of a streaming loop (calibrate), which sets
  * the elementwise part size (tg__elementwise_part); and each split call
- * checks afterwards whether the workers came in time to help (judge).
- * When they did not, twice in a row (the other core is busy, so a worker
- * is descheduled and the caller waits for it), the next calls run on the
- * caller's thread alone, 16 of them at first and twice as many after each
- * further late round, up to 16384; then the pool tries again. So a busy
- * core costs a few late calls now and then, not every call.
+ * is judged afterwards by the time it gained or lost against the caller
+ * doing it alone (judge). When the losses outweigh the recent gains (the
+ * other core is busy, so a worker descheduled while holding a part made
+ * the caller wait), or a worker ran on the caller's own CPU, the next
+ * calls run on the caller's thread alone for a stretch of time: 1 ms at
+ * first, twice as long after each further stretch, up to 256 ms; then
+ * the pool tries again. So a busy core costs a probe now and then, not
+ * every call.
  *
  * Built without threads (meson -Dthreads=disabled), every call runs inline
  * and tg_set_num_threads accepts only 1.
  */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* sched_getcpu */
+#endif
 #include "tapegrad/base.h"
 
 #include "tensor/pool.h"
@@ -82,6 +87,9 @@ static int parts_for(int64_t n, int64_t min_part, int threads)
 #include <pthread.h>
 #include <stdint.h>
 #include <time.h>
+#ifdef __linux__
+#include <sched.h>
+#endif
 
 static struct {
     pthread_mutex_t busy;       /* held by whoever owns the workers now */
@@ -102,6 +110,12 @@ static struct {
     int next;                   /* the first part nobody has claimed */
     int64_t claimed_ns;         /* when a worker claimed its first part
                                    of the job (now_ns); 0 until then */
+    int caller_cpu;             /* the CPU the job was posted from */
+    /* A worker claimed a part of the job (or, for the next job, last
+     * did) on the caller's CPU: it can only take turns with the caller
+     * there, so it helps nobody (see current_cpu). Atomic: the caller and
+     * the worker read it without the lock. */
+    _Atomic bool same_cpu;
 } pool = {
     .busy = PTHREAD_MUTEX_INITIALIZER,
     .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -134,6 +148,28 @@ static void cpu_relax(void)
 #endif
 }
 
+/*
+ * The CPU this thread runs on now (-1 where unknown). A worker that lands
+ * on the caller's CPU (the scheduler put both there, typically because the
+ * other CPU is running another program) can only take turns with the
+ * caller: the job takes as long as on one thread, plus the switches, and
+ * whichever of the two watches for the other (spin_while_*) takes the CPU
+ * from the one it waits for. perf sched timehist of W4-2threads on this
+ * KVM guest, other engineers' builds on CPU 1, showed exactly that for
+ * whole seconds: caller and worker alternating on CPU 0 in slices of
+ * 50-160 us, while the timing test in judge saw nothing wrong (the
+ * caller's own part, timed by the wall clock, included the worker's
+ * turns). So the pool asks. sched_getcpu is a vDSO call (tens of ns).
+ */
+static int current_cpu(void)
+{
+#ifdef __linux__
+    return sched_getcpu();
+#else
+    return -1;
+#endif
+}
+
 /* Watch *gen for up to SPIN_NS while it still equals seen. */
 static void spin_while_same(_Atomic unsigned long *gen, unsigned long seen)
 {
@@ -146,13 +182,16 @@ static void spin_while_same(_Atomic unsigned long *gen, unsigned long seen)
             cpu_relax();
 }
 
-/* Watch *count for up to SPIN_NS while it is below want. */
+/* Watch *count for up to SPIN_NS while it is below want, unless a worker
+ * is on the caller's CPU: then it can only finish while the caller sleeps. */
 static void spin_while_below(_Atomic int *count, int want)
 {
     int64_t until = now_ns() + SPIN_NS;
     for (int i = 1; atomic_load_explicit(count, memory_order_relaxed) < want;
          i++)
-        if (i % 64 == 0 && now_ns() > until)
+        if (i % 64 == 0 && (now_ns() > until ||
+                            atomic_load_explicit(&pool.same_cpu,
+                                                 memory_order_relaxed)))
             return;
         else
             cpu_relax();
@@ -187,7 +226,10 @@ static void *worker_main(void *arg)
 {
     unsigned long seen = *(const unsigned long *)arg;
     for (;;) {
-        spin_while_same(&pool.generation, seen);
+        /* On the caller's CPU, watching for the next job would only keep
+         * the caller, who is to post it, off that CPU: sleep at once. */
+        if (!atomic_load_explicit(&pool.same_cpu, memory_order_relaxed))
+            spin_while_same(&pool.generation, seen);
         pthread_mutex_lock(&pool.lock);
         while (atomic_load(&pool.generation) == seen)
             pthread_cond_wait(&pool.wake, &pool.lock);
@@ -198,6 +240,10 @@ static void *worker_main(void *arg)
         }
         if (pool.claimed_ns == 0 && pool.next < pool.parts)
             pool.claimed_ns = now_ns();
+        if (pool.next < pool.parts && pool.caller_cpu >= 0 &&
+            current_cpu() == pool.caller_cpu)
+            atomic_store_explicit(&pool.same_cpu, true,
+                                  memory_order_relaxed);
         int ran = 0;
         run_parts(&ran);
         pthread_mutex_unlock(&pool.lock);
@@ -254,6 +300,8 @@ static int64_t handoff_once(void)
     pool.align = 1;
     pool.next = 0;
     pool.claimed_ns = 0;
+    pool.caller_cpu = -1; /* the caller runs no part: nobody to share with */
+    atomic_store(&pool.same_cpu, false);
     atomic_store(&pool.finished, 0);
     atomic_fetch_add(&pool.generation, 1);
     pthread_cond_broadcast(&pool.wake);
@@ -344,36 +392,77 @@ static void calibrate(void)
 
 /* ---- the adaptive fallback (guarded by pool.busy) */
 
-#define FALLBACK_FIRST 16
-#define FALLBACK_MOST 16384
+/*
+ * Each split call is judged by what it gained: the time the caller alone
+ * would have taken (its own time per part, times the parts) less the time
+ * the call took. The gains are summed, up to CREDIT_MOST_NS banked; when
+ * the sum falls below -LOSS_MOST_NS (the workers cost more than they
+ * saved), calls run on the caller's thread alone for a stretch of time.
+ * Judging by time, not by counting late calls: a worker that comes a
+ * little late to a small call (the caller did every part) costs next to
+ * nothing and no longer counts like one that, descheduled while holding
+ * a part, made the caller wait a scheduler slice; and W5's thousands of
+ * small calls a second do not each pay for a probe.
+ *
+ * A stretch (of time, not of calls: a probe that finds the other core
+ * busy costs up to a scheduler slice, milliseconds, whatever the size of
+ * the call) starts at 1 ms and doubles with each further stretch, up to
+ * 256 ms: on a machine whose other core stays busy, a probe every 256 ms
+ * costs about 1%. It goes back to 1 ms once the calls have banked
+ * CREDIT_MOST_NS again. A worker on the caller's CPU (same_cpu) starts a
+ * stretch at once: it can only take turns with the caller.
+ */
+#define FALLBACK_FIRST_NS 1000000
+#define FALLBACK_MOST_NS 256000000
+#define CREDIT_MOST_NS 1000000
+#define LOSS_MOST_NS 100000
 
 static struct {
-    int late;            /* late rounds in a row */
-    int64_t skip;        /* calls left to run on the caller's thread */
-    int64_t backoff;     /* how many to skip after the next late pair */
-} adapt = {0, 0, FALLBACK_FIRST};
+    int64_t credit_ns;   /* the gains of recent split calls, summed */
+    int64_t until_ns;    /* run on the caller's thread until then (0: no) */
+    int64_t window_ns;   /* how long the next stretch is */
+} adapt = {0, 0, FALLBACK_FIRST_NS};
+
+static void adapt_reset(void)
+{
+    adapt.credit_ns = 0;
+    adapt.until_ns = 0;
+    adapt.window_ns = FALLBACK_FIRST_NS;
+}
 
 /*
  * After a split call: the caller ran `ran` of `parts` parts in own ns
- * (from posting the job), and the call took total ns. Alone it would
- * have taken about own / ran * parts. The workers were late if the call
- * took longer than that, or if they ran no part at all (the caller only
- * paid for waking them).
+ * (from posting the job), and the call took total ns; now is its end.
  */
-static void judge(int parts, int ran, int64_t own, int64_t total)
+static void judge(int parts, int ran, int64_t own, int64_t total,
+                  bool same_cpu, int64_t now)
 {
-    bool late = ran >= parts || (double)total > (double)own / ran * parts;
-    if (!late) {
-        adapt.late = 0;
-        adapt.backoff = FALLBACK_FIRST;
-        return;
+    int64_t alone = (int64_t)((double)own / ran * parts);
+    adapt.credit_ns += alone - total;
+    if (adapt.credit_ns >= CREDIT_MOST_NS) {
+        adapt.credit_ns = CREDIT_MOST_NS;
+        adapt.window_ns = FALLBACK_FIRST_NS;
     }
-    if (++adapt.late < 2)
+    if (!same_cpu && adapt.credit_ns >= -LOSS_MOST_NS)
         return;
-    adapt.late = 0;
-    adapt.skip = adapt.backoff;
-    if (adapt.backoff < FALLBACK_MOST)
-        adapt.backoff *= 2;
+    adapt.credit_ns = 0;
+    adapt.until_ns = now + adapt.window_ns;
+    if (adapt.window_ns < FALLBACK_MOST_NS)
+        adapt.window_ns *= 2;
+}
+
+/* Whether this call is in a stretch on the caller's thread (and count it
+ * as a fallback); the caller holds busy. */
+static bool falling_back(void)
+{
+    if (adapt.until_ns == 0)
+        return false;
+    if (now_ns() >= adapt.until_ns) { /* the stretch is over: try again */
+        adapt.until_ns = 0;
+        return false;
+    }
+    atomic_fetch_add_explicit(&fallbacks, 1, memory_order_relaxed);
+    return true;
 }
 
 int tg_set_num_threads(int n)
@@ -382,9 +471,7 @@ int tg_set_num_threads(int n)
         return tg_set_error(TG_EINVAL, "tg_set_num_threads: %d threads; "
                             "the count must be 1 to %d", n, TG__MAX_THREADS);
     pthread_mutex_lock(&pool.busy);
-    adapt.late = 0;
-    adapt.skip = 0;
-    adapt.backoff = FALLBACK_FIRST;
+    adapt_reset();
     atomic_store_explicit(&fallbacks, 0, memory_order_relaxed);
     if (pool.n_workers == n - 1) { /* already so */
         pthread_mutex_unlock(&pool.busy);
@@ -417,9 +504,7 @@ void tg__parallel_for_split(int64_t n, int64_t align, int64_t min_part,
         fn(ctx, 0, n);
         return;
     }
-    if (adapt.skip > 0) { /* the workers were late lately */
-        adapt.skip--;
-        atomic_fetch_add_explicit(&fallbacks, 1, memory_order_relaxed);
+    if (falling_back()) { /* the workers were late lately */
         pthread_mutex_unlock(&pool.busy);
         fn(ctx, 0, n);
         return;
@@ -437,6 +522,8 @@ void tg__parallel_for_split(int64_t n, int64_t align, int64_t min_part,
     pool.parts = parts;
     pool.next = 0;
     pool.claimed_ns = 0;
+    pool.caller_cpu = current_cpu();
+    atomic_store(&pool.same_cpu, false);
     atomic_store(&pool.finished, 0);
     atomic_fetch_add(&pool.generation, 1);
     pthread_cond_broadcast(&pool.wake);
@@ -449,8 +536,10 @@ void tg__parallel_for_split(int64_t n, int64_t align, int64_t min_part,
     while (atomic_load(&pool.finished) < pool.parts)
         pthread_cond_wait(&pool.done, &pool.lock);
     int64_t claimed = pool.claimed_ns;
+    bool same_cpu = atomic_load(&pool.same_cpu);
     pthread_mutex_unlock(&pool.lock);
-    judge(parts, ran, own, now_ns() - t0);
+    int64_t t1 = now_ns();
+    judge(parts, ran, own, t1 - t0, same_cpu, t1);
     observe_handoff(claimed != 0 ? claimed - t0 : own);
     pthread_mutex_unlock(&pool.busy);
 }
