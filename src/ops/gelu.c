@@ -16,7 +16,7 @@
  *
  * In f32, Phi and phi are computed in float, 16 lanes at a time, by
  * tg__vphif (src/vec_math.h: one exp, one division and one polynomial for
- * both; Phi within 6 ulps and phi within 2 of the exact values). libm's
+ * both; Phi within 7 ulps and phi within 2.2 of the exact values). libm's
  * erfcf and expf, a call per element, cost 30% of a training step of the
  * names GPT; the double version that replaced them (8 lanes) still 22%.
  */
