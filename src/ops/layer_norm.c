@@ -18,6 +18,7 @@
 #include "tapegrad/ops.h"
 #include "tapegrad/sequence.h"
 
+#include "hot.h"
 #include "ops/builtin.h"
 #include "tensor/element.h"
 
@@ -167,10 +168,13 @@ static inline double sum_lanes(const double *acc)
     return t;
 }
 
-static void forward_row_f32(const float *restrict x, const float *restrict w,
-                            const float *restrict b, float *restrict y,
-                            int64_t n, double eps, double *mu_out,
-                            double *rstd_out)
+/* TG__HOT (hot.h): compiled for AVX-512 too, 8 of the LANES in one
+ * register (the sums are in the same order in every clone: same bits). */
+TG__HOT static void forward_row_f32(const float *restrict x,
+                                    const float *restrict w,
+                                    const float *restrict b, float *restrict y,
+                                    int64_t n, double eps, double *mu_out,
+                                    double *rstd_out)
 {
     double acc[LANES] = {0};
     int64_t i = 0, m = n - n % LANES;
@@ -198,10 +202,13 @@ static void forward_row_f32(const float *restrict x, const float *restrict w,
     *rstd_out = rstd;
 }
 
-static void backward_row_f32(const float *restrict x, const float *restrict g,
-                             const float *restrict w, float *restrict gx,
-                             int64_t n, double mu, double rstd,
-                             double *restrict gw, double *restrict gb)
+TG__HOT static void backward_row_f32(const float *restrict x,
+                                     const float *restrict g,
+                                     const float *restrict w,
+                                     float *restrict gx, int64_t n,
+                                     double mu, double rstd,
+                                     double *restrict gw,
+                                     double *restrict gb)
 {
     double a1[LANES] = {0}, a2[LANES] = {0};
     int64_t i = 0, m = n - n % LANES;
