@@ -29,11 +29,11 @@ static inline double sum_lanes(const double *acc)
 
 /* TG__HOT (hot.h): compiled for AVX-512 too, 8 of the LANES in one
  * register (the sums are in the same order in every clone: same bits). */
-TG__HOT void tg__ln_forward_row_f32(const float *restrict x,
-                                   const float *restrict w,
-                                   const float *restrict b,
-                                   float *restrict y, int64_t n, double eps,
-                                   double *mu_out, double *rstd_out)
+TG__HOT static void forward_row_f32(const float *restrict x,
+                                    const float *restrict w,
+                                    const float *restrict b,
+                                    float *restrict y, int64_t n, double eps,
+                                    double *mu_out, double *rstd_out)
 {
     double acc[LANES] = {0};
     int64_t i = 0, m = n - n % LANES;
@@ -61,12 +61,12 @@ TG__HOT void tg__ln_forward_row_f32(const float *restrict x,
     *rstd_out = rstd;
 }
 
-TG__HOT void tg__ln_backward_row_f32(const float *restrict x,
-                                    const float *restrict g,
-                                    const float *restrict w,
-                                    float *restrict gx, int64_t n, double mu,
-                                    double rstd, double *restrict gw,
-                                    double *restrict gb)
+TG__HOT static void backward_row_f32(const float *restrict x,
+                                     const float *restrict g,
+                                     const float *restrict w,
+                                     float *restrict gx, int64_t n, double mu,
+                                     double rstd, double *restrict gw,
+                                     double *restrict gb)
 {
     double a1[LANES] = {0}, a2[LANES] = {0};
     int64_t i = 0, m = n - n % LANES;
@@ -90,4 +90,23 @@ TG__HOT void tg__ln_backward_row_f32(const float *restrict x,
         gb[i] += gi;
         gx[i] = (float)(rstd * (gi * w[i] - m1 - xh * m2));
     }
+}
+
+/* The entry points: plain functions around the clones, which stay static
+ * (a global target_clones function would be exported as an ifunc, and
+ * clang's hidden one is not found at load time). */
+void tg__ln_forward_row_f32(const float *restrict x, const float *restrict w,
+                            const float *restrict b, float *restrict y,
+                            int64_t n, double eps, double *mu_out,
+                            double *rstd_out)
+{
+    forward_row_f32(x, w, b, y, n, eps, mu_out, rstd_out);
+}
+
+void tg__ln_backward_row_f32(const float *restrict x, const float *restrict g,
+                             const float *restrict w, float *restrict gx,
+                             int64_t n, double mu, double rstd,
+                             double *restrict gw, double *restrict gb)
+{
+    backward_row_f32(x, g, w, gx, n, mu, rstd, gw, gb);
 }
