@@ -46,7 +46,10 @@ TG_API tg_tensor *tg_elu(tg_tape *t, tg_tensor *x, double alpha);
 TG_API tg_tensor *tg_selu(tg_tape *t, tg_tensor *x);
 
 /* gelu(x) = x Phi(x), Phi the standard normal CDF (the exact, erf form);
- * d/dx = Phi(x) + x phi(x), phi its density. gelu(-inf) = -0.0. */
+ * d/dx = Phi(x) + x phi(x), phi its density. gelu(-inf) = -0.0. In f32,
+ * Phi and phi are computed in float arithmetic (vectorised): Phi within 7
+ * ulps and phi within 2.2 ulps of the exact values, so gelu within about 8
+ * ulps wherever Phi(x) is a normal float (x above -13); f64 uses libm. */
 TG_API tg_tensor *tg_gelu(tg_tape *t, tg_tensor *x);
 
 /* gelu_tanh(x) = x (1 + tanh(u)) / 2, u = sqrt(2/pi) (x + 0.044715 x^3)

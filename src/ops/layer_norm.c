@@ -19,6 +19,7 @@
 #include "tapegrad/sequence.h"
 
 #include "ops/builtin.h"
+#include "ops/layer_norm_rows.h"
 #include "tensor/element.h"
 
 #include <math.h>
@@ -151,82 +152,6 @@ static void forward_row(const void *x, const void *w, const void *b, void *y,
     *rstd_out = rstd;
 }
 
-/*
- * The f32 rows with a weight and a bias (every nn.LayerNorm), the loops
- * written so that they vectorise: the sums in double over LANES partial
- * sums (then added up), the rest lane by lane. Same two-pass method as
- * forward_row; the partial sums only reorder additions in double.
- */
-enum { LANES = 8 };
-
-static inline double sum_lanes(const double *acc)
-{
-    double t = 0;
-    for (int k = 0; k < LANES; k++)
-        t += acc[k];
-    return t;
-}
-
-static void forward_row_f32(const float *restrict x, const float *restrict w,
-                            const float *restrict b, float *restrict y,
-                            int64_t n, double eps, double *mu_out,
-                            double *rstd_out)
-{
-    double acc[LANES] = {0};
-    int64_t i = 0, m = n - n % LANES;
-    for (i = 0; i < m; i += LANES)
-        for (int k = 0; k < LANES; k++)
-            acc[k] += x[i + k];
-    double mu = sum_lanes(acc);
-    for (; i < n; i++)
-        mu += x[i];
-    mu /= (double)n;
-    for (int k = 0; k < LANES; k++)
-        acc[k] = 0;
-    for (i = 0; i < m; i += LANES)
-        for (int k = 0; k < LANES; k++) {
-            double d = x[i + k] - mu;
-            acc[k] += d * d;
-        }
-    double var = sum_lanes(acc);
-    for (; i < n; i++)
-        var += (x[i] - mu) * (x[i] - mu);
-    double rstd = 1.0 / sqrt(var / (double)n + eps);
-    for (i = 0; i < n; i++)
-        y[i] = (float)((x[i] - mu) * rstd * w[i] + b[i]);
-    *mu_out = mu;
-    *rstd_out = rstd;
-}
-
-static void backward_row_f32(const float *restrict x, const float *restrict g,
-                             const float *restrict w, float *restrict gx,
-                             int64_t n, double mu, double rstd,
-                             double *restrict gw, double *restrict gb)
-{
-    double a1[LANES] = {0}, a2[LANES] = {0};
-    int64_t i = 0, m = n - n % LANES;
-    for (i = 0; i < m; i += LANES)
-        for (int k = 0; k < LANES; k++) {
-            double gi = g[i + k], xh = (x[i + k] - mu) * rstd;
-            a1[k] += gi * w[i + k];
-            a2[k] += gi * w[i + k] * xh;
-        }
-    double m1 = sum_lanes(a1), m2 = sum_lanes(a2);
-    for (; i < n; i++) {
-        double gi = g[i], xh = (x[i] - mu) * rstd;
-        m1 += gi * w[i];
-        m2 += gi * w[i] * xh;
-    }
-    m1 /= (double)n;
-    m2 /= (double)n;
-    for (i = 0; i < n; i++) {
-        double gi = g[i], xh = (x[i] - mu) * rstd;
-        gw[i] += gi * xh;
-        gb[i] += gi;
-        gx[i] = (float)(rstd * (gi * w[i] - m1 - xh * m2));
-    }
-}
-
 static tg_tensor *layer_norm_forward(tg_op_ctx *c)
 {
     const ln_params *p = c->params;
@@ -249,9 +174,9 @@ static tg_tensor *layer_norm_forward(tg_op_ctx *c)
     for (int64_t r = 0; r < rows; r++) {
         size_t at = (size_t)(r * n) * es;
         if (f32 && w != NULL && b != NULL)
-            forward_row_f32((const float *)(const void *)(xs + at), w, b,
-                            (float *)(void *)(ys + at), n, p->eps, &s->mu[r],
-                            &s->rstd[r]);
+            tg__ln_forward_row_f32(
+                (const float *)(const void *)(xs + at), w, b,
+                (float *)(void *)(ys + at), n, p->eps, &s->mu[r], &s->rstd[r]);
         else
             forward_row(xs + at, w, b, ys + at, f32, n, p->eps, &s->mu[r],
                         &s->rstd[r]);
@@ -316,10 +241,11 @@ static int layer_norm_backward(tg_op_ctx *c, const tg_tensor *y,
     for (int64_t r = 0; r < rows; r++) {
         size_t at = (size_t)(r * n) * es;
         if (fast)
-            backward_row_f32((const float *)(const void *)(xs + at),
-                             (const float *)(const void *)(gs + at), w,
-                             (float *)(void *)(gxs + at), n, s->mu[r],
-                             s->rstd[r], acc, acc + n);
+            tg__ln_backward_row_f32(
+                (const float *)(const void *)(xs + at),
+                (const float *)(const void *)(gs + at), w,
+                (float *)(void *)(gxs + at), n, s->mu[r], s->rstd[r], acc,
+                acc + n);
         else
             backward_row(xs + at, gs + at, w, gxs ? gxs + at : NULL, f32, n,
                          s->mu[r], s->rstd[r], gw ? acc : NULL,
