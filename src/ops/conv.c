@@ -228,10 +228,14 @@ static int geom_of(int nsp, enum conv_kind k, const conv_params *p,
     return k == CONV ? TG_OK : check_gy(nsp, g, gy);
 }
 
-/* Scratch for one im2col matrix, from the tape's arena. */
-static void *col_scratch(tg_tape *t, tg_dtype dt, const tg__conv_geom *g)
+/* Scratch for the im2col matrices of *slots chunks at once (as many as
+ * there are threads to run them), from the tape's arena. */
+static void *col_scratch(tg_tape *t, tg_dtype dt, const tg__conv_geom *g,
+                         int64_t *slots)
 {
-    return tg_tape_alloc(t, (size_t)tg__conv_scratch_elems(g) * tg_dtype_size(dt));
+    *slots = tg__conv_slots(g, tg_num_threads());
+    return tg_tape_alloc(t, (size_t)tg__conv_scratch_elems(g, *slots) *
+                                tg_dtype_size(dt));
 }
 
 /* An output of the given 4-d shape, in the rank of nsp. */
@@ -242,18 +246,20 @@ static tg_tensor *empty4(tg_tape *t, tg_dtype dt, int nsp, int64_t a,
     return nsp == 2 ? tg_empty(t, dt, 4, s) : tg_empty(t, dt, 3, s3);
 }
 
-/* Runs kind k on (a, b) into out; col is scratch. */
+/* Runs kind k on (a, b) into out; col is scratch for `slots` chunks. */
 static void run(enum conv_kind k, tg_dtype dt, const tg__conv_geom *g,
                 const tg_tensor *a, const tg_tensor *b, const tg_tensor *bias,
-                tg_tensor *out, void *col)
+                tg_tensor *out, void *col, int64_t slots)
 {
     if (k == CONV)
         tg__conv_forward(dt, g, a->data, b->data,
-                         bias != NULL ? bias->data : NULL, out->data, col);
+                         bias != NULL ? bias->data : NULL, out->data, col,
+                         slots);
     else if (k == INPUT_GRAD)
-        tg__conv_input_grad(dt, g, a->data, b->data, out->data, col);
+        tg__conv_input_grad(dt, g, a->data, b->data, out->data, col, slots);
     else
-        tg__conv_weight_grad(dt, g, a->data, b->data, out->data, col, false);
+        tg__conv_weight_grad(dt, g, a->data, b->data, out->data, col, slots,
+                             false);
 }
 
 /* Makes the result of kind k for geometry g. */
@@ -289,10 +295,11 @@ static tg_tensor *forward_kind(tg_op_ctx *c, enum conv_kind k)
     }
     tg_dtype dt = c->in[0]->dtype;
     tg_tensor *y = result_of(c->tape, dt, nsp, k, &g);
-    void *col = y != NULL ? col_scratch(c->tape, dt, &g) : NULL;
+    int64_t slots = 1;
+    void *col = y != NULL ? col_scratch(c->tape, dt, &g, &slots) : NULL;
     if (col == NULL)
         return NULL;
-    run(k, dt, &g, c->in[0], c->in[1], bias, y, col);
+    run(k, dt, &g, c->in[0], c->in[1], bias, y, col, slots);
     if (k == CONV && tg__conv_col_kept(dt, &g))
         c->saved = col; /* x's im2col, for the weight gradient */
     return y;
@@ -342,18 +349,20 @@ static int backward_kind(tg_op_ctx *c, const tg_tensor *gy,
     (void)geom_of(nsp, k, c->params, c->in, &g); /* forward succeeded */
     tg_dtype dt = gy->dtype;
     void *col = NULL;
+    int64_t slots = 1;
     for (int i = 0; i < 2; i++) {
         if (gx[i] == NULL)
             continue;
         grad_rule r = rule_for(k, i, c->in, gy);
         if (k == CONV && i == 1 && c->saved != NULL) { /* forward's im2col */
             tg__conv_weight_grad(dt, &g, r.a->data, r.b->data, gx[1]->data,
-                                 c->saved, true);
+                                 c->saved, 1, true);
             continue;
         }
-        if (col == NULL && (col = col_scratch(c->tape, dt, &g)) == NULL)
+        if (col == NULL &&
+            (col = col_scratch(c->tape, dt, &g, &slots)) == NULL)
             return tg_last_status();
-        run(r.kind, dt, &g, r.a, r.b, NULL, gx[i], col);
+        run(r.kind, dt, &g, r.a, r.b, NULL, gx[i], col, slots);
     }
     if (c->n == 3 && gx[2] != NULL)
         tg__conv_bias_grad(dt, &g, gy->data, gx[2]->data);

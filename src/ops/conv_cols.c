@@ -96,28 +96,47 @@ tg__conv_geom tg__conv_guarded(tg_dtype dt, const tg__conv_geom *g,
     return r;
 }
 
-/* dst[j] = src[j * stride] for j < n (a loop: the runs are short). */
-static void copy_run(tg_dtype dt, void *dst, const void *src, int64_t stride,
-                     int64_t n)
+/* dst[j] = src[j * stride] for j < n (a loop: the runs are short). The
+ * buffers never overlap (restrict), so the loops vectorise. */
+static void copy_run(tg_dtype dt, void *restrict dst, const void *restrict src,
+                     int64_t stride, int64_t n)
 {
-    if (dt == TG_F32)
+    if (dt == TG_F32) {
+        float *restrict d = dst;
+        const float *restrict a = src;
+        if (stride == 1)
+            for (int64_t j = 0; j < n; j++)
+                d[j] = a[j];
+        else
+            for (int64_t j = 0; j < n; j++)
+                d[j] = a[j * stride];
+    } else {
+        double *restrict d = dst;
+        const double *restrict a = src;
         for (int64_t j = 0; j < n; j++)
-            ((float *)dst)[j] = ((const float *)src)[j * stride];
-    else
-        for (int64_t j = 0; j < n; j++)
-            ((double *)dst)[j] = ((const double *)src)[j * stride];
+            d[j] = a[j * stride];
+    }
 }
 
 /* dst[j * stride] += src[j] for j < n. */
-static void add_run(tg_dtype dt, void *dst, int64_t stride, const void *src,
-                    int64_t n)
+static void add_run(tg_dtype dt, void *restrict dst, int64_t stride,
+                    const void *restrict src, int64_t n)
 {
-    if (dt == TG_F32)
+    if (dt == TG_F32) {
+        float *restrict d = dst;
+        const float *restrict a = src;
+        if (stride == 1)
+            for (int64_t j = 0; j < n; j++)
+                d[j] += a[j];
+        else
+            for (int64_t j = 0; j < n; j++)
+                d[j * stride] += a[j];
+    } else {
+        double *restrict d = dst;
+        const double *restrict a = src;
         for (int64_t j = 0; j < n; j++)
-            ((float *)dst)[j * stride] += ((const float *)src)[j];
-    else
-        for (int64_t j = 0; j < n; j++)
-            ((double *)dst)[j * stride] += ((const double *)src)[j];
+            d[j * stride] += a[j];
+    }
 }
 
 static unsigned char *byte_at(const void *p, int64_t elems, size_t es)

@@ -21,6 +21,7 @@
 #include "ops/conv_cols.h"
 
 #include "tensor/gemm.h"
+#include "tensor/pool.h"
 
 #include <string.h>
 
@@ -80,16 +81,33 @@ static void gemm(tg_dtype dt, bool ta, bool tb, int64_t m, int64_t n,
  * cache), at least 1. */
 #define TG__CONV_COL_LIMIT ((int64_t)1 << 17)
 
+/* The pitch the scratch is sized for: the wide one when the shape allows
+ * it, even when narrow, so the scratch made for wide columns holds narrow
+ * ones. */
+static int64_t max_pitch(const tg__conv_geom *g)
+{
+    return tg__conv_wide_shape(g) ? (g->oh - 1) * g->w + g->ow : g->oh * g->ow;
+}
+
+static int64_t taps(const tg__conv_geom *g) { return g->c / g->g * g->kh * g->kw; }
+
 int64_t tg__conv_chunk(const tg__conv_geom *g)
 {
-    /* The wide pitch when the shape allows it, even when narrow: the same
-     * samples per chunk, so the scratch made for the wide columns holds
-     * the narrow ones. */
-    int64_t pitch = tg__conv_wide_shape(g) ? (g->oh - 1) * g->w + g->ow
-                                  : g->oh * g->ow;
-    int64_t per = (g->c / g->g * g->kh * g->kw + g->o / g->g) * pitch;
+    int64_t per = (taps(g) + g->o / g->g) * max_pitch(g);
     int64_t nb = TG__CONV_COL_LIMIT / (per > 0 ? per : 1);
     return nb < 1 ? 1 : nb > g->n ? g->n : nb;
+}
+
+static int64_t chunks_of(const tg__conv_geom *g)
+{
+    int64_t c = tg__conv_chunk(g);
+    return (g->n + c - 1) / c;
+}
+
+int64_t tg__conv_slots(const tg__conv_geom *g, int threads)
+{
+    int64_t n = chunks_of(g);
+    return threads < n ? (threads < 1 ? 1 : threads) : n;
 }
 
 bool tg__conv_col_kept(tg_dtype dt, const tg__conv_geom *g)
@@ -98,110 +116,144 @@ bool tg__conv_col_kept(tg_dtype dt, const tg__conv_geom *g)
            !tg__conv_direct_ok(dt, g);
 }
 
-int64_t tg__conv_scratch_elems(const tg__conv_geom *g)
+/*
+ * The scratch: `slots` slots, each a col (K x nb P) and a group's output
+ * rows t (o/g x nb P), one per thread at work; then, for the weight
+ * gradient, each chunk's own gwt (g blocks of K x o/g), summed in chunk
+ * order at the end so that the sum does not depend on who made which.
+ */
+static int64_t slot_elems(const tg__conv_geom *g)
 {
-    int64_t nb = tg__conv_chunk(g), P = tg__conv_pitch(g);
-    int64_t K = g->c / g->g * g->kh * g->kw;
-    /* col, a group's output rows, and the weight gradient transposed. */
-    int64_t cols = nb * P * (K + g->o / g->g) + K * g->o;
+    return tg__conv_chunk(g) * max_pitch(g) * (taps(g) + g->o / g->g);
+}
+
+int64_t tg__conv_scratch_elems(const tg__conv_geom *g, int64_t slots)
+{
+    int64_t cols = slots * slot_elems(g) + chunks_of(g) * taps(g) * g->o;
     int64_t direct = tg__conv_direct_scratch(g);
     return direct > cols ? direct : cols;
 }
 
-/* The parts of the scratch: col (K x nb P), then t (o/g x nb P), then
- * for the weight gradient gwt (g blocks of K x o/g). */
-static void *rows_of(tg_dtype dt, const tg__conv_geom *g, void *scratch)
+/* One call's operands and scratch, for the chunks run by each slot. */
+typedef struct conv_job {
+    tg_dtype dt;
+    const tg__conv_geom *g;
+    const void *x, *w, *bias, *gy; /* those of the call */
+    void *out;                     /* y, gx, or the per-chunk gwt */
+    void *scratch;
+    int64_t slots;
+    bool col_ready;
+    void (*chunk)(const struct conv_job *j, int64_t n0, int64_t nb,
+                  int64_t ci, void *col, void *t);
+} conv_job;
+
+/* Slot s runs chunks s, s + slots, s + 2 slots, ... in its own part of
+ * the scratch. Each chunk writes only its samples' outputs (or its own
+ * gwt), so what is computed does not depend on the number of slots. */
+static void slots_part(void *ctx, int64_t begin, int64_t end)
 {
-    int64_t K = g->c / g->g * g->kh * g->kw;
-    return at_mut(scratch, K * tg__conv_chunk(g) * tg__conv_pitch(g),
-                  tg_dtype_size(dt));
-}
-static void *gwt_of(tg_dtype dt, const tg__conv_geom *g, void *scratch)
-{
-    return at_mut(rows_of(dt, g, scratch),
-                  g->o / g->g * tg__conv_chunk(g) * tg__conv_pitch(g),
-                  tg_dtype_size(dt));
+    const conv_job *j = ctx;
+    const tg__conv_geom *g = j->g;
+    size_t es = tg_dtype_size(j->dt);
+    int64_t chunk = tg__conv_chunk(g), nch = chunks_of(g);
+    for (int64_t s = begin; s < end; s++) {
+        void *col = at_mut(j->scratch, s * slot_elems(g), es);
+        void *t = at_mut(col, taps(g) * chunk * max_pitch(g), es);
+        for (int64_t ci = s; ci < nch; ci += j->slots) {
+            int64_t n0 = ci * chunk;
+            int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk;
+            j->chunk(j, n0, nb, ci, col, t);
+        }
+    }
 }
 
-/* gw (o/g x K per group) = gwt (K x o/g per group) transposed. */
-static void untranspose(tg_dtype dt, const tg__conv_geom *g, const void *gwt,
-                        void *gw)
+/* With one slot the chunks run here, and the gemm and im2col inside may
+ * still use the pool; with more, each slot is one part of the pool's
+ * work and what runs inside it runs on its thread. */
+static void run_slots(conv_job *j)
 {
-    int64_t og = g->o / g->g, K = g->c / g->g * g->kh * g->kw;
-    for (int64_t gi = 0; gi < g->g; gi++)
-        for (int64_t o = 0; o < og; o++)
-            for (int64_t k = 0; k < K; k++) {
-                int64_t src = gi * K * og + k * og + o, dst = (gi * og + o) * K + k;
-                if (dt == TG_F32)
-                    ((float *)gw)[dst] = ((const float *)gwt)[src];
-                else
-                    ((double *)gw)[dst] = ((const double *)gwt)[src];
-            }
+    if (j->slots <= 1)
+        slots_part(j, 0, 1);
+    else
+        tg__parallel_for(j->slots, 1, 1, slots_part, j);
 }
 
-static void add_bias(tg_dtype dt, const tg__conv_geom *g, const void *bias,
-                     void *y)
+static void add_bias(const conv_job *j, int64_t n0, int64_t nb)
 {
+    const tg__conv_geom *g = j->g;
     int64_t P = g->oh * g->ow;
-    for (int64_t n = 0; n < g->n; n++)
+    for (int64_t n = n0; n < n0 + nb; n++)
         for (int64_t o = 0; o < g->o; o++) {
             int64_t base = (n * g->o + o) * P;
-            if (dt == TG_F32) {
-                float *yr = (float *)y + base, b = ((const float *)bias)[o];
+            if (j->dt == TG_F32) {
+                float *yr = (float *)j->out + base;
+                float b = ((const float *)j->bias)[o];
                 for (int64_t i = 0; i < P; i++)
                     yr[i] += b;
             } else {
-                double *yr = (double *)y + base, b = ((const double *)bias)[o];
+                double *yr = (double *)j->out + base;
+                double b = ((const double *)j->bias)[o];
                 for (int64_t i = 0; i < P; i++)
                     yr[i] += b;
             }
         }
 }
 
-void tg__conv_forward(tg_dtype dt, const tg__conv_geom *g, const void *x,
-                      const void *w, const void *bias, void *y, void *scratch)
+static void forward_chunk(const conv_job *j, int64_t n0, int64_t nb,
+                          int64_t ci, void *col, void *t)
 {
-    size_t es = tg_dtype_size(dt);
-    int64_t og = g->o / g->g, P = tg__conv_pitch(g);
-    int64_t K = g->c / g->g * g->kh * g->kw, chunk = tg__conv_chunk(g);
+    const tg__conv_geom *g = j->g;
+    size_t es = tg_dtype_size(j->dt);
+    int64_t og = g->o / g->g, K = taps(g), P = tg__conv_pitch(g);
+    (void)ci;
+    for (int64_t gi = 0; gi < g->g; gi++) {
+        tg__conv_im2col(j->dt, g, j->x, n0, nb, gi, col);
+        gemm(j->dt, false, false, og, nb * P, K, at(j->w, gi * og * K, es), K,
+             col, nb * P, false, t, nb * P);
+        shuffle(j->dt, g, n0, nb, gi, j->out, t, false);
+    }
+    if (j->bias != NULL)
+        add_bias(j, n0, nb);
+}
+
+void tg__conv_forward(tg_dtype dt, const tg__conv_geom *g, const void *x,
+                      const void *w, const void *bias, void *y, void *scratch,
+                      int64_t slots)
+{
     if (tg__conv_direct_ok(dt, g)) {
         tg__conv_direct_forward(g, x, w, bias, y, scratch);
         return;
     }
-    void *t = rows_of(dt, g, scratch);
-    for (int64_t n0 = 0; n0 < g->n; n0 += chunk) {
-        int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk;
-        for (int64_t gi = 0; gi < g->g; gi++) {
-            tg__conv_im2col(dt, g, x, n0, nb, gi, scratch);
-            gemm(dt, false, false, og, nb * P, K, at(w, gi * og * K, es), K,
-                 scratch, nb * P, false, t, nb * P);
-            shuffle(dt, g, n0, nb, gi, y, t, false);
-        }
+    conv_job j = {dt, g, x, w, bias, NULL, y, scratch, slots, false,
+                  forward_chunk};
+    run_slots(&j);
+}
+
+static void input_grad_chunk(const conv_job *j, int64_t n0, int64_t nb,
+                             int64_t ci, void *col, void *t)
+{
+    const tg__conv_geom *g = j->g;
+    size_t es = tg_dtype_size(j->dt);
+    int64_t og = g->o / g->g, K = taps(g), P = tg__conv_pitch(g);
+    int64_t per = g->c * g->h * g->w;
+    (void)ci;
+    memset(at_mut(j->out, n0 * per, es), 0, (size_t)(nb * per) * es);
+    for (int64_t gi = 0; gi < g->g; gi++) {
+        shuffle(j->dt, g, n0, nb, gi, (void *)j->gy, t, true);
+        gemm(j->dt, true, false, K, nb * P, og, at(j->w, gi * og * K, es), K,
+             t, nb * P, false, col, nb * P);
+        tg__conv_col2im(j->dt, g, col, n0, nb, gi, j->out);
     }
-    if (bias != NULL)
-        add_bias(dt, g, bias, y);
 }
 
 void tg__conv_input_grad(tg_dtype dt, const tg__conv_geom *geom,
-                         const void *gy, const void *w, void *gx, void *scratch)
+                         const void *gy, const void *w, void *gx, void *scratch,
+                         int64_t slots)
 {
-    const tg__conv_geom gg = tg__conv_guarded(dt, geom, w, geom->o * (geom->c / geom->g)
-                                                      * geom->kh * geom->kw);
-    const tg__conv_geom *g = &gg;
-    size_t es = tg_dtype_size(dt);
-    int64_t og = g->o / g->g, P = tg__conv_pitch(g);
-    int64_t K = g->c / g->g * g->kh * g->kw, chunk = tg__conv_chunk(g);
-    void *t = rows_of(dt, g, scratch);
-    memset(gx, 0, (size_t)(g->n * g->c * g->h * g->w) * es);
-    for (int64_t n0 = 0; n0 < g->n; n0 += chunk) {
-        int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk;
-        for (int64_t gi = 0; gi < g->g; gi++) {
-            shuffle(dt, g, n0, nb, gi, (void *)gy, t, true);
-            gemm(dt, true, false, K, nb * P, og, at(w, gi * og * K, es), K,
-                 t, nb * P, false, scratch, nb * P);
-            tg__conv_col2im(dt, g, scratch, n0, nb, gi, gx);
-        }
-    }
+    const tg__conv_geom g = tg__conv_guarded(dt, geom, w, geom->o * taps(geom));
+    conv_job j = {dt, &g, NULL, w, NULL, gy, gx, scratch, slots, false,
+                  input_grad_chunk};
+    run_slots(&j);
 }
 
 /*
@@ -210,33 +262,65 @@ void tg__conv_input_grad(tg_dtype dt, const tg__conv_geom *geom,
  * rows where they lie and packs only gy's few rows, where gw = gy_g @
  * col^T made it transpose all of col for a product o/g rows tall.
  */
+static void weight_grad_chunk(const conv_job *j, int64_t n0, int64_t nb,
+                              int64_t ci, void *col, void *t)
+{
+    const tg__conv_geom *g = j->g;
+    size_t es = tg_dtype_size(j->dt);
+    int64_t og = g->o / g->g, K = taps(g), P = tg__conv_pitch(g);
+    void *gwt = at_mut(j->out, ci * K * g->o, es);
+    for (int64_t gi = 0; gi < g->g; gi++) {
+        if (!j->col_ready)
+            tg__conv_im2col(j->dt, g, j->x, n0, nb, gi, col);
+        shuffle(j->dt, g, n0, nb, gi, (void *)j->gy, t, true);
+        gemm(j->dt, false, true, K, og, nb * P, col, nb * P, t, nb * P, false,
+             at_mut(gwt, gi * K * og, es), og);
+    }
+}
+
+/* gw (o/g x K per group) = the chunks' gwt (K x o/g per group) summed in
+ * chunk order, and turned round. */
+static void sum_chunks(tg_dtype dt, const tg__conv_geom *g, const void *gwt,
+                       void *gw)
+{
+    int64_t og = g->o / g->g, K = taps(g), nch = chunks_of(g);
+    for (int64_t gi = 0; gi < g->g; gi++)
+        for (int64_t o = 0; o < og; o++)
+            for (int64_t k = 0; k < K; k++) {
+                int64_t src = gi * K * og + k * og + o, dst = (gi * og + o) * K + k;
+                if (dt == TG_F32) {
+                    float sum = 0;
+                    for (int64_t c = 0; c < nch; c++)
+                        sum += ((const float *)gwt)[c * K * g->o + src];
+                    ((float *)gw)[dst] = sum;
+                } else {
+                    double sum = 0;
+                    for (int64_t c = 0; c < nch; c++)
+                        sum += ((const double *)gwt)[c * K * g->o + src];
+                    ((double *)gw)[dst] = sum;
+                }
+            }
+}
+
 void tg__conv_weight_grad(tg_dtype dt, const tg__conv_geom *geom,
                           const void *x, const void *gy, void *gw,
-                          void *scratch, bool col_ready)
+                          void *scratch, int64_t slots, bool col_ready)
 {
     if (tg__conv_direct_ok(dt, geom)) {
         tg__conv_direct_weight_grad(geom, x, gy, gw, scratch);
         return;
     }
-    const tg__conv_geom gg = tg__conv_guarded(dt, geom, x, geom->n * geom->c * geom->h
-                                                      * geom->w);
-    const tg__conv_geom *g = &gg;
-    col_ready = col_ready && !g->narrow; /* forward's columns were wide */
-    size_t es = tg_dtype_size(dt);
-    int64_t og = g->o / g->g, P = tg__conv_pitch(g);
-    int64_t K = g->c / g->g * g->kh * g->kw, chunk = tg__conv_chunk(g);
-    void *t = rows_of(dt, g, scratch), *gwt = gwt_of(dt, g, scratch);
-    for (int64_t n0 = 0; n0 < g->n; n0 += chunk) {
-        int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk;
-        for (int64_t gi = 0; gi < g->g; gi++) {
-            if (!col_ready)
-                tg__conv_im2col(dt, g, x, n0, nb, gi, scratch);
-            shuffle(dt, g, n0, nb, gi, (void *)gy, t, true);
-            gemm(dt, false, true, K, og, nb * P, scratch, nb * P, t, nb * P,
-                 n0 > 0, at_mut(gwt, gi * K * og, es), og);
-        }
-    }
-    untranspose(dt, g, gwt, gw);
+    const tg__conv_geom g = tg__conv_guarded(dt, geom, x, geom->n * geom->c *
+                                                           geom->h * geom->w);
+    /* The forward's columns (one chunk, in slot 0) were wide. */
+    col_ready = col_ready && !g.narrow;
+    if (col_ready)
+        slots = 1;
+    void *gwt = at_mut(scratch, slots * slot_elems(&g), tg_dtype_size(dt));
+    conv_job j = {dt, &g, x, NULL, NULL, gy, gwt, scratch, slots, col_ready,
+                  weight_grad_chunk};
+    run_slots(&j);
+    sum_chunks(dt, &g, gwt, gw);
 }
 
 void tg__conv_bias_grad(tg_dtype dt, const tg__conv_geom *g, const void *gy,
