@@ -14,23 +14,23 @@
  *                   (one accumulator per p, q for two kernel rows p at a
  *                   time, lanes summed at the end)
  *
+ * With AVX-512 allowed on the calling thread, conv_direct_avx512.c's
+ * loops (16 lanes, 32 registers) run instead of these.
+ *
  * Every output element is summed in one fixed order whatever the thread
  * count: the forward splits samples, the weight gradient output channels.
  * Without AVX2 + FMA (or with tg__gemm_limit_isa below 1) conv_kernel.c
  * keeps im2col + gemm.
  */
-#include "ops/conv_kernel.h"
+#include "ops/conv_direct.h"
 
 #include "tensor/gemm.h"
 #include "tensor/pool.h"
 
 #include <string.h>
 
-#if defined(__GNUC__) && defined(__x86_64__)
-#define TG__DIRECT_X86 1
+#if TG__DIRECT_X86
 #include <immintrin.h>
-#else
-#define TG__DIRECT_X86 0
 #endif
 
 /* Output columns per block, and the widest kernel the weight gradient's
@@ -74,6 +74,7 @@ typedef struct direct_job {
     const tg__conv_geom *g;
     const float *x, *w, *bias, *gy;
     float *y, *gw, *xp;
+    bool avx512; /* the caller's instruction set, for every worker */
 } direct_job;
 
 static void pad_part(void *ctx, int64_t begin, int64_t end)
@@ -228,8 +229,16 @@ DIRECT_ATTR static void wgrad_channel(const direct_job *j, int64_t o)
 static void fwd_part(void *ctx, int64_t begin, int64_t end)
 {
 #if TG__DIRECT_X86
+    const direct_job *j = ctx;
+    const tg__conv_geom *g = j->g;
+    int64_t wp = wp_of(g), plane = hp_of(g) * wp;
     for (int64_t s = begin; s < end; s++)
-        fwd_sample(ctx, s);
+        if (j->avx512)
+            tg__conv_direct512_fwd_sample(g, j->xp + s * plane, wp, j->w,
+                                          j->bias,
+                                          j->y + s * g->o * g->oh * g->ow);
+        else
+            fwd_sample(j, s);
 #else
     (void)ctx, (void)begin, (void)end;
 #endif
@@ -238,8 +247,13 @@ static void fwd_part(void *ctx, int64_t begin, int64_t end)
 static void wgrad_part(void *ctx, int64_t begin, int64_t end)
 {
 #if TG__DIRECT_X86
+    const direct_job *j = ctx;
     for (int64_t o = begin; o < end; o++)
-        wgrad_channel(ctx, o);
+        if (j->avx512)
+            tg__conv_direct512_wgrad_channel(j->g, j->xp, wp_of(j->g), j->gy,
+                                             o, j->gw);
+        else
+            wgrad_channel(j, o);
 #else
     (void)ctx, (void)begin, (void)end;
 #endif
@@ -264,7 +278,8 @@ void tg__conv_direct_forward(const tg__conv_geom *g, const float *x,
                              const float *w, const float *bias, float *y,
                              float *scratch)
 {
-    direct_job j = {g, x, w, bias, NULL, y, NULL, scratch};
+    direct_job j = {g, x, w, bias, NULL, y, NULL, scratch,
+                    tg__gemm_isa() >= 2};
     pad_all(&j);
     tg__parallel_for(g->n, 1, min_samples(g), fwd_part, &j);
 }
@@ -272,7 +287,8 @@ void tg__conv_direct_forward(const tg__conv_geom *g, const float *x,
 void tg__conv_direct_weight_grad(const tg__conv_geom *g, const float *x,
                                  const float *gy, float *gw, float *scratch)
 {
-    direct_job j = {g, x, NULL, NULL, gy, NULL, gw, scratch};
+    direct_job j = {g, x, NULL, NULL, gy, NULL, gw, scratch,
+                    tg__gemm_isa() >= 2};
     pad_all(&j);
     int64_t per = g->n * g->oh * g->ow * g->kh * g->kw;
     tg__parallel_for(g->o, 1, per >= ((int64_t)1 << 16) ? 1 : g->o, wgrad_part,

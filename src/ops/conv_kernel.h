@@ -26,25 +26,38 @@ typedef struct tg__conv_geom {
 } tg__conv_geom;
 
 /* Samples side by side in one product (col is (c / g) kh kw rows by that
- * many times oh ow columns), and the scratch every call below needs, in
- * elements of the dtype: col and a group's o / g output rows, at most 128K
- * unless one sample alone needs more, or the direct kernel's padded
- * samples (below) if that is more. */
+ * many times oh ow columns): as many as keep col and a group's o / g
+ * output rows under 128K elements, at least 1. The batch is cut into
+ * chunks of that many samples. */
 int64_t tg__conv_chunk(const tg__conv_geom *g);
-int64_t tg__conv_scratch_elems(const tg__conv_geom *g);
+/* How many chunks run at once on `threads` threads (tg_num_threads()):
+ * each of these slots has its own part of the scratch. */
+int64_t tg__conv_slots(const tg__conv_geom *g, int threads);
+/* The scratch every call below needs for that many slots, in elements of
+ * the dtype: per slot col and a group's output rows, and a weight
+ * gradient per chunk; or the direct kernel's padded samples (below) if
+ * that is more. */
+int64_t tg__conv_scratch_elems(const tg__conv_geom *g, int64_t slots);
 
+/*
+ * The three convolutions. Results are bit for bit the same for any slots
+ * and thread count: each chunk writes only its own samples, and the
+ * weight gradient sums the chunks' parts in chunk order.
+ */
 /* y = conv(x, w) (+ bias unless NULL); y is written, not added to. */
 void tg__conv_forward(tg_dtype dt, const tg__conv_geom *g, const void *x,
-                      const void *w, const void *bias, void *y, void *scratch);
+                      const void *w, const void *bias, void *y, void *scratch,
+                      int64_t slots);
 /* gx = the transposed convolution of gy with w (x's shape); written. */
 void tg__conv_input_grad(tg_dtype dt, const tg__conv_geom *g, const void *gy,
-                         const void *w, void *gx, void *scratch);
+                         const void *w, void *gx, void *scratch,
+                         int64_t slots);
 /* gw = the correlation of x with gy (w's shape); written. col_ready: the
  * scratch already holds x's im2col, as tg__conv_forward left it when
  * tg__conv_col_kept (one group, one chunk), so it is not made again. */
 void tg__conv_weight_grad(tg_dtype dt, const tg__conv_geom *g, const void *x,
                           const void *gy, void *gw, void *scratch,
-                          bool col_ready);
+                          int64_t slots, bool col_ready);
 /* Whether the scratch of tg__conv_forward holds all of x's im2col after
  * the call (one group, all samples in one chunk, not the direct kernel). */
 bool tg__conv_col_kept(tg_dtype dt, const tg__conv_geom *g);

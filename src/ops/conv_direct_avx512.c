@@ -1,0 +1,162 @@
+/*
+ * conv_direct_avx512.c — the AVX-512 loops of the direct one-channel
+ * kernel (conv_direct.c says what it computes and how the samples are
+ * padded). The maths is the same as the AVX2 loops there; what changes is
+ * the width: a vector holds 16 floats, and there are 32 registers.
+ *
+ *     forward:      y[o][i][j] = b[o] + sum_pq w[o][p][q] xp[i+p][j+q]
+ *                   8 rows of 16 columns of y at a time (8 accumulators,
+ *                   enough to hide the latency of two FMA pipes);
+ *     weight grad:  gw[o][p][q] = sum_n,i,j gy[o][i][j] xp[i+p][j+q]
+ *                   up to 4 kernel rows at a time (NP KW <= 28 of the 32
+ *                   registers), so gy is read once per 4 kernel rows.
+ *
+ * A row's last piece is masked (lanes past ow are neither read from gy
+ * nor stored to y), so LeNet's 28 columns take 2 vectors where AVX2 took
+ * 4. Each output is summed in one fixed order, the same for any number
+ * of threads; the order differs from the AVX2 loops', as the gemm's does
+ * between instruction sets.
+ */
+#include "ops/conv_direct.h"
+
+#if TG__DIRECT_X86
+#include <immintrin.h>
+
+#define D512_ATTR __attribute__((target("avx512f,avx2,fma")))
+#define D512_INLINE inline __attribute__((always_inline))
+
+/* Lanes [0, n) of a 16-lane vector, n <= 16. */
+D512_ATTR static D512_INLINE __mmask16 lanes(int64_t n)
+{
+    return (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1u);
+}
+
+/* Rows i0 .. i0 + NR - 1 of output channel o, columns j0 .. j0 + 15,
+ * into yo (rows ow long). Inlined with NR a constant. */
+D512_ATTR static D512_INLINE void
+fwd_block(const tg__conv_geom *g, const float *xp, int64_t wp,
+          const float *wo, float b, float *yo, int64_t i0, const int NR,
+          int64_t j0)
+{
+    __m512 acc[8];
+    for (int r = 0; r < NR; r++)
+        acc[r] = _mm512_set1_ps(b);
+    for (int64_t p = 0; p < g->kh; p++)
+        for (int64_t q = 0; q < g->kw; q++) {
+            __m512 wv = _mm512_set1_ps(wo[p * g->kw + q]);
+            const float *xr = xp + (i0 + p) * wp + j0 + q;
+            for (int r = 0; r < NR; r++, xr += wp)
+                acc[r] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(xr), acc[r]);
+        }
+    __mmask16 m = lanes(g->ow - j0);
+    for (int r = 0; r < NR; r++)
+        _mm512_mask_storeu_ps(yo + (i0 + r) * g->ow + j0, m, acc[r]);
+}
+
+D512_ATTR void tg__conv_direct512_fwd_sample(const tg__conv_geom *g,
+                                             const float *xp, int64_t wp,
+                                             const float *w, const float *bias,
+                                             float *y)
+{
+    int64_t taps = g->kh * g->kw;
+    for (int64_t o = 0; o < g->o; o++) {
+        float b = bias != NULL ? bias[o] : 0.0f;
+        float *yo = y + o * g->oh * g->ow;
+        const float *wo = w + o * taps;
+        for (int64_t j0 = 0; j0 < g->ow; j0 += 16) {
+            int64_t i0 = 0;
+            for (; i0 + 8 <= g->oh; i0 += 8)
+                fwd_block(g, xp, wp, wo, b, yo, i0, 8, j0);
+            for (; i0 + 4 <= g->oh; i0 += 4)
+                fwd_block(g, xp, wp, wo, b, yo, i0, 4, j0);
+            for (; i0 < g->oh; i0++)
+                fwd_block(g, xp, wp, wo, b, yo, i0, 1, j0);
+        }
+    }
+}
+
+/* gw[o][p + r][q] for r < NP and q < KW, over every sample: NP KW
+ * accumulators, each piece of gy loaded once for all of them. Inlined
+ * with NP and KW constants, so the accumulators stay in registers. */
+D512_ATTR static D512_INLINE void
+wgrad_rows(const tg__conv_geom *g, const float *xp, int64_t wp,
+           const float *gy, int64_t o, float *gw, int64_t p, const int NP,
+           const int KW)
+{
+    int64_t plane = (g->oh + g->kh - 1) * wp;
+    int64_t full = g->ow / 16 * 16;
+    __mmask16 tail = lanes(g->ow - full);
+    __m512 acc[4][8];
+    for (int r = 0; r < NP; r++)
+        for (int q = 0; q < KW; q++)
+            acc[r][q] = _mm512_setzero_ps();
+    for (int64_t s = 0; s < g->n; s++) {
+        const float *gyo = gy + (s * g->o + o) * g->oh * g->ow;
+        const float *xs = xp + s * plane + p * wp;
+        for (int64_t i = 0; i < g->oh; i++) {
+            const float *gr = gyo + i * g->ow, *xr = xs + i * wp;
+            for (int64_t j0 = 0; j0 < full; j0 += 16) {
+                __m512 gv = _mm512_loadu_ps(gr + j0);
+                for (int r = 0; r < NP; r++)
+                    for (int q = 0; q < KW; q++)
+                        acc[r][q] = _mm512_fmadd_ps(
+                            gv, _mm512_loadu_ps(xr + r * wp + j0 + q),
+                            acc[r][q]);
+            }
+            if (full == g->ow)
+                continue;
+            /* The last piece: lanes past ow read 0 from gy AND from xp,
+             * so an inf in a column no output reads through tap q cannot
+             * reach gw[..][q] as 0 * inf. */
+            __m512 gv = _mm512_maskz_loadu_ps(tail, gr + full);
+            for (int r = 0; r < NP; r++)
+                for (int q = 0; q < KW; q++)
+                    acc[r][q] = _mm512_fmadd_ps(
+                        gv,
+                        _mm512_maskz_loadu_ps(tail, xr + r * wp + full + q),
+                        acc[r][q]);
+        }
+    }
+    for (int r = 0; r < NP; r++)
+        for (int q = 0; q < KW; q++)
+            gw[(o * g->kh + p + r) * g->kw + q] =
+                _mm512_reduce_add_ps(acc[r][q]);
+}
+
+/* Kernel rows 4 at a time while 4 KW accumulators fit (KW <= 7), else 3,
+ * then one at a time. */
+D512_ATTR static D512_INLINE void
+wgrad_kw(const tg__conv_geom *g, const float *xp, int64_t wp,
+         const float *gy, int64_t o, float *gw, const int KW)
+{
+    int64_t p = 0;
+    if (KW <= 7)
+        for (; p + 4 <= g->kh; p += 4)
+            wgrad_rows(g, xp, wp, gy, o, gw, p, 4, KW);
+    else
+        for (; p + 3 <= g->kh; p += 3)
+            wgrad_rows(g, xp, wp, gy, o, gw, p, 3, KW);
+    for (; p < g->kh; p++)
+        wgrad_rows(g, xp, wp, gy, o, gw, p, 1, KW);
+}
+
+D512_ATTR void tg__conv_direct512_wgrad_channel(const tg__conv_geom *g,
+                                                const float *xp, int64_t wp,
+                                                const float *gy, int64_t o,
+                                                float *gw)
+{
+    switch (g->kw) {
+    case 1: wgrad_kw(g, xp, wp, gy, o, gw, 1); break;
+    case 2: wgrad_kw(g, xp, wp, gy, o, gw, 2); break;
+    case 3: wgrad_kw(g, xp, wp, gy, o, gw, 3); break;
+    case 4: wgrad_kw(g, xp, wp, gy, o, gw, 4); break;
+    case 5: wgrad_kw(g, xp, wp, gy, o, gw, 5); break;
+    case 6: wgrad_kw(g, xp, wp, gy, o, gw, 6); break;
+    case 7: wgrad_kw(g, xp, wp, gy, o, gw, 7); break;
+    default: wgrad_kw(g, xp, wp, gy, o, gw, 8); break;
+    }
+}
+#else
+/* ISO C wants a translation unit to declare something. */
+typedef int tg__conv_direct512_unused;
+#endif /* TG__DIRECT_X86 */
