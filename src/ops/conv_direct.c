@@ -154,8 +154,8 @@ static float hsum(const float v[8])
 
 /* gw[o][p + r][q] for r < NP (1 or 2 kernel rows) and q < KW, over every
  * sample: NP KW accumulators of 8 lanes, each piece of gy loaded once for
- * all of them. The last piece of a row is a masked load (lanes past ow
- * read as 0). Inlined with NP and KW constants, so the accumulators stay
+ * all of them. The last piece of a row is a masked load of gy and of x
+ * (lanes past ow read as 0). Inlined with NP and KW constants, so the accumulators stay
  * in registers. */
 DIRECT_ATTR static inline __attribute__((always_inline)) void
 wgrad_rows(const direct_job *j, int64_t o, int64_t p, const int NP,
@@ -177,13 +177,25 @@ wgrad_rows(const direct_job *j, int64_t o, int64_t p, const int NP,
         const float *xp = j->xp + s * plane + p * wp;
         for (int64_t i = 0; i < g->oh; i++) {
             const float *gr = gyo + i * g->ow, *xr = xp + i * wp;
-            for (int64_t j0 = 0; j0 < g->ow; j0 += 8) {
-                __m256 gv = j0 < full ? _mm256_loadu_ps(gr + j0)
-                                      : _mm256_maskload_ps(gr + j0, mask);
+            for (int64_t j0 = 0; j0 < full; j0 += 8) {
+                __m256 gv = _mm256_loadu_ps(gr + j0);
                 for (int r = 0; r < NP; r++)
                     for (int q = 0; q < KW; q++)
                         acc[r][q] = _mm256_fmadd_ps(
                             gv, _mm256_loadu_ps(xr + r * wp + j0 + q),
+                            acc[r][q]);
+            }
+            if (full < g->ow) {
+                /* The row's last piece: x is masked as well as gy, or an
+                 * inf past the row's end (the padding's right edge, the
+                 * next row) would give 0 * inf = NaN in taps that never
+                 * read it. */
+                __m256 gv = _mm256_maskload_ps(gr + full, mask);
+                for (int r = 0; r < NP; r++)
+                    for (int q = 0; q < KW; q++)
+                        acc[r][q] = _mm256_fmadd_ps(
+                            gv,
+                            _mm256_maskload_ps(xr + r * wp + full + q, mask),
                             acc[r][q]);
             }
         }
