@@ -15,17 +15,8 @@
  * tg__parallel_for in pool.h).
  *
  * How small a part may be, and whether to split at all, is measured on
- * the machine, not fixed: tg_set_num_threads(n > 1) times the hand-off to
- * the workers and one element of a streaming loop (calibrate), which sets
- * the elementwise part size (tg__elementwise_part); and each split call
- * is judged afterwards by the time it gained or lost against the caller
- * doing it alone (judge). When the losses outweigh the recent gains (the
- * other core is busy, so a worker descheduled while holding a part made
- * the caller wait), or a worker ran on the caller's own CPU, the next
- * calls run on the caller's thread alone for a stretch of time: 1 ms at
- * first, twice as long after each further stretch, up to 256 ms; then
- * the pool tries again. So a busy core costs a probe now and then, not
- * every call.
+ * the machine and decided in pool_policy.c; pool.c times the hand-off
+ * (calibrate) and reports each split call to it.
  *
  * Built without threads (meson -Dthreads=disabled), every call runs inline
  * and tg_set_num_threads accepts only 1.
@@ -36,6 +27,7 @@
 #include "tapegrad/base.h"
 
 #include "tensor/pool.h"
+#include "tensor/pool_policy.h"
 
 #include <stdatomic.h>
 
@@ -45,22 +37,6 @@ static atomic_int n_threads = 1;
 int tg_num_threads(void)
 {
     return atomic_load_explicit(&n_threads, memory_order_relaxed);
-}
-
-/* The elementwise part size and what the last calibration measured. */
-_Atomic int64_t tg__elementwise_part_value = (int64_t)1 << 16;
-static _Atomic double handoff_ns_measured, element_ns_measured;
-static _Atomic int64_t fallbacks;
-
-void tg__pool_calibration(double *handoff_ns, double *element_ns)
-{
-    *handoff_ns = atomic_load(&handoff_ns_measured);
-    *element_ns = atomic_load(&element_ns_measured);
-}
-
-int64_t tg__pool_fallbacks(void)
-{
-    return atomic_load_explicit(&fallbacks, memory_order_relaxed);
 }
 
 /* The part boundaries: part i of parts starts at an `align` multiple. */
@@ -86,7 +62,6 @@ static int parts_for(int64_t n, int64_t min_part, int threads)
 
 #include <pthread.h>
 #include <stdint.h>
-#include <time.h>
 #ifdef __linux__
 #include <sched.h>
 #endif
@@ -109,7 +84,8 @@ static struct {
     int parts;
     int next;                   /* the first part nobody has claimed */
     int64_t claimed_ns;         /* when a worker claimed its first part
-                                   of the job (now_ns); 0 until then */
+                                   of the job (tg__pool_now_ns); 0 until
+                                   then */
     int caller_cpu;             /* the CPU the job was posted from */
     /* A worker claimed a part of the job (or, for the next job, last
      * did) on the caller's CPU: it can only take turns with the caller
@@ -134,13 +110,6 @@ static struct {
  */
 #define SPIN_NS 50000
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -157,9 +126,9 @@ static void cpu_relax(void)
  * from the one it waits for. perf sched timehist of W4-2threads on this
  * KVM guest, other engineers' builds on CPU 1, showed exactly that for
  * whole seconds: caller and worker alternating on CPU 0 in slices of
- * 50-160 us, while the timing test in judge saw nothing wrong (the
- * caller's own part, timed by the wall clock, included the worker's
- * turns). So the pool asks. sched_getcpu is a vDSO call (tens of ns).
+ * 50-160 us, while pool_policy.c's judge saw nothing wrong (the caller's
+ * own part, timed by the wall clock, included the worker's turns). So
+ * the pool asks. sched_getcpu is a vDSO call (tens of ns).
  */
 static int current_cpu(void)
 {
@@ -173,10 +142,10 @@ static int current_cpu(void)
 /* Watch *gen for up to SPIN_NS while it still equals seen. */
 static void spin_while_same(_Atomic unsigned long *gen, unsigned long seen)
 {
-    int64_t until = now_ns() + SPIN_NS;
+    int64_t until = tg__pool_now_ns() + SPIN_NS;
     for (int i = 1; atomic_load_explicit(gen, memory_order_relaxed) == seen;
          i++)
-        if (i % 64 == 0 && now_ns() > until)
+        if (i % 64 == 0 && tg__pool_now_ns() > until)
             return;
         else
             cpu_relax();
@@ -186,10 +155,10 @@ static void spin_while_same(_Atomic unsigned long *gen, unsigned long seen)
  * is on the caller's CPU: then it can only finish while the caller sleeps. */
 static void spin_while_below(_Atomic int *count, int want)
 {
-    int64_t until = now_ns() + SPIN_NS;
+    int64_t until = tg__pool_now_ns() + SPIN_NS;
     for (int i = 1; atomic_load_explicit(count, memory_order_relaxed) < want;
          i++)
-        if (i % 64 == 0 && (now_ns() > until ||
+        if (i % 64 == 0 && (tg__pool_now_ns() > until ||
                             atomic_load_explicit(&pool.same_cpu,
                                                  memory_order_relaxed)))
             return;
@@ -239,7 +208,7 @@ static void *worker_main(void *arg)
             return NULL;
         }
         if (pool.claimed_ns == 0 && pool.next < pool.parts)
-            pool.claimed_ns = now_ns();
+            pool.claimed_ns = tg__pool_now_ns();
         if (pool.next < pool.parts && pool.caller_cpu >= 0 &&
             current_cpu() == pool.caller_cpu)
             atomic_store_explicit(&pool.same_cpu, true,
@@ -292,7 +261,7 @@ static void noop_part(void *ctx, int64_t begin, int64_t end)
  * busy. */
 static int64_t handoff_once(void)
 {
-    int64_t t0 = now_ns();
+    int64_t t0 = tg__pool_now_ns();
     pthread_mutex_lock(&pool.lock);
     pool.fn = noop_part;
     pool.ctx = NULL;
@@ -311,59 +280,7 @@ static int64_t handoff_once(void)
     while (atomic_load(&pool.finished) < pool.parts)
         pthread_cond_wait(&pool.done, &pool.lock);
     pthread_mutex_unlock(&pool.lock);
-    return now_ns() - t0;
-}
-
-/* The time of one element of y = 1.5 x + 0.5 over f32 data in the cache:
- * the cheapest elementwise loop there is (best of 5 runs of 64K). */
-static double element_ns(void)
-{
-    enum { N = 4096, REPEAT = 16 };
-    static float x[N], y[N];
-    for (int i = 0; i < N; i++)
-        x[i] = (float)i;
-    int64_t best = INT64_MAX;
-    for (int run = 0; run < 5; run++) {
-        int64_t t0 = now_ns();
-        for (int r = 0; r < REPEAT; r++) {
-            float *volatile out = y; /* each repeat stores again */
-            for (int i = 0; i < N; i++)
-                out[i] = 1.5f * x[i] + 0.5f;
-        }
-        int64_t t = now_ns() - t0;
-        best = t < best ? t : best;
-    }
-    return (double)(best > 0 ? best : 1) / (N * REPEAT);
-}
-
-static double element_cost_ns = 1.0; /* what element_ns measured */
-static double handoff_est_ns;         /* the current hand-off estimate */
-
-/* The elementwise part for the hand-off estimate: the power of two
- * (2^10 to 2^20) whose elements cost at least one hand-off. */
-static void set_part(void)
-{
-    int64_t part = (int64_t)1 << 10;
-    while (part < ((int64_t)1 << 20) &&
-           (double)part * element_cost_ns < handoff_est_ns)
-        part *= 2;
-    atomic_store_explicit(&tg__elementwise_part_value, part,
-                          memory_order_relaxed);
-    atomic_store(&handoff_ns_measured, handoff_est_ns);
-}
-
-/*
- * A hand-off seen in a split call (from posting to a worker's first
- * claim; or the caller's own time, a lower bound, when no worker came):
- * the estimate follows a lower value at once and a higher one slowly
- * (1/64 of the way per call), so one descheduled worker does not move
- * it far but a machine that stays loaded raises the part size.
- */
-static void observe_handoff(int64_t ns)
-{
-    double d = (double)ns - handoff_est_ns;
-    handoff_est_ns += d < 0 ? d : d / 64;
-    set_part();
+    return tg__pool_now_ns() - t0;
 }
 
 /*
@@ -384,85 +301,7 @@ static void calibrate(void)
         int64_t t = handoff_once();
         best = t < best ? t : best;
     }
-    element_cost_ns = element_ns();
-    handoff_est_ns = (double)best;
-    atomic_store(&element_ns_measured, element_cost_ns);
-    set_part();
-}
-
-/* ---- the adaptive fallback (guarded by pool.busy) */
-
-/*
- * Each split call is judged by what it gained: the time the caller alone
- * would have taken (its own time per part, times the parts) less the time
- * the call took. The gains are summed, up to CREDIT_MOST_NS banked; when
- * the sum falls below -LOSS_MOST_NS (the workers cost more than they
- * saved), calls run on the caller's thread alone for a stretch of time.
- * Judging by time, not by counting late calls: a worker that comes a
- * little late to a small call (the caller did every part) costs next to
- * nothing and no longer counts like one that, descheduled while holding
- * a part, made the caller wait a scheduler slice; and W5's thousands of
- * small calls a second do not each pay for a probe.
- *
- * A stretch (of time, not of calls: a probe that finds the other core
- * busy costs up to a scheduler slice, milliseconds, whatever the size of
- * the call) starts at 1 ms and doubles with each further stretch, up to
- * 256 ms: on a machine whose other core stays busy, a probe every 256 ms
- * costs about 1%. It goes back to 1 ms once the calls have banked
- * CREDIT_MOST_NS again. A worker on the caller's CPU (same_cpu) starts a
- * stretch at once: it can only take turns with the caller.
- */
-#define FALLBACK_FIRST_NS 1000000
-#define FALLBACK_MOST_NS 256000000
-#define CREDIT_MOST_NS 1000000
-#define LOSS_MOST_NS 100000
-
-static struct {
-    int64_t credit_ns;   /* the gains of recent split calls, summed */
-    int64_t until_ns;    /* run on the caller's thread until then (0: no) */
-    int64_t window_ns;   /* how long the next stretch is */
-} adapt = {0, 0, FALLBACK_FIRST_NS};
-
-static void adapt_reset(void)
-{
-    adapt.credit_ns = 0;
-    adapt.until_ns = 0;
-    adapt.window_ns = FALLBACK_FIRST_NS;
-}
-
-/*
- * After a split call: the caller ran `ran` of `parts` parts in own ns
- * (from posting the job), and the call took total ns; now is its end.
- */
-static void judge(int parts, int ran, int64_t own, int64_t total,
-                  bool same_cpu, int64_t now)
-{
-    int64_t alone = (int64_t)((double)own / ran * parts);
-    adapt.credit_ns += alone - total;
-    if (adapt.credit_ns >= CREDIT_MOST_NS) {
-        adapt.credit_ns = CREDIT_MOST_NS;
-        adapt.window_ns = FALLBACK_FIRST_NS;
-    }
-    if (!same_cpu && adapt.credit_ns >= -LOSS_MOST_NS)
-        return;
-    adapt.credit_ns = 0;
-    adapt.until_ns = now + adapt.window_ns;
-    if (adapt.window_ns < FALLBACK_MOST_NS)
-        adapt.window_ns *= 2;
-}
-
-/* Whether this call is in a stretch on the caller's thread (and count it
- * as a fallback); the caller holds busy. */
-static bool falling_back(void)
-{
-    if (adapt.until_ns == 0)
-        return false;
-    if (now_ns() >= adapt.until_ns) { /* the stretch is over: try again */
-        adapt.until_ns = 0;
-        return false;
-    }
-    atomic_fetch_add_explicit(&fallbacks, 1, memory_order_relaxed);
-    return true;
+    tg__pool_calibrated(best);
 }
 
 int tg_set_num_threads(int n)
@@ -471,8 +310,7 @@ int tg_set_num_threads(int n)
         return tg_set_error(TG_EINVAL, "tg_set_num_threads: %d threads; "
                             "the count must be 1 to %d", n, TG__MAX_THREADS);
     pthread_mutex_lock(&pool.busy);
-    adapt_reset();
-    atomic_store_explicit(&fallbacks, 0, memory_order_relaxed);
+    tg__pool_adapt_reset();
     if (pool.n_workers == n - 1) { /* already so */
         pthread_mutex_unlock(&pool.busy);
         return TG_OK;
@@ -504,7 +342,7 @@ void tg__parallel_for_split(int64_t n, int64_t align, int64_t min_part,
         fn(ctx, 0, n);
         return;
     }
-    if (falling_back()) { /* the workers were late lately */
+    if (tg__pool_falling_back()) { /* the workers were late lately */
         pthread_mutex_unlock(&pool.busy);
         fn(ctx, 0, n);
         return;
@@ -513,7 +351,7 @@ void tg__parallel_for_split(int64_t n, int64_t align, int64_t min_part,
         parts = pool.n_workers + 1;
     if (align < 1)
         align = 1;
-    int64_t t0 = now_ns();
+    int64_t t0 = tg__pool_now_ns();
     pthread_mutex_lock(&pool.lock);
     pool.fn = fn;
     pool.ctx = ctx;
@@ -530,7 +368,7 @@ void tg__parallel_for_split(int64_t n, int64_t align, int64_t min_part,
     int ran = 0;
     run_parts(&ran);
     pthread_mutex_unlock(&pool.lock);
-    int64_t own = now_ns() - t0;
+    int64_t own = tg__pool_now_ns() - t0;
     spin_while_below(&pool.finished, parts);
     pthread_mutex_lock(&pool.lock);
     while (atomic_load(&pool.finished) < pool.parts)
@@ -538,9 +376,9 @@ void tg__parallel_for_split(int64_t n, int64_t align, int64_t min_part,
     int64_t claimed = pool.claimed_ns;
     bool same_cpu = atomic_load(&pool.same_cpu);
     pthread_mutex_unlock(&pool.lock);
-    int64_t t1 = now_ns();
-    judge(parts, ran, own, t1 - t0, same_cpu, t1);
-    observe_handoff(claimed != 0 ? claimed - t0 : own);
+    int64_t t1 = tg__pool_now_ns();
+    tg__pool_judge(parts, ran, own, t1 - t0, same_cpu, t1);
+    tg__pool_observe_handoff(claimed != 0 ? claimed - t0 : own);
     pthread_mutex_unlock(&pool.busy);
 }
 
