@@ -29,6 +29,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+import tap  # noqa: E402  (tests/tap.py)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import check_activations_example as gallery  # noqa: E402
 
@@ -236,14 +237,7 @@ def main():
             skip("Fashion-MNIST is not installed in %s (apt-get install "
                  "dataset-fashion-mnist): the --quick run is not checked"
                  % DATA)
-    print("1..%d" % len(results))
-    for i, (ok, what) in enumerate(results, 1):
-        if ok is None:
-            print("ok %d - # SKIP %s" % (i, what))
-        else:
-            print("%s %d - %s" % ("ok" if ok else "not ok", i,
-                                  what.replace("\n", " ")))
-    sys.exit(0 if all(ok is not False for ok, _ in results) else 1)
+    sys.exit(tap.report(results))
 
 
 if __name__ == "__main__":

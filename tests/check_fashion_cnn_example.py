@@ -19,6 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import tap  # tests/tap.py
+
 DATA = Path("/usr/share/datasets/fashion-mnist")
 FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
@@ -118,14 +120,7 @@ def main():
             results.append((None, "Fashion-MNIST is not installed in %s "
                             "(apt-get install dataset-fashion-mnist)" % DATA))
         check_errors(exe, tmp)
-    print("1..%d" % len(results))
-    for i, (ok, what) in enumerate(results, 1):
-        if ok is None:
-            print("ok %d - # SKIP %s" % (i, what))
-        else:
-            print("%s %d - %s" % ("ok" if ok else "not ok", i,
-                                  what.replace("\n", " ")))
-    sys.exit(0 if all(ok is not False for ok, _ in results) else 1)
+    sys.exit(tap.report(results))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import tap  # tests/tap.py
+
 # Under `meson test --setup valgrind`, the programs run under valgrind.
 WRAP = shlex.split(os.environ.get("TG_RUN_WRAPPER", ""))
 
@@ -69,14 +71,7 @@ def main():
         bad = run(exe, tmp, "--csv", str(Path(tmp) / "missing.csv"))
         check(bad.returncode != 0 and "missing.csv" in bad.stderr,
               "a missing CSV is a clear error")
-    print("1..%d" % len(results))
-    for i, (ok, what) in enumerate(results, 1):
-        if ok is None:
-            print("ok %d # SKIP %s" % (i, what))
-        else:
-            what = " ".join(what.split())  # one line, as TAP wants
-            print("%s %d - %s" % ("ok" if ok else "not ok", i, what))
-    sys.exit(0 if all(ok is not False for ok, _ in results) else 1)
+    sys.exit(tap.report(results))
 
 
 if __name__ == "__main__":

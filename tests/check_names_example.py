@@ -26,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 
+import tap  # tests/tap.py
+
 WORDS = "/usr/share/dict/american-english"
 # Under `meson test --setup valgrind` the program runs under valgrind
 # (tests/support/valgrind-wrap.sh), some 50 times slower.
@@ -136,13 +138,7 @@ def main():
               f"the evaluation loss after {steps} steps is below 2.45 "
               "(the bigram entropy is 2.47)", p.stdout)
 
-    print("1..%d" % len(results))
-    for i, (ok, what) in enumerate(results, 1):
-        if ok is None:
-            print("ok %d - # SKIP %s" % (i, what))
-        else:
-            print("%s %d - %s" % ("ok" if ok else "not ok", i, what))
-    return 0
+    return tap.report(results)
 
 
 if __name__ == "__main__":
