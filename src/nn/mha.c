@@ -1,13 +1,16 @@
 /*
  * mha.c — multi-head self-attention from ops, as
- * torch.nn.MultiheadAttention(E, heads, batch_first=True)(x, x, x): a
- * linear each for q, k and v (thirds of the in-projection), heads split
- * off by reshape and permute,
- * tg_scaled_dot_product_attention, the heads joined back, a linear out.
+ * torch.nn.MultiheadAttention(E, heads, batch_first=True)(x, x, x): one
+ * linear for q, k and v together (the in-projection), the heads'
+ * scaled dot-product attention read from its output in place
+ * (tg__attention_heads, the same values as splitting the heads off by
+ * reshape and permute, tg_scaled_dot_product_attention, and joining them
+ * back), a linear out.
  */
 #include "tapegrad.h"
 #include "tapegrad/sequence.h"
 #include "nn/params.h"
+#include "ops/attention.h"
 #include "tensor/error_internal.h"
 #include "tensor/handle.h"
 
@@ -70,15 +73,6 @@ static int init_into(tg_mha *m, tg_tape *t, tg_params *p, tg_rng *rng,
     return rc;
 }
 
-/* (B, L, E) -> (B, heads, L, E / heads), or back with join. */
-static tg_tensor *split_heads(tg_tape *t, tg_tensor *x, int64_t B, int64_t L,
-                              int heads, int64_t hd)
-{
-    int64_t shape[4] = {B, L, heads, hd};
-    int perm[4] = {0, 2, 1, 3};
-    return tg_permute(t, tg_reshape(t, x, 4, shape), 4, perm);
-}
-
 static tg_tensor *mha_forward(tg_tape *t, const tg_mha *m, tg_tensor *x,
                               bool causal)
 {
@@ -106,24 +100,11 @@ static tg_tensor *mha_forward(tg_tape *t, const tg_mha *m, tg_tensor *x,
                      (long long)E, (long long)E);
         return NULL;
     }
-    int64_t B = nd == 3 ? tg_shape(x)[0] : 1, L = tg_shape(x)[nd - 2];
-    int64_t hd = E / m->heads;
-    /* q, k and v each from its third of W_in and b_in: slicing the small
-     * weight, not the (B, L, 3E) product, keeps the slices' backward (a
-     * zero-filled gradient of the whole input per slice) off the
-     * activations. */
-    tg_tensor *part[3];
-    for (int i = 0; i < 3; i++) {
-        tg_tensor *w = tg_slice(t, m->w_in, 0, i * E, (i + 1) * E, 1);
-        tg_tensor *b = m->b_in ? tg_slice(t, m->b_in, 0, i * E, (i + 1) * E,
-                                          1) : NULL;
-        part[i] = split_heads(t, tg_linear(t, x, w, b), B, L, m->heads, hd);
-    }
-    tg_tensor *a = tg_scaled_dot_product_attention(t, part[0], part[1],
-                                                   part[2], causal);
-    int perm[4] = {0, 2, 1, 3};
-    int64_t joined[3] = {B, L, E};
-    a = tg_reshape(t, tg_permute(t, a, 4, perm), nd, joined + (3 - nd));
+    /* q, k and v side by side, (B, L, 3E), from one product with all of
+     * W_in; the heads are read from it in place and their outputs written
+     * side by side, (B, L, E), by one op (src/ops/attention_heads.c). */
+    tg_tensor *qkv = tg_linear(t, x, m->w_in, m->b_in);
+    tg_tensor *a = tg__attention_heads(t, qkv, m->heads, causal);
     return tg_linear_layer_forward(t, &m->out, a);
 }
 

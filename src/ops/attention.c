@@ -21,8 +21,9 @@
 #include "tapegrad/sequence.h"
 
 #include "ops/builtin.h"
+#include "ops/attention.h"
+#include "ops/attention_kernel.h"
 #include "tensor/element.h"
-#include "tensor/gemm.h"
 
 #include <math.h>
 
@@ -91,67 +92,35 @@ static int check(tg_tensor *const *in, bool causal)
                         (long long)tg_shape(in[1])[nd - 2]);
 }
 
-/* C = op(A) op(B) for the dtype of the tensors, at element offsets. */
-static void gemm(const tg_tensor *ref, bool ta, bool tb, int64_t m, int64_t n,
-                 int64_t k, const void *a, int64_t oa, int64_t lda,
-                 const void *b, int64_t ob, int64_t ldb, void *cm, int64_t oc,
-                 int64_t ldc)
+/* Element offset i of x's data, read-only and writable. */
+static const char *data_at(const tg_tensor *x, int64_t i)
 {
-    if (tg_dtype_of(ref) == TG_F32)
-        tg__gemm_f32(ta, tb, m, n, k, (const float *)a + oa, lda,
-                     (const float *)b + ob, ldb, 0.0f, (float *)cm + oc, ldc);
-    else
-        tg__gemm_f64(ta, tb, m, n, k, (const double *)a + oa, lda,
-                     (const double *)b + ob, ldb, 0.0, (double *)cm + oc, ldc);
+    return tg_dtype_of(x) == TG_F32 ? (const char *)(tg_data_f32(x) + i)
+                                    : (const char *)(tg_data_f64(x) + i);
 }
 
-static const void *rd(const tg_tensor *x)
+static char *mut_at(tg_tensor *x, int64_t i)
 {
-    return tg_dtype_of(x) == TG_F32 ? (const void *)tg_data_f32(x)
-                                    : (const void *)tg_data_f64(x);
+    return tg_dtype_of(x) == TG_F32 ? (char *)(tg_mut_f32(x) + i)
+                                    : (char *)(tg_mut_f64(x) + i);
 }
 
-static void *wr(tg_tensor *x)
+/* Batch entry b of q, k and v as one matrix for attention_kernel.h. */
+static tg__attn_mat matrix(tg_tensor *const *in, const sdpa_dims *d, bool causal,
+                           int64_t b)
 {
-    return tg_dtype_of(x) == TG_F32 ? (void *)tg_mut_f32(x)
-                                    : (void *)tg_mut_f64(x);
+    return (tg__attn_mat){tg_dtype_of(in[0]) == TG_F32, causal, d->L, d->S,
+                          d->D, d->Dv, data_at(in[0], b * d->L * d->D),
+                          data_at(in[1], b * d->S * d->D),
+                          data_at(in[2], b * d->S * d->Dv), d->D, d->D,
+                          d->Dv};
 }
 
-/* Element i of a float or double array (f32 says which), kept in locals
- * so that the test is hoisted out of the loops. */
-static inline double ld(const void *a, bool f32, int64_t i)
+/* Scratch for the kernel: n elements of x's dtype on the tape. */
+static void *scratch_for(tg_tape *t, const tg_tensor *x, int64_t n)
 {
-    return f32 ? (double)((const float *)a)[i] : ((const double *)a)[i];
-}
-
-static inline void st(void *a, bool f32, int64_t i, double v)
-{
-    if (f32)
-        ((float *)a)[i] = (float)v;
-    else
-        ((double *)a)[i] = v;
-}
-
-/* One row of S scores in place: scaled, masked past `last` (set to 0) and
- * softmaxed, the max over the unmasked ones subtracted first. */
-static void softmax_row(void *row, bool f32, int64_t S, int64_t last,
-                        double scale)
-{
-    double m = -INFINITY, sum = 0;
-    for (int64_t j = 0; j <= last; j++) {
-        double s = ld(row, f32, j) * scale;
-        m = s > m || isnan(s) ? s : m;
-    }
-    for (int64_t j = 0; j <= last; j++) {
-        double e = exp(ld(row, f32, j) * scale - m);
-        st(row, f32, j, e);
-        sum += e;
-    }
-    double inv = 1.0 / sum;
-    for (int64_t j = 0; j <= last; j++)
-        st(row, f32, j, ld(row, f32, j) * inv);
-    for (int64_t j = last + 1; j < S; j++)
-        st(row, f32, j, 0);
+    size_t es = tg_dtype_of(x) == TG_F32 ? sizeof(float) : sizeof(double);
+    return tg_tape_alloc(t, (size_t)(n > 0 ? n : 1) * es);
 }
 
 static tg_tensor *sdpa_forward(tg_op_ctx *c)
@@ -160,84 +129,48 @@ static tg_tensor *sdpa_forward(tg_op_ctx *c)
     if (check(c->in, pr->causal) != TG_OK)
         return NULL;
     sdpa_dims d = dims_of(c->in);
-    const tg_tensor *q = c->in[0], *k = c->in[1], *v = c->in[2];
+    const tg_tensor *q = c->in[0];
     int nd = tg_ndim(q);
-    int64_t shape[TG_MAX_DIMS], pshape[3] = {d.batch, d.L, d.S};
+    tg__attn_mat m0 = matrix(c->in, &d, pr->causal, 0);
+    int64_t pcols = tg__attn_p_cols(&m0);
+    int64_t shape[TG_MAX_DIMS], pshape[3] = {d.batch, d.L, pcols};
     for (int i = 0; i < nd; i++)
         shape[i] = tg_shape(q)[i];
     shape[nd - 1] = d.Dv;
     tg_tensor *y = tg_empty(c->tape, tg_dtype_of(q), nd, shape);
     tg_tensor *p = tg_empty(c->tape, tg_dtype_of(q), 3, pshape);
-    if (y == NULL || p == NULL)
+    void *scratch = scratch_for(c->tape, q, tg__attn_scratch(&m0));
+    if (y == NULL || p == NULL || scratch == NULL)
         return NULL;
-    double scale = 1.0 / sqrt((double)d.D);
     for (int64_t b = 0; b < d.batch; b++) {
-        int64_t op = b * d.L * d.S;
-        gemm(q, false, true, d.L, d.S, d.D, rd(q), b * d.L * d.D, d.D, rd(k),
-             b * d.S * d.D, d.D, wr(p), op, d.S);
-        bool f32 = tg_dtype_of(q) == TG_F32;
-        char *rows = (char *)wr(p) + (size_t)op * (f32 ? 4 : 8);
-        for (int64_t i = 0; i < d.L; i++)
-            softmax_row(rows + (size_t)(i * d.S) * (f32 ? 4 : 8), f32, d.S,
-                        pr->causal ? i : d.S - 1, scale);
-        gemm(q, false, false, d.L, d.Dv, d.S, rd(p), op, d.S, rd(v),
-             b * d.S * d.Dv, d.Dv, wr(y), b * d.L * d.Dv, d.Dv);
+        tg__attn_mat m = matrix(c->in, &d, pr->causal, b);
+        tg__attn_forward(&m, mut_at(p, b * d.L * pcols),
+                         mut_at(y, b * d.L * d.Dv), d.Dv, scratch);
     }
     c->saved = p;
     return y;
-}
-
-/* ds = p * (dp - rowsum(p * dp)) * scale, in place in dp, for one batch
- * (p at element offset op of the saved probabilities). */
-static void softmax_link(const tg_tensor *p, tg_tensor *dp, int64_t op,
-                         const sdpa_dims *d, double scale)
-{
-    bool f32 = tg_dtype_of(p) == TG_F32;
-    const void *pp = rd(p);
-    void *g = wr(dp);
-    for (int64_t i = 0; i < d->L; i++) {
-        int64_t base = i * d->S;
-        double dot = 0;
-        for (int64_t j = 0; j < d->S; j++)
-            dot += ld(pp, f32, op + base + j) * ld(g, f32, base + j);
-        for (int64_t j = 0; j < d->S; j++)
-            st(g, f32, base + j, ld(pp, f32, op + base + j) *
-                                     (ld(g, f32, base + j) - dot) * scale);
-    }
 }
 
 static int sdpa_backward(tg_op_ctx *c, const tg_tensor *y,
                          const tg_tensor *gy, tg_tensor *const *gx)
 {
     (void)y;
-    const tg_tensor *q = c->in[0], *k = c->in[1], *v = c->in[2];
+    const sdpa_params *pr = c->params;
     const tg_tensor *p = c->saved;
     sdpa_dims d = dims_of(c->in);
-    double scale = 1.0 / sqrt((double)d.D);
-    tg_tensor *dp = NULL;
-    if (gx[0] != NULL || gx[1] != NULL) {
-        int64_t shape[2] = {d.L, d.S};
-        if ((dp = tg_empty(c->tape, tg_dtype_of(q), 2, shape)) == NULL)
-            return tg_last_status();
-    }
+    tg__attn_mat m0 = matrix(c->in, &d, pr->causal, 0);
+    void *scratch = scratch_for(c->tape, p, tg__attn_scratch(&m0));
+    if (scratch == NULL)
+        return tg_last_status();
     for (int64_t b = 0; b < d.batch; b++) {
-        int64_t op = b * d.L * d.S, og = b * d.L * d.Dv, ov = b * d.S * d.Dv;
-        int64_t oq = b * d.L * d.D, ok = b * d.S * d.D;
-        if (gx[2] != NULL) /* dv = p^T g */
-            gemm(q, true, false, d.S, d.Dv, d.L, rd(p), op, d.S, rd(gy), og,
-                 d.Dv, wr(gx[2]), ov, d.Dv);
-        if (dp == NULL)
-            continue;
-        /* dp = g v^T, then ds in its place */
-        gemm(q, false, true, d.L, d.S, d.Dv, rd(gy), og, d.Dv, rd(v), ov, d.Dv,
-             wr(dp), 0, d.S);
-        softmax_link(p, dp, op, &d, scale);
-        if (gx[0] != NULL) /* dq = ds k */
-            gemm(q, false, false, d.L, d.D, d.S, rd(dp), 0, d.S, rd(k), ok,
-                 d.D, wr(gx[0]), oq, d.D);
-        if (gx[1] != NULL) /* dk = ds^T q */
-            gemm(q, true, false, d.S, d.D, d.L, rd(dp), 0, d.S, rd(q), oq, d.D,
-                 wr(gx[1]), ok, d.D);
+        int64_t oq = b * d.L * d.D, ok = b * d.S * d.D, ov = b * d.S * d.Dv;
+        tg__attn_mat m = matrix(c->in, &d, pr->causal, b);
+        tg__attn_grads gr = {gx[0] ? mut_at(gx[0], oq) : NULL,
+                             gx[1] ? mut_at(gx[1], ok) : NULL,
+                             gx[2] ? mut_at(gx[2], ov) : NULL,
+                             d.D, d.D, d.Dv};
+        tg__attn_backward(&m, data_at(p, b * d.L * tg__attn_p_cols(&m)),
+                          data_at(gy, b * d.L * d.Dv), d.Dv, &gr, scratch);
     }
     return TG_OK;
 }
@@ -276,15 +209,13 @@ static tg_tensor *probabilities(tg_tape *t, tg_tensor *q, tg_tensor *k,
     return tg_softmax(t, s, -1);
 }
 
-/* The same derivative with ops; p is recomputed so it has a history. */
-static int sdpa_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
-                             const bool *want, tg_tensor **gx)
+int tg__sdpa_grads_by_ops(tg_tape *t, tg_tensor *q, tg_tensor *k,
+                          tg_tensor *v, tg_tensor *gy, bool causal,
+                          const bool *want, tg_tensor **gx)
 {
-    (void)y;
-    tg_tape *t = c->tape;
-    tg_tensor *q = c->in[0], *k = c->in[1], *v = c->in[2];
-    sdpa_dims d = dims_of(c->in);
-    tg_tensor *p = probabilities(t, q, k, ((const sdpa_params *)c->params)->causal, &d);
+    tg_tensor *in[3] = {q, k, v};
+    sdpa_dims d = dims_of(in);
+    tg_tensor *p = probabilities(t, q, k, causal, &d);
     if (want[2] && (gx[2] = tg_matmul(t, swap_last(t, p), gy)) == NULL)
         return tg_last_status();
     if (!want[0] && !want[1])
@@ -298,6 +229,16 @@ static int sdpa_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
     if (want[1] && (gx[1] = tg_matmul(t, swap_last(t, ds), q)) == NULL)
         return tg_last_status();
     return TG_OK;
+}
+
+/* The same derivative with ops; p is recomputed so it has a history. */
+static int sdpa_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
+                             const bool *want, tg_tensor **gx)
+{
+    (void)y;
+    const sdpa_params *pr = c->params;
+    return tg__sdpa_grads_by_ops(c->tape, c->in[0], c->in[1], c->in[2], gy,
+                                 pr->causal, want, gx);
 }
 
 const tg_op tg__op_scaled_dot_product_attention = {

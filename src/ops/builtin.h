@@ -102,7 +102,8 @@
 /* Sequence models (tapegrad/sequence.h). */
 #define TG__OPS_SEQUENCE(X) \
     X(layer_norm)           \
-    X(scaled_dot_product_attention)
+    X(scaled_dot_product_attention) \
+    X(attention_heads)
 
 /* Pooling, dropout and normalisation (tapegrad/pool.h). */
 #define TG__OPS_POOL(X)     \

@@ -210,6 +210,15 @@ static tg_tensor *b_scatter_add(tg_tape *t, tg_tensor *const *in) { return tg_sc
 static const int64_t ln_shape[1] = {4};
 static tg_tensor *b_layer_norm(tg_tape *t, tg_tensor *const *in) { return tg_layer_norm(t, in[0], 1, ln_shape, in[1], in[2], 1e-5); }
 static tg_tensor *b_sdpa(tg_tape *t, tg_tensor *const *in) { return tg_scaled_dot_product_attention(t, in[0], in[1], in[2], true); }
+/* attention_heads, the middle of multi-head attention (src/nn/mha.c calls
+ * it; it has no public entry point), found by name: qkv (2 sequences of
+ * 2, E = 4: 48 elements, under test_null_grad.c's 64), 2 causal heads. The params as src/ops/attention_heads.c's
+ * heads_params. */
+static tg_tensor *b_attention_heads(tg_tape *t, tg_tensor *const *in)
+{
+    struct { int heads; bool causal; } p = {2, true};
+    return tg_apply(t, tg_op_find("attention_heads"), 1, in, &p);
+}
 
 /* ---- Second calls for the second rows of the table. */
 
@@ -331,6 +340,8 @@ const tg_op_case tg_op_cases[] = {
      {{4}, {4}, {4}}, NULL},
     {"scaled_dot_product_attention", b_sdpa, 3,
      {{2, 4, 3}, {2, 4, 3}, {2, 4, 2}}, false, {{2, 4, 3}, {2, 4, 3}, {2, 4, 2}},
+     NULL},
+    {"attention_heads", b_attention_heads, 1, {{2, 2, 12}}, false, {{0}},
      NULL},
     {"max_pool2d", b_max_pool2d, 1, {{2, 5, 5}}, false, {{0}}, NULL},
     {"avg_pool2d", b_avg_pool2d, 1, {{2, 5, 6}}, false, {{0}}, NULL},
