@@ -204,7 +204,7 @@ TG__HOT static void softmax_lanes(float *row, int64_t n, int64_t w,
         row[j] *= inv;
 }
 
-static void small_forward(const tg__attn_mat *m, float *p, float *y,
+TG__HOT static void small_forward(const tg__attn_mat *m, float *p, float *y,
                           int64_t ldy, float *scratch)
 {
     int64_t Sp = padded(m->S), Dvp = padded(m->Dv);
@@ -240,7 +240,7 @@ TG__HOT static void link_lanes(const float *p, float *dp, int64_t n,
  * dk_j = sum_i ds_ij q_i, over the rows i that see column j (i >= j when
  * causal). Scratch: v^T, k, q, gy packed, ds and one row.
  */
-static void small_backward(const tg__attn_mat *m, const float *p,
+TG__HOT static void small_backward(const tg__attn_mat *m, const float *p,
                            const float *gy, int64_t ldg,
                            const tg__attn_grads *g, float *scratch)
 {
