@@ -163,7 +163,10 @@ TG_API tg_tensor *tg_lstm_cell_forward(tg_tape *t, const tg_lstm_cell *c,
  * x W_in^T + b_in (W_in (3E, E), b_in (3E,)), each split into heads of
  * size E / heads and attended (tg_scaled_dot_product_attention, causal
  * optional); the heads are joined again into a, and y = a W_out^T + b_out
- * (W_out (E, E), b_out (E,)).
+ * (W_out (E, E), b_out (E,)). The heads are not copied out: one product
+ * gives q, k and v side by side, and one fused op (recorded as
+ * "attention_heads" on the tape) attends each head where it lies in that
+ * product and writes its output where it lies in a, forward and backward.
  */
 typedef struct tg_mha {
     tg_tensor *w_in, *b_in;      /* in_proj_weight, in_proj_bias */
