@@ -139,6 +139,8 @@ typedef struct tg_cross_entropy_options {
     double label_smoothing;  /* e in [0, 1]; 0 by default */
 } tg_cross_entropy_options;
 
+/* ignore_index -100, label_smoothing 0 (PyTorch's), by value: nothing to
+ * free, nothing that fails. */
 TG_API tg_cross_entropy_options tg_cross_entropy_defaults(void);
 
 /* tg_cross_entropy with PyTorch 1.13's ignore_index and label_smoothing
