@@ -11,7 +11,11 @@
  * its count. Indices count from 0, and a negative one is refused, as
  * PyTorch refuses it. Every call here is differentiable twice: gather and
  * scatter_add are ops, each the other's derivative, and the rest are
- * written with ops.
+ * written with ops. As with the ops of tapegrad/ops.h, each call takes the
+ * tape first and returns new tensors owned by that tape; on an error it
+ * returns NULL (tg_split and tg_chunk: a negative status) and
+ * tg_last_error() names the call, and a NULL input is itself an error
+ * that keeps the first failure's message.
  *
  * Rows 2, 0 and 2 of a table, and the gradient that reaches the table:
  *
