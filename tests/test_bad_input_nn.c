@@ -9,7 +9,6 @@
  */
 #include "tg_bad_input.h"
 
-
 /* ---- Networks, losses and optimizers. */
 
 static int mlp_new_widths(fx *f, int n, const int64_t *widths)

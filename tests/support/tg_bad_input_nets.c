@@ -74,9 +74,9 @@ int ckpt_mismatch(fx *f, tg_sequential *a, int sa, tg_sequential *b, int sb)
     return rc;
 }
 
-
-/* A checkpoint of a net without dropout, loaded into one with it: the
- * dropout layer's generator is missing; nothing is changed. */
+/* train_net's network, then a dropout layer if dropout: a checkpoint of
+ * the first loaded into the second lacks the dropout layer's generator
+ * (the row cnn_ckpt_no_rng). */
 tg_sequential *cnn_net(fx *f, bool dropout)
 {
     tg_sequential *s = train_net(f, TG_F32, 4, false);
