@@ -32,6 +32,8 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import tap  # tests/tap.py
+
 # Under `meson test --setup valgrind`, the programs run under valgrind.
 WRAP = shlex.split(os.environ.get("TG_RUN_WRAPPER", ""))
 
@@ -327,15 +329,10 @@ def main():
             lambda names: check_index(folder, names),
             lambda names: check_browser(folder, names, tmp),
         ]
-        print("1..%d" % len(checks))
-        for n, check in enumerate(checks, 1):
-            try:
-                print("ok %d - %s" % (n, check(library_activations(
-                    builtin_h))))
-            except (Failed, OSError, ValueError, ET.ParseError,
-                    subprocess.SubprocessError) as e:
-                print("not ok %d - %s" % (n, e))
-                sys.exit(1)
+        tap.run_in_order([lambda c=c: c(library_activations(builtin_h))
+                          for c in checks],
+                         (Failed, OSError, ValueError, ET.ParseError,
+                          subprocess.SubprocessError))
 
 
 if __name__ == "__main__":

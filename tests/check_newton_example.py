@@ -21,6 +21,8 @@ import shlex
 import subprocess
 import sys
 
+import tap  # tests/tap.py
+
 WRAP = shlex.split(os.environ.get("TG_RUN_WRAPPER", ""))
 STEP = re.compile(r"^(newton|gd)\s+step\s+(\d+)\s+f = (\S+)\s+\|g\| = (\S+)$",
                   re.M)
@@ -82,14 +84,9 @@ def check_usage(exe):
 
 def main():
     exe = sys.argv[1]
-    checks = [check_run, check_usage]
-    print("1..%d" % len(checks))
-    for n, check in enumerate(checks, 1):
-        try:
-            print("ok %d - %s" % (n, check(exe)))
-        except (Failed, OSError, ValueError, subprocess.SubprocessError) as e:
-            print("not ok %d - %s" % (n, e))
-            sys.exit(1)
+    tap.run_in_order([lambda c=c: c(exe) for c in (check_run, check_usage)],
+                     (Failed, OSError, ValueError,
+                      subprocess.SubprocessError))
 
 
 if __name__ == "__main__":

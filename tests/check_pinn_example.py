@@ -17,6 +17,8 @@ import shlex
 import subprocess
 import sys
 
+import tap  # tests/tap.py
+
 WRAP = shlex.split(os.environ.get("TG_RUN_WRAPPER", ""))
 FINAL = re.compile(r"^trained (\d+) steps: loss (\S+), max \|u\(x\) - "
                    r"exp\(-x\)\| on \[0, 2\] = (\S+) \(at x = (\S+)\)$", re.M)
@@ -81,14 +83,9 @@ def check_usage(exe):
 
 def main():
     exe = sys.argv[1]
-    checks = [check_trained, check_untrained, check_seeded, check_usage]
-    print("1..%d" % len(checks))
-    for n, check in enumerate(checks, 1):
-        try:
-            print("ok %d - %s" % (n, check(exe)))
-        except (Failed, OSError, ValueError, subprocess.SubprocessError) as e:
-            print("not ok %d - %s" % (n, e))
-            sys.exit(1)
+    tap.run_in_order([lambda c=c: c(exe) for c in (check_trained, check_untrained, check_seeded, check_usage)],
+                     (Failed, OSError, ValueError,
+                      subprocess.SubprocessError))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,8 @@ extern "C" {
 #define TG_VERSION_PATCH 0
 #define TG_VERSION_STRING "0.1.0"
 
-/* The library's version as "MAJOR.MINOR.PATCH", the one it was built as. */
+/* The library's version as "MAJOR.MINOR.PATCH", the one it was built as (a
+ * static string: never NULL, not to be freed). */
 TG_API const char *tg_version(void);
 
 /* A tensor holds 32-bit or 64-bit IEEE floats. */
@@ -48,7 +49,7 @@ typedef enum tg_dtype {
 /* Size in bytes of one element of dtype dt (4 or 8); 0 for an unknown dtype. */
 TG_API size_t tg_dtype_size(tg_dtype dt);
 
-/* "f32" or "f64" ("?" for anything else). */
+/* "f32" or "f64" ("?" for anything else): a static string, never NULL. */
 TG_API const char *tg_dtype_name(tg_dtype dt);
 
 /* The most dimensions a tensor can have. */
@@ -79,7 +80,8 @@ typedef enum tg_status {
 #undef TG__STATUS_ENUM
 } tg_status;
 
-/* A fixed sentence for a status code ("incompatible shapes"). */
+/* A fixed sentence for a status code ("incompatible shapes"; one for an
+ * unknown code too): a static string, never NULL. */
 TG_API const char *tg_strerror(int status);
 
 /*

@@ -17,7 +17,9 @@
  * correlation of x with d root / dy, with respect to the bias the sum of
  * d root / dy over N, OH and OW. Each of those is recorded as an op that is
  * linear in each of its inputs, so gradients of gradients work to any
- * order (tg_vjp with create_graph, tg_hvp).
+ * order (tg_vjp with create_graph, tg_hvp). Both calls return a new tensor
+ * owned by the tape t, or NULL with tg_last_error() naming the call and
+ * the shapes; a NULL input keeps its failure.
  *
  * LeNet-5's first layer on a batch of 64 Fashion-MNIST images (t a tape):
  *

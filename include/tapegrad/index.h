@@ -11,7 +11,11 @@
  * its count. Indices count from 0, and a negative one is refused, as
  * PyTorch refuses it. Every call here is differentiable twice: gather and
  * scatter_add are ops, each the other's derivative, and the rest are
- * written with ops.
+ * written with ops. As with the ops of tapegrad/ops.h, each call takes the
+ * tape first and returns new tensors owned by that tape; on an error it
+ * returns NULL (tg_split and tg_chunk: a negative status) and
+ * tg_last_error() names the call, and a NULL input is itself an error
+ * that keeps the first failure's message.
  *
  * Rows 2, 0 and 2 of a table, and the gradient that reaches the table:
  *
@@ -139,6 +143,8 @@ typedef struct tg_cross_entropy_options {
     double label_smoothing;  /* e in [0, 1]; 0 by default */
 } tg_cross_entropy_options;
 
+/* ignore_index -100, label_smoothing 0 (PyTorch's), by value: nothing to
+ * free, nothing that fails. */
 TG_API tg_cross_entropy_options tg_cross_entropy_defaults(void);
 
 /* tg_cross_entropy with PyTorch 1.13's ignore_index and label_smoothing

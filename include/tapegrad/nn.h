@@ -99,7 +99,15 @@ typedef struct tg_mlp tg_mlp;
 TG_API tg_mlp *tg_mlp_new(tg_tape *t, tg_params *p, tg_rng *rng, tg_dtype dt,
                           int n, const int64_t *widths, tg_activation_fn act);
 
+/* The network on x, recorded on t: a new tensor owned by t. NULL when x
+ * is NULL (keeping that failure), for a NULL m (keeping the failure that
+ * made it NULL), with TG_ESTATE when m was freed by a reset of its tape,
+ * or with the error of the layer that failed (a wrong input size is
+ * TG_ESHAPE from tg_linear). */
 TG_API tg_tensor *tg_mlp_forward(tg_tape *t, const tg_mlp *m, tg_tensor *x);
+/* How many linear layers m has (0 for NULL, and 0 with TG_ESTATE for a
+ * network freed by a reset); the i-th, borrowed from m (owned by m's tape;
+ * NULL and TG_EINVAL for an index outside 0..count-1). */
 TG_API int tg_mlp_layers(const tg_mlp *m);
 TG_API tg_linear_layer *tg_mlp_layer(const tg_mlp *m, int i);
 
@@ -107,7 +115,9 @@ TG_API tg_linear_layer *tg_mlp_layer(const tg_mlp *m, int i);
 
 /*
  * The max-margin (hinge) loss of micrograd's demo: mean(relu(1 - y * s))
- * for scores s and labels y in {-1, +1}, both (n,) or (n, 1).
+ * for scores s and labels y in {-1, +1}, both (n,) or (n, 1): a new
+ * scalar owned by t. NULL and TG_ESHAPE when the shapes differ; a NULL
+ * input keeps its failure.
  */
 TG_API tg_tensor *tg_hinge_loss(tg_tape *t, tg_tensor *scores,
                                 tg_tensor *labels);
@@ -139,6 +149,11 @@ typedef struct tg_adam_options {
     double weight_decay;         /* default 0 for Adam, 1e-2 for AdamW */
 } tg_adam_options;
 
+/* The options filled with PyTorch's defaults, returned by value (nothing
+ * to free, nothing that fails; the values are checked when an optimizer
+ * is made): SGD with learning rate lr and no momentum, dampening or weight
+ * decay; Adam with lr 1e-3, betas (0.9, 0.999), eps 1e-8, no weight
+ * decay; AdamW the same with weight decay 1e-2. */
 TG_API tg_sgd_options tg_sgd_defaults(double lr);
 TG_API tg_adam_options tg_adam_defaults(void);
 TG_API tg_adam_options tg_adamw_defaults(void);

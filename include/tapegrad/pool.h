@@ -19,8 +19,9 @@
  *         return 1;
  *
  * The pooling ops take (N, C, H, W) or, like PyTorch, one image (C, H, W),
- * and pool over the last two dimensions. Each op is recorded on the tape
- * and differentiable twice (its derivative is written with ops too, see
+ * and pool over the last two dimensions. Each op returns a new tensor owned
+ * by the tape it is given (tg_dropout in eval: x itself), is recorded on
+ * that tape, and is differentiable twice (its derivative is written with ops too, see
  * docs/adding-an-op.md). Errors never abort: NULL is returned and
  * tg_last_error() names the call and the shapes.
  */

@@ -219,7 +219,7 @@ TG_API tg_tensor *tg_sequential_forward(tg_tape *t, tg_sequential *s,
 TG_API int tg_sequential_set_training(tg_sequential *s, bool training);
 
 /* How many layers; the i-th (NULL and TG_EINVAL outside 0..count-1); its
- * name. */
+ * name (NULL likewise), owned by s's tape like the layer itself. */
 TG_API int tg_sequential_count(const tg_sequential *s);
 TG_API tg_layer *tg_sequential_at(const tg_sequential *s, int i);
 TG_API const char *tg_sequential_name(const tg_sequential *s, int i);

@@ -144,7 +144,8 @@ TG_API double tg_item(const tg_tensor *x);
 /* Give x a name for tg_tape_print, tg_tape_dot and traces (copied, at
  * most 63 bytes kept). Returns 0, TG_EINVAL or TG_ENOMEM. */
 TG_API int tg_set_name(tg_tensor *x, const char *name);
-/* x's name, or NULL if it has none. */
+/* x's name, or NULL if it has none: a copy owned by x's tape, valid until
+ * that tape is reset or freed (renaming x leaves the old copy alone). */
 TG_API const char *tg_name(const tg_tensor *x);
 
 /* Write x's shape as "(3,4)", "(5,)" or "()" into buf (always

@@ -81,6 +81,10 @@ TG_API int tg_params_clip_grad_value(tg_params *p, double clip);
  */
 typedef struct tg_lr_schedule tg_lr_schedule;
 
+/* Each returns a new schedule owned by t (freed with it), or NULL: with
+ * the errors above, TG_EINVAL for a NULL t or o (a NULL o left by a failed
+ * constructor keeps that failure), TG_ESTATE for an optimizer freed by a
+ * reset of its tape, or TG_ENOMEM. */
 TG_API tg_lr_schedule *tg_lr_step_new(tg_tape *t, tg_optimizer *o,
                                       int64_t step_size, double gamma);
 TG_API tg_lr_schedule *tg_lr_exponential_new(tg_tape *t, tg_optimizer *o,

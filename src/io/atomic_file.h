@@ -26,8 +26,8 @@ typedef struct tg__atomic_file {
 } tg__atomic_file;
 
 /*
- * Create a temporary file beside path. The rule for targets (docs/io.md,
- * docs/errors.md): "" is TG_EINVAL; a target that exists must be a regular
+ * Create a temporary file beside path. The rule for targets
+ * (docs/errors.md): "" is TG_EINVAL; a target that exists must be a regular
  * file (a symlink is followed to one, and that file is replaced, the link
  * kept) that can be opened for writing, else TG_EIO; the new file keeps the
  * old one's permission bits. TG_EIO (naming path and the system's reason)

@@ -27,8 +27,11 @@
  *              and gradgradcheck
  *   io         writing files; reading and writing model files; looking
  *              inside
- *   nn         networks and optimizers; layers, schedules, clipping,
- *              checkpoints (train.h); seqlayers; cnn layers
+ *   nn         networks, losses and optimizers; lifecycles of handles
+ *              across resets
+ *   layers     the sequential container and its layers (sequential.h),
+ *              the sequence layers (sequence.h), the cnn layers
+ *   train      checkpoints, clipping, schedules (train.h)
  *   conv_pool  pooling, dropout, batch norm; convolutions
  *   index_seq  seq (sequence.h); index.h
  *
