@@ -137,12 +137,14 @@ static void product(int threads, tg_dtype dt, bool ta, bool tb, int64_t m,
         tg__gemm_f64(ta, tb, m, n, k, a, lda, b, ldb, beta, c, n);
 }
 
-/* Shapes that split by rows, by columns, raggedly, or not at all; the
- * last three are W4's 64x10 layer (forward, weight and input gradients),
- * split since the part size follows the measured hand-off. */
+/* Shapes that split by rows, by columns, raggedly, or not at all; then
+ * W4's 64x10 layer (forward, weight and input gradients), split since the
+ * part size follows the measured hand-off, and W4's first-layer products
+ * (the weight gradient is cut by rows when B is not transposed). */
 static const int64_t shapes[][3] = {
     {64, 160, 250}, {160, 64, 250}, {97, 300, 90}, {301, 45, 190},
     {8, 8, 8}, {64, 10, 256}, {10, 256, 64}, {64, 256, 10},
+    {256, 784, 64}, {64, 256, 784}, {50, 200, 30},
 };
 
 START_TEST(gemm_is_the_same_on_any_count)
