@@ -439,17 +439,17 @@ START_TEST(part_size_covers_a_handoff)
 {
     if (!two_threads())
         return;
-    double handoff, element;
-    tg__pool_calibration(&handoff, &element);
+    double part_ns, element;
+    tg__pool_calibration(&part_ns, &element);
     int64_t part = tg__elementwise_part();
-    ck_assert_msg(handoff > 0 && element > 0, "hand-off %g ns, element %g ns",
-                  handoff, element);
+    ck_assert_msg(part_ns > 0 && element > 0, "part %g ns, element %g ns",
+                  part_ns, element);
     ck_assert_int_ge(part, 1 << 10);
     ck_assert_int_le(part, 1 << 20);
     ck_assert_int_eq(part & (part - 1), 0);
-    /* The smallest power of two whose elements cost a hand-off. */
-    ck_assert(part == 1 << 20 || (double)part * element >= handoff);
-    ck_assert(part == 1 << 10 || (double)(part / 2) * element < handoff);
+    /* The smallest power of two whose elements take a part's least time. */
+    ck_assert(part == 1 << 20 || (double)part * element >= part_ns);
+    ck_assert(part == 1 << 10 || (double)(part / 2) * element < part_ns);
     ck_assert_int_eq(tg_set_num_threads(1), TG_OK);
     ck_assert_int_eq(tg__elementwise_part(), 1 << 16);
 }

@@ -235,12 +235,15 @@ typedef struct gemm_job {
 } gemm_job;
 
 /*
- * The fewest multiply-adds a part may have: what one hand-off costs
- * (measured by the pool, tg__pool_calibration) at GEMM_MAX_MACS_PER_NS,
- * more than the kernel does on one core (52-57 on the machines measured,
- * f32 AVX-512), so that a part always takes longer than handing it over;
- * at least 2^14, and at most 2^20, the fixed size it had before (which
- * also holds before any calibration).
+ * The fewest multiply-adds a part may have: the least time of a part
+ * (twice the cost of a split call, measured by the pool,
+ * tg__pool_calibration) at GEMM_MAX_MACS_PER_NS, more than the kernel
+ * does on one core (52-57 on the machines measured, f32 AVX-512), so that
+ * a part always takes longer than that; at least 2^14, and at most 2^20,
+ * the fixed size it had before (which also holds before any calibration).
+ * W4's 64x10 layer (164K multiply-adds a product) is no longer split on
+ * the Xeon once the cost seen in W4's calls (about 2 us) is reached:
+ * split, its three products took 14.8 us against 12.6 alone.
  */
 #define GEMM_MAX_MACS_PER_NS 64
 #define GEMM_MIN_PART_FLOOR ((int64_t)1 << 14)
@@ -248,10 +251,10 @@ typedef struct gemm_job {
 
 static int64_t gemm_min_part_macs(void)
 {
-    double handoff, element;
-    tg__pool_calibration(&handoff, &element);
-    double macs = handoff * GEMM_MAX_MACS_PER_NS;
-    if (!(handoff > 0) || macs >= (double)GEMM_MIN_PART_CAP)
+    double part_ns, element;
+    tg__pool_calibration(&part_ns, &element);
+    double macs = part_ns * GEMM_MAX_MACS_PER_NS;
+    if (!(part_ns > 0) || macs >= (double)GEMM_MIN_PART_CAP)
         return GEMM_MIN_PART_CAP;
     return macs > (double)GEMM_MIN_PART_FLOOR ? (int64_t)macs
                                               : GEMM_MIN_PART_FLOOR;
