@@ -11,6 +11,7 @@
 #include "tensor/element.h"
 #include "tensor/gemm.h"
 #include "tensor/pool.h"
+#include "tensor/pool_policy.h"
 #include "tapegrad/elementwise.h"
 #include "tapegrad/nn.h"
 
@@ -455,6 +456,45 @@ START_TEST(part_size_covers_a_handoff)
 }
 END_TEST
 
+/*
+ * The split cost follows the median of what split calls cost: one call in
+ * four with a descheduled worker (1 ms) does not move it; a cost above
+ * 10 us counts as 10 us (the judge deals with late workers, and parts
+ * must stay small enough for large calls to keep measuring); and it comes
+ * down again as calls get cheaper.
+ */
+static double part_ns_now(void)
+{
+    double part_ns, element;
+    tg__pool_calibration(&part_ns, &element);
+    return part_ns;
+}
+
+START_TEST(part_size_follows_the_split_cost)
+{
+    if (!two_threads())
+        return;
+    for (int i = 0; i < 400; i++)
+        tg__pool_observe_split(i % 4 == 3 ? 1000000 : 3000);
+    ck_assert_msg(part_ns_now() >= 2 * 2700 && part_ns_now() <= 2 * 3300,
+                  "part %g ns after calls of 3 us", part_ns_now());
+    for (int i = 0; i < 400; i++)
+        tg__pool_observe_split((int64_t)1 << 40);
+    ck_assert_double_eq(part_ns_now(), 2 * 10000.0);
+    for (int i = 0; i < 400; i++)
+        tg__pool_observe_split(500);
+    ck_assert_msg(part_ns_now() >= 2 * 450 && part_ns_now() <= 2 * 550,
+                  "part %g ns after calls of 0.5 us", part_ns_now());
+    /* and the elementwise part with it */
+    double part_ns, element;
+    tg__pool_calibration(&part_ns, &element);
+    int64_t part = tg__elementwise_part();
+    ck_assert(part == 1 << 10 || (double)(part / 2) * element < part_ns);
+    ck_assert(part == 1 << 20 || (double)part * element >= part_ns);
+    ck_assert_int_eq(tg_set_num_threads(1), TG_OK);
+}
+END_TEST
+
 typedef struct lagging {
     pthread_t caller;
     int64_t n;
@@ -565,6 +605,7 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("measured");
     tcase_add_test(tc, part_size_covers_a_handoff);
+    tcase_add_test(tc, part_size_follows_the_split_cost);
     tcase_add_test(tc, late_workers_make_calls_run_inline);
     tcase_add_test(tc, parallel_range_bad_input);
     suite_add_tcase(s, tc);
