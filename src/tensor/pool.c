@@ -139,34 +139,6 @@ static int current_cpu(void)
 #endif
 }
 
-/*
- * Move this thread off CPU cpu, the caller's: allowed every CPU it may use
- * but that one, the kernel moves it at once (a worker woken by the caller
- * lands on the caller's CPU when the other CPUs are busy, and there it can
- * only take turns with the caller); then it is allowed them all again, so
- * the scheduler stays free to place it later. Whether it moved: not where
- * there is no other CPU to go to, nor off Linux (then the pool runs the
- * next calls on the caller's thread, pool_policy.c).
- */
-static bool move_off_cpu(int cpu)
-{
-#if defined(__linux__) && defined(CPU_SET)
-    cpu_set_t all, others;
-    if (sched_getaffinity(0, sizeof all, &all) != 0 || !CPU_ISSET(cpu, &all))
-        return false;
-    others = all;
-    CPU_CLR(cpu, &others);
-    if (CPU_COUNT(&others) == 0 ||
-        sched_setaffinity(0, sizeof others, &others) != 0)
-        return false;
-    sched_setaffinity(0, sizeof all, &all);
-    return current_cpu() != cpu;
-#else
-    (void)cpu;
-    return false;
-#endif
-}
-
 /* Watch *gen for up to SPIN_NS while it still equals seen. */
 static void spin_while_same(_Atomic unsigned long *gen, unsigned long seen)
 {
@@ -239,15 +211,9 @@ static void *worker_main(void *arg)
             return NULL;
         }
         if (pool.next < pool.parts && pool.caller_cpu >= 0 &&
-            current_cpu() == pool.caller_cpu) {
-            int cpu = pool.caller_cpu;
-            pthread_mutex_unlock(&pool.lock); /* the caller may claim */
-            bool moved = move_off_cpu(cpu);
-            pthread_mutex_lock(&pool.lock);
-            if (!moved)
-                atomic_store_explicit(&pool.same_cpu, true,
-                                      memory_order_relaxed);
-        }
+            current_cpu() == pool.caller_cpu)
+            atomic_store_explicit(&pool.same_cpu, true,
+                                  memory_order_relaxed);
         int ran = 0;
         run_parts(&ran);
         pthread_mutex_unlock(&pool.lock);
