@@ -110,13 +110,17 @@ static void set_part(void)
  * half the calls cost more and half less (their median), and one call
  * whose worker came late moves it by 3%, as one that happened to be quick
  * does. It stays between COST_LEAST_NS (a multiplicative step could not
- * leave 0) and COST_MOST_NS: a call that costs more had a worker
- * descheduled, which is judge's business (it runs the next calls on one
- * thread); and a part size that stopped every split would stop the
- * estimate from ever coming down.
+ * leave 0) and COST_MOST_NS, a little above what W4's calls settle at on
+ * the Xeon (1.5-2.4 us). A call that costs more found its worker asleep
+ * or descheduled: that is judge's business (it runs the next calls on
+ * one thread), not the price of splitting. W6's calls, with serial
+ * stretches long enough for the worker to fall asleep, took the estimate
+ * to a 10 us cap and its parts to 64K elements, which stopped splits
+ * that paid and made W6-2threads 12% slower. And a part size that
+ * stopped every split would stop the estimate from ever coming down.
  */
 #define COST_LEAST_NS 100.0
-#define COST_MOST_NS 10000.0
+#define COST_MOST_NS 3000.0
 
 void tg__pool_observe_split(int64_t ns)
 {
