@@ -161,9 +161,11 @@ TG_API int tg_set_allocator(const tg_allocator *a);
  * optimizers' updates across a pool of threads. n = 1, the default, runs
  * everything on the calling thread; n > 1 starts n - 1 worker threads,
  * which then share the work of every call big enough to be worth it
- * (enough work per thread to cover handing it over, a cost that
- * tg_set_num_threads(n > 1) measures on the machine and the pool follows
- * as it changes: 16K to a million multiply-adds of a matrix product, a
+ * (each thread's share must take at least twice what splitting a call
+ * costs beyond its work: handing it over, the other thread fetching data
+ * this one just wrote, waiting for it; tg_set_num_threads(n > 1) measures
+ * that cost on the machine and the pool follows it, call by call, as it
+ * changes: 16K to a million multiply-adds of a matrix product, a
  * thousand to a million elements of an elementwise loop) and
  * otherwise sleep (after watching for new work for 50 microseconds).
  * When the workers cost more time than they save (another program has

@@ -133,10 +133,10 @@ TG_API tg_tensor *tg_unary_slope(tg_op_ctx *c, const tg_tensor *y,
 /*
  * fn(job, begin, end) over consecutive parts that cover [0, n), on up to
  * tg_num_threads() threads (the caller's among them); returns when all
- * parts are done. A part is never shorter than what pays for waking a
- * thread for the cheapest elementwise loop (measured by
- * tg_set_num_threads), and every part but the last starts at a multiple
- * of 16, so a small n is one call on the calling thread. For loops
+ * parts are done. A part of the cheapest elementwise loop never takes
+ * less than twice what splitting costs (measured by tg_set_num_threads,
+ * then in every split call), and every part but the last starts at a
+ * multiple of 16, so a small n is one call on the calling thread. For loops
  * outside an op, such as an optimizer's update. fn must write disjoint
  * memory for disjoint ranges, and what an element gets must not depend on
  * where the range is cut: then results are the same, bit for bit, for any

@@ -235,12 +235,15 @@ typedef struct gemm_job {
 } gemm_job;
 
 /*
- * The fewest multiply-adds a part may have: what one hand-off costs
- * (measured by the pool, tg__pool_calibration) at GEMM_MAX_MACS_PER_NS,
- * more than the kernel does on one core (52-57 on the machines measured,
- * f32 AVX-512), so that a part always takes longer than handing it over;
- * at least 2^14, and at most 2^20, the fixed size it had before (which
- * also holds before any calibration).
+ * The fewest multiply-adds a part may have: the least time of a part
+ * (twice the cost of a split call, measured by the pool,
+ * tg__pool_calibration) at GEMM_MAX_MACS_PER_NS, more than the kernel
+ * does on one core (52-57 on the machines measured, f32 AVX-512), so that
+ * a part always takes longer than that; at least 2^14, and at most 2^20,
+ * the fixed size it had before (which also holds before any calibration).
+ * W4's 64x10 layer (164K multiply-adds a product) is no longer split on
+ * the Xeon once the cost seen in W4's calls (about 2 us) is reached:
+ * split, its three products took 14.8 us against 12.6 alone.
  */
 #define GEMM_MAX_MACS_PER_NS 64
 #define GEMM_MIN_PART_FLOOR ((int64_t)1 << 14)
@@ -248,10 +251,10 @@ typedef struct gemm_job {
 
 static int64_t gemm_min_part_macs(void)
 {
-    double handoff, element;
-    tg__pool_calibration(&handoff, &element);
-    double macs = handoff * GEMM_MAX_MACS_PER_NS;
-    if (!(handoff > 0) || macs >= (double)GEMM_MIN_PART_CAP)
+    double part_ns, element;
+    tg__pool_calibration(&part_ns, &element);
+    double macs = part_ns * GEMM_MAX_MACS_PER_NS;
+    if (!(part_ns > 0) || macs >= (double)GEMM_MIN_PART_CAP)
         return GEMM_MIN_PART_CAP;
     return macs > (double)GEMM_MIN_PART_FLOOR ? (int64_t)macs
                                               : GEMM_MIN_PART_FLOOR;
@@ -279,19 +282,50 @@ static void gemm_part(void *ctx, int64_t begin, int64_t end)
                      (float)j->beta, (float *)j->C + c_at, j->ldc);
 }
 
+/* Rows of C in one register tile of the kernel for this instruction set
+ * (GK_MR above): a block of rows that starts at a multiple of it ends in
+ * no partial tile but the matrix's last. */
+static int64_t tile_rows(int isa)
+{
+    return isa == ISA_AVX512 ? 8 : isa == ISA_AVX2 ? 6 : 4;
+}
+
+/*
+ * Cut by rows or by columns? Each thread packs its own rows of A and, by
+ * rows, every column of B that it needs: all of them. So blocks of rows
+ * pack B once per thread, blocks of columns pack A once per thread. But
+ * the kernel reads a row-major B (no transpose) in place, without
+ * packing it; then blocks of rows duplicate nothing and are taken when
+ * there are rows enough for a whole tile per thread. Blocks of rows have
+ * a second merit: each is one contiguous range of C, the same range that
+ * the elementwise pass which usually follows (the optimizer's update of a
+ * weight gradient, a bias add) gives the same thread, so that thread
+ * finds its part of C in its own cache. W4's weight gradient (256 x 784,
+ * k 64) took 104 us on 2 threads by columns (1.66x of one thread), and
+ * its update ran at 1.45x, reading halves of C that the other core wrote.
+ */
+static bool cut_by_rows(const gemm_job *j, int threads)
+{
+    if (!j->tb && j->m >= threads * tile_rows(j->isa) * 4)
+        return true;
+    return j->m >= j->n;
+}
+
 /* Run the job, on several threads when it is big enough. */
 static void gemm_run(gemm_job *j)
 {
+    int threads = tg_num_threads();
     j->isa = tg__gemm_isa(); /* the caller's, also on the workers */
-    j->by_rows = j->m >= j->n;
+    j->by_rows = cut_by_rows(j, threads);
     int64_t units = j->by_rows ? j->m : j->n;
     int64_t per_unit = (j->by_rows ? j->n : j->m) * j->k;
-    int64_t min_macs = tg_num_threads() > 1 ? gemm_min_part_macs()
-                                            : GEMM_MIN_PART_CAP;
+    int64_t min_macs = threads > 1 ? gemm_min_part_macs()
+                                   : GEMM_MIN_PART_CAP;
     int64_t min_part = (min_macs + per_unit - 1) / per_unit;
-    /* Blocks of whole register tiles: 24 rows (6 and 8 divide it) or 32
+    /* Blocks of whole register tiles: rows of the kernel's tile, or 32
      * columns (a 2-vector AVX-512 f32 tile). */
-    tg__parallel_for(units, j->by_rows ? 24 : 32, min_part, gemm_part, j);
+    tg__parallel_for(units, j->by_rows ? tile_rows(j->isa) : 32, min_part,
+                     gemm_part, j);
 }
 
 /* k == 0: C = beta C, which for beta 0 means zeros. */

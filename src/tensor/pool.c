@@ -15,8 +15,9 @@
  * tg__parallel_for in pool.h).
  *
  * How small a part may be, and whether to split at all, is measured on
- * the machine and decided in pool_policy.c; pool.c times the hand-off
- * (calibrate) and reports each split call to it.
+ * the machine and decided in pool_policy.c; pool.c times what a split
+ * call costs beyond its parts' work (calibrate, and every split call) and
+ * reports it there.
  *
  * Built without threads (meson -Dthreads=disabled), every call runs inline
  * and tg_set_num_threads accepts only 1.
@@ -62,6 +63,7 @@ static int parts_for(int64_t n, int64_t min_part, int threads)
 
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #ifdef __linux__
 #include <sched.h>
 #endif
@@ -83,9 +85,7 @@ static struct {
     int64_t n, align;
     int parts;
     int next;                   /* the first part nobody has claimed */
-    int64_t claimed_ns;         /* when a worker claimed its first part
-                                   of the job (tg__pool_now_ns); 0 until
-                                   then */
+    int64_t work_ns;            /* the parts' own times, summed */
     int caller_cpu;             /* the CPU the job was posted from */
     /* A worker claimed a part of the job (or, for the next job, last
      * did) on the caller's CPU: it can only take turns with the caller
@@ -181,8 +181,11 @@ static void run_parts(int *ran)
         int64_t begin = part_start(pool.n, pool.align, pool.parts, part);
         int64_t end = part_start(pool.n, pool.align, pool.parts, part + 1);
         pthread_mutex_unlock(&pool.lock);
+        int64_t t0 = tg__pool_now_ns();
         fn(ctx, begin, end);
+        int64_t t1 = tg__pool_now_ns();
         pthread_mutex_lock(&pool.lock);
+        pool.work_ns += t1 - t0;
         if (atomic_fetch_add(&pool.finished, 1) + 1 == pool.parts)
             pthread_cond_signal(&pool.done);
     }
@@ -207,8 +210,6 @@ static void *worker_main(void *arg)
             pthread_mutex_unlock(&pool.lock);
             return NULL;
         }
-        if (pool.claimed_ns == 0 && pool.next < pool.parts)
-            pool.claimed_ns = tg__pool_now_ns();
         if (pool.next < pool.parts && pool.caller_cpu >= 0 &&
             current_cpu() == pool.caller_cpu)
             atomic_store_explicit(&pool.same_cpu, true,
@@ -249,59 +250,109 @@ static int start_workers(int want)
     return TG_OK;
 }
 
-/* ---- calibration */
+/* ---- one job: posted, run, joined */
 
-static void noop_part(void *ctx, int64_t begin, int64_t end)
-{
-    (void)ctx, (void)begin, (void)end;
-}
+/* What a job's caller saw: its own parts (ran of them, own ns from the
+ * posting to the end of its last part), the whole call (total ns), the
+ * parts' own times summed (work ns), and whether a worker ran on the
+ * caller's CPU. */
+typedef struct job_times {
+    int ran;
+    int64_t own, total, work;
+    bool same_cpu;
+} job_times;
 
-/* Post a job of one empty part per worker, run by the workers only, and
- * wait until it is done: the round trip of a hand-off. The caller holds
- * busy. */
-static int64_t handoff_once(void)
+/*
+ * Post fn over [0, n) in `parts` parts, run parts on the calling thread
+ * until none is left, and wait until the workers' are done. The caller
+ * holds busy.
+ */
+static job_times run_job(tg__range_fn fn, void *ctx, int64_t n, int64_t align,
+                         int parts)
 {
+    job_times jt = {0};
     int64_t t0 = tg__pool_now_ns();
     pthread_mutex_lock(&pool.lock);
-    pool.fn = noop_part;
-    pool.ctx = NULL;
-    pool.n = pool.parts = pool.n_workers;
-    pool.align = 1;
+    pool.fn = fn;
+    pool.ctx = ctx;
+    pool.n = n;
+    pool.align = align;
+    pool.parts = parts;
     pool.next = 0;
-    pool.claimed_ns = 0;
-    pool.caller_cpu = -1; /* the caller runs no part: nobody to share with */
+    pool.work_ns = 0;
+    pool.caller_cpu = current_cpu();
     atomic_store(&pool.same_cpu, false);
     atomic_store(&pool.finished, 0);
     atomic_fetch_add(&pool.generation, 1);
     pthread_cond_broadcast(&pool.wake);
+    run_parts(&jt.ran);
     pthread_mutex_unlock(&pool.lock);
-    spin_while_below(&pool.finished, pool.n_workers);
+    jt.own = tg__pool_now_ns() - t0;
+    spin_while_below(&pool.finished, parts);
     pthread_mutex_lock(&pool.lock);
     while (atomic_load(&pool.finished) < pool.parts)
         pthread_cond_wait(&pool.done, &pool.lock);
+    jt.work = pool.work_ns;
+    jt.same_cpu = atomic_load(&pool.same_cpu);
     pthread_mutex_unlock(&pool.lock);
-    return tg__pool_now_ns() - t0;
+    jt.total = tg__pool_now_ns() - t0;
+    return jt;
+}
+
+/* What splitting cost: the call's time beyond its share of the work. */
+static int64_t split_cost(const job_times *jt, int parts)
+{
+    return jt->total - jt->work / parts;
+}
+
+/* ---- calibration */
+
+/*
+ * A real split call for calibration: y = 1.5 x + 0.5 over CAL_N floats
+ * of x that the caller has just written, as an op's output is written
+ * just before the next op reads it; each worker's part then comes from
+ * the caller's cache, which an empty hand-off does not pay for.
+ */
+enum { CAL_N = 1 << 14 };
+static float cal_x[CAL_N], cal_y[CAL_N];
+
+static void cal_part(void *ctx, int64_t begin, int64_t end)
+{
+    (void)ctx;
+    for (int64_t i = begin; i < end; i++)
+        cal_y[i] = 1.5f * cal_x[i] + 0.5f;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
 }
 
 /*
- * Measure the hand-off (the best of 31 round trips after a first one that
- * may find the workers asleep: what it costs when the workers are running,
- * as they are between the calls of a training step; the median would
- * measure the machine's load at this moment, which observe_handoff and
- * judge follow as it changes) and the element cost, and set the
- * elementwise part from them. The caller holds busy, with at least one
- * worker running.
+ * Measure what a split call costs beyond its work: the median of 31 calls
+ * of cal_part on one part per thread, after a first one that may find the
+ * workers asleep. (The best round trip of an empty job, which set the
+ * part size before, is a fraction of it: 0.4 us against about 2 us on
+ * the Xeon of bench/RESULTS.md, where W4's 16K-element relu, split on
+ * that estimate, became slower.) observe_split then follows it as the
+ * machine's load changes. The caller holds busy,
+ * with at least one worker running.
  */
 static void calibrate(void)
 {
     enum { ROUNDS = 31 };
-    int64_t best = INT64_MAX;
-    handoff_once();
-    for (int i = 0; i < ROUNDS; i++) {
-        int64_t t = handoff_once();
-        best = t < best ? t : best;
+    int64_t cost[ROUNDS];
+    int parts = pool.n_workers + 1;
+    for (int i = -1; i < ROUNDS; i++) {
+        for (int j = 0; j < CAL_N; j++)
+            cal_x[j] = (float)(j ^ i);
+        job_times jt = run_job(cal_part, NULL, CAL_N, 16, parts);
+        if (i >= 0)
+            cost[i] = split_cost(&jt, parts);
     }
-    tg__pool_calibrated(best);
+    qsort(cost, ROUNDS, sizeof *cost, cmp_i64);
+    tg__pool_calibrated(cost[ROUNDS / 2]);
 }
 
 int tg_set_num_threads(int n)
@@ -349,36 +400,11 @@ void tg__parallel_for_split(int64_t n, int64_t align, int64_t min_part,
     }
     if (parts > pool.n_workers + 1)
         parts = pool.n_workers + 1;
-    if (align < 1)
-        align = 1;
-    int64_t t0 = tg__pool_now_ns();
-    pthread_mutex_lock(&pool.lock);
-    pool.fn = fn;
-    pool.ctx = ctx;
-    pool.n = n;
-    pool.align = align;
-    pool.parts = parts;
-    pool.next = 0;
-    pool.claimed_ns = 0;
-    pool.caller_cpu = current_cpu();
-    atomic_store(&pool.same_cpu, false);
-    atomic_store(&pool.finished, 0);
-    atomic_fetch_add(&pool.generation, 1);
-    pthread_cond_broadcast(&pool.wake);
-    int ran = 0;
-    run_parts(&ran);
-    pthread_mutex_unlock(&pool.lock);
-    int64_t own = tg__pool_now_ns() - t0;
-    spin_while_below(&pool.finished, parts);
-    pthread_mutex_lock(&pool.lock);
-    while (atomic_load(&pool.finished) < pool.parts)
-        pthread_cond_wait(&pool.done, &pool.lock);
-    int64_t claimed = pool.claimed_ns;
-    bool same_cpu = atomic_load(&pool.same_cpu);
-    pthread_mutex_unlock(&pool.lock);
-    int64_t t1 = tg__pool_now_ns();
-    tg__pool_judge(parts, ran, own, t1 - t0, same_cpu, t1);
-    tg__pool_observe_handoff(claimed != 0 ? claimed - t0 : own);
+    job_times jt = run_job(fn, ctx, n, align < 1 ? 1 : align, parts);
+    tg__pool_judge(parts, jt.ran, jt.own, jt.total, jt.same_cpu,
+                   tg__pool_now_ns());
+    if (jt.ran < parts && !jt.same_cpu) /* a worker helped, from elsewhere */
+        tg__pool_observe_split(split_cost(&jt, parts));
     pthread_mutex_unlock(&pool.busy);
 }
 

@@ -43,11 +43,13 @@ static inline void tg__parallel_for(int64_t n, int64_t align,
 
 /*
  * Elementwise loops are cut into parts of at least this many elements:
- * below that, waking a thread costs more than it saves. Not a constant:
- * tg_set_num_threads(n > 1) measures the pool's hand-off (posting a job
- * to a worker and seeing it done) and the cost of one element of a plain
- * streaming loop (y = a x + b, the cheapest kind of elementwise op), and
- * sets it to the hand-off over the element cost, rounded up to a power of
+ * below that, splitting costs more than it saves. Not a constant:
+ * tg_set_num_threads(n > 1) measures what a split call costs beyond its
+ * work (posting it, the workers reading data the caller just wrote,
+ * waiting for them; every split call measures it again) and the cost of
+ * one element of a plain streaming loop (y = a x + b, the cheapest kind
+ * of elementwise op, over data in the level-2 cache); a part must take
+ * at least twice the split's cost: in elements, rounded up to a power of
  * two, between 2^10 and 2^20 (2^16 until then and with one thread).
  */
 extern _Atomic int64_t tg__elementwise_part_value; /* pool.c's */
@@ -59,10 +61,10 @@ static inline int64_t tg__elementwise_part(void)
 }
 #define TG__ELEMENTWISE_PART (tg__elementwise_part())
 
-/* What the last calibration measured, in nanoseconds: the hand-off (a
- * job posted to the workers and seen done) and one element of the
- * streaming loop (0 before any calibration; for tests and the bench). */
-void tg__pool_calibration(double *handoff_ns, double *element_ns);
+/* In nanoseconds: the least time a part must take now (twice the
+ * estimated cost of a split call), and one element of the streaming loop
+ * (0 before any calibration; for gemm's part size, tests and the bench). */
+void tg__pool_calibration(double *part_ns, double *element_ns);
 
 /* How many parallel_for calls since tg_set_num_threads ran on the calling
  * thread alone because the workers had recently been late (the adaptive

@@ -3,10 +3,12 @@
  * apart from how it runs its threads. Nothing here touches a thread.
  *
  * How small a part may be, and whether to split at all, is measured on
- * the machine, not fixed: tg_set_num_threads(n > 1) times the hand-off to
- * the workers (pool.c's calibrate) and one element of a streaming loop
- * (element_ns), which set the elementwise part size
- * (tg__elementwise_part); and each split call is judged afterwards by the
+ * the machine, not fixed: tg_set_num_threads(n > 1) times what a split
+ * call costs beyond its work (pool.c's calibrate; then every split call,
+ * observe_split) and one element of a streaming loop (element_ns), which
+ * set the least time a part must take (twice that cost) and from it the
+ * elementwise part size (tg__elementwise_part); and each split call is
+ * judged afterwards by the
  * time it gained or lost against the caller doing it alone (judge). When
  * the losses outweigh the recent gains (the other core is busy, so a
  * worker descheduled while holding a part made the caller wait), or a
@@ -26,14 +28,14 @@
 #include <stdint.h>
 #include <time.h>
 
-/* The elementwise part size and what the last calibration measured. */
+/* The elementwise part size, the least time of a part, one element's. */
 _Atomic int64_t tg__elementwise_part_value = (int64_t)1 << 16;
-static _Atomic double handoff_ns_measured, element_ns_measured;
+static _Atomic double part_ns_now, element_ns_measured;
 static _Atomic int64_t fallbacks;
 
-void tg__pool_calibration(double *handoff_ns, double *element_ns)
+void tg__pool_calibration(double *part_ns, double *element_ns)
 {
-    *handoff_ns = atomic_load(&handoff_ns_measured);
+    *part_ns = atomic_load(&part_ns_now);
     *element_ns = atomic_load(&element_ns_measured);
 }
 
@@ -49,11 +51,16 @@ int64_t tg__pool_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* The time of one element of y = 1.5 x + 0.5 over f32 data in the cache:
- * the cheapest elementwise loop there is (best of 5 runs of 64K). */
+/* The time of one element of y = 1.5 x + 0.5 over f32 data in the
+ * level-2 cache, where an op usually finds what the op before it wrote:
+ * the cheapest elementwise loop there is (best of 5 runs of 128K; 512 KiB
+ * in all, more than a level-1 cache: 0.33 ns on the Xeon of
+ * bench/RESULTS.md. Over 4096 elements, in the level-1 cache, it measured
+ * 0.08 ns, half of what W4's relu and SGD update take per element, which
+ * made parts too large for W5's gather to be split). */
 static double element_ns(void)
 {
-    enum { N = 4096, REPEAT = 16 };
+    enum { N = 1 << 16, REPEAT = 2 };
     static float x[N], y[N];
     for (int i = 0; i < N; i++)
         x[i] = (float)i;
@@ -72,41 +79,70 @@ static double element_ns(void)
 }
 
 static double element_cost_ns = 1.0; /* what element_ns measured */
-static double handoff_est_ns;         /* the current hand-off estimate */
+static double split_cost_ns;          /* the current estimate */
 
-/* The elementwise part for the hand-off estimate: the power of two
- * (2^10 to 2^20) whose elements cost at least one hand-off. */
+/*
+ * A part must take at least PART_COSTS split costs. Cut in two, a call of
+ * work w takes about w / 2 + the cost, so parts of exactly one cost gain
+ * nothing; two make the smallest split call gain at least one cost.
+ * (Measured on W4, 2 threads, Xeon: splitting calls of 2.6-5.7 us gained
+ * -1.5 to +0.4 us each, with a cost of 1.3-2.3 us.)
+ */
+#define PART_COSTS 2
+
+/* The elementwise part for the estimate: the power of two (2^10 to 2^20)
+ * whose elements take at least a part's least time. */
 static void set_part(void)
 {
+    double part_ns = PART_COSTS * split_cost_ns;
     int64_t part = (int64_t)1 << 10;
-    while (part < ((int64_t)1 << 20) &&
-           (double)part * element_cost_ns < handoff_est_ns)
+    while (part < ((int64_t)1 << 20) && (double)part * element_cost_ns < part_ns)
         part *= 2;
     atomic_store_explicit(&tg__elementwise_part_value, part,
                           memory_order_relaxed);
-    atomic_store(&handoff_ns_measured, handoff_est_ns);
+    atomic_store(&part_ns_now, part_ns);
 }
 
 /*
- * A hand-off seen in a split call (from posting to a worker's first
- * claim; or the caller's own time, a lower bound, when no worker came):
- * the estimate follows a lower value at once and a higher one slowly
- * (1/64 of the way per call), so one descheduled worker does not move
- * it far but a machine that stays loaded raises the part size.
+ * The cost seen in a split call (its time beyond its share of the work),
+ * in a call that a worker took part in from another CPU: the estimate
+ * moves 1/32 of itself towards each one, up or down, so it settles where
+ * half the calls cost more and half less (their median), and one call
+ * whose worker came late moves it by 3%, as one that happened to be quick
+ * does. It stays between COST_LEAST_NS (a multiplicative step could not
+ * leave 0) and COST_MOST_NS, a little above what W4's calls settle at on
+ * the Xeon (1.5-2.4 us). A call that costs more found its worker asleep
+ * or descheduled: that is judge's business (it runs the next calls on
+ * one thread), not the price of splitting. W6's calls, with serial
+ * stretches long enough for the worker to fall asleep, took the estimate
+ * to a 10 us cap and its parts to 64K elements, which stopped splits
+ * that paid and made W6-2threads 12% slower. And a part size that
+ * stopped every split would stop the estimate from ever coming down.
  */
-void tg__pool_observe_handoff(int64_t ns)
+#define COST_LEAST_NS 100.0
+#define COST_MOST_NS 3000.0
+
+void tg__pool_observe_split(int64_t ns)
 {
-    double d = (double)ns - handoff_est_ns;
-    handoff_est_ns += d < 0 ? d : d / 64;
+    double step = split_cost_ns / 32;
+    split_cost_ns += (double)ns > split_cost_ns ? step : -step;
+    if (split_cost_ns < COST_LEAST_NS)
+        split_cost_ns = COST_LEAST_NS;
+    if (split_cost_ns > COST_MOST_NS)
+        split_cost_ns = COST_MOST_NS;
     set_part();
 }
 
-/* The end of a calibration: the best hand-off the pool timed, the element
- * cost measured here, and the elementwise part set from both. */
-void tg__pool_calibrated(int64_t best_handoff_ns)
+/* The end of a calibration: the median cost of a split call the pool
+ * timed, the element cost measured here, and the part sizes from both. */
+void tg__pool_calibrated(int64_t split_ns)
 {
     element_cost_ns = element_ns();
-    handoff_est_ns = (double)best_handoff_ns;
+    split_cost_ns = (double)split_ns;
+    if (split_cost_ns < COST_LEAST_NS)
+        split_cost_ns = COST_LEAST_NS;
+    if (split_cost_ns > COST_MOST_NS)
+        split_cost_ns = COST_MOST_NS;
     atomic_store(&element_ns_measured, element_cost_ns);
     set_part();
 }

@@ -12,13 +12,14 @@
 /* CLOCK_MONOTONIC in nanoseconds. */
 int64_t tg__pool_now_ns(void);
 
-/* A calibration's result: the best hand-off round trip timed by the pool;
- * measures the element cost and sets the elementwise part from both. */
-void tg__pool_calibrated(int64_t best_handoff_ns);
+/* A calibration's result: the median cost of a split call (its time
+ * beyond its share of the work) timed by the pool; measures the element
+ * cost and sets the part sizes from both. */
+void tg__pool_calibrated(int64_t split_ns);
 
-/* A hand-off seen in a split call: the estimate (and so the part size)
- * follows it down at once and up slowly. */
-void tg__pool_observe_handoff(int64_t ns);
+/* The cost seen in a split call: the estimate (and so the part sizes)
+ * follows the median of these. */
+void tg__pool_observe_split(int64_t ns);
 
 /* Forget past judgements and the fallback count (tg_set_num_threads). */
 void tg__pool_adapt_reset(void);
