@@ -187,6 +187,33 @@ START_TEST(cross_entropy_keeps_digits_of_small_loss)
 }
 END_TEST
 
+/* ---- lr schedules: a warmup that decays to 0 ------------------------- */
+
+/* LinearLR(start 0.1, end 0.0, 3 iters) as PyTorch: the rate goes 0.1,
+ * 0.0667, 0.0333, then 0 for good. (0.1 + (0 - 0.1) * 3 / 3) rounds to
+ * -1.4e-17, which tg_optimizer_set_lr refused: the third step failed and
+ * the rate stayed at 0.0333. */
+START_TEST(warmup_to_zero)
+{
+    tg_tape *t = tg_tape_new();
+    tg_params *p = tg_params_new(t);
+    int64_t one = 1;
+    ck_assert_int_eq(tg_params_add(p, tg_zeros(t, TG_F64, 1, &one)), TG_OK);
+    tg_sgd_options so = tg_sgd_defaults(1.0);
+    tg_optimizer *o = tg_sgd_new(t, p, &so);
+    tg_lr_schedule *s = tg_lr_warmup_new(t, o, 0.1, 0.0, 3);
+    ck_assert_msg(s != NULL, "%s", tg_last_error());
+    const double want[6] = {0.1, 0.2 / 3, 0.1 / 3, 0, 0, 0};
+    for (int e = 0; e < 6; e++) {
+        ck_assert_close(tg_optimizer_lr(o), want[e], 1e-14, 1e-18);
+        ck_assert_close(tg_lr_schedule_lr_at(s, e), want[e], 1e-14, 1e-18);
+        ck_assert_msg(tg_lr_schedule_step(s) == TG_OK, "epoch %d: %s", e,
+                      tg_last_error());
+    }
+    tg_tape_free(t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("audit");
@@ -197,6 +224,7 @@ int main(void)
     tcase_add_loop_test(tc, cross_entropy_ex_skips_nonfinite_ignored_row, 0,
                         2);
     tcase_add_test(tc, cross_entropy_keeps_digits_of_small_loss);
+    tcase_add_test(tc, warmup_to_zero);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }
