@@ -367,7 +367,7 @@ static int binary(run *r, tg_tensor **y)
 
 /* ---- audit: selection, reductions with ties, comparisons, casts and the
  * loss and pooling edges the session-6 audit found (gen_diff.py's
- * fam_audit) ---- */
+ * fam_select, fam_compare and fam_edge) ---- */
 
 /* A slice bound from its float64 opt: +-9.3e18 stands for INT64_MAX and
  * INT64_MIN, which float64 cannot hold exactly. */
@@ -552,7 +552,8 @@ static const struct {
 } families[] = {
     {"conv", conv},         {"pool", pool},   {"index", indexing},
     {"loss", loss},         {"attn", attention}, {"binary", binary},
-    {"train", train},       {"audit", audit},
+    {"train", train},       {"select", audit},   {"compare", audit},
+    {"edge", audit},
 };
 
 static int dispatch(run *r, tg_tensor **y)
