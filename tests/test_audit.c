@@ -214,6 +214,56 @@ START_TEST(warmup_to_zero)
 }
 END_TEST
 
+/* ---- GRU and LSTM cells: one batch size, as PyTorch ----------------- */
+
+/* x (2, 3) with h (4,) broadcast to a (2, 4) answer, h of batch 1 or 5
+ * likewise, and a 3-D x went through; PyTorch's cells refuse all of them
+ * ("Input batch size 2 doesn't match hidden0 batch size 4"). Each is now
+ * TG_ESHAPE naming the call, and records nothing. */
+START_TEST(cells_refuse_mismatched_batch)
+{
+    tg_tape *t = tg_tape_new();
+    tg_rng rng;
+    ck_assert_int_eq(tg_rng_seed(&rng, 1, 0), TG_OK);
+    tg_gru_cell g;
+    tg_lstm_cell l;
+    ck_assert_int_eq(tg_gru_cell_init(&g, t, NULL, &rng, TG_F64, 3, 4), TG_OK);
+    ck_assert_int_eq(tg_lstm_cell_init(&l, t, NULL, &rng, TG_F64, 3, 4),
+                     TG_OK);
+    int64_t x2[2] = {2, 3}, x3[3] = {1, 2, 3}, h1[1] = {4}, h2[2] = {2, 4},
+            h5[2] = {5, 4}, hb1[2] = {1, 4}, h3[3] = {1, 2, 4}, x1[1] = {3};
+    tg_tensor *x = tg_ones(t, TG_F64, 2, x2), *xv = tg_ones(t, TG_F64, 1, x1);
+    tg_tensor *hv = tg_ones(t, TG_F64, 1, h1), *h = tg_ones(t, TG_F64, 2, h2);
+    tg_tensor *bad[3] = {hv, tg_ones(t, TG_F64, 2, h5),
+                         tg_ones(t, TG_F64, 2, hb1)};
+    tg_tensor *x3d = tg_ones(t, TG_F64, 3, x3), *h3d = tg_ones(t, TG_F64, 3, h3);
+    int64_t size = tg_tape_size(t);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_null_status(tg_gru_cell_forward(t, &g, x, bad[i]),
+                              TG_ESHAPE, "tg_gru_cell_forward: h (");
+        tg_tensor *cs = h;
+        ck_assert_null_status(tg_lstm_cell_forward(t, &l, x, bad[i], h, &cs),
+                              TG_ESHAPE, "tg_lstm_cell_forward: h (");
+        ck_assert_ptr_null(cs);
+        ck_assert_null_status(tg_lstm_cell_forward(t, &l, x, h, bad[i], &cs),
+                              TG_ESHAPE, "tg_lstm_cell_forward: c (");
+    }
+    ck_assert_null_status(tg_gru_cell_forward(t, &g, xv, h), TG_ESHAPE,
+                          "does not match x (3,)");
+    ck_assert_null_status(tg_gru_cell_forward(t, &g, x3d, h3d), TG_ESHAPE,
+                          "tg_gru_cell_forward: x (1,2,3) must be (B, I) or "
+                          "(I,)");
+    ck_assert_int_eq(tg_tape_size(t), size);
+    /* The shapes PyTorch takes still work: batched and unbatched. */
+    ck_assert_ptr_nonnull(tg_gru_cell_forward(t, &g, x, h));
+    ck_assert_ptr_nonnull(tg_gru_cell_forward(t, &g, xv, hv));
+    tg_tensor *cs = NULL;
+    ck_assert_ptr_nonnull(tg_lstm_cell_forward(t, &l, xv, hv, hv, &cs));
+    ck_assert_int_eq(tg_ndim(cs), 1);
+    tg_tape_free(t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("audit");
@@ -225,6 +275,7 @@ int main(void)
                         2);
     tcase_add_test(tc, cross_entropy_keeps_digits_of_small_loss);
     tcase_add_test(tc, warmup_to_zero);
+    tcase_add_test(tc, cells_refuse_mismatched_batch);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }
