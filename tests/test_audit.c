@@ -264,6 +264,42 @@ START_TEST(cells_refuse_mismatched_batch)
 }
 END_TEST
 
+/* ---- MHA: an in-projection bias of the wrong length ------------------ */
+
+/* b_in of 13 values for E = 4 was cut into thirds [0:4], [4:8], [8:12]
+ * and the 13th ignored; one of 1 value failed inside tg_slice with a
+ * message about slices. PyTorch checks in_proj_bias's shape; so now does
+ * tg_mha_forward. */
+START_TEST(mha_checks_in_proj_bias)
+{
+    tg_tape *t = tg_tape_new();
+    tg_rng rng;
+    ck_assert_int_eq(tg_rng_seed(&rng, 1, 0), TG_OK);
+    tg_mha m;
+    ck_assert_int_eq(tg_mha_init(&m, t, NULL, &rng, TG_F64, 4, 2), TG_OK);
+    int64_t xs[3] = {2, 3, 4}, n13 = 13, n1 = 1, col[2] = {12, 1};
+    tg_tensor *x = tg_ones(t, TG_F64, 3, xs);
+    tg_tensor *bads[3] = {tg_zeros(t, TG_F64, 1, &n13),
+                          tg_zeros(t, TG_F64, 1, &n1),
+                          tg_zeros(t, TG_F64, 2, col)};
+    tg_tensor *good = m.b_in;
+    for (int i = 0; i < 3; i++) {
+        m.b_in = bads[i];
+        int64_t size = tg_tape_size(t);
+        ck_assert_null_status(tg_mha_forward(t, &m, x, false), TG_ESHAPE,
+                              "tg_mha_forward: the layer's in-projection "
+                              "bias (");
+        ck_assert_message("must be (12,), 3E for E = 4");
+        ck_assert_int_eq(tg_tape_size(t), size);
+    }
+    m.b_in = good;
+    ck_assert_ptr_nonnull(tg_mha_forward(t, &m, x, false));
+    m.b_in = NULL;
+    ck_assert_ptr_nonnull(tg_mha_forward(t, &m, x, true));
+    tg_tape_free(t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("audit");
@@ -276,6 +312,7 @@ int main(void)
     tcase_add_test(tc, cross_entropy_keeps_digits_of_small_loss);
     tcase_add_test(tc, warmup_to_zero);
     tcase_add_test(tc, cells_refuse_mismatched_batch);
+    tcase_add_test(tc, mha_checks_in_proj_bias);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

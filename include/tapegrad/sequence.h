@@ -187,7 +187,8 @@ TG_API int tg_mha_init(tg_mha *m, tg_tape *t, tg_params *p, tg_rng *rng,
 /*
  * y (B, L, E) from x (B, L, E) (or (L, E) to (L, E)); causal lets position
  * i see positions 0..i only.
- * Errors: TG_EINVAL for a NULL m; TG_ESHAPE when x's last size is not E.
+ * Errors: TG_EINVAL for a NULL m; TG_ESHAPE when x's last size is not E,
+ * or b_in is not NULL or (3E,).
  */
 TG_API tg_tensor *tg_mha_forward(tg_tape *t, const tg_mha *m, tg_tensor *x,
                                  bool causal);
