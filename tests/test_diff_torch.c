@@ -395,15 +395,17 @@ static int audit(run *r, tg_tensor **y)
             return 1;
         }
     tg_tensor *x = in(r, "x");
+    if (strcmp(op, "clamp") == 0) { /* opt: the bounds, maybe +-inf */
+        y[0] = tg_clamp(r->t, x, opt(r, 0), opt(r, 1));
+        return 1;
+    }
     int axis = (int)opt(r, 0);
-    bool keep = strcmp(op, "slice") != 0 && strcmp(op, "clamp") != 0 &&
+    bool keep = strcmp(op, "slice") != 0 &&
                 strcmp(op, "cast_round_trip") != 0 && strcmp(op, "max") != 0 &&
                 strcmp(op, "min") != 0 && opt(r, 1) != 0;
     if (strcmp(op, "slice") == 0)
         y[0] = tg_slice(r->t, x, axis, bound(opt(r, 1)), bound(opt(r, 2)),
                         (int64_t)opt(r, 3));
-    else if (strcmp(op, "clamp") == 0)
-        y[0] = tg_clamp(r->t, x, opt(r, 0), opt(r, 1));
     else if (strcmp(op, "argmax") == 0)
         y[0] = tg_argmax(r->t, x, axis, keep);
     else if (strcmp(op, "argmin") == 0)
