@@ -27,7 +27,7 @@
 #endif
 
 #define DIFF_F32_ULPS 32.0
-#define MAX_CASES 1024
+#define MAX_CASES 2048
 #define MAX_IN 12
 #define MAX_OUT 16
 #define MAX_SHOWN 6
@@ -365,6 +365,68 @@ static int binary(run *r, tg_tensor **y)
     return 0;
 }
 
+/* ---- audit: selection, reductions with ties, comparisons, casts and the
+ * loss and pooling edges the session-6 audit found (gen_diff.py's
+ * fam_select, fam_compare and fam_edge) ---- */
+
+/* A slice bound from its float64 opt: +-9.3e18 stands for INT64_MAX and
+ * INT64_MIN, which float64 cannot hold exactly. */
+static int64_t bound(double v)
+{
+    return v > 9e18 ? INT64_MAX : v < -9e18 ? INT64_MIN : (int64_t)v;
+}
+
+static int audit(run *r, tg_tensor **y)
+{
+    static const struct {
+        const char *name;
+        tg_tensor *(*fn)(tg_tape *, tg_tensor *, tg_tensor *);
+    } cmp[] = {{"gt", tg_gt}, {"ge", tg_ge}, {"lt", tg_lt}, {"le", tg_le},
+               {"eq", tg_eq}, {"ne", tg_ne}};
+    const char *op = r->c->op;
+    if (strcmp(op, "nll_loss") == 0 || strcmp(op, "cross_entropy_ex") == 0)
+        return loss(r, y);
+    if (strcmp(op, "max_pool2d") == 0)
+        return pool(r, y);
+    for (size_t i = 0; i < sizeof cmp / sizeof cmp[0]; i++)
+        if (strcmp(op, cmp[i].name) == 0) {
+            tg_tensor *a = in(r, "a"), *b = in(r, "b");
+            y[0] = cmp[i].fn(r->t, a, b);
+            return 1;
+        }
+    tg_tensor *x = in(r, "x");
+    if (strcmp(op, "clamp") == 0) { /* opt: the bounds, maybe +-inf */
+        y[0] = tg_clamp(r->t, x, opt(r, 0), opt(r, 1));
+        return 1;
+    }
+    int axis = (int)opt(r, 0);
+    bool keep = strcmp(op, "slice") != 0 &&
+                strcmp(op, "cast_round_trip") != 0 && strcmp(op, "max") != 0 &&
+                strcmp(op, "min") != 0 && opt(r, 1) != 0;
+    if (strcmp(op, "slice") == 0)
+        y[0] = tg_slice(r->t, x, axis, bound(opt(r, 1)), bound(opt(r, 2)),
+                        (int64_t)opt(r, 3));
+    else if (strcmp(op, "argmax") == 0)
+        y[0] = tg_argmax(r->t, x, axis, keep);
+    else if (strcmp(op, "argmin") == 0)
+        y[0] = tg_argmin(r->t, x, axis, keep);
+    else if (strcmp(op, "max_axis") == 0)
+        y[0] = tg_max_axis(r->t, x, axis, keep);
+    else if (strcmp(op, "min_axis") == 0)
+        y[0] = tg_min_axis(r->t, x, axis, keep);
+    else if (strcmp(op, "max") == 0)
+        y[0] = tg_max(r->t, x);
+    else if (strcmp(op, "min") == 0)
+        y[0] = tg_min(r->t, x);
+    else if (strcmp(op, "cast_round_trip") == 0)
+        y[0] = tg_cast(r->t, tg_cast(r->t, x, r->c->dt == TG_F32 ? TG_F64
+                                                                  : TG_F32),
+                       r->c->dt);
+    else
+        ck_abort_msg("unknown audit op %s", op);
+    return 1;
+}
+
 /* ---- training: a few steps of an optimizer on one of the new layers ---- */
 
 enum { T_OPT, T_LR, T_MOM, T_DAMP, T_WD, T_NEST, T_B1, T_B2, T_EPS, T_CLIP,
@@ -492,7 +554,8 @@ static const struct {
 } families[] = {
     {"conv", conv},         {"pool", pool},   {"index", indexing},
     {"loss", loss},         {"attn", attention}, {"binary", binary},
-    {"train", train},
+    {"train", train},       {"select", audit},   {"compare", audit},
+    {"edge", audit},
 };
 
 static int dispatch(run *r, tg_tensor **y)

@@ -60,8 +60,10 @@ TG_API tg_pool2d_options tg_pool2d_defaults(int64_t kh, int64_t kw);
  * (i stride - padding, j stride - padding) (padding is -inf), and
  * d y / d x = 1 at that position, 0 elsewhere. Ties go to the first
  * maximum of the window in row-major order, and a NaN in the window wins
- * (the last one), as in PyTorch. o NULL is an error (there is no default
- * kernel). The output is (N, C, OH, OW), or (C, OH, OW) for a 3-D x.
+ * (the last one), as in PyTorch. A dilated window can fall on padding
+ * only (x 1 high, kernel 2, padding 1, dilation 2 reads rows -1 and 1):
+ * its output is -inf and it passes no gradient, as PyTorch's. o NULL is
+ * an error (there is no default kernel). The output is (N, C, OH, OW), or (C, OH, OW) for a 3-D x.
  * Errors: TG_ESHAPE for x not 3-D or 4-D or an output size below 1;
  * TG_EINVAL for a kernel, stride or dilation below 1 or above 2^20, or a
  * padding outside 0..kernel/2; TG_ENOMEM. Gradient checks see a tie in a window as a kink.

@@ -139,7 +139,11 @@ TG_API int tg_lstm_cell_init(tg_lstm_cell *c, tg_tape *t, tg_params *p,
  * mul, add), so a loop over steps records backprop through time.
  * Errors: TG_EINVAL for a NULL cell; TG_ESHAPE when h's last size is not
  * the hidden size of w_hh, or x's not its input size ("tg_gru_cell_forward:
- * h (2,5) has hidden size 5, but w_hh (12,4) is for hidden size 4").
+ * h (2,5) has hidden size 5, but w_hh (12,4) is for hidden size 4"), for
+ * x not 1-D or 2-D, or for h of another batch size or number of dims than
+ * x ("tg_gru_cell_forward: h (4,) does not match x (2,3): (B, H) for x
+ * (B, I), (H,) for x (I,)"; PyTorch refuses these too, nothing is
+ * broadcast).
  */
 TG_API tg_tensor *tg_gru_cell_forward(tg_tape *t, const tg_gru_cell *c,
                                       tg_tensor *x, tg_tensor *h);
@@ -186,7 +190,8 @@ TG_API int tg_mha_init(tg_mha *m, tg_tape *t, tg_params *p, tg_rng *rng,
 /*
  * y (B, L, E) from x (B, L, E) (or (L, E) to (L, E)); causal lets position
  * i see positions 0..i only.
- * Errors: TG_EINVAL for a NULL m; TG_ESHAPE when x's last size is not E.
+ * Errors: TG_EINVAL for a NULL m; TG_ESHAPE when x's last size is not E,
+ * or b_in is not NULL or (3E,).
  */
 TG_API tg_tensor *tg_mha_forward(tg_tape *t, const tg_mha *m, tg_tensor *x,
                                  bool causal);

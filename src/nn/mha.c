@@ -93,6 +93,15 @@ static tg_tensor *mha_forward(tg_tape *t, const tg_mha *m, tg_tensor *x,
         return NULL;
     }
     int64_t E = tg_shape(m->w_in)[1];
+    if (m->b_in != NULL && (tg_ndim(m->b_in) != 1 ||
+                            tg_shape(m->b_in)[0] != 3 * E)) {
+        /* a longer b_in would be sliced into thirds silently */
+        tg_set_error(TG_ESHAPE, "tg_mha_forward: the layer's in-projection "
+                     "bias %s must be (%lld,), 3E for E = %lld",
+                     tg_shape_str(m->b_in, sx, sizeof sx), (long long)(3 * E),
+                     (long long)E);
+        return NULL;
+    }
     int nd = tg_ndim(x);
     if ((nd != 2 && nd != 3) || tg_shape(x)[nd - 1] != E) {
         tg_set_error(TG_ESHAPE, "tg_mha_forward: x %s must be (B, L, %lld) "

@@ -112,6 +112,21 @@ static int check_step(const char *fn, tg_tensor *w_ih, tg_tensor *w_hh,
                             tg_shape_str(x, s1, sizeof s1), (long long)last(x),
                             tg_shape_str(w_ih, s2, sizeof s2),
                             (long long)tg_shape(w_ih)[1]);
+    /* One batch, as PyTorch's cells: x (B, I) with states (B, H), or x
+     * (I,) with (H,). The ops below would broadcast a state of another
+     * batch size, or of 1, or a 3-D x, into an answer to the wrong
+     * question. */
+    if (tg_ndim(x) != 1 && tg_ndim(x) != 2)
+        return tg_set_error(TG_ESHAPE, "%s: x %s must be (B, I) or (I,)", fn,
+                            tg_shape_str(x, s1, sizeof s1));
+    for (int i = 0; i < 2 && states[i] != NULL; i++)
+        if (tg_ndim(states[i]) != tg_ndim(x) ||
+            (tg_ndim(x) == 2 && tg_shape(states[i])[0] != tg_shape(x)[0]))
+            return tg_set_error(TG_ESHAPE, "%s: %s %s does not match x %s: "
+                                "(B, H) for x (B, I), (H,) for x (I,)", fn,
+                                i ? "c" : "h",
+                                tg_shape_str(states[i], s1, sizeof s1),
+                                tg_shape_str(x, s2, sizeof s2));
     return TG_OK;
 }
 

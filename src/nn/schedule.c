@@ -22,8 +22,13 @@ static double plain_lr(const tg_lr_schedule *s, int64_t e)
         return s->eta_min + (s->base_lr - s->eta_min) *
                (1.0 + cos(3.14159265358979323846 * (double)e / (double)s->t_max)) / 2.0;
     case SCHED_WARMUP: {
-        int64_t k = e < s->iters ? e : s->iters;
-        return s->base_lr * (s->start + (s->end - s->start) * (double)k /
+        /* From iters on, end itself: start + (end - start) k / iters
+         * rounds, and for end 0 (a decay to zero) it gave -1.4e-17 (0.1,
+         * 0, 3 iters), a rate tg_optimizer_set_lr refuses, so the step
+         * failed. Before that the factor stays above end. */
+        if (e >= s->iters)
+            return s->base_lr * s->end;
+        return s->base_lr * (s->start + (s->end - s->start) * (double)e /
                              (double)s->iters);
     }
     case SCHED_WARMUP_COSINE:

@@ -86,7 +86,11 @@ static tg_tensor *cross_entropy_forward(tg_op_ctx *c)
         double m, s;
         tg__lane_softmax_stats(x, &l, i, &m, &s);
         sv->lse[i] = m + log(s);
-        total += sv->lse[i] - tg__get(x, i * l.n + sv->labels[i]);
+        /* (m - x[label]) + log(s), not lse - x[label]: when the label
+         * is the max, lse and x[label] agree to many digits and their
+         * difference would lose them (logits (48, 28): 2e-9 with only 6
+         * digits right); m - x[label] is exact there. */
+        total += (m - tg__get(x, i * l.n + sv->labels[i])) + log(s);
     }
     tg__set(y, 0, total / (double)l.outer);
     c->saved = sv;
@@ -204,7 +208,7 @@ tg_tensor *tg_cross_entropy_ex(tg_tape *t, tg_tensor *logits,
     if (o.label_smoothing == 0.0)
         return nll;
     double e = o.label_smoothing, classes = (double)logits->shape[1];
-    tg_tensor *smooth = tg_neg(t, tg_sum(t, tg_mul(t, logp, w)));
+    tg_tensor *smooth = tg_neg(t, tg__nll_weighted_sum(t, logp, w));
     return tg_add(t, tg_mul_scalar(t, nll, 1.0 - e),
                   tg_mul_scalar(t, smooth, e / classes));
 }

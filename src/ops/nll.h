@@ -22,6 +22,11 @@ int tg__nll_check(const char *fn, const tg_tensor *logp,
 tg_tensor *tg__nll_weights(tg_tape *t, const tg_tensor *logp,
                            const int64_t *labels, int64_t ignore_index);
 
+/* sum_i w_i x[i][:] for x (N, K) and the weights above, with the ignored
+ * rows (weight 0) left out, not multiplied by 0: a row PyTorch skips adds
+ * nothing even when it holds an inf or a NaN (0 * inf would be NaN). */
+tg_tensor *tg__nll_weighted_sum(tg_tape *t, tg_tensor *x, tg_tensor *w);
+
 /* -sum_i w_i logp[i][labels[i]] (ignored rows pick column 0, weight 0);
  * with every row ignored, that plus NaN: PyTorch's 0/0 value, with its
  * gradient 0. */

@@ -7,7 +7,9 @@
  * M counts the rows not ignored (F.nll_loss, mean reduction, no class
  * weights). The pick is a tg_gather along the classes, times a column of
  * weights (1/M, or 0 for an ignored row), summed: its gradient and the
- * recorded derivative come from those ops. With every row ignored the
+ * recorded derivative come from those ops. An ignored row is left out
+ * (tg_where), not multiplied by 0, so that an inf or a NaN in it does not
+ * make the loss NaN: PyTorch skips it. With every row ignored the
  * value is NaN (PyTorch's 0/0) but the gradient 0, as PyTorch's: the
  * weights are 0 and a constant NaN is added.
  */
@@ -57,6 +59,18 @@ tg_tensor *tg__nll_weights(tg_tape *t, const tg_tensor *logp,
     return w;
 }
 
+tg_tensor *tg__nll_weighted_sum(tg_tape *t, tg_tensor *x, tg_tensor *w)
+{
+    if (x == NULL || w == NULL)
+        return NULL;
+    bool ignores = false;
+    for (int64_t i = 0; i < w->numel && !ignores; i++)
+        ignores = tg__get(w, i) == 0.0;
+    if (ignores) /* where(w != 0, x, 0): its gradient is 0 where w is */
+        x = tg_where(t, w, x, tg_scalar(t, x->dtype, 0.0));
+    return tg_sum(t, tg_mul(t, x, w));
+}
+
 tg_tensor *tg__nll_picked(tg_tape *t, tg_tensor *logp, const int64_t *labels,
                           int64_t ignore_index, tg_tensor *w)
 {
@@ -70,7 +84,7 @@ tg_tensor *tg__nll_picked(tg_tape *t, tg_tensor *logp, const int64_t *labels,
         none_kept &= labels[i] == ignore_index;
     }
     tg_tensor *loss =
-        tg_neg(t, tg_sum(t, tg_mul(t, tg_gather(t, logp, 1, ix), w)));
+        tg_neg(t, tg__nll_weighted_sum(t, tg_gather(t, logp, 1, ix), w));
     return none_kept ? tg_add_scalar(t, loss, NAN) : loss;
 }
 

@@ -77,7 +77,8 @@ static int pool_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
 }
 
 /* MAX: the argmax's position in its window, or TG_ON_KINK where another
- * element of the window equals the maximum (a tie). */
+ * element of the window equals the maximum (a tie); h * w (a piece of its
+ * own: the constant -inf) for a window of padding only. */
 static int64_t max_pool_piece(const tg_op_ctx *c, const tg_tensor *y,
                               int64_t o)
 {
@@ -86,6 +87,8 @@ static int64_t max_pool_piece(const tg_op_ctx *c, const tg_tensor *y,
     int64_t ohw = pl->oh * pl->ow, pn = o / ohw, i = o % ohw / pl->ow,
             j = o % pl->ow, in0 = pn * pl->h * pl->w;
     double best = tg__get(y, o);
+    if (tg__pool_arg(pl, o) < 0)
+        return pl->h * pl->w;
     int64_t h0 = i * pl->s[0] - pl->p[0], w0 = j * pl->s[1] - pl->p[1];
     for (int64_t a = 0; a < pl->k[0]; a++)
         for (int64_t b = 0; b < pl->k[1]; b++) {

@@ -142,7 +142,8 @@ static double inv_divisor(const tg__pool_plan *pl, int64_t i, int64_t j,
 }
 
 /* MAX's P x (y[o] = x[arg o]) or P^T x (y[arg o] += x[o], y zeroed
- * first), typed: one load and one store per output element. */
+ * first), typed: one load and one store per output element. arg o < 0:
+ * window o holds padding only (see tg__pool_find_argmax), y[o] = -inf. */
 static void max_apply_f32(const tg__pool_plan *pl, const float *x, float *y,
                           bool pooled)
 {
@@ -151,10 +152,12 @@ static void max_apply_f32(const tg__pool_plan *pl, const float *x, float *y,
         const int64_t *arg = pl->arg + pn * ohw;
         if (pooled)
             for (int64_t o = 0; o < ohw; o++)
-                y[pn * ohw + o] = x[pn * hw + arg[o]];
+                y[pn * ohw + o] = arg[o] < 0 ? (float)-INFINITY
+                                             : x[pn * hw + arg[o]];
         else
             for (int64_t o = 0; o < ohw; o++)
-                y[pn * hw + arg[o]] += x[pn * ohw + o];
+                if (arg[o] >= 0)
+                    y[pn * hw + arg[o]] += x[pn * ohw + o];
     }
 }
 
@@ -166,10 +169,12 @@ static void max_apply_f64(const tg__pool_plan *pl, const double *x,
         const int64_t *arg = pl->arg + pn * ohw;
         if (pooled)
             for (int64_t o = 0; o < ohw; o++)
-                y[pn * ohw + o] = x[pn * hw + arg[o]];
+                y[pn * ohw + o] = arg[o] < 0 ? (double)-INFINITY
+                                             : x[pn * hw + arg[o]];
         else
             for (int64_t o = 0; o < ohw; o++)
-                y[pn * hw + arg[o]] += x[pn * ohw + o];
+                if (arg[o] >= 0)
+                    y[pn * hw + arg[o]] += x[pn * ohw + o];
     }
 }
 
@@ -229,7 +234,10 @@ void tg__pool_apply(const tg__pool_plan *pl, const tg_tensor *x, tg_tensor *y,
 }
 
 /* MAX: find each window's argmax (PyTorch's rule: the first maximum in
- * row-major order, a NaN replacing whatever came before). */
+ * row-major order, a NaN replacing whatever came before). A dilated
+ * window can step over every row or column of x and hold padding only
+ * (x 1 high, kernel 2, padding 1, dilation 2 reads rows -1 and 1): its
+ * arg is -1, its output -inf and it passes no gradient, as PyTorch. */
 void tg__pool_find_argmax(tg__pool_plan *pl, const tg_tensor *x)
 {
     int64_t hw = pl->h * pl->w, ohw = pl->oh * pl->ow;
