@@ -1,0 +1,176 @@
+/*
+ * conv_implicit_dx.c — the implicit-gemm input gradient (see
+ * conv_implicit.h). In the coordinates of the zero-padded input,
+ *
+ *     gx[c, h, w] = sum over o, p, q of w[o, c, p, q] gy[o, h-p, w-q]
+ *
+ * (the full correlation of gy with the flipped kernel), taking only the
+ * terms where gy exists. Its output has c channels, too few for the
+ * lanes (LeNet's conv2 has 6), so here the lanes hold 16 columns of one
+ * gx row: gy's row, copied once per sample with kw - 1 zeros on the left
+ * and enough on the right (gyp), is read at offset -q for tap column q,
+ * and w's float is broadcast. A block keeps K gx rows x CB channels
+ * (K <= 4, CB <= 6: up to 24 accumulators) and walks the gy rows that
+ * reach it; gy row i reaches gx row h with kernel row p = h - i, so no
+ * row is multiplied by rows of zeros. In columns, a lane whose w - q
+ * falls outside gy reads one of the zeros: that costs work (at conv2's
+ * 14 columns, 4 of the 14 lanes are such per q on average) but no
+ * branch. 0 times w is 0 because w is finite (the caller checks).
+ *
+ * Samples are independent, so the threads split samples, and each gx
+ * element is summed in one order whatever the thread count.
+ */
+#include "ops/conv_implicit.h"
+
+#include "ops/conv_direct.h" /* TG__DIRECT_X86 */
+#include "tensor/pool.h"
+
+#include <string.h>
+
+#if TG__DIRECT_X86
+#include <immintrin.h>
+#endif
+
+#define LANES 16
+#define DX_K 4  /* gx rows per block */
+#define DX_CB 6 /* channels per block */
+
+static int64_t pieces_of(const tg__conv_geom *g) { return (g->w + LANES - 1) / LANES; }
+
+/* gyp's row length: the kw - 1 zeros, then room for every piece's reads
+ * and for gy's row itself. */
+static int64_t gp_of(const tg__conv_geom *g)
+{
+    int64_t reads = g->pw + pieces_of(g) * LANES + g->kw - 1;
+    int64_t row = g->kw - 1 + g->ow;
+    return reads > row ? reads : row;
+}
+
+int64_t tg__conv_implicit_dx_scratch(const tg__conv_geom *g)
+{
+    return g->n * g->o * g->oh * gp_of(g);
+}
+
+#if TG__DIRECT_X86
+#define I512_ATTR __attribute__((target("avx512f,avx2,fma")))
+#define I512_INLINE inline __attribute__((always_inline))
+
+typedef struct dx_job {
+    const tg__conv_geom *g;
+    const float *gy, *w;
+    float *gx, *gyp;
+    int64_t gp, cb; /* gyp's row length; channels per block */
+} dx_job;
+
+/* gx rows h0 .. h0 + K - 1 (unpadded), channels c0 .. c0 + CB - 1,
+ * columns w0 .. w0 + 15 of sample s; gyp is its padded gy. Inlined with
+ * K and CB constants, so acc is K CB registers. */
+I512_ATTR static I512_INLINE void dx_block(const dx_job *j, const float *gyp,
+                                           float *gxs, int64_t h0, int64_t c0,
+                                           int64_t w0, const int K,
+                                           const int CB)
+{
+    const tg__conv_geom *g = j->g;
+    int64_t khw = g->kh * g->kw, hh0 = h0 + g->ph; /* padded row */
+    __m512 acc[DX_K][DX_CB];
+    for (int r = 0; r < K; r++)
+        for (int cc = 0; cc < CB; cc++)
+            acc[r][cc] = _mm512_setzero_ps();
+    int64_t ilo = hh0 - (g->kh - 1), ihi = hh0 + K - 1; /* gy rows reaching */
+    ilo = ilo < 0 ? 0 : ilo;
+    ihi = ihi > g->oh - 1 ? g->oh - 1 : ihi;
+    for (int64_t i = ilo; i <= ihi; i++)
+        for (int64_t o = 0; o < g->o; o++) {
+            /* Lane l reads gy column (w0 + pw + l) - q: at gyp offset
+             * w0 + pw + l - q + kw - 1. */
+            const float *gr = gyp + (o * g->oh + i) * j->gp + w0 + g->pw + g->kw - 1;
+            const float *wo = j->w + (o * g->c + c0) * khw;
+            for (int64_t q = 0; q < g->kw; q++) {
+                __m512 v = _mm512_loadu_ps(gr - q);
+                for (int r = 0; r < K; r++) {
+                    int64_t p = hh0 + r - i;
+                    if (p < 0 || p >= g->kh)
+                        continue;
+                    for (int cc = 0; cc < CB; cc++)
+                        acc[r][cc] = _mm512_fmadd_ps(
+                            v, _mm512_set1_ps(wo[cc * khw + p * g->kw + q]),
+                            acc[r][cc]);
+                }
+            }
+        }
+    int64_t n = g->w - w0 < LANES ? g->w - w0 : LANES;
+    __mmask16 m = (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1u);
+    for (int r = 0; r < K; r++)
+        for (int cc = 0; cc < CB; cc++)
+            _mm512_mask_storeu_ps(gxs + ((c0 + cc) * g->h + h0 + r) * g->w + w0,
+                                  m, acc[r][cc]);
+}
+
+/* One block with K (1 .. 4) and CB (1 .. 6) made constants. */
+I512_ATTR static void dx_any(const dx_job *j, const float *gyp, float *gxs,
+                             int64_t h0, int64_t c0, int64_t w0, int K, int CB)
+{
+#define DX_CB_(KK)                                                           \
+    switch (CB) {                                                            \
+    case 1: dx_block(j, gyp, gxs, h0, c0, w0, KK, 1); break;                 \
+    case 2: dx_block(j, gyp, gxs, h0, c0, w0, KK, 2); break;                 \
+    case 3: dx_block(j, gyp, gxs, h0, c0, w0, KK, 3); break;                 \
+    case 4: dx_block(j, gyp, gxs, h0, c0, w0, KK, 4); break;                 \
+    case 5: dx_block(j, gyp, gxs, h0, c0, w0, KK, 5); break;                 \
+    default: dx_block(j, gyp, gxs, h0, c0, w0, KK, 6); break;                \
+    }
+    switch (K) {
+    case 1: DX_CB_(1) break;
+    case 2: DX_CB_(2) break;
+    case 3: DX_CB_(3) break;
+    default: DX_CB_(4) break;
+    }
+#undef DX_CB_
+}
+
+/* Samples [begin, end): pad gy, then every block. */
+I512_ATTR static void dx_part(void *ctx, int64_t begin, int64_t end)
+{
+    const dx_job *j = ctx;
+    const tg__conv_geom *g = j->g;
+    int64_t per = g->o * g->oh * j->gp;
+    for (int64_t s = begin; s < end; s++) {
+        float *gyp = j->gyp + s * per;
+        memset(gyp, 0, (size_t)per * sizeof *gyp);
+        for (int64_t oi = 0; oi < g->o * g->oh; oi++)
+            memcpy(gyp + oi * j->gp + g->kw - 1, j->gy + (s * g->o * g->oh + oi) * g->ow,
+                   (size_t)g->ow * sizeof *gyp);
+        float *gxs = j->gx + s * g->c * g->h * g->w;
+        for (int64_t h0 = 0; h0 < g->h; h0 += DX_K)
+            for (int64_t c0 = 0; c0 < g->c; c0 += j->cb)
+                for (int64_t w0 = 0; w0 < g->w; w0 += LANES) {
+                    int K = (int)(g->h - h0 < DX_K ? g->h - h0 : DX_K);
+                    int CB = (int)(g->c - c0 < j->cb ? g->c - c0 : j->cb);
+                    dx_any(j, gyp, gxs, h0, c0, w0, K, CB);
+                }
+    }
+}
+#endif /* TG__DIRECT_X86 */
+
+bool tg__conv_implicit_finite(const float *w, int64_t n)
+{
+    float z = 0; /* stays 0 unless some w[i] is inf or NaN */
+    for (int64_t i = 0; i < n; i++)
+        z += w[i] * 0.0f;
+    return z == 0;
+}
+
+void tg__conv_implicit_input_grad(const tg__conv_geom *g, const float *gy,
+                                  const float *w, float *gx, float *scratch)
+{
+#if TG__DIRECT_X86
+    /* Channel blocks of about equal size, at most 6. */
+    int64_t nb = (g->c + DX_CB - 1) / DX_CB;
+    dx_job j = {g, gy, w, gx, scratch, gp_of(g), (g->c + nb - 1) / nb};
+    int64_t per = g->o * g->oh * g->ow * g->c * g->kh * g->kw;
+    int64_t m = ((int64_t)1 << 16) / (per > 0 ? per : 1);
+    tg__parallel_for(g->n, 1, m < 1 ? 1 : m, dx_part, &j);
+#else
+    (void)g, (void)gy, (void)w, (void)gx, (void)scratch;
+#endif
+}
