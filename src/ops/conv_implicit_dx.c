@@ -46,18 +46,30 @@ static int64_t gp_of(const tg__conv_geom *g)
     return reads > row ? reads : row;
 }
 
-int64_t tg__conv_implicit_dx_scratch(const tg__conv_geom *g)
+/* The padded gy of every sample, then w repacked as wd[o][p][q][c]. */
+static int64_t gyp_elems(const tg__conv_geom *g)
 {
     return g->n * g->o * g->oh * gp_of(g);
+}
+
+int64_t tg__conv_implicit_dx_scratch(const tg__conv_geom *g)
+{
+    return gyp_elems(g) + g->o * g->c * g->kh * g->kw;
 }
 
 #if TG__DIRECT_X86
 #define I512_ATTR __attribute__((target("avx512f,avx2,fma")))
 #define I512_INLINE inline __attribute__((always_inline))
 
+/* The first n lanes (all 16 for n >= 16). */
+I512_ATTR static I512_INLINE __mmask16 first(int64_t n)
+{
+    return (__mmask16)(n >= LANES ? 0xFFFF : (1u << n) - 1u);
+}
+
 typedef struct dx_job {
     const tg__conv_geom *g;
-    const float *gy, *w;
+    const float *gy, *wd; /* wd[o][p][q][c]: a tap's channels side by side */
     float *gx, *gyp;
     int64_t gp, cb; /* gyp's row length; channels per block */
 } dx_job;
@@ -79,27 +91,34 @@ I512_ATTR static I512_INLINE void dx_block(const dx_job *j, const float *gyp,
     int64_t ilo = hh0 - (g->kh - 1), ihi = hh0 + K - 1; /* gy rows reaching */
     ilo = ilo < 0 ? 0 : ilo;
     ihi = ihi > g->oh - 1 ? g->oh - 1 : ihi;
-    for (int64_t i = ilo; i <= ihi; i++)
+    for (int64_t i = ilo; i <= ihi; i++) {
+        /* gy row i meets gx row r of the block through kernel row
+         * p = hh0 + r - i, if that is one: wr[r] is that row's weights. */
+        const float *wr[DX_K];
+        bool meets[DX_K];
+        for (int r = 0; r < K; r++) {
+            int64_t p = hh0 + r - i;
+            meets[r] = p >= 0 && p < g->kh;
+            wr[r] = j->wd + ((meets[r] ? p : 0) * g->kw) * g->c + c0;
+        }
         for (int64_t o = 0; o < g->o; o++) {
             /* Lane l reads gy column (w0 + pw + l) - q: at gyp offset
              * w0 + pw + l - q + kw - 1. */
             const float *gr = gyp + (o * g->oh + i) * j->gp + w0 + g->pw + g->kw - 1;
-            const float *wo = j->w + (o * g->c + c0) * khw;
             for (int64_t q = 0; q < g->kw; q++) {
                 __m512 v = _mm512_loadu_ps(gr - q);
+                int64_t at = (o * khw + q) * g->c; /* wd[o][p][q][c0] - wr[r] */
                 for (int r = 0; r < K; r++) {
-                    int64_t p = hh0 + r - i;
-                    if (p < 0 || p >= g->kh)
+                    if (!meets[r])
                         continue;
                     for (int cc = 0; cc < CB; cc++)
                         acc[r][cc] = _mm512_fmadd_ps(
-                            v, _mm512_set1_ps(wo[cc * khw + p * g->kw + q]),
-                            acc[r][cc]);
+                            v, _mm512_set1_ps(wr[r][at + cc]), acc[r][cc]);
                 }
             }
         }
-    int64_t n = g->w - w0 < LANES ? g->w - w0 : LANES;
-    __mmask16 m = (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1u);
+    }
+    __mmask16 m = first(g->w - w0);
     for (int r = 0; r < K; r++)
         for (int cc = 0; cc < CB; cc++)
             _mm512_mask_storeu_ps(gxs + ((c0 + cc) * g->h + h0 + r) * g->w + w0,
@@ -128,6 +147,18 @@ I512_ATTR static void dx_any(const dx_job *j, const float *gyp, float *gxs,
 #undef DX_CB_
 }
 
+/* dst[0, len) = zeros, then src[0, n) at dst + at. */
+I512_ATTR static void pad_row(float *dst, int64_t len, const float *src,
+                              int64_t n, int64_t at)
+{
+    for (int64_t k = 0; k < len; k += LANES)
+        _mm512_mask_storeu_ps(dst + k, first(len - k), _mm512_setzero_ps());
+    for (int64_t k = 0; k < n; k += LANES) {
+        __mmask16 m = first(n - k);
+        _mm512_mask_storeu_ps(dst + at + k, m, _mm512_maskz_loadu_ps(m, src + k));
+    }
+}
+
 /* Samples [begin, end): pad gy, then every block. */
 I512_ATTR static void dx_part(void *ctx, int64_t begin, int64_t end)
 {
@@ -136,10 +167,9 @@ I512_ATTR static void dx_part(void *ctx, int64_t begin, int64_t end)
     int64_t per = g->o * g->oh * j->gp;
     for (int64_t s = begin; s < end; s++) {
         float *gyp = j->gyp + s * per;
-        memset(gyp, 0, (size_t)per * sizeof *gyp);
-        for (int64_t oi = 0; oi < g->o * g->oh; oi++)
-            memcpy(gyp + oi * j->gp + g->kw - 1, j->gy + (s * g->o * g->oh + oi) * g->ow,
-                   (size_t)g->ow * sizeof *gyp);
+        for (int64_t oi = 0; oi < g->o * g->oh; oi++) /* rows are short: */
+            pad_row(gyp + oi * j->gp, j->gp,           /* no libc calls */
+                    j->gy + (s * g->o * g->oh + oi) * g->ow, g->ow, g->kw - 1);
         float *gxs = j->gx + s * g->c * g->h * g->w;
         for (int64_t h0 = 0; h0 < g->h; h0 += DX_K)
             for (int64_t c0 = 0; c0 < g->c; c0 += j->cb)
@@ -166,7 +196,13 @@ void tg__conv_implicit_input_grad(const tg__conv_geom *g, const float *gy,
 #if TG__DIRECT_X86
     /* Channel blocks of about equal size, at most 6. */
     int64_t nb = (g->c + DX_CB - 1) / DX_CB;
-    dx_job j = {g, gy, w, gx, scratch, gp_of(g), (g->c + nb - 1) / nb};
+    float *wd = scratch + gyp_elems(g);
+    int64_t khw = g->kh * g->kw;
+    for (int64_t o = 0; o < g->o; o++)
+        for (int64_t c = 0; c < g->c; c++)
+            for (int64_t k = 0; k < khw; k++)
+                wd[(o * khw + k) * g->c + c] = w[(o * g->c + c) * khw + k];
+    dx_job j = {g, gy, wd, gx, scratch, gp_of(g), (g->c + nb - 1) / nb};
     int64_t per = g->o * g->oh * g->ow * g->c * g->kh * g->kw;
     int64_t m = ((int64_t)1 << 16) / (per > 0 ? per : 1);
     tg__parallel_for(g->n, 1, m < 1 ? 1 : m, dx_part, &j);
