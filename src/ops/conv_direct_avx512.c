@@ -17,6 +17,12 @@
  * of threads; the order differs from the AVX2 loops', as the gemm's does
  * between instruction sets.
  */
+/* As in conv_implicit.c: GCC's predictive commoning carried loads from
+ * one iteration to the next in registers the accumulators need. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-predictive-commoning")
+#endif
+
 #include "ops/conv_direct.h"
 
 #if TG__DIRECT_X86
@@ -75,9 +81,44 @@ D512_ATTR void tg__conv_direct512_fwd_sample(const tg__conv_geom *g,
     }
 }
 
+/* One 16-column piece (or the row's masked last piece, MASKED) of gy rows
+ * i .. i + G - 1 (G is 1 or 2; gr: row i, rows gow apart) against x rows
+ * i .. i + G + NP - 2 (xr: row i + p): gy row i + t meets x row i + k
+ * through kernel row p + k - t. Each x piece is loaded once and used by
+ * both gy rows, so a pair of rows costs (NP + 1) KW loads of x for
+ * 2 NP KW multiply-adds, where one row at a time cost NP KW for NP KW.
+ * Masked pieces read 0 past ow from gy AND from x, so an inf in a column
+ * no output reads through tap q cannot reach gw[..][q] as 0 * inf. */
+D512_ATTR static D512_INLINE void
+wgrad_piece(__m512 acc[5][8], const float *gr, int64_t gow, const float *xr,
+            int64_t wp, __mmask16 m, const int G, const int NP, const int KW,
+            const bool MASKED)
+{
+    __m512 gv[2];
+    for (int t = 0; t < G; t++)
+        gv[t] = MASKED ? _mm512_maskz_loadu_ps(m, gr + t * gow)
+                       : _mm512_loadu_ps(gr + t * gow);
+    /* Unrolled in full (the pragmas: GCC's own limits stop short), so
+     * that every acc index is a constant and acc lives in registers. */
+#pragma GCC unroll 8
+    for (int k = 0; k < G + NP - 1; k++)
+#pragma GCC unroll 8
+        for (int q = 0; q < KW; q++) {
+            const float *xq = xr + k * wp + q;
+            __m512 xv = MASKED ? _mm512_maskz_loadu_ps(m, xq) : _mm512_loadu_ps(xq);
+#pragma GCC unroll 2
+            for (int t = 0; t < G; t++) {
+                int r = k - t;
+                if (r >= 0 && r < NP)
+                    acc[r][q] = _mm512_fmadd_ps(gv[t], xv, acc[r][q]);
+            }
+        }
+}
+
 /* gw[o][p + r][q] for r < NP and q < KW, over every sample: NP KW
- * accumulators, each piece of gy loaded once for all of them. Inlined
- * with NP and KW constants, so the accumulators stay in registers. */
+ * accumulators (at most 25, with 2 gy pieces and one x piece: 28 of the
+ * 32 registers), gy rows two at a time. Inlined with NP and KW
+ * constants, so the accumulators stay in registers. */
 D512_ATTR static D512_INLINE void
 wgrad_rows(const tg__conv_geom *g, const float *xp, int64_t wp,
            const float *gy, int64_t o, float *gw, int64_t p, const int NP,
@@ -86,35 +127,31 @@ wgrad_rows(const tg__conv_geom *g, const float *xp, int64_t wp,
     int64_t plane = (g->oh + g->kh - 1) * wp;
     int64_t full = g->ow / 16 * 16;
     __mmask16 tail = lanes(g->ow - full);
-    __m512 acc[4][8];
+    __m512 acc[5][8];
     for (int r = 0; r < NP; r++)
         for (int q = 0; q < KW; q++)
             acc[r][q] = _mm512_setzero_ps();
     for (int64_t s = 0; s < g->n; s++) {
         const float *gyo = gy + (s * g->o + o) * g->oh * g->ow;
         const float *xs = xp + s * plane + p * wp;
-        for (int64_t i = 0; i < g->oh; i++) {
+        int64_t i = 0;
+        for (; i + 2 <= g->oh; i += 2) {
             const float *gr = gyo + i * g->ow, *xr = xs + i * wp;
-            for (int64_t j0 = 0; j0 < full; j0 += 16) {
-                __m512 gv = _mm512_loadu_ps(gr + j0);
-                for (int r = 0; r < NP; r++)
-                    for (int q = 0; q < KW; q++)
-                        acc[r][q] = _mm512_fmadd_ps(
-                            gv, _mm512_loadu_ps(xr + r * wp + j0 + q),
-                            acc[r][q]);
-            }
-            if (full == g->ow)
-                continue;
-            /* The last piece: lanes past ow read 0 from gy AND from xp,
-             * so an inf in a column no output reads through tap q cannot
-             * reach gw[..][q] as 0 * inf. */
-            __m512 gv = _mm512_maskz_loadu_ps(tail, gr + full);
-            for (int r = 0; r < NP; r++)
-                for (int q = 0; q < KW; q++)
-                    acc[r][q] = _mm512_fmadd_ps(
-                        gv,
-                        _mm512_maskz_loadu_ps(tail, xr + r * wp + full + q),
-                        acc[r][q]);
+            for (int64_t j0 = 0; j0 < full; j0 += 16)
+                wgrad_piece(acc, gr + j0, g->ow, xr + j0, wp, tail, 2, NP, KW,
+                            false);
+            if (full != g->ow)
+                wgrad_piece(acc, gr + full, g->ow, xr + full, wp, tail, 2, NP,
+                            KW, true);
+        }
+        for (; i < g->oh; i++) {
+            const float *gr = gyo + i * g->ow, *xr = xs + i * wp;
+            for (int64_t j0 = 0; j0 < full; j0 += 16)
+                wgrad_piece(acc, gr + j0, g->ow, xr + j0, wp, tail, 1, NP, KW,
+                            false);
+            if (full != g->ow)
+                wgrad_piece(acc, gr + full, g->ow, xr + full, wp, tail, 1, NP,
+                            KW, true);
         }
     }
     for (int r = 0; r < NP; r++)
@@ -123,21 +160,23 @@ wgrad_rows(const tg__conv_geom *g, const float *xp, int64_t wp,
                 _mm512_reduce_add_ps(acc[r][q]);
 }
 
-/* Kernel rows 4 at a time while 4 KW accumulators fit (KW <= 7), else 3,
- * then one at a time. */
+/* Kernel rows in blocks of as many as 25 accumulators hold (5 rows for
+ * KW <= 5, 4 for 6 and 7, 3 for 8), then the rows left. */
 D512_ATTR static D512_INLINE void
 wgrad_kw(const tg__conv_geom *g, const float *xp, int64_t wp,
          const float *gy, int64_t o, float *gw, const int KW)
 {
+    const int most = KW <= 5 ? 5 : KW <= 7 ? 4 : 3;
     int64_t p = 0;
-    if (KW <= 7)
-        for (; p + 4 <= g->kh; p += 4)
-            wgrad_rows(g, xp, wp, gy, o, gw, p, 4, KW);
-    else
-        for (; p + 3 <= g->kh; p += 3)
-            wgrad_rows(g, xp, wp, gy, o, gw, p, 3, KW);
-    for (; p < g->kh; p++)
-        wgrad_rows(g, xp, wp, gy, o, gw, p, 1, KW);
+    for (; p + most <= g->kh; p += most)
+        wgrad_rows(g, xp, wp, gy, o, gw, p, most, KW);
+    switch (g->kh - p) {
+    case 0: break;
+    case 1: wgrad_rows(g, xp, wp, gy, o, gw, p, 1, KW); break;
+    case 2: wgrad_rows(g, xp, wp, gy, o, gw, p, 2, KW); break;
+    case 3: wgrad_rows(g, xp, wp, gy, o, gw, p, 3, KW); break;
+    default: wgrad_rows(g, xp, wp, gy, o, gw, p, 4, KW); break;
+    }
 }
 
 D512_ATTR void tg__conv_direct512_wgrad_channel(const tg__conv_geom *g,

@@ -13,6 +13,14 @@
  * which the two load ports keep up with. At the end the block is turned
  * round into y's layout (channels apart, pixels contiguous).
  */
+/* GCC's predictive commoning sees that the float a block reads for
+ * pixel j, tap q is the one it read for pixel j + 1, tap q - 1, and
+ * carries such floats from one iteration to the next in registers the
+ * accumulators need: it spilled them, and the kernels ran slower. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-predictive-commoning")
+#endif
+
 #include "ops/conv_implicit.h"
 
 #include "ops/conv_direct.h" /* TG__DIRECT_X86 */

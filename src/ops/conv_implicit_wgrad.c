@@ -17,6 +17,14 @@
  * blocks, and each tap's sum runs over n, i, j in the same order whatever
  * the thread count: bit-identical results.
  */
+/* GCC's predictive commoning sees that the float a block reads for
+ * pixel j, tap q is the one it read for pixel j + 1, tap q - 1, and
+ * carries such floats from one iteration to the next in registers the
+ * accumulators need: it spilled them, and the kernels ran slower. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-predictive-commoning")
+#endif
+
 #include "ops/conv_implicit.h"
 
 #include "ops/conv_direct.h" /* TG__DIRECT_X86 */
