@@ -5,8 +5,9 @@
  * the width: a vector holds 16 floats, and there are 32 registers.
  *
  *     forward:      y[o][i][j] = b[o] + sum_pq w[o][p][q] xp[i+p][j+q]
- *                   8 rows of 16 columns of y at a time (8 accumulators,
- *                   enough to hide the latency of two FMA pipes);
+ *                   4 rows of 16 columns of y for 6 output channels at a
+ *                   time (24 accumulators: each x piece loaded once for
+ *                   the 6 channels);
  *     weight grad:  gw[o][p][q] = sum_n,i,j gy[o][i][j] xp[i+p][j+q]
  *                   up to 4 kernel rows at a time (NP KW <= 28 of the 32
  *                   registers), so gy is read once per 4 kernel rows.
@@ -37,26 +38,67 @@ D512_ATTR static D512_INLINE __mmask16 lanes(int64_t n)
     return (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1u);
 }
 
-/* Rows i0 .. i0 + NR - 1 of output channel o, columns j0 .. j0 + 15,
- * into yo (rows ow long). Inlined with NR a constant. */
+/* Rows i0 .. i0 + NR - 1, columns j0 .. j0 + 15 of output channels
+ * o0 .. o0 + NO - 1 into y (the sample's, rows ow long). Per tap the NO
+ * weights are broadcast once and each x piece is loaded once for all NO
+ * channels: NR + NO loads for NR NO multiply-adds (NR = 4, NO = 6: 24
+ * accumulators, 6 weights and one x piece in the 32 registers), where
+ * one channel at a time took NR + 1 loads for NR. Inlined with NR and NO
+ * constants. */
 D512_ATTR static D512_INLINE void
-fwd_block(const tg__conv_geom *g, const float *xp, int64_t wp,
-          const float *wo, float b, float *yo, int64_t i0, const int NR,
-          int64_t j0)
+fwd_block(const tg__conv_geom *g, const float *xp, int64_t wp, const float *w,
+          const float *bias, float *y, int64_t o0, int64_t i0, int64_t j0,
+          const int NR, const int NO)
 {
-    __m512 acc[8];
-    for (int r = 0; r < NR; r++)
-        acc[r] = _mm512_set1_ps(b);
+    int64_t taps = g->kh * g->kw;
+    __m512 acc[4][6];
+    for (int k = 0; k < NO; k++) {
+        __m512 b = _mm512_set1_ps(bias != NULL ? bias[o0 + k] : 0.0f);
+        for (int r = 0; r < NR; r++)
+            acc[r][k] = b;
+    }
+    const float *wo = w + o0 * taps;
     for (int64_t p = 0; p < g->kh; p++)
         for (int64_t q = 0; q < g->kw; q++) {
-            __m512 wv = _mm512_set1_ps(wo[p * g->kw + q]);
+            __m512 wv[6];
+            for (int k = 0; k < NO; k++)
+                wv[k] = _mm512_set1_ps(wo[k * taps + p * g->kw + q]);
             const float *xr = xp + (i0 + p) * wp + j0 + q;
-            for (int r = 0; r < NR; r++, xr += wp)
-                acc[r] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(xr), acc[r]);
+            for (int r = 0; r < NR; r++, xr += wp) {
+                __m512 xv = _mm512_loadu_ps(xr);
+                for (int k = 0; k < NO; k++)
+                    acc[r][k] = _mm512_fmadd_ps(wv[k], xv, acc[r][k]);
+            }
         }
     __mmask16 m = lanes(g->ow - j0);
-    for (int r = 0; r < NR; r++)
-        _mm512_mask_storeu_ps(yo + (i0 + r) * g->ow + j0, m, acc[r]);
+    int64_t P = g->oh * g->ow;
+    for (int k = 0; k < NO; k++)
+        for (int r = 0; r < NR; r++)
+            _mm512_mask_storeu_ps(y + (o0 + k) * P + (i0 + r) * g->ow + j0, m,
+                                  acc[r][k]);
+}
+
+/* One block with NR (4 or 1) and NO (1 .. 6) made constants. */
+D512_ATTR static void fwd_any(const tg__conv_geom *g, const float *xp,
+                              int64_t wp, const float *w, const float *bias,
+                              float *y, int64_t o0, int64_t i0, int64_t j0,
+                              int NR, int NO)
+{
+#define FWD_NO(RR)                                                           \
+    switch (NO) {                                                            \
+    case 1: fwd_block(g, xp, wp, w, bias, y, o0, i0, j0, RR, 1); break;      \
+    case 2: fwd_block(g, xp, wp, w, bias, y, o0, i0, j0, RR, 2); break;      \
+    case 3: fwd_block(g, xp, wp, w, bias, y, o0, i0, j0, RR, 3); break;      \
+    case 4: fwd_block(g, xp, wp, w, bias, y, o0, i0, j0, RR, 4); break;      \
+    case 5: fwd_block(g, xp, wp, w, bias, y, o0, i0, j0, RR, 5); break;      \
+    default: fwd_block(g, xp, wp, w, bias, y, o0, i0, j0, RR, 6); break;     \
+    }
+    if (NR == 4) {
+        FWD_NO(4)
+    } else {
+        FWD_NO(1)
+    }
+#undef FWD_NO
 }
 
 D512_ATTR void tg__conv_direct512_fwd_sample(const tg__conv_geom *g,
@@ -64,19 +106,16 @@ D512_ATTR void tg__conv_direct512_fwd_sample(const tg__conv_geom *g,
                                              const float *w, const float *bias,
                                              float *y)
 {
-    int64_t taps = g->kh * g->kw;
-    for (int64_t o = 0; o < g->o; o++) {
-        float b = bias != NULL ? bias[o] : 0.0f;
-        float *yo = y + o * g->oh * g->ow;
-        const float *wo = w + o * taps;
+    /* Channel blocks of about equal size, at most 6. */
+    int64_t nb = (g->o + 5) / 6, per = (g->o + nb - 1) / nb;
+    for (int64_t o0 = 0; o0 < g->o; o0 += per) {
+        int no = (int)(g->o - o0 < per ? g->o - o0 : per);
         for (int64_t j0 = 0; j0 < g->ow; j0 += 16) {
             int64_t i0 = 0;
-            for (; i0 + 8 <= g->oh; i0 += 8)
-                fwd_block(g, xp, wp, wo, b, yo, i0, 8, j0);
             for (; i0 + 4 <= g->oh; i0 += 4)
-                fwd_block(g, xp, wp, wo, b, yo, i0, 4, j0);
+                fwd_any(g, xp, wp, w, bias, y, o0, i0, j0, 4, no);
             for (; i0 < g->oh; i0++)
-                fwd_block(g, xp, wp, wo, b, yo, i0, 1, j0);
+                fwd_any(g, xp, wp, w, bias, y, o0, i0, j0, 1, no);
         }
     }
 }
