@@ -6,12 +6,14 @@
  * of at most 12, the input gradient's 16 lanes), channel blocks of 6 that
  * do not divide c, kernels that are not square, padding wider than the
  * kernel, one output row. Shapes with stride, dilation or groups must
- * keep im2col (the gate says no) and still agree. Then: bit-identical on
- * 1 and 2 threads, and an inf in x, gy or w reaching only the outputs
- * whose sums contain it.
+ * keep im2col (the gate says no) and still agree; so do two shapes of
+ * conv_direct.c's one-channel kernel, AVX-512 against AVX2. Then:
+ * bit-identical on 1 and 2 threads, and an inf in x or w reaching only the
+ * outputs whose sums contain it.
  *
  * "reference" here is the same tg_conv2d call with the instruction set
- * limited to AVX2 (tg__gemm_limit_isa(1)), where these kernels never run.
+ * limited to AVX2 (tg__gemm_limit_isa(1)), where the implicit kernels
+ * never run and the direct one runs its AVX2 loops.
  * On a machine without AVX-512 both sides are that road; the tests say so.
  */
 #include "tg_test.h"
@@ -38,6 +40,11 @@ static const cshape shapes[] = {
     {2, 2, 9, 33, 12, 1, 8, 0, 3, 1, 1, 1, true},   /* kw 8; ow 33 */
     {3, 2, 6, 6, 10, 2, 2, 3, 3, 1, 1, 1, true},    /* padding > kernel */
     {2, 13, 4, 30, 16, 3, 7, 2, 1, 1, 1, 1, true},  /* c = 5+4+4, kw 7 */
+    /* One input channel: conv_direct.c's kernel (AVX-512 against AVX2),
+     * with rows left over by its 4-row blocks and 4-row gy steps, channel
+     * blocks 4 + 3, a masked last piece; and kw 7 (gy 2 rows a step). */
+    {3, 1, 13, 21, 7, 5, 5, 1, 1, 1, 1, 1, false},
+    {2, 1, 9, 30, 6, 3, 7, 0, 2, 1, 1, 1, false},
     {3, 6, 14, 14, 16, 5, 5, 0, 0, 2, 1, 1, false}, /* stride */
     {3, 6, 14, 14, 16, 3, 3, 1, 1, 1, 2, 1, false}, /* dilation */
     {3, 6, 14, 14, 16, 5, 5, 0, 0, 1, 1, 2, false}, /* groups */
@@ -221,7 +228,7 @@ int main(void)
     TCase *tc = tg_test_tcase("implicit");
     tcase_add_loop_test(tc, shapes_match_im2col, 0, NSHAPES);
     tcase_add_loop_test(tc, threads_same_bits, 0, NSHAPES);
-    tcase_add_loop_test(tc, inf_lands_where_im2col_puts_it, 0, 6);
+    tcase_add_loop_test(tc, inf_lands_where_im2col_puts_it, 0, 8);
     suite_add_tcase(s, tc);
     if (!have_avx512())
         printf("# no AVX-512 here: both sides of each comparison are "

@@ -9,8 +9,9 @@
  *                   time (24 accumulators: each x piece loaded once for
  *                   the 6 channels);
  *     weight grad:  gw[o][p][q] = sum_n,i,j gy[o][i][j] xp[i+p][j+q]
- *                   up to 4 kernel rows at a time (NP KW <= 28 of the 32
- *                   registers), so gy is read once per 4 kernel rows.
+ *                   up to 5 kernel rows at a time (NP KW <= 25 of the 32
+ *                   registers) and 4 gy rows, each x piece loaded once
+ *                   for all of them.
  *
  * A row's last piece is masked (lanes past ow are neither read from gy
  * nor stored to y), so LeNet's 28 columns take 2 vectors where AVX2 took
@@ -121,11 +122,12 @@ D512_ATTR void tg__conv_direct512_fwd_sample(const tg__conv_geom *g,
 }
 
 /* One 16-column piece (or the row's masked last piece, MASKED) of gy rows
- * i .. i + G - 1 (G is 1 or 2; gr: row i, rows gow apart) against x rows
- * i .. i + G + NP - 2 (xr: row i + p): gy row i + t meets x row i + k
+ * i .. i + G - 1 (G is 1, 2 or 4; gr: row i, rows gow apart) against x
+ * rows i .. i + G + NP - 2 (xr: row i + p): gy row i + t meets x row i + k
  * through kernel row p + k - t. Each x piece is loaded once and used by
- * both gy rows, so a pair of rows costs (NP + 1) KW loads of x for
- * 2 NP KW multiply-adds, where one row at a time cost NP KW for NP KW.
+ * all G gy rows, so G rows cost (NP + G - 1) KW loads of x for G NP KW
+ * multiply-adds, where one row at a time cost NP KW for NP KW (at 5x5
+ * and G = 4: 40 loads for 100, not 100 for 100).
  * Masked pieces read 0 past ow from gy AND from x, so an inf in a column
  * no output reads through tap q cannot reach gw[..][q] as 0 * inf. */
 D512_ATTR static D512_INLINE void
@@ -133,7 +135,7 @@ wgrad_piece(__m512 acc[5][8], const float *gr, int64_t gow, const float *xr,
             int64_t wp, __mmask16 m, const int G, const int NP, const int KW,
             const bool MASKED)
 {
-    __m512 gv[2];
+    __m512 gv[4];
     for (int t = 0; t < G; t++)
         gv[t] = MASKED ? _mm512_maskz_loadu_ps(m, gr + t * gow)
                        : _mm512_loadu_ps(gr + t * gow);
@@ -145,7 +147,7 @@ wgrad_piece(__m512 acc[5][8], const float *gr, int64_t gow, const float *xr,
         for (int q = 0; q < KW; q++) {
             const float *xq = xr + k * wp + q;
             __m512 xv = MASKED ? _mm512_maskz_loadu_ps(m, xq) : _mm512_loadu_ps(xq);
-#pragma GCC unroll 2
+#pragma GCC unroll 4
             for (int t = 0; t < G; t++) {
                 int r = k - t;
                 if (r >= 0 && r < NP)
@@ -155,8 +157,8 @@ wgrad_piece(__m512 acc[5][8], const float *gr, int64_t gow, const float *xr,
 }
 
 /* gw[o][p + r][q] for r < NP and q < KW, over every sample: NP KW
- * accumulators (at most 25, with 2 gy pieces and one x piece: 28 of the
- * 32 registers), gy rows two at a time. Inlined with NP and KW
+ * accumulators (at most 25), gy rows 4 at a time when 4 gy pieces and
+ * one x piece fit beside them in the 32 registers. Inlined with NP and KW
  * constants, so the accumulators stay in registers. */
 D512_ATTR static D512_INLINE void
 wgrad_rows(const tg__conv_geom *g, const float *xp, int64_t wp,
@@ -166,6 +168,9 @@ wgrad_rows(const tg__conv_geom *g, const float *xp, int64_t wp,
     int64_t plane = (g->oh + g->kh - 1) * wp;
     int64_t full = g->ow / 16 * 16;
     __mmask16 tail = lanes(g->ow - full);
+    /* gy rows per step: 4 while the accumulators leave room for 4 gy
+     * pieces and an x piece in the 32 registers, else 2. */
+    const int GR = NP * KW + 5 <= 31 ? 4 : 2;
     __m512 acc[5][8];
     for (int r = 0; r < NP; r++)
         for (int q = 0; q < KW; q++)
@@ -174,13 +179,13 @@ wgrad_rows(const tg__conv_geom *g, const float *xp, int64_t wp,
         const float *gyo = gy + (s * g->o + o) * g->oh * g->ow;
         const float *xs = xp + s * plane + p * wp;
         int64_t i = 0;
-        for (; i + 2 <= g->oh; i += 2) {
+        for (; i + GR <= g->oh; i += GR) {
             const float *gr = gyo + i * g->ow, *xr = xs + i * wp;
             for (int64_t j0 = 0; j0 < full; j0 += 16)
-                wgrad_piece(acc, gr + j0, g->ow, xr + j0, wp, tail, 2, NP, KW,
+                wgrad_piece(acc, gr + j0, g->ow, xr + j0, wp, tail, GR, NP, KW,
                             false);
             if (full != g->ow)
-                wgrad_piece(acc, gr + full, g->ow, xr + full, wp, tail, 2, NP,
+                wgrad_piece(acc, gr + full, g->ow, xr + full, wp, tail, GR, NP,
                             KW, true);
         }
         for (; i < g->oh; i++) {
