@@ -17,6 +17,10 @@
  * right after im2col wrote it (at W6's shapes this halved the time against
  * 4M). The scratch is the caller's, from the tape arena, so the
  * steady state allocates nothing.
+ *
+ * Two kinds of shape skip im2col: one input channel goes to
+ * conv_direct.c's kernel, 8 to 16 output channels to conv_implicit.c's
+ * (f32, stride 1; each says when it runs). They share this scratch.
  */
 #include "ops/conv_cols.h"
 #include "ops/conv_implicit.h"
