@@ -36,11 +36,18 @@
 #define LANES 16
 #define FWD_MAX_J 12
 
+/* The kernels' scratch holds gy (or x) of the whole batch, where
+ * im2col's is a few samples' worth: past this many elements (16 MiB of
+ * f32) the batch's images are large, im2col's products are big enough
+ * for the gemm anyway, and conv_kernel.c keeps it. */
+#define SCRATCH_LIMIT ((int64_t)1 << 22)
+
 bool tg__conv_implicit_ok(tg_dtype dt, const tg__conv_geom *g)
 {
     return TG__DIRECT_X86 && dt == TG_F32 && g->g == 1 && g->o >= 8 &&
            g->o <= LANES && g->sh == 1 && g->sw == 1 && g->dh == 1 &&
            g->dw == 1 && g->kw <= 8 && g->oh >= 1 && g->ow >= 1 &&
+           tg__conv_implicit_scratch(g) <= SCRATCH_LIMIT &&
            tg__gemm_isa() >= 2;
 }
 

@@ -19,7 +19,9 @@
  *
  * Taken by conv_kernel.c when tg__conv_implicit_ok: f32, one group,
  * stride and dilation 1, 8 <= o <= 16 output channels, a kernel at most 8
- * wide, AVX-512 allowed on the calling thread (tg__gemm_isa() >= 2);
+ * wide, a scratch of at most 4M floats (tg__conv_implicit_scratch: it
+ * holds the whole batch's gy, so large images keep im2col), AVX-512
+ * allowed on the calling thread (tg__gemm_isa() >= 2);
  * conv_direct.c's one-channel kernel is asked first. Every output element
  * is summed in one fixed order, whatever the thread count.
  */

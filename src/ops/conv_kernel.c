@@ -136,7 +136,8 @@ int64_t tg__conv_scratch_elems(const tg__conv_geom *g, int64_t slots)
 {
     int64_t cols = slots * slot_elems(g) + chunks_of(g) * taps(g) * g->o;
     int64_t direct = tg__conv_direct_scratch(g);
-    int64_t implicit = tg__conv_implicit_scratch(g);
+    int64_t implicit =
+        tg__conv_implicit_ok(TG_F32, g) ? tg__conv_implicit_scratch(g) : 0;
     cols = direct > cols ? direct : cols;
     return implicit > cols ? implicit : cols;
 }
