@@ -17,8 +17,13 @@
  * right after im2col wrote it (at W6's shapes this halved the time against
  * 4M). The scratch is the caller's, from the tape arena, so the
  * steady state allocates nothing.
+ *
+ * Two kinds of shape skip im2col: one input channel goes to
+ * conv_direct.c's kernel, 8 to 16 output channels to conv_implicit.c's
+ * (f32, stride 1; each says when it runs). They share this scratch.
  */
 #include "ops/conv_cols.h"
+#include "ops/conv_implicit.h"
 
 #include "tensor/gemm.h"
 #include "tensor/pool.h"
@@ -113,7 +118,7 @@ int64_t tg__conv_slots(const tg__conv_geom *g, int threads)
 bool tg__conv_col_kept(tg_dtype dt, const tg__conv_geom *g)
 {
     return g->g == 1 && tg__conv_chunk(g) == g->n &&
-           !tg__conv_direct_ok(dt, g);
+           !tg__conv_direct_ok(dt, g) && !tg__conv_implicit_ok(dt, g);
 }
 
 /*
@@ -131,7 +136,10 @@ int64_t tg__conv_scratch_elems(const tg__conv_geom *g, int64_t slots)
 {
     int64_t cols = slots * slot_elems(g) + chunks_of(g) * taps(g) * g->o;
     int64_t direct = tg__conv_direct_scratch(g);
-    return direct > cols ? direct : cols;
+    int64_t implicit =
+        tg__conv_implicit_ok(TG_F32, g) ? tg__conv_implicit_scratch(g) : 0;
+    cols = direct > cols ? direct : cols;
+    return implicit > cols ? implicit : cols;
 }
 
 /* One call's operands and scratch, for the chunks run by each slot. */
@@ -224,6 +232,10 @@ void tg__conv_forward(tg_dtype dt, const tg__conv_geom *g, const void *x,
         tg__conv_direct_forward(g, x, w, bias, y, scratch);
         return;
     }
+    if (tg__conv_implicit_ok(dt, g)) {
+        tg__conv_implicit_forward(g, x, w, bias, y, scratch);
+        return;
+    }
     conv_job j = {dt, g, x, w, bias, NULL, y, scratch, slots, false,
                   forward_chunk};
     run_slots(&j);
@@ -251,6 +263,11 @@ void tg__conv_input_grad(tg_dtype dt, const tg__conv_geom *geom,
                          int64_t slots)
 {
     const tg__conv_geom g = tg__conv_guarded(dt, geom, w, geom->o * taps(geom));
+    if (tg__conv_implicit_ok(dt, &g) &&
+        tg__conv_implicit_finite(w, g.o * taps(&g))) {
+        tg__conv_implicit_input_grad(&g, gy, w, gx, scratch);
+        return;
+    }
     conv_job j = {dt, &g, NULL, w, NULL, gy, gx, scratch, slots, false,
                   input_grad_chunk};
     run_slots(&j);
@@ -308,6 +325,10 @@ void tg__conv_weight_grad(tg_dtype dt, const tg__conv_geom *geom,
 {
     if (tg__conv_direct_ok(dt, geom)) {
         tg__conv_direct_weight_grad(geom, x, gy, gw, scratch);
+        return;
+    }
+    if (tg__conv_implicit_ok(dt, geom)) {
+        tg__conv_implicit_weight_grad(geom, x, gy, gw, scratch);
         return;
     }
     const tg__conv_geom g = tg__conv_guarded(dt, geom, x, geom->n * geom->c *

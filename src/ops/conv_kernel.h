@@ -59,7 +59,8 @@ void tg__conv_weight_grad(tg_dtype dt, const tg__conv_geom *g, const void *x,
                           const void *gy, void *gw, void *scratch,
                           int64_t slots, bool col_ready);
 /* Whether the scratch of tg__conv_forward holds all of x's im2col after
- * the call (one group, all samples in one chunk, not the direct kernel). */
+ * the call (one group, all samples in one chunk, neither the direct
+ * kernel nor the implicit ones of conv_implicit.h). */
 bool tg__conv_col_kept(tg_dtype dt, const tg__conv_geom *g);
 /* gb[o] = the sum of gy[:, o, :, :]; written. */
 void tg__conv_bias_grad(tg_dtype dt, const tg__conv_geom *g, const void *gy,

@@ -1,0 +1,66 @@
+/*
+ * conv_implicit.h — the implicit-gemm f32 kernels for convolutions with
+ * 8 to 16 output channels (LeNet's conv2: 6->16, 5x5 on 14x14), AVX-512.
+ *
+ * im2col + gemm (conv_kernel.c) copies every input value kh kw times into
+ * a column matrix and then multiplies it by a weight matrix only o rows
+ * tall: at these shapes the copies cost about what the arithmetic does.
+ * These kernels read x (or gy) where it lies, at each tap's offset, and
+ * put the 16 output channels in the 16 lanes of a vector:
+ *
+ *     forward:      y[:, i, j]  += w[:, c, p, q] * x[c, i+p, j+q]
+ *     weight grad:  gw[:, c, p, q] += gy[:, i, j] * x[c, i+p, j+q]
+ *
+ * (":" is the vector of output channels; x[...] one float, broadcast), so
+ * each multiply-add does 16 useful products and nothing is copied but a
+ * transpose of gy. The input gradient has no 16 channels on its output
+ * side; it puts 16 columns of gx in the lanes instead
+ * (conv_implicit_dx.c).
+ *
+ * Taken by conv_kernel.c when tg__conv_implicit_ok: f32, one group,
+ * stride and dilation 1, 8 <= o <= 16 output channels, a kernel at most 8
+ * wide, a scratch of at most 4M floats (tg__conv_implicit_scratch: it
+ * holds the whole batch's gy, so large images keep im2col), AVX-512
+ * allowed on the calling thread (tg__gemm_isa() >= 2);
+ * conv_direct.c's one-channel kernel is asked first. Every output element
+ * is summed in one fixed order, whatever the thread count.
+ */
+#ifndef TG_OPS_CONV_IMPLICIT_H
+#define TG_OPS_CONV_IMPLICIT_H
+
+#include "ops/conv_kernel.h"
+
+bool tg__conv_implicit_ok(tg_dtype dt, const tg__conv_geom *g);
+/* Elements of scratch the three calls below need (any of them). */
+int64_t tg__conv_implicit_scratch(const tg__conv_geom *g);
+
+/* y = conv(x, w) (+ bias unless NULL), written. */
+void tg__conv_implicit_forward(const tg__conv_geom *g, const float *x,
+                               const float *w, const float *bias, float *y,
+                               float *scratch);
+/* gw = the correlation of x with gy, written. */
+void tg__conv_implicit_weight_grad(const tg__conv_geom *g, const float *x,
+                                   const float *gy, float *gw,
+                                   float *scratch);
+/* gx = the transposed convolution of gy with w, written. w must be
+ * finite (conv_kernel.c keeps im2col otherwise): the columns of a lane
+ * that fall outside gy read 0 there, and 0 * inf would be NaN.
+ * tg__conv_implicit_finite(w, n) says whether w's n floats are. */
+bool tg__conv_implicit_finite(const float *w, int64_t n);
+void tg__conv_implicit_input_grad(const tg__conv_geom *g, const float *gy,
+                                  const float *w, float *gx, float *scratch);
+
+/* Shared by the two files: x as the kernels read it. With no padding
+ * that is x itself; otherwise every sample is copied, zero-padded, into
+ * `room` (tg__conv_implicit_padded elements). Rows are *wp apart, planes
+ * *hp rows. */
+int64_t tg__conv_implicit_padded(const tg__conv_geom *g);
+/* Where that room starts in the scratch: after the packed weights
+ * (forward) or gy transposed (weight gradient), whichever is larger. */
+int64_t tg__conv_implicit_front(const tg__conv_geom *g);
+/* The input gradient's scratch (its padded copy of gy). */
+int64_t tg__conv_implicit_dx_scratch(const tg__conv_geom *g);
+const float *tg__conv_implicit_planes(const tg__conv_geom *g, const float *x,
+                                      float *room, int64_t *hp, int64_t *wp);
+
+#endif /* TG_OPS_CONV_IMPLICIT_H */
