@@ -72,6 +72,20 @@ TG_API tg_tensor *tg_max_pool2d(tg_tape *t, tg_tensor *x,
                                 const tg_pool2d_options *o);
 
 /*
+ * tg_max_pool2d(t, tg_relu(t, x), o) as one op: the same output and the
+ * same gradient, bit for bit (ties, NaN and -0.0 included), in one pass
+ * over x forward and one write of x's gradient backward, without relu's
+ * full-size output and gradient. The "ReLU, max pool" pair of a
+ * convolutional network, where x is a convolution's output, the largest
+ * tensor of the step; tg_sequential_forward runs a relu activation layer
+ * followed by a max pool layer this way. Shapes and errors as
+ * tg_max_pool2d, naming tg_relu_max_pool2d; gradient checks also see a
+ * maximum of 0 from a 0 of x as a kink.
+ */
+TG_API tg_tensor *tg_relu_max_pool2d(tg_tape *t, tg_tensor *x,
+                                     const tg_pool2d_options *o);
+
+/*
  * Average pooling: y[n,c,i,j] = the sum of x over the window, divided by
  * the window's size with padding (count_include_pad true) or by the
  * number of its elements inside x (false); d y / d x = 1 / divisor at each

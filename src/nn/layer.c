@@ -311,6 +311,12 @@ static tg_layer *op_layer_new(const char *fn, tg_tape *t, const tg_op *op,
     return l;
 }
 
+bool tg__layer_is_relu(const tg_layer *l)
+{
+    const op_layer *a = l->cls->forward == op_forward ? l->state : NULL;
+    return a != NULL && a->op == tg_op_find("relu") && a->fn == NULL;
+}
+
 tg_layer *tg_layer_activation_new(tg_tape *t, const char *op_name)
 {
     if (op_name == NULL) {

@@ -132,6 +132,12 @@ static const tg_layer_class avg_pool_class = {"avg_pool2d", avg_pool_forward,
 static const tg_layer_class adaptive_class = {"adaptive_avg_pool2d",
                                               adaptive_forward, NULL};
 
+const tg_pool2d_options *tg__layer_max_pool_options(const tg_layer *l)
+{
+    return l->cls == &max_pool_class ? &((const pool_state *)l->state)->opt
+                                     : NULL;
+}
+
 static tg_layer *pool_new(const char *fn, tg_tape *t, const tg_layer_class *cls,
                           const tg_pool2d_options *o)
 {

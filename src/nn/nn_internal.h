@@ -4,6 +4,7 @@
 #ifndef TG_NN_INTERNAL_H
 #define TG_NN_INTERNAL_H
 
+#include "tapegrad/pool.h"
 #include "tapegrad/sequential.h"
 
 #include <stdbool.h>
@@ -32,5 +33,12 @@ int tg__layer_check(const char *fn, const struct tg_layer *l);
  * another tape, reset since); else the error, naming fn. */
 struct tg_sequential;
 int tg__sequential_check(const char *fn, const struct tg_sequential *s);
+
+/* For tg_sequential_forward's "relu, max pool" pair (tg_relu_max_pool2d):
+ * whether l is tg_layer_activation_new(t, "relu") (layer.c), and the
+ * options of a tg_layer_max_pool2d_new layer, or NULL for any other
+ * layer (layer_cnn.c). */
+bool tg__layer_is_relu(const struct tg_layer *l);
+const tg_pool2d_options *tg__layer_max_pool_options(const struct tg_layer *l);
 
 #endif /* TG_NN_INTERNAL_H */

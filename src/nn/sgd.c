@@ -85,27 +85,65 @@ TG__HOT_FMA static void sgd_part_f64(void *job, int64_t begin, int64_t end)
     SGD_UPDATE(double, fma, p, g, buf, end - begin, j->o, j->first);
 }
 
-/* Each parameter's update split across the thread pool when it is large
- * (tg_parallel_range): every element's update is its own, so the result
- * does not depend on the thread count. */
+/*
+ * The parameters' updates as one loop over all their elements, end to
+ * end, split across the thread pool (tg_parallel_range) as a whole: W6's
+ * ten tensors (61,706 floats, the largest 48,000) are each too small to
+ * be worth a hand-off, so one at a time they all ran on the caller's
+ * thread; together they are split in two. Every element's update is its
+ * own, so the result does not depend on where the range is cut or on the
+ * thread count. Up to BATCH parameters per loop, so the job lives on the
+ * stack (no allocator calls).
+ */
+enum { BATCH = 64 };
+
+typedef struct sgd_batch {
+    int n;
+    int64_t start[BATCH + 1]; /* parameter k's elements: [start[k], start[k+1]) */
+    sgd_job job[BATCH];
+    bool f32[BATCH];
+} sgd_batch;
+
+static void batch_part(void *job, int64_t begin, int64_t end)
+{
+    const sgd_batch *b = job;
+    for (int k = 0; k < b->n; k++) {
+        int64_t lo = begin > b->start[k] ? begin : b->start[k];
+        int64_t hi = end < b->start[k + 1] ? end : b->start[k + 1];
+        if (lo >= hi)
+            continue;
+        (b->f32[k] ? sgd_part_f32 : sgd_part_f64)(
+            (void *)&b->job[k], lo - b->start[k], hi - b->start[k]);
+    }
+}
+
 int tg__sgd_step(tg_optimizer *o)
 {
+    sgd_batch b;
+    b.n = 0;
+    b.start[0] = 0;
     for (int64_t k = 0; k < o->n; k++) {
         tg_tensor *x = o->params[k], *grad = tg_grad(x);
-        if (grad == NULL)
-            continue;
-        bool f32 = tg_dtype_of(x) == TG_F32;
-        sgd_job j = {o, f32 ? (void *)tg_mut_f32(x) : (void *)tg_mut_f64(x),
-                     NULL, f32 ? (const void *)tg_data_f32(grad)
-                               : (const void *)tg_data_f64(grad),
-                     o->count[k]++ == 0};
-        if (o->state1[k] != NULL)
-            j.buf = f32 ? (void *)tg_mut_f32(o->state1[k])
-                        : (void *)tg_mut_f64(o->state1[k]);
-        int rc = tg_parallel_range(tg_numel(x), f32 ? sgd_part_f32
-                                                    : sgd_part_f64, &j);
-        if (rc != TG_OK)
-            return rc;
+        if (grad != NULL) {
+            bool f32 = tg_dtype_of(x) == TG_F32;
+            sgd_job j = {o, f32 ? (void *)tg_mut_f32(x) : (void *)tg_mut_f64(x),
+                         NULL, f32 ? (const void *)tg_data_f32(grad)
+                                   : (const void *)tg_data_f64(grad),
+                         o->count[k]++ == 0};
+            if (o->state1[k] != NULL)
+                j.buf = f32 ? (void *)tg_mut_f32(o->state1[k])
+                            : (void *)tg_mut_f64(o->state1[k]);
+            b.job[b.n] = j;
+            b.f32[b.n] = f32;
+            b.start[b.n + 1] = b.start[b.n] + tg_numel(x);
+            b.n++;
+        }
+        if (b.n == BATCH || (k == o->n - 1 && b.n > 0)) {
+            int rc = tg_parallel_range(b.start[b.n], batch_part, &b);
+            if (rc != TG_OK)
+                return rc;
+            b.n = 0;
+        }
     }
     return TG_OK;
 }

@@ -108,6 +108,7 @@
 /* Pooling, dropout and normalisation (tapegrad/pool.h). */
 #define TG__OPS_POOL(X)     \
     X(max_pool2d)           \
+    X(relu_max_pool2d)      \
     X(avg_pool2d)           \
     X(adaptive_avg_pool2d)  \
     X(dropout)              \

@@ -19,7 +19,8 @@
  *
  * The plan (geometry and argmax, pool_plan.c) lives in tape memory
  * saved by forward. 2x2 windows at stride 2 (LeNet's) take a fast path
- * of their own, pool_max2x2.c.
+ * of their own, pool_max2x2.c. relu_max_pool2d, max pooling of relu(x) as
+ * one op, is in pool_relu.c.
  */
 #include "tapegrad/pool.h"
 
@@ -48,7 +49,7 @@ static tg_tensor *pool_forward(tg_op_ctx *c)
     if (y == NULL)
         return NULL;
     if (fast) {
-        tg__pool_max2x2_forward(pl, x, y);
+        tg__pool_max2x2_forward(pl, x, y, false);
         c->saved = pl;
         return y;
     }
@@ -131,14 +132,15 @@ static tg_tensor *pool(tg_tape *t, const tg_op *op, int kind, tg_tensor *x,
 {
     if (o == NULL) {
         if (x == NULL) { /* tg_apply keeps the earlier failure's message */
-            tg__pool_params none = {kind, tg_pool2d_defaults(1, 1), {1, 1}};
+            tg__pool_params none = {kind, tg_pool2d_defaults(1, 1), {1, 1},
+                                    false};
             return tg_apply(t, op, 1, &x, &none);
         }
         tg_set_error(TG_EINVAL, "%s: the options are NULL; start from "
                      "tg_pool2d_defaults(kh, kw)", tg__pool_call_name(kind));
         return NULL;
     }
-    tg__pool_params p = {kind, *o, {0, 0}};
+    tg__pool_params p = {kind, *o, {0, 0}, false};
     return tg_apply(t, op, 1, &x, &p);
 }
 
@@ -156,6 +158,6 @@ tg_tensor *tg_adaptive_avg_pool2d(tg_tape *t, tg_tensor *x, int64_t oh,
                                   int64_t ow)
 {
     tg__pool_params p = {TG__POOL_ADAPTIVE, {{0, 0}, {0, 0}, {0, 0}, {0, 0}, false},
-                     {oh, ow}};
+                     {oh, ow}, false};
     return tg_apply(t, &tg__op_adaptive_avg_pool2d, 1, &x, &p);
 }

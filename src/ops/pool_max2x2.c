@@ -30,6 +30,14 @@
  * which makes the same choices. Work is split by output rows across the
  * thread pool; every element is computed alone, so results are the same
  * for any thread count.
+ *
+ * The same loops also run relu_max_pool2d (pool_relu.c), max_pool2d of
+ * relu(x) in one pass: forward takes relu of each of a, b, c, d as it
+ * loads them (x < 0 ? 0 : x, relu.c's rule), and P^T keeps gy only where
+ * the pooled output y is above 0 or NaN, which is where relu lets the
+ * gradient through at the argmax (y = relu(x[arg])). Both give what the
+ * two ops give one after the other, bit for bit, without relu's own
+ * full-size output and gradient.
  */
 #include "ops/pool_plan.h"
 
@@ -61,16 +69,21 @@ typedef struct max2x2_job {
     void *y;          /* forward: the pooled output; P^T: the input's shape */
     tg_dtype dt;      /* of x and y */
     bool avx2;        /* the caller's tg__gemm_isa() >= 1 */
+    bool relu;        /* forward: pool relu(x) (relu_max_pool2d) */
+    const void *py;   /* P^T: the pooled output of relu_max_pool2d, gy
+                         kept where it is > 0 or NaN; NULL: kept everywhere */
 } max2x2_job;
 
 /* ---- scalar loops, for both dtypes ---- */
 
 /* Forward over outputs j0 .. ow - 1 of one output row: r0 and r1 are its
  * two input rows, y and code the row's outputs. */
-#define MAX2X2_ROW(T, r0, r1, y, code, j0, ow)                                \
+#define MAX2X2_ROW(T, r0, r1, y, code, j0, ow, relu)                          \
     for (int64_t j = (j0); j < (ow); j++) {                                   \
         T v[4] = {(r0)[2 * j], (r0)[2 * j + 1], (r1)[2 * j],                  \
                   (r1)[2 * j + 1]};                                           \
+        for (int q = 0; (relu) && q < 4; q++)                                 \
+            v[q] = v[q] < 0 ? 0 : v[q];                                       \
         T best = v[0];                                                        \
         uint8_t k = 0;                                                        \
         for (uint8_t q = 1; q < 4; q++) { /* selects, no branches */          \
@@ -83,10 +96,12 @@ typedef struct max2x2_job {
     }
 
 /* P^T over outputs j0 .. ow - 1 of one output row: each window's four
- * inputs written, g where the code points, else 0. */
-#define MAX2X2_ROW_T(T, g, code, r0, r1, j0, ow)                              \
+ * inputs written, g where the code points, else 0 (also where py, if not
+ * NULL, is <= 0: relu_max_pool2d). */
+#define MAX2X2_ROW_T(T, g, code, r0, r1, j0, ow, py)                          \
     for (int64_t j = (j0); j < (ow); j++) {                                   \
         T gj = (g)[j] + (T)0; /* -0 becomes +0, as 0 + g gives */          \
+        gj = (py) != NULL && (py)[j] <= 0 ? 0 : gj;                           \
         uint8_t k = (code)[j];                                                \
         (r0)[2 * j] = k == 0 ? gj : 0;                                        \
         (r0)[2 * j + 1] = k == 1 ? gj : 0;                                    \
@@ -149,13 +164,16 @@ MAX2X2_ATTR static inline void split_even_odd(const float *p, int64_t n,
 /* One row's outputs, 8 at a time, the last n < 8 by masked loads and
  * stores. */
 MAX2X2_ATTR static void row_avx2(const float *r0, const float *r1, float *y,
-                                 uint8_t *code, int64_t ow)
+                                 uint8_t *code, int64_t ow, bool relu)
 {
     for (int64_t j = 0; j < ow; j += 8) {
         int64_t n = ow - j < 8 ? ow - j : 8;
         __m256 v[4];
         split_even_odd(r0 + 2 * j, n, &v[0], &v[1]);
         split_even_odd(r1 + 2 * j, n, &v[2], &v[3]);
+        for (int q = 0; relu && q < 4; q++) /* x < 0 ? 0 : x, lane by lane */
+            v[q] = _mm256_andnot_ps(
+                _mm256_cmp_ps(v[q], _mm256_setzero_ps(), _CMP_LT_OQ), v[q]);
         __m256 best = v[0];
         __m256i k = _mm256_setzero_si256();
         for (int q = 1; q < 4; q++) {
@@ -182,9 +200,11 @@ MAX2X2_ATTR static void row_avx2(const float *r0, const float *r1, float *y,
 }
 
 /* The same row's P^T: the pooled gradient's values spread to the columns
- * of both input rows, masked by the codes (gy + 0: see the top). */
+ * of both input rows, masked by the codes (gy + 0: see the top), and by
+ * py > 0 or NaN if py is not NULL. */
 MAX2X2_ATTR static void row_t_avx2(const float *g, const uint8_t *code,
-                                   float *r0, float *r1, int64_t ow)
+                                   const float *py, float *r0, float *r1,
+                                   int64_t ow)
 {
     for (int64_t j = 0; j < ow; j += 8) {
         int64_t n = ow - j < 8 ? ow - j : 8;
@@ -196,6 +216,12 @@ MAX2X2_ATTR static void row_t_avx2(const float *g, const uint8_t *code,
         __m256 gj = n == 8 ? _mm256_loadu_ps(g + j)
                            : _mm256_maskload_ps(g + j, lanes_below(n));
         gj = _mm256_add_ps(gj, _mm256_setzero_ps());
+        if (py != NULL) { /* the lanes past n are 0 in gj already */
+            __m256 yj = n == 8 ? _mm256_loadu_ps(py + j)
+                               : _mm256_maskload_ps(py + j, lanes_below(n));
+            gj = _mm256_andnot_ps(
+                _mm256_cmp_ps(yj, _mm256_setzero_ps(), _CMP_LE_OQ), gj);
+        }
         __m256i k = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)tmp));
         __m256 v[4];
         for (int q = 0; q < 4; q++)
@@ -235,15 +261,15 @@ static void forward_part(void *ctx, int64_t begin, int64_t end)
             float *y = (float *)jb->y + r * ow;
 #if TG__MAX2X2_X86
             if (jb->avx2) {
-                row_avx2(r0, r1, y, code, ow);
+                row_avx2(r0, r1, y, code, ow, jb->relu);
                 continue;
             }
 #endif
-            MAX2X2_ROW(float, r0, r1, y, code, 0, ow)
+            MAX2X2_ROW(float, r0, r1, y, code, 0, ow, jb->relu)
         } else {
             const double *r0 = (const double *)jb->x + in0, *r1 = r0 + w;
             double *y = (double *)jb->y + r * ow;
-            MAX2X2_ROW(double, r0, r1, y, code, 0, ow)
+            MAX2X2_ROW(double, r0, r1, y, code, 0, ow, jb->relu)
         }
     }
 }
@@ -264,16 +290,18 @@ static void transpose_part(void *ctx, int64_t begin, int64_t end)
         if (jb->dt == TG_F32) {
             float *r0 = (float *)jb->y + in0, *r1 = r0 + w;
             const float *g = (const float *)jb->x + r * ow;
+            const float *py = jb->py ? (const float *)jb->py + r * ow : NULL;
 #if TG__MAX2X2_X86
             if (jb->avx2)
-                row_t_avx2(g, code, r0, r1, ow);
+                row_t_avx2(g, code, py, r0, r1, ow);
             else
 #endif
-                MAX2X2_ROW_T(float, g, code, r0, r1, 0, ow)
+                MAX2X2_ROW_T(float, g, code, r0, r1, 0, ow, py)
         } else {
             double *r0 = (double *)jb->y + in0, *r1 = r0 + w;
             const double *g = (const double *)jb->x + r * ow;
-            MAX2X2_ROW_T(double, g, code, r0, r1, 0, ow)
+            const double *py = jb->py ? (const double *)jb->py + r * ow : NULL;
+            MAX2X2_ROW_T(double, g, code, r0, r1, 0, ow, py)
         }
         if (w % 2 != 0) { /* the last column of both rows */
             memset(out + (size_t)(in0 + w - 1) * es, 0, es);
@@ -285,17 +313,24 @@ static void transpose_part(void *ctx, int64_t begin, int64_t end)
 }
 
 /* Rows per part: about what pays for waking a thread for a streaming
- * loop, counted in the inputs a row touches. */
+ * loop, counted in elements of the cheapest one (TG__ELEMENTWISE_PART).
+ * A row reads and writes about 3 w elements either way (2 w in and w / 2
+ * out plus the codes forward; the reverse backward), and costs 1.5 to 2
+ * times that loop's time per element (measured on W6's shapes: relu's
+ * loop, 0.23 ns an element, against 0.35 for pool forward and 0.5 for
+ * its P^T), so about 4 w. Counting 2 w kept LeNet's second pooling, 5120
+ * rows of 10, on one thread. */
 static int64_t min_rows(const tg__pool_plan *pl)
 {
-    int64_t per_row = 2 * pl->w, m = TG__ELEMENTWISE_PART / per_row;
+    int64_t per_row = 4 * pl->w, m = TG__ELEMENTWISE_PART / per_row;
     return m < 1 ? 1 : m;
 }
 
 void tg__pool_max2x2_forward(const tg__pool_plan *pl, const tg_tensor *x,
-                             tg_tensor *y)
+                             tg_tensor *y, bool relu)
 {
-    max2x2_job jb = {pl, x->data, y->data, x->dtype, tg__gemm_isa() >= 1};
+    max2x2_job jb = {pl, x->data, y->data, x->dtype, tg__gemm_isa() >= 1,
+                     relu, NULL};
     tg__parallel_for(pl->planes * pl->oh, 1, min_rows(pl), forward_part, &jb);
 }
 
@@ -319,6 +354,15 @@ void tg__pool_max2x2_apply(const tg__pool_plan *pl, const tg_tensor *x,
         gather(pl, x, y);
         return;
     }
-    max2x2_job jb = {pl, x->data, y->data, x->dtype, tg__gemm_isa() >= 1};
+    max2x2_job jb = {pl, x->data, y->data, x->dtype, tg__gemm_isa() >= 1,
+                     false, NULL};
+    tg__parallel_for(pl->planes * pl->oh, 1, min_rows(pl), transpose_part, &jb);
+}
+
+void tg__pool_max2x2_relu_grad(const tg__pool_plan *pl, const tg_tensor *gy,
+                               const tg_tensor *y, tg_tensor *gx)
+{
+    max2x2_job jb = {pl, gy->data, gx->data, gy->dtype, tg__gemm_isa() >= 1,
+                     false, y->data};
     tg__parallel_for(pl->planes * pl->oh, 1, min_rows(pl), transpose_part, &jb);
 }

@@ -43,7 +43,8 @@ static void window(const tg__pool_plan *pl, int dim, int64_t i, int64_t *lo,
 int tg__pool_make_plan(const tg_tensor *x, const tg__pool_params *pp,
                      tg__pool_plan *pl)
 {
-    const char *name = tg__pool_call_name(pp->kind);
+    const char *name = pp->relu ? "tg_relu_max_pool2d"
+                                : tg__pool_call_name(pp->kind);
     char sh[128];
     memset(pl, 0, sizeof *pl);
     pl->kind = pp->kind;

@@ -15,6 +15,7 @@ typedef struct tg__pool_params {
     int kind;                /* an enum tg__pool_kind */
     tg_pool2d_options o;     /* MAX, AVG */
     int64_t out[2];          /* ADAPTIVE */
+    bool relu;               /* MAX of relu(x): relu_max_pool2d (pool_relu.c) */
 } tg__pool_params;
 
 /* The linear map P of one call: planes of H x W pooled to OH x OW. */
@@ -70,12 +71,18 @@ tg_tensor *tg__pool_linear(tg_tape *t, const tg__pool_plan *plan,
 /* MAX with 2x2 windows at stride 2, no padding, no dilation. */
 bool tg__pool_is_max2x2(const tg__pool_plan *pl);
 
-/* y = P x and pl->code (allocated by the caller, one byte per output). */
+/* y = P x and pl->code (allocated by the caller, one byte per output);
+ * relu: y = P relu(x), with the codes of relu(x) (relu_max_pool2d). */
 void tg__pool_max2x2_forward(const tg__pool_plan *pl, const tg_tensor *x,
-                             tg_tensor *y);
+                             tg_tensor *y, bool relu);
 
 /* tg__pool_apply for a plan with codes. */
 void tg__pool_max2x2_apply(const tg__pool_plan *pl, const tg_tensor *x,
                            tg_tensor *y, bool pooled);
+
+/* relu_max_pool2d's backward: gx = P^T gy where y (its output) is > 0 or
+ * NaN, 0 elsewhere; every element of gx written. */
+void tg__pool_max2x2_relu_grad(const tg__pool_plan *pl, const tg_tensor *gy,
+                               const tg_tensor *y, tg_tensor *gx);
 
 #endif /* TG_OPS_POOL_PLAN_H */

@@ -114,6 +114,16 @@ static tg_tensor *b_max_pool2d(tg_tape *t, tg_tensor *const *in)
     o.padding[0] = o.padding[1] = 1;
     return tg_max_pool2d(t, in[0], &o);
 }
+/* w6: relu then max pooling as one op; overlapping padded windows (the
+ * general path; tests/test_pool_relu.c checks the 2x2 path against
+ * tg_max_pool2d(tg_relu(x))). */
+static tg_tensor *b_relu_max_pool2d(tg_tape *t, tg_tensor *const *in)
+{
+    tg_pool2d_options o = tg_pool2d_defaults(3, 3);
+    o.stride[0] = o.stride[1] = 2;
+    o.padding[0] = o.padding[1] = 1;
+    return tg_relu_max_pool2d(t, in[0], &o);
+}
 static tg_tensor *b_avg_pool2d(tg_tape *t, tg_tensor *const *in)
 {
     tg_pool2d_options o = tg_pool2d_defaults(3, 2);
@@ -344,6 +354,7 @@ const tg_op_case tg_op_cases[] = {
     {"attention_heads", b_attention_heads, 1, {{2, 2, 12}}, false, {{0}},
      NULL},
     {"max_pool2d", b_max_pool2d, 1, {{2, 5, 5}}, false, {{0}}, NULL},
+    {"relu_max_pool2d", b_relu_max_pool2d, 1, {{2, 5, 5}}, false, {{0}}, NULL},
     {"avg_pool2d", b_avg_pool2d, 1, {{2, 5, 6}}, false, {{0}}, NULL},
     {"adaptive_avg_pool2d", b_adaptive_avg_pool2d, 1, {{2, 4, 7}}, false, {{0}},
      NULL},
