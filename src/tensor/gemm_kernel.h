@@ -163,11 +163,17 @@ GK_ATTR static void GK_NAME(pack_a)(bool ta, const GK_T *A, int64_t lda,
     for (int64_t ir = 0; ir < mc; ir += GK_MR, dst += GK_MR * kc) {
         int mr = mc - ir < GK_MR ? (int)(mc - ir) : GK_MR;
         if (ta) {
-            /* op(A)(i, p) = A[p][i]: each column is a contiguous run. */
+            /* op(A)(i, p) = A[p][i]: each column is a contiguous run, a
+             * whole one copied as such (one vector move where GK_MR
+             * values fill one). */
             const GK_T *src = A + p0 * lda + i0 + ir;
-            for (int64_t p = 0; p < kc; p++, src += lda)
-                for (int i = 0; i < GK_MR; i++)
-                    dst[p * GK_MR + i] = i < mr ? src[i] : 0;
+            if (mr == GK_MR)
+                for (int64_t p = 0; p < kc; p++, src += lda)
+                    memcpy(dst + p * GK_MR, src, GK_MR * sizeof *src);
+            else
+                for (int64_t p = 0; p < kc; p++, src += lda)
+                    for (int i = 0; i < GK_MR; i++)
+                        dst[p * GK_MR + i] = i < mr ? src[i] : 0;
             continue;
         }
         /* op(A)(i, p) = A[i][p]: transpose mr rows of A. */
@@ -300,11 +306,20 @@ GK_ATTR static void GK_NAME(gemm)(bool ta, bool tb, int64_t m, int64_t n,
     /* Equal passes over K, so that no pass is a sliver. */
     int64_t passes = (k + GK_KC - 1) / GK_KC;
     int64_t kstep = (k + passes - 1) / passes;
+    /*
+     * Blocks of A as tall as abuf holds at this depth: GK_MC rows at the
+     * full GK_KC, more for a shallow product (256 rows at depth 64). Each
+     * block packs the panels of B again (a transposed B, as in X W^T, is
+     * transposed again), so fewer blocks pack B fewer times; each element
+     * of C is the same dot product whatever the blocks.
+     */
+    int64_t mc_max = GK_MC * GK_KC / (kstep < GK_KC ? kstep : GK_KC);
+    mc_max -= mc_max % GK_MR;
     for (int64_t p0 = 0; p0 < k; p0 += kstep) {
         int64_t kc = k - p0 < kstep ? k - p0 : kstep;
         bool add = beta != 0 || p0 > 0;
-        for (int64_t i0 = 0; i0 < m; i0 += GK_MC) {
-            int64_t mc = m - i0 < GK_MC ? m - i0 : GK_MC;
+        for (int64_t i0 = 0; i0 < m; i0 += mc_max) {
+            int64_t mc = m - i0 < mc_max ? m - i0 : mc_max;
             /*
              * With one panel of columns, packed rows of A would be used
              * once: read whole micro-panels of a row-major A in place and
