@@ -15,7 +15,9 @@
  *     bench_gemm [seconds per measurement, default 0.2] [name prefix]
  *
  * With a prefix (say W7), only the shapes whose names start with it run.
- * The W7 shapes run in f32 only, the precision W7 trains in.
+ * The W7 shapes run in f32 only, the precision W7 trains in; a W7 sdpa
+ * row is one head's product, which attention.c makes 6 times per head
+ * and step (W7: 128 heads per block).
  */
 #include "tensor/gemm.h"
 
@@ -49,6 +51,11 @@ static const shape shapes[] = {
     {"W7 fc2 dW dY^T X (512x64)^T @ 512x256", true, false, 64, 256, 512},
     {"W7 fc2 dX dY W   512x64 @ 64x256", false, false, 512, 256, 64},
     {"W7 qkv fwd X W^T 512x64 @ (192x64)^T", false, true, 512, 192, 64},
+    /* one head of W7's attention (16 positions, head size 16): scores
+     * q k^T, p v, and the backward's p^T g and ds^T q. */
+    {"W7 sdpa q k^T    16x16 @ (16x16)^T", false, true, 16, 16, 16},
+    {"W7 sdpa p v      16x16 @ 16x16", false, false, 16, 16, 16},
+    {"W7 sdpa p^T g    (16x16)^T @ 16x16", true, false, 16, 16, 16},
 };
 
 /* OpenBLAS's cblas entry points, found at run time. */

@@ -34,7 +34,8 @@
  * stored column by column, and each GK_KC by GK_NR panel of B row by row.
  * Packing is where op(A) and op(B) are transposed, so the caller never
  * copies. A row-major, untransposed B is already in the micro-kernel's
- * order and is read in place, except at a ragged right edge; so is a
+ * order and is read in place, except at a ragged right edge that is
+ * not exactly a half-width kernel's (GK_NV2 vectors); so is a
  * row-major A when C is a single panel wide (its packed copy would be
  * read only once). Packed edges are padded with zeros, so a kernel always
  * computes a whole tile and stores only the part that exists; half-height
@@ -193,18 +194,18 @@ GK_ATTR static void GK_NAME(pack_b)(bool tb, const GK_T *B, int64_t ldb,
                                     int nr, GK_T *restrict dst)
 {
     if (!tb) {
-        /* op(B)(p, j) = B[p][j]: copy runs of nr values. */
+        /* op(B)(p, j) = B[p][j]: copy runs of nr values, then zeros. */
         const GK_T *src = B + p0 * ldb + j0;
-        for (int64_t p = 0; p < kc; p++, src += ldb)
-            for (int j = 0; j < GK_NR; j++)
-                dst[p * GK_NR + j] = j < nr ? src[j] : 0;
+        for (int64_t p = 0; p < kc; p++, src += ldb) {
+            memcpy(dst + p * GK_NR, src, (size_t)nr * sizeof *src);
+            memset(dst + p * GK_NR + nr, 0, (size_t)(GK_NR - nr) * sizeof *src);
+        }
         return;
     }
     /* op(B)(p, j) = B[j][p]: transpose nr rows of B. */
     GK_NAME(transpose)(B + j0 * ldb + p0, ldb, nr, kc, dst, GK_NR);
     for (int64_t p = 0; nr < GK_NR && p < kc; p++)
-        for (int j = nr; j < GK_NR; j++)
-            dst[p * GK_NR + j] = 0;
+        memset(dst + p * GK_NR + nr, 0, (size_t)(GK_NR - nr) * sizeof *dst);
 }
 
 /*
@@ -332,7 +333,10 @@ GK_ATTR static void GK_NAME(gemm)(bool ta, bool tb, int64_t m, int64_t n,
                 int nr = n - j0 < GK_NR ? (int)(n - j0) : GK_NR;
                 const GK_T *bp = bbuf;
                 int64_t ldbp = GK_NR;
-                if (!tb && nr == GK_NR) {
+                /* A row-major B is read in place where the kernel reads
+                 * exactly nr columns: a whole panel, or a half-width one
+                 * (one head of W7's attention is 16 wide). */
+                if (!tb && (nr == GK_NR || nr == GK_NV2 * GK_VLEN)) {
                     bp = B + p0 * ldb + j0;
                     ldbp = ldb;
                 } else {
