@@ -1,15 +1,24 @@
 /*
  * test_gelu_saved.c — tg_gelu's f32 forward saves gelu'(x) for the
  * backward when the call is recorded (src/ops/gelu.c). The gradient must
- * be, bit for bit, gy * (Phi(x) + x phi(x)) evaluated as the backward
- * used to evaluate it (tg__vphif of src/vec_math.h), whether gy is a
- * tensor or one value everywhere, on one thread or two; and the forward's
+ * be gy * (Phi(x) + x phi(x)) evaluated as the backward used to evaluate
+ * it (tg__vphif of src/vec_math.h), whether gy is a tensor or one value
+ * everywhere; the same bits on one thread or two; and the forward's
  * values must not depend on whether anything was saved.
+ *
+ * The reference here is compiled for the baseline x86-64, the library's
+ * loop also for AVX-512, where clang (unlike GCC in ISO C mode) fuses
+ * a * b + c into one instruction (LLVM's avx512f includes FMA): the two
+ * may differ in the last bits, so the gradient is compared within
+ * rounding (near_grad).
+ * A wrong derivative is off by far more (a factor 1 + 1e-4 on x phi(x)
+ * alone is hundreds of ulps near x = -1).
  */
 #include "tg_test.h"
 
 #include "vec_math.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -25,6 +34,24 @@ static float gelu_grad_reference(float x, float gy)
 static bool same_float(float a, float b)
 {
     return memcmp(&a, &b, sizeof a) == 0 || (isnan(a) && isnan(b));
+}
+
+/*
+ * got is the gradient gy gelu'(x) within rounding (see the top of the
+ * file): gelu' = Phi(x) + x phi(x) cancels near x = -0.75, so the bound
+ * is 16 float epsilons of |gy| (|Phi(x)| + |x phi(x)|), not of the result.
+ */
+static bool near_grad(float got, float x, float gy)
+{
+    float want = gelu_grad_reference(x, gy);
+    if (same_float(got, want))
+        return true;
+    float pdf, cdf = tg__vphif(x, &pdf);
+    float xt = x > 1e10f ? 1e10f : x < -1e10f ? -1e10f : x;
+    double scale = fabs((double)gy) * (fabs((double)cdf) +
+                                       fabs((double)xt * (double)pdf));
+    return isfinite(want) &&
+           fabs((double)got - (double)want) <= 16 * FLT_EPSILON * scale;
 }
 
 /* n values over [-8, 8], with the special values at the front. */
@@ -54,7 +81,7 @@ START_TEST(gradient_is_the_formula_with_a_tensor_gy)
     const float *xs = tg_data_f32(x), *ws = tg_data_f32(w);
     const float *gx = tg_data_f32(tg_grad(x));
     for (int64_t i = 0; i < n; i++)
-        ck_assert_msg(same_float(gx[i], gelu_grad_reference(xs[i], ws[i])),
+        ck_assert_msg(near_grad(gx[i], xs[i], ws[i]),
                       "x = %g: gradient %.9g, expected %.9g", (double)xs[i],
                       (double)gx[i],
                       (double)gelu_grad_reference(xs[i], ws[i]));
@@ -71,7 +98,7 @@ START_TEST(gradient_is_the_formula_with_a_uniform_gy)
     ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_gelu(t, x))), TG_OK);
     const float *xs = tg_data_f32(x), *gx = tg_data_f32(tg_grad(x));
     for (int64_t i = 0; i < n; i++)
-        ck_assert_msg(same_float(gx[i], gelu_grad_reference(xs[i], 1.0f)),
+        ck_assert_msg(near_grad(gx[i], xs[i], 1.0f),
                       "x = %g: gradient %.9g", (double)xs[i], (double)gx[i]);
     tg_tape_free(t);
 }
