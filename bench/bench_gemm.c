@@ -12,7 +12,12 @@
  * Results are checked against the reference loop, so a fast wrong kernel
  * shows up here too.
  *
- *     bench_gemm [seconds per measurement, default 0.2]
+ *     bench_gemm [seconds per measurement, default 0.2] [name prefix]
+ *
+ * With a prefix (say W7), only the shapes whose names start with it run.
+ * The W7 shapes run in f32 only, the precision W7 trains in; a W7 sdpa
+ * row is one head's product, which attention.c makes 6 times per head
+ * and step (W7: 128 heads per block).
  */
 #include "tensor/gemm.h"
 
@@ -37,6 +42,20 @@ static const shape shapes[] = {
     {"L2 fwd   X W^T   64x256 @ (10x256)^T", false, true, 64, 10, 256},
     {"L2 dW    dY^T X  (64x10)^T @ 64x256", true, false, 10, 256, 64},
     {"L2 dX    dY W    64x10 @ 10x256", false, false, 64, 256, 10},
+    /* W7's MLP (512 positions, 64 -> 256 -> 64) and its q, k, v
+     * projection (64 -> 192), f32 only (see main). */
+    {"W7 fc1 fwd X W^T 512x64 @ (256x64)^T", false, true, 512, 256, 64},
+    {"W7 fc1 dW dY^T X (512x256)^T @ 512x64", true, false, 256, 64, 512},
+    {"W7 fc1 dX dY W   512x256 @ 256x64", false, false, 512, 64, 256},
+    {"W7 fc2 fwd X W^T 512x256 @ (64x256)^T", false, true, 512, 64, 256},
+    {"W7 fc2 dW dY^T X (512x64)^T @ 512x256", true, false, 64, 256, 512},
+    {"W7 fc2 dX dY W   512x64 @ 64x256", false, false, 512, 256, 64},
+    {"W7 qkv fwd X W^T 512x64 @ (192x64)^T", false, true, 512, 192, 64},
+    /* one head of W7's attention (16 positions, head size 16): scores
+     * q k^T, p v, and the backward's p^T g and ds^T q. */
+    {"W7 sdpa q k^T    16x16 @ (16x16)^T", false, true, 16, 16, 16},
+    {"W7 sdpa p v      16x16 @ 16x16", false, false, 16, 16, 16},
+    {"W7 sdpa p^T g    (16x16)^T @ 16x16", true, false, 16, 16, 16},
 };
 
 /* OpenBLAS's cblas entry points, found at run time. */
@@ -235,9 +254,15 @@ int main(int argc, char **argv)
     double budget = argc > 1 ? atof(argv[1]) : 0.2;
     if (!(budget > 0))
         budget = 0.2;
+    const char *prefix = argc > 2 ? argv[2] : "";
     load_openblas();
     for (int f64 = 0; f64 <= 1; f64++)
-        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+            const char *name = shapes[i].name;
+            if (strncmp(name, prefix, strlen(prefix)) != 0 ||
+                (f64 && strncmp(name, "W7", 2) == 0))
+                continue;
             bench_shape(f64, &shapes[i], budget);
+        }
     return 0;
 }

@@ -262,6 +262,26 @@ START_TEST(mlp_layer_shapes)
 }
 END_TEST
 
+/*
+ * w7ffn: W7's shapes. A shallow product packs taller blocks of A (at depth
+ * 64, 256 rows; at depth 100, 160): 300 rows make a tall block and a
+ * ragged one. A 16-wide row-major B is read in place by the half-width
+ * kernel (AVX-512 f32), a 10-wide one packed with zeros after it.
+ */
+START_TEST(w7_shapes)
+{
+    check_sizes(16, 16, 16, false);
+    check_sizes(16, 48, 16, true);
+    check_sizes(16, 10, 16, true);
+    check_sizes(300, 40, 64, true);
+    check_sizes(300, 24, 100, true);
+    if (under_valgrind())
+        return;
+    check_sizes(512, 256, 64, false);
+    check_sizes(256, 64, 512, false);
+}
+END_TEST
+
 /* k = 0: C = beta C, so beta 0 zeroes C (even NaN) and beta 1 keeps it. */
 START_TEST(empty_inner_dimension)
 {
@@ -389,6 +409,7 @@ int main(void)
     tcase_add_test(tc, large_ragged_sizes);
     tcase_add_test(tc, integer_sums_are_exact);
     tcase_add_test(tc, mlp_layer_shapes);
+    tcase_add_test(tc, w7_shapes); /* w7ffn */
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

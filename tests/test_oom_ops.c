@@ -224,6 +224,39 @@ START_TEST(index_ops_under_oom)
 }
 END_TEST
 
+/* ---- w7ffn: tg_gelu in f32, recorded, which saves its derivative on the
+ * tape in forward (src/ops/gelu.c), then backward through it and a linear
+ * layer's bias; the gradient is compared with gy * gelu'(x) in double. */
+
+static int gelu_saved_ops(tg_tape *t)
+{
+    tg_tensor *x = tg_linspace(t, TG_F32, -3, 3, 40);
+    tg_tensor *w = tg_linspace(t, TG_F32, 1, -1, 40);
+    if (x == NULL || w == NULL)
+        return tg_last_status();
+    tg_set_requires_grad(x, true);
+    int rc = tg_backward(t, tg_sum(t, tg_mul(t, tg_gelu(t, x), w)));
+    if (rc != TG_OK)
+        return rc;
+    const float *xs = tg_data_f32(x), *ws = tg_data_f32(w);
+    const float *gx = tg_data_f32(tg_grad(x));
+    for (int i = 0; i < 40; i++) {
+        double v = xs[i], cdf = 0.5 * erfc(-v / sqrt(2.0));
+        double want = ws[i] * (cdf + v * exp(-0.5 * v * v) * 0.3989422804014327);
+        if (fabs(gx[i] - want) > 1e-5)
+            return wrong("gelu's gradient from its saved derivative");
+    }
+    return TG_OK;
+}
+
+START_TEST(gelu_saved_under_oom)
+{
+    static const scenario sc = {"gelu f32 with its saved derivative",
+                                gelu_saved_ops, NULL, NULL};
+    oom_sweep(&sc, (mode)_i);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("oom_ops");
@@ -237,6 +270,9 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("index");
     tcase_add_loop_test(tc, index_ops_under_oom, 0, 3);
+    suite_add_tcase(s, tc);
+    tc = tg_test_tcase("gelu_saved"); /* w7ffn */
+    tcase_add_loop_test(tc, gelu_saved_under_oom, 0, 3);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

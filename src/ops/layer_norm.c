@@ -171,16 +171,16 @@ static tg_tensor *layer_norm_forward(tg_op_ctx *c)
     const char *xs = rd(x);
     char *ys = wr(y);
     const void *w = rd(weight_of(c, p)), *b = rd(bias_of(c, p));
-    for (int64_t r = 0; r < rows; r++) {
-        size_t at = (size_t)(r * n) * es;
-        if (f32 && w != NULL && b != NULL)
-            tg__ln_forward_row_f32(
-                (const float *)(const void *)(xs + at), w, b,
-                (float *)(void *)(ys + at), n, p->eps, &s->mu[r], &s->rstd[r]);
-        else
+    if (f32 && w != NULL && b != NULL)
+        tg__ln_forward_rows_f32((const float *)(const void *)xs, w, b,
+                                (float *)(void *)ys, n, rows, p->eps, s->mu,
+                                s->rstd);
+    else
+        for (int64_t r = 0; r < rows; r++) {
+            size_t at = (size_t)(r * n) * es;
             forward_row(xs + at, w, b, ys + at, f32, n, p->eps, &s->mu[r],
                         &s->rstd[r]);
-    }
+        }
     c->saved = s;
     return y;
 }
@@ -238,19 +238,18 @@ static int layer_norm_backward(tg_op_ctx *c, const tg_tensor *y,
     char *gxs = wr(gx[0]);
     const void *w = rd(weight_of(c, p));
     bool fast = f32 && w != NULL && gw != NULL && gb != NULL && gxs != NULL;
-    for (int64_t r = 0; r < rows; r++) {
-        size_t at = (size_t)(r * n) * es;
-        if (fast)
-            tg__ln_backward_row_f32(
-                (const float *)(const void *)(xs + at),
-                (const float *)(const void *)(gs + at), w,
-                (float *)(void *)(gxs + at), n, s->mu[r], s->rstd[r], acc,
-                acc + n);
-        else
+    if (fast)
+        tg__ln_backward_rows_f32((const float *)(const void *)xs,
+                                 (const float *)(const void *)gs, w,
+                                 (float *)(void *)gxs, n, rows, s->mu,
+                                 s->rstd, acc, acc + n);
+    else
+        for (int64_t r = 0; r < rows; r++) {
+            size_t at = (size_t)(r * n) * es;
             backward_row(xs + at, gs + at, w, gxs ? gxs + at : NULL, f32, n,
                          s->mu[r], s->rstd[r], gw ? acc : NULL,
                          gb ? acc + n : NULL);
-    }
+        }
     for (int64_t i = 0; i < n; i++) {
         if (gw != NULL)
             tg__set(gw, i, acc[i]);

@@ -90,27 +90,38 @@ static tg_tensor *linear_forward(tg_op_ctx *c)
     return y;
 }
 
-/* db[j] = sum over the batch of gy[i][j]. */
+/* db[j] = sum over the batch of gy[i][j], row after row (TG__HOT: across
+ * j in the widest vectors; each db[j] is summed in the same order in every
+ * clone). */
+TG__HOT static void bias_gradient_f32(const float *restrict g,
+                                      float *restrict db, int64_t nb,
+                                      int64_t out)
+{
+    for (int64_t j = 0; j < out; j++)
+        db[j] = 0;
+    for (int64_t i = 0; i < nb; i++)
+        for (int64_t j = 0; j < out; j++)
+            db[j] += g[i * out + j];
+}
+
+TG__HOT static void bias_gradient_f64(const double *restrict g,
+                                      double *restrict db, int64_t nb,
+                                      int64_t out)
+{
+    for (int64_t j = 0; j < out; j++)
+        db[j] = 0;
+    for (int64_t i = 0; i < nb; i++)
+        for (int64_t j = 0; j < out; j++)
+            db[j] += g[i * out + j];
+}
+
 static void bias_gradient(const tg_tensor *gy, int64_t nb, int64_t out,
                           tg_tensor *gb)
 {
-    if (tg_dtype_of(gy) == TG_F32) {
-        const float *g = tg_data_f32(gy);
-        float *db = tg_mut_f32(gb);
-        for (int64_t j = 0; j < out; j++)
-            db[j] = 0;
-        for (int64_t i = 0; i < nb; i++)
-            for (int64_t j = 0; j < out; j++)
-                db[j] += g[i * out + j];
-    } else {
-        const double *g = tg_data_f64(gy);
-        double *db = tg_mut_f64(gb);
-        for (int64_t j = 0; j < out; j++)
-            db[j] = 0;
-        for (int64_t i = 0; i < nb; i++)
-            for (int64_t j = 0; j < out; j++)
-                db[j] += g[i * out + j];
-    }
+    if (tg_dtype_of(gy) == TG_F32)
+        bias_gradient_f32(tg_data_f32(gy), tg_mut_f32(gb), nb, out);
+    else
+        bias_gradient_f64(tg_data_f64(gy), tg_mut_f64(gb), nb, out);
 }
 
 static int linear_backward(tg_op_ctx *c, const tg_tensor *y,

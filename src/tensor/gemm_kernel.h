@@ -34,7 +34,8 @@
  * stored column by column, and each GK_KC by GK_NR panel of B row by row.
  * Packing is where op(A) and op(B) are transposed, so the caller never
  * copies. A row-major, untransposed B is already in the micro-kernel's
- * order and is read in place, except at a ragged right edge; so is a
+ * order and is read in place, except at a ragged right edge that is
+ * not exactly a half-width kernel's (GK_NV2 vectors); so is a
  * row-major A when C is a single panel wide (its packed copy would be
  * read only once). Packed edges are padded with zeros, so a kernel always
  * computes a whole tile and stores only the part that exists; half-height
@@ -163,11 +164,17 @@ GK_ATTR static void GK_NAME(pack_a)(bool ta, const GK_T *A, int64_t lda,
     for (int64_t ir = 0; ir < mc; ir += GK_MR, dst += GK_MR * kc) {
         int mr = mc - ir < GK_MR ? (int)(mc - ir) : GK_MR;
         if (ta) {
-            /* op(A)(i, p) = A[p][i]: each column is a contiguous run. */
+            /* op(A)(i, p) = A[p][i]: each column is a contiguous run, a
+             * whole one copied as such (one vector move where GK_MR
+             * values fill one). */
             const GK_T *src = A + p0 * lda + i0 + ir;
-            for (int64_t p = 0; p < kc; p++, src += lda)
-                for (int i = 0; i < GK_MR; i++)
-                    dst[p * GK_MR + i] = i < mr ? src[i] : 0;
+            if (mr == GK_MR)
+                for (int64_t p = 0; p < kc; p++, src += lda)
+                    memcpy(dst + p * GK_MR, src, GK_MR * sizeof *src);
+            else
+                for (int64_t p = 0; p < kc; p++, src += lda)
+                    for (int i = 0; i < GK_MR; i++)
+                        dst[p * GK_MR + i] = i < mr ? src[i] : 0;
             continue;
         }
         /* op(A)(i, p) = A[i][p]: transpose mr rows of A. */
@@ -187,18 +194,18 @@ GK_ATTR static void GK_NAME(pack_b)(bool tb, const GK_T *B, int64_t ldb,
                                     int nr, GK_T *restrict dst)
 {
     if (!tb) {
-        /* op(B)(p, j) = B[p][j]: copy runs of nr values. */
+        /* op(B)(p, j) = B[p][j]: copy runs of nr values, then zeros. */
         const GK_T *src = B + p0 * ldb + j0;
-        for (int64_t p = 0; p < kc; p++, src += ldb)
-            for (int j = 0; j < GK_NR; j++)
-                dst[p * GK_NR + j] = j < nr ? src[j] : 0;
+        for (int64_t p = 0; p < kc; p++, src += ldb) {
+            memcpy(dst + p * GK_NR, src, (size_t)nr * sizeof *src);
+            memset(dst + p * GK_NR + nr, 0, (size_t)(GK_NR - nr) * sizeof *src);
+        }
         return;
     }
     /* op(B)(p, j) = B[j][p]: transpose nr rows of B. */
     GK_NAME(transpose)(B + j0 * ldb + p0, ldb, nr, kc, dst, GK_NR);
     for (int64_t p = 0; nr < GK_NR && p < kc; p++)
-        for (int j = nr; j < GK_NR; j++)
-            dst[p * GK_NR + j] = 0;
+        memset(dst + p * GK_NR + nr, 0, (size_t)(GK_NR - nr) * sizeof *dst);
 }
 
 /*
@@ -300,11 +307,20 @@ GK_ATTR static void GK_NAME(gemm)(bool ta, bool tb, int64_t m, int64_t n,
     /* Equal passes over K, so that no pass is a sliver. */
     int64_t passes = (k + GK_KC - 1) / GK_KC;
     int64_t kstep = (k + passes - 1) / passes;
+    /*
+     * Blocks of A as tall as abuf holds at this depth: GK_MC rows at the
+     * full GK_KC, more for a shallow product (256 rows at depth 64). Each
+     * block packs the panels of B again (a transposed B, as in X W^T, is
+     * transposed again), so fewer blocks pack B fewer times; each element
+     * of C is the same dot product whatever the blocks.
+     */
+    int64_t mc_max = GK_MC * GK_KC / (kstep < GK_KC ? kstep : GK_KC);
+    mc_max -= mc_max % GK_MR;
     for (int64_t p0 = 0; p0 < k; p0 += kstep) {
         int64_t kc = k - p0 < kstep ? k - p0 : kstep;
         bool add = beta != 0 || p0 > 0;
-        for (int64_t i0 = 0; i0 < m; i0 += GK_MC) {
-            int64_t mc = m - i0 < GK_MC ? m - i0 : GK_MC;
+        for (int64_t i0 = 0; i0 < m; i0 += mc_max) {
+            int64_t mc = m - i0 < mc_max ? m - i0 : mc_max;
             /*
              * With one panel of columns, packed rows of A would be used
              * once: read whole micro-panels of a row-major A in place and
@@ -317,7 +333,10 @@ GK_ATTR static void GK_NAME(gemm)(bool ta, bool tb, int64_t m, int64_t n,
                 int nr = n - j0 < GK_NR ? (int)(n - j0) : GK_NR;
                 const GK_T *bp = bbuf;
                 int64_t ldbp = GK_NR;
-                if (!tb && nr == GK_NR) {
+                /* A row-major B is read in place where the kernel reads
+                 * exactly nr columns: a whole panel, or a half-width one
+                 * (one head of W7's attention is 16 wide). */
+                if (!tb && (nr == GK_NR || nr == GK_NV2 * GK_VLEN)) {
                     bp = B + p0 * ldb + j0;
                     ldbp = ldb;
                 } else {
