@@ -16,8 +16,23 @@
 #include "tg_test.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 static const tg_dtype dtypes[2] = {TG_F64, TG_F32};
+
+/*
+ * Under valgrind (meson test --setup valgrind sets TG_VALGRIND) the largest
+ * shape of each test runs in one dtype, not two: they were 40% of the
+ * suite's time there (32 s of valgrind's 80x slowdown). Kept: sdpa at 64
+ * positions in f32, the last size of the 16-lane loops (f64 takes the gemm
+ * path, which 65 positions and head size 65 run in both dtypes); MHA's
+ * heads of 80 in f64 (f32 takes the same strided gemm path, which the 70
+ * positions case runs in f32). The normal run keeps every case.
+ */
+static bool valgrind_skips(tg_dtype dt, tg_dtype kept, bool largest)
+{
+    return largest && dt != kept && getenv("TG_VALGRIND") != NULL;
+}
 
 /* sum(y * w), w[i] = cos(1 + i), for any size of y. */
 static tg_tensor *loss_of(tg_tape *t, tg_tensor *y)
@@ -118,6 +133,8 @@ START_TEST(sdpa_agrees_at_every_size)
     const int64_t *sz = sdpa_sizes[_i / 4];
     tg_dtype dt = dtypes[_i % 2];
     bool causal = (_i / 2) % 2;
+    if (valgrind_skips(dt, TG_F32, sz[0] == 64))
+        return;
     tg_tape *t = tg_tape_new();
     tg_rng rng;
     tg_rng_seed(&rng, 5, (uint64_t)_i);
@@ -186,6 +203,8 @@ START_TEST(mha_agrees_with_its_composition)
 {
     const mha_case *c = &mha_cases[_i / 2];
     tg_dtype dt = dtypes[_i % 2];
+    if (valgrind_skips(dt, TG_F64, c->E == 160))
+        return;
     tg_tape *t = tg_tape_new();
     tg_rng rng;
     tg_rng_seed(&rng, 9, (uint64_t)_i);

@@ -54,6 +54,28 @@ static int pool_kernel(fx *f, int kind, int64_t kh, int64_t kw, int64_t ph,
     return pool_with(f, kind, o);
 }
 
+/* relu_max_pool2d of x, a (1,3,4) f32 tensor requiring grad, with options
+ * o (NULL: none) or of x NULL (nullx); a refused call records nothing. */
+static int relu_pool_refused(fx *f, const tg_pool2d_options *o, bool nullx)
+{
+    tg_tensor *x = tg_ones(f->t, TG_F32, 3, s134);
+    tg_set_requires_grad(x, true);
+    int64_t before = tg_tape_size(f->t);
+    tg_tensor *y = tg_relu_max_pool2d(f->t, nullx ? NULL : x, o);
+    ck_assert_int_eq(tg_tape_size(f->t), before);
+    return ptr(y);
+}
+
+static int relu_pool_kernel(fx *f, int64_t kh, int64_t kw, int64_t sh,
+                            int64_t ph, int64_t dh)
+{
+    tg_pool2d_options o = tg_pool2d_defaults(kh, kw);
+    o.stride[0] = sh;
+    o.padding[0] = ph;
+    o.dilation[0] = dh;
+    return relu_pool_refused(f, &o, false);
+}
+
 /* A refused dropout leaves the caller's generator where it was. */
 static int dropout_refused(fx *f, double p, bool seed)
 {
@@ -102,6 +124,31 @@ static int bn_refused(fx *f, tg_tensor *x, tg_tensor *w, int64_t ch,
       "does not fit", pool_kernel(f, 0, 2, 2, 0, 3))                         \
     X(avg_pool2d_dilation, TG_EINVAL, "tg_avg_pool2d: dilation (2, 1); "     \
       "average pooling has none", pool_kernel(f, 1, 1, 1, 0, 2))             \
+    /* relu_max_pool2d (pool_relu.c): max_pool2d's checks, its name. */  \
+    X(relu_max_pool2d_of_matrix, TG_ESHAPE, "tg_relu_max_pool2d: x has "     \
+      "shape (3,4); it must be (N, C, H, W) or (C, H, W)",                   \
+      ptr(tg_relu_max_pool2d(f->t, f->a34,                                   \
+                             &(tg_pool2d_options){{2, 2}, {2, 2}, {0, 0},    \
+                                                  {1, 1}, true})))           \
+    X(relu_max_pool2d_null_options, TG_EINVAL, "tg_relu_max_pool2d: the "    \
+      "options are NULL", relu_pool_refused(f, NULL, false))                 \
+    X(relu_max_pool2d_null_x, TG_EINVAL, "tg_relu_max_pool2d: tensor is "   \
+      "NULL", relu_pool_refused(f, &(tg_pool2d_options){{2, 2}, {2, 2}, {0, 0},      \
+                                                {1, 1}, true}, true))        \
+    X(relu_max_pool2d_zero_kernel, TG_EINVAL, "tg_relu_max_pool2d: kernel "  \
+      "(0, 2)", relu_pool_kernel(f, 0, 2, 1, 0, 1))                          \
+    X(relu_max_pool2d_zero_stride, TG_EINVAL, "tg_relu_max_pool2d: kernel "  \
+      "(2, 2), stride (0, 2)", relu_pool_kernel(f, 2, 2, 0, 0, 1))                          \
+    X(relu_max_pool2d_big_padding, TG_EINVAL, "tg_relu_max_pool2d: padding " \
+      "(2, 0) with kernel (3, 3)", relu_pool_kernel(f, 3, 3, 3, 2, 1))       \
+    X(relu_max_pool2d_huge_dilation, TG_EINVAL, "tg_relu_max_pool2d: "       \
+      "kernel (1, 1), stride (1, 1), dilation (2097152, 1); each must be "   \
+      "between 1 and 2^20", relu_pool_kernel(f, 1, 1, 1, 0, 1 << 21))     \
+    X(relu_max_pool2d_window_too_big, TG_ESHAPE, "tg_relu_max_pool2d: x has " \
+      "shape (1,3,4), kernel (2, 5)", relu_pool_kernel(f, 2, 5, 2, 0, 1))    \
+    X(relu_max_pool2d_dilated_too_big, TG_ESHAPE, "tg_relu_max_pool2d: x "   \
+      "has shape (1,3,4), kernel (2, 2), padding (0, 0), dilation (3, 1); "  \
+      "the window does not fit", relu_pool_kernel(f, 2, 2, 2, 0, 3))                         \
     X(adaptive_zero_output, TG_EINVAL, "tg_adaptive_avg_pool2d: output size " \
       "(0, 2) for x of shape (1,3,4)",                                       \
       ptr(tg_adaptive_avg_pool2d(f->t, tg_ones(f->t, TG_F32, 3, s134), 0, 2))) \

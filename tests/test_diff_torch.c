@@ -215,8 +215,12 @@ static int pool(run *r, tg_tensor **y)
         o.dilation[d] = (int64_t)opt(r, 6 + d);
     }
     o.count_include_pad = opt(r, 8) != 0;
-    y[0] = strcmp(r->c->op, "max_pool2d") == 0 ? tg_max_pool2d(r->t, x, &o)
-                                               : tg_avg_pool2d(r->t, x, &o);
+    if (strcmp(r->c->op, "relu_max_pool2d") == 0) /* family relupool */
+        y[0] = tg_relu_max_pool2d(r->t, x, &o);
+    else
+        y[0] = strcmp(r->c->op, "max_pool2d") == 0
+                   ? tg_max_pool2d(r->t, x, &o)
+                   : tg_avg_pool2d(r->t, x, &o);
     return 1;
 }
 
@@ -555,7 +559,7 @@ static const struct {
     {"conv", conv},         {"pool", pool},   {"index", indexing},
     {"loss", loss},         {"attn", attention}, {"binary", binary},
     {"train", train},       {"select", audit},   {"compare", audit},
-    {"edge", audit},
+    {"edge", audit},        {"relupool", pool},
 };
 
 static int dispatch(run *r, tg_tensor **y)

@@ -113,6 +113,64 @@ START_TEST(pool_ops_under_oom)
 }
 END_TEST
 
+/* ---- relu_max_pool2d (pool_relu.c): the 2x2 fast path and a padded,
+ * dilated window, forward, backward and a recorded gradient, each checked
+ * against tg_max_pool2d(tg_relu(x)) on the same tape, bit for bit. */
+
+/* d sum(pool(x)^2) / dx through the fused op (fused) or the pair, recorded
+ * (create_graph) so that its own backward runs too; NULL on failure. */
+static tg_tensor *relu_pool_grad(tg_tape *t, tg_tensor *x,
+                                 const tg_pool2d_options *o, bool fused)
+{
+    tg_tensor *y = fused ? tg_relu_max_pool2d(t, x, o)
+                         : tg_max_pool2d(t, tg_relu(t, x), o);
+    tg_tensor *root = tg_sum(t, tg_mul(t, y, y)), *one = tg_scalar(t, TG_F64, 1);
+    if (root == NULL || one == NULL)
+        return NULL;
+    tg_vjp_options vo = tg_vjp_defaults();
+    vo.create_graph = true;
+    tg_tensor *g;
+    if (tg_vjp(t, 1, &root, &one, 1, &x, &g, &vo) != TG_OK)
+        return NULL;
+    return tg_backward(t, tg_sum(t, tg_mul(t, g, g))) == TG_OK ? g : NULL;
+}
+
+static int relu_pool_ops(tg_tape *t)
+{
+    int64_t shape[4] = {1, 2, 4, 5};
+    tg_rng rng;
+    tg_rng_seed(&rng, 7, 7);
+    tg_tensor *x = tg_rand_normal(t, &rng, TG_F64, 4, shape, 0, 1);
+    if (x == NULL)
+        return tg_last_status();
+    tg_set_requires_grad(x, true);
+    tg_pool2d_options two = tg_pool2d_defaults(2, 2), odd = tg_pool2d_defaults(3, 2);
+    odd.stride[0] = 1;
+    odd.padding[0] = 1;
+    odd.dilation[1] = 2;
+    const tg_pool2d_options *opts[2] = {&two, &odd};
+    for (int k = 0; k < 2; k++) {
+        tg_tensor *gf = relu_pool_grad(t, x, opts[k], true);
+        if (gf == NULL)
+            return tg_last_status();
+        tg_tensor *gp = relu_pool_grad(t, x, opts[k], false);
+        if (gp == NULL)
+            return tg_last_status();
+        for (int64_t i = 0; i < tg_numel(x); i++)
+            if (tg_value_at(gf, i) != tg_value_at(gp, i))
+                return wrong("relu_max_pool2d's gradient is the pair's");
+    }
+    return tg_grad(x) != NULL ? TG_OK : wrong("x has a gradient");
+}
+
+START_TEST(relu_pool_ops_under_oom)
+{
+    static const scenario sc = {"relu_max_pool2d, 2x2 and general windows",
+                                relu_pool_ops, NULL, NULL};
+    oom_sweep(&sc, (mode)_i);
+}
+END_TEST
+
 /* ---- conv1d and conv2d, forward, backward and a gradient of the
  * gradient: the im2col scratch comes from the tape in each. */
 
@@ -267,6 +325,7 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("pool");
     tcase_add_loop_test(tc, pool_ops_under_oom, 0, 3);
+    tcase_add_loop_test(tc, relu_pool_ops_under_oom, 0, 3);
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("index");
     tcase_add_loop_test(tc, index_ops_under_oom, 0, 3);

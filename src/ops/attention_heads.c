@@ -22,13 +22,11 @@
 #include "tapegrad/ops.h"
 
 #include "ops/attention.h"
+#include "ops/attention_heads_params.h"
 #include "ops/attention_kernel.h"
 #include "ops/builtin.h"
 
-typedef struct heads_params {
-    int heads;
-    bool causal;
-} heads_params;
+typedef tg__heads_params heads_params; /* shared with tg_op_cases.c */
 
 /* The sizes: batch (the leading dims together), L, E, heads, hd. */
 typedef struct heads_dims {

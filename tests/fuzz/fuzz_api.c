@@ -325,9 +325,10 @@ static void seq_layer_step(state *s, prog *g, tg_tape *t, tg_tensor *x)
     }
 }
 
-/* Pooling, dropout and batch norm with fuzzed options: a zero kernel,
- * stride or output size, a padding past half the kernel, p outside
- * [0, 1), eps 0, running statistics of any shape must all be refused. */
+/* Pooling (relu_max_pool2d too, now and then with NULL options), dropout
+ * and batch norm with fuzzed options: a zero kernel, stride or output
+ * size, a padding past half the kernel, p outside [0, 1), eps 0, running
+ * statistics of any shape must all be refused. */
 static void pool_step(state *s, prog *g, tg_tape *t, tg_tensor *x,
                       tg_tensor *y)
 {
@@ -338,7 +339,7 @@ static void pool_step(state *s, prog *g, tg_tape *t, tg_tensor *x,
         o.dilation[d] = take(g, 3);
     }
     o.count_include_pad = take(g, 2);
-    switch (take(g, 5)) {
+    switch (take(g, 6)) {
     case 0: keep(s, g, tg_max_pool2d(t, x, &o)); break;
     case 1: keep(s, g, tg_avg_pool2d(t, x, &o)); break;
     case 2:
@@ -351,6 +352,9 @@ static void pool_step(state *s, prog *g, tg_tape *t, tg_tensor *x,
         keep(s, g, tg_dropout(t, x, p, &rng, take(g, 2)));
         break;
     }
+    case 4:
+        keep(s, g, tg_relu_max_pool2d(t, x, take(g, 8) ? &o : NULL));
+        break;
     default: {
         tg_tensor *rv = take(g, 2) ? pick(s, g) : NULL;
         tg_tensor *w = take(g, 2) ? pick(s, g) : NULL;

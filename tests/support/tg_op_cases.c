@@ -4,6 +4,8 @@
  */
 #include "tg_op_cases.h"
 
+#include "ops/attention_heads_params.h" /* the op's params, from src/ */
+
 #include <string.h>
 
 static const int64_t labels[4] = {2, 0, 1, 2};
@@ -222,11 +224,11 @@ static tg_tensor *b_layer_norm(tg_tape *t, tg_tensor *const *in) { return tg_lay
 static tg_tensor *b_sdpa(tg_tape *t, tg_tensor *const *in) { return tg_scaled_dot_product_attention(t, in[0], in[1], in[2], true); }
 /* attention_heads, the middle of multi-head attention (src/nn/mha.c calls
  * it; it has no public entry point), found by name: qkv (2 sequences of
- * 2, E = 4: 48 elements, under test_null_grad.c's 64), 2 causal heads. The params as src/ops/attention_heads.c's
- * heads_params. */
+ * 2, E = 4: 48 elements, under test_null_grad.c's 64), 2 causal heads. The
+ * params struct is the op's own (src/ops/attention_heads_params.h). */
 static tg_tensor *b_attention_heads(tg_tape *t, tg_tensor *const *in)
 {
-    struct { int heads; bool causal; } p = {2, true};
+    tg__heads_params p = {2, true};
     return tg_apply(t, tg_op_find("attention_heads"), 1, in, &p);
 }
 
