@@ -31,24 +31,7 @@
 #include <immintrin.h>
 
 #define D512_ATTR __attribute__((target("avx512f,avx2,fma")))
-/* The helpers below are forced inline so that NR, NO, NP and KW become
- * constants and the loops unroll into registers: 12 forward blocks and
- * about 160 weight-gradient pieces. Under AddressSanitizer that made
- * clang take minutes of CPU for this one file (over 200 s, against 2 s
- * without the forcing), so there they are only `inline`: the same code,
- * slower, in sanitizer builds alone; release builds are unchanged. */
-#if defined(__SANITIZE_ADDRESS__)
-#define D512_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define D512_ASAN 1
-#endif
-#endif
-#ifdef D512_ASAN
-#define D512_INLINE inline
-#else
-#define D512_INLINE inline __attribute__((always_inline))
-#endif
+#define D512_INLINE TG__CONV_INLINE /* conv_direct.h says why */
 
 /* Lanes [0, n) of a 16-lane vector, n <= 16. */
 D512_ATTR static D512_INLINE __mmask16 lanes(int64_t n)

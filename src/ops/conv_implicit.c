@@ -23,7 +23,7 @@
 
 #include "ops/conv_implicit.h"
 
-#include "ops/conv_direct.h" /* TG__DIRECT_X86 */
+#include "ops/conv_direct.h" /* TG__DIRECT_X86, TG__CONV_INLINE */
 #include "tensor/gemm.h"
 #include "tensor/pool.h"
 
@@ -111,7 +111,7 @@ const float *tg__conv_implicit_planes(const tg__conv_geom *g, const float *x,
 
 #if TG__DIRECT_X86
 #define I512_ATTR __attribute__((target("avx512f,avx2,fma")))
-#define I512_INLINE inline __attribute__((always_inline))
+#define I512_INLINE TG__CONV_INLINE /* conv_direct.h says why */
 
 typedef struct fwd_job {
     const tg__conv_geom *g;

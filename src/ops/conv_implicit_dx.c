@@ -30,7 +30,7 @@
 
 #include "ops/conv_implicit.h"
 
-#include "ops/conv_direct.h" /* TG__DIRECT_X86 */
+#include "ops/conv_direct.h" /* TG__DIRECT_X86, TG__CONV_INLINE */
 #include "tensor/pool.h"
 
 #include <string.h>
@@ -67,7 +67,7 @@ int64_t tg__conv_implicit_dx_scratch(const tg__conv_geom *g)
 
 #if TG__DIRECT_X86
 #define I512_ATTR __attribute__((target("avx512f,avx2,fma")))
-#define I512_INLINE inline __attribute__((always_inline))
+#define I512_INLINE TG__CONV_INLINE /* conv_direct.h says why */
 
 /* The first n lanes (all 16 for n >= 16). */
 I512_ATTR static I512_INLINE __mmask16 first(int64_t n)

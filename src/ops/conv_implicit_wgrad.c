@@ -27,7 +27,7 @@
 
 #include "ops/conv_implicit.h"
 
-#include "ops/conv_direct.h" /* TG__DIRECT_X86 */
+#include "ops/conv_direct.h" /* TG__DIRECT_X86, TG__CONV_INLINE */
 #include "tensor/pool.h"
 
 #include <string.h>
@@ -39,7 +39,7 @@
 #define MAX_TAPS 25 /* accumulators of a block */
 #define MAX_PR 5
 #define I512_ATTR __attribute__((target("avx512f,avx2,fma")))
-#define I512_INLINE inline __attribute__((always_inline))
+#define I512_INLINE TG__CONV_INLINE /* conv_direct.h says why */
 
 typedef struct wg_job {
     const tg__conv_geom *g;
