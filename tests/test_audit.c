@@ -10,21 +10,6 @@
 #include <float.h>
 #include <stdint.h>
 
-static tg_tensor *leaf(tg_tape *t, tg_dtype dt, int nd, const int64_t *shape,
-                       const double *v)
-{
-    tg_tensor *x = tg_empty(t, dt, nd, shape);
-    ck_assert_ptr_nonnull(x);
-    for (int64_t i = 0; i < tg_numel(x); i++) {
-        if (dt == TG_F32)
-            tg_mut_f32(x)[i] = (float)v[i];
-        else
-            tg_mut_f64(x)[i] = v[i];
-    }
-    ck_assert_int_eq(tg_set_requires_grad(x, true), TG_OK);
-    return x;
-}
-
 static double at(const tg_tensor *x, int64_t i)
 {
     return tg_dtype_of(x) == TG_F32 ? (double)tg_data_f32(x)[i]
@@ -46,7 +31,7 @@ START_TEST(max_pool_window_of_padding_only)
     tg_tape *t = tg_tape_new();
     int64_t xs[4] = {2, 1, 1, 3};
     double xv[6] = {1, 2, 3, 4, 5, 6};
-    tg_tensor *x = leaf(t, dt, 4, xs, xv);
+    tg_tensor *x = tg_test_leaf(t, dt, 4, xs, xv);
     tg_pool2d_options o = tg_pool2d_defaults(2, 1);
     o.stride[0] = 1;
     o.padding[0] = 1;
@@ -83,7 +68,7 @@ START_TEST(max_pool_dilated_rows_keep_working)
     tg_tape *t = tg_tape_new();
     int64_t xs[3] = {1, 2, 3};
     double xv[6] = {1, 2, 3, 4, 5, 6};
-    tg_tensor *x = leaf(t, TG_F64, 3, xs, xv);
+    tg_tensor *x = tg_test_leaf(t, TG_F64, 3, xs, xv);
     tg_pool2d_options o = tg_pool2d_defaults(2, 2);
     o.stride[0] = o.stride[1] = 1;
     o.padding[0] = o.padding[1] = 1;
@@ -119,7 +104,7 @@ START_TEST(nll_loss_skips_nonfinite_ignored_row)
     tg_tape *t = tg_tape_new();
     int64_t s[2] = {3, 2};
     double v[6] = {-0.5, -1, -INFINITY, NAN, -2, -0.25};
-    tg_tensor *lp = leaf(t, dt, 2, s, v);
+    tg_tensor *lp = tg_test_leaf(t, dt, 2, s, v);
     const int64_t lab[3] = {0, 7, 1};
     tg_tensor *y = tg_nll_loss(t, lp, lab, 7);
     ck_assert_msg(y != NULL, "%s", tg_last_error());
@@ -144,7 +129,7 @@ START_TEST(cross_entropy_ex_skips_nonfinite_ignored_row)
     tg_tape *t = tg_tape_new();
     int64_t s[2] = {2, 2};
     double v[4] = {0, log(3.0), -INFINITY, -INFINITY};
-    tg_tensor *x = leaf(t, dt, 2, s, v);
+    tg_tensor *x = tg_test_leaf(t, dt, 2, s, v);
     const int64_t lab[2] = {1, -100};
     tg_cross_entropy_options o = tg_cross_entropy_defaults();
     o.label_smoothing = 0.2;
@@ -173,7 +158,7 @@ START_TEST(cross_entropy_keeps_digits_of_small_loss)
     tg_tape *t = tg_tape_new();
     int64_t s[2] = {1, 4};
     double v[4] = {28.23, -56.69, -42.74, 48.29};
-    tg_tensor *x = leaf(t, TG_F64, 2, s, v);
+    tg_tensor *x = tg_test_leaf(t, TG_F64, 2, s, v);
     const int64_t lab[1] = {3};
     tg_tensor *y = tg_cross_entropy(t, x, lab);
     ck_assert_msg(y != NULL, "%s", tg_last_error());

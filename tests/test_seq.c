@@ -15,22 +15,6 @@
 
 static const tg_dtype dtypes[2] = {TG_F64, TG_F32};
 
-/* A leaf of dtype dt holding v, requiring grad. */
-static tg_tensor *leaf(tg_tape *t, tg_dtype dt, int nd, const int64_t *shape,
-                       const double *v)
-{
-    tg_tensor *x = tg_zeros(t, dt, nd, shape);
-    ck_assert_ptr_nonnull(x);
-    for (int64_t i = 0; i < tg_numel(x); i++) {
-        if (dt == TG_F32)
-            tg_mut_f32(x)[i] = (float)v[i];
-        else
-            tg_mut_f64(x)[i] = v[i];
-    }
-    tg_set_requires_grad(x, true);
-    return x;
-}
-
 /* sum(y * w), w[i] = cos(1 + i). */
 static tg_tensor *loss_of(tg_tape *t, tg_tensor *y)
 {
@@ -63,8 +47,8 @@ START_TEST(layer_norm_matches_pytorch)
     double tol = dt == TG_F64 ? 1e-10 : 2e-3; /* x ~ 1000: f32 ulp 6e-5 */
     tg_tape *t = tg_tape_new();
     int64_t xs[3] = {3, 2, 4}, ns[2] = {2, 4};
-    tg_tensor *x = leaf(t, dt, 3, xs, seq_ln_x);
-    tg_tensor *w = leaf(t, dt, 2, ns, seq_ln_w), *b = leaf(t, dt, 2, ns, seq_ln_b);
+    tg_tensor *x = tg_test_leaf(t, dt, 3, xs, seq_ln_x);
+    tg_tensor *w = tg_test_leaf(t, dt, 2, ns, seq_ln_w), *b = tg_test_leaf(t, dt, 2, ns, seq_ln_b);
     tg_tensor *y = tg_layer_norm(t, x, 2, ns, w, b, 1e-5);
     ck_assert_int_eq(tg_backward(t, loss_of(t, y)), TG_OK);
     EXPECT(y, seq_ln_y, tol);
@@ -81,7 +65,7 @@ START_TEST(layer_norm_without_affine)
     double tol = dt == TG_F64 ? 1e-10 : 2e-3;
     tg_tape *t = tg_tape_new();
     int64_t xs[3] = {3, 2, 4}, ns[1] = {4};
-    tg_tensor *x = leaf(t, dt, 3, xs, seq_ln_x);
+    tg_tensor *x = tg_test_leaf(t, dt, 3, xs, seq_ln_x);
     tg_tensor *y = tg_layer_norm(t, x, 1, ns, NULL, NULL, 1e-5);
     ck_assert_int_eq(tg_backward(t, loss_of(t, y)), TG_OK);
     EXPECT(y, seq_ln_plain_y, tol);
@@ -99,7 +83,7 @@ START_TEST(layer_norm_is_stable_under_an_offset)
     int64_t s[2] = {2, 4}, ns[1] = {4};
     double v[8] = {1e6 - 1.5, 1e6 - 0.5, 1e6 + 0.5, 1e6 + 1.5,
                    -3, -1, 1, 3};
-    tg_tensor *x = leaf(t, TG_F32, 2, s, v);
+    tg_tensor *x = tg_test_leaf(t, TG_F32, 2, s, v);
     tg_tensor *y = tg_layer_norm(t, x, 1, ns, NULL, NULL, 0.0);
     double r = 1 / sqrt(1.25);
     double want[8] = {-1.5 * r, -0.5 * r, 0.5 * r, 1.5 * r,
@@ -117,8 +101,8 @@ START_TEST(attention_matches_pytorch)
     double tol = dt == TG_F64 ? 1e-10 : 1e-4;
     tg_tape *t = tg_tape_new();
     int64_t qs[3] = {2, 3, 4}, ks[3] = {2, 5, 4}, vs[3] = {2, 5, 3};
-    tg_tensor *q = leaf(t, dt, 3, qs, seq_sdpa_q), *k = leaf(t, dt, 3, ks, seq_sdpa_k);
-    tg_tensor *v = leaf(t, dt, 3, vs, seq_sdpa_v);
+    tg_tensor *q = tg_test_leaf(t, dt, 3, qs, seq_sdpa_q), *k = tg_test_leaf(t, dt, 3, ks, seq_sdpa_k);
+    tg_tensor *v = tg_test_leaf(t, dt, 3, vs, seq_sdpa_v);
     tg_tensor *y = tg_scaled_dot_product_attention(t, q, k, v, false);
     ck_assert_int_eq(tg_backward(t, loss_of(t, y)), TG_OK);
     EXPECT(y, seq_sdpa_y, tol);
@@ -135,9 +119,9 @@ START_TEST(causal_attention_matches_pytorch)
     double tol = dt == TG_F64 ? 1e-10 : 1e-4;
     tg_tape *t = tg_tape_new();
     int64_t qs[3] = {2, 4, 4}, vs[3] = {2, 4, 3};
-    tg_tensor *q = leaf(t, dt, 3, qs, seq_sdpa_causal_q);
-    tg_tensor *k = leaf(t, dt, 3, qs, seq_sdpa_causal_k);
-    tg_tensor *v = leaf(t, dt, 3, vs, seq_sdpa_causal_v);
+    tg_tensor *q = tg_test_leaf(t, dt, 3, qs, seq_sdpa_causal_q);
+    tg_tensor *k = tg_test_leaf(t, dt, 3, qs, seq_sdpa_causal_k);
+    tg_tensor *v = tg_test_leaf(t, dt, 3, vs, seq_sdpa_causal_v);
     tg_tensor *y = tg_scaled_dot_product_attention(t, q, k, v, true);
     ck_assert_int_eq(tg_backward(t, loss_of(t, y)), TG_OK);
     EXPECT(y, seq_sdpa_causal_y, tol);
@@ -212,8 +196,8 @@ START_TEST(attention_is_stable_for_large_scores)
     tg_tape *t = tg_tape_new();
     int64_t s[2] = {2, 1};
     double qv[2] = {100, 100}, kv[2] = {100, -100}, vv[2] = {3, 7};
-    tg_tensor *q = leaf(t, TG_F32, 2, s, qv), *k = leaf(t, TG_F32, 2, s, kv);
-    tg_tensor *v = leaf(t, TG_F32, 2, s, vv);
+    tg_tensor *q = tg_test_leaf(t, TG_F32, 2, s, qv), *k = tg_test_leaf(t, TG_F32, 2, s, kv);
+    tg_tensor *v = tg_test_leaf(t, TG_F32, 2, s, vv);
     tg_tensor *y = tg_scaled_dot_product_attention(t, q, k, v, false);
     double want[2] = {3, 3};
     EXPECT(y, want, 0);
@@ -233,12 +217,12 @@ START_TEST(gru_cell_matches_pytorch_through_time)
     tg_tape *t = tg_tape_new();
     int64_t wi[2] = {12, 3}, wh[2] = {12, 4}, b[1] = {12}, xs[3] = {3, 2, 3},
             hs[2] = {2, 4};
-    tg_gru_cell c = {leaf(t, dt, 2, wi, seq_gru_weight_ih),
-                     leaf(t, dt, 2, wh, seq_gru_weight_hh),
-                     leaf(t, dt, 1, b, seq_gru_bias_ih),
-                     leaf(t, dt, 1, b, seq_gru_bias_hh)};
-    tg_tensor *x = leaf(t, dt, 3, xs, seq_gru_x);
-    tg_tensor *h0 = leaf(t, dt, 2, hs, seq_gru_h0), *h = h0;
+    tg_gru_cell c = {tg_test_leaf(t, dt, 2, wi, seq_gru_weight_ih),
+                     tg_test_leaf(t, dt, 2, wh, seq_gru_weight_hh),
+                     tg_test_leaf(t, dt, 1, b, seq_gru_bias_ih),
+                     tg_test_leaf(t, dt, 1, b, seq_gru_bias_hh)};
+    tg_tensor *x = tg_test_leaf(t, dt, 3, xs, seq_gru_x);
+    tg_tensor *h0 = tg_test_leaf(t, dt, 2, hs, seq_gru_h0), *h = h0;
     int64_t one[2] = {2, 3};
     for (int step = 0; step < 3; step++)
         h = tg_gru_cell_forward(t, &c, tg_reshape(t, tg_slice(t, x, 0, step, step + 1, 1), 2, one), h);
@@ -261,13 +245,13 @@ START_TEST(lstm_cell_matches_pytorch_through_time)
     tg_tape *t = tg_tape_new();
     int64_t wi[2] = {16, 3}, wh[2] = {16, 4}, b[1] = {16}, xs[3] = {3, 2, 3},
             hs[2] = {2, 4};
-    tg_lstm_cell c = {leaf(t, dt, 2, wi, seq_lstm_weight_ih),
-                      leaf(t, dt, 2, wh, seq_lstm_weight_hh),
-                      leaf(t, dt, 1, b, seq_lstm_bias_ih),
-                      leaf(t, dt, 1, b, seq_lstm_bias_hh)};
-    tg_tensor *x = leaf(t, dt, 3, xs, seq_lstm_x);
-    tg_tensor *h0 = leaf(t, dt, 2, hs, seq_lstm_h0), *h = h0;
-    tg_tensor *cs = leaf(t, dt, 2, hs, seq_lstm_c0);
+    tg_lstm_cell c = {tg_test_leaf(t, dt, 2, wi, seq_lstm_weight_ih),
+                      tg_test_leaf(t, dt, 2, wh, seq_lstm_weight_hh),
+                      tg_test_leaf(t, dt, 1, b, seq_lstm_bias_ih),
+                      tg_test_leaf(t, dt, 1, b, seq_lstm_bias_hh)};
+    tg_tensor *x = tg_test_leaf(t, dt, 3, xs, seq_lstm_x);
+    tg_tensor *h0 = tg_test_leaf(t, dt, 2, hs, seq_lstm_h0), *h = h0;
+    tg_tensor *cs = tg_test_leaf(t, dt, 2, hs, seq_lstm_c0);
     int64_t one[2] = {2, 3};
     for (int step = 0; step < 3; step++)
         h = tg_lstm_cell_forward(t, &c, tg_reshape(t, tg_slice(t, x, 0, step, step + 1, 1), 2, one), h, cs, &cs);
@@ -295,9 +279,9 @@ static void check_mha(tg_dtype dt, bool causal, const double *x_, const double *
     tg_tape *t = tg_tape_new();
     int64_t xs[3] = {2, 4, 6}, wis[2] = {18, 6}, bis[1] = {18}, wos[2] = {6, 6},
             bos[1] = {6};
-    tg_mha m = {leaf(t, dt, 2, wis, wi), leaf(t, dt, 1, bis, bi),
-                {leaf(t, dt, 2, wos, wo), leaf(t, dt, 1, bos, bo)}, 2};
-    tg_tensor *x = leaf(t, dt, 3, xs, x_);
+    tg_mha m = {tg_test_leaf(t, dt, 2, wis, wi), tg_test_leaf(t, dt, 1, bis, bi),
+                {tg_test_leaf(t, dt, 2, wos, wo), tg_test_leaf(t, dt, 1, bos, bo)}, 2};
+    tg_tensor *x = tg_test_leaf(t, dt, 3, xs, x_);
     tg_tensor *y = tg_mha_forward(t, &m, x, causal);
     ck_assert_int_eq(tg_backward(t, loss_of(t, y)), TG_OK);
     expect("y", y, y_, 48, tol);
@@ -361,7 +345,7 @@ START_TEST(layer_norm_layer)
     int64_t xs[3] = {3, 2, 4}, ns[1] = {4};
     ck_assert_int_eq(tg_layer_norm_layer_init(&l, t, p, TG_F64, 1, ns), TG_OK);
     ck_assert_int_eq(tg_params_count(p), 2);
-    tg_tensor *x = leaf(t, TG_F64, 3, xs, seq_ln_x);
+    tg_tensor *x = tg_test_leaf(t, TG_F64, 3, xs, seq_ln_x);
     tg_tensor *y = tg_layer_norm_layer_forward(t, &l, x);
     ck_assert_int_eq(tg_backward(t, loss_of(t, y)), TG_OK);
     EXPECT(y, seq_ln_plain_y, 1e-10);

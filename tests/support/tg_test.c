@@ -174,3 +174,18 @@ int tg_test_main(Suite *s)
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+tg_tensor *tg_test_leaf(tg_tape *t, tg_dtype dt, int nd, const int64_t *shape,
+                        const double *v)
+{
+    tg_tensor *x = tg_empty(t, dt, nd, shape);
+    ck_assert_ptr_nonnull(x);
+    for (int64_t i = 0; i < tg_numel(x); i++) {
+        if (dt == TG_F32)
+            tg_mut_f32(x)[i] = (float)v[i];
+        else
+            tg_mut_f64(x)[i] = v[i];
+    }
+    ck_assert_int_eq(tg_set_requires_grad(x, true), TG_OK);
+    return x;
+}

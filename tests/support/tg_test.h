@@ -41,6 +41,11 @@ void tg_test_fail_once(long k);
  */
 tg_tensor *tg_test_dot(tg_tape *t, tg_tensor *y, const double *w);
 
+/* A leaf of dtype dt and the given shape holding v (numel doubles,
+ * rounded to dt), requiring grad; fails the test if it cannot be made. */
+tg_tensor *tg_test_leaf(tg_tape *t, tg_dtype dt, int nd, const int64_t *shape,
+                        const double *v);
+
 /* Whether a and b agree: |a - b| <= atol + rtol * |b|, NaN equal to NaN. */
 int tg_test_close(double a, double b, double rtol, double atol);
 
