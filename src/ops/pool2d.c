@@ -83,24 +83,7 @@ static int pool_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
 static int64_t max_pool_piece(const tg_op_ctx *c, const tg_tensor *y,
                               int64_t o)
 {
-    const tg__pool_plan *pl = c->saved;
-    const tg_tensor *x = c->in[0];
-    int64_t ohw = pl->oh * pl->ow, pn = o / ohw, i = o % ohw / pl->ow,
-            j = o % pl->ow, in0 = pn * pl->h * pl->w;
-    double best = tg__get(y, o);
-    if (tg__pool_arg(pl, o) < 0)
-        return pl->h * pl->w;
-    int64_t h0 = i * pl->s[0] - pl->p[0], w0 = j * pl->s[1] - pl->p[1];
-    for (int64_t a = 0; a < pl->k[0]; a++)
-        for (int64_t b = 0; b < pl->k[1]; b++) {
-            int64_t r = h0 + a * pl->d[0], col = w0 + b * pl->d[1];
-            if (r < 0 || r >= pl->h || col < 0 || col >= pl->w)
-                continue;
-            int64_t e = r * pl->w + col;
-            if (e != tg__pool_arg(pl, o) && tg__get(x, in0 + e) == best)
-                return TG_ON_KINK;
-        }
-    return tg__pool_arg(pl, o);
+    return tg__pool_max_piece(c->saved, c->in[0], tg__get(y, o), o, false);
 }
 
 const tg_op tg__op_max_pool2d = {

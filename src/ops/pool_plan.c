@@ -323,3 +323,26 @@ tg_tensor *tg__pool_linear(tg_tape *t, const tg__pool_plan *plan,
     linear_params q = {plan, transpose};
     return tg_apply(t, &pool2d_linear_op, 1, &x, &q);
 }
+
+int64_t tg__pool_max_piece(const tg__pool_plan *pl, const tg_tensor *x,
+                           double best, int64_t o, bool relu)
+{
+    int64_t ohw = pl->oh * pl->ow, pn = o / ohw, i = o % ohw / pl->ow,
+            j = o % pl->ow, in0 = pn * pl->h * pl->w;
+    int64_t arg = tg__pool_arg(pl, o);
+    bool flat = arg < 0 || (relu && !(best > 0)); /* y constant in x */
+    if (flat && !relu)
+        return pl->h * pl->w;
+    int64_t h0 = i * pl->s[0] - pl->p[0], w0 = j * pl->s[1] - pl->p[1];
+    for (int64_t a = 0; a < pl->k[0]; a++)
+        for (int64_t b = 0; b < pl->k[1]; b++) {
+            int64_t r = h0 + a * pl->d[0], col = w0 + b * pl->d[1];
+            if (r < 0 || r >= pl->h || col < 0 || col >= pl->w)
+                continue;
+            int64_t e = r * pl->w + col;
+            double v = tg__get(x, in0 + e);
+            if (flat ? v == 0 : e != arg && v == best)
+                return TG_ON_KINK;
+        }
+    return flat ? pl->h * pl->w : arg;
+}

@@ -85,4 +85,14 @@ void tg__pool_max2x2_apply(const tg__pool_plan *pl, const tg_tensor *x,
 void tg__pool_max2x2_relu_grad(const tg__pool_plan *pl, const tg_tensor *gy,
                                const tg_tensor *y, tg_tensor *gx);
 
+/* The gradient-check piece of max pooling's output o (value best) over x,
+ * for max_pool2d (relu false) and relu_max_pool2d (relu true): the
+ * argmax's position, or TG_ON_KINK where another element of the window
+ * equals the maximum (a tie). Where y does not depend on x — a window of
+ * padding only (-inf), or with relu a window below 0 (y = 0) — the one
+ * piece h * w, past every position; with relu a 0 of x there is relu's
+ * kink. */
+int64_t tg__pool_max_piece(const tg__pool_plan *pl, const tg_tensor *x,
+                           double best, int64_t o, bool relu);
+
 #endif /* TG_OPS_POOL_PLAN_H */

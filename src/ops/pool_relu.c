@@ -113,26 +113,7 @@ static int relu_pool_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
 static int64_t relu_pool_piece(const tg_op_ctx *c, const tg_tensor *y,
                                int64_t o)
 {
-    const tg__pool_plan *pl = c->saved;
-    const tg_tensor *x = c->in[0];
-    int64_t ohw = pl->oh * pl->ow, pn = o / ohw, i = o % ohw / pl->ow,
-            j = o % pl->ow, in0 = pn * pl->h * pl->w;
-    double best = tg__get(y, o);
-    int64_t arg = tg__pool_arg(pl, o);
-    int64_t h0 = i * pl->s[0] - pl->p[0], w0 = j * pl->s[1] - pl->p[1];
-    for (int64_t a = 0; a < pl->k[0]; a++)
-        for (int64_t b = 0; b < pl->k[1]; b++) {
-            int64_t r = h0 + a * pl->d[0], col = w0 + b * pl->d[1];
-            if (r < 0 || r >= pl->h || col < 0 || col >= pl->w)
-                continue;
-            int64_t e = r * pl->w + col;
-            double v = tg__get(x, in0 + e);
-            if (best > 0 && e != arg && v == best)
-                return TG_ON_KINK;
-            if (best <= 0 && v == 0)
-                return TG_ON_KINK;
-        }
-    return best > 0 ? arg : pl->h * pl->w;
+    return tg__pool_max_piece(c->saved, c->in[0], tg__get(y, o), o, true);
 }
 
 const tg_op tg__op_relu_max_pool2d = {
