@@ -14,6 +14,7 @@
 #include "tensor/lane_f32.h"
 
 #include <math.h>
+#include <string.h>
 
 /* Rounded to float, the polynomial exp is libm's exp. */
 START_TEST(exp_f32_rounds_as_libm)
@@ -161,6 +162,62 @@ START_TEST(cross_entropy_f32_rows)
 }
 END_TEST
 
+/* ---- mlp, session 7: the block loops (tg__f32_rows_*) give, bit for
+ * bit, what the per-row calls give, for rows shorter than, equal to and
+ * longer than a chunk (256 elements) and a chunk's last partial group of
+ * rows, with -inf, +inf and NaN among the values. */
+
+/* Bits of a double, so that NaNs compare equal to themselves. */
+static bool same_bits_d(double a, double b)
+{
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+static void fill_rows(float *x, int64_t count, int64_t seed)
+{
+    for (int64_t k = 0; k < count; k++) {
+        uint32_t h = (uint32_t)(k * 2654435761u) ^ (uint32_t)seed;
+        x[k] = (float)((double)(h % 20011) / 997.0 - 10.0);
+    }
+    if (count > 30) { /* edges in a few rows, ordinary values elsewhere */
+        x[3] = -INFINITY;
+        x[17] = INFINITY;
+        x[29] = NAN;
+    }
+}
+
+START_TEST(rows_block_same_as_per_row)
+{
+    static const int64_t ns[] = {1, 5, 10, 16, 17, 85, 255, 256, 257, 700};
+    static const int64_t rows_of[] = {1, 3, 64, 65};
+    enum { MOST = 65 * 700 };
+    static float x[MOST], y_rows[MOST], y_one[MOST];
+    static double m[65], s[65];
+    for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+        for (size_t b = 0; b < sizeof rows_of / sizeof *rows_of; b++) {
+            int64_t n = ns[a], rows = rows_of[b];
+            fill_rows(x, rows * n, n * 131 + rows);
+            tg__f32_rows_softmax_stats(x, rows, n, m, s);
+            tg__f32_rows_scaled_exp(y_rows, x, rows, n, -0.75, m);
+            for (int64_t i = 0; i < rows; i++) {
+                const float *r = x + i * n;
+                double mi = tg__f32_max(r, n);
+                double si = tg__f32_sum_exp(r, n, mi);
+                ck_assert_msg(same_bits_d(m[i], mi) && same_bits_d(s[i], si),
+                              "n %lld rows %lld row %lld: max %.17g sum %.17g,"
+                              " per row %.17g %.17g", (long long)n,
+                              (long long)rows, (long long)i, m[i], s[i], mi,
+                              si);
+                tg__f32_scaled_exp(y_one + i * n, r, n, -0.75, mi);
+            }
+            ck_assert_msg(memcmp(y_rows, y_one, (size_t)(rows * n) *
+                                 sizeof *x) == 0,
+                          "scaled exp differs, n %lld rows %lld",
+                          (long long)n, (long long)rows);
+        }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("lane_f32");
@@ -169,6 +226,7 @@ int main(void)
     tcase_add_test(tc, f32_max_finds_max_and_nan);
     tcase_add_test(tc, softmax_family_same_on_both_paths);
     tcase_add_test(tc, cross_entropy_f32_rows);
+    tcase_add_test(tc, rows_block_same_as_per_row);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

@@ -81,16 +81,27 @@ static tg_tensor *cross_entropy_forward(tg_op_ctx *c)
     tg_tensor *y = sv ? tg_empty(c->tape, x->dtype, 0, NULL) : NULL;
     if (y == NULL)
         return NULL;
+    /* Every row's max m and sum s of exp(x - m): an f32 block in one
+     * pass (rows of 10 classes are too short for the per-row loops to
+     * use vectors), the same numbers as tg__lane_softmax_stats row by row. */
+    double *m = tg_tape_alloc(c->tape, (size_t)l.outer * sizeof *m);
+    double *s = tg_tape_alloc(c->tape, (size_t)l.outer * sizeof *s);
+    if (m == NULL || s == NULL)
+        return NULL;
+    if (tg__lane_f32(x, &l))
+        tg__f32_rows_softmax_stats(x->data, l.outer, l.n, m, s);
+    else
+        for (int64_t i = 0; i < l.outer; i++)
+            tg__lane_softmax_stats(x, &l, i, &m[i], &s[i]);
     double total = 0;
     for (int64_t i = 0; i < l.outer; i++) {
-        double m, s;
-        tg__lane_softmax_stats(x, &l, i, &m, &s);
-        sv->lse[i] = m + log(s);
+        double log_s = log(s[i]);
+        sv->lse[i] = m[i] + log_s;
         /* (m - x[label]) + log(s), not lse - x[label]: when the label
          * is the max, lse and x[label] agree to many digits and their
          * difference would lose them (logits (48, 28): 2e-9 with only 6
          * digits right); m - x[label] is exact there. */
-        total += (m - tg__get(x, i * l.n + sv->labels[i])) + log(s);
+        total += (m[i] - tg__get(x, i * l.n + sv->labels[i])) + log_s;
     }
     tg__set(y, 0, total / (double)l.outer);
     c->saved = sv;
@@ -108,14 +119,14 @@ static int cross_entropy_backward(tg_op_ctx *c, const tg_tensor *y,
     const ce_saved *sv = c->saved;
     int64_t rows = x->shape[0], cols = x->shape[1];
     double g = tg__get(gy, 0) / (double)rows;
-    if (x->dtype == TG_F32) { /* the same, vectorised */
+    if (x->dtype == TG_F32) { /* the same, vectorised over the block */
+        float *gd = gx[0]->data;
+        const float *xd = x->data;
+        tg__f32_rows_scaled_exp(gd, xd, rows, cols, g, sv->lse);
         for (int64_t i = 0; i < rows; i++) {
-            float *gr = (float *)gx[0]->data + i * cols;
-            const float *xr = (const float *)x->data + i * cols;
-            int64_t label = sv->labels[i];
-            tg__f32_scaled_exp(gr, xr, cols, g, sv->lse[i]);
-            gr[label] = (float)(g * (tg__exp_f32((double)xr[label] -
-                                                 sv->lse[i]) - 1.0));
+            int64_t at = i * cols + sv->labels[i];
+            gd[at] = (float)(g * (tg__exp_f32((double)xd[at] - sv->lse[i]) -
+                                  1.0));
         }
         return TG_OK;
     }

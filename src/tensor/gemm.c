@@ -5,7 +5,8 @@
  * for AVX-512, for AVX2 with FMA, and as portable C. Which one runs is
  * chosen at run time from what the processor (and the operating system)
  * supports, so one build is fast on a new machine and still correct on an
- * old one or under valgrind, which does not emulate AVX-512.
+ * old one or under valgrind, which does not emulate AVX-512. How a
+ * product big enough is cut across threads is gemm_split.c's business.
  *
  * Built with meson -Dblas=enabled (TG__CBLAS), tg__gemm_f32 and _f64 hand
  * every product to CBLAS (cblas_sgemm, cblas_dgemm) instead, and this file
@@ -13,7 +14,7 @@
  */
 #include "tapegrad/base.h"
 #include "tensor/gemm.h"
-#include "tensor/pool.h"
+#include "tensor/gemm_split.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -36,8 +37,6 @@
 #define TG__GEMM_SHUFFLE 1
 #endif
 #endif
-
-enum { ISA_PORTABLE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
 
 /* ---- portable C: a 4 by 8 tile of scalars the compiler may vectorise. */
 #define GK_T float
@@ -177,8 +176,9 @@ int tg__gemm_isa(void)
     return best < isa_limit ? best : isa_limit;
 }
 
-/* One product on this thread, with the given instruction set. */
-static void gemm_f32_isa(int isa, bool ta, bool tb, int64_t m, int64_t n,
+/* One product on this thread, with the given instruction set (also
+ * called by gemm_split.c for each thread's block). */
+void tg__gemm_f32_isa(int isa, bool ta, bool tb, int64_t m, int64_t n,
                          int64_t k, const float *A, int64_t lda,
                          const float *B, int64_t ldb, float beta, float *C,
                          int64_t ldc)
@@ -197,7 +197,7 @@ static void gemm_f32_isa(int isa, bool ta, bool tb, int64_t m, int64_t n,
     }
 }
 
-static void gemm_f64_isa(int isa, bool ta, bool tb, int64_t m, int64_t n,
+void tg__gemm_f64_isa(int isa, bool ta, bool tb, int64_t m, int64_t n,
                          int64_t k, const double *A, int64_t lda,
                          const double *B, int64_t ldb, double beta,
                          double *C, int64_t ldc)
@@ -214,118 +214,6 @@ static void gemm_f64_isa(int isa, bool ta, bool tb, int64_t m, int64_t n,
     default:
         portable_f64_gemm(ta, tb, m, n, k, A, lda, B, ldb, beta, C, ldc);
     }
-}
-
-/*
- * ---- Threads. A product big enough is cut into blocks of C's rows (or
- * columns), one per thread, each an ordinary single-thread product of A's
- * rows (or B's columns) for that block. Every element of C is still one
- * dot product over all of k in the same order, so the result does not
- * depend on the thread count. The cut goes across the dimension that makes
- * the threads pack less twice: blocks of rows each pack all of B, blocks
- * of columns all of A.
- */
-typedef struct gemm_job {
-    bool ta, tb, by_rows, f64;
-    int isa;
-    int64_t m, n, k, lda, ldb, ldc;
-    const void *A, *B;
-    void *C;
-    double beta;
-} gemm_job;
-
-/*
- * The fewest multiply-adds a part may have: the least time of a part
- * (twice the cost of a split call, measured by the pool,
- * tg__pool_calibration) at GEMM_MAX_MACS_PER_NS, more than the kernel
- * does on one core (52-57 on the machines measured, f32 AVX-512), so that
- * a part always takes longer than that; at least 2^14, and at most 2^20,
- * the fixed size it had before (which also holds before any calibration).
- * W4's 64x10 layer (164K multiply-adds a product) is no longer split on
- * the Xeon once the cost seen in W4's calls (about 2 us) is reached:
- * split, its three products took 14.8 us against 12.6 alone.
- */
-#define GEMM_MAX_MACS_PER_NS 64
-#define GEMM_MIN_PART_FLOOR ((int64_t)1 << 14)
-#define GEMM_MIN_PART_CAP ((int64_t)1 << 20)
-
-static int64_t gemm_min_part_macs(void)
-{
-    double part_ns, element;
-    tg__pool_calibration(&part_ns, &element);
-    double macs = part_ns * GEMM_MAX_MACS_PER_NS;
-    if (!(part_ns > 0) || macs >= (double)GEMM_MIN_PART_CAP)
-        return GEMM_MIN_PART_CAP;
-    return macs > (double)GEMM_MIN_PART_FLOOR ? (int64_t)macs
-                                              : GEMM_MIN_PART_FLOOR;
-}
-
-/* Rows [begin, end) of C, or columns when the job is cut by columns. */
-static void gemm_part(void *ctx, int64_t begin, int64_t end)
-{
-    const gemm_job *j = ctx;
-    int64_t m = j->by_rows ? end - begin : j->m;
-    int64_t n = j->by_rows ? j->n : end - begin;
-    /* Where the block starts in A (by rows) or B (by columns), and in C. */
-    int64_t at = j->by_rows ? (j->ta ? begin : begin * j->lda)
-                            : (j->tb ? begin * j->ldb : begin);
-    int64_t c_at = j->by_rows ? begin * j->ldc : begin;
-    if (j->f64)
-        gemm_f64_isa(j->isa, j->ta, j->tb, m, n, j->k,
-                     (const double *)j->A + (j->by_rows ? at : 0), j->lda,
-                     (const double *)j->B + (j->by_rows ? 0 : at), j->ldb,
-                     j->beta, (double *)j->C + c_at, j->ldc);
-    else
-        gemm_f32_isa(j->isa, j->ta, j->tb, m, n, j->k,
-                     (const float *)j->A + (j->by_rows ? at : 0), j->lda,
-                     (const float *)j->B + (j->by_rows ? 0 : at), j->ldb,
-                     (float)j->beta, (float *)j->C + c_at, j->ldc);
-}
-
-/* Rows of C in one register tile of the kernel for this instruction set
- * (GK_MR above): a block of rows that starts at a multiple of it ends in
- * no partial tile but the matrix's last. */
-static int64_t tile_rows(int isa)
-{
-    return isa == ISA_AVX512 ? 8 : isa == ISA_AVX2 ? 6 : 4;
-}
-
-/*
- * Cut by rows or by columns? Each thread packs its own rows of A and, by
- * rows, every column of B that it needs: all of them. So blocks of rows
- * pack B once per thread, blocks of columns pack A once per thread. But
- * the kernel reads a row-major B (no transpose) in place, without
- * packing it; then blocks of rows duplicate nothing and are taken when
- * there are rows enough for a whole tile per thread. Blocks of rows have
- * a second merit: each is one contiguous range of C, the same range that
- * the elementwise pass which usually follows (the optimizer's update of a
- * weight gradient, a bias add) gives the same thread, so that thread
- * finds its part of C in its own cache. W4's weight gradient (256 x 784,
- * k 64) took 104 us on 2 threads by columns (1.66x of one thread), and
- * its update ran at 1.45x, reading halves of C that the other core wrote.
- */
-static bool cut_by_rows(const gemm_job *j, int threads)
-{
-    if (!j->tb && j->m >= threads * tile_rows(j->isa) * 4)
-        return true;
-    return j->m >= j->n;
-}
-
-/* Run the job, on several threads when it is big enough. */
-static void gemm_run(gemm_job *j)
-{
-    int threads = tg_num_threads();
-    j->isa = tg__gemm_isa(); /* the caller's, also on the workers */
-    j->by_rows = cut_by_rows(j, threads);
-    int64_t units = j->by_rows ? j->m : j->n;
-    int64_t per_unit = (j->by_rows ? j->n : j->m) * j->k;
-    int64_t min_macs = threads > 1 ? gemm_min_part_macs()
-                                   : GEMM_MIN_PART_CAP;
-    int64_t min_part = (min_macs + per_unit - 1) / per_unit;
-    /* Blocks of whole register tiles: rows of the kernel's tile, or 32
-     * columns (a 2-vector AVX-512 f32 tile). */
-    tg__parallel_for(units, j->by_rows ? tile_rows(j->isa) : 32, min_part,
-                     gemm_part, j);
 }
 
 /* k == 0: C = beta C, which for beta 0 means zeros. */
@@ -400,10 +288,10 @@ void tg__gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
         return;
     }
 #endif
-    gemm_job j = {.ta = ta, .tb = tb, .f64 = false, .m = m, .n = n, .k = k,
+    tg__gemm_job j = {.ta = ta, .tb = tb, .f64 = false, .m = m, .n = n, .k = k,
                   .lda = lda, .ldb = ldb, .ldc = ldc, .A = A, .B = B,
                   .C = C, .beta = beta};
-    gemm_run(&j);
+    tg__gemm_run(&j);
 }
 
 void tg__gemm_f64(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
@@ -419,8 +307,8 @@ void tg__gemm_f64(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
         return;
     }
 #endif
-    gemm_job j = {.ta = ta, .tb = tb, .f64 = true, .m = m, .n = n, .k = k,
+    tg__gemm_job j = {.ta = ta, .tb = tb, .f64 = true, .m = m, .n = n, .k = k,
                   .lda = lda, .ldb = ldb, .ldc = ldc, .A = A, .B = B,
                   .C = C, .beta = beta};
-    gemm_run(&j);
+    tg__gemm_run(&j);
 }

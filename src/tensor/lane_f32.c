@@ -140,6 +140,90 @@ TG__HOT static void scaled_exp_f32(float *restrict y, const float *restrict x,
         y[k] = (float)(a * tg__exp_f32((double)x[k] - shift));
 }
 
+/*
+ * ---- Many short rows at once. A loop over one row of 10 (cross-entropy's
+ * classes) never reaches 16 lanes: every exponential goes through the
+ * scalar tail, and each row costs a call through the clone dispatcher.
+ * These take a contiguous (rows, n) block and compute the exponentials of
+ * up to ROWS_CHUNK elements at a time, across row boundaries, into a
+ * buffer of doubles; each row's sum is then added from the buffer in the
+ * order sum_exp_f32 uses (element k to partial sum k mod 16, folded
+ * pairwise), so that the results are, bit for bit, the per-row calls'.
+ */
+enum { ROWS_CHUNK = 256 };
+
+/* d[k] = exp(d[k]) for k < n: the loop that vectorises. */
+static inline void exp_in_place(double *restrict d, int64_t n)
+{
+    for (int64_t k = 0; k < n; k++)
+        d[k] = tg__exp_f32(d[k]);
+}
+
+/* The sum of e[0..n-1] in sum_exp_f32's order. */
+static inline double sum_like_lanes(const double *e, int64_t n)
+{
+    double acc[LANES] = {0};
+    for (int64_t k = 0; k < n; k++)
+        acc[k % LANES] += e[k];
+    return fold(acc);
+}
+
+/* How many rows of n go into one chunk (0: a row is longer than it). */
+static int64_t rows_per_chunk(int64_t n)
+{
+    return n > 0 ? ROWS_CHUNK / n : 0;
+}
+
+TG__HOT static void rows_softmax_stats_f32(const float *restrict x,
+                                           int64_t rows, int64_t n,
+                                           double *restrict m,
+                                           double *restrict s)
+{
+    for (int64_t i = 0; i < rows; i++)
+        m[i] = max_f32(x + i * n, n);
+    int64_t per = rows_per_chunk(n);
+    if (per == 0) { /* long rows: the per-row loops are vectorised already */
+        for (int64_t i = 0; i < rows; i++)
+            s[i] = sum_exp_f32(x + i * n, n, m[i]);
+        return;
+    }
+    double d[ROWS_CHUNK];
+    for (int64_t i0 = 0; i0 < rows; i0 += per) {
+        int64_t r = rows - i0 < per ? rows - i0 : per;
+        for (int64_t i = 0; i < r; i++)
+            for (int64_t k = 0; k < n; k++)
+                d[i * n + k] = (double)x[(i0 + i) * n + k] - m[i0 + i];
+        exp_in_place(d, r * n);
+        for (int64_t i = 0; i < r; i++)
+            s[i0 + i] = sum_like_lanes(d + i * n, n);
+    }
+}
+
+TG__HOT static void rows_scaled_exp_f32(float *restrict y,
+                                        const float *restrict x,
+                                        int64_t rows, int64_t n, double a,
+                                        const double *restrict shift)
+{
+    int64_t per = rows_per_chunk(n);
+    if (per == 0) {
+        for (int64_t i = 0; i < rows; i++)
+            scaled_exp_f32(y + i * n, x + i * n, n, a, shift[i]);
+        return;
+    }
+    double d[ROWS_CHUNK];
+    for (int64_t i0 = 0; i0 < rows; i0 += per) {
+        int64_t r = rows - i0 < per ? rows - i0 : per;
+        const float *xc = x + i0 * n;
+        for (int64_t i = 0; i < r; i++)
+            for (int64_t k = 0; k < n; k++)
+                d[i * n + k] = (double)xc[i * n + k] - shift[i0 + i];
+        exp_in_place(d, r * n);
+        float *yc = y + i0 * n;
+        for (int64_t k = 0; k < r * n; k++)
+            yc[k] = (float)(a * d[k]);
+    }
+}
+
 /* The entry points (lane_f32.h). The kernels above are static because
  * clang 14 makes no dispatcher for an external clone that its own file
  * never calls. */
@@ -179,4 +263,16 @@ void tg__f32_scaled_exp(float *y, const float *x,
                         int64_t n, double a, double shift)
 {
     scaled_exp_f32(y, x, n, a, shift);
+}
+
+void tg__f32_rows_softmax_stats(const float *x, int64_t rows, int64_t n,
+                                double *max, double *sum)
+{
+    rows_softmax_stats_f32(x, rows, n, max, sum);
+}
+
+void tg__f32_rows_scaled_exp(float *y, const float *x, int64_t rows,
+                             int64_t n, double a, const double *shift)
+{
+    rows_scaled_exp_f32(y, x, rows, n, a, shift);
 }

@@ -15,9 +15,9 @@
  * tg__parallel_for in pool.h).
  *
  * How small a part may be, and whether to split at all, is measured on
- * the machine and decided in pool_policy.c; pool.c times what a split
- * call costs beyond its parts' work (calibrate, and every split call) and
- * reports it there.
+ * the machine and decided in pool_policy.c; pool.c times each split call
+ * (the call, the caller's own parts, the parts' work) and reports the
+ * times there, and runs the calls of pool_policy.c's calibration.
  *
  * Built without threads (meson -Dthreads=disabled), every call runs inline
  * and tg_set_num_threads accepts only 1.
@@ -63,7 +63,6 @@ static int parts_for(int64_t n, int64_t min_part, int threads)
 
 #include <pthread.h>
 #include <stdint.h>
-#include <stdlib.h>
 #ifdef __linux__
 #include <sched.h>
 #endif
@@ -299,60 +298,14 @@ static job_times run_job(tg__range_fn fn, void *ctx, int64_t n, int64_t align,
     return jt;
 }
 
-/* What splitting cost: the call's time beyond its share of the work. */
-static int64_t split_cost(const job_times *jt, int parts)
+/* One split call of pool_policy.c's calibration: fn over [0, n) in
+ * `parts` parts; what it cost beyond its share of the work. The caller
+ * holds busy, with at least one worker running. */
+static int64_t calibration_call(tg__range_fn fn, int64_t n, int64_t align,
+                                int parts)
 {
-    return jt->total - jt->work / parts;
-}
-
-/* ---- calibration */
-
-/*
- * A real split call for calibration: y = 1.5 x + 0.5 over CAL_N floats
- * of x that the caller has just written, as an op's output is written
- * just before the next op reads it; each worker's part then comes from
- * the caller's cache, which an empty hand-off does not pay for.
- */
-enum { CAL_N = 1 << 14 };
-static float cal_x[CAL_N], cal_y[CAL_N];
-
-static void cal_part(void *ctx, int64_t begin, int64_t end)
-{
-    (void)ctx;
-    for (int64_t i = begin; i < end; i++)
-        cal_y[i] = 1.5f * cal_x[i] + 0.5f;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/*
- * Measure what a split call costs beyond its work: the median of 31 calls
- * of cal_part on one part per thread, after a first one that may find the
- * workers asleep. (The best round trip of an empty job, which set the
- * part size before, is a fraction of it: 0.4 us against about 2 us on
- * the Xeon of bench/RESULTS.md, where W4's 16K-element relu, split on
- * that estimate, became slower.) observe_split then follows it as the
- * machine's load changes. The caller holds busy,
- * with at least one worker running.
- */
-static void calibrate(void)
-{
-    enum { ROUNDS = 31 };
-    int64_t cost[ROUNDS];
-    int parts = pool.n_workers + 1;
-    for (int i = -1; i < ROUNDS; i++) {
-        for (int j = 0; j < CAL_N; j++)
-            cal_x[j] = (float)(j ^ i);
-        job_times jt = run_job(cal_part, NULL, CAL_N, 16, parts);
-        if (i >= 0)
-            cost[i] = split_cost(&jt, parts);
-    }
-    qsort(cost, ROUNDS, sizeof *cost, cmp_i64);
-    tg__pool_calibrated(cost[ROUNDS / 2]);
+    job_times jt = run_job(fn, NULL, n, align, parts);
+    return tg__pool_split_cost(jt.total, jt.work, parts);
 }
 
 int tg_set_num_threads(int n)
@@ -376,7 +329,7 @@ int tg_set_num_threads(int n)
                             "threads; running on 1", n - 1);
     }
     if (n > 1)
-        calibrate();
+        tg__pool_calibrate(calibration_call, pool.n_workers + 1);
     else /* nothing is split: keep one-thread calls as they always were */
         atomic_store_explicit(&tg__elementwise_part_value, (int64_t)1 << 16,
                               memory_order_relaxed);
@@ -401,10 +354,8 @@ void tg__parallel_for_split(int64_t n, int64_t align, int64_t min_part,
     if (parts > pool.n_workers + 1)
         parts = pool.n_workers + 1;
     job_times jt = run_job(fn, ctx, n, align < 1 ? 1 : align, parts);
-    tg__pool_judge(parts, jt.ran, jt.own, jt.total, jt.same_cpu,
-                   tg__pool_now_ns());
-    if (jt.ran < parts && !jt.same_cpu) /* a worker helped, from elsewhere */
-        tg__pool_observe_split(split_cost(&jt, parts));
+    tg__pool_after_split(parts, jt.ran, jt.own, jt.total, jt.work,
+                         jt.same_cpu);
     pthread_mutex_unlock(&pool.busy);
 }
 

@@ -4,8 +4,9 @@
  *
  * How small a part may be, and whether to split at all, is measured on
  * the machine, not fixed: tg_set_num_threads(n > 1) times what a split
- * call costs beyond its work (pool.c's calibrate; then every split call,
- * observe_split) and one element of a streaming loop (element_ns), which
+ * call costs beyond its work (tg__pool_calibrate, with calls that pool.c
+ * makes for it; then every split call, tg__pool_after_split) and one
+ * element of a streaming loop (element_ns), which
  * set the least time a part must take (twice that cost) and from it the
  * elementwise part size (tg__elementwise_part); and each split call is
  * judged afterwards by the
@@ -26,6 +27,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <time.h>
 
 /* The elementwise part size, the least time of a part, one element's. */
@@ -133,12 +135,60 @@ void tg__pool_observe_split(int64_t ns)
     set_part();
 }
 
-/* The end of a calibration: the median cost of a split call the pool
- * timed, the element cost measured here, and the part sizes from both. */
-void tg__pool_calibrated(int64_t split_ns)
+/* What a split call cost: its time beyond its share of the work. */
+int64_t tg__pool_split_cost(int64_t total, int64_t work, int parts)
 {
+    return total - work / parts;
+}
+
+/* ---- calibration */
+
+/*
+ * A real split call for calibration: y = 1.5 x + 0.5 over CAL_N floats
+ * of x that the caller has just written, as an op's output is written
+ * just before the next op reads it; each worker's part then comes from
+ * the caller's cache, which an empty hand-off does not pay for.
+ */
+enum { CAL_N = 1 << 14 };
+static float cal_x[CAL_N], cal_y[CAL_N];
+
+static void cal_part(void *ctx, int64_t begin, int64_t end)
+{
+    (void)ctx;
+    for (int64_t i = begin; i < end; i++)
+        cal_y[i] = 1.5f * cal_x[i] + 0.5f;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/*
+ * Measure what a split call costs beyond its work: the median of 31 calls
+ * of cal_part on one part per thread, after a first one that may find the
+ * workers asleep. (The best round trip of an empty job, which set the
+ * part size before, is a fraction of it: 0.4 us against about 2 us on
+ * the Xeon of bench/RESULTS.md, where W4's 16K-element relu, split on
+ * that estimate, became slower.) Then the element cost, and the part
+ * sizes from both; tg__pool_observe_split follows the cost from there
+ * as the machine's load changes.
+ */
+void tg__pool_calibrate(tg__pool_split_call call, int parts)
+{
+    enum { ROUNDS = 31 };
+    int64_t cost[ROUNDS];
+    for (int i = -1; i < ROUNDS; i++) {
+        for (int j = 0; j < CAL_N; j++)
+            cal_x[j] = (float)(j ^ i);
+        int64_t ns = call(cal_part, CAL_N, 16, parts);
+        if (i >= 0)
+            cost[i] = ns;
+    }
+    qsort(cost, ROUNDS, sizeof *cost, cmp_i64);
     element_cost_ns = element_ns();
-    split_cost_ns = (double)split_ns;
+    split_cost_ns = (double)cost[ROUNDS / 2];
     if (split_cost_ns < COST_LEAST_NS)
         split_cost_ns = COST_LEAST_NS;
     if (split_cost_ns > COST_MOST_NS)
@@ -192,8 +242,8 @@ void tg__pool_adapt_reset(void)
  * After a split call: the caller ran `ran` of `parts` parts in own ns
  * (from posting the job), and the call took total ns; now is its end.
  */
-void tg__pool_judge(int parts, int ran, int64_t own, int64_t total,
-                    bool same_cpu, int64_t now)
+static void judge(int parts, int ran, int64_t own, int64_t total,
+                  bool same_cpu, int64_t now)
 {
     int64_t alone = (int64_t)((double)own / ran * parts);
     adapt.credit_ns += alone - total;
@@ -221,4 +271,15 @@ bool tg__pool_falling_back(void)
     }
     atomic_fetch_add_explicit(&fallbacks, 1, memory_order_relaxed);
     return true;
+}
+
+/* After a split call: judge it, and follow its cost if a worker helped
+ * from another CPU (a call the caller did alone, or shared with a worker
+ * on its own CPU, says nothing about the price of splitting). */
+void tg__pool_after_split(int parts, int ran, int64_t own, int64_t total,
+                          int64_t work, bool same_cpu)
+{
+    judge(parts, ran, own, total, same_cpu, tg__pool_now_ns());
+    if (ran < parts && !same_cpu)
+        tg__pool_observe_split(tg__pool_split_cost(total, work, parts));
 }
