@@ -9,13 +9,15 @@
  * It is matmul, transpose and a broadcast add fused into one op, because
  * this is where tiny networks spend their time: the matrix products run
  * through the gemm kernel with transpose flags, so neither W^T nor any
- * gradient is ever materialised as a transposed copy.
+ * gradient is ever materialised as a transposed copy; the bias add and
+ * the bias gradient run inside them, block by block (bias_pass below).
  */
 #include "tapegrad/ops.h"
 
 #include "hot.h"
 #include "ops/builtin.h"
 #include "tensor/gemm.h"
+#include "tensor/tensor_struct.h"
 
 #include <string.h>
 
@@ -45,21 +47,54 @@ static int check_shapes(tg_tensor *const *in, int n)
     return TG_OK;
 }
 
-/* y[i][j] += b[j] for every row i of y (nb rows of out). */
+/* y[i * ld + j] += b[j] for rows i < rows, columns j < cols. */
 TG__HOT static void add_bias_f32(float *restrict y, const float *restrict b,
-                                 int64_t nb, int64_t out)
+                                 int64_t rows, int64_t ld, int64_t cols)
 {
-    for (int64_t i = 0; i < nb; i++)
-        for (int64_t j = 0; j < out; j++)
-            y[i * out + j] += b[j];
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < cols; j++)
+            y[i * ld + j] += b[j];
 }
 
 TG__HOT static void add_bias_f64(double *restrict y, const double *restrict b,
-                                 int64_t nb, int64_t out)
+                                 int64_t rows, int64_t ld, int64_t cols)
 {
-    for (int64_t i = 0; i < nb; i++)
-        for (int64_t j = 0; j < out; j++)
-            y[i * out + j] += b[j];
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < cols; j++)
+            y[i * ld + j] += b[j];
+}
+
+/*
+ * The bias passes run inside the products (tg__gemm_f32_then), on each
+ * block of the output as soon as the thread that computed it is done:
+ * on two threads, half the pass on each, instead of the whole pass on
+ * the caller's thread after the product. Each element gets the same
+ * additions in the same order wherever the blocks fall, so the results
+ * do not depend on the thread count.
+ */
+typedef struct bias_pass {
+    void *out;       /* y (forward) or db (backward) */
+    const void *in;  /* b (forward) or gy (backward) */
+    int64_t nb, out_n; /* rows of the batch; outputs per row */
+    bool f64;
+} bias_pass;
+
+/* Forward, after y = x W^T: y += b on rows [begin, end) of y, or on its
+ * columns [begin, end) of every row. */
+static void add_bias_block(void *ctx, bool by_rows, int64_t begin,
+                           int64_t end)
+{
+    const bias_pass *p = ctx;
+    int64_t rows = by_rows ? end - begin : p->nb;
+    int64_t at = by_rows ? begin * p->out_n : begin;  /* in y */
+    int64_t b_at = by_rows ? 0 : begin;               /* in b */
+    int64_t cols = by_rows ? p->out_n : end - begin;
+    if (p->f64)
+        add_bias_f64((double *)p->out + at, (const double *)p->in + b_at,
+                     rows, p->out_n, cols);
+    else
+        add_bias_f32((float *)p->out + at, (const float *)p->in + b_at,
+                     rows, p->out_n, cols);
 }
 
 static tg_tensor *linear_forward(tg_op_ctx *c)
@@ -74,54 +109,68 @@ static tg_tensor *linear_forward(tg_op_ctx *c)
     tg_tensor *y = tg_empty(c->tape, tg_dtype_of(x), tg_ndim(x), shape);
     if (y == NULL)
         return NULL;
-    if (tg_dtype_of(x) == TG_F32) {
-        float *ys = tg_mut_f32(y);
-        tg__gemm_f32(false, true, nb, out, in, tg_data_f32(x), in,
-                     tg_data_f32(w), in, 0.0f, ys, out);
-        if (c->n == 3)
-            add_bias_f32(ys, tg_data_f32(c->in[2]), nb, out);
-    } else {
-        double *ys = tg_mut_f64(y);
-        tg__gemm_f64(false, true, nb, out, in, tg_data_f64(x), in,
-                     tg_data_f64(w), in, 0.0, ys, out);
-        if (c->n == 3)
-            add_bias_f64(ys, tg_data_f64(c->in[2]), nb, out);
-    }
+    bool f64 = tg_dtype_of(x) == TG_F64;
+    bias_pass bp = {f64 ? (void *)tg_mut_f64(y) : (void *)tg_mut_f32(y),
+                    c->n == 3 ? c->in[2]->data : NULL, nb, out, f64};
+    tg__gemm_then_fn then = c->n == 3 ? add_bias_block : NULL;
+    if (!f64)
+        tg__gemm_f32_then(false, true, nb, out, in, tg_data_f32(x), in,
+                          tg_data_f32(w), in, 0.0f, bp.out, out, then, &bp);
+    else
+        tg__gemm_f64_then(false, true, nb, out, in, tg_data_f64(x), in,
+                          tg_data_f64(w), in, 0.0, bp.out, out, then, &bp);
     return y;
 }
 
-/* db[j] = sum over the batch of gy[i][j], row after row (TG__HOT: across
- * j in the widest vectors; each db[j] is summed in the same order in every
- * clone). */
+/* db[j] = sum over the batch of gy[i * ld + j] (j < cols), row after row
+ * (TG__HOT: across j in the widest vectors; each db[j] is summed in the
+ * same order in every clone and for any block of columns). */
 TG__HOT static void bias_gradient_f32(const float *restrict g,
                                       float *restrict db, int64_t nb,
-                                      int64_t out)
+                                      int64_t ld, int64_t cols)
 {
-    for (int64_t j = 0; j < out; j++)
+    for (int64_t j = 0; j < cols; j++)
         db[j] = 0;
     for (int64_t i = 0; i < nb; i++)
-        for (int64_t j = 0; j < out; j++)
-            db[j] += g[i * out + j];
+        for (int64_t j = 0; j < cols; j++)
+            db[j] += g[i * ld + j];
 }
 
 TG__HOT static void bias_gradient_f64(const double *restrict g,
                                       double *restrict db, int64_t nb,
-                                      int64_t out)
+                                      int64_t ld, int64_t cols)
 {
-    for (int64_t j = 0; j < out; j++)
+    for (int64_t j = 0; j < cols; j++)
         db[j] = 0;
     for (int64_t i = 0; i < nb; i++)
-        for (int64_t j = 0; j < out; j++)
-            db[j] += g[i * out + j];
+        for (int64_t j = 0; j < cols; j++)
+            db[j] += g[i * ld + j];
 }
 
-static void bias_gradient(const tg_tensor *gy, int64_t nb, int64_t out,
-                          tg_tensor *gb)
+/* db[begin, end) from gy's columns [begin, end). */
+static void bias_gradient(const bias_pass *p, int64_t begin, int64_t end)
 {
-    if (tg_dtype_of(gy) == TG_F32)
-        bias_gradient_f32(tg_data_f32(gy), tg_mut_f32(gb), nb, out);
+    if (p->f64)
+        bias_gradient_f64((const double *)p->in + begin,
+                          (double *)p->out + begin, p->nb, p->out_n,
+                          end - begin);
     else
-        bias_gradient_f64(tg_data_f64(gy), tg_mut_f64(gb), nb, out);
+        bias_gradient_f32((const float *)p->in + begin,
+                          (float *)p->out + begin, p->nb, p->out_n,
+                          end - begin);
+}
+
+/* Backward, after a block of dW = gy^T x: dW's rows are the outputs, so a
+ * block of rows [begin, end) takes db[begin, end); cut by columns (the
+ * inputs), the block that starts at 0 takes all of db. */
+static void bias_gradient_block(void *ctx, bool by_rows, int64_t begin,
+                                int64_t end)
+{
+    const bias_pass *p = ctx;
+    if (by_rows)
+        bias_gradient(p, begin, end);
+    else if (begin == 0)
+        bias_gradient(p, 0, p->out_n);
 }
 
 static int linear_backward(tg_op_ctx *c, const tg_tensor *y,
@@ -130,23 +179,28 @@ static int linear_backward(tg_op_ctx *c, const tg_tensor *y,
     (void)y;
     const tg_tensor *x = c->in[0], *w = c->in[1];
     int64_t nb = batch_of(x), in = tg_shape(w)[1], out = tg_shape(w)[0];
-    if (tg_dtype_of(x) == TG_F32) {
+    bool f64 = tg_dtype_of(x) == TG_F64;
+    bool db = c->n == 3 && gx[2];
+    bias_pass bp = {db ? gx[2]->data : NULL, gy->data, nb, out, f64};
+    if (!f64) {
         if (gx[0]) /* dx = gy W */
             tg__gemm_f32(false, false, nb, in, out, tg_data_f32(gy), out,
                          tg_data_f32(w), in, 0.0f, tg_mut_f32(gx[0]), in);
-        if (gx[1]) /* dW = gy^T x */
-            tg__gemm_f32(true, false, out, in, nb, tg_data_f32(gy), out,
-                         tg_data_f32(x), in, 0.0f, tg_mut_f32(gx[1]), in);
+        if (gx[1]) /* dW = gy^T x, and db with it */
+            tg__gemm_f32_then(true, false, out, in, nb, tg_data_f32(gy), out,
+                              tg_data_f32(x), in, 0.0f, tg_mut_f32(gx[1]),
+                              in, db ? bias_gradient_block : NULL, &bp);
     } else {
         if (gx[0])
             tg__gemm_f64(false, false, nb, in, out, tg_data_f64(gy), out,
                          tg_data_f64(w), in, 0.0, tg_mut_f64(gx[0]), in);
         if (gx[1])
-            tg__gemm_f64(true, false, out, in, nb, tg_data_f64(gy), out,
-                         tg_data_f64(x), in, 0.0, tg_mut_f64(gx[1]), in);
+            tg__gemm_f64_then(true, false, out, in, nb, tg_data_f64(gy), out,
+                              tg_data_f64(x), in, 0.0, tg_mut_f64(gx[1]),
+                              in, db ? bias_gradient_block : NULL, &bp);
     }
-    if (c->n == 3 && gx[2])
-        bias_gradient(gy, nb, out, gx[2]);
+    if (db && !gx[1]) /* db alone when W needs no gradient */
+        bias_gradient(&bp, 0, out);
     return TG_OK;
 }
 

@@ -275,40 +275,70 @@ const char *tg__gemm_backend(void)
 #endif
 }
 
-void tg__gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
-                  const float *A, int64_t lda, const float *B, int64_t ldb,
-                  float beta, float *C, int64_t ldc)
+void tg__gemm_f32_then(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                       const float *A, int64_t lda, const float *B,
+                       int64_t ldb, float beta, float *C, int64_t ldc,
+                       tg__gemm_then_fn then, void *ctx)
 {
-    if (gemm_trivial(m, n, k, beta == 0, C, ldc, sizeof *C))
+    if (gemm_trivial(m, n, k, beta == 0, C, ldc, sizeof *C)) {
+        if (then != NULL && m > 0 && n > 0)
+            then(ctx, true, 0, m);
         return;
+    }
 #if TG__CBLAS
     if (cblas_takes(ta, tb, m, n, k, lda, ldb, ldc)) {
         cblas_sgemm(CblasRowMajor, CBLAS_OP(ta), CBLAS_OP(tb), (int)m, (int)n,
                     (int)k, 1.0f, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+        if (then != NULL)
+            then(ctx, true, 0, m);
         return;
     }
 #endif
-    tg__gemm_job j = {.ta = ta, .tb = tb, .f64 = false, .m = m, .n = n, .k = k,
-                  .lda = lda, .ldb = ldb, .ldc = ldc, .A = A, .B = B,
-                  .C = C, .beta = beta};
+    tg__gemm_job j = {.ta = ta, .tb = tb, .f64 = false, .m = m, .n = n,
+                      .k = k, .lda = lda, .ldb = ldb, .ldc = ldc, .A = A,
+                      .B = B, .C = C, .beta = beta, .then = then,
+                      .then_ctx = ctx};
     tg__gemm_run(&j);
+}
+
+void tg__gemm_f64_then(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                       const double *A, int64_t lda, const double *B,
+                       int64_t ldb, double beta, double *C, int64_t ldc,
+                       tg__gemm_then_fn then, void *ctx)
+{
+    if (gemm_trivial(m, n, k, beta == 0, C, ldc, sizeof *C)) {
+        if (then != NULL && m > 0 && n > 0)
+            then(ctx, true, 0, m);
+        return;
+    }
+#if TG__CBLAS
+    if (cblas_takes(ta, tb, m, n, k, lda, ldb, ldc)) {
+        cblas_dgemm(CblasRowMajor, CBLAS_OP(ta), CBLAS_OP(tb), (int)m, (int)n,
+                    (int)k, 1.0, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+        if (then != NULL)
+            then(ctx, true, 0, m);
+        return;
+    }
+#endif
+    tg__gemm_job j = {.ta = ta, .tb = tb, .f64 = true, .m = m, .n = n,
+                      .k = k, .lda = lda, .ldb = ldb, .ldc = ldc, .A = A,
+                      .B = B, .C = C, .beta = beta, .then = then,
+                      .then_ctx = ctx};
+    tg__gemm_run(&j);
+}
+
+void tg__gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                  const float *A, int64_t lda, const float *B, int64_t ldb,
+                  float beta, float *C, int64_t ldc)
+{
+    tg__gemm_f32_then(ta, tb, m, n, k, A, lda, B, ldb, beta, C, ldc, NULL,
+                      NULL);
 }
 
 void tg__gemm_f64(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
                   const double *A, int64_t lda, const double *B, int64_t ldb,
                   double beta, double *C, int64_t ldc)
 {
-    if (gemm_trivial(m, n, k, beta == 0, C, ldc, sizeof *C))
-        return;
-#if TG__CBLAS
-    if (cblas_takes(ta, tb, m, n, k, lda, ldb, ldc)) {
-        cblas_dgemm(CblasRowMajor, CBLAS_OP(ta), CBLAS_OP(tb), (int)m, (int)n,
-                    (int)k, 1.0, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
-        return;
-    }
-#endif
-    tg__gemm_job j = {.ta = ta, .tb = tb, .f64 = true, .m = m, .n = n, .k = k,
-                  .lda = lda, .ldb = ldb, .ldc = ldc, .A = A, .B = B,
-                  .C = C, .beta = beta};
-    tg__gemm_run(&j);
+    tg__gemm_f64_then(ta, tb, m, n, k, A, lda, B, ldb, beta, C, ldc, NULL,
+                      NULL);
 }

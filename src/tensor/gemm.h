@@ -21,6 +21,26 @@ void tg__gemm_f64(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
                   const double *A, int64_t lda, const double *B, int64_t ldb,
                   double beta, double *C, int64_t ldc);
 /*
+ * The same, then then(ctx, by_rows, begin, end) on each block of C as soon
+ * as it is done, on the thread that computed it: rows [begin, end) of C
+ * when by_rows, else columns [begin, end) of every row. A product split
+ * across threads calls it once per thread's block, a product on one
+ * thread once with the whole of C; the blocks never overlap and together
+ * cover C once. A pass over C that follows the product (linear's bias
+ * add, or its bias gradient beside the weight gradient) is so split with
+ * it, and finds its block in the cache of the core that wrote it.
+ */
+typedef void (*tg__gemm_then_fn)(void *ctx, bool by_rows, int64_t begin,
+                                 int64_t end);
+void tg__gemm_f32_then(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                       const float *A, int64_t lda, const float *B,
+                       int64_t ldb, float beta, float *C, int64_t ldc,
+                       tg__gemm_then_fn then, void *ctx);
+void tg__gemm_f64_then(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                       const double *A, int64_t lda, const double *B,
+                       int64_t ldb, double beta, double *C, int64_t ldc,
+                       tg__gemm_then_fn then, void *ctx);
+/*
  * The instruction set tg__gemm_* uses on this thread: 0 portable C, 1 AVX2
  * with FMA, 2 AVX-512; the best the machine supports, capped by
  * tg__gemm_limit_isa(level) (for tests and benchmarks), which returns the
@@ -35,6 +55,5 @@ int tg__gemm_limit_isa(int level);
  * instruction set above only applies to products CBLAS cannot take.
  */
 const char *tg__gemm_backend(void);
-
 
 #endif /* TG_TENSOR_GEMM_H */

@@ -53,14 +53,16 @@ static void gemm_part(void *ctx, int64_t begin, int64_t end)
     int64_t c_at = j->by_rows ? begin * j->ldc : begin;
     if (j->f64)
         tg__gemm_f64_isa(j->isa, j->ta, j->tb, m, n, j->k,
-                     (const double *)j->A + (j->by_rows ? at : 0), j->lda,
-                     (const double *)j->B + (j->by_rows ? 0 : at), j->ldb,
-                     j->beta, (double *)j->C + c_at, j->ldc);
+                         (const double *)j->A + (j->by_rows ? at : 0), j->lda,
+                         (const double *)j->B + (j->by_rows ? 0 : at), j->ldb,
+                         j->beta, (double *)j->C + c_at, j->ldc);
     else
         tg__gemm_f32_isa(j->isa, j->ta, j->tb, m, n, j->k,
-                     (const float *)j->A + (j->by_rows ? at : 0), j->lda,
-                     (const float *)j->B + (j->by_rows ? 0 : at), j->ldb,
-                     (float)j->beta, (float *)j->C + c_at, j->ldc);
+                         (const float *)j->A + (j->by_rows ? at : 0), j->lda,
+                         (const float *)j->B + (j->by_rows ? 0 : at), j->ldb,
+                         (float)j->beta, (float *)j->C + c_at, j->ldc);
+    if (j->then != NULL) /* this block is done: its pass, on this thread */
+        j->then(j->then_ctx, j->by_rows, begin, end);
 }
 
 /* Rows of C in one register tile of the kernel for this instruction set

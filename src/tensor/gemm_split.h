@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "tensor/gemm.h"
+
 /* The instruction sets of gemm.c's kernels (tg__gemm_isa). */
 enum { ISA_PORTABLE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
 
@@ -21,6 +23,8 @@ typedef struct tg__gemm_job {
     const void *A, *B;
     void *C;
     double beta;
+    tg__gemm_then_fn then; /* may be NULL (gemm.h) */
+    void *then_ctx;
 } tg__gemm_job;
 
 /* Run the job, on several threads when it is big enough (k > 0, m > 0,
