@@ -1,7 +1,8 @@
 /*
  * test_linear_split.c — tg_linear's bias passes, which run inside the
  * matrix products (src/ops/linear.c, tg__gemm_f32_then): the bias add on
- * each block of y and the bias gradient beside each block of dW.
+ * each block of y and the bias gradient beside each block of dW; and
+ * backward's two products side by side (tg__gemm_pair).
  *
  * For shapes that cut the products by rows and by columns (and one too
  * small to cut), on 1 and on 2 threads: y, dx, dW and db agree bit for
@@ -124,13 +125,16 @@ static void check_shape(int64_t nb, int64_t in, int64_t out)
 /* W4's layers: y by columns (64 rows, 256 outputs), dW by rows (256);
  * the 10-output layer's dW by columns (too small to cut once the pool is
  * calibrated, cut by columns before); a tall batch that cuts y by rows;
- * one row. (Sizes are at least 1: tensors have no empty axes.) */
+ * one row (sizes are at least 1: tensors have no empty axes); and dx and
+ * dW of 393K multiply-adds each, which run side by side, one per thread
+ * (tg__gemm_pair), at the split costs seen on the Xeon. */
 START_TEST(bias_passes_split_with_the_products)
 {
     check_shape(64, 784, 256);
     check_shape(64, 256, 10);
     check_shape(1000, 300, 40);
     check_shape(1, 33, 5);
+    check_shape(16, 1024, 24);
 }
 END_TEST
 

@@ -182,23 +182,22 @@ static int linear_backward(tg_op_ctx *c, const tg_tensor *y,
     bool f64 = tg_dtype_of(x) == TG_F64;
     bool db = c->n == 3 && gx[2];
     bias_pass bp = {db ? gx[2]->data : NULL, gy->data, nb, out, f64};
-    if (!f64) {
-        if (gx[0]) /* dx = gy W */
-            tg__gemm_f32(false, false, nb, in, out, tg_data_f32(gy), out,
-                         tg_data_f32(w), in, 0.0f, tg_mut_f32(gx[0]), in);
-        if (gx[1]) /* dW = gy^T x, and db with it */
-            tg__gemm_f32_then(true, false, out, in, nb, tg_data_f32(gy), out,
-                              tg_data_f32(x), in, 0.0f, tg_mut_f32(gx[1]),
-                              in, db ? bias_gradient_block : NULL, &bp);
-    } else {
-        if (gx[0])
-            tg__gemm_f64(false, false, nb, in, out, tg_data_f64(gy), out,
-                         tg_data_f64(w), in, 0.0, tg_mut_f64(gx[0]), in);
-        if (gx[1])
-            tg__gemm_f64_then(true, false, out, in, nb, tg_data_f64(gy), out,
-                              tg_data_f64(x), in, 0.0, tg_mut_f64(gx[1]),
-                              in, db ? bias_gradient_block : NULL, &bp);
-    }
+    /* dx = gy W and dW = gy^T x (with db beside it): side by side on two
+     * threads when each is too small to be cut alone (tg__gemm_pair). */
+    tg__gemm_job dx = {.ta = false, .tb = false, .f64 = f64, .m = nb,
+                       .n = in, .k = out, .A = gy->data, .lda = out,
+                       .B = w->data, .ldb = in,
+                       .C = gx[0] ? gx[0]->data : NULL, .ldc = in};
+    tg__gemm_job dw = {.ta = true, .tb = false, .f64 = f64, .m = out,
+                       .n = in, .k = nb, .A = gy->data, .lda = out,
+                       .B = x->data, .ldb = in,
+                       .C = gx[1] ? gx[1]->data : NULL, .ldc = in,
+                       .then = db ? bias_gradient_block : NULL,
+                       .then_ctx = &bp};
+    if (gx[0] && gx[1])
+        tg__gemm_pair(&dx, &dw);
+    else if (gx[0] || gx[1])
+        tg__gemm_pair(gx[0] ? &dx : &dw, NULL);
     if (db && !gx[1]) /* db alone when W needs no gradient */
         bias_gradient(&bp, 0, out);
     return TG_OK;

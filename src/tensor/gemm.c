@@ -275,30 +275,55 @@ const char *tg__gemm_backend(void)
 #endif
 }
 
+/* A trivial product, or one for CBLAS: done here (true), then and all. */
+static bool gemm_elsewhere(const tg__gemm_job *j)
+{
+    size_t es = j->f64 ? sizeof(double) : sizeof(float);
+    bool done = gemm_trivial(j->m, j->n, j->k, j->beta == 0, j->C, j->ldc,
+                             es);
+#if TG__CBLAS
+    if (!done && cblas_takes(j->ta, j->tb, j->m, j->n, j->k, j->lda, j->ldb,
+                             j->ldc)) {
+        if (j->f64)
+            cblas_dgemm(CblasRowMajor, CBLAS_OP(j->ta), CBLAS_OP(j->tb),
+                        (int)j->m, (int)j->n, (int)j->k, 1.0, j->A,
+                        (int)j->lda, j->B, (int)j->ldb, j->beta, j->C,
+                        (int)j->ldc);
+        else
+            cblas_sgemm(CblasRowMajor, CBLAS_OP(j->ta), CBLAS_OP(j->tb),
+                        (int)j->m, (int)j->n, (int)j->k, 1.0f, j->A,
+                        (int)j->lda, j->B, (int)j->ldb, (float)j->beta,
+                        j->C, (int)j->ldc);
+        done = true;
+    }
+#endif
+    if (done && j->then != NULL && j->m > 0 && j->n > 0)
+        j->then(j->then_ctx, true, 0, j->m);
+    return done;
+}
+
+void tg__gemm_pair(tg__gemm_job *a, tg__gemm_job *b)
+{
+    bool a_done = gemm_elsewhere(a), b_done = b ? gemm_elsewhere(b) : true;
+    if (!a_done && !b_done)
+        tg__gemm_run_pair(a, b);
+    else if (!a_done)
+        tg__gemm_run(a);
+    else if (!b_done)
+        tg__gemm_run(b);
+}
+
 void tg__gemm_f32_then(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
                        const float *A, int64_t lda, const float *B,
                        int64_t ldb, float beta, float *C, int64_t ldc,
                        tg__gemm_then_fn then, void *ctx)
 {
-    if (gemm_trivial(m, n, k, beta == 0, C, ldc, sizeof *C)) {
-        if (then != NULL && m > 0 && n > 0)
-            then(ctx, true, 0, m);
-        return;
-    }
-#if TG__CBLAS
-    if (cblas_takes(ta, tb, m, n, k, lda, ldb, ldc)) {
-        cblas_sgemm(CblasRowMajor, CBLAS_OP(ta), CBLAS_OP(tb), (int)m, (int)n,
-                    (int)k, 1.0f, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
-        if (then != NULL)
-            then(ctx, true, 0, m);
-        return;
-    }
-#endif
     tg__gemm_job j = {.ta = ta, .tb = tb, .f64 = false, .m = m, .n = n,
                       .k = k, .lda = lda, .ldb = ldb, .ldc = ldc, .A = A,
                       .B = B, .C = C, .beta = beta, .then = then,
                       .then_ctx = ctx};
-    tg__gemm_run(&j);
+    if (!gemm_elsewhere(&j))
+        tg__gemm_run(&j);
 }
 
 void tg__gemm_f64_then(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
@@ -306,25 +331,12 @@ void tg__gemm_f64_then(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
                        int64_t ldb, double beta, double *C, int64_t ldc,
                        tg__gemm_then_fn then, void *ctx)
 {
-    if (gemm_trivial(m, n, k, beta == 0, C, ldc, sizeof *C)) {
-        if (then != NULL && m > 0 && n > 0)
-            then(ctx, true, 0, m);
-        return;
-    }
-#if TG__CBLAS
-    if (cblas_takes(ta, tb, m, n, k, lda, ldb, ldc)) {
-        cblas_dgemm(CblasRowMajor, CBLAS_OP(ta), CBLAS_OP(tb), (int)m, (int)n,
-                    (int)k, 1.0, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
-        if (then != NULL)
-            then(ctx, true, 0, m);
-        return;
-    }
-#endif
     tg__gemm_job j = {.ta = ta, .tb = tb, .f64 = true, .m = m, .n = n,
                       .k = k, .lda = lda, .ldb = ldb, .ldc = ldc, .A = A,
                       .B = B, .C = C, .beta = beta, .then = then,
                       .then_ctx = ctx};
-    tg__gemm_run(&j);
+    if (!gemm_elsewhere(&j))
+        tg__gemm_run(&j);
 }
 
 void tg__gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k,

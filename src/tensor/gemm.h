@@ -41,6 +41,27 @@ void tg__gemm_f64_then(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
                        int64_t ldb, double beta, double *C, int64_t ldc,
                        tg__gemm_then_fn then, void *ctx);
 /*
+ * One product as data: C = op(A) op(B) + beta C as tg__gemm_f32 / _f64
+ * describe it (f64 says which), then `then` on C's blocks if not NULL;
+ * isa and by_rows are the gemm's own (set when it runs). tg__gemm_pair
+ * runs two of them that write different matrices, side by side on two
+ * threads when neither is big enough to be cut across threads alone but
+ * both are worth a thread (gemm_split.c); the results are those of two
+ * tg__gemm_*_then calls. b may be NULL: a alone.
+ */
+typedef struct tg__gemm_job {
+    bool ta, tb, by_rows, f64;
+    int isa;
+    int64_t m, n, k, lda, ldb, ldc;
+    const void *A, *B;
+    void *C;
+    double beta;
+    tg__gemm_then_fn then; /* may be NULL (gemm.h) */
+    void *then_ctx;
+} tg__gemm_job;
+void tg__gemm_pair(tg__gemm_job *a, tg__gemm_job *b);
+
+/*
  * The instruction set tg__gemm_* uses on this thread: 0 portable C, 1 AVX2
  * with FMA, 2 AVX-512; the best the machine supports, capped by
  * tg__gemm_limit_isa(level) (for tests and benchmarks), which returns the

@@ -94,19 +94,74 @@ static bool cut_by_rows(const tg__gemm_job *j, int threads)
     return j->m >= j->n;
 }
 
+/* The part size of a job, in rows (by_rows) or columns, for `threads`;
+ * sets the job's instruction set and cut. */
+static int64_t plan(tg__gemm_job *j, int threads, int64_t min_macs)
+{
+    j->isa = tg__gemm_isa(); /* the caller's, also on the workers */
+    j->by_rows = cut_by_rows(j, threads);
+    int64_t per_unit = (j->by_rows ? j->n : j->m) * j->k;
+    return (min_macs + per_unit - 1) / per_unit;
+}
+
+static int64_t units_of(const tg__gemm_job *j)
+{
+    return j->by_rows ? j->m : j->n;
+}
+
 /* Run the job, on several threads when it is big enough (gemm_split.h). */
 void tg__gemm_run(tg__gemm_job *j)
 {
     int threads = tg_num_threads();
-    j->isa = tg__gemm_isa(); /* the caller's, also on the workers */
-    j->by_rows = cut_by_rows(j, threads);
-    int64_t units = j->by_rows ? j->m : j->n;
-    int64_t per_unit = (j->by_rows ? j->n : j->m) * j->k;
     int64_t min_macs = threads > 1 ? gemm_min_part_macs()
                                    : GEMM_MIN_PART_CAP;
-    int64_t min_part = (min_macs + per_unit - 1) / per_unit;
+    int64_t min_part = plan(j, threads, min_macs);
     /* Blocks of whole register tiles: rows of the kernel's tile, or 32
      * columns (a 2-vector AVX-512 f32 tile). */
-    tg__parallel_for(units, j->by_rows ? tile_rows(j->isa) : 32, min_part,
-                     gemm_part, j);
+    tg__parallel_for(units_of(j), j->by_rows ? tile_rows(j->isa) : 32,
+                     min_part, gemm_part, j);
+}
+
+/* Part i of a pair: job i, whole (its then with it). */
+static void pair_part(void *ctx, int64_t begin, int64_t end)
+{
+    tg__gemm_job *jobs = ctx;
+    for (int64_t i = begin; i < end; i++)
+        gemm_part(&jobs[i], 0, units_of(&jobs[i]));
+}
+
+/*
+ * Two products (gemm_split.h), side by side when both are small: each
+ * between half a part's least work (at GEMM_MAX_MACS_PER_NS, faster than
+ * the kernel ever runs, so each takes at least one split cost) and
+ * PAIR_MOST_PARTS parts. Two products of time w then take w plus one
+ * split cost, where cutting each in two takes w plus two, and not
+ * splitting 2w. Larger products are cut one after the other, by rows
+ * where they can (cut_by_rows): the optimizer's update then finds each
+ * thread's block of a weight gradient where that thread wrote it. Linear's
+ * backward for small layers: W4's 10-output layer (dx and dW 164K
+ * multiply-adds each), W6's 84-output layer (645K each). Each product is
+ * computed whole by one thread, as on one thread, so the results are the
+ * same.
+ */
+#define PAIR_MOST_PARTS 4
+
+void tg__gemm_run_pair(tg__gemm_job *a, tg__gemm_job *b)
+{
+    int threads = tg_num_threads();
+    if (threads > 1) {
+        int64_t min_macs = gemm_min_part_macs();
+        int64_t ma = a->m * a->n * a->k, mb = b->m * b->n * b->k;
+        if (ma >= min_macs / 2 && mb >= min_macs / 2 &&
+            ma < PAIR_MOST_PARTS * min_macs &&
+            mb < PAIR_MOST_PARTS * min_macs) {
+            tg__gemm_job jobs[2] = {*a, *b};
+            for (int i = 0; i < 2; i++)
+                plan(&jobs[i], 1, min_macs); /* one thread's own cut */
+            tg__parallel_for_split(2, 1, 1, pair_part, jobs);
+            return;
+        }
+    }
+    tg__gemm_run(a);
+    tg__gemm_run(b);
 }

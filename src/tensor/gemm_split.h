@@ -14,22 +14,15 @@
 /* The instruction sets of gemm.c's kernels (tg__gemm_isa). */
 enum { ISA_PORTABLE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
 
-/* C = op(A) op(B) + beta C, as tg__gemm_f32 / _f64 (gemm.h) describe it;
- * f64 says which; isa and by_rows are set by tg__gemm_run. */
-typedef struct tg__gemm_job {
-    bool ta, tb, by_rows, f64;
-    int isa;
-    int64_t m, n, k, lda, ldb, ldc;
-    const void *A, *B;
-    void *C;
-    double beta;
-    tg__gemm_then_fn then; /* may be NULL (gemm.h) */
-    void *then_ctx;
-} tg__gemm_job;
-
 /* Run the job, on several threads when it is big enough (k > 0, m > 0,
- * n > 0). */
+ * n > 0; sets its isa and by_rows). */
 void tg__gemm_run(tg__gemm_job *j);
+
+/* Run two independent products (a and b write different matrices), side
+ * by side on two threads when neither is big enough to be cut but both
+ * are worth a thread; else one after the other, each as tg__gemm_run.
+ * Each job's m, n and k must be at least 1. */
+void tg__gemm_run_pair(tg__gemm_job *a, tg__gemm_job *b);
 
 /* One product on the calling thread, with instruction set isa
  * (one of the ISA_ values). */
