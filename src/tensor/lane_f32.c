@@ -174,13 +174,27 @@ static int64_t rows_per_chunk(int64_t n)
     return n > 0 ? ROWS_CHUNK / n : 0;
 }
 
+/* max_f32 for a row of at most 16: there each of its running maxima holds
+ * one element and they are combined in order, which is this scan; a NaN
+ * (the first) wins, as there. */
+static inline double max_short(const float *x, int64_t n)
+{
+    float best = -INFINITY;
+    for (int64_t k = 0; k < n; k++) {
+        if (x[k] != x[k])
+            return x[k];
+        best = x[k] > best ? x[k] : best;
+    }
+    return best;
+}
+
 TG__HOT static void rows_softmax_stats_f32(const float *restrict x,
                                            int64_t rows, int64_t n,
                                            double *restrict m,
                                            double *restrict s)
 {
     for (int64_t i = 0; i < rows; i++)
-        m[i] = max_f32(x + i * n, n);
+        m[i] = n <= LANES ? max_short(x + i * n, n) : max_f32(x + i * n, n);
     int64_t per = rows_per_chunk(n);
     if (per == 0) { /* long rows: the per-row loops are vectorised already */
         for (int64_t i = 0; i < rows; i++)
