@@ -222,13 +222,11 @@ static tg_tensor *apply_kind(tg_tape *t, int nsp, enum tg__conv_kind k,
     return tg_apply(t, op_of(nsp, k), 2, in, &q);
 }
 
-/* gy (N, O, ...) summed to (O,): the bias gradient with ops. */
+/* gy (N, O, ...) summed to (O,): the bias gradient with ops, one op
+ * (conv_bias.c). */
 static tg_tensor *bias_grad_ops(tg_tape *t, tg_tensor *gy)
 {
-    int64_t s[3] = {gy->shape[0], gy->shape[1], -1};
-    s[2] = gy->numel / (s[0] * s[1]);
-    tg_tensor *r = tg_reshape(t, gy, 3, s);
-    return tg_sum_axis(t, tg_sum_axis(t, r, 2, false), 0, false);
+    return tg_apply(t, &tg__op_conv_bias_grad, 1, &gy, NULL);
 }
 
 static int backward_ops_kind(tg_op_ctx *c, tg_tensor *gy, const bool *want,
