@@ -3,8 +3,9 @@
  * src/ops/conv_implicit*.c (8 to 16 output channels, AVX-512) against the
  * im2col + gemm road they replace, on shapes chosen to reach their edges:
  * column pieces that end part-way through a vector (the forward's pieces
- * of at most 12, the input gradient's 16 lanes), channel blocks of 6 that
- * do not divide c, kernels that are not square, padding wider than the
+ * of at most 12), gx rows of odd width (the input gradient's blocks of two
+ * columns end with one) and kernel columns that meet gy for only one
+ * column of a block, channel blocks of 6 that do not divide c, kernels that are not square, padding wider than the
  * kernel, one output row. Shapes with stride, dilation or groups must
  * keep im2col (the gate says no) and still agree; so do two shapes of
  * conv_direct.c's one-channel kernel, AVX-512 against AVX2. Then:

@@ -17,6 +17,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct shape {
     int64_t n, c, h, w, o, k, pad;
@@ -201,12 +202,61 @@ START_TEST(direct_inf_reaches_only_its_taps)
 }
 END_TEST
 
+/* ---- session 7, lane conv: the bias gradient split over channels */
+
+/* The bias gradient of a conv whose gy has 2M floats, 32 channels of 64K:
+ * enough that two threads split the channels even at the largest
+ * elementwise part (2^20 values). On 1 and 2 threads: bit for bit the
+ * same, and each channel within f32 rounding of a double sum, so a
+ * channel summed twice, skipped or cut short fails. */
+START_TEST(bias_grad_split_over_channels)
+{
+    int64_t xs[4] = {64, 1, 32, 32}, ws[4] = {32, 1, 1, 1}, ys[4] = {64, 32, 32, 32};
+    int64_t nb = 32, P = 32 * 32;
+    float got[2][32];
+    double want[32] = {0};
+    for (int run = 0; run < 2; run++) {
+        if (run == 1 && tg_set_num_threads(2) != TG_OK) {
+            tg_clear_error(); /* a build without threads */
+            memcpy(got[1], got[0], sizeof got[0]);
+            break;
+        }
+        tg_tape *t = tg_tape_new();
+        tg_rng rng;
+        tg_rng_seed(&rng, 17, 0);
+        tg_tensor *x = tg_rand_normal(t, &rng, TG_F32, 4, xs, 0, 1);
+        tg_tensor *w = tg_rand_normal(t, &rng, TG_F32, 4, ws, 0, 1);
+        tg_tensor *b = tg_rand_normal(t, &rng, TG_F32, 1, &nb, 0, 1);
+        tg_tensor *r = tg_rand_normal(t, &rng, TG_F32, 4, ys, 1, 1);
+        ck_assert_ptr_nonnull(r);
+        tg_set_requires_grad(b, true);
+        tg_tensor *y = tg_conv2d(t, x, w, b, NULL);
+        ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_mul(t, y, r))), TG_OK);
+        memcpy(got[run], tg_data_f32(tg_grad(b)), sizeof got[run]);
+        if (run == 0) {
+            const float *rv = tg_data_f32(r);
+            for (int64_t n = 0; n < 64; n++)
+                for (int64_t o = 0; o < nb; o++)
+                    for (int64_t i = 0; i < P; i++)
+                        want[o] += rv[(n * nb + o) * P + i];
+        }
+        tg_tape_free(t);
+    }
+    tg_set_num_threads(1);
+    ck_assert_mem_eq(got[0], got[1], sizeof got[0]);
+    for (int o = 0; o < nb; o++) /* sums near 64K: within 1e-3 of one term */
+        ck_assert_msg(fabs(got[0][o] - want[o]) <= 1e-6 * fabs(want[o]) + 0.5,
+                      "gb[%d] = %.9g, want %.9g", o, (double)got[0][o], want[o]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("conv_kernels");
     TCase *tc = tg_test_tcase("w6");
     tcase_add_loop_test(tc, w6_shapes_match_loops, 0, 3);
     tcase_add_loop_test(tc, direct_inf_reaches_only_its_taps, 0, 2);
+    tcase_add_test(tc, bias_grad_split_over_channels);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

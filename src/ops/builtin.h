@@ -114,14 +114,16 @@
     X(dropout)              \
     X(batch_norm)
 
-/* Convolutions, and the ops their gradients are made of (src/ops/conv.c). */
+/* Convolutions, and the ops their gradients are made of (src/ops/conv.c;
+ * conv_bias_grad: src/ops/conv_bias.c). */
 #define TG__OPS_CONV(X)       \
     X(conv1d)                 \
     X(conv2d)                 \
     X(conv1d_input_grad)      \
     X(conv2d_input_grad)      \
     X(conv1d_weight_grad)     \
-    X(conv2d_weight_grad)
+    X(conv2d_weight_grad)     \
+    X(conv_bias_grad)
 
 /* Picking by index (include/tapegrad/index.h): each the other's derivative. */
 #define TG__OPS_INDEX(X) \

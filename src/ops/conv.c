@@ -222,13 +222,11 @@ static tg_tensor *apply_kind(tg_tape *t, int nsp, enum tg__conv_kind k,
     return tg_apply(t, op_of(nsp, k), 2, in, &q);
 }
 
-/* gy (N, O, ...) summed to (O,): the bias gradient with ops. */
+/* gy (N, O, ...) summed to (O,): the bias gradient with ops, one op
+ * (conv_bias.c). */
 static tg_tensor *bias_grad_ops(tg_tape *t, tg_tensor *gy)
 {
-    int64_t s[3] = {gy->shape[0], gy->shape[1], -1};
-    s[2] = gy->numel / (s[0] * s[1]);
-    tg_tensor *r = tg_reshape(t, gy, 3, s);
-    return tg_sum_axis(t, tg_sum_axis(t, r, 2, false), 0, false);
+    return tg_apply(t, &tg__op_conv_bias_grad, 1, &gy, NULL);
 }
 
 static int backward_ops_kind(tg_op_ctx *c, tg_tensor *gy, const bool *want,
@@ -267,18 +265,32 @@ static int weight_grad_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
     return (void)y, backward_ops_kind(c, gy, want, gx, TG__CONV_WEIGHT_GRAD);
 }
 
-#define CONV_OP(nm, ar, kind)                                                \
-    const tg_op tg__op_##nm = {                                              \
-        .name = #nm, .arity = ar, .params_size = sizeof(tg__conv_params),        \
-        .forward = kind##_forward, .backward = kind##_backward,              \
-        .backward_ops = kind##_backward_ops}
-
-CONV_OP(conv1d, -1, conv);
-CONV_OP(conv2d, -1, conv);
-CONV_OP(conv1d_input_grad, 2, input_grad);
-CONV_OP(conv2d_input_grad, 2, input_grad);
-CONV_OP(conv1d_weight_grad, 2, weight_grad);
-CONV_OP(conv2d_weight_grad, 2, weight_grad);
+/* The six ops: conv (2 inputs, or 3 with a bias) and its two gradient
+ * ops, each for 1 and 2 spatial dims. */
+const tg_op tg__op_conv1d = {
+    .name = "conv1d", .arity = -1, .params_size = sizeof(tg__conv_params),
+    .forward = conv_forward, .backward = conv_backward,
+    .backward_ops = conv_backward_ops};
+const tg_op tg__op_conv2d = {
+    .name = "conv2d", .arity = -1, .params_size = sizeof(tg__conv_params),
+    .forward = conv_forward, .backward = conv_backward,
+    .backward_ops = conv_backward_ops};
+const tg_op tg__op_conv1d_input_grad = {
+    .name = "conv1d_input_grad", .arity = 2, .params_size = sizeof(tg__conv_params),
+    .forward = input_grad_forward, .backward = input_grad_backward,
+    .backward_ops = input_grad_backward_ops};
+const tg_op tg__op_conv2d_input_grad = {
+    .name = "conv2d_input_grad", .arity = 2, .params_size = sizeof(tg__conv_params),
+    .forward = input_grad_forward, .backward = input_grad_backward,
+    .backward_ops = input_grad_backward_ops};
+const tg_op tg__op_conv1d_weight_grad = {
+    .name = "conv1d_weight_grad", .arity = 2, .params_size = sizeof(tg__conv_params),
+    .forward = weight_grad_forward, .backward = weight_grad_backward,
+    .backward_ops = weight_grad_backward_ops};
+const tg_op tg__op_conv2d_weight_grad = {
+    .name = "conv2d_weight_grad", .arity = 2, .params_size = sizeof(tg__conv_params),
+    .forward = weight_grad_forward, .backward = weight_grad_backward,
+    .backward_ops = weight_grad_backward_ops};
 
 tg_conv_options tg_conv_defaults(void)
 {

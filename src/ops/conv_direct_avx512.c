@@ -79,27 +79,32 @@ fwd_block(const tg__conv_geom *g, const float *xp, int64_t wp, const float *w,
                                   acc[r][k]);
 }
 
+/* One block with NO (1 .. 6) made a constant, NR already one. */
+D512_ATTR static D512_INLINE void
+fwd_channels(const tg__conv_geom *g, const float *xp, int64_t wp,
+             const float *w, const float *bias, float *y, int64_t o0,
+             int64_t i0, int64_t j0, const int NR, int NO)
+{
+    switch (NO) {
+    case 1: fwd_block(g, xp, wp, w, bias, y, o0, i0, j0, NR, 1); break;
+    case 2: fwd_block(g, xp, wp, w, bias, y, o0, i0, j0, NR, 2); break;
+    case 3: fwd_block(g, xp, wp, w, bias, y, o0, i0, j0, NR, 3); break;
+    case 4: fwd_block(g, xp, wp, w, bias, y, o0, i0, j0, NR, 4); break;
+    case 5: fwd_block(g, xp, wp, w, bias, y, o0, i0, j0, NR, 5); break;
+    default: fwd_block(g, xp, wp, w, bias, y, o0, i0, j0, NR, 6); break;
+    }
+}
+
 /* One block with NR (4 or 1) and NO (1 .. 6) made constants. */
 D512_ATTR static void fwd_any(const tg__conv_geom *g, const float *xp,
                               int64_t wp, const float *w, const float *bias,
                               float *y, int64_t o0, int64_t i0, int64_t j0,
                               int NR, int NO)
 {
-#define FWD_NO(RR)                                                           \
-    switch (NO) {                                                            \
-    case 1: fwd_block(g, xp, wp, w, bias, y, o0, i0, j0, RR, 1); break;      \
-    case 2: fwd_block(g, xp, wp, w, bias, y, o0, i0, j0, RR, 2); break;      \
-    case 3: fwd_block(g, xp, wp, w, bias, y, o0, i0, j0, RR, 3); break;      \
-    case 4: fwd_block(g, xp, wp, w, bias, y, o0, i0, j0, RR, 4); break;      \
-    case 5: fwd_block(g, xp, wp, w, bias, y, o0, i0, j0, RR, 5); break;      \
-    default: fwd_block(g, xp, wp, w, bias, y, o0, i0, j0, RR, 6); break;     \
-    }
-    if (NR == 4) {
-        FWD_NO(4)
-    } else {
-        FWD_NO(1)
-    }
-#undef FWD_NO
+    if (NR == 4)
+        fwd_channels(g, xp, wp, w, bias, y, o0, i0, j0, 4, NO);
+    else
+        fwd_channels(g, xp, wp, w, bias, y, o0, i0, j0, 1, NO);
 }
 
 D512_ATTR void tg__conv_direct512_fwd_sample(const tg__conv_geom *g,

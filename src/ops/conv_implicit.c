@@ -163,31 +163,35 @@ I512_ATTR static I512_INLINE void fwd_block(const fwd_job *f, const float *xs,
         }
 }
 
+/* One block with J (1 .. 12) made a constant, R already one. */
+I512_ATTR static I512_INLINE void fwd_cols(const fwd_job *f, const float *xs,
+                                           float *ys, int64_t i0, int64_t j0,
+                                           const int R, int J)
+{
+    switch (J) {
+    case 1: fwd_block(f, xs, ys, i0, j0, R, 1); break;
+    case 2: fwd_block(f, xs, ys, i0, j0, R, 2); break;
+    case 3: fwd_block(f, xs, ys, i0, j0, R, 3); break;
+    case 4: fwd_block(f, xs, ys, i0, j0, R, 4); break;
+    case 5: fwd_block(f, xs, ys, i0, j0, R, 5); break;
+    case 6: fwd_block(f, xs, ys, i0, j0, R, 6); break;
+    case 7: fwd_block(f, xs, ys, i0, j0, R, 7); break;
+    case 8: fwd_block(f, xs, ys, i0, j0, R, 8); break;
+    case 9: fwd_block(f, xs, ys, i0, j0, R, 9); break;
+    case 10: fwd_block(f, xs, ys, i0, j0, R, 10); break;
+    case 11: fwd_block(f, xs, ys, i0, j0, R, 11); break;
+    default: fwd_block(f, xs, ys, i0, j0, R, 12); break;
+    }
+}
+
 /* One block, with R in {1, 2} and J in 1 .. 12 made constants. */
 I512_ATTR static void fwd_any(const fwd_job *f, const float *xs, float *ys,
                               int64_t i0, int64_t j0, int R, int J)
 {
-#define FWD_J(RR)                                                            \
-    switch (J) {                                                             \
-    case 1: fwd_block(f, xs, ys, i0, j0, RR, 1); break;                      \
-    case 2: fwd_block(f, xs, ys, i0, j0, RR, 2); break;                      \
-    case 3: fwd_block(f, xs, ys, i0, j0, RR, 3); break;                      \
-    case 4: fwd_block(f, xs, ys, i0, j0, RR, 4); break;                      \
-    case 5: fwd_block(f, xs, ys, i0, j0, RR, 5); break;                      \
-    case 6: fwd_block(f, xs, ys, i0, j0, RR, 6); break;                      \
-    case 7: fwd_block(f, xs, ys, i0, j0, RR, 7); break;                      \
-    case 8: fwd_block(f, xs, ys, i0, j0, RR, 8); break;                      \
-    case 9: fwd_block(f, xs, ys, i0, j0, RR, 9); break;                      \
-    case 10: fwd_block(f, xs, ys, i0, j0, RR, 10); break;                    \
-    case 11: fwd_block(f, xs, ys, i0, j0, RR, 11); break;                    \
-    default: fwd_block(f, xs, ys, i0, j0, RR, 12); break;                    \
-    }
-    if (R == 2) {
-        FWD_J(2)
-    } else {
-        FWD_J(1)
-    }
-#undef FWD_J
+    if (R == 2)
+        fwd_cols(f, xs, ys, i0, j0, 2, J);
+    else
+        fwd_cols(f, xs, ys, i0, j0, 1, J);
 }
 
 /* Samples [begin, end), each by blocks of 2 rows and about equal column

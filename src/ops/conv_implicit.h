@@ -13,8 +13,12 @@
  *
  * (":" is the vector of output channels; x[...] one float, broadcast), so
  * each multiply-add does 16 useful products and nothing is copied but a
- * transpose of gy. The input gradient has no 16 channels on its output
- * side; it puts 16 columns of gx in the lanes instead
+ * transpose of gy. The input gradient keeps o in the lanes too, on its
+ * reduction side, and sums each output's 16 lanes at the end:
+ *
+ *     input grad:   gx[c, h, w] = lanes summed of
+ *                   sum over p, q of w[:, c, p, q] * gy[:, h-p, w-q]
+ *
  * (conv_implicit_dx.c).
  *
  * Taken by conv_kernel.c when tg__conv_implicit_ok: f32, one group,
@@ -43,8 +47,8 @@ void tg__conv_implicit_weight_grad(const tg__conv_geom *g, const float *x,
                                    const float *gy, float *gw,
                                    float *scratch);
 /* gx = the transposed convolution of gy with w, written. w must be
- * finite (conv_kernel.c keeps im2col otherwise): the columns of a lane
- * that fall outside gy read 0 there, and 0 * inf would be NaN.
+ * finite (conv_kernel.c keeps im2col otherwise): a block's taps that
+ * fall just outside gy read 0 there, and 0 * inf would be NaN.
  * tg__conv_implicit_finite(w, n) says whether w's n floats are. */
 bool tg__conv_implicit_finite(const float *w, int64_t n);
 void tg__conv_implicit_input_grad(const tg__conv_geom *g, const float *gy,

@@ -104,28 +104,32 @@ I512_ATTR static I512_INLINE void wg_block(const wg_job *j, int64_t c,
                     t[r * KW + q][o];
 }
 
+/* One block with KW (1 .. 8) made a constant, PR already one. */
+I512_ATTR static I512_INLINE void wg_cols(const wg_job *j, int64_t c,
+                                          int64_t p0, const int PR)
+{
+    switch (j->g->kw) {
+    case 1: wg_block(j, c, p0, PR, 1); break;
+    case 2: wg_block(j, c, p0, PR, 2); break;
+    case 3: wg_block(j, c, p0, PR, 3); break;
+    case 4: wg_block(j, c, p0, PR, 4); break;
+    case 5: wg_block(j, c, p0, PR, 5); break;
+    case 6: wg_block(j, c, p0, PR, 6); break;
+    case 7: wg_block(j, c, p0, PR, 7); break;
+    default: wg_block(j, c, p0, PR, 8); break;
+    }
+}
+
 /* One block with PR (1 .. 5) and KW (1 .. 8) made constants. */
 I512_ATTR static void wg_any(const wg_job *j, int64_t c, int64_t p0, int PR)
 {
-#define WG_KW(RR)                                                            \
-    switch (j->g->kw) {                                                      \
-    case 1: wg_block(j, c, p0, RR, 1); break;                                \
-    case 2: wg_block(j, c, p0, RR, 2); break;                                \
-    case 3: wg_block(j, c, p0, RR, 3); break;                                \
-    case 4: wg_block(j, c, p0, RR, 4); break;                                \
-    case 5: wg_block(j, c, p0, RR, 5); break;                                \
-    case 6: wg_block(j, c, p0, RR, 6); break;                                \
-    case 7: wg_block(j, c, p0, RR, 7); break;                                \
-    default: wg_block(j, c, p0, RR, 8); break;                               \
-    }
     switch (PR) {
-    case 1: WG_KW(1) break;
-    case 2: WG_KW(2) break;
-    case 3: WG_KW(3) break;
-    case 4: WG_KW(4) break;
-    default: WG_KW(5) break;
+    case 1: wg_cols(j, c, p0, 1); break;
+    case 2: wg_cols(j, c, p0, 2); break;
+    case 3: wg_cols(j, c, p0, 3); break;
+    case 4: wg_cols(j, c, p0, 4); break;
+    default: wg_cols(j, c, p0, 5); break;
     }
-#undef WG_KW
 }
 
 /* Blocks [begin, end): block b is channel b / rows-blocks, kernel rows

@@ -343,37 +343,3 @@ void tg__conv_weight_grad(tg_dtype dt, const tg__conv_geom *geom,
     run_slots(&j);
     sum_chunks(dt, &g, gwt, gw);
 }
-
-void tg__conv_bias_grad(tg_dtype dt, const tg__conv_geom *g, const void *gy,
-                        void *gb)
-{
-    int64_t P = g->oh * g->ow;
-    for (int64_t o = 0; o < g->o; o++) {
-        double s = 0;
-        for (int64_t n = 0; n < g->n; n++) {
-            int64_t base = (n * g->o + o) * P;
-            if (dt == TG_F32) { /* 16 running sums: a vectorised loop */
-                const float *r = (const float *)gy + base;
-                float lane[16] = {0};
-                int64_t i = 0;
-                for (; i + 16 <= P; i += 16)
-                    for (int l = 0; l < 16; l++)
-                        lane[l] += r[i + l];
-                float part = 0;
-                for (; i < P; i++)
-                    part += r[i];
-                for (int l = 0; l < 16; l++)
-                    part += lane[l];
-                s += part;
-            } else {
-                const double *r = (const double *)gy + base;
-                for (int64_t i = 0; i < P; i++)
-                    s += r[i];
-            }
-        }
-        if (dt == TG_F32)
-            ((float *)gb)[o] = (float)s;
-        else
-            ((double *)gb)[o] = s;
-    }
-}

@@ -196,6 +196,12 @@ static tg_tensor *b_conv1d_weight_grad(tg_tape *t, tg_tensor *const *in)
 {
     return conv_grad_op(t, "conv1d_weight_grad", in[0], in[1], 1, 3, 3);
 }
+/* conv's bias gradient as one op (session 7, lane conv): gy (2, 3, 4)
+ * summed to (3,). */
+static tg_tensor *b_conv_bias_grad(tg_tape *t, tg_tensor *const *in)
+{
+    return tg_apply(t, tg_op_find("conv_bias_grad"), 1, in, NULL);
+}
 
 /* gather and scatter_add: a fixed (3,2) index in x's dtype, repeats
  * included, values in 0..1 so that any x of 3 rows and 2 or more columns
@@ -375,6 +381,7 @@ const tg_op_case tg_op_cases[] = {
      false, {{2, 2, 3}, {2, 2, 3}}, NULL},
     {"conv1d_weight_grad", b_conv1d_weight_grad, 2, {{2, 2, 7}, {2, 3, 7}},
      false, {{2, 2, 7}, {2, 2, 7}}, NULL},
+    {"conv_bias_grad", b_conv_bias_grad, 1, {{2, 3, 4}}, false, {{0}}, NULL},
     {"gather", b_gather, 1, {{3, 4}}, false, {{0}}, NULL},
     {"scatter_add", b_scatter_add, 2, {{3, 4}, {3, 2}}, false,
      {{3, 2}, {3, 2}}, NULL},
