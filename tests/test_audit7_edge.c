@@ -7,7 +7,9 @@
  * gradient of sum(y * r), and for the smooth ops on large-but-finite inputs
  * the second derivative (tg_vjp with create_graph, against
  * torch.autograd.grad(create_graph=True)). bce_with_logits, which the table
- * lacks (it is written with other ops), is called here directly.
+ * lacks (it is written with other ops), is called here directly, and so
+ * are pow, softplus, leaky_relu, elu and hardtanh with parameters other
+ * than the table's (named "op@p1@p2" in the manifest).
  *
  * fixtures/diff/gen_audit7.py wrote the cases (fixtures/diff/audit7.npz,
  * listed in audit7_manifest.txt). PyTorch computed in the case's own dtype,
@@ -165,10 +167,39 @@ static tg_tensor *dot(tg_tape *t, tg_tensor *a, tg_tensor *b)
     return tg_sum(t, tg_mul(t, a, b));
 }
 
+/* The parameters after an op's name: "pow@-2.5" gives -2.5 in p[0]. */
+static int params_of(const char *op, double *p)
+{
+    int n = 0;
+    for (const char *at = strchr(op, '@'); at && n < 2; at = strchr(at + 1,
+                                                                     '@'))
+        p[n++] = strtod(at + 1, NULL);
+    return n;
+}
+
+static bool named(const char *op, const char *base)
+{
+    size_t n = strlen(base);
+    return strncmp(op, base, n) == 0 && op[n] == '@';
+}
+
 static tg_tensor *build(const run *r, tg_tape *t, tg_tensor *const *in)
 {
-    if (strcmp(r->c->op, "bce_with_logits") == 0)
+    const char *op = r->c->op;
+    double p[2] = {0, 0};
+    params_of(op, p);
+    if (strcmp(op, "bce_with_logits") == 0)
         return tg_bce_with_logits(t, in[0], in[1], NULL);
+    if (named(op, "pow"))        /* the table's ops with other parameters */
+        return tg_pow(t, in[0], p[0]);
+    if (named(op, "softplus"))
+        return tg_softplus(t, in[0], p[0], p[1]);
+    if (named(op, "leaky_relu"))
+        return tg_leaky_relu(t, in[0], p[0]);
+    if (named(op, "elu"))
+        return tg_elu(t, in[0], p[0]);
+    if (named(op, "hardtanh"))
+        return tg_hardtanh(t, in[0], p[0], p[1]);
     const tg_op_case *oc = tg_op_case_find(r->c->op);
     ck_assert_msg(oc != NULL, "no op case %s", r->c->op);
     return oc->build(t, in);
