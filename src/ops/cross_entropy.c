@@ -31,10 +31,13 @@ typedef struct ce_params {
     const int64_t *labels;
 } ce_params;
 
-/* What backward needs: the labels and every row's log-sum-exp. */
+/* What backward needs: the labels, every row's max m and its sum s of
+ * exp(x - m). The softmax is exp(x - m) / s: exp(x - (m + log s)) would
+ * lose log s to rounding when |m| is huge (a row of 1e30s gave p = 1 for
+ * every class instead of 1/C). */
 typedef struct ce_saved {
     int64_t *labels;
-    double *lse;
+    double *max, *sum;
 } ce_saved;
 
 /* TG_ESHAPE unless x is (N, C); TG_EINVAL for a missing or bad label. */
@@ -56,15 +59,16 @@ static int check(const tg_tensor *x, const int64_t *labels)
     return TG_OK;
 }
 
-/* Copies of the labels and room for the row lse values, on the tape. */
+/* Copies of the labels and room for the rows' m and s, on the tape. */
 static ce_saved *save(tg_tape *t, const int64_t *labels, int64_t n)
 {
     ce_saved *sv = tg_tape_alloc(t, sizeof *sv);
     if (sv == NULL)
         return NULL;
     sv->labels = tg_tape_alloc(t, (size_t)n * sizeof *sv->labels);
-    sv->lse = tg_tape_alloc(t, (size_t)n * sizeof *sv->lse);
-    if (sv->labels == NULL || sv->lse == NULL)
+    sv->max = tg_tape_alloc(t, (size_t)n * sizeof *sv->max);
+    sv->sum = tg_tape_alloc(t, (size_t)n * sizeof *sv->sum);
+    if (sv->labels == NULL || sv->max == NULL || sv->sum == NULL)
         return NULL;
     memcpy(sv->labels, labels, (size_t)n * sizeof *labels);
     return sv;
@@ -85,7 +89,8 @@ static tg_tensor *cross_entropy_forward(tg_op_ctx *c)
     for (int64_t i = 0; i < l.outer; i++) {
         double m, s;
         tg__lane_softmax_stats(x, &l, i, &m, &s);
-        sv->lse[i] = m + log(s);
+        sv->max[i] = m;
+        sv->sum[i] = s;
         /* (m - x[label]) + log(s), not lse - x[label]: when the label
          * is the max, lse and x[label] agree to many digits and their
          * difference would lose them (logits (48, 28): 2e-9 with only 6
@@ -97,7 +102,7 @@ static tg_tensor *cross_entropy_forward(tg_op_ctx *c)
     return y;
 }
 
-/* gx[i][k] = g / N * (exp(x[i][k] - lse_i) - [k == y_i]). */
+/* gx[i][k] = g / N * (exp(x[i][k] - m_i) / s_i - [k == y_i]). */
 static int cross_entropy_backward(tg_op_ctx *c, const tg_tensor *y,
                                   const tg_tensor *gy, tg_tensor *const *gx)
 {
@@ -113,15 +118,17 @@ static int cross_entropy_backward(tg_op_ctx *c, const tg_tensor *y,
             float *gr = (float *)gx[0]->data + i * cols;
             const float *xr = (const float *)x->data + i * cols;
             int64_t label = sv->labels[i];
-            tg__f32_scaled_exp(gr, xr, cols, g, sv->lse[i]);
+            tg__f32_scaled_exp(gr, xr, cols, g / sv->sum[i], sv->max[i]);
             gr[label] = (float)(g * (tg__exp_f32((double)xr[label] -
-                                                 sv->lse[i]) - 1.0));
+                                                 sv->max[i]) / sv->sum[i] -
+                                     1.0));
         }
         return TG_OK;
     }
     for (int64_t i = 0; i < rows; i++)
         for (int64_t k = 0; k < cols; k++) {
-            double p = exp(tg__get(x, i * cols + k) - sv->lse[i]);
+            double p = exp(tg__get(x, i * cols + k) - sv->max[i]) /
+                       sv->sum[i];
             tg__set(gx[0], i * cols + k,
                     g * (p - (k == sv->labels[i] ? 1.0 : 0.0)));
         }
