@@ -17,8 +17,11 @@
  *   2. e^r = 1 + r + r^2 P(r), P of degree 5 (Cephes' minimax coefficients
  *      for [-ln2/2, ln2/2]; about 1 ulp).
  *   3. 2^k written into a float's exponent bits; where 2^k is below float's
- *      normal range, 2^(k + 64) and then 2^-64, so that the result rounds
- *      once, into a subnormal, as a correctly computed e^x would.
+ *      normal range, 2^(k + 64) and then 2^-64: the result is within one
+ *      subnormal step of e^x (p is rounded once to float and then again
+ *      into the subnormal, so 2% of those results are the float next to
+ *      the nearest; tests/test_audit7_vexpf.c checks every one). At the
+ *      top, 2^128 is not a float: 2^127 and then 2.
  * Why a (hi, lo) pair: e^(-x^2/2) for |x| near 13 has x^2 / 2 near 85, and
  * rounding x^2 to float moves it by up to 4e-6, which e^ turns into a
  * relative error of 4e-6 (about 30 ulps). x^2 = hi + lo exactly (Dekker's
@@ -108,12 +111,14 @@ static inline float tg__vexpf_split(float hi, float lo)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = (p * (r * r) + r) + 1.0f;
-    /* 2^k, or 2^(k + 64) times 2^-64 below the normal range. */
+    /* 2^k, or 2^(k + 64) times 2^-64 below the normal range, or 2^(k - 1)
+     * times 2 for k = 128 (x from 88.38 to 89: 2^128 itself is not a
+     * float, but e^x is one up to x = 88.72). */
     int32_t ki = (int32_t)k;
-    int32_t tiny = ki < -125;
-    int32_t kb = ki + (tiny ? 64 : 0);
+    int32_t tiny = ki < -125, top = ki > 127;
+    int32_t kb = ki + (tiny ? 64 : 0) - (top ? 1 : 0);
     float scale = tg__f32_from_bits((uint32_t)(kb + 127) << 23);
-    float v = p * scale * (tiny ? 0x1p-64f : 1.0f);
+    float v = p * scale * (tiny ? 0x1p-64f : top ? 2.0f : 1.0f);
     v = hi < -104.0f ? 0.0f : v;
     v = hi > 89.0f ? (float)INFINITY : v;
     return hi == hi ? v : hi;

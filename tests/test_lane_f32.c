@@ -204,7 +204,7 @@ START_TEST(rows_block_same_as_per_row)
             int64_t n = ns[a], rows = rows_of[b];
             fill_rows(x, rows * n, n * 131 + rows);
             tg__f32_rows_softmax_stats(x, rows, n, m, s);
-            tg__f32_rows_scaled_exp(y_rows, x, rows, n, -0.75, m);
+            tg__f32_rows_scaled_exp(y_rows, x, rows, n, -0.75, m, s);
             for (int64_t i = 0; i < rows; i++) {
                 const float *r = x + i * n;
                 double mi = tg__f32_max(r, n);
@@ -214,7 +214,7 @@ START_TEST(rows_block_same_as_per_row)
                               " per row %.17g %.17g", (long long)n,
                               (long long)rows, (long long)i, m[i], s[i], mi,
                               si);
-                tg__f32_scaled_exp(y_one + i * n, r, n, -0.75, mi);
+                tg__f32_scaled_exp(y_one + i * n, r, n, -0.75 / si, mi);
             }
             ck_assert_msg(memcmp(y_rows, y_one, (size_t)(rows * n) *
                                  sizeof *x) == 0,

@@ -60,6 +60,12 @@ TG_API tg_tensor *tg_layer_norm(tg_tape *t, tg_tensor *x, int ndim,
  * its max over the keys it sees; masked keys get exactly 0).
  * d/dv = p^T g; d/ds = p (g v^T - rowsum(p g v^T)); d/dq = d/ds k / sqrt(D);
  * d/dk = (d/ds)^T q / sqrt(D), p the attention weights.
+ * Infinite or NaN values (found by the session-7 audit, not changed): a
+ * NaN or inf at a masked key or value may or may not reach the output.
+ * The small f32 path (up to 64 keys and 64 head dims) never reads masked
+ * columns, so it gives finite values there; the general path multiplies
+ * them by their weight 0 (NaN, as PyTorch's masked_fill(-inf) then matmul).
+ * tests/test_audit7_edge.c compares attention on finite inputs only.
  * Errors: TG_ESHAPE for fewer than 2 dims or batch dims that differ (no
  * broadcasting), head dims of q and k that disagree ("tg_scaled_dot_product_
  * attention: the head dims of q (2,3,4) and k (2,5,6) disagree"), k and v

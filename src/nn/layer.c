@@ -195,6 +195,11 @@ tg_tensor *tg_layer_forward(tg_tape *t, tg_layer *l, tg_tensor *x)
     tg_tensor *y = l->cls->forward(l, t, x);
     if (y == NULL && tg__error_count() != errors)
         tg__error_in("tg_layer_forward"); /* name the user's call first */
+    else if (y == NULL) /* a user's forward that failed silently: never
+                           leave a stale error (or none) behind a NULL */
+        tg_set_error(TG_EINVAL, "tg_layer_forward: the forward of a '%s' "
+                     "layer returned NULL without an error",
+                     l->cls->kind ? l->cls->kind : "(unnamed)");
     return y;
 }
 
@@ -208,10 +213,17 @@ int tg_layer_set_training(tg_layer *l, bool training)
     }
     bool was = l->training;
     l->training = training;
+    unsigned long errors = tg__error_count();
     rc = l->cls->set_training(l, training);
     if (rc != TG_OK) {
         l->training = was; /* a refused switch changes nothing */
-        tg__error_in("tg_layer_set_training");
+        if (tg__error_count() != errors)
+            tg__error_in("tg_layer_set_training");
+        else /* refused without a message: say which layer */
+            tg_set_error(rc, "tg_layer_set_training: the set_training of a "
+                         "'%s' layer returned %d (%s) without an error",
+                         l->cls->kind ? l->cls->kind : "(unnamed)", rc,
+                         tg_strerror(rc));
     }
     return rc;
 }

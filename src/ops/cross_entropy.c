@@ -31,10 +31,13 @@ typedef struct ce_params {
     const int64_t *labels;
 } ce_params;
 
-/* What backward needs: the labels and every row's log-sum-exp. */
+/* What backward needs: the labels, every row's max m and its sum s of
+ * exp(x - m). The softmax is exp(x - m) / s: exp(x - (m + log s)) would
+ * lose log s to rounding when |m| is huge (a row of 1e30s gave p = 1 for
+ * every class instead of 1/C). */
 typedef struct ce_saved {
     int64_t *labels;
-    double *lse;
+    double *max, *sum;
 } ce_saved;
 
 /* TG_ESHAPE unless x is (N, C); TG_EINVAL for a missing or bad label. */
@@ -56,15 +59,16 @@ static int check(const tg_tensor *x, const int64_t *labels)
     return TG_OK;
 }
 
-/* Copies of the labels and room for the row lse values, on the tape. */
+/* Copies of the labels and room for the rows' m and s, on the tape. */
 static ce_saved *save(tg_tape *t, const int64_t *labels, int64_t n)
 {
     ce_saved *sv = tg_tape_alloc(t, sizeof *sv);
     if (sv == NULL)
         return NULL;
     sv->labels = tg_tape_alloc(t, (size_t)n * sizeof *sv->labels);
-    sv->lse = tg_tape_alloc(t, (size_t)n * sizeof *sv->lse);
-    if (sv->labels == NULL || sv->lse == NULL)
+    sv->max = tg_tape_alloc(t, (size_t)n * sizeof *sv->max);
+    sv->sum = tg_tape_alloc(t, (size_t)n * sizeof *sv->sum);
+    if (sv->labels == NULL || sv->max == NULL || sv->sum == NULL)
         return NULL;
     memcpy(sv->labels, labels, (size_t)n * sizeof *labels);
     return sv;
@@ -84,31 +88,25 @@ static tg_tensor *cross_entropy_forward(tg_op_ctx *c)
     /* Every row's max m and sum s of exp(x - m): an f32 block in one
      * pass (rows of 10 classes are too short for the per-row loops to
      * use vectors), the same numbers as tg__lane_softmax_stats row by row. */
-    double *m = tg_tape_alloc(c->tape, (size_t)l.outer * sizeof *m);
-    double *s = tg_tape_alloc(c->tape, (size_t)l.outer * sizeof *s);
-    if (m == NULL || s == NULL)
-        return NULL;
     if (tg__lane_f32(x, &l))
-        tg__f32_rows_softmax_stats(x->data, l.outer, l.n, m, s);
+        tg__f32_rows_softmax_stats(x->data, l.outer, l.n, sv->max, sv->sum);
     else
         for (int64_t i = 0; i < l.outer; i++)
-            tg__lane_softmax_stats(x, &l, i, &m[i], &s[i]);
+            tg__lane_softmax_stats(x, &l, i, &sv->max[i], &sv->sum[i]);
     double total = 0;
-    for (int64_t i = 0; i < l.outer; i++) {
-        double log_s = log(s[i]);
-        sv->lse[i] = m[i] + log_s;
+    for (int64_t i = 0; i < l.outer; i++)
         /* (m - x[label]) + log(s), not lse - x[label]: when the label
          * is the max, lse and x[label] agree to many digits and their
          * difference would lose them (logits (48, 28): 2e-9 with only 6
          * digits right); m - x[label] is exact there. */
-        total += (m[i] - tg__get(x, i * l.n + sv->labels[i])) + log_s;
-    }
+        total += (sv->max[i] - tg__get(x, i * l.n + sv->labels[i])) +
+                 log(sv->sum[i]);
     tg__set(y, 0, total / (double)l.outer);
     c->saved = sv;
     return y;
 }
 
-/* gx[i][k] = g / N * (exp(x[i][k] - lse_i) - [k == y_i]). */
+/* gx[i][k] = g / N * (exp(x[i][k] - m_i) / s_i - [k == y_i]). */
 static int cross_entropy_backward(tg_op_ctx *c, const tg_tensor *y,
                                   const tg_tensor *gy, tg_tensor *const *gx)
 {
@@ -122,17 +120,19 @@ static int cross_entropy_backward(tg_op_ctx *c, const tg_tensor *y,
     if (x->dtype == TG_F32) { /* the same, vectorised over the block */
         float *gd = gx[0]->data;
         const float *xd = x->data;
-        tg__f32_rows_scaled_exp(gd, xd, rows, cols, g, sv->lse);
+        tg__f32_rows_scaled_exp(gd, xd, rows, cols, g, sv->max, sv->sum);
         for (int64_t i = 0; i < rows; i++) {
             int64_t at = i * cols + sv->labels[i];
-            gd[at] = (float)(g * (tg__exp_f32((double)xd[at] - sv->lse[i]) -
+            gd[at] = (float)(g * (tg__exp_f32((double)xd[at] - sv->max[i]) /
+                                      sv->sum[i] -
                                   1.0));
         }
         return TG_OK;
     }
     for (int64_t i = 0; i < rows; i++)
         for (int64_t k = 0; k < cols; k++) {
-            double p = exp(tg__get(x, i * cols + k) - sv->lse[i]);
+            double p = exp(tg__get(x, i * cols + k) - sv->max[i]) /
+                       sv->sum[i];
             tg__set(gx[0], i * cols + k,
                     g * (p - (k == sv->labels[i] ? 1.0 : 0.0)));
         }

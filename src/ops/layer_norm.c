@@ -13,7 +13,11 @@
  * as torch.nn.functional.layer_norm. The mean and the variance are two
  * passes over the row in double (the variance of the centred values, so a
  * large common offset does not cancel digits as E[x^2] - E[x]^2 would);
- * forward saves mu and rstd per row for backward.
+ * forward saves mu and rstd per row for backward. A row of finite f64
+ * values whose squared deviations overflow (|x - mu| beyond ~1e154) gets
+ * rstd = NaN, so y and the gradients are NaN there, as PyTorch's; an
+ * rstd of 0 would give y = b, finite and wrong (f32 rows cannot
+ * overflow in double).
  */
 #include "tapegrad/ops.h"
 #include "tapegrad/sequence.h"
@@ -139,7 +143,7 @@ static void forward_row(const void *x, const void *w, const void *b, void *y,
         double d = ld(x, f32, i) - mu;
         var += d * d;
     }
-    double rstd = 1.0 / sqrt(var / (double)n + eps);
+    double rstd = tg__ln_rstd(var, n, eps);
     for (int64_t i = 0; i < n; i++) {
         double v = (ld(x, f32, i) - mu) * rstd;
         if (w != NULL)
@@ -272,29 +276,42 @@ static int layer_norm_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
     tg_tensor *x = c->in[0], *w = p->has_w ? c->in[1] : NULL;
     int64_t n = row_size(p), rows = n ? tg_numel(x) / n : 0;
     int64_t flat[2] = {rows, n}, wflat[2] = {1, n};
-    tg_tensor *x2 = tg_reshape(t, x, 2, flat), *g2 = tg_reshape(t, gy, 2, flat);
+    /* in double, as the forward: an f32 row's squared deviations (up to
+     * 1e77) overflow float but not double */
+    tg_dtype dt = tg_dtype_of(x);
+    tg_tensor *x2 = tg_cast(t, tg_reshape(t, x, 2, flat), TG_F64);
+    tg_tensor *g2 = tg_cast(t, tg_reshape(t, gy, 2, flat), TG_F64);
     tg_tensor *xc = tg_sub(t, x2, tg_mean_axis(t, x2, 1, true));
     tg_tensor *var = tg_mean_axis(t, tg_mul(t, xc, xc), 1, true);
     tg_tensor *rstd = tg_pow(t, tg_add_scalar(t, var, p->eps), -0.5);
+    /* NaN where the variance overflowed, as the forward's tg__ln_rstd */
+    rstd = tg_where(t, tg_eq_scalar(t, var, INFINITY),
+                    tg_scalar(t, TG_F64, NAN), rstd);
     tg_tensor *xh = tg_mul(t, xc, rstd);
     if (want[0]) {
-        tg_tensor *gh = w ? tg_mul(t, g2, tg_reshape(t, w, 2, wflat)) : g2;
+        tg_tensor *gh = w ? tg_mul(t, g2, tg_cast(t, tg_reshape(t, w, 2,
+                                                                wflat),
+                                                  TG_F64))
+                          : g2;
         tg_tensor *m1 = tg_mean_axis(t, gh, 1, true);
         tg_tensor *m2 = tg_mean_axis(t, tg_mul(t, gh, xh), 1, true);
         tg_tensor *d = tg_sub(t, tg_sub(t, gh, m1), tg_mul(t, xh, m2));
-        gx[0] = tg_reshape(t, tg_mul(t, rstd, d), tg_ndim(x), tg_shape(x));
+        gx[0] = tg_reshape(t, tg_cast(t, tg_mul(t, rstd, d), dt), tg_ndim(x),
+                           tg_shape(x));
         if (gx[0] == NULL)
             return tg_last_status();
     }
     if (p->has_w && want[1]) {
-        tg_tensor *s = tg_sum_axis(t, tg_mul(t, g2, xh), 0, false);
+        tg_tensor *s = tg_cast(t, tg_sum_axis(t, tg_mul(t, g2, xh), 0, false),
+                               dt);
         gx[1] = tg_reshape(t, s, p->ndim, p->shape);
         if (gx[1] == NULL)
             return tg_last_status();
     }
     int kb = p->has_w ? 2 : 1;
     if (p->has_b && want[kb]) {
-        gx[kb] = tg_reshape(t, tg_sum_axis(t, g2, 0, false), p->ndim, p->shape);
+        gx[kb] = tg_reshape(t, tg_cast(t, tg_sum_axis(t, g2, 0, false), dt),
+                            p->ndim, p->shape);
         if (gx[kb] == NULL)
             return tg_last_status();
     }

@@ -72,7 +72,7 @@ LN_INLINE void forward_rows(int R, const float *restrict x,
         double var = sum_lanes(acc[r]);
         for (int64_t j = m; j < n; j++)
             var += (xr[j] - mu[r]) * (xr[j] - mu[r]);
-        rstd[r] = 1.0 / sqrt(var / (double)n + eps);
+        rstd[r] = tg__ln_rstd(var, n, eps);
     }
     for (int r = 0; r < R; r++)
         for (i = 0; i < n; i++)

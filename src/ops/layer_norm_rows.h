@@ -6,7 +6,17 @@
 #ifndef TG_OPS_LAYER_NORM_ROWS_H
 #define TG_OPS_LAYER_NORM_ROWS_H
 
+#include <math.h>
 #include <stdint.h>
+
+/* 1 / sqrt(var / n + eps) for the sum var of a row's n squared
+ * deviations; NaN when var overflowed (finite values so far apart that
+ * their squares do not fit: PyTorch's answer, where 0 would make
+ * y = b, finite and wrong). */
+static inline double tg__ln_rstd(double var, int64_t n, double eps)
+{
+    return isinf(var) ? NAN : 1.0 / sqrt(var / (double)n + eps);
+}
 
 /* y = (x - mu) rstd w + b over each of the rows (n floats each, one
  * after the other); mu[r] and rstd[r] = 1 / sqrt(var + eps) get row r's,

@@ -199,19 +199,12 @@ void tg__pool_apply(const tg__pool_plan *pl, const tg_tensor *x, tg_tensor *y,
         max_apply_f64(pl, x->data, y->data, pooled);
         return;
     }
+    /* AVG: each window's mean, or the mean's gradient spread back */
     for (int64_t pn = 0; pn < pl->planes; pn++) {
         int64_t in0 = pn * hw, out0 = pn * ohw;
         for (int64_t i = 0; i < pl->oh; i++)
             for (int64_t j = 0; j < pl->ow; j++) {
                 int64_t o = out0 + i * pl->ow + j;
-                if (pl->kind == TG__POOL_MAX) {
-                    int64_t src = in0 + pl->arg[o];
-                    if (pooled)
-                        tg__set(y, o, tg__get(x, src));
-                    else
-                        tg__set(y, src, tg__get(y, src) + tg__get(x, o));
-                    continue;
-                }
                 int64_t h0, h1, w0, w1, pad;
                 window(pl, 0, i, &h0, &h1, &pad);
                 window(pl, 1, j, &w0, &w1, &pad);

@@ -57,15 +57,20 @@ TG_UNARY_OP(selu)
 TG_UNARY_PIECE(selu)
 
 /* The same derivative with ops: gy scale where x > 0, else
- * gy (y + scale alpha), which is gy scale alpha e^x there. */
+ * gy scale alpha e^x, from x: (y + scale alpha) would be the same number
+ * but cancels for very negative x (relative error 1e-5 at x = -25 in f64,
+ * 0 below -37). x is clamped to <= 0 before exp, so that e^x of a large x,
+ * which where() discards, is not inf (its derivative would be 0 * inf). */
 static int selu_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
                              const bool *want, tg_tensor **gx)
 {
     (void)want;
     tg_tape *t = c->tape;
+    tg_tensor *x = c->in[0];
     tg_tensor *scale = tg_scalar(t, tg_dtype_of(y), SELU_SCALE);
-    tg_tensor *d = tg_where(t, tg_gt_scalar(t, c->in[0], 0), scale,
-                            tg_add_scalar(t, y, SELU_SCALE * SELU_ALPHA));
+    tg_tensor *e = tg_exp(t, tg_clamp(t, x, -INFINITY, 0));
+    tg_tensor *d = tg_where(t, tg_gt_scalar(t, x, 0), scale,
+                            tg_mul_scalar(t, e, SELU_SCALE * SELU_ALPHA));
     gx[0] = tg_mul(t, gy, d);
     return tg_made(gx[0]);
 }

@@ -13,8 +13,10 @@
  * here the values stay x and 1. beta x is rounded to the dtype before the
  * comparison, as PyTorch. beta must be finite and nonzero (negative beta is
  * allowed, as in PyTorch: a smooth min(x, 0)), threshold not NaN; PyTorch's
- * defaults are 1 and 20. The loops come from
- * tapegrad/elementwise.h.
+ * defaults are 1 and 20. At beta x == threshold exactly the derivative
+ * is sigmoid's, as PyTorch, and so is the second derivative, where
+ * PyTorch's double backward (which switches at beta x < threshold) gives
+ * 0. The loops come from tapegrad/elementwise.h.
  */
 #include <tapegrad.h>
 #include <tapegrad/elementwise.h>

@@ -216,12 +216,14 @@ TG__HOT static void rows_softmax_stats_f32(const float *restrict x,
 TG__HOT static void rows_scaled_exp_f32(float *restrict y,
                                         const float *restrict x,
                                         int64_t rows, int64_t n, double a,
-                                        const double *restrict shift)
+                                        const double *restrict shift,
+                                        const double *restrict divisor)
 {
     int64_t per = rows_per_chunk(n);
     if (per == 0) {
         for (int64_t i = 0; i < rows; i++)
-            scaled_exp_f32(y + i * n, x + i * n, n, a, shift[i]);
+            scaled_exp_f32(y + i * n, x + i * n, n, a / divisor[i],
+                           shift[i]);
         return;
     }
     double d[ROWS_CHUNK];
@@ -233,8 +235,11 @@ TG__HOT static void rows_scaled_exp_f32(float *restrict y,
                 d[i * n + k] = (double)xc[i * n + k] - shift[i0 + i];
         exp_in_place(d, r * n);
         float *yc = y + i0 * n;
-        for (int64_t k = 0; k < r * n; k++)
-            yc[k] = (float)(a * d[k]);
+        for (int64_t i = 0; i < r; i++) {
+            double ai = a / divisor[i0 + i];
+            for (int64_t k = 0; k < n; k++)
+                yc[i * n + k] = (float)(ai * d[i * n + k]);
+        }
     }
 }
 
@@ -286,7 +291,8 @@ void tg__f32_rows_softmax_stats(const float *x, int64_t rows, int64_t n,
 }
 
 void tg__f32_rows_scaled_exp(float *y, const float *x, int64_t rows,
-                             int64_t n, double a, const double *shift)
+                             int64_t n, double a, const double *shift,
+                             const double *divisor)
 {
-    rows_scaled_exp_f32(y, x, rows, n, a, shift);
+    rows_scaled_exp_f32(y, x, rows, n, a, shift, divisor);
 }

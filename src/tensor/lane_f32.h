@@ -27,10 +27,12 @@ void tg__f32_shift_into(float *y, const float *x, int64_t n, double a,
 /* The same for every row of a contiguous (rows, n) block at once, bit for
  * bit what the per-row calls give, faster for short rows: each row's max
  * (tg__f32_max) and sum of exp(x - max) (tg__f32_sum_exp) into max[i] and
- * sum[i]; and y[i][k] = a * exp(x[i][k] - shift[i]) (tg__f32_scaled_exp). */
+ * sum[i]; and y[i][k] = (a / divisor[i]) * exp(x[i][k] - shift[i])
+ * (tg__f32_scaled_exp with a / divisor[i]). */
 void tg__f32_rows_softmax_stats(const float *x, int64_t rows, int64_t n,
                                 double *max, double *sum);
 void tg__f32_rows_scaled_exp(float *y, const float *x, int64_t rows,
-                             int64_t n, double a, const double *shift);
+                             int64_t n, double a, const double *shift,
+                             const double *divisor);
 
 #endif /* TG_TENSOR_LANE_F32_H */
