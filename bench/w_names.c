@@ -1,5 +1,6 @@
 /*
- * w_names.c — W7: one training step of the names GPT (examples/names_model.c).
+ * w_names.c — W7: one training step of the names GPT
+ * (examples/names_model.c).
  */
 #include "bench.h"
 

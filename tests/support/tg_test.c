@@ -175,8 +175,8 @@ int tg_test_main(Suite *s)
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
-tg_tensor *tg_test_leaf(tg_tape *t, tg_dtype dt, int nd, const int64_t *shape,
-                        const double *v)
+tg_tensor *tg_test_tensor(tg_tape *t, tg_dtype dt, int nd,
+                          const int64_t *shape, const double *v)
 {
     tg_tensor *x = tg_empty(t, dt, nd, shape);
     ck_assert_ptr_nonnull(x);
@@ -186,6 +186,13 @@ tg_tensor *tg_test_leaf(tg_tape *t, tg_dtype dt, int nd, const int64_t *shape,
         else
             tg_mut_f64(x)[i] = v[i];
     }
+    return x;
+}
+
+tg_tensor *tg_test_leaf(tg_tape *t, tg_dtype dt, int nd, const int64_t *shape,
+                        const double *v)
+{
+    tg_tensor *x = tg_test_tensor(t, dt, nd, shape, v);
     ck_assert_int_eq(tg_set_requires_grad(x, true), TG_OK);
     return x;
 }

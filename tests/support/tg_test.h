@@ -41,8 +41,13 @@ void tg_test_fail_once(long k);
  */
 tg_tensor *tg_test_dot(tg_tape *t, tg_tensor *y, const double *w);
 
-/* A leaf of dtype dt and the given shape holding v (numel doubles,
- * rounded to dt), requiring grad; fails the test if it cannot be made. */
+/* A tensor of dtype dt and the given shape holding v (numel doubles,
+ * rounded to dt), not requiring grad; fails the test if it cannot be
+ * made. */
+tg_tensor *tg_test_tensor(tg_tape *t, tg_dtype dt, int nd,
+                          const int64_t *shape, const double *v);
+
+/* The same, requiring grad: a leaf. */
 tg_tensor *tg_test_leaf(tg_tape *t, tg_dtype dt, int nd, const int64_t *shape,
                         const double *v);
 
