@@ -247,7 +247,7 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("hostile_graph");
     TCase *tc = tg_test_tcase("hostile_graph");
-    tcase_set_timeout(tc, 120);
+    tg_test_set_timeout(tc, 120);
     tcase_add_test(tc, parallel_range_hostile);
     tcase_add_test(tc, vjp_create_graph_through_new_ops);
     tcase_add_test(tc, stale_inputs_to_new_ops);

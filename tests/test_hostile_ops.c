@@ -442,7 +442,7 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("hostile_ops");
     TCase *tc = tg_test_tcase("hostile_ops");
-    tcase_set_timeout(tc, 120);
+    tg_test_set_timeout(tc, 120);
     tcase_add_test(tc, conv_huge_and_odd_options);
     tcase_add_test(tc, conv_shapes_dtypes_tapes);
     tcase_add_test(tc, pool_huge_and_odd_options);

@@ -400,7 +400,7 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("hostile_seq");
     TCase *tc = tg_test_tcase("hostile_seq");
-    tcase_set_timeout(tc, 120);
+    tg_test_set_timeout(tc, 120);
     tcase_add_test(tc, layer_norm_hostile);
     tcase_add_test(tc, attention_hostile);
     tcase_add_test(tc, cells_hostile);

@@ -400,7 +400,7 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("hostile_train");
     TCase *tc = tg_test_tcase("hostile_train");
-    tcase_set_timeout(tc, 120);
+    tg_test_set_timeout(tc, 120);
     tcase_add_test(tc, clip_hostile);
     tcase_add_test(tc, schedules_hostile);
     tcase_add_test(tc, checkpoint_hostile_files);
