@@ -2,8 +2,8 @@
  * test_vec_math.c — the float exp, Phi and phi of src/vec_math.h against
  * double-precision libm, in ulps, over about two million floats spread
  * evenly (by bit pattern) over [-16, 16] and [-104, 89] (16 times fewer
- * under valgrind); and tg_gelu's
- * f32 forward and gradient, which use them, against the same references.
+ * under valgrind); and tg_gelu's f32 forward and gradient, which use them,
+ * against the same references.
  *
  * An ulp here is the gap between the reference rounded to float and the
  * next float away from zero; the error is |got - reference| in those
