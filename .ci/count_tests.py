@@ -14,6 +14,7 @@ Usage:
     count_tests.py --runs RUNS.tsv      what .ci/run recorded (see there)
     count_tests.py LOG.json...          just these logs, one run each
     count_tests.py --failures LOG.json  print the output of failed tests
+    count_tests.py --slowest N LOG.json  the N longest tests and their seconds
 
 The last line printed is `N passed, N failed` (`, N skipped` when any
 were skipped). Exit status: 1 if anything failed or no test ran, else 0.
@@ -153,6 +154,18 @@ def log_tally(path):
     return total
 
 
+def show_slowest(path, n):
+    """The n longest tests of a log, longest first, with the log's sum: the
+    places to look when a step's time grows (tests run in parallel, so
+    the step takes about the sum over the number of processes)."""
+    tests = sorted(((t.get("duration") or 0.0, t.get("name", "?"))
+                    for t in read_jsonl(path)), reverse=True)
+    print(f"slowest tests of {path} ({len(tests)} tests, "
+          f"{sum(d for d, _ in tests):.0f}s in all):")
+    for secs, name in tests[:n]:
+        print(f"  {secs:8.1f}s  {name}")
+
+
 def show_failures(path, max_lines=80):
     """Print the name and the tail of the output of every failed test."""
     table = protocols(path)
@@ -235,6 +248,9 @@ def summarize_runs(path):
 
 
 def main(argv):
+    if len(argv) == 3 and argv[0] == "--slowest":
+        show_slowest(argv[2], int(argv[1]))
+        return 0
     if len(argv) >= 2 and argv[0] == "--failures":
         for p in argv[1:]:
             show_failures(p)

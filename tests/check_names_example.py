@@ -104,11 +104,14 @@ def main():
         path = os.path.join(d, "words")
         with open(path, "w", encoding="utf-8") as f:
             f.write("\n".join(known + ["Capital", "it's", "x2"]) + "\n")
-        steps = 5 if SLOW else 40
+        # Under valgrind: 2 steps on 32 evaluation windows (the same code
+        # as 40 on 128; the loss still falls, 3.39 to 2.70 and 3.28 to
+        # 2.93), as these two runs were most of the test's time there.
+        steps = 2 if SLOW else 40
         for extra, label in (([], "GPT on a small list"),
                              (["--gru"], "GRU on a small list")):
             a = ["--words", path, "--steps", str(steps), "--seed", "3",
-                 "--eval", "128"]
+                 "--eval", "32" if SLOW else "128"]
             p = run(exe, *a, *extra)
             _, words = check_run(p, label, set(known), steps)
             if not SLOW:

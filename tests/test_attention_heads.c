@@ -251,7 +251,6 @@ int main(void)
 {
     Suite *s = suite_create("attention_heads");
     TCase *tc = tg_test_tcase("attention_heads");
-    tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, sdpa_agrees_at_every_size, 0, 4 * N_SDPA);
     tcase_add_loop_test(tc, mha_agrees_with_its_composition, 0, 2 * N_MHA);
     tcase_add_test(tc, masked_values_stay_out);

@@ -41,8 +41,8 @@ static size_t tape_used(const tg_tape *t)
 
 /* A leaf of t needing a gradient, random values in [0.5, 1.5) (positive,
  * so that div and pow_tensor stay finite). */
-static tg_tensor *leaf(tg_tape *t, tg_rng *rng, tg_dtype dt, int ndim,
-                       const int64_t *shape)
+static tg_tensor *random_leaf(tg_tape *t, tg_rng *rng, tg_dtype dt,
+                              int ndim, const int64_t *shape)
 {
     tg_tensor *x = tg_rand_uniform(t, rng, dt, ndim, shape, 0.5, 1.5);
     ck_assert_ptr_nonnull(x);
@@ -59,8 +59,8 @@ static size_t backward_bytes(binary_fn op, tg_dtype dt, int nb,
     tg_rng rng;
     tg_rng_seed(&rng, 7, 0);
     int64_t xshape[2] = {64, 256};
-    tg_tensor *x = leaf(t, &rng, dt, 2, xshape);
-    tg_tensor *b = leaf(t, &rng, dt, nb, bshape);
+    tg_tensor *x = random_leaf(t, &rng, dt, 2, xshape);
+    tg_tensor *b = random_leaf(t, &rng, dt, nb, bshape);
     tg_tensor *loss = tg_sum(t, op(t, x, b));
     size_t before = tape_used(t);
     ck_assert_int_eq(tg_backward(t, loss), TG_OK);
@@ -143,8 +143,8 @@ START_TEST(sums_are_those_of_sum_to)
         tg_tape *t = tg_tape_new();
         tg_rng rng;
         tg_rng_seed(&rng, 11, (uint64_t)k);
-        tg_tensor *a = leaf(t, &rng, dt, shapes[k].na, shapes[k].a);
-        tg_tensor *b = leaf(t, &rng, dt, shapes[k].nb, shapes[k].b);
+        tg_tensor *a = random_leaf(t, &rng, dt, shapes[k].na, shapes[k].a);
+        tg_tensor *b = random_leaf(t, &rng, dt, shapes[k].nb, shapes[k].b);
         tg_tensor *y = tg_mul(t, a, b);
         ck_assert_ptr_nonnull(y);
         tg_tensor *w = tg_rand_normal(t, &rng, dt, tg_ndim(y), tg_shape(y),

@@ -16,11 +16,9 @@
 #include <unistd.h>
 
 /* A scalar f64 leaf that requires grad. */
-static tg_tensor *leaf(tg_tape *t, double v)
+static tg_tensor *scalar_leaf(tg_tape *t, double v)
 {
-    tg_tensor *x = tg_scalar(t, TG_F64, v);
-    ck_assert_int_eq(tg_set_requires_grad(x, true), TG_OK);
-    return x;
+    return tg_test_leaf(t, TG_F64, 0, NULL, &v);
 }
 
 /* Reset t and fill it with new tensors and values, so that stale
@@ -42,10 +40,10 @@ START_TEST(params_after_reset_is_estate)
 {
     tg_tape *t = tg_tape_new();
     tg_params *p = tg_params_new(t);
-    ck_assert_int_eq(tg_params_add(p, leaf(t, 1.0)), TG_OK);
+    ck_assert_int_eq(tg_params_add(p, scalar_leaf(t, 1.0)), TG_OK);
     reset_and_reuse(t);
     tg_clear_error();
-    ck_assert_status(tg_params_add(p, leaf(t, 2.0)), TG_ESTATE,
+    ck_assert_status(tg_params_add(p, scalar_leaf(t, 2.0)), TG_ESTATE,
                      "tg_params_add: parameter list was freed by a reset");
     ck_assert_null_status(tg_params_at(p, 0), TG_ESTATE,
                           "tg_params_at: parameter list was freed");
@@ -63,7 +61,7 @@ START_TEST(params_after_reset_is_estate)
                           TG_ESTATE, "tg_sgd_new: parameter list was freed");
     /* a list made after the reset works */
     tg_params *q = tg_params_new(t);
-    ck_assert_int_eq(tg_params_add(q, leaf(t, 3.0)), TG_OK);
+    ck_assert_int_eq(tg_params_add(q, scalar_leaf(t, 3.0)), TG_OK);
     ck_assert_int_eq(tg_params_count(q), 1);
     tg_tape_free(t);
 }
@@ -75,7 +73,7 @@ static void optimizer_case(int kind, bool reset_params_tape)
 {
     tg_tape *pt = tg_tape_new(), *ot = tg_tape_new();
     tg_params *p = tg_params_new(pt);
-    tg_tensor *x = leaf(pt, 1.0);
+    tg_tensor *x = scalar_leaf(pt, 1.0);
     ck_assert_int_eq(tg_params_add(p, x), TG_OK);
     tg_sgd_options sgd = {0.1, 0.9, 0, 0, false};
     tg_optimizer *o = kind == 0 ? tg_sgd_new(ot, p, &sgd)
@@ -167,7 +165,7 @@ END_TEST
 START_TEST(print_and_dot_refuse_stale_inputs)
 {
     tg_tape *a = tg_tape_new(), *b = tg_tape_new();
-    tg_tensor *x = leaf(a, 2.0);
+    tg_tensor *x = scalar_leaf(a, 2.0);
     ck_assert_ptr_nonnull(tg_mul(b, x, x));
     reset_and_reuse(a);
     FILE *f = tmpfile();
@@ -222,7 +220,7 @@ START_TEST(kept_gradient_after_zero_grad)
     reads_agree(t, g, (double[]){2, 4, 6});
     /* g an input of mul, recorded before tg_zero_grad: tg_tape_dot draws
      * it with its values, read without writing the pending zeros out */
-    tg_tensor *w = leaf(t, 1.0);
+    tg_tensor *w = scalar_leaf(t, 1.0);
     ck_assert_ptr_nonnull(tg_mul(t, g, w));
     ck_assert_int_eq(tg_zero_grad(x), TG_OK);
     FILE *f = tmpfile();
@@ -269,7 +267,7 @@ END_TEST
 START_TEST(intermediate_of_another_tape_is_refused)
 {
     tg_tape *a = tg_tape_new(), *b = tg_tape_new();
-    tg_tensor *x = leaf(a, 0.5);
+    tg_tensor *x = scalar_leaf(a, 0.5);
     tg_tensor *y = tg_exp(a, x);
     tg_tensor *s = tg_sum(b, tg_mul(b, y, y));
     ck_assert_status(tg_backward(b, s), TG_ESTATE,
@@ -281,7 +279,7 @@ START_TEST(intermediate_of_another_tape_is_refused)
     ck_assert_close(tg_item(tg_grad(x)), 1.0, 0, 0);
     /* detached: nothing to follow */
     tg_tensor *yd = tg_detach(b, y);
-    tg_tensor *w = leaf(b, 2.0);
+    tg_tensor *w = scalar_leaf(b, 2.0);
     ck_assert_int_eq(tg_backward(b, tg_mul(b, yd, w)), TG_OK);
     ck_assert_close(tg_item(tg_grad(w)), exp(0.5), 1e-15, 0);
     tg_tape_free(a);
@@ -321,7 +319,7 @@ END_TEST
 START_TEST(write_to_output_or_any_input_is_refused)
 {
     tg_tape *t = tg_tape_new();
-    tg_tensor *x = leaf(t, 0.5);
+    tg_tensor *x = scalar_leaf(t, 0.5);
     tg_tensor *y = tg_exp(t, x);
     tg_tensor *s = tg_sum(t, y);
     tg_mut_f64(y)[0] = 7.0;
@@ -344,7 +342,7 @@ START_TEST(reads_and_optimizer_steps_are_not_writes)
 {
     tg_tape *pt = tg_tape_new(), *step = tg_tape_new();
     tg_params *p = tg_params_new(pt);
-    tg_tensor *w = leaf(pt, 1.0);
+    tg_tensor *w = scalar_leaf(pt, 1.0);
     ck_assert_int_eq(tg_params_add(p, w), TG_OK);
     tg_optimizer *o = tg_sgd_new(pt, p, &(tg_sgd_options){0.1, 0, 0, 0,
                                                           false});
@@ -387,7 +385,7 @@ START_TEST(forward_returning_an_existing_tensor_is_refused)
                              .forward = existing_forward,
                              .backward = noop_backward};
     tg_tape *t = tg_tape_new();
-    tg_tensor *x = leaf(t, 1.0), *w = leaf(t, 2.0);
+    tg_tensor *x = scalar_leaf(t, 1.0), *w = scalar_leaf(t, 2.0);
     returned = w;
     ck_assert_null_status(tg_apply(t, &op, 1, &x, NULL), TG_EINVAL,
                           "tg_lazy: forward returned a tensor that existed "
@@ -413,7 +411,7 @@ static tg_tensor *weighted(tg_tape *t, int n, tg_tensor *const *in, void *ud)
 START_TEST(gradcheck_leaves_other_leaves_gradients_alone)
 {
     tg_tape *t = tg_tape_new();
-    tg_tensor *x = leaf(t, 0.5), *w = leaf(t, 3.0);
+    tg_tensor *x = scalar_leaf(t, 0.5), *w = scalar_leaf(t, 3.0);
     ck_assert_int_eq(tg_backward(t, tg_mul(t, w, w)), TG_OK);  /* grad 6 */
     tg_gradcheck_report r;
     ck_assert_int_eq(tg_gradcheck(weighted, w, 1, &x, NULL, &r), TG_OK);
@@ -482,7 +480,7 @@ START_TEST(params_refuse_a_tensor_twice)
 {
     tg_tape *t = tg_tape_new();
     tg_params *p = tg_params_new(t);
-    tg_tensor *x = leaf(t, 1.0);
+    tg_tensor *x = scalar_leaf(t, 1.0);
     ck_assert_int_eq(tg_params_add(p, x), TG_OK);
     ck_assert_status(tg_params_add(p, x), TG_EINVAL,
                      "tg_params_add: the tensor is already parameter 0");

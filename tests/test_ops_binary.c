@@ -39,15 +39,7 @@ static const binop *find_binop(const char *name)
 static tg_tensor *make(tg_tape *t, tg_dtype dt, const fx_shape *s,
                        const double *v)
 {
-    tg_tensor *x = tg_empty(t, dt, s->ndim, s->dims);
-    ck_assert_ptr_nonnull(x);
-    for (int64_t i = 0; i < tg_numel(x); i++) {
-        if (dt == TG_F64)
-            tg_mut_f64(x)[i] = v[i];
-        else
-            tg_mut_f32(x)[i] = (float)v[i];
-    }
-    return x;
+    return tg_test_tensor(t, dt, s->ndim, s->dims, v);
 }
 
 static double at(const tg_tensor *x, int64_t i)
@@ -393,8 +385,8 @@ static double next_value(uint64_t *state)
 
 /* Inputs in each op's smooth domain: divisors and bases away from 0,
  * bases positive for pow_tensor, no ties for maximum and minimum. */
-static tg_tensor *leaf(tg_tape *t, int ndim, const int64_t *shape,
-                       const char *op, int which, uint64_t *state)
+static tg_tensor *domain_leaf(tg_tape *t, int ndim, const int64_t *shape,
+                              const char *op, int which, uint64_t *state)
 {
     tg_tensor *x = tg_empty(t, TG_F64, ndim, shape);
     double *v = tg_mut_f64(x);
@@ -441,10 +433,10 @@ START_TEST(binary_gradcheck)
     for (int k = 0; k < N_CHECK_SHAPES; k++) {
         tg_tape *t = tg_tape_new();
         tg_tensor *in[2] = {
-            leaf(t, check_shapes[k].na, check_shapes[k].a, op->name, 0,
-                 &state),
-            leaf(t, check_shapes[k].nb, check_shapes[k].b, op->name, 1,
-                 &state),
+            domain_leaf(t, check_shapes[k].na, check_shapes[k].a, op->name, 0,
+                        &state),
+            domain_leaf(t, check_shapes[k].nb, check_shapes[k].b, op->name, 1,
+                        &state),
         };
         tg_gradcheck_report r;
         ck_assert_int_eq(tg_gradcheck(binary_f, (void *)op, 2, in, NULL, &r),
@@ -474,7 +466,7 @@ START_TEST(pow_gradcheck)
     uint64_t state = 777 + (uint64_t)_i;
     tg_tape *t = tg_tape_new();
     int64_t shape[] = {3, 5};
-    tg_tensor *x = leaf(t, 2, shape, "pow", 0, &state);
+    tg_tensor *x = domain_leaf(t, 2, shape, "pow", 0, &state);
     /* fractional powers of negative numbers are NaN: check those on x > 0 */
     if (p != floor(p))
         for (int i = 0; i < 15; i++)
@@ -502,7 +494,7 @@ START_TEST(composite_gradcheck)
     uint64_t state = 99;
     tg_tape *t = tg_tape_new();
     int64_t shape[] = {4, 3};
-    tg_tensor *x = leaf(t, 2, shape, "add", 0, &state);
+    tg_tensor *x = domain_leaf(t, 2, shape, "add", 0, &state);
     tg_ck_assert_gradients(mul_self_f, NULL, 1, &x);
     tg_ck_assert_gradients(shorthands_f, NULL, 1, &x);
     tg_tape_free(t);

@@ -15,19 +15,6 @@
 
 #define N_FX ((int)(sizeof conv_cases / sizeof conv_cases[0]))
 
-static tg_tensor *make(tg_tape *t, tg_dtype dt, int nd, const int64_t *s,
-                       const double *v)
-{
-    tg_tensor *x = tg_empty(t, dt, nd, s);
-    ck_assert_ptr_nonnull(x);
-    for (int64_t i = 0; i < tg_numel(x); i++) {
-        if (dt == TG_F64)
-            tg_mut_f64(x)[i] = v[i];
-        else
-            tg_mut_f32(x)[i] = (float)v[i];
-    }
-    return x;
-}
 
 static double at(const tg_tensor *x, int64_t i)
 {
@@ -61,9 +48,9 @@ START_TEST(matches_pytorch)
     double tol = dt == TG_F32 ? 1e-5 : 1e-12;
     int nd = f->nsp + 2;
     tg_tape *t = tg_tape_new();
-    tg_tensor *x = make(t, dt, nd, f->xshape, f->x);
-    tg_tensor *w = make(t, dt, nd, f->wshape, f->w);
-    tg_tensor *b = f->bias ? make(t, dt, 1, f->wshape, f->b) : NULL;
+    tg_tensor *x = tg_test_tensor(t, dt, nd, f->xshape, f->x);
+    tg_tensor *w = tg_test_tensor(t, dt, nd, f->wshape, f->w);
+    tg_tensor *b = f->bias ? tg_test_tensor(t, dt, 1, f->wshape, f->b) : NULL;
     tg_set_requires_grad(x, true);
     tg_set_requires_grad(w, true);
     if (b != NULL)
@@ -92,11 +79,11 @@ START_TEST(by_hand)
     tg_tape *t = tg_tape_new();
     int64_t xs[4] = {1, 1, 3, 3}, ws[4] = {1, 1, 2, 2};
     double xv[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, wv[4] = {1, 1, 1, 1};
-    tg_tensor *x = make(t, TG_F32, 4, xs, xv);
-    tg_tensor *w = make(t, TG_F32, 4, ws, wv);
+    tg_tensor *x = tg_test_tensor(t, TG_F32, 4, xs, xv);
+    tg_tensor *w = tg_test_tensor(t, TG_F32, 4, ws, wv);
     double bv = 0.5;
     int64_t one = 1;
-    tg_tensor *b = make(t, TG_F32, 1, &one, &bv);
+    tg_tensor *b = tg_test_tensor(t, TG_F32, 1, &one, &bv);
     tg_conv_options o = tg_conv_defaults();
     o.padding[0] = o.padding[1] = 1;
     o.stride[0] = o.stride[1] = 2;
@@ -111,8 +98,8 @@ START_TEST(by_hand)
     double v1[4] = {1, 2, 3, 4}, kv[2] = {1, -1};
     o = tg_conv_defaults();
     o.dilation[0] = 2;
-    tg_tensor *y1 = tg_conv1d(t, make(t, TG_F64, 3, s1, v1),
-                              make(t, TG_F64, 3, k1, kv), NULL, &o);
+    tg_tensor *y1 = tg_conv1d(t, tg_test_tensor(t, TG_F64, 3, s1, v1),
+                              tg_test_tensor(t, TG_F64, 3, k1, kv), NULL, &o);
     double want1[2] = {-2, -2};
     ck_assert_int_eq(tg_shape(y1)[2], 2);
     expect(y1, want1, 0);
@@ -351,7 +338,8 @@ static void grads_with(tg_dtype dt, bool inf_in_x, double fill, double *gw,
     else
         for (int r = 0; r < 18; r++)
             wv[r * 3 + 2] = fill;      /* the kernel's last column */
-    tg_tensor *x = make(t, dt, 4, xs, xv), *w = make(t, dt, 4, ws, wv);
+    tg_tensor *x = tg_test_tensor(t, dt, 4, xs, xv);
+    tg_tensor *w = tg_test_tensor(t, dt, 4, ws, wv);
     tg_set_requires_grad(x, true);
     tg_set_requires_grad(w, true);
     ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_conv2d(t, x, w, NULL, NULL))),

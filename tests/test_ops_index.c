@@ -17,19 +17,6 @@ static const tg_dtype dtypes[2] = {TG_F64, TG_F32};
 static double rtol_of(tg_dtype dt) { return dt == TG_F64 ? 1e-12 : 3e-6; }
 static double atol_of(tg_dtype dt) { return dt == TG_F64 ? 1e-14 : 3e-6; }
 
-static tg_tensor *from(tg_tape *t, tg_dtype dt, int ndim, const int64_t *shape,
-                       const double *v)
-{
-    tg_tensor *x = tg_empty(t, dt, ndim, shape);
-    ck_assert_ptr_nonnull(x);
-    for (int64_t i = 0; i < tg_numel(x); i++) {
-        if (dt == TG_F64)
-            tg_mut_f64(x)[i] = v[i];
-        else
-            tg_mut_f32(x)[i] = (float)v[i];
-    }
-    return x;
-}
 
 static void expect(const tg_tensor *y, const double *want, const char *what,
                    int c)
@@ -60,8 +47,8 @@ START_TEST(gather_matches_torch)
     const fx_gather *f = &gather_cases[_i / 2];
     tg_dtype dt = dtypes[_i % 2];
     tg_tape *t = tg_tape_new();
-    tg_tensor *x = from(t, dt, 2, f->xshape, f->x);
-    tg_tensor *ix = from(t, dt, 2, f->ishape, f->index);
+    tg_tensor *x = tg_test_tensor(t, dt, 2, f->xshape, f->x);
+    tg_tensor *ix = tg_test_tensor(t, dt, 2, f->ishape, f->index);
     tg_set_requires_grad(x, true);
     tg_tensor *y = tg_gather(t, x, f->axis, ix);
     ck_assert_msg(y != NULL, "%s", tg_last_error());
@@ -80,7 +67,7 @@ START_TEST(index_select_matches_torch)
     tg_dtype dt = dtypes[_i % 2];
     tg_tape *t = tg_tape_new();
     int64_t shape[2] = {3, 4};
-    tg_tensor *x = from(t, dt, 2, shape, f->x);
+    tg_tensor *x = tg_test_tensor(t, dt, 2, shape, f->x);
     tg_set_requires_grad(x, true);
     tg_tensor *y = tg_index_select(t, x, f->axis, f->n, f->index);
     ck_assert_msg(y != NULL, "%s", tg_last_error());
@@ -99,7 +86,7 @@ START_TEST(embedding_matches_torch)
     tg_dtype dt = dtypes[_i % 2];
     tg_tape *t = tg_tape_new();
     int64_t shape[2] = {5, 3};
-    tg_tensor *w = from(t, dt, 2, shape, f->weight);
+    tg_tensor *w = tg_test_tensor(t, dt, 2, shape, f->weight);
     tg_set_requires_grad(w, true);
     tg_tensor *y = tg_embedding(t, w, f->n, f->indices, f->padding_idx);
     ck_assert_msg(y != NULL, "%s", tg_last_error());
@@ -166,7 +153,7 @@ START_TEST(nll_loss_matches_torch)
     tg_dtype dt = dtypes[_i % 2];
     tg_tape *t = tg_tape_new();
     int64_t shape[2] = {4, 5};
-    tg_tensor *logp = from(t, dt, 2, shape, f->logp);
+    tg_tensor *logp = tg_test_tensor(t, dt, 2, shape, f->logp);
     tg_set_requires_grad(logp, true);
     tg_tensor *loss = tg_nll_loss(t, logp, f->labels, f->ignore_index);
     ck_assert_msg(loss != NULL, "%s", tg_last_error());
@@ -184,9 +171,9 @@ START_TEST(bce_with_logits_matches_torch)
     tg_dtype dt = dtypes[_i % 2];
     tg_tape *t = tg_tape_new();
     int64_t shape[2] = {3, 4}, c = 4;
-    tg_tensor *x = from(t, dt, 2, shape, f->x);
-    tg_tensor *y = from(t, dt, 2, shape, f->y);
-    tg_tensor *pw = f->has_pw ? from(t, dt, 1, &c, f->pw) : NULL;
+    tg_tensor *x = tg_test_tensor(t, dt, 2, shape, f->x);
+    tg_tensor *y = tg_test_tensor(t, dt, 2, shape, f->y);
+    tg_tensor *pw = f->has_pw ? tg_test_tensor(t, dt, 1, &c, f->pw) : NULL;
     tg_set_requires_grad(x, true);
     tg_set_requires_grad(y, true);
     tg_tensor *loss = tg_bce_with_logits(t, x, y, pw);
@@ -205,7 +192,7 @@ START_TEST(cross_entropy_options_match_torch)
     tg_dtype dt = dtypes[_i % 2];
     tg_tape *t = tg_tape_new();
     int64_t shape[2] = {5, 4};
-    tg_tensor *x = from(t, dt, 2, shape, f->x);
+    tg_tensor *x = tg_test_tensor(t, dt, 2, shape, f->x);
     tg_set_requires_grad(x, true);
     tg_cross_entropy_options o = tg_cross_entropy_defaults();
     o.ignore_index = f->ignore_index;
@@ -224,7 +211,7 @@ START_TEST(cross_entropy_defaults_are_the_fused_op)
 {
     tg_tape *t = tg_tape_new();
     int64_t shape[2] = {5, 4};
-    tg_tensor *x = from(t, dtypes[_i], 2, shape, ce_cases[2].x);
+    tg_tensor *x = tg_test_tensor(t, dtypes[_i], 2, shape, ce_cases[2].x);
     tg_tensor *a = tg_cross_entropy(t, x, ce_cases[2].labels);
     tg_tensor *b = tg_cross_entropy_ex(t, x, ce_cases[2].labels, NULL);
     ck_assert_ptr_nonnull(b);
@@ -248,9 +235,12 @@ START_TEST(scatter_add_adds_repeats)
 {
     tg_tape *t = tg_tape_new();
     int64_t d[2] = {2, 3}, i[2] = {2, 2};
-    tg_tensor *dst = from(t, dtypes[_i], 2, d, (const double[]){1, 1, 1, 1, 1, 1});
-    tg_tensor *ix = from(t, dtypes[_i], 2, i, (const double[]){2, 2, 0, 1});
-    tg_tensor *src = from(t, dtypes[_i], 2, i, (const double[]){10, 20, 30, 40});
+    tg_tensor *dst = tg_test_tensor(t, dtypes[_i], 2, d,
+                                    (const double[]){1, 1, 1, 1, 1, 1});
+    tg_tensor *ix = tg_test_tensor(t, dtypes[_i], 2, i,
+                                   (const double[]){2, 2, 0, 1});
+    tg_tensor *src = tg_test_tensor(t, dtypes[_i], 2, i,
+                                    (const double[]){10, 20, 30, 40});
     tg_tensor *y = tg_scatter_add(t, dst, 1, ix, src);
     expect(y, (const double[]){1, 1, 31, 31, 41, 1}, "y", 0);
     tg_tape_free(t);

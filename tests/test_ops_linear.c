@@ -10,27 +10,13 @@ static const double wv[12] = {1, 0, 0, 0, 1, 0, 0, 0, 1, 1, -1, 2};
 static const double bv[4] = {0.5, -0.5, 1, 0};
 static const double yv[8] = {1.5, 1.5, 4, 5, -0.5, -0.5, 3, 3};
 
-static tg_tensor *make(tg_tape *t, tg_dtype dt, int ndim, const int64_t *shape,
-                       const double *v)
-{
-    int64_t n = 1;
-    for (int i = 0; i < ndim; i++)
-        n *= shape[i];
-    float f[64];
-    for (int64_t i = 0; i < n; i++)
-        f[i] = (float)v[i];
-    tg_tensor *x = tg_from_data(t, dt, ndim, shape,
-                                dt == TG_F32 ? (const void *)f : (const void *)v);
-    tg_set_requires_grad(x, true);
-    return x;
-}
-
 static void check_forward(tg_dtype dt)
 {
     tg_tape *t = tg_tape_new();
     int64_t xs[] = {2, 3}, ws[] = {4, 3}, bs[] = {4};
-    tg_tensor *y = tg_linear(t, make(t, dt, 2, xs, xv), make(t, dt, 2, ws, wv),
-                             make(t, dt, 1, bs, bv));
+    tg_tensor *y = tg_linear(t, tg_test_leaf(t, dt, 2, xs, xv),
+                             tg_test_leaf(t, dt, 2, ws, wv),
+                             tg_test_leaf(t, dt, 1, bs, bv));
     ck_assert_int_eq(tg_ndim(y), 2);
     ck_assert_int_eq(tg_shape(y)[1], 4);
     for (int i = 0; i < 8; i++) {

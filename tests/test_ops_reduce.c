@@ -46,14 +46,7 @@ static tg_tensor *run(tg_tape *t, const fx_reduce *c, tg_tensor *x)
 static tg_tensor *make(tg_tape *t, int f64, int ndim, const int64_t *shape,
                        const double *v)
 {
-    tg_tensor *x = tg_empty(t, f64 ? TG_F64 : TG_F32, ndim, shape);
-    for (int64_t i = 0; i < tg_numel(x); i++) {
-        if (f64)
-            tg_mut_f64(x)[i] = v[i];
-        else
-            tg_mut_f32(x)[i] = (float)v[i];
-    }
-    return x;
+    return tg_test_tensor(t, f64 ? TG_F64 : TG_F32, ndim, shape, v);
 }
 
 static double at(const tg_tensor *x, int64_t i)

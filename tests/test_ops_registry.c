@@ -45,6 +45,7 @@ START_TEST(every_op_has_a_case)
         ck_assert_msg(tg_op_find(tg_op_cases[i].name) != NULL,
                       "tests/support/tg_op_cases.c has a row for %s, which "
                       "is not a registered op", tg_op_cases[i].name);
+    ck_assert_int_gt(tg_op_count(), 0);
 }
 END_TEST
 

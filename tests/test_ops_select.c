@@ -15,15 +15,7 @@
 /* A tensor of the dtype holding v (exact: f32 fixtures hold floats). */
 static tg_tensor *make(tg_tape *t, tg_dtype dt, const fx_arr *a)
 {
-    tg_tensor *x = tg_empty(t, dt, a->ndim, a->dims);
-    ck_assert_ptr_nonnull(x);
-    for (int64_t i = 0; i < tg_numel(x); i++) {
-        if (dt == TG_F64)
-            tg_mut_f64(x)[i] = a->v[i];
-        else
-            tg_mut_f32(x)[i] = (float)a->v[i];
-    }
-    return x;
+    return tg_test_tensor(t, dt, a->ndim, a->dims, a->v);
 }
 
 static double at(const tg_tensor *x, int64_t i)
@@ -34,9 +26,7 @@ static double at(const tg_tensor *x, int64_t i)
 /* A small f64 tensor of the given values. */
 static tg_tensor *vec(tg_tape *t, int64_t n, const double *v)
 {
-    tg_tensor *x = tg_from_data(t, TG_F64, 1, &n, v);
-    ck_assert_ptr_nonnull(x);
-    return x;
+    return tg_test_tensor(t, TG_F64, 1, &n, v);
 }
 
 typedef tg_tensor *(*binary_fn)(tg_tape *, tg_tensor *, tg_tensor *);

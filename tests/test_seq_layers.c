@@ -107,24 +107,13 @@ START_TEST(network_matches_pytorch_f32)
 }
 END_TEST
 
-static tg_tensor *leaf(tg_tape *t, tg_dtype dt, int nd, const int64_t *shape,
-                       const double *v)
-{
-    tg_tensor *x = tg_from_data(t, TG_F64, nd, shape, v);
-    if (dt == TG_F32)
-        x = tg_detach(t, tg_cast(t, x, TG_F32));
-    ck_assert_ptr_nonnull(x);
-    tg_set_requires_grad(x, true);
-    return x;
-}
-
 static void gru_with_h0(tg_dtype dt, double tol)
 {
     tg_tape *t = tg_tape_new();
     tg_layer *gru = tg_sequential_at(torch_net(t, dt), 3);
     int64_t xs[] = {2, 3, 6}, hs[] = {1, 2, 5};
-    tg_tensor *x = leaf(t, dt, 3, xs, sl_gru_x);
-    tg_tensor *h0 = leaf(t, dt, 3, hs, sl_gru_h0);
+    tg_tensor *x = tg_test_leaf(t, dt, 3, xs, sl_gru_x);
+    tg_tensor *h0 = tg_test_leaf(t, dt, 3, hs, sl_gru_h0);
     tg_tensor *hn = NULL;
     tg_tensor *y = tg_layer_rnn_forward(t, gru, x, h0, NULL, &hn, NULL);
     ck_assert_msg(y != NULL, "%s", tg_last_error());
@@ -144,9 +133,9 @@ static void lstm_unbatched(tg_dtype dt, double tol)
     tg_tape *t = tg_tape_new();
     tg_layer *lstm = tg_sequential_at(torch_net(t, dt), 4);
     int64_t xs[] = {3, 5}, hs[] = {1, 4};
-    tg_tensor *x = leaf(t, dt, 2, xs, sl_lstm_x);
-    tg_tensor *h0 = leaf(t, dt, 2, hs, sl_lstm_h0);
-    tg_tensor *c0 = leaf(t, dt, 1, hs + 1, sl_lstm_c0);    /* (4,) too */
+    tg_tensor *x = tg_test_leaf(t, dt, 2, xs, sl_lstm_x);
+    tg_tensor *h0 = tg_test_leaf(t, dt, 2, hs, sl_lstm_h0);
+    tg_tensor *c0 = tg_test_leaf(t, dt, 1, hs + 1, sl_lstm_c0); /* (4,) too */
     tg_tensor *hn = NULL, *cn = NULL;
     tg_tensor *y = tg_layer_rnn_forward(t, lstm, x, h0, c0, &hn, &cn);
     ck_assert_msg(y != NULL, "%s", tg_last_error());

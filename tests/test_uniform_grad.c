@@ -53,19 +53,6 @@ static const tg_op probe_plain = {
     .backward = probe_backward,
 };
 
-static tg_tensor *leaf(tg_tape *t, tg_dtype dt, int64_t n, const double *v)
-{
-    tg_tensor *x = tg_empty(t, dt, 1, &n);
-    for (int64_t i = 0; i < n; i++) {
-        if (dt == TG_F32)
-            tg_mut_f32(x)[i] = (float)v[i];
-        else
-            tg_mut_f64(x)[i] = v[i];
-    }
-    tg_set_requires_grad(x, true);
-    return x;
-}
-
 static double grad_at(const tg_tensor *x, int64_t i)
 {
     const tg_tensor *g = tg_grad(x);
@@ -78,7 +65,7 @@ START_TEST(sum_and_mean_hand_over_one_value)
 {
     tg_tape *t = tg_tape_new();
     double v[] = {1, -2, 3};
-    tg_tensor *x = leaf(t, TG_F64, 3, v);
+    tg_tensor *x = tg_test_leaf(t, TG_F64, 1, (int64_t[]){3}, v);
     tg_tensor *p = tg_apply(t, &probe_uniform, 1, &x, NULL);
     ck_assert_int_eq(tg_backward(t, tg_sum(t, p)), TG_OK);
     ck_assert(probe_saw_uniform);
@@ -98,7 +85,7 @@ START_TEST(an_op_without_the_flag_gets_every_element)
 {
     tg_tape *t = tg_tape_new();
     double v[] = {1, -2, 3, 4};
-    tg_tensor *x = leaf(t, TG_F64, 4, v);
+    tg_tensor *x = tg_test_leaf(t, TG_F64, 1, (int64_t[]){4}, v);
     tg_tensor *p = tg_apply(t, &probe_plain, 1, &x, NULL);
     ck_assert_int_eq(tg_backward(t, tg_mul_scalar(t, tg_sum(t, p), 2.5)),
                      TG_OK);
@@ -117,7 +104,7 @@ START_TEST(relu_after_a_reduction)
     for (int d = 0; d < 2; d++) {
         tg_dtype dt = d ? TG_F64 : TG_F32;
         tg_tape *t = tg_tape_new();
-        tg_tensor *x = leaf(t, dt, 8, v);
+        tg_tensor *x = tg_test_leaf(t, dt, 1, (int64_t[]){8}, v);
         ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_relu(t, x))), TG_OK);
         for (int i = 0; i < 8; i++)
             ck_assert_msg(grad_at(x, i) == want[i], "%s x[%d]",
@@ -137,7 +124,7 @@ START_TEST(f32_values_are_rounded)
 {
     tg_tape *t = tg_tape_new();
     double v[] = {1, 2, 3};
-    tg_tensor *x = leaf(t, TG_F32, 3, v);
+    tg_tensor *x = tg_test_leaf(t, TG_F32, 1, (int64_t[]){3}, v);
     tg_tensor *y = tg_relu(t, x);
     ck_assert_int_eq(tg_backward(t, tg_mean(t, y)), TG_OK);
     ck_assert(tg_data_f32(tg_grad(y))[1] == 1.0f / 3);
@@ -152,7 +139,7 @@ START_TEST(two_uniform_paths_add_up)
 {
     tg_tape *t = tg_tape_new();
     double v[] = {-1, 2, 3, 4};
-    tg_tensor *x = leaf(t, TG_F64, 4, v);
+    tg_tensor *x = tg_test_leaf(t, TG_F64, 1, (int64_t[]){4}, v);
     tg_tensor *y = tg_relu(t, x);
     tg_tensor *s = tg_add(t, tg_mul_scalar(t, tg_sum(t, y), 3),
                           tg_mean(t, y));
@@ -171,7 +158,7 @@ START_TEST(uniform_and_elementwise_paths_add_up)
     double v[] = {-1, 0.5, 2, 3};
     for (int order = 0; order < 2; order++) {
         tg_tape *t = tg_tape_new();
-        tg_tensor *x = leaf(t, TG_F64, 4, v);
+        tg_tensor *x = tg_test_leaf(t, TG_F64, 1, (int64_t[]){4}, v);
         tg_tensor *y = tg_relu(t, x);
         tg_tensor *a = tg_sum(t, y), *b = tg_sum(t, tg_mul(t, y, y));
         ck_assert_int_eq(tg_backward(t, order ? tg_add(t, a, b)
@@ -189,7 +176,7 @@ START_TEST(leaf_gradients_accumulate)
 {
     tg_tape *t = tg_tape_new();
     double v[] = {5, -6, 7};
-    tg_tensor *x = leaf(t, TG_F64, 3, v);
+    tg_tensor *x = tg_test_leaf(t, TG_F64, 1, (int64_t[]){3}, v);
     ck_assert_int_eq(tg_backward(t, tg_sum(t, x)), TG_OK);
     ck_assert_int_eq(tg_backward(t, tg_sum(t, x)), TG_OK);
     tg_tensor *g = tg_grad(x);
@@ -208,7 +195,7 @@ START_TEST(a_uniform_root_gradient_is_read_right)
 {
     tg_tape *t = tg_tape_new();
     double v[] = {4};
-    tg_tensor *x = leaf(t, TG_F64, 1, v);
+    tg_tensor *x = tg_test_leaf(t, TG_F64, 1, (int64_t[]){1}, v);
     ck_assert_int_eq(tg_backward(t, tg_mul_scalar(t, tg_sum(t, x), 2)),
                      TG_OK);
     ck_assert_int_eq(tg_backward(t, x), TG_OK); /* adds d x / d x = 1 */
@@ -254,7 +241,7 @@ START_TEST(zeroed_gradients_read_as_zeros)
 {
     tg_tape *t = tg_tape_new();
     double v[] = {1, 2, 3};
-    tg_tensor *x = leaf(t, TG_F64, 3, v);
+    tg_tensor *x = tg_test_leaf(t, TG_F64, 1, (int64_t[]){3}, v);
     ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_mul(t, x, x))), TG_OK);
     tg_tensor *g = tg_grad(x);
     ck_assert(tg_data_f64(g)[2] == 6);
@@ -278,7 +265,7 @@ START_TEST(zeroed_gradients_are_overwritten)
 {
     tg_tape *t = tg_tape_new();
     double v[] = {1, -2, 3};
-    tg_tensor *x = leaf(t, TG_F64, 3, v);
+    tg_tensor *x = tg_test_leaf(t, TG_F64, 1, (int64_t[]){3}, v);
     ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_mul(t, x, x))), TG_OK);
     tg_zero_grad(x);
     ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_relu(t, x))), TG_OK);
@@ -298,7 +285,9 @@ START_TEST(zeroed_and_unreached)
 {
     tg_tape *t = tg_tape_new();
     double v[] = {1, 2};
-    tg_tensor *x = leaf(t, TG_F64, 2, v), *z = leaf(t, TG_F64, 2, v);
+    int64_t n = 2;
+    tg_tensor *x = tg_test_leaf(t, TG_F64, 1, &n, v);
+    tg_tensor *z = tg_test_leaf(t, TG_F64, 1, &n, v);
     ck_assert_int_eq(tg_backward(t, tg_sum(t, tg_add(t, x, z))), TG_OK);
     tg_zero_grad(x);
     ck_assert_int_eq(tg_backward(t, tg_sum(t, z)), TG_OK);

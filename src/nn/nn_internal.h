@@ -35,7 +35,7 @@ struct tg_sequential;
 int tg__sequential_check(const char *fn, const struct tg_sequential *s);
 
 /* For tg_sequential_forward's "relu, max pool" pair (tg_relu_max_pool2d):
- * whether l is tg_layer_activation_new(t, "relu") (layer.c), and the
+ * whether l is tg_layer_activation_new(t, "relu") (layer_basic.c), and the
  * options of a tg_layer_max_pool2d_new layer, or NULL for any other
  * layer (layer_cnn.c). */
 bool tg__layer_is_relu(const struct tg_layer *l);

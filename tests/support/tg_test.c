@@ -82,12 +82,18 @@ static void teardown(void)
     ck_assert_msg(left == 0, "%ld allocation(s) leaked", left);
 }
 
+/* Valgrind runs tests many times slower: every timeout set through here is
+ * ten times longer there. */
+void tg_test_set_timeout(TCase *tc, double seconds)
+{
+    tcase_set_timeout(tc, getenv("TG_VALGRIND") ? 10 * seconds : seconds);
+}
+
 TCase *tg_test_tcase(const char *name)
 {
     TCase *tc = tcase_create(name);
     tcase_add_checked_fixture(tc, setup, teardown);
-    /* Valgrind runs tests many times slower. */
-    tcase_set_timeout(tc, getenv("TG_VALGRIND") ? 600 : 60);
+    tg_test_set_timeout(tc, 60);
     return tc;
 }
 
@@ -175,8 +181,8 @@ int tg_test_main(Suite *s)
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
-tg_tensor *tg_test_leaf(tg_tape *t, tg_dtype dt, int nd, const int64_t *shape,
-                        const double *v)
+tg_tensor *tg_test_tensor(tg_tape *t, tg_dtype dt, int nd,
+                          const int64_t *shape, const double *v)
 {
     tg_tensor *x = tg_empty(t, dt, nd, shape);
     ck_assert_ptr_nonnull(x);
@@ -186,6 +192,13 @@ tg_tensor *tg_test_leaf(tg_tape *t, tg_dtype dt, int nd, const int64_t *shape,
         else
             tg_mut_f64(x)[i] = v[i];
     }
+    return x;
+}
+
+tg_tensor *tg_test_leaf(tg_tape *t, tg_dtype dt, int nd, const int64_t *shape,
+                        const double *v)
+{
+    tg_tensor *x = tg_test_tensor(t, dt, nd, shape, v);
     ck_assert_int_eq(tg_set_requires_grad(x, true), TG_OK);
     return x;
 }

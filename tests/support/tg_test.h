@@ -3,7 +3,11 @@
  *
  * - tg_test_tcase(name): a TCase whose every test runs with a counting
  *   allocator installed and fails if anything it allocated is still live
- *   at the end, so each test also proves that nothing leaked.
+ *   at the end, so each test also proves that nothing leaked. Its timeout
+ *   is 60 s, ten times that under valgrind (TG_VALGRIND).
+ * - tg_test_set_timeout(tc, seconds): a longer timeout for a TCase, scaled
+ *   the same way under valgrind (call it, not tcase_set_timeout, which
+ *   would undo the scaling).
  * - tg_test_fail_after(k): make the k-th allocation from now fail (and all
  *   after it, until tg_test_fail_after(-1)); for out-of-memory paths.
  *   tg_test_fail_once(k) fails the k-th alone, so recovery paths that
@@ -22,6 +26,7 @@
 #include "tapegrad.h"
 
 TCase *tg_test_tcase(const char *name);
+void tg_test_set_timeout(TCase *tc, double seconds);
 int tg_test_main(Suite *s);
 
 /* Allocations made through tapegrad and not yet freed. */
@@ -41,8 +46,13 @@ void tg_test_fail_once(long k);
  */
 tg_tensor *tg_test_dot(tg_tape *t, tg_tensor *y, const double *w);
 
-/* A leaf of dtype dt and the given shape holding v (numel doubles,
- * rounded to dt), requiring grad; fails the test if it cannot be made. */
+/* A tensor of dtype dt and the given shape holding v (numel doubles,
+ * rounded to dt), not requiring grad; fails the test if it cannot be
+ * made. */
+tg_tensor *tg_test_tensor(tg_tape *t, tg_dtype dt, int nd,
+                          const int64_t *shape, const double *v);
+
+/* The same, requiring grad: a leaf. */
 tg_tensor *tg_test_leaf(tg_tape *t, tg_dtype dt, int nd, const int64_t *shape,
                         const double *v);
 
