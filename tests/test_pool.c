@@ -553,14 +553,24 @@ START_TEST(late_workers_make_calls_run_inline)
         return;
     lagging l = {pthread_self(), 1 << 12, 0};
     ck_assert(until_fallback(&l));
-    /* After the stretch (1 ms) the pool tries again: the caller gets a
-     * part only, never the whole range. */
+    /* After the stretch the pool tries again: the caller gets a part
+     * only, never the whole range. The first stretch is 1 ms, but on a
+     * loaded machine the calls above may have started several, each twice
+     * as long (up to 256 ms; a worker put on the caller's CPU starts one at
+     * once), so look every 3 ms for up to 600 ms, not once after 3 ms. */
     struct timespec ms3 = {0, 3000000};
-    nanosleep(&ms3, NULL);
-    int64_t before = tg__pool_fallbacks();
-    int whole = l.whole;
-    tg__parallel_for_split(l.n, 16, 1 << 10, lag_part, &l);
-    ck_assert_int_eq(tg__pool_fallbacks(), before);
+    int64_t before = 0;
+    int whole = 0;
+    bool tried = false;
+    for (int i = 0; i < 200 && !tried; i++) {
+        nanosleep(&ms3, NULL);
+        before = tg__pool_fallbacks();
+        whole = l.whole;
+        tg__parallel_for_split(l.n, 16, 1 << 10, lag_part, &l);
+        tried = tg__pool_fallbacks() == before;
+    }
+    ck_assert_msg(tried, "the pool never tried its workers again after "
+                         "600 ms of fallback stretches (the longest is 256 ms)");
     ck_assert_int_eq(l.whole, whole);
     /* And falls back again when the workers lose time again. */
     ck_assert(until_fallback(&l));
