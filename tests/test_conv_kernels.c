@@ -161,6 +161,47 @@ START_TEST(w6_shapes_match_loops)
 }
 END_TEST
 
+/* x (1, 2, 1, 1) against a 3x3 kernel with dilation 3, padding 4: the
+ * padded input is 9x9 and the kernel spans 7, so the output is 3x3, and
+ * kernel column 0 lands in the left padding for every output column (its
+ * span of valid columns is empty and starts past the output's end), as
+ * row 0 does in the top padding. im2col must not even form a pointer
+ * before the image then (UBSan's pointer-overflow check, in the sanitizer
+ * build of the tests, stops there: the API fuzzer found it). Only tap
+ * (1, 1) of output (1, 1) reads the pixel. */
+START_TEST(taps_wholly_in_the_padding)
+{
+    tg_tape *t = tg_tape_new();
+    int64_t xs[4] = {1, 2, 1, 1}, ws[4] = {1, 2, 3, 3};
+    const float xv[2] = {1.5f, -2.0f};
+    float wv[18];
+    for (int k = 0; k < 18; k++)
+        wv[k] = (float)(k + 1);
+    tg_tensor *x = tg_from_data(t, TG_F32, 4, xs, xv);
+    tg_tensor *w = tg_from_data(t, TG_F32, 4, ws, wv);
+    ck_assert_ptr_nonnull(w);
+    tg_set_requires_grad(x, true);
+    tg_set_requires_grad(w, true);
+    tg_conv_options o = tg_conv_defaults();
+    o.padding[0] = o.padding[1] = 4;
+    o.dilation[0] = o.dilation[1] = 3;
+    tg_tensor *y = tg_conv2d(t, x, w, NULL, &o);
+    ck_assert_msg(y != NULL, "%s", tg_last_error());
+    ck_assert_int_eq(tg_shape(y)[2], 3);
+    ck_assert_int_eq(tg_shape(y)[3], 3);
+    const float *yv = tg_data_f32(y);
+    for (int k = 0; k < 9; k++) /* w[c][1][1] is 5 and 14 */
+        ck_assert_float_eq(yv[k], (k == 4 ? 1.5f * 5 + -2.0f * 14 : 0.0f));
+    ck_assert_int_eq(tg_backward(t, tg_sum(t, y)), TG_OK);
+    const float *gx = tg_data_f32(tg_grad(x)), *gw = tg_data_f32(tg_grad(w));
+    ck_assert_float_eq(gx[0], 5.0f);
+    ck_assert_float_eq(gx[1], 14.0f);
+    for (int k = 0; k < 18; k++)
+        ck_assert_float_eq(gw[k], (k == 4 ? 1.5f : k == 13 ? -2.0f : 0.0f));
+    tg_tape_free(t);
+}
+END_TEST
+
 /* An inf in x's last column (27). Without padding there are 24 output
  * columns and tap q of the weight gradient reads columns q .. q + 23, so
  * only q = 4 sees it; with padding 2 (W6's conv1) there are 28, a row's
@@ -257,6 +298,7 @@ int main(void)
     tcase_add_loop_test(tc, w6_shapes_match_loops, 0, 3);
     tcase_add_loop_test(tc, direct_inf_reaches_only_its_taps, 0, 2);
     tcase_add_test(tc, bias_grad_split_over_channels);
+    tcase_add_test(tc, taps_wholly_in_the_padding);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

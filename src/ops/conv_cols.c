@@ -173,7 +173,11 @@ static void walk(tg_dtype dt, const tg__conv_geom *g, int64_t cg, void *img,
                 for (int64_t i = 0; i < g->oh; i++) {
                     unsigned char *r = byte_at(row, i * g->ow, es);
                     int64_t iy = i * g->sh - g->ph + p * g->dh;
-                    bool inside = iy >= 0 && iy < g->h;
+                    /* A row of padding, or a tap whose columns all land
+                     * in the padding (lo == hi; x + off + lo sw may then
+                     * point before the image, which C does not allow even
+                     * unread): zeros in col, nothing to add back. */
+                    bool inside = iy >= 0 && iy < g->h && lo < hi;
                     if (to_col && !inside) {
                         memset(r, 0, (size_t)g->ow * es);
                         continue;
