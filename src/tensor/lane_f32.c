@@ -168,6 +168,18 @@ static inline double sum_like_lanes(const double *e, int64_t n)
     return fold(acc);
 }
 
+/* d[i n + k] = exp(x[i n + k] - shift[i]) for r rows of n: one chunk's
+ * exponentials, across row boundaries. */
+static inline void shifted_exps(double *restrict d, const float *restrict x,
+                                int64_t r, int64_t n,
+                                const double *restrict shift)
+{
+    for (int64_t i = 0; i < r; i++)
+        for (int64_t k = 0; k < n; k++)
+            d[i * n + k] = (double)x[i * n + k] - shift[i];
+    exp_in_place(d, r * n);
+}
+
 /* How many rows of n go into one chunk (0: a row is longer than it). */
 static int64_t rows_per_chunk(int64_t n)
 {
@@ -204,10 +216,7 @@ TG__HOT static void rows_softmax_stats_f32(const float *restrict x,
     double d[ROWS_CHUNK];
     for (int64_t i0 = 0; i0 < rows; i0 += per) {
         int64_t r = rows - i0 < per ? rows - i0 : per;
-        for (int64_t i = 0; i < r; i++)
-            for (int64_t k = 0; k < n; k++)
-                d[i * n + k] = (double)x[(i0 + i) * n + k] - m[i0 + i];
-        exp_in_place(d, r * n);
+        shifted_exps(d, x + i0 * n, r, n, m + i0);
         for (int64_t i = 0; i < r; i++)
             s[i0 + i] = sum_like_lanes(d + i * n, n);
     }
@@ -229,11 +238,7 @@ TG__HOT static void rows_scaled_exp_f32(float *restrict y,
     double d[ROWS_CHUNK];
     for (int64_t i0 = 0; i0 < rows; i0 += per) {
         int64_t r = rows - i0 < per ? rows - i0 : per;
-        const float *xc = x + i0 * n;
-        for (int64_t i = 0; i < r; i++)
-            for (int64_t k = 0; k < n; k++)
-                d[i * n + k] = (double)xc[i * n + k] - shift[i0 + i];
-        exp_in_place(d, r * n);
+        shifted_exps(d, x + i0 * n, r, n, shift + i0);
         float *yc = y + i0 * n;
         for (int64_t i = 0; i < r; i++) {
             double ai = a / divisor[i0 + i];
