@@ -13,7 +13,9 @@
 #include "tensor/gemm.h"
 #include "vec_math.h"
 
+#include <float.h>
 #include <math.h>
+#include <string.h>
 
 /* C (m x n, ldc) = op(A) op(B), of the dtype f32 says. */
 static void gemm(bool f32, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
@@ -188,22 +190,32 @@ TG__HOT static void combine(const float *a, int64_t as, const float *b,
 }
 
 /* dst (rows x padded(cols), zero-padded) = src (rows x cols, rows ld
- * apart), or its transpose (cols x padded(rows)) when t. Returns whether
- * every value is finite. */
-static bool pack(const float *src, int64_t ld, int64_t rows, int64_t cols,
-                 bool t, float *dst)
+ * apart), or its transpose (cols x padded(rows)) when t. Returns the
+ * number of elements of dst. */
+static int64_t pack(const float *src, int64_t ld, int64_t rows, int64_t cols,
+                    bool t, float *dst)
 {
     int64_t w = padded(t ? rows : cols);
-    bool finite = true;
     for (int64_t i = 0; i < (t ? cols : rows) * w; i++)
         dst[i] = 0;
     for (int64_t r = 0; r < rows; r++)
-        for (int64_t c = 0; c < cols; c++) {
-            float x = src[r * ld + c];
-            dst[t ? c * w + r : r * w + c] = x;
-            finite &= isfinite(x);
-        }
-    return finite;
+        for (int64_t c = 0; c < cols; c++)
+            dst[t ? c * w + r : r * w + c] = src[r * ld + c];
+    return (t ? cols : rows) * w;
+}
+
+/* Whether x[0..n) holds no NaN and no inf. By the bits (an exponent of
+ * all ones) and an OR, which vectorises, where a sum of x - x would be a
+ * chain of float additions: this runs on every small matrix. */
+static inline bool all_finite(const float *x, int64_t n)
+{
+    uint32_t any = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t b;
+        memcpy(&b, x + i, sizeof b);
+        any |= (b & 0x7f800000u) == 0x7f800000u;
+    }
+    return any == 0;
 }
 
 /* y[0..n) = x[0..n): a row of a result out of its padded scratch. */
@@ -215,14 +227,14 @@ static void unpack(const float *x, int64_t n, float *y)
 
 /* A padded row of scores, softmaxed in place over its first n (scaled
  * first); the other lanes 0; all NaN if one of the masked scores, the
- * lanes n..S, is NaN or +inf. As softmax_row_f32, over all the lanes: the
+ * lanes from n on, is NaN or +inf. As softmax_row_f32, over all the lanes: the
  * max and the sum lane by lane, the lanes reduced at the end, so that the
  * loops have no branch and no remainder. The masked lanes take e^0, not
  * e^-inf: an exp that underflows goes through subnormal floats, which
  * cost this processor a hundred cycles each (35% of the function when it
  * did), and their lanes are set to 0 anyway. */
-TG__HOT static void softmax_lanes(float *row, int64_t n, int64_t S,
-                                  int64_t w, float scale)
+TG__HOT static void softmax_lanes(float *row, int64_t n, int64_t w,
+                                  float scale)
 {
     float mx[LANES], sum[LANES], nan = 0;
     for (int l = 0; l < LANES; l++)
@@ -231,12 +243,14 @@ TG__HOT static void softmax_lanes(float *row, int64_t n, int64_t S,
         for (int l = 0; l < LANES; l++) {
             float x = row[c + l] * scale;
             row[c + l] = x;
-            /* a masked score of NaN or +inf counts as a NaN */
-            bool bad = c + l < n ? x != x : c + l < S && !(x < INFINITY);
             x = c + l < n ? x : -INFINITY;
             mx[l] = x > mx[l] ? x : mx[l];
-            nan += bad ? 1.0f : 0.0f;
+            nan += x != x ? 1.0f : 0.0f;
         }
+    /* a masked NaN or +inf makes the row NaN; so does a padding lane's
+     * NaN (from an inf in q, whose row is NaN anyway) */
+    for (int64_t j = n; j < w; j++)
+        nan += row[j] <= FLT_MAX ? 0.0f : 1.0f;
     for (int h = LANES / 2; h > 0; h /= 2) /* a tree: 4 steps, not 15 */
         for (int l = 0; l < h; l++)
             mx[l] = mx[l + h] > mx[l] ? mx[l + h] : mx[l];
@@ -263,12 +277,12 @@ TG__HOT static void small_forward(const tg__attn_mat *m, float *p, float *y,
     float scale = (float)(1.0 / sqrt((double)m->D));
     pack(m->k, m->ldk, m->S, m->D, true, kt);
     /* a NaN or inf in v: p v over every row of v, masked ones too */
-    bool all = !pack(m->v, m->ldv, m->S, m->Dv, false, vp);
+    bool all = !all_finite(vp, pack(m->v, m->ldv, m->S, m->Dv, false, vp));
     for (int64_t i = 0; i < m->L; i++) {
         int64_t n = m->causal ? i + 1 : m->S;
         float *pr = p + i * Sp;
         combine((const float *)m->q + i * m->ldq, 1, kt, Sp, m->D, Sp, pr);
-        softmax_lanes(pr, n, m->S, Sp, scale);
+        softmax_lanes(pr, n, Sp, scale);
         combine(pr, 1, vp, Dvp, all ? m->S : n, Dvp, row);
         unpack(row, m->Dv, y + i * ldy);
     }
@@ -301,7 +315,7 @@ TG__HOT static void small_backward(const tg__attn_mat *m, const float *p,
     int64_t L = m->L, S = m->S, Sp = padded(S), Dp = padded(m->D),
             Dvp = padded(m->Dv);
     float *gyp = scratch, *row = gyp + L * Dvp;
-    bool finite = pack(gy, ldg, L, m->Dv, false, gyp);
+    bool finite = all_finite(gyp, pack(gy, ldg, L, m->Dv, false, gyp));
     for (int64_t i = 0; i < L; i++) /* a row of p is all NaN or none */
         finite &= p[i * Sp] == p[i * Sp];
     for (int64_t j = 0; g->v != NULL && j < S; j++) {
@@ -314,9 +328,9 @@ TG__HOT static void small_backward(const tg__attn_mat *m, const float *p,
     float *vt = row + (Dp > Dvp ? Dp : Dvp), *kp = vt + m->Dv * Sp,
           *qp = kp + S * Dp, *ds = qp + L * Dp;
     float scale = (float)(1.0 / sqrt((double)m->D));
-    finite &= pack(m->v, m->ldv, S, m->Dv, true, vt);
-    finite &= pack(m->k, m->ldk, S, m->D, false, kp);
-    finite &= pack(m->q, m->ldq, L, m->D, false, qp);
+    finite &= all_finite(vt, pack(m->v, m->ldv, S, m->Dv, true, vt));
+    finite &= all_finite(kp, pack(m->k, m->ldk, S, m->D, false, kp));
+    finite &= all_finite(qp, pack(m->q, m->ldq, L, m->D, false, qp));
     for (int64_t i = 0; i < L; i++) {
         int64_t n = m->causal && finite ? i + 1 : S;
         float *dr = ds + i * Sp;
