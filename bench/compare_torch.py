@@ -50,13 +50,19 @@ and prints both evaluation losses (the same fixed set of 1024 windows) and
 whether tapegrad's is within 2% of PyTorch's (issue 14's target).
 
     /usr/bin/python3 bench/compare_torch.py --accuracy [--adam] [--limit N]
-        [PATH/TO/bench]
+        [--seeds A-B] [PATH/TO/bench]
 
 runs examples/fashion_cnn (next to the bench, in build/examples) and
 bench/torch_models.py w6 for 3 epochs each (--adam: the variant with Adam
 and dropout 0.25, 5 epochs) and prints both test accuracies after each
 epoch and whether the last ones are within 0.5 points (issue 13); --limit
 N trains and tests both on the first N images only (a quick check).
+--seeds A-B (or a list, 1,2,5) runs both sides once per seed, one run at
+a time, and compares the two distributions: each seed's accuracies, then
+per epoch the mean, standard deviation, minimum and maximum over the
+seeds. The two programs' generators differ, so a seed is one draw from
+each side, not the same run: one seed's gap is mostly seed-to-seed noise
+(about half a point here), the means are what can show a difference.
 
 BLAS. Debian's PyTorch does its matrix products in OpenBLAS, which picks its
 kernels from the CPU it detects; on some AVX-512 machines it detects none
@@ -588,6 +594,43 @@ def w7_verdict(t, p):
             f"{rel_min:.2f}x minimums)")
 
 
+def parse_seeds(text):
+    """'1-8' or '1,2,5' as a list of seeds."""
+    if "-" in text:
+        a, b = text.split("-", 1)
+        return list(range(int(a), int(b) + 1))
+    return [int(s) for s in text.split(",")]
+
+
+def accuracy_seeds(bench, adam, seeds, limit=None):
+    """Both sides over several seeds: each seed's accuracies, then the
+    distributions per epoch."""
+    import statistics
+    epochs = 5 if adam else 3
+    got = {"tapegrad": [], "PyTorch": []}
+    print(f"{'seed':>4}  {'tapegrad, each epoch':<{7 * epochs}}  PyTorch")
+    for seed in seeds:
+        runs = accuracy_runs(bench, adam, limit, seed)
+        if runs is None:
+            return 2
+        if len(runs[0]) != epochs or len(runs[1]) != epochs:
+            print(f"seed {seed}: the runs did not print every epoch",
+                  file=sys.stderr)
+            return 1
+        got["tapegrad"].append(runs[0])
+        got["PyTorch"].append(runs[1])
+        print(f"{seed:4d}  " + " ".join(f"{a:6.2f}" for a in runs[0]) +
+              "  " + " ".join(f"{a:6.2f}" for a in runs[1]), flush=True)
+    print(f"over {len(seeds)} seeds: mean, standard deviation, min, max")
+    for e in range(epochs):
+        for side in ("tapegrad", "PyTorch"):
+            v = [r[e] for r in got[side]]
+            sd = statistics.stdev(v) if len(v) > 1 else 0.0
+            print(f"epoch {e + 1} {side:>9}: {statistics.mean(v):6.2f} "
+                  f"{sd:5.2f} {min(v):6.2f} {max(v):6.2f}")
+    return 0
+
+
 def w6_verdict(t, p):
     """W6's relative target: at most 0.6x PyTorch's 1-thread epoch."""
     r = t["median"] / p["median"]
@@ -595,10 +638,10 @@ def w6_verdict(t, p):
             f"{'meets' if r <= W6_RATIO else 'misses'} <= {W6_RATIO}x")
 
 
-def accuracy(bench, adam, limit=None):
-    """The example and PyTorch's same recipe, epoch by epoch (issue 13:
-    within 0.5 points); limit: train and test on the first images only
-    (a quick check of this function)."""
+def accuracy_runs(bench, adam, limit=None, seed=None):
+    """Test accuracies after each epoch of the example and of PyTorch's
+    same recipe (lists, one per side), or None when the example is not
+    built."""
     import tempfile
     epochs = 5 if adam else 3
     extra = ["--adam", "--dropout", "0.25"] if adam else []
@@ -608,7 +651,9 @@ def accuracy(bench, adam, limit=None):
                        "fashion_cnn")
     if not os.access(exe, os.X_OK):
         print(f"no example at {exe}: build it first", file=sys.stderr)
-        return 2
+        return None
+    if seed is not None:
+        extra += ["--seed", str(seed)]
     # torch_models.py's --limit cuts the test set too.
     tg_extra = ["--test-limit", str(limit)] if limit else []
     with tempfile.TemporaryDirectory() as out:
@@ -623,6 +668,18 @@ def accuracy(bench, adam, limit=None):
     tga = [float(a) for a in re.findall(r"^epoch \d+/\d+: .*test accuracy "
                                         r"(\d+\.\d+)%", tg, re.M)]
     pta = json.loads(pt.strip().splitlines()[-1])["epochs"]
+    return tga, pta
+
+
+def accuracy(bench, adam, limit=None):
+    """The example and PyTorch's same recipe, epoch by epoch (issue 13:
+    within 0.5 points); limit: train and test on the first images only
+    (a quick check of this function)."""
+    epochs = 5 if adam else 3
+    runs = accuracy_runs(bench, adam, limit)
+    if runs is None:
+        return 2
+    tga, pta = runs
     recipe = ("Adam lr 1e-3, dropout 0.25" if adam
               else "SGD lr 0.05 momentum 0.9")
     print(f"W6 ({recipe}), test accuracy after each epoch:")
@@ -819,9 +876,13 @@ def main(argv):
     if markdown:
         argv.remove("--markdown")
     limit = take_option(argv, "--limit", None, int)
+    seeds = take_option(argv, "--seeds", None, str)
     bench = next((a for a in argv if not a.startswith("-")),
                  os.path.join(TOP, "build", "bench", "bench"))
     if "--accuracy" in argv:
+        if seeds:
+            return accuracy_seeds(bench, "--adam" in argv,
+                                  parse_seeds(seeds), limit)
         return accuracy(bench, "--adam" in argv, limit)
     try:
         import torch  # noqa: F401  (only to know it is there)

@@ -4,7 +4,7 @@ and examples/names.c run them in tapegrad. compare_torch.py times them and
 compares the results (accuracies, losses) with the examples' own.
 
     /usr/bin/python3 bench/torch_models.py w6 [--epochs N] [--adam]
-        [--dropout P] [--threads T]
+        [--dropout P] [--threads T] [--seed S]
     /usr/bin/python3 bench/torch_models.py w7 [--steps N] [--threads T]
 
 print, per epoch or per evaluation, the same line the C examples print, and
@@ -13,7 +13,10 @@ a last line of JSON with the results.
 W6: LeNet-5 on Fashion-MNIST, PyTorch's default initialisation, softmax
 cross-entropy, batch 64 shuffled with a fixed seed, f32. The base recipe is
 SGD lr 0.05 momentum 0.9; the variant (--adam --dropout P) Adam lr 1e-3
-with dropout P before each hidden linear layer (issue 13).
+with dropout P before each hidden linear layer (issue 13). --seed S (default
+6, as examples/fashion_cnn's) seeds both the weights (torch.manual_seed) and
+the shuffles; the two programs' generators differ, so one seed is one draw
+from each side's distribution, not the same run.
 
 W7: a character-level pre-norm GPT on the words of Debian's wamerican list
 that match ^[a-z]+$, joined with '.' (vocabulary '.', 'a'..'z'). A training
@@ -115,10 +118,10 @@ def w6_accuracy(torch, model, xte, yte):
     return 100.0 * correct / xte.shape[0]
 
 
-def w6_run(torch, epochs, adam=False, dropout=0.0, limit=None):
+def w6_run(torch, epochs, adam=False, dropout=0.0, limit=None, seed=6):
     xtr, ytr, xte, yte = fashion(torch, limit)
-    model, opt = w6_setup(torch, adam, dropout)
-    gen = torch.Generator().manual_seed(6)
+    model, opt = w6_setup(torch, adam, dropout, seed)
+    gen = torch.Generator().manual_seed(seed)
     out = {"epochs": [], "seconds": []}
     for e in range(epochs):
         t0 = time.perf_counter()
@@ -273,7 +276,8 @@ def main(argv):
         epochs = option(argv, "--epochs", 3, int)
         dropout = option(argv, "--dropout", 0.0, float)
         limit = option(argv, "--limit", None, int)
-        out = w6_run(torch, epochs, "--adam" in argv, dropout, limit)
+        seed = option(argv, "--seed", 6, int)
+        out = w6_run(torch, epochs, "--adam" in argv, dropout, limit, seed)
     elif what == "w7":
         out = w7_run(torch, option(argv, "--steps", 5000, int))
     else:

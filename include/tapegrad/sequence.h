@@ -42,6 +42,9 @@ extern "C" {
  * common offset does not cost digits.
  * d/dx = rstd (gh - mean(gh) - xhat mean(gh xhat)) per row, gh = g weight;
  * d/dweight = sum over rows of g xhat; d/dbias = sum over rows of g.
+ * Where those means are not finite (an infinite or NaN weight or upstream
+ * gradient), d/dx is PyTorch's own formula, so NaN and +-inf land where
+ * they do in PyTorch (an infinite weight: NaN, mostly, not +-inf).
  * Errors: TG_EINVAL for ndim outside 1..TG_MAX_DIMS, a NULL shape, or eps
  * negative or not finite; TG_ESHAPE when shape is not x's last dims
  * ("tg_layer_norm: normalized shape (5,) does not match the last dims of
@@ -60,12 +63,14 @@ TG_API tg_tensor *tg_layer_norm(tg_tape *t, tg_tensor *x, int ndim,
  * its max over the keys it sees; masked keys get exactly 0).
  * d/dv = p^T g; d/ds = p (g v^T - rowsum(p g v^T)); d/dq = d/ds k / sqrt(D);
  * d/dk = (d/ds)^T q / sqrt(D), p the attention weights.
- * Infinite or NaN values (found by the session-7 audit, not changed): a
- * NaN or inf at a masked key or value may or may not reach the output.
- * The small f32 path (up to 64 keys and 64 head dims) never reads masked
- * columns, so it gives finite values there; the general path multiplies
- * them by their weight 0 (NaN, as PyTorch's masked_fill(-inf) then matmul).
- * tests/test_audit7_edge.c compares attention on finite inputs only.
+ * Infinite or NaN values go where PyTorch 1.13's attention puts them
+ * (torch._scaled_dot_product_attention_math: the scores plus a -inf mask,
+ * softmax, times v), in f32 and f64 and at every size: a masked score
+ * (q_i . k_j, j > i) that is NaN or +inf makes row i of the output NaN
+ * (inf - inf), and a NaN or inf in a masked row of v reaches the outputs
+ * of the positions that cannot see it, through their weight 0 (0 * inf is
+ * NaN); the gradients follow the same products. tests/test_nonfinite.c
+ * checks values and gradients against PyTorch's.
  * Errors: TG_ESHAPE for fewer than 2 dims or batch dims that differ (no
  * broadcasting), head dims of q and k that disagree ("tg_scaled_dot_product_
  * attention: the head dims of q (2,3,4) and k (2,5,6) disagree"), k and v

@@ -13,7 +13,9 @@
  * as torch.nn.functional.scaled_dot_product_attention (torch >= 2.0), per
  * batch matrix. The softmax is the stable one (each row shifted by its
  * max over the unmasked columns) and masked columns are skipped, never
- * exponentiated, so they are exactly 0. Forward saves p for backward. The
+ * exponentiated, so they are exactly 0 (NaN and inf at masked places go
+ * where PyTorch's additive mask puts them: attention_kernel.c). Forward
+ * saves p for backward. The
  * batch dims of q, k and v must be equal (no broadcasting), and a causal
  * mask needs L == S.
  */

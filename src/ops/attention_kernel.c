@@ -13,7 +13,9 @@
 #include "tensor/gemm.h"
 #include "vec_math.h"
 
+#include <float.h>
 #include <math.h>
+#include <string.h>
 
 /* C (m x n, ldc) = op(A) op(B), of the dtype f32 says. */
 static void gemm(bool f32, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
@@ -35,13 +37,50 @@ static float max_f32(const float *x, int64_t n)
     return m;
 }
 
+/*
+ * NaN and inf at masked places, as PyTorch: its attention adds the mask
+ * (-inf above the diagonal) to the scores, then takes the softmax, then
+ * multiplies by v. So a masked score that is NaN or +inf turns its whole
+ * row NaN (inf - inf), though the row never looks at that key; and a NaN
+ * or inf in a masked row of v reaches the output through its weight 0
+ * (0 * inf is NaN). The gemm path below gets the second by itself (its
+ * products run over every column); masked_poison() checks for the first.
+ * The small-matrix loops skip the masked columns, so they look for NaN
+ * and inf in their inputs as they pack them and, if there are any, run
+ * every product over all the columns (see small_forward).
+ */
+
+/* Whether one of a row's masked scores, row[n..S), is NaN or +inf. */
+static bool masked_poison_f32(const float *row, int64_t n, int64_t S)
+{
+    bool bad = false;
+    for (int64_t j = n; j < S; j++)
+        bad |= !(row[j] < INFINITY);
+    return bad;
+}
+
+static bool masked_poison_f64(const double *row, int64_t n, int64_t S)
+{
+    bool bad = false;
+    for (int64_t j = n; j < S; j++)
+        bad |= !(row[j] < INFINITY);
+    return bad;
+}
+
 /* One row of S scores in place: scaled, softmaxed over its first n and
- * the rest (masked) set to 0. The max is subtracted before exp, so no
- * exp overflows. In float with vec_math.h's exp, 16 lanes at a time; the
- * sum is a plain loop (a vector sum would reorder the additions). */
+ * the rest (masked) set to 0; all NaN if a masked score is NaN or +inf,
+ * or if the row's max is (PyTorch's masked probabilities are
+ * e^-inf / sum, NaN when the sum is). The max is subtracted before exp, so no exp overflows. In float with
+ * vec_math.h's exp, 16 lanes at a time; the sum is a plain loop (a vector
+ * sum would reorder the additions). */
 TG__HOT static void softmax_row_f32(float *row, int64_t n, int64_t S,
                                     float scale)
 {
+    if (masked_poison_f32(row, n, S)) {
+        for (int64_t j = 0; j < S; j++)
+            row[j] = NAN;
+        return;
+    }
     for (int64_t j = 0; j < n; j++)
         row[j] *= scale;
     float m = max_f32(row, n), sum = 0;
@@ -52,14 +91,19 @@ TG__HOT static void softmax_row_f32(float *row, int64_t n, int64_t S,
     float inv = 1.0f / sum;
     for (int64_t j = 0; j < n; j++)
         row[j] *= inv;
-    for (int64_t j = n; j < S; j++)
-        row[j] = 0;
+    for (int64_t j = n; j < S; j++) /* e^-inf / sum: NaN in a NaN row */
+        row[j] = 0.0f * inv;
 }
 
 /* The same in double, with libm's exp. */
 static void softmax_row_f64(double *row, int64_t n, int64_t S, double scale)
 {
     double m = -INFINITY, sum = 0;
+    if (masked_poison_f64(row, n, S)) {
+        for (int64_t j = 0; j < S; j++)
+            row[j] = NAN;
+        return;
+    }
     for (int64_t j = 0; j < n; j++) {
         row[j] *= scale;
         m = row[j] > m || isnan(row[j]) ? row[j] : m;
@@ -69,7 +113,7 @@ static void softmax_row_f64(double *row, int64_t n, int64_t S, double scale)
     for (int64_t j = 0; j < n; j++)
         row[j] /= sum;
     for (int64_t j = n; j < S; j++)
-        row[j] = 0;
+        row[j] = 0.0 / sum;
 }
 
 /* ds = p * (dp - rowsum(p * dp)) * scale, in place in dp (rows of S). */
@@ -146,9 +190,10 @@ TG__HOT static void combine(const float *a, int64_t as, const float *b,
 }
 
 /* dst (rows x padded(cols), zero-padded) = src (rows x cols, rows ld
- * apart), or its transpose (cols x padded(rows)) when t. */
-static void pack(const float *src, int64_t ld, int64_t rows, int64_t cols,
-                 bool t, float *dst)
+ * apart), or its transpose (cols x padded(rows)) when t. Returns the
+ * number of elements of dst. */
+static int64_t pack(const float *src, int64_t ld, int64_t rows, int64_t cols,
+                    bool t, float *dst)
 {
     int64_t w = padded(t ? rows : cols);
     for (int64_t i = 0; i < (t ? cols : rows) * w; i++)
@@ -156,6 +201,21 @@ static void pack(const float *src, int64_t ld, int64_t rows, int64_t cols,
     for (int64_t r = 0; r < rows; r++)
         for (int64_t c = 0; c < cols; c++)
             dst[t ? c * w + r : r * w + c] = src[r * ld + c];
+    return (t ? cols : rows) * w;
+}
+
+/* Whether x[0..n) holds no NaN and no inf. By the bits (an exponent of
+ * all ones) and an OR, which vectorises, where a sum of x - x would be a
+ * chain of float additions: this runs on every small matrix. */
+static inline bool all_finite(const float *x, int64_t n)
+{
+    uint32_t any = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t b;
+        memcpy(&b, x + i, sizeof b);
+        any |= (b & 0x7f800000u) == 0x7f800000u;
+    }
+    return any == 0;
 }
 
 /* y[0..n) = x[0..n): a row of a result out of its padded scratch. */
@@ -166,7 +226,8 @@ static void unpack(const float *x, int64_t n, float *y)
 }
 
 /* A padded row of scores, softmaxed in place over its first n (scaled
- * first); the other lanes 0. As softmax_row_f32, over all the lanes: the
+ * first); the other lanes 0; all NaN if one of the masked scores, the
+ * lanes from n on, is NaN or +inf. As softmax_row_f32, over all the lanes: the
  * max and the sum lane by lane, the lanes reduced at the end, so that the
  * loops have no branch and no remainder. The masked lanes take e^0, not
  * e^-inf: an exp that underflows goes through subnormal floats, which
@@ -186,6 +247,10 @@ TG__HOT static void softmax_lanes(float *row, int64_t n, int64_t w,
             mx[l] = x > mx[l] ? x : mx[l];
             nan += x != x ? 1.0f : 0.0f;
         }
+    /* a masked NaN or +inf makes the row NaN; so does a padding lane's
+     * NaN (from an inf in q, whose row is NaN anyway) */
+    for (int64_t j = n; j < w; j++)
+        nan += row[j] <= FLT_MAX ? 0.0f : 1.0f;
     for (int h = LANES / 2; h > 0; h /= 2) /* a tree: 4 steps, not 15 */
         for (int l = 0; l < h; l++)
             mx[l] = mx[l + h] > mx[l] ? mx[l + h] : mx[l];
@@ -211,13 +276,14 @@ TG__HOT static void small_forward(const tg__attn_mat *m, float *p, float *y,
     float *kt = scratch, *vp = kt + m->D * Sp, *row = vp + m->S * Dvp;
     float scale = (float)(1.0 / sqrt((double)m->D));
     pack(m->k, m->ldk, m->S, m->D, true, kt);
-    pack(m->v, m->ldv, m->S, m->Dv, false, vp);
+    /* a NaN or inf in v: p v over every row of v, masked ones too */
+    bool all = !all_finite(vp, pack(m->v, m->ldv, m->S, m->Dv, false, vp));
     for (int64_t i = 0; i < m->L; i++) {
         int64_t n = m->causal ? i + 1 : m->S;
         float *pr = p + i * Sp;
         combine((const float *)m->q + i * m->ldq, 1, kt, Sp, m->D, Sp, pr);
         softmax_lanes(pr, n, Sp, scale);
-        combine(pr, 1, vp, Dvp, n, Dvp, row);
+        combine(pr, 1, vp, Dvp, all ? m->S : n, Dvp, row);
         unpack(row, m->Dv, y + i * ldy);
     }
 }
@@ -238,7 +304,9 @@ TG__HOT static void link_lanes(const float *p, float *dp, int64_t n,
  * Row by row: dp_i = gy_i v^T, ds_i = p_i * (dp_i - p_i . dp_i) * scale,
  * dq_i = ds_i k. Then column by column, dv_j = sum_i p_ij gy_i and
  * dk_j = sum_i ds_ij q_i, over the rows i that see column j (i >= j when
- * causal). Scratch: v^T, k, q, gy packed, ds and one row.
+ * causal). Scratch: v^T, k, q, gy packed, ds and one row. When q, k, v,
+ * gy or p hold a NaN or inf, every sum runs over all the rows or columns,
+ * the masked ones (weight 0) too, as PyTorch's products do.
  */
 TG__HOT static void small_backward(const tg__attn_mat *m, const float *p,
                            const float *gy, int64_t ldg,
@@ -247,9 +315,11 @@ TG__HOT static void small_backward(const tg__attn_mat *m, const float *p,
     int64_t L = m->L, S = m->S, Sp = padded(S), Dp = padded(m->D),
             Dvp = padded(m->Dv);
     float *gyp = scratch, *row = gyp + L * Dvp;
-    pack(gy, ldg, L, m->Dv, false, gyp);
+    bool finite = all_finite(gyp, pack(gy, ldg, L, m->Dv, false, gyp));
+    for (int64_t i = 0; i < L; i++) /* a row of p is all NaN or none */
+        finite &= p[i * Sp] == p[i * Sp];
     for (int64_t j = 0; g->v != NULL && j < S; j++) {
-        int64_t i0 = m->causal ? j : 0;
+        int64_t i0 = m->causal && finite ? j : 0;
         combine(p + i0 * Sp + j, Sp, gyp + i0 * Dvp, Dvp, L - i0, Dvp, row);
         unpack(row, m->Dv, (float *)g->v + j * g->ldv);
     }
@@ -258,11 +328,11 @@ TG__HOT static void small_backward(const tg__attn_mat *m, const float *p,
     float *vt = row + (Dp > Dvp ? Dp : Dvp), *kp = vt + m->Dv * Sp,
           *qp = kp + S * Dp, *ds = qp + L * Dp;
     float scale = (float)(1.0 / sqrt((double)m->D));
-    pack(m->v, m->ldv, S, m->Dv, true, vt);
-    pack(m->k, m->ldk, S, m->D, false, kp);
-    pack(m->q, m->ldq, L, m->D, false, qp);
+    finite &= all_finite(vt, pack(m->v, m->ldv, S, m->Dv, true, vt));
+    finite &= all_finite(kp, pack(m->k, m->ldk, S, m->D, false, kp));
+    finite &= all_finite(qp, pack(m->q, m->ldq, L, m->D, false, qp));
     for (int64_t i = 0; i < L; i++) {
-        int64_t n = m->causal ? i + 1 : S;
+        int64_t n = m->causal && finite ? i + 1 : S;
         float *dr = ds + i * Sp;
         combine(gyp + i * Dvp, 1, vt, Sp, m->Dv, Sp, dr);
         link_lanes(p + i * Sp, dr, n, Sp, scale);
@@ -272,7 +342,7 @@ TG__HOT static void small_backward(const tg__attn_mat *m, const float *p,
         }
     }
     for (int64_t j = 0; g->k != NULL && j < S; j++) {
-        int64_t i0 = m->causal ? j : 0;
+        int64_t i0 = m->causal && finite ? j : 0;
         combine(ds + i0 * Sp + j, Sp, qp + i0 * Dp, Dp, L - i0, Dp, row);
         unpack(row, m->D, (float *)g->k + j * g->ldk);
     }

@@ -43,7 +43,9 @@ int64_t tg__attn_scratch(const tg__attn_mat *m);
 /*
  * y (L x Dv, rows ldy apart) = softmax(q k^T / sqrt(D), masked) v, and p
  * (L rows of tg__attn_p_cols(m), contiguous) = those probabilities, which
- * backward reads; masked entries of p are exactly 0. scratch holds tg__attn_scratch(m) elements.
+ * backward reads; masked entries of p are exactly 0, unless a masked
+ * score is NaN or +inf: then the whole row of p is NaN, as PyTorch's
+ * (attention.c). scratch holds tg__attn_scratch(m) elements.
  */
 void tg__attn_forward(const tg__attn_mat *m, void *p, void *y, int64_t ldy,
                       void *scratch);

@@ -17,7 +17,11 @@
  * values whose squared deviations overflow (|x - mu| beyond ~1e154) gets
  * rstd = NaN, so y and the gradients are NaN there, as PyTorch's; an
  * rstd of 0 would give y = b, finite and wrong (f32 rows cannot
- * overflow in double).
+ * overflow in double). A row whose sums mean(gh), mean(gh xhat) are not
+ * finite (an infinite or NaN weight or upstream gradient) takes d/dx by
+ * PyTorch's own formula instead (layer_norm_rows.c), which puts NaN and
+ * +-inf where PyTorch does; the derivative with ops keeps the formula
+ * above.
  */
 #include "tapegrad/ops.h"
 #include "tapegrad/sequence.h"
@@ -208,6 +212,10 @@ static void backward_row(const void *x, const void *g, const void *w,
     }
     if (gx == NULL)
         return;
+    if (!isfinite(m1) || !isfinite(m2)) { /* an infinite weight, say */
+        tg__ln_backward_row_torch(x, g, w, gx, f32, n, mu, rstd);
+        return;
+    }
     m1 /= (double)n;
     m2 /= (double)n;
     for (int64_t i = 0; i < n; i++) {

@@ -7,6 +7,7 @@
 #define TG_OPS_LAYER_NORM_ROWS_H
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* 1 / sqrt(var / n + eps) for the sum var of a row's n squared
@@ -34,5 +35,12 @@ void tg__ln_backward_rows_f32(const float *restrict x, const float *restrict g,
                               int64_t n, int64_t rows, const double *mu,
                               const double *rstd, double *restrict gw,
                               double *restrict gb);
+
+/* One row's gx by PyTorch's formula, for a row whose sums are not finite
+ * (an infinite or NaN weight or gradient: see layer_norm_rows.c); x, g,
+ * w (NULL: ones) and gx are float if f32, else double. */
+void tg__ln_backward_row_torch(const void *x, const void *g, const void *w,
+                               void *gx, bool f32, int64_t n, double mu,
+                               double rstd);
 
 #endif /* TG_OPS_LAYER_NORM_ROWS_H */
