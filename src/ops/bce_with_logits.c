@@ -47,16 +47,16 @@ tg_tensor *tg_bce_with_logits(tg_tape *t, tg_tensor *x, tg_tensor *target,
         tg__check_tensor(fn, target) != TG_OK ||
         (pos_weight != NULL && tg__check_tensor(fn, pos_weight) != TG_OK))
         return NULL;
-    tg_shape_str(x, xs, sizeof xs);
-    if (!tg__same_shape(x, target)) {
+    if (!tg__same_shape(x, target)) { /* shapes formatted only on failure */
         tg_set_error(TG_ESHAPE, "%s: logits %s and target %s must have the "
-                     "same shape", fn, xs, tg_shape_str(target, ys, sizeof ys));
+                     "same shape", fn, tg_shape_str(x, xs, sizeof xs),
+                     tg_shape_str(target, ys, sizeof ys));
         return NULL;
     }
     if (pos_weight != NULL && !broadcasts_to(pos_weight, x)) {
         tg_set_error(TG_ESHAPE, "%s: pos_weight %s does not broadcast to "
                      "logits %s", fn, tg_shape_str(pos_weight, ys, sizeof ys),
-                     xs);
+                     tg_shape_str(x, xs, sizeof xs));
         return NULL;
     }
     if (tg_dtype_of(target) != tg_dtype_of(x) ||

@@ -96,9 +96,7 @@ static void walk_next_row(walk *w)
 static int check(const char *fn, const tg_tensor *x, int *axis,
                  const tg_tensor *index, const tg_tensor *src)
 {
-    char xs[128], is[128], ss[128];
-    tg_shape_str(x, xs, sizeof xs);
-    tg_shape_str(index, is, sizeof is);
+    char xs[128], is[128], ss[128]; /* the shapes, formatted on failure */
     if (x->ndim == 0)
         return tg_set_error(TG_ESHAPE, "%s: x has shape (); a scalar has no "
                             "axis to index", fn);
@@ -106,18 +104,22 @@ static int check(const char *fn, const tg_tensor *x, int *axis,
         return tg_last_status();
     if (index->ndim != x->ndim)
         return tg_set_error(TG_ESHAPE, "%s: index %s and x %s have different "
-                            "numbers of dims", fn, is, xs);
+                            "numbers of dims", fn,
+                            tg_shape_str(index, is, sizeof is),
+                            tg_shape_str(x, xs, sizeof xs));
     for (int d = 0; d < x->ndim; d++)
         if (d != *axis && index->shape[d] > x->shape[d])
             return tg_set_error(TG_ESHAPE, "%s: index %s is larger than x %s "
-                                "in dim %d (only axis %d may differ)", fn, is,
-                                xs, d, *axis);
+                                "in dim %d (only axis %d may differ)", fn,
+                                tg_shape_str(index, is, sizeof is),
+                                tg_shape_str(x, xs, sizeof xs), d, *axis);
     if (src != NULL &&
         (src->ndim != index->ndim ||
          memcmp(src->shape, index->shape,
                 (size_t)src->ndim * sizeof *src->shape) != 0))
         return tg_set_error(TG_ESHAPE, "%s: index %s and src %s must have the "
-                            "same shape", fn, is,
+                            "same shape", fn,
+                            tg_shape_str(index, is, sizeof is),
                             tg_shape_str(src, ss, sizeof ss));
     int64_t n = x->shape[*axis];
     double top = (double)n;
@@ -127,8 +129,10 @@ static int check(const char *fn, const tg_tensor *x, int *axis,
             return tg_set_error(TG_EINVAL, "%s: index %g at position %lld of "
                                 "index %s is not a whole number in 0..%lld "
                                 "(axis %d of x %s)",
-                                fn, v, (long long)p, is, (long long)(n - 1),
-                                *axis, xs);
+                                fn, v, (long long)p,
+                                tg_shape_str(index, is, sizeof is),
+                                (long long)(n - 1), *axis,
+                                tg_shape_str(x, xs, sizeof xs));
     }
     return TG_OK;
 }
