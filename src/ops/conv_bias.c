@@ -10,6 +10,12 @@
  * 64 x 16 x 10 x 10, 400K floats a step) this was the largest piece of
  * conv's backward left on the calling thread alone.
  *
+ * conv's own backward mostly does not call it: the weight gradient's
+ * kernels sum the same bias gradient inside their own split call (the
+ * direct kernel per output channel, the implicit ones from row sums of gy
+ * made where gy is turned round), with this file's row sum in this
+ * file's order, so the bits are these (tests/test_conv_fused.c).
+ *
  * The same sum is also an op, conv_bias_grad (gy (N, O, ...) to (O,)), for
  * conv's backward_ops (tg_vjp, gradients of gradients): one pass over gy
  * where two tg_sum_axis calls made an (N, O) tensor first. Its own

@@ -11,7 +11,10 @@
  * does R J multiply-adds, each with one float of x broadcast from memory
  * (vfmadd231ps zmm, zmm, [x]{1to16}): one load of x per multiply-add,
  * which the two load ports keep up with. At the end the block is turned
- * round into y's layout (channels apart, pixels contiguous).
+ * round into y's layout (channels apart, pixels contiguous). With
+ * padding, each part of the split call first copies its own samples,
+ * zero-padded, into the scratch (tg__conv_implicit_pad) and reads them at
+ * once from the cache: no split call for the padding alone.
  */
 /* GCC's predictive commoning sees that the float a block reads for
  * pixel j, tap q is the one it read for pixel j + 1, tap q - 1, and

@@ -9,7 +9,11 @@
  * output channels o: gy is turned round once per sample into
  * gyt[i][j][16] (the 16 channels of one gy pixel side by side, zero past
  * o, and kw zero pixels at both ends of a row; one masked gather per
- * pixel), w once per call into wt[c][p][q][16].
+ * pixel), w once per call into wt[c][p][q][16]. The turn also sums
+ * each of the sample's gy rows (the bias gradient's pieces), and the
+ * turned gy of the whole batch stays in the scratch for the weight
+ * gradient of the same backward (conv_implicit_wgrad.c), which then does
+ * not turn it again.
  * Then every term is a vector multiply-add of two loads,
  *
  *     acc(c, h, w) += wt[c][p][q] * gyt[h-p][w-q]      (16 o at once),
