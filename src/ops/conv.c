@@ -51,14 +51,32 @@ static int nsp_of(const tg_op *op)
                : 2;
 }
 
+/* What the forward left in its scratch for the weight gradient (the
+ * TG__CONV_* bits of conv_kernel.h), kept on the op as c->saved. */
+typedef struct conv_kept {
+    unsigned what;
+    void *scratch;
+} conv_kept;
+
+/* The scratch's size in bytes, rounded up so that a conv_kept fits
+ * after it. */
+static size_t scratch_bytes(tg_dtype dt, const tg__conv_geom *g,
+                            int64_t slots)
+{
+    size_t b = (size_t)tg__conv_scratch_elems(g, slots) * tg_dtype_size(dt);
+    size_t a = _Alignof(conv_kept);
+    return (b + a - 1) / a * a;
+}
+
 /* Scratch for the im2col matrices of *slots chunks at once (as many as
- * there are threads to run them), from the tape's arena. */
+ * there are threads to run them), from the tape's arena; with room for
+ * a conv_kept after it if `note` (one allocation, so one way to fail). */
 static void *col_scratch(tg_tape *t, tg_dtype dt, const tg__conv_geom *g,
-                         int64_t *slots)
+                         int64_t *slots, bool note)
 {
     *slots = tg__conv_slots(g, tg_num_threads());
-    return tg_tape_alloc(t, (size_t)tg__conv_scratch_elems(g, *slots) *
-                                tg_dtype_size(dt));
+    return tg_tape_alloc(t, scratch_bytes(dt, g, *slots) +
+                                (note ? sizeof(conv_kept) : 0));
 }
 
 /* An output of the given 4-d shape, in the rank of nsp. */
@@ -68,13 +86,6 @@ static tg_tensor *empty4(tg_tape *t, tg_dtype dt, int nsp, int64_t a,
     int64_t s[4] = {a, b, h, w}, s3[3] = {a, b, w};
     return nsp == 2 ? tg_empty(t, dt, 4, s) : tg_empty(t, dt, 3, s3);
 }
-
-/* What the forward left in its scratch for the weight gradient (the
- * TG__CONV_* bits of conv_kernel.h), kept on the op as c->saved. */
-typedef struct conv_kept {
-    unsigned what;
-    void *scratch;
-} conv_kept;
 
 /* Runs kind k on (a, b) into out; col is scratch for `slots` chunks.
  * Returns what the call left in col for a weight gradient. */
@@ -129,18 +140,18 @@ static tg_tensor *forward_kind(tg_op_ctx *c, enum tg__conv_kind k)
     tg_dtype dt = c->in[0]->dtype;
     tg_tensor *y = result_of(c->tape, dt, nsp, k, &g);
     int64_t slots = 1;
-    void *col = y != NULL ? col_scratch(c->tape, dt, &g, &slots) : NULL;
+    void *col = y != NULL ? col_scratch(c->tape, dt, &g, &slots,
+                                        k == TG__CONV_FWD)
+                          : NULL;
     if (col == NULL)
         return NULL;
     unsigned left = run(k, dt, &g, c->in[0], c->in[1], bias, y, col, slots);
     if (k == TG__CONV_FWD && left != 0) {
-        /* x's im2col or padded planes, for the weight gradient (without
-         * room for the note, the backward makes them again) */
-        conv_kept *kept = tg_tape_alloc(c->tape, sizeof *kept);
-        if (kept != NULL) {
-            *kept = (conv_kept){left, col};
-            c->saved = kept;
-        }
+        /* x's im2col or padded planes, for the weight gradient */
+        conv_kept *kept =
+            (conv_kept *)((char *)col + scratch_bytes(dt, &g, slots));
+        *kept = (conv_kept){left, col};
+        c->saved = kept;
     }
     return y;
 }
@@ -211,7 +222,7 @@ static int backward_kind(tg_op_ctx *c, const tg_tensor *gy,
             continue;
         }
         if (col == NULL &&
-            (col = col_scratch(c->tape, dt, &g, &slots)) == NULL)
+            (col = col_scratch(c->tape, dt, &g, &slots, false)) == NULL)
             return tg_last_status();
         if (k == TG__CONV_FWD && i == 1) /* x and gy, as the loop's i = 0 */
             tg__conv_weight_grad(dt, &g, r.a->data, r.b->data, gx[1]->data,
