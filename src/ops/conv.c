@@ -51,14 +51,32 @@ static int nsp_of(const tg_op *op)
                : 2;
 }
 
+/* What the forward left in its scratch for the weight gradient (the
+ * TG__CONV_* bits of conv_kernel.h), kept on the op as c->saved. */
+typedef struct conv_kept {
+    unsigned what;
+    void *scratch;
+} conv_kept;
+
+/* The scratch's size in bytes, rounded up so that a conv_kept fits
+ * after it. */
+static size_t scratch_bytes(tg_dtype dt, const tg__conv_geom *g,
+                            int64_t slots)
+{
+    size_t b = (size_t)tg__conv_scratch_elems(g, slots) * tg_dtype_size(dt);
+    size_t a = _Alignof(conv_kept);
+    return (b + a - 1) / a * a;
+}
+
 /* Scratch for the im2col matrices of *slots chunks at once (as many as
- * there are threads to run them), from the tape's arena. */
+ * there are threads to run them), from the tape's arena; with room for
+ * a conv_kept after it if `note` (one allocation, so one way to fail). */
 static void *col_scratch(tg_tape *t, tg_dtype dt, const tg__conv_geom *g,
-                         int64_t *slots)
+                         int64_t *slots, bool note)
 {
     *slots = tg__conv_slots(g, tg_num_threads());
-    return tg_tape_alloc(t, (size_t)tg__conv_scratch_elems(g, *slots) *
-                                tg_dtype_size(dt));
+    return tg_tape_alloc(t, scratch_bytes(dt, g, *slots) +
+                                (note ? sizeof(conv_kept) : 0));
 }
 
 /* An output of the given 4-d shape, in the rank of nsp. */
@@ -69,20 +87,23 @@ static tg_tensor *empty4(tg_tape *t, tg_dtype dt, int nsp, int64_t a,
     return nsp == 2 ? tg_empty(t, dt, 4, s) : tg_empty(t, dt, 3, s3);
 }
 
-/* Runs kind k on (a, b) into out; col is scratch for `slots` chunks. */
-static void run(enum tg__conv_kind k, tg_dtype dt, const tg__conv_geom *g,
-                const tg_tensor *a, const tg_tensor *b, const tg_tensor *bias,
-                tg_tensor *out, void *col, int64_t slots)
+/* Runs kind k on (a, b) into out; col is scratch for `slots` chunks.
+ * Returns what the call left in col for a weight gradient. */
+static unsigned run(enum tg__conv_kind k, tg_dtype dt, const tg__conv_geom *g,
+                    const tg_tensor *a, const tg_tensor *b,
+                    const tg_tensor *bias, tg_tensor *out, void *col,
+                    int64_t slots)
 {
     if (k == TG__CONV_FWD)
-        tg__conv_forward(dt, g, a->data, b->data,
-                         bias != NULL ? bias->data : NULL, out->data, col,
-                         slots);
-    else if (k == TG__CONV_INPUT_GRAD)
-        tg__conv_input_grad(dt, g, a->data, b->data, out->data, col, slots);
-    else
-        tg__conv_weight_grad(dt, g, a->data, b->data, out->data, col, slots,
-                             false);
+        return tg__conv_forward(dt, g, a->data, b->data,
+                                bias != NULL ? bias->data : NULL, out->data,
+                                col, slots);
+    if (k == TG__CONV_INPUT_GRAD)
+        return tg__conv_input_grad(dt, g, a->data, b->data, out->data, col,
+                                   slots);
+    tg__conv_weight_grad(dt, g, a->data, b->data, out->data, NULL, col, slots,
+                         0);
+    return 0;
 }
 
 /* Makes the result of kind k for geometry g. */
@@ -119,12 +140,19 @@ static tg_tensor *forward_kind(tg_op_ctx *c, enum tg__conv_kind k)
     tg_dtype dt = c->in[0]->dtype;
     tg_tensor *y = result_of(c->tape, dt, nsp, k, &g);
     int64_t slots = 1;
-    void *col = y != NULL ? col_scratch(c->tape, dt, &g, &slots) : NULL;
+    void *col = y != NULL ? col_scratch(c->tape, dt, &g, &slots,
+                                        k == TG__CONV_FWD)
+                          : NULL;
     if (col == NULL)
         return NULL;
-    run(k, dt, &g, c->in[0], c->in[1], bias, y, col, slots);
-    if (k == TG__CONV_FWD && tg__conv_col_kept(dt, &g))
-        c->saved = col; /* x's im2col, for the weight gradient */
+    unsigned left = run(k, dt, &g, c->in[0], c->in[1], bias, y, col, slots);
+    if (k == TG__CONV_FWD && left != 0) {
+        /* x's im2col or padded planes, for the weight gradient */
+        conv_kept *kept =
+            (conv_kept *)((char *)col + scratch_bytes(dt, &g, slots));
+        *kept = (conv_kept){left, col};
+        c->saved = kept;
+    }
     return y;
 }
 
@@ -164,6 +192,13 @@ static grad_rule rule_for(enum tg__conv_kind k, int i, tg_tensor *const *in,
     }
 }
 
+/*
+ * The gradients of kind k. conv's own (k = FWD) take two short cuts, both
+ * leaving the bits as they were: the weight gradient reuses what the
+ * forward or the input gradient left in a scratch (x's im2col or padded
+ * planes; gy turned round), and it sums the bias gradient too where its
+ * kernel walks gy anyway, in the same split call (conv_kernel.h).
+ */
 static int backward_kind(tg_op_ctx *c, const tg_tensor *gy,
                          tg_tensor *const *gx, enum tg__conv_kind k)
 {
@@ -173,21 +208,29 @@ static int backward_kind(tg_op_ctx *c, const tg_tensor *gy,
     tg_dtype dt = gy->dtype;
     void *col = NULL;
     int64_t slots = 1;
+    unsigned left = 0; /* what the input gradient left in col */
+    bool want_gb = k == TG__CONV_FWD && c->n == 3 && gx[2] != NULL;
+    void *gb = want_gb && gx[1] != NULL ? gx[2]->data : NULL;
     for (int i = 0; i < 2; i++) {
         if (gx[i] == NULL)
             continue;
         grad_rule r = rule_for(k, i, c->in, gy);
-        if (k == TG__CONV_FWD && i == 1 && c->saved != NULL) { /* forward's im2col */
+        const conv_kept *kept = c->saved;
+        if (k == TG__CONV_FWD && i == 1 && kept != NULL) { /* forward's */
             tg__conv_weight_grad(dt, &g, r.a->data, r.b->data, gx[1]->data,
-                                 c->saved, 1, true);
+                                 gb, kept->scratch, 1, kept->what);
             continue;
         }
         if (col == NULL &&
-            (col = col_scratch(c->tape, dt, &g, &slots)) == NULL)
+            (col = col_scratch(c->tape, dt, &g, &slots, false)) == NULL)
             return tg_last_status();
-        run(r.kind, dt, &g, r.a, r.b, NULL, gx[i], col, slots);
+        if (k == TG__CONV_FWD && i == 1) /* x and gy, as the loop's i = 0 */
+            tg__conv_weight_grad(dt, &g, r.a->data, r.b->data, gx[1]->data,
+                                 gb, col, slots, left);
+        else
+            left = run(r.kind, dt, &g, r.a, r.b, NULL, gx[i], col, slots);
     }
-    if (c->n == 3 && gx[2] != NULL)
+    if (want_gb && gb == NULL)
         tg__conv_bias_grad(dt, &g, gy->data, gx[2]->data);
     return TG_OK;
 }

@@ -10,6 +10,12 @@
  * 64 x 16 x 10 x 10, 400K floats a step) this was the largest piece of
  * conv's backward left on the calling thread alone.
  *
+ * conv's own backward mostly does not call it: the weight gradient's
+ * kernels sum the same bias gradient inside their own split call (the
+ * direct kernel per output channel, the implicit ones from row sums of gy
+ * made where gy is turned round), with this file's row sum in this
+ * file's order, so the bits are these (tests/test_conv_fused.c).
+ *
  * The same sum is also an op, conv_bias_grad (gy (N, O, ...) to (O,)), for
  * conv's backward_ops (tg_vjp, gradients of gradients): one pass over gy
  * where two tg_sum_axis calls made an (N, O) tensor first. Its own
@@ -31,8 +37,10 @@ typedef struct bias_job {
 } bias_job;
 
 /* One f32 row of P values: 16 running sums (a vectorised loop), then the
- * tail, then the 16 sums in lane order. */
-static float row_sum_f32(const float *r, int64_t P)
+ * tail, then the 16 sums in lane order. The kernels that fuse the bias
+ * gradient into another pass over gy (conv_direct.c, the implicit ones)
+ * call this same function, so their sums are these bits. */
+float tg__conv_row_sum_f32(const float *r, int64_t P)
 {
     float lane[16] = {0};
     int64_t i = 0;
@@ -47,6 +55,27 @@ static float row_sum_f32(const float *r, int64_t P)
     return part;
 }
 
+/* Channel o's rows already summed (rows[n * rstride + o]), summed in
+ * sample order into a double. */
+float tg__conv_bias_from_rows(const tg__conv_geom *g, const float *rows,
+                              int64_t rstride, int64_t o)
+{
+    double s = 0;
+    for (int64_t n = 0; n < g->n; n++)
+        s += rows[n * rstride + o];
+    return (float)s;
+}
+
+float tg__conv_bias_channel_f32(const tg__conv_geom *g, const float *gy,
+                                int64_t o)
+{
+    int64_t P = g->oh * g->ow;
+    double s = 0;
+    for (int64_t n = 0; n < g->n; n++)
+        s += tg__conv_row_sum_f32(gy + (n * g->o + o) * P, P);
+    return (float)s;
+}
+
 /* Channels [begin, end): each sample's row summed, the rows in sample
  * order into a double. */
 static void bias_part(void *ctx, int64_t begin, int64_t end)
@@ -55,21 +84,17 @@ static void bias_part(void *ctx, int64_t begin, int64_t end)
     const tg__conv_geom *g = j->g;
     int64_t P = g->oh * g->ow;
     for (int64_t o = begin; o < end; o++) {
+        if (j->dt == TG_F32) {
+            ((float *)j->gb)[o] = tg__conv_bias_channel_f32(g, j->gy, o);
+            continue;
+        }
         double s = 0;
         for (int64_t n = 0; n < g->n; n++) {
-            int64_t base = (n * g->o + o) * P;
-            if (j->dt == TG_F32) {
-                s += row_sum_f32((const float *)j->gy + base, P);
-            } else {
-                const double *r = (const double *)j->gy + base;
-                for (int64_t i = 0; i < P; i++)
-                    s += r[i];
-            }
+            const double *r = (const double *)j->gy + (n * g->o + o) * P;
+            for (int64_t i = 0; i < P; i++)
+                s += r[i];
         }
-        if (j->dt == TG_F32)
-            ((float *)j->gb)[o] = (float)s;
-        else
-            ((double *)j->gb)[o] = s;
+        ((double *)j->gb)[o] = s;
     }
 }
 

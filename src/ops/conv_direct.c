@@ -6,7 +6,12 @@
  *
  * Each sample is first copied into a zero-padded plane xp (hp x wp, rows
  * a multiple of 16 wide plus room for the taps), so no tap needs a bounds
- * test. Then, vectorised over an output row (8 lanes, AVX2 + FMA):
+ * test: by the forward's own split call, each part padding its samples
+ * just before it reads them (cache-hot, and one hand-off to the threads
+ * instead of two). The planes of the whole batch stay in the scratch,
+ * which conv.c keeps for the backward (TG__CONV_PLANES), so the weight
+ * gradient does not pad x again. Then, vectorised over an output row (8
+ * lanes, AVX2 + FMA):
  *
  *     forward:      y[o][i][j]  = b[o] + sum_pq w[o][p][q] xp[i+p][j+q]
  *                   (4 rows x 16 columns of y at a time: 8 accumulators)
@@ -19,6 +24,9 @@
  *
  * Every output element is summed in one fixed order whatever the thread
  * count: the forward splits samples, the weight gradient output channels.
+ * The weight gradient's part for channel o also sums the bias gradient
+ * gb[o] (conv_bias.c's function, so the same bits as conv_bias_grad):
+ * the same split, so no split call of its own.
  * Without AVX2 + FMA (or with tg__gemm_limit_isa below 1) conv_kernel.c
  * keeps im2col + gemm.
  */
@@ -73,16 +81,21 @@ static void pad_plane(const tg__conv_geom *g, const float *x, float *xp)
 typedef struct direct_job {
     const tg__conv_geom *g;
     const float *x, *w, *bias, *gy;
-    float *y, *gw, *xp;
+    float *y, *gw, *gb, *xp; /* gb: NULL, or the bias gradient too */
     bool avx512; /* the caller's instruction set, for every worker */
 } direct_job;
 
+/* Sample s's plane, made from x. */
+static void pad_sample(const direct_job *j, int64_t s)
+{
+    int64_t plane = hp_of(j->g) * wp_of(j->g);
+    pad_plane(j->g, j->x + s * j->g->h * j->g->w, j->xp + s * plane);
+}
+
 static void pad_part(void *ctx, int64_t begin, int64_t end)
 {
-    const direct_job *j = ctx;
-    int64_t plane = hp_of(j->g) * wp_of(j->g);
     for (int64_t s = begin; s < end; s++)
-        pad_plane(j->g, j->x + s * j->g->h * j->g->w, j->xp + s * plane);
+        pad_sample(ctx, s);
 }
 
 #if TG__DIRECT_X86
@@ -244,13 +257,15 @@ static void fwd_part(void *ctx, int64_t begin, int64_t end)
     const direct_job *j = ctx;
     const tg__conv_geom *g = j->g;
     int64_t wp = wp_of(g), plane = hp_of(g) * wp;
-    for (int64_t s = begin; s < end; s++)
+    for (int64_t s = begin; s < end; s++) {
+        pad_sample(j, s); /* then read at once, from the cache */
         if (j->avx512)
             tg__conv_direct512_fwd_sample(g, j->xp + s * plane, wp, j->w,
                                           j->bias,
                                           j->y + s * g->o * g->oh * g->ow);
         else
             fwd_sample(j, s);
+    }
 #else
     (void)ctx, (void)begin, (void)end;
 #endif
@@ -260,12 +275,15 @@ static void wgrad_part(void *ctx, int64_t begin, int64_t end)
 {
 #if TG__DIRECT_X86
     const direct_job *j = ctx;
-    for (int64_t o = begin; o < end; o++)
+    for (int64_t o = begin; o < end; o++) {
         if (j->avx512)
             tg__conv_direct512_wgrad_channel(j->g, j->xp, wp_of(j->g), j->gy,
                                              o, j->gw);
         else
             wgrad_channel(j, o);
+        if (j->gb != NULL) /* channel o's gy is warm in the cache */
+            j->gb[o] = tg__conv_bias_channel_f32(j->g, j->gy, o);
+    }
 #else
     (void)ctx, (void)begin, (void)end;
 #endif
@@ -279,29 +297,28 @@ static int64_t min_samples(const tg__conv_geom *g)
     return m < 1 ? 1 : m;
 }
 
-static void pad_all(direct_job *j)
-{
-    int64_t per = hp_of(j->g) * wp_of(j->g);
-    int64_t m = ((int64_t)1 << 15) / (per > 0 ? per : 1);
-    tg__parallel_for(j->g->n, 1, m < 1 ? 1 : m, pad_part, j);
-}
-
 void tg__conv_direct_forward(const tg__conv_geom *g, const float *x,
                              const float *w, const float *bias, float *y,
                              float *scratch)
 {
-    direct_job j = {g, x, w, bias, NULL, y, NULL, scratch,
+    direct_job j = {g, x, w, bias, NULL, y, NULL, NULL, scratch,
                     tg__gemm_isa() >= 2};
-    pad_all(&j);
     tg__parallel_for(g->n, 1, min_samples(g), fwd_part, &j);
 }
 
 void tg__conv_direct_weight_grad(const tg__conv_geom *g, const float *x,
-                                 const float *gy, float *gw, float *scratch)
+                                 const float *gy, float *gw, float *gb,
+                                 float *scratch, bool planes_ready)
 {
-    direct_job j = {g, x, NULL, NULL, gy, NULL, gw, scratch,
+    direct_job j = {g, x, NULL, NULL, gy, NULL, gw, gb, scratch,
                     tg__gemm_isa() >= 2};
-    pad_all(&j);
+    if (!planes_ready) {
+        /* Every part below reads every sample: the planes first, in a
+         * split call of their own. */
+        int64_t per = hp_of(g) * wp_of(g);
+        int64_t m = ((int64_t)1 << 15) / (per > 0 ? per : 1);
+        tg__parallel_for(g->n, 1, m < 1 ? 1 : m, pad_part, &j);
+    }
     int64_t per = g->n * g->oh * g->ow * g->kh * g->kw;
     tg__parallel_for(g->o, 1, per >= ((int64_t)1 << 16) ? 1 : g->o, wgrad_part,
                      &j);

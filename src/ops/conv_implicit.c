@@ -11,7 +11,10 @@
  * does R J multiply-adds, each with one float of x broadcast from memory
  * (vfmadd231ps zmm, zmm, [x]{1to16}): one load of x per multiply-add,
  * which the two load ports keep up with. At the end the block is turned
- * round into y's layout (channels apart, pixels contiguous).
+ * round into y's layout (channels apart, pixels contiguous). With
+ * padding, each part of the split call first copies its own samples,
+ * zero-padded, into the scratch (tg__conv_implicit_pad) and reads them at
+ * once from the cache: no split call for the padding alone.
  */
 /* GCC's predictive commoning sees that the float a block reads for
  * pixel j, tap q is the one it read for pixel j + 1, tap q - 1, and
@@ -59,40 +62,55 @@ int64_t tg__conv_implicit_padded(const tg__conv_geom *g)
                      : 0;
 }
 
-int64_t tg__conv_implicit_front(const tg__conv_geom *g)
+int64_t tg__conv_implicit_wt_elems(const tg__conv_geom *g)
 {
-    int64_t wt = g->c * g->kh * g->kw * LANES;
-    int64_t gyt = g->n * g->oh * g->ow * LANES;
-    return wt > gyt ? wt : gyt;
+    return g->c * g->kh * g->kw * LANES;
 }
 
+/* Forward: wt, then the padded x. Backward: gy turned, then dx's wt or
+ * the weight gradient's padded x. */
 int64_t tg__conv_implicit_scratch(const tg__conv_geom *g)
 {
-    int64_t a = tg__conv_implicit_front(g) + tg__conv_implicit_padded(g);
-    int64_t b = tg__conv_implicit_dx_scratch(g);
-    return a > b ? a : b;
+    int64_t wt = tg__conv_implicit_wt_elems(g), xp = tg__conv_implicit_padded(g);
+    int64_t fwd = wt + xp;
+    int64_t bwd = tg__conv_implicit_turned(g) + (wt > xp ? wt : xp);
+    return fwd > bwd ? fwd : bwd;
+}
+
+void tg__conv_implicit_pack(const tg__conv_geom *g, const float *w, float *wt)
+{
+    int64_t taps = g->c * g->kh * g->kw;
+    memset(wt, 0, (size_t)(taps * LANES) * sizeof *wt);
+    for (int64_t o = 0; o < g->o; o++)
+        for (int64_t k = 0; k < taps; k++)
+            wt[k * LANES + o] = w[o * taps + k];
+}
+
+void tg__conv_implicit_pad(const tg__conv_geom *g, const float *x,
+                           float *room, int64_t s)
+{
+    int64_t hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw, plane = hp * wp;
+    for (int64_t nc = s * g->c; nc < (s + 1) * g->c; nc++) {
+        float *dst = room + nc * plane;
+        memset(dst, 0, (size_t)plane * sizeof *dst);
+        for (int64_t i = 0; i < g->h; i++)
+            memcpy(dst + (i + g->ph) * wp + g->pw, x + (nc * g->h + i) * g->w,
+                   (size_t)g->w * sizeof *dst);
+    }
 }
 
 typedef struct pad_job {
     const tg__conv_geom *g;
     const float *x;
     float *xp;
-    int64_t hp, wp;
 } pad_job;
 
 /* Samples [begin, end): zeros, then x's rows at (ph, pw). */
 static void pad_part(void *ctx, int64_t begin, int64_t end)
 {
     const pad_job *j = ctx;
-    const tg__conv_geom *g = j->g;
-    int64_t plane = j->hp * j->wp;
-    for (int64_t nc = begin * g->c; nc < end * g->c; nc++) {
-        float *dst = j->xp + nc * plane;
-        memset(dst, 0, (size_t)plane * sizeof *dst);
-        for (int64_t i = 0; i < g->h; i++)
-            memcpy(dst + (i + g->ph) * j->wp + g->pw, j->x + (nc * g->h + i) * g->w,
-                   (size_t)g->w * sizeof *dst);
-    }
+    for (int64_t s = begin; s < end; s++)
+        tg__conv_implicit_pad(j->g, j->x, j->xp, s);
 }
 
 const float *tg__conv_implicit_planes(const tg__conv_geom *g, const float *x,
@@ -102,7 +120,7 @@ const float *tg__conv_implicit_planes(const tg__conv_geom *g, const float *x,
     *wp = g->w + 2 * g->pw;
     if (!padded(g))
         return x;
-    pad_job j = {g, x, room, *hp, *wp};
+    pad_job j = {g, x, room};
     int64_t per = g->c * *hp * *wp;
     int64_t m = ((int64_t)1 << 15) / (per > 0 ? per : 1);
     tg__parallel_for(g->n, 1, m < 1 ? 1 : m, pad_part, &j);
@@ -115,6 +133,8 @@ const float *tg__conv_implicit_planes(const tg__conv_geom *g, const float *x,
 
 typedef struct fwd_job {
     const tg__conv_geom *g;
+    const float *x;
+    float *room;      /* NULL, or where each part pads its samples */
     const float *xs;  /* x, or its padded copy */
     int64_t hp, wp;   /* its plane's sizes */
     const float *wt;  /* packed weights, wt[c][p][q][16] */
@@ -203,6 +223,8 @@ I512_ATTR static void fwd_part(void *ctx, int64_t begin, int64_t end)
     int64_t pieces = (g->ow + FWD_MAX_J - 1) / FWD_MAX_J;
     int64_t jw = (g->ow + pieces - 1) / pieces;
     for (int64_t s = begin; s < end; s++) {
+        if (f->room != NULL) /* padded here, read at once from the cache */
+            tg__conv_implicit_pad(g, f->x, f->room, s);
         const float *xs = f->xs + s * g->c * f->hp * f->wp;
         float *ys = f->y + s * g->o * g->oh * g->ow;
         for (int64_t i0 = 0; i0 < g->oh; i0 += 2)
@@ -220,16 +242,12 @@ void tg__conv_implicit_forward(const tg__conv_geom *g, const float *x,
                                float *scratch)
 {
 #if TG__DIRECT_X86
-    /* wt[c][p][q][o] = w[o][c][p][q], lanes past o zero. */
     float *wt = scratch;
+    tg__conv_implicit_pack(g, w, wt);
     int64_t taps = g->c * g->kh * g->kw;
-    memset(wt, 0, (size_t)(taps * LANES) * sizeof *wt);
-    for (int64_t o = 0; o < g->o; o++)
-        for (int64_t k = 0; k < taps; k++)
-            wt[k * LANES + o] = w[o * taps + k];
-    fwd_job f = {g, NULL, 0, 0, wt, bias, y};
-    f.xs = tg__conv_implicit_planes(g, x, scratch + tg__conv_implicit_front(g),
-                                    &f.hp, &f.wp);
+    fwd_job f = {g, x, NULL, x, g->h + 2 * g->ph, g->w + 2 * g->pw, wt, bias, y};
+    if (padded(g))
+        f.xs = f.room = scratch + tg__conv_implicit_wt_elems(g);
     /* Samples per part: about 64K multiply-adds each. */
     int64_t per = g->o * g->oh * g->ow * taps;
     int64_t m = ((int64_t)1 << 16) / (per > 0 ? per : 1);

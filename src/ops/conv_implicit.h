@@ -13,7 +13,7 @@
  *
  * (":" is the vector of output channels; x[...] one float, broadcast), so
  * each multiply-add does 16 useful products and nothing is copied but a
- * transpose of gy. The input gradient keeps o in the lanes too, on its
+ * transpose of gy, made once a backward for both gradients. The input gradient keeps o in the lanes too, on its
  * reduction side, and sums each output's 16 lanes at the end:
  *
  *     input grad:   gx[c, h, w] = lanes summed of
@@ -42,29 +42,54 @@ int64_t tg__conv_implicit_scratch(const tg__conv_geom *g);
 void tg__conv_implicit_forward(const tg__conv_geom *g, const float *x,
                                const float *w, const float *bias, float *y,
                                float *scratch);
-/* gw = the correlation of x with gy, written. */
+/* gw = the correlation of x with gy, written; gb (unless NULL) the bias
+ * gradient. gy_turned: the scratch already holds gy turned round and its
+ * row sums, as tg__conv_implicit_input_grad left them. */
 void tg__conv_implicit_weight_grad(const tg__conv_geom *g, const float *x,
-                                   const float *gy, float *gw,
-                                   float *scratch);
-/* gx = the transposed convolution of gy with w, written. w must be
- * finite (conv_kernel.c keeps im2col otherwise): a block's taps that
- * fall just outside gy read 0 there, and 0 * inf would be NaN.
+                                   const float *gy, float *gw, float *gb,
+                                   float *scratch, bool gy_turned);
+/* gx = the transposed convolution of gy with w, written; leaves gy turned
+ * round (below) at the start of the scratch. w must be finite
+ * (conv_kernel.c keeps im2col otherwise): a block's taps that fall just
+ * outside gy read 0 there, and 0 * inf would be NaN.
  * tg__conv_implicit_finite(w, n) says whether w's n floats are. */
 bool tg__conv_implicit_finite(const float *w, int64_t n);
 void tg__conv_implicit_input_grad(const tg__conv_geom *g, const float *gy,
                                   const float *w, float *gx, float *scratch);
 
-/* Shared by the two files: x as the kernels read it. With no padding
- * that is x itself; otherwise every sample is copied, zero-padded, into
+/*
+ * gy turned round, which both gradients read (conv_implicit_dx.c makes
+ * it): sample s's gy pixel (i, j) is the 16-float vector
+ * tg__conv_implicit_gy_at(g, turned, s, i) + j * 16 (its o channels, zeros
+ * past o), each row with kw zero pixels at both ends; after every sample,
+ * the row sums of gy, sums[s * o + ch] (tg__conv_row_sum_f32's bits), from
+ * which the bias gradient is added up. The input gradient turns each
+ * sample in its own split call, just before it reads it; the weight
+ * gradient of the same backward then finds the whole batch turned.
+ */
+int64_t tg__conv_implicit_turned(const tg__conv_geom *g); /* elements */
+void tg__conv_implicit_turn(const tg__conv_geom *g, const float *gy,
+                            int64_t s, float *turned);
+const float *tg__conv_implicit_gy_at(const tg__conv_geom *g,
+                                     const float *turned, int64_t s,
+                                     int64_t i);
+const float *tg__conv_implicit_sums(const tg__conv_geom *g,
+                                    const float *turned);
+
+/* Shared by the files: x as the kernels read it. With no padding that
+ * is x itself; otherwise every sample is copied, zero-padded, into
  * `room` (tg__conv_implicit_padded elements). Rows are *wp apart, planes
- * *hp rows. */
+ * *hp rows. The forward pads each sample in its own split call instead
+ * (tg__conv_implicit_pad). */
 int64_t tg__conv_implicit_padded(const tg__conv_geom *g);
-/* Where that room starts in the scratch: after the packed weights
- * (forward) or gy transposed (weight gradient), whichever is larger. */
-int64_t tg__conv_implicit_front(const tg__conv_geom *g);
-/* The input gradient's scratch (its padded copy of gy). */
-int64_t tg__conv_implicit_dx_scratch(const tg__conv_geom *g);
 const float *tg__conv_implicit_planes(const tg__conv_geom *g, const float *x,
                                       float *room, int64_t *hp, int64_t *wp);
+/* Sample s's planes into room (laid out as above). */
+void tg__conv_implicit_pad(const tg__conv_geom *g, const float *x,
+                           float *room, int64_t s);
+/* Packed weights, wt[c][p][q][16] = w[o][c][p][q], zero past o:
+ * tg__conv_implicit_wt_elems floats. */
+int64_t tg__conv_implicit_wt_elems(const tg__conv_geom *g);
+void tg__conv_implicit_pack(const tg__conv_geom *g, const float *w, float *wt);
 
 #endif /* TG_OPS_CONV_IMPLICIT_H */

@@ -9,7 +9,11 @@
  * output channels o: gy is turned round once per sample into
  * gyt[i][j][16] (the 16 channels of one gy pixel side by side, zero past
  * o, and kw zero pixels at both ends of a row; one masked gather per
- * pixel), w once per call into wt[c][p][q][16].
+ * pixel), w once per call into wt[c][p][q][16]. The turn also sums
+ * each of the sample's gy rows (the bias gradient's pieces), and the
+ * turned gy of the whole batch stays in the scratch for the weight
+ * gradient of the same backward (conv_implicit_wgrad.c), which then does
+ * not turn it again.
  * Then every term is a vector multiply-add of two loads,
  *
  *     acc(c, h, w) += wt[c][p][q] * gyt[h-p][w-q]      (16 o at once),
@@ -63,15 +67,29 @@
 static int64_t edge_of(const tg__conv_geom *g) { return g->kw; }
 static int64_t row_of(const tg__conv_geom *g) { return g->ow + 2 * edge_of(g); }
 
-/* gyt of every sample, then wt. */
+/* gyt of every sample, then the row sums (n o, rounded up to whole
+ * vectors). */
 static int64_t gyt_elems(const tg__conv_geom *g)
 {
     return g->n * g->oh * row_of(g) * LANES;
 }
 
-int64_t tg__conv_implicit_dx_scratch(const tg__conv_geom *g)
+int64_t tg__conv_implicit_turned(const tg__conv_geom *g)
 {
-    return gyt_elems(g) + g->c * g->kh * g->kw * LANES;
+    return gyt_elems(g) + (g->n * g->o + LANES - 1) / LANES * LANES;
+}
+
+const float *tg__conv_implicit_gy_at(const tg__conv_geom *g,
+                                     const float *turned, int64_t s,
+                                     int64_t i)
+{
+    return turned + ((s * g->oh + i) * row_of(g) + edge_of(g)) * LANES;
+}
+
+const float *tg__conv_implicit_sums(const tg__conv_geom *g,
+                                    const float *turned)
+{
+    return turned + gyt_elems(g);
 }
 
 #if TG__DIRECT_X86
@@ -207,12 +225,15 @@ I512_ATTR static void dx_any(const dx_job *j, const float *gyt, float *gxs,
 }
 
 /* gy of sample s (o, oh, ow) into gyt[i][kw + j][o], zeros elsewhere:
- * one gather of a pixel's o values (P apart) per pixel. */
-I512_ATTR static void turn(const dx_job *j, int64_t s, float *gyt)
+ * one gather of a pixel's o values (P apart) per pixel. Then gy's o rows
+ * of the sample summed, for the bias gradient: they were just read, so
+ * they are in the cache. */
+I512_ATTR static void turn(const tg__conv_geom *g, const float *gy, int64_t s,
+                           float *turned)
 {
-    const tg__conv_geom *g = j->g;
     int64_t P = g->oh * g->ow, rl = row_of(g), e = edge_of(g);
-    const float *src = j->gy + s * g->o * P;
+    float *gyt = turned + s * g->oh * rl * LANES;
+    const float *src = gy + s * g->o * P;
     __mmask16 m = first(g->o);
     __m512i at = _mm512_mullo_epi32(
         _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
@@ -228,16 +249,31 @@ I512_ATTR static void turn(const dx_job *j, int64_t s, float *gyt)
             _mm512_storeu_ps(row + (e + c) * LANES,
                              _mm512_mask_i32gather_ps(z, m, at, src + i * g->ow + c, 4));
     }
+    float *sums = turned + gyt_elems(g) + s * g->o;
+    for (int64_t o = 0; o < g->o; o++)
+        sums[o] = tg__conv_row_sum_f32(src + o * P, P);
+}
+#endif /* TG__DIRECT_X86 */
+
+void tg__conv_implicit_turn(const tg__conv_geom *g, const float *gy,
+                            int64_t s, float *turned)
+{
+#if TG__DIRECT_X86
+    turn(g, gy, s, turned);
+#else
+    (void)g, (void)gy, (void)s, (void)turned;
+#endif
 }
 
+#if TG__DIRECT_X86
 /* Samples [begin, end): turn gy round, then every block. */
 I512_ATTR static void dx_part(void *ctx, int64_t begin, int64_t end)
 {
     const dx_job *j = ctx;
     const tg__conv_geom *g = j->g;
     for (int64_t s = begin; s < end; s++) {
-        float *gyt = j->gyt + s * g->oh * row_of(g) * LANES;
-        turn(j, s, gyt);
+        turn(g, j->gy, s, j->gyt);
+        const float *gyt = j->gyt + s * g->oh * row_of(g) * LANES;
         float *gxs = j->gx + s * g->c * g->h * g->w;
         for (int64_t h = 0; h < g->h; h++)
             for (int64_t c0 = 0; c0 < g->c; c0 += j->cb)
@@ -268,13 +304,8 @@ void tg__conv_implicit_input_grad(const tg__conv_geom *g, const float *gy,
                                   const float *w, float *gx, float *scratch)
 {
 #if TG__DIRECT_X86
-    /* wt[c][p][q][o] = w[o][c][p][q], lanes past o zero. */
-    float *wt = scratch + gyt_elems(g);
-    int64_t khw = g->kh * g->kw;
-    memset(wt, 0, (size_t)(g->c * khw * LANES) * sizeof *wt);
-    for (int64_t o = 0; o < g->o; o++)
-        for (int64_t k = 0; k < g->c * khw; k++)
-            wt[k * LANES + o] = w[o * g->c * khw + k];
+    float *wt = scratch + tg__conv_implicit_turned(g);
+    tg__conv_implicit_pack(g, w, wt);
     /* Channel blocks of about equal size, at most 6. */
     int64_t nb = (g->c + DX_CB - 1) / DX_CB;
     dx_job j = {g, gy, wt, gx, scratch, (g->c + nb - 1) / nb};

@@ -5,13 +5,16 @@
  *     gw[:, c, p, q] = sum over n, i, j of gy[n, :, i, j] x[n, c, i+p, j+q]
  *
  * with the output channels ":" in the 16 lanes. gy is first turned round
- * so that the 16 channels of one output pixel are one vector,
- * gyt[n][i][j][16] (zero past o). Then a block of taps, one input channel
- * c and PR kernel rows p0 .. p0 + PR - 1 with all KW columns (PR KW <= 25
- * accumulators), walks every output pixel of every sample once: load the
- * pixel's gy vector, and for each tap one multiply-add with x's float at
- * that tap's offset broadcast from memory. No im2col: x is read where it
- * lies (or from its zero-padded copy).
+ * so that the 16 channels of one output pixel are one vector (zero past
+ * o; conv_implicit.h's layout, which the input gradient made already when
+ * it ran first in the same backward: then this file does not turn it
+ * again, and one split call a step is saved). Then a block of taps, one
+ * input channel c and PR kernel rows p0 .. p0 + PR - 1 with all KW
+ * columns (PR KW <= 25 accumulators), walks every output pixel of every
+ * sample once: load the pixel's gy vector, and for each tap one
+ * multiply-add with x's float at that tap's offset broadcast from
+ * memory. No im2col: x is read where it lies (or from its zero-padded
+ * copy). The bias gradient comes from the row sums the turn left.
  *
  * Blocks are independent (each owns its taps' gw), so the threads split
  * blocks, and each tap's sum runs over n, i, j in the same order whatever
@@ -46,25 +49,18 @@ typedef struct wg_job {
     const float *xs;  /* x, or its padded copy */
     int64_t hp, wp;
     const float *gy;
-    float *gyt;       /* gy turned round, [n][i][j][16] */
-    float *gw;
+    float *turned;    /* gy turned round (conv_implicit.h) */
+    float *gw, *gb;
     int64_t pr;       /* kernel rows per block */
 } wg_job;
 
-/* Samples [begin, end) of gy into gyt. */
+/* Samples [begin, end) of gy turned round, when the input gradient did
+ * not do it. */
 static void turn_part(void *ctx, int64_t begin, int64_t end)
 {
     const wg_job *j = ctx;
-    const tg__conv_geom *g = j->g;
-    int64_t P = g->oh * g->ow;
-    for (int64_t s = begin; s < end; s++) {
-        float *dst = j->gyt + s * P * LANES;
-        const float *src = j->gy + s * g->o * P;
-        memset(dst, 0, (size_t)(P * LANES) * sizeof *dst);
-        for (int64_t o = 0; o < g->o; o++)
-            for (int64_t k = 0; k < P; k++)
-                dst[k * LANES + o] = src[o * P + k];
-    }
+    for (int64_t s = begin; s < end; s++)
+        tg__conv_implicit_turn(j->g, j->gy, s, j->turned);
 }
 
 /* The taps of channel c, kernel rows p0 .. p0 + PR - 1, columns 0 .. KW - 1
@@ -78,11 +74,11 @@ I512_ATTR static I512_INLINE void wg_block(const wg_job *j, int64_t c,
     for (int r = 0; r < PR; r++)
         for (int q = 0; q < KW; q++)
             acc[r][q] = _mm512_setzero_ps();
-    const float *gv = j->gyt;
     for (int64_t s = 0; s < g->n; s++) {
         const float *xc = j->xs + ((s * g->c + c) * j->hp + p0) * j->wp;
         for (int64_t i = 0; i < g->oh; i++) {
             const float *xr = xc + i * j->wp;
+            const float *gv = tg__conv_implicit_gy_at(g, j->turned, s, i);
             for (int64_t jj = 0; jj < g->ow; jj++, gv += LANES, xr++) {
                 __m512 d = _mm512_loadu_ps(gv);
                 for (int r = 0; r < PR; r++)
@@ -147,20 +143,29 @@ I512_ATTR static void wg_part(void *ctx, int64_t begin, int64_t end)
 #endif /* TG__DIRECT_X86 */
 
 void tg__conv_implicit_weight_grad(const tg__conv_geom *g, const float *x,
-                                   const float *gy, float *gw, float *scratch)
+                                   const float *gy, float *gw, float *gb,
+                                   float *scratch, bool gy_turned)
 {
 #if TG__DIRECT_X86
-    wg_job j = {g, NULL, 0, 0, gy, scratch, gw, 0};
-    j.xs = tg__conv_implicit_planes(g, x, scratch + tg__conv_implicit_front(g),
+    wg_job j = {g, NULL, 0, 0, gy, scratch, gw, gb, 0};
+    j.xs = tg__conv_implicit_planes(g, x, scratch + tg__conv_implicit_turned(g),
                                     &j.hp, &j.wp);
-    tg__parallel_for(g->n, 1, 8, turn_part, &j);
+    if (!gy_turned)
+        tg__parallel_for(g->n, 1, 8, turn_part, &j);
     /* As many kernel rows per block as 25 accumulators hold; blocks of
      * about equal height. */
     int64_t most = MAX_TAPS / g->kw < MAX_PR ? MAX_TAPS / g->kw : MAX_PR;
     int64_t per_c = (g->kh + most - 1) / most;
     j.pr = (g->kh + per_c - 1) / per_c;
     tg__parallel_for(g->c * per_c, 1, 1, wg_part, &j);
+    /* The bias gradient from the row sums the turn left: n o additions,
+     * too few for a split call of their own. */
+    if (gb != NULL)
+        for (int64_t o = 0; o < g->o; o++)
+            gb[o] = tg__conv_bias_from_rows(
+                g, tg__conv_implicit_sums(g, scratch), g->o, o);
 #else
-    (void)g, (void)x, (void)gy, (void)gw, (void)scratch;
+    (void)g, (void)x, (void)gy, (void)gw, (void)gb, (void)scratch,
+        (void)gy_turned;
 #endif
 }

@@ -224,21 +224,22 @@ static void forward_chunk(const conv_job *j, int64_t n0, int64_t nb,
         add_bias(j, n0, nb);
 }
 
-void tg__conv_forward(tg_dtype dt, const tg__conv_geom *g, const void *x,
-                      const void *w, const void *bias, void *y, void *scratch,
-                      int64_t slots)
+unsigned tg__conv_forward(tg_dtype dt, const tg__conv_geom *g, const void *x,
+                          const void *w, const void *bias, void *y,
+                          void *scratch, int64_t slots)
 {
     if (tg__conv_direct_ok(dt, g)) {
         tg__conv_direct_forward(g, x, w, bias, y, scratch);
-        return;
+        return TG__CONV_PLANES;
     }
     if (tg__conv_implicit_ok(dt, g)) {
         tg__conv_implicit_forward(g, x, w, bias, y, scratch);
-        return;
+        return 0;
     }
     conv_job j = {dt, g, x, w, bias, NULL, y, scratch, slots, false,
                   forward_chunk};
     run_slots(&j);
+    return tg__conv_col_kept(dt, g) ? TG__CONV_COLS : 0;
 }
 
 static void input_grad_chunk(const conv_job *j, int64_t n0, int64_t nb,
@@ -258,19 +259,20 @@ static void input_grad_chunk(const conv_job *j, int64_t n0, int64_t nb,
     }
 }
 
-void tg__conv_input_grad(tg_dtype dt, const tg__conv_geom *geom,
-                         const void *gy, const void *w, void *gx, void *scratch,
-                         int64_t slots)
+unsigned tg__conv_input_grad(tg_dtype dt, const tg__conv_geom *geom,
+                             const void *gy, const void *w, void *gx,
+                             void *scratch, int64_t slots)
 {
     const tg__conv_geom g = tg__conv_guarded(dt, geom, w, geom->o * taps(geom));
     if (tg__conv_implicit_ok(dt, &g) &&
         tg__conv_implicit_finite(w, g.o * taps(&g))) {
         tg__conv_implicit_input_grad(&g, gy, w, gx, scratch);
-        return;
+        return TG__CONV_GY;
     }
     conv_job j = {dt, &g, NULL, w, NULL, gy, gx, scratch, slots, false,
                   input_grad_chunk};
     run_slots(&j);
+    return 0;
 }
 
 /*
@@ -320,21 +322,23 @@ static void sum_chunks(tg_dtype dt, const tg__conv_geom *g, const void *gwt,
 }
 
 void tg__conv_weight_grad(tg_dtype dt, const tg__conv_geom *geom,
-                          const void *x, const void *gy, void *gw,
-                          void *scratch, int64_t slots, bool col_ready)
+                          const void *x, const void *gy, void *gw, void *gb,
+                          void *scratch, int64_t slots, unsigned ready)
 {
     if (tg__conv_direct_ok(dt, geom)) {
-        tg__conv_direct_weight_grad(geom, x, gy, gw, scratch);
+        tg__conv_direct_weight_grad(geom, x, gy, gw, gb, scratch,
+                                    (ready & TG__CONV_PLANES) != 0);
         return;
     }
     if (tg__conv_implicit_ok(dt, geom)) {
-        tg__conv_implicit_weight_grad(geom, x, gy, gw, scratch);
+        tg__conv_implicit_weight_grad(geom, x, gy, gw, gb, scratch,
+                                      (ready & TG__CONV_GY) != 0);
         return;
     }
     const tg__conv_geom g = tg__conv_guarded(dt, geom, x, geom->n * geom->c *
                                                            geom->h * geom->w);
     /* The forward's columns (one chunk, in slot 0) were wide. */
-    col_ready = col_ready && !g.narrow;
+    bool col_ready = (ready & TG__CONV_COLS) != 0 && !g.narrow;
     if (col_ready)
         slots = 1;
     void *gwt = at_mut(scratch, slots * slot_elems(&g), tg_dtype_size(dt));
@@ -342,4 +346,6 @@ void tg__conv_weight_grad(tg_dtype dt, const tg__conv_geom *geom,
                   weight_grad_chunk};
     run_slots(&j);
     sum_chunks(dt, &g, gwt, gw);
+    if (gb != NULL) /* no pass over gy here to fold it into */
+        tg__conv_bias_grad(dt, &g, gy, gb);
 }

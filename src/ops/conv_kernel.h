@@ -44,20 +44,39 @@ int64_t tg__conv_scratch_elems(const tg__conv_geom *g, int64_t slots);
  * and thread count: each chunk writes only its own samples, and the
  * weight gradient sums the chunks' parts in chunk order.
  */
-/* y = conv(x, w) (+ bias unless NULL); y is written, not added to. */
-void tg__conv_forward(tg_dtype dt, const tg__conv_geom *g, const void *x,
-                      const void *w, const void *bias, void *y, void *scratch,
-                      int64_t slots);
-/* gx = the transposed convolution of gy with w (x's shape); written. */
-void tg__conv_input_grad(tg_dtype dt, const tg__conv_geom *g, const void *gy,
-                         const void *w, void *gx, void *scratch,
-                         int64_t slots);
-/* gw = the correlation of x with gy (w's shape); written. col_ready: the
- * scratch already holds x's im2col, as tg__conv_forward left it when
- * tg__conv_col_kept (one group, one chunk), so it is not made again. */
+/*
+ * What a call leaves in its scratch that a later call of the same
+ * backward can use instead of making it again (bits of an unsigned):
+ *   TG__CONV_COLS:   x's im2col, as tg__conv_forward leaves it when
+ *                    tg__conv_col_kept (one group, one chunk);
+ *   TG__CONV_PLANES: x's zero-padded planes, all samples, as the direct
+ *                    kernel's forward leaves them (conv_direct.c);
+ *   TG__CONV_GY:     gy turned round and its rows summed, as the
+ *                    implicit input gradient leaves them
+ *                    (conv_implicit.h), for the weight gradient of the
+ *                    same gy in the same scratch.
+ * Each kernel uses only its own kind and ignores the rest, so a stale
+ * bit (say the instruction set allowed changed in between) is harmless.
+ */
+enum { TG__CONV_COLS = 1, TG__CONV_PLANES = 2, TG__CONV_GY = 4 };
+
+/* y = conv(x, w) (+ bias unless NULL); y is written, not added to.
+ * Returns what it left in the scratch for the weight gradient (above). */
+unsigned tg__conv_forward(tg_dtype dt, const tg__conv_geom *g, const void *x,
+                          const void *w, const void *bias, void *y,
+                          void *scratch, int64_t slots);
+/* gx = the transposed convolution of gy with w (x's shape); written.
+ * Returns what it left in the scratch for the weight gradient. */
+unsigned tg__conv_input_grad(tg_dtype dt, const tg__conv_geom *g,
+                             const void *gy, const void *w, void *gx,
+                             void *scratch, int64_t slots);
+/* gw = the correlation of x with gy (w's shape); written. ready: what an
+ * earlier call left in this scratch (above). gb: unless NULL, also the
+ * bias gradient (tg__conv_bias_grad's bits), summed by the kernels that
+ * walk gy anyway in the same split call. */
 void tg__conv_weight_grad(tg_dtype dt, const tg__conv_geom *g, const void *x,
-                          const void *gy, void *gw, void *scratch,
-                          int64_t slots, bool col_ready);
+                          const void *gy, void *gw, void *gb, void *scratch,
+                          int64_t slots, unsigned ready);
 /* Whether the scratch of tg__conv_forward holds all of x's im2col after
  * the call (one group, all samples in one chunk, neither the direct
  * kernel nor the implicit ones of conv_implicit.h). */
@@ -65,7 +84,14 @@ bool tg__conv_col_kept(tg_dtype dt, const tg__conv_geom *g);
 /* gb[o] = the sum of gy[:, o, :, :]; written. */
 void tg__conv_bias_grad(tg_dtype dt, const tg__conv_geom *g, const void *gy,
                         void *gb);
-
+/* Its pieces, for the kernels that fuse it (conv_bias.c): one f32 row's
+ * sum; channel o's sum over the batch (f32 gy); and channel o's sum from
+ * rows already summed, rows[n * rstride + o]. Same order, same bits. */
+float tg__conv_row_sum_f32(const float *r, int64_t P);
+float tg__conv_bias_channel_f32(const tg__conv_geom *g, const float *gy,
+                                int64_t o);
+float tg__conv_bias_from_rows(const tg__conv_geom *g, const float *rows,
+                              int64_t rstride, int64_t o);
 /*
  * The direct f32 kernel of conv_direct.c, which tg__conv_forward and
  * tg__conv_weight_grad take instead of im2col + gemm when
@@ -79,7 +105,10 @@ int64_t tg__conv_direct_scratch(const tg__conv_geom *g);
 void tg__conv_direct_forward(const tg__conv_geom *g, const float *x,
                              const float *w, const float *bias, float *y,
                              float *scratch);
+/* planes_ready: the scratch holds the forward's padded planes of x. gb:
+ * unless NULL, the bias gradient too. */
 void tg__conv_direct_weight_grad(const tg__conv_geom *g, const float *x,
-                                 const float *gy, float *gw, float *scratch);
+                                 const float *gy, float *gw, float *gb,
+                                 float *scratch, bool planes_ready);
 
 #endif /* TG_OPS_CONV_KERNEL_H */
