@@ -77,9 +77,7 @@ static int make_geom(int nsp, const tg__conv_params *p, const int64_t *xs,
                      const int64_t *ws, const tg_tensor *x,
                      const tg_tensor *w, tg__conv_geom *g)
 {
-    char sx[128], sw[128], b1[64], b2[64];
-    tg_shape_str(x, sx, sizeof sx);
-    tg_shape_str(w, sw, sizeof sw);
+    char sx[128], sw[128], b1[64], b2[64]; /* formatted only on failure */
     int h = nsp == 2 ? 0 : -1; /* index of H's options, none for conv1d */
     *g = (tg__conv_geom){
         .n = xs[0], .c = xs[1], .h = xs[2], .w = xs[3],
@@ -90,16 +88,19 @@ static int make_geom(int nsp, const tg__conv_params *p, const int64_t *xs,
         .g = p->groups};
     if (g->c % g->g != 0)
         return tg_set_error(TG_ESHAPE, "x %s has %lld channels, which "
-                            "groups %lld does not divide", sx,
-                            (long long)g->c, (long long)g->g);
+                            "groups %lld does not divide",
+                            tg_shape_str(x, sx, sizeof sx), (long long)g->c,
+                            (long long)g->g);
     if (g->o % g->g != 0)
         return tg_set_error(TG_ESHAPE, "weight %s has %lld output channels, "
-                            "which groups %lld does not divide", sw,
-                            (long long)g->o, (long long)g->g);
+                            "which groups %lld does not divide",
+                            tg_shape_str(w, sw, sizeof sw), (long long)g->o,
+                            (long long)g->g);
     if (ws[1] * g->g != g->c)
         return tg_set_error(TG_ESHAPE, "weight %s takes %lld input channels "
                             "per group, but x %s has %lld channels in %lld "
-                            "group(s)", sw, (long long)ws[1], sx,
+                            "group(s)", tg_shape_str(w, sw, sizeof sw),
+                            (long long)ws[1], tg_shape_str(x, sx, sizeof sx),
                             (long long)g->c, (long long)g->g);
     int64_t eh = g->dh * (g->kh - 1) + 1, ew = g->dw * (g->kw - 1) + 1;
     int64_t hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw;
@@ -107,10 +108,10 @@ static int make_geom(int nsp, const tg__conv_params *p, const int64_t *xs,
         int64_t pad[2] = {g->ph, g->pw}, dil[2] = {g->dh, g->dw};
         return tg_set_error(TG_ESHAPE, "x %s with padding %s is %lldx%lld, "
                             "smaller than the %lldx%lld kernel of weight %s "
-                            "at dilation %s", sx,
+                            "at dilation %s", tg_shape_str(x, sx, sizeof sx),
                             dims_str(pad + 2 - nsp, nsp, b1, sizeof b1),
                             (long long)hp, (long long)wp, (long long)eh,
-                            (long long)ew, sw,
+                            (long long)ew, tg_shape_str(w, sw, sizeof sw),
                             dims_str(dil + 2 - nsp, nsp, b2, sizeof b2));
     }
     g->oh = (hp - eh) / g->sh + 1;
