@@ -2,9 +2,10 @@
  * test_serial8.c — the pieces of a training step that run between the
  * thread pool's split calls, made cheaper in session 8 (issue 13):
  *
- * - tg_shape_str, now written without snprintf: the same text as the
- *   printf formatting it replaced, for 0 to TG_MAX_DIMS sizes, and the
- *   same truncation for every buffer length.
+ * - tg_shape_str, which error messages format (now only when a check
+ *   fails): the text "(" sizes joined by "," ")" (a trailing comma for
+ *   one size) for 0 to TG_MAX_DIMS sizes, truncated as snprintf
+ *   truncates for every buffer length.
  * - reshape's copies (forward: the values; backward: the gradient), now
  *   cut into parts across the pool: bit for bit the input's values and
  *   the upstream gradient, on 1 and 2 threads, f32 and f64, for sizes
@@ -17,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The text tg_shape_str wrote before: "(" sizes joined by "," ")", with
- * a trailing comma for one size. */
+/* The text tg_shape_str gives: "(" sizes joined by "," ")", with a
+ * trailing comma for one size, printf-formatted. */
 static void reference(const int64_t *shape, int ndim, char *buf, size_t n)
 {
     size_t len = (size_t)snprintf(buf, n, "(");

@@ -19,7 +19,7 @@
  * rstd of 0 would give y = b, finite and wrong (f32 rows cannot
  * overflow in double). A row whose sums mean(gh), mean(gh xhat) are not
  * finite (an infinite or NaN weight or upstream gradient) takes d/dx by
- * PyTorch's own formula instead (layer_norm_rows.c), which puts NaN and
+ * PyTorch's own formula instead (tg__ln_backward_row_torch), which puts NaN and
  * +-inf where PyTorch does; the derivative with ops keeps the formula
  * above.
  */
@@ -115,6 +115,39 @@ static inline void st(void *a, bool f32, int64_t i, double v)
         ((float *)a)[i] = (float)v;
     else
         ((double *)a)[i] = v;
+}
+
+/*
+ * One row's gx by PyTorch's formula (the one of its CPU kernel):
+ *
+ *     ds = sum(g w x),  db = sum(g w),  b = (db mu - ds) rstd^3 / n,
+ *     c  = -b mu - db rstd / n,         gx = rstd g w + b x + c
+ *
+ * for a row whose sums m1, m2 are not finite: an infinite or NaN weight
+ * or upstream gradient (from backward_row here and from the f32 rows of
+ * layer_norm_rows.c). In exact arithmetic it is backward_row's formula,
+ * but at infinities the two differ in which entries become NaN and which
+ * +-inf; this one gives PyTorch's. f32 says whether
+ * x, g, w and gx are float or double; w may be NULL (ones). Cold: finite
+ * rows never come here.
+ */
+void tg__ln_backward_row_torch(const void *x, const void *g, const void *w,
+                               void *gx, bool f32, int64_t n, double mu,
+                               double rstd)
+{
+    double ds = 0, db = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double gw = w != NULL ? ld(g, f32, i) * ld(w, f32, i) : ld(g, f32, i);
+        ds += gw * ld(x, f32, i);
+        db += gw;
+    }
+    double scale = 1.0 / (double)n;
+    double b = (db * mu - ds) * rstd * rstd * rstd * scale;
+    double c = -b * mu - db * rstd * scale;
+    for (int64_t i = 0; i < n; i++) {
+        double gw = w != NULL ? ld(g, f32, i) * ld(w, f32, i) : ld(g, f32, i);
+        st(gx, f32, i, rstd * gw + b * ld(x, f32, i) + c);
+    }
 }
 
 /* The data of x (NULL for NULL), to read or to write. */

@@ -9,7 +9,6 @@
 #include "hot.h"
 
 #include <math.h>
-#include <stddef.h>
 
 /*
  * The f32 rows with a weight and a bias (every nn.LayerNorm), the loops
@@ -83,45 +82,6 @@ LN_INLINE void forward_rows(int R, const float *restrict x,
         mu_out[r] = mu[r];
         rstd_out[r] = rstd[r];
     }
-}
-
-/*
- * One row's gx by PyTorch's formula (the one of its CPU kernel):
- *
- *     ds = sum(g w x),  db = sum(g w),  b = (db mu - ds) rstd^3 / n,
- *     c  = -b mu - db rstd / n,         gx = rstd g w + b x + c
- *
- * for a row whose sums m1, m2 are not finite: an infinite or NaN weight
- * or upstream gradient. In exact arithmetic it is the formula above
- * (layer_norm.c), but at infinities the two differ in which entries
- * become NaN and which +-inf; this one gives PyTorch's. f32 says whether
- * x, g, w and gx are float or double; w may be NULL (ones). Cold: finite
- * rows never come here.
- */
-void tg__ln_backward_row_torch(const void *x, const void *g, const void *w,
-                               void *gx, bool f32, int64_t n, double mu,
-                               double rstd)
-{
-#define LN_AT(a, i) (f32 ? (double)((const float *)(a))[i]                    \
-                         : ((const double *)(a))[i])
-    double ds = 0, db = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double gw = w != NULL ? LN_AT(g, i) * LN_AT(w, i) : LN_AT(g, i);
-        ds += gw * LN_AT(x, i);
-        db += gw;
-    }
-    double scale = 1.0 / (double)n;
-    double b = (db * mu - ds) * rstd * rstd * rstd * scale;
-    double c = -b * mu - db * rstd * scale;
-    for (int64_t i = 0; i < n; i++) {
-        double gw = w != NULL ? LN_AT(g, i) * LN_AT(w, i) : LN_AT(g, i);
-        double v = rstd * gw + b * LN_AT(x, i) + c;
-        if (f32)
-            ((float *)gx)[i] = (float)v;
-        else
-            ((double *)gx)[i] = v;
-    }
-#undef LN_AT
 }
 
 /* gx for R rows (1 or 2) from x, g and w; each row's g xhat and g added

@@ -37,7 +37,7 @@ void tg__ln_backward_rows_f32(const float *restrict x, const float *restrict g,
                               double *restrict gb);
 
 /* One row's gx by PyTorch's formula, for a row whose sums are not finite
- * (an infinite or NaN weight or gradient: see layer_norm_rows.c); x, g,
+ * (an infinite or NaN weight or gradient; layer_norm.c); x, g,
  * w (NULL: ones) and gx are float if f32, else double. */
 void tg__ln_backward_row_torch(const void *x, const void *g, const void *w,
                                void *gx, bool f32, int64_t n, double mu,

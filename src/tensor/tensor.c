@@ -12,6 +12,7 @@
 #include "tensor/tensor_struct.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 size_t tg_dtype_size(tg_dtype dt)
@@ -122,53 +123,19 @@ double tg_value_at(const tg_tensor *x, int64_t i)
                               : ((const double *)x->data)[i];
 }
 
-/* v in decimal at p (no terminator); returns the end. int64 has at most
- * 19 digits and a sign. */
-static char *put_int(char *p, int64_t v)
-{
-    char digits[20];
-    int k = 0;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do {
-        digits[k++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0)
-        *p++ = '-';
-    while (k > 0)
-        *p++ = digits[--k];
-    return p;
-}
-
-/*
- * Written by hand instead of with snprintf: ops that check shapes format
- * their operands' shapes up front for the messages they may need (conv
- * does, every call), and five snprintf calls cost about a microsecond
- * each time; this is a few tens of nanoseconds. The same text as
- * "(%lld,%lld)" etc. would give, truncated as snprintf truncates.
- */
 char *tg_shape_str(const tg_tensor *x, char *buf, size_t n)
 {
     if (buf == NULL || n == 0)
         return buf;
-    char s[2 + TG_MAX_DIMS * 21 + 2]; /* "(", sizes with commas, ",)" */
-    char *p = s;
     if (x == NULL) {
-        memcpy(s, "(null)", 6);
-        p += 6;
-    } else {
-        *p++ = '(';
-        for (int i = 0; i < x->ndim && i < TG_MAX_DIMS; i++) {
-            if (i > 0)
-                *p++ = ',';
-            p = put_int(p, x->shape[i]);
-        }
-        if (x->ndim == 1)
-            *p++ = ',';
-        *p++ = ')';
+        snprintf(buf, n, "(null)");
+        return buf;
     }
-    size_t len = (size_t)(p - s) < n - 1 ? (size_t)(p - s) : n - 1;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
+    size_t len = (size_t)snprintf(buf, n, "(");
+    for (int i = 0; i < x->ndim && len < n; i++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%lld", i ? "," : "",
+                                (long long)x->shape[i]);
+    if (len < n)
+        snprintf(buf + len, n - len, x->ndim == 1 ? ",)" : ")");
     return buf;
 }
