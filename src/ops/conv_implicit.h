@@ -13,8 +13,9 @@
  *
  * (":" is the vector of output channels; x[...] one float, broadcast), so
  * each multiply-add does 16 useful products and nothing is copied but a
- * transpose of gy, made once a backward for both gradients. The input gradient keeps o in the lanes too, on its
- * reduction side, and sums each output's 16 lanes at the end:
+ * transpose of gy, made once a backward for both gradients. The input
+ * gradient keeps o in the lanes too, on its reduction side, and sums each
+ * output's 16 lanes at the end:
  *
  *     input grad:   gx[c, h, w] = lanes summed of
  *                   sum over p, q of w[:, c, p, q] * gy[:, h-p, w-q]

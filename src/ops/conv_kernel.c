@@ -115,7 +115,10 @@ int64_t tg__conv_slots(const tg__conv_geom *g, int threads)
     return threads < n ? (threads < 1 ? 1 : threads) : n;
 }
 
-bool tg__conv_col_kept(tg_dtype dt, const tg__conv_geom *g)
+/* Whether the scratch of tg__conv_forward holds all of x's im2col after
+ * the call (one group, all samples in one chunk, neither the direct
+ * kernel nor the implicit ones of conv_implicit.h). */
+static bool col_kept(tg_dtype dt, const tg__conv_geom *g)
 {
     return g->g == 1 && tg__conv_chunk(g) == g->n &&
            !tg__conv_direct_ok(dt, g) && !tg__conv_implicit_ok(dt, g);
@@ -239,7 +242,7 @@ unsigned tg__conv_forward(tg_dtype dt, const tg__conv_geom *g, const void *x,
     conv_job j = {dt, g, x, w, bias, NULL, y, scratch, slots, false,
                   forward_chunk};
     run_slots(&j);
-    return tg__conv_col_kept(dt, g) ? TG__CONV_COLS : 0;
+    return col_kept(dt, g) ? TG__CONV_COLS : 0;
 }
 
 static void input_grad_chunk(const conv_job *j, int64_t n0, int64_t nb,

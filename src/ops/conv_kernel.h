@@ -47,8 +47,8 @@ int64_t tg__conv_scratch_elems(const tg__conv_geom *g, int64_t slots);
 /*
  * What a call leaves in its scratch that a later call of the same
  * backward can use instead of making it again (bits of an unsigned):
- *   TG__CONV_COLS:   x's im2col, as tg__conv_forward leaves it when
- *                    tg__conv_col_kept (one group, one chunk);
+ *   TG__CONV_COLS:   x's im2col, as tg__conv_forward leaves it with
+ *                    one group in one chunk (im2col + gemm);
  *   TG__CONV_PLANES: x's zero-padded planes, all samples, as the direct
  *                    kernel's forward leaves them (conv_direct.c);
  *   TG__CONV_GY:     gy turned round and its rows summed, as the
@@ -77,10 +77,6 @@ unsigned tg__conv_input_grad(tg_dtype dt, const tg__conv_geom *g,
 void tg__conv_weight_grad(tg_dtype dt, const tg__conv_geom *g, const void *x,
                           const void *gy, void *gw, void *gb, void *scratch,
                           int64_t slots, unsigned ready);
-/* Whether the scratch of tg__conv_forward holds all of x's im2col after
- * the call (one group, all samples in one chunk, neither the direct
- * kernel nor the implicit ones of conv_implicit.h). */
-bool tg__conv_col_kept(tg_dtype dt, const tg__conv_geom *g);
 /* gb[o] = the sum of gy[:, o, :, :]; written. */
 void tg__conv_bias_grad(tg_dtype dt, const tg__conv_geom *g, const void *gy,
                         void *gb);
