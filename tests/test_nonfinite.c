@@ -165,6 +165,35 @@ START_TEST(layer_norm_matches_pytorch_at_nan_and_inf)
 }
 END_TEST
 
+/* The same cases through the derivative written with ops (tg_vjp with
+ * create_graph), which must put NaN and +-inf where the fused backward
+ * and PyTorch do: a row whose means are not finite takes PyTorch's
+ * formula there too (before, an infinite weight gave +-inf for NaN). */
+START_TEST(layer_norm_by_ops_matches_pytorch_at_nan_and_inf)
+{
+    int i = _i;
+    tg_tape *t = tg_tape_new();
+    tg_tensor *in[3] = {leaf(t, get("ln", i, "x")), leaf(t, get("ln", i, "w")),
+                        leaf(t, get("ln", i, "b"))};
+    int64_t shape[1] = {4};
+    tg_tensor *y = tg_layer_norm(t, in[0], 1, shape, in[1], in[2], 1e-5);
+    tg_tensor *r = get("ln", i, "r");
+    tg_tensor *loss = tg_sum(t, tg_mul(t, y, tg_test_tensor(
+        t, tg_dtype_of(r), tg_ndim(r), tg_shape(r), values(r))));
+    tg_tensor *g[3];
+    tg_vjp_options o = tg_vjp_defaults();
+    o.create_graph = true;
+    ck_assert_msg(tg_vjp(t, 1, &loss, NULL, 3, in, g, &o) == TG_OK, "%s",
+                  tg_last_error());
+    int bad = compare("gx", i, g[0], get("ln", i, "gx")) +
+              compare("gw", i, g[1], get("ln", i, "gw")) +
+              compare("gb", i, g[2], get("ln", i, "gb"));
+    ck_assert_msg(bad == 0, "case %d (%s): %d values differ from PyTorch's",
+                  i, tg_dtype_of(in[0]) == TG_F32 ? "f32" : "f64", bad);
+    tg_tape_free(t);
+}
+END_TEST
+
 /* Cases op0, op1, ... until one is missing. */
 static int count(const char *op)
 {
@@ -198,6 +227,8 @@ int main(void)
                         0, n_attn);
     tcase_add_loop_test(tc, layer_norm_matches_pytorch_at_nan_and_inf, 0,
                         n_ln);
+    tcase_add_loop_test(tc, layer_norm_by_ops_matches_pytorch_at_nan_and_inf,
+                        0, n_ln);
     suite_add_tcase(s, tc);
     int rc = tg_test_main(s);
     tg_tape_free(archive_tape);

@@ -44,7 +44,8 @@ extern "C" {
  * d/dweight = sum over rows of g xhat; d/dbias = sum over rows of g.
  * Where those means are not finite (an infinite or NaN weight or upstream
  * gradient), d/dx is PyTorch's own formula, so NaN and +-inf land where
- * they do in PyTorch (an infinite weight: NaN, mostly, not +-inf).
+ * they do in PyTorch (an infinite weight: NaN, mostly, not +-inf), in
+ * tg_backward and in the derivative recorded with create_graph alike.
  * Errors: TG_EINVAL for ndim outside 1..TG_MAX_DIMS, a NULL shape, or eps
  * negative or not finite; TG_ESHAPE when shape is not x's last dims
  * ("tg_layer_norm: normalized shape (5,) does not match the last dims of

@@ -20,8 +20,8 @@
  * overflow in double). A row whose sums mean(gh), mean(gh xhat) are not
  * finite (an infinite or NaN weight or upstream gradient) takes d/dx by
  * PyTorch's own formula instead (tg__ln_backward_row_torch), which puts NaN and
- * +-inf where PyTorch does; the derivative with ops keeps the formula
- * above.
+ * +-inf where PyTorch does; the derivative with ops (create_graph) picks
+ * between the two formulas row by row in the same way (ln_torch_gx).
  */
 #include "tapegrad/ops.h"
 #include "tapegrad/sequence.h"
@@ -305,6 +305,27 @@ static int layer_norm_backward(tg_op_ctx *c, const tg_tensor *y,
 }
 
 /*
+ * tg__ln_backward_row_torch's formula with ops, on rows of x (rows, n),
+ * gh = g w and rstd (rows, 1), all f64:
+ *
+ *     ds = sum(gh x),  db = sum(gh),  b = (db mu - ds) rstd^3 / n,
+ *     c  = -b mu - db rstd / n,       gx = rstd gh + b x + c
+ */
+static tg_tensor *ln_torch_gx(tg_tape *t, tg_tensor *x, tg_tensor *gh,
+                              tg_tensor *rstd, int64_t n)
+{
+    tg_tensor *mu = tg_mean_axis(t, x, 1, true);
+    tg_tensor *ds = tg_sum_axis(t, tg_mul(t, gh, x), 1, true);
+    tg_tensor *db = tg_sum_axis(t, gh, 1, true);
+    tg_tensor *r3n = tg_mul_scalar(t, tg_pow(t, rstd, 3.0), 1.0 / (double)n);
+    tg_tensor *b = tg_mul(t, tg_sub(t, tg_mul(t, db, mu), ds), r3n);
+    tg_tensor *c = tg_sub(t, tg_neg(t, tg_mul(t, b, mu)),
+                          tg_mul_scalar(t, tg_mul(t, db, rstd),
+                                        1.0 / (double)n));
+    return tg_add(t, tg_add(t, tg_mul(t, rstd, gh), tg_mul(t, b, x)), c);
+}
+
+/*
  * The same derivative with ops, x seen as (rows, n): xhat and rstd are
  * recomputed from x by ops so that the gradient has a history in x.
  */
@@ -337,8 +358,13 @@ static int layer_norm_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
         tg_tensor *m1 = tg_mean_axis(t, gh, 1, true);
         tg_tensor *m2 = tg_mean_axis(t, tg_mul(t, gh, xh), 1, true);
         tg_tensor *d = tg_sub(t, tg_sub(t, gh, m1), tg_mul(t, xh, m2));
-        gx[0] = tg_reshape(t, tg_cast(t, tg_mul(t, rstd, d), dt), tg_ndim(x),
-                           tg_shape(x));
+        /* rows whose means are not finite take PyTorch's formula, as
+         * backward_row does, so NaN and +-inf land where they do there */
+        tg_tensor *finite = tg_lt_scalar(
+            t, tg_maximum(t, tg_abs(t, m1), tg_abs(t, m2)), INFINITY);
+        tg_tensor *gxr = tg_where(t, finite, tg_mul(t, rstd, d),
+                                  ln_torch_gx(t, x2, gh, rstd, n));
+        gx[0] = tg_reshape(t, tg_cast(t, gxr, dt), tg_ndim(x), tg_shape(x));
         if (gx[0] == NULL)
             return tg_last_status();
     }
