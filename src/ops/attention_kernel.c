@@ -115,20 +115,13 @@ static void softmax_row_f64(double *row, int64_t n, int64_t S, double scale)
         row[j] = 0.0 / sum;
 }
 
-/* ds = p * (dp - rowsum(p * dp)) * scale, in place in dp (rows of S). */
+/* ds = p * (dp - rowsum(p * dp)) * scale, in place in dp (rows of S):
+ * the row formula the small path uses too (attention_small.h). */
 TG__HOT static void softmax_link_f32(const float *p, float *dp, int64_t L,
                                      int64_t S, float scale)
 {
-    for (int64_t i = 0; i < L; i++) {
-        const float *pr = p + i * S;
-        float *g = dp + i * S;
-        double dot = 0;
-        for (int64_t j = 0; j < S; j++)
-            dot += (double)pr[j] * g[j];
-        float d = (float)dot;
-        for (int64_t j = 0; j < S; j++)
-            g[j] = pr[j] * (g[j] - d) * scale;
-    }
+    for (int64_t i = 0; i < L; i++)
+        tg__attn_link_row_f32(p + i * S, dp + i * S, S, S, scale);
 }
 
 static void softmax_link_f64(const double *p, double *dp, int64_t L,

@@ -157,18 +157,6 @@ TG__HOT static void small_forward(const tg__attn_mat *m, float *p, float *y,
     }
 }
 
-/* ds = p * (dp - p . dp) * scale over a padded row, in place in dp. */
-TG__HOT static void link_lanes(const float *p, float *dp, int64_t n,
-                               int64_t w, float scale)
-{
-    double dot = 0;
-    for (int64_t j = 0; j < n; j++)
-        dot += (double)p[j] * dp[j];
-    float d = (float)dot;
-    for (int64_t j = 0; j < w; j++)
-        dp[j] = p[j] * (dp[j] - d) * scale;
-}
-
 /*
  * Row by row: dp_i = gy_i v^T, ds_i = p_i * (dp_i - p_i . dp_i) * scale,
  * dq_i = ds_i k. Then column by column, dv_j = sum_i p_ij gy_i and
@@ -204,7 +192,7 @@ TG__HOT static void small_backward(const tg__attn_mat *m, const float *p,
         int64_t n = m->causal && finite ? i + 1 : S;
         float *dr = ds + i * Sp;
         combine(gyp + i * Dvp, 1, vt, Sp, m->Dv, Sp, dr);
-        link_lanes(p + i * Sp, dr, n, Sp, scale);
+        tg__attn_link_row_f32(p + i * Sp, dr, n, Sp, scale);
         if (g->q != NULL) {
             combine(dr, 1, kp, Dp, n, Dp, row);
             unpack(row, m->D, (float *)g->q + i * g->ldq);
