@@ -152,7 +152,9 @@ typedef struct tg_allocator {
     void *ud;
 } tg_allocator;
 
-/* Install a (complete) allocator; NULL restores the C library's. */
+/* Install a (complete) allocator; NULL restores the C library's. Returns
+ * TG_OK, or TG_EINVAL when one of the three hooks is NULL (the allocator
+ * in use stays). Process-wide: see above for when to call it. */
 TG_API int tg_set_allocator(const tg_allocator *a);
 
 /*

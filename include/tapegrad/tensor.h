@@ -114,7 +114,10 @@ TG_API int tg_zero_grad(tg_tensor *x);
 
 /* ---- Accessors. On NULL they return 0, NULL or TG_DTYPE_NONE and set no
  * error: a NULL tensor is the result of an earlier failure, whose status
- * and message are still there. */
+ * and message are still there. They are the cheap reads and do not check
+ * for a tensor freed by a reset of its tape (TG_ESTATE elsewhere): on one
+ * they read what the tape's memory holds now, its old fields or those of
+ * a newer tensor (docs/errors.md, "Stale tensors are caught"). */
 
 TG_API int tg_ndim(const tg_tensor *x);
 TG_API const int64_t *tg_shape(const tg_tensor *x); /* ndim sizes */
