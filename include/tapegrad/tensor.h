@@ -145,14 +145,17 @@ TG_API double *tg_mut_f64(tg_tensor *x);
 TG_API double tg_item(const tg_tensor *x);
 
 /* Give x a name for tg_tape_print, tg_tape_dot and traces (copied, at
- * most 63 bytes kept). Returns 0, TG_EINVAL or TG_ENOMEM. */
+ * most 63 bytes kept; any tensor, leaf or not). Returns TG_OK, TG_EINVAL
+ * for a NULL name (or a NULL x with no failure pending; with one, its
+ * status), TG_ESTATE for a tensor freed by a reset, or TG_ENOMEM. */
 TG_API int tg_set_name(tg_tensor *x, const char *name);
 /* x's name, or NULL if it has none: a copy owned by x's tape, valid until
  * that tape is reset or freed (renaming x leaves the old copy alone). */
 TG_API const char *tg_name(const tg_tensor *x);
 
 /* Write x's shape as "(3,4)", "(5,)" or "()" into buf (always
- * NUL-terminated, truncated to n bytes); returns buf. */
+ * NUL-terminated, truncated to n bytes; "(null)" for a NULL x; nothing
+ * written when buf is NULL or n is 0); returns buf. Sets no error. */
 TG_API char *tg_shape_str(const tg_tensor *x, char *buf, size_t n);
 
 #ifdef __cplusplus
