@@ -26,6 +26,14 @@
 #error "DIFF_DIR must name tests/fixtures/diff"
 #endif
 
+/* The same file is built twice (tests/meson.build): diff_torch reads
+ * manifest.txt (gen_diff.py), diff_second second_manifest.txt
+ * (gen_second.py, with second derivatives). */
+#ifndef DIFF_MANIFEST
+#define DIFF_MANIFEST "manifest.txt"
+#define DIFF_NAME "diff_torch"
+#endif
+
 #define DIFF_F32_ULPS 32.0
 #define MAX_CASES 2048
 #define MAX_IN 12
@@ -552,6 +560,29 @@ static int train(run *r, tg_tensor **y)
     return np + 1 + (clip == 1);
 }
 
+/* gen_second.py's family: the ops of the families above, by name. */
+static int second(run *r, tg_tensor **y)
+{
+    static const struct {
+        const char *prefix;
+        int (*fn)(run *, tg_tensor **);
+    } by_name[] = {
+        {"conv", conv},           {"max_pool2d", pool}, {"relu_max", pool},
+        {"avg_pool2d", pool},     {"adaptive", pool},   {"gather", indexing},
+        {"scatter_add", indexing}, {"index_select", indexing},
+        {"embedding", indexing},  {"split", indexing},  {"chunk", indexing},
+        {"nll_loss", loss},       {"cross_entropy", loss},
+        {"bce_with", loss},       {"slice", audit},     {"clamp", audit},
+        {"where", binary},
+    };
+    for (size_t i = 0; i < sizeof by_name / sizeof by_name[0]; i++)
+        if (strncmp(r->c->op, by_name[i].prefix,
+                    strlen(by_name[i].prefix)) == 0)
+            return by_name[i].fn(r, y);
+    ck_abort_msg("no runner for second-order op %s", r->c->op);
+    return 0;
+}
+
 static const struct {
     const char *family;
     int (*fn)(run *, tg_tensor **);
@@ -559,7 +590,7 @@ static const struct {
     {"conv", conv},         {"pool", pool},   {"index", indexing},
     {"loss", loss},         {"attn", attention}, {"binary", binary},
     {"train", train},       {"select", audit},   {"compare", audit},
-    {"edge", audit},        {"relupool", pool},
+    {"edge", audit},        {"relupool", pool},   {"second", second},
 };
 
 static int dispatch(run *r, tg_tensor **y)
@@ -576,6 +607,47 @@ static int dispatch(run *r, tg_tensor **y)
             return families[i].fn(r, y);
     ck_abort_msg("no runner for %s/%s", r->c->family, op);
     return 0;
+}
+
+/* The second order, for the cases that have "v_<input>" (gen_second.py's):
+ * the gradients again, now with tg_vjp and create_graph (so through each
+ * op's recorded derivative, backward_ops, not its backward kernel), then
+ * h = d/d inputs of sum_i sum(g_i * v_i), against PyTorch's h_<input>. */
+static void second_order(run *r, tg_tensor *root)
+{
+    char name[48];
+    if (r->n_in == 0)
+        return;
+    snprintf(name, sizeof name, "v_%s", r->in_name[0]);
+    if (entry(r, name) == NULL)
+        return;
+    tg_tensor *g[MAX_IN], *h[MAX_IN], *l2 = NULL;
+    tg_vjp_options o = tg_vjp_defaults();
+    o.create_graph = true;
+    o.unused = TG_UNUSED_ZEROS;
+    ck_assert_msg(tg_vjp(r->t, 1, &root, NULL, r->n_in, r->in, g, &o) ==
+                      TG_OK,
+                  "%s case %d: tg_vjp: %s", r->c->op, r->c->index,
+                  tg_last_error());
+    for (int i = 0; i < r->n_in; i++) {
+        snprintf(name, sizeof name, "g_%s", r->in_name[i]);
+        tg_tensor *want = entry(r, name);
+        snprintf(name, sizeof name, "g_%s (tg_vjp)", r->in_name[i]);
+        compare(r, name, g[i], want);
+        snprintf(name, sizeof name, "v_%s", r->in_name[i]);
+        tg_tensor *d = check(r, tg_sum(r->t, tg_mul(r->t, g[i],
+                                                    entry(r, name))));
+        l2 = l2 == NULL ? d : check(r, tg_add(r->t, l2, d));
+    }
+    o.create_graph = false;
+    int st = tg_vjp(r->t, 1, &l2, NULL, r->n_in, r->in, h, &o);
+    /* TG_ESTATE: l2 has no history (every g is a constant): h is zero */
+    ck_assert_msg(st == TG_OK || st == TG_ESTATE, "%s case %d: second "
+                  "tg_vjp: %s", r->c->op, r->c->index, tg_last_error());
+    for (int i = 0; i < r->n_in; i++) {
+        snprintf(name, sizeof name, "h_%s", r->in_name[i]);
+        compare(r, name, st == TG_OK ? h[i] : NULL, entry(r, name));
+    }
 }
 
 /* Case _i of the manifest: outputs, then the gradients of the inputs. */
@@ -602,6 +674,10 @@ START_TEST(matches_pytorch)
         compare(&r, name, y[k], want);
         snprintf(name, sizeof name, "r%d", k);
         tg_tensor *w = entry(&r, name);
+        snprintf(name, sizeof name, "q%d", k);
+        tg_tensor *q = entry(&r, name); /* gen_second.py's: y (r + q y) */
+        if (w != NULL && q != NULL)
+            w = check(&r, tg_add(r.t, w, tg_mul(r.t, q, y[k])));
         if (w != NULL) {
             tg_tensor *d = check(&r, tg_sum(r.t, tg_mul(r.t, y[k], w)));
             root = root == NULL ? d : check(&r, tg_add(r.t, root, d));
@@ -619,6 +695,7 @@ START_TEST(matches_pytorch)
             snprintf(g, sizeof g, "g_%s", r.in_name[i]);
             compare(&r, g, tg_grad(r.in[i]), entry(&r, g));
         }
+        second_order(&r, root);
     }
     if (getenv("DIFF_REPORT") != NULL)
         printf("# %-20s %4d %s worst %.3f of tolerance\n", r.c->op,
@@ -660,10 +737,10 @@ static int read_manifest(const char *path)
 
 int main(void)
 {
-    if (read_manifest(DIFF_DIR "/manifest.txt") != 0)
+    if (read_manifest(DIFF_DIR "/" DIFF_MANIFEST) != 0)
         return 1;
-    Suite *s = suite_create("diff_torch");
-    TCase *tc = tg_test_tcase("diff_torch");
+    Suite *s = suite_create(DIFF_NAME);
+    TCase *tc = tg_test_tcase(DIFF_NAME);
     tcase_add_loop_test(tc, matches_pytorch, 0, n_cases);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
