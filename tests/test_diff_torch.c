@@ -22,7 +22,9 @@
  * gen_second.py) use the loss sum_k sum(y_k (r_k + q_k y_k)), formed in
  * float64 for f32 too, and compare, besides y and the gradients from
  * tg_backward, the gradients from tg_vjp with create_graph (the ops'
- * backward_ops) and the second derivatives h = d/dx sum_i sum(g_i v_i).
+ * backward_ops), the second derivatives h = d/dx sum_i sum(g_i v_i),
+ * and tg_jvp's forward-mode J v along the same v (PyTorch's by the
+ * double-VJP trick).
  * Where the exact answer is ill-conditioned in f32 (a sum that cancels,
  * as sigmoid(x) - t near t), PyTorch's own f32 answer is off too: an f32
  * element may then be off by DIFF_PYTORCH_TIMES PyTorch's own f32 error
@@ -658,7 +660,8 @@ static tg_tensor *quadratic(const run *r, tg_tensor *y, tg_tensor *w,
  * the gradients again, now with tg_vjp and create_graph (so through each
  * op's recorded derivative, backward_ops, not its backward kernel), then
  * h = d/d inputs of sum_i sum(g_i * v_i), against PyTorch's h_<input>. */
-static void second_order(run *r, tg_tensor *root)
+static void second_order(run *r, tg_tensor *root, int n_out,
+                         tg_tensor *const *y)
 {
     char name[48];
     if (r->n_in == 0)
@@ -692,6 +695,20 @@ static void second_order(run *r, tg_tensor *root)
     for (int i = 0; i < r->n_in; i++) {
         snprintf(name, sizeof name, "h_%s", r->in_name[i]);
         compare(r, name, st == TG_OK ? h[i] : NULL, entry(r, name));
+    }
+    /* forward mode along the same directions: j_k = sum_i J_ki v_i */
+    tg_tensor *v[MAX_IN], *j[MAX_OUT];
+    for (int i = 0; i < r->n_in; i++) {
+        snprintf(name, sizeof name, "v_%s", r->in_name[i]);
+        v[i] = entry(r, name);
+    }
+    ck_assert_msg(tg_jvp(r->t, n_out, y, r->n_in, r->in, v, j, NULL) ==
+                      TG_OK,
+                  "%s case %d: tg_jvp: %s", r->c->op, r->c->index,
+                  tg_last_error());
+    for (int k = 0; k < n_out; k++) {
+        snprintf(name, sizeof name, "j%d", k);
+        compare(r, name, j[k], entry(r, name));
     }
 }
 
@@ -741,7 +758,7 @@ START_TEST(matches_pytorch)
             snprintf(g, sizeof g, "g_%s", r.in_name[i]);
             compare(&r, g, tg_grad(r.in[i]), entry(&r, g));
         }
-        second_order(&r, root);
+        second_order(&r, root, n_out, y);
     }
     if (getenv("DIFF_REPORT") != NULL)
         printf("# %-20s %4d %s worst %.3f of tolerance\n", r.c->op,
