@@ -14,9 +14,8 @@
  * array's largest element as the floor for elements that cancel to ~0);
  * f32 within DIFF_F32_ULPS float epsilons of the same (32: a sum of K
  * rounded terms is off by ~sqrt(K) eps of its largest term, and the
- * largest sums here, conv's, have K ~ 300; the quietest cases pass at
- * 0.02 of it, the loudest at 0.35, and 1 eps more in any kernel would
- * show).
+ * largest sums here, conv's, have K ~ 300; diff_second's quietest
+ * cases pass at 0.02 of it, its loudest at 0.35).
  *
  * The second-order cases (diff_second: second_manifest.txt, from
  * gen_second.py) use the loss sum_k sum(y_k (r_k + q_k y_k)), formed in
@@ -25,8 +24,8 @@
  * backward_ops), the second derivatives h = d/dx sum_i sum(g_i v_i),
  * and tg_jvp's forward-mode J v along the same v (PyTorch's by the
  * double-VJP trick).
- * Where the exact answer is ill-conditioned in f32 (a sum that cancels,
- * as sigmoid(x) - t near t), PyTorch's own f32 answer is off too: an f32
+ * Where the exact answer is ill-conditioned in f32 (a sum that cancels
+ * by 1000x), PyTorch's own f32 answer is off too: an f32
  * element may then be off by DIFF_PYTORCH_TIMES PyTorch's own f32 error
  * on that array (e_<array>), never less than the tolerance above.
  * DIFF_REPORT=1 in the environment prints each case's worst error in
