@@ -68,6 +68,18 @@ static int conv_padded(fx *f, int64_t p)
     return ptr_unchanged(f, before, tg_conv2d(f->t, x, w, NULL, &o));
 }
 
+/* adaptive_avg_pool2d of a (16,1,1,1) x to 2^30 x 2^30: 2^64 elements. */
+static int adaptive_huge(fx *f)
+{
+    int64_t xs[4] = {16, 1, 1, 1};
+    tg_tensor *x = tg_ones(f->t, TG_F32, 4, xs);
+    tg_set_requires_grad(x, true);
+    int64_t before = tg_tape_size(f->t);
+    return ptr_unchanged(f, before, tg_adaptive_avg_pool2d(
+                                        f->t, x, (int64_t)1 << 30,
+                                        (int64_t)1 << 30));
+}
+
 /* A tensor of a tape that was reset since: each op refuses it. */
 static int stale(fx *f, int which)
 {
@@ -180,6 +192,8 @@ static int huge_window(fx *f, bool avg)
      * allocation. */                                                       \
     X(conv_output_overflows, TG_EINVAL, "tg_conv2d: tg_empty: the shape's "  \
       "element count overflows", conv_padded(f, INT32_MAX))                  \
+    X(adaptive_output_overflows, TG_EINVAL, "tg_adaptive_avg_pool2d: "       \
+      "tg_empty: the shape's element count overflows", adaptive_huge(f))     \
     /* Tensors freed by a reset of their tape. */                           \
     X(conv_stale_x, TG_ESTATE, "tg_conv2d: tensor was freed by a reset",     \
       stale(f, 0))                                                           \
