@@ -12,7 +12,22 @@
  * Tolerances, against PyTorch's float64 answer for the very same inputs:
  * f64 within 1e-10 of |want| + max |want| of the array (relative, with the
  * array's largest element as the floor for elements that cancel to ~0);
- * f32 within DIFF_F32_ULPS float epsilons of the same.
+ * f32 within DIFF_F32_ULPS float epsilons of the same (32: a sum of K
+ * rounded terms is off by ~sqrt(K) eps of its largest term, and the
+ * largest sums here, conv's, have K ~ 300; diff_second's quietest
+ * cases pass at 0.02 of it, its loudest at 0.35).
+ *
+ * The second-order cases (diff_second: second_manifest.txt, from
+ * gen_second.py) use the loss sum_k sum(y_k (r_k + q_k y_k)), formed in
+ * float64 for f32 too, and compare, besides y and the gradients from
+ * tg_backward, the gradients from tg_vjp with create_graph (the ops'
+ * backward_ops), the second derivatives h = d/dx sum_i sum(g_i v_i),
+ * and tg_jvp's forward-mode J v along the same v (PyTorch's by the
+ * double-VJP trick).
+ * Where the exact answer is ill-conditioned in f32 (a sum that cancels
+ * by 1000x), PyTorch's own f32 answer is off too: an f32
+ * element may then be off by DIFF_PYTORCH_TIMES PyTorch's own f32 error
+ * on that array (e_<array>), never less than the tolerance above.
  * DIFF_REPORT=1 in the environment prints each case's worst error in
  * units of its tolerance (how close the op comes to failing).
  */
@@ -26,7 +41,19 @@
 #error "DIFF_DIR must name tests/fixtures/diff"
 #endif
 
+/* The same file is built twice (tests/meson.build): diff_torch reads
+ * manifest.txt (gen_diff.py), diff_second second_manifest.txt
+ * (gen_second.py, with second derivatives). */
+#ifndef DIFF_MANIFEST
+#define DIFF_MANIFEST "manifest.txt"
+#define DIFF_NAME "diff_torch"
+#endif
+
 #define DIFF_F32_ULPS 32.0
+/* An f32 element may also be off by this many times PyTorch's own f32
+ * error on the same array (gen_second.py's e_<array>, stored only where
+ * that error is above a quarter of the tolerance above). */
+#define DIFF_PYTORCH_TIMES 4.0
 #define MAX_CASES 2048
 #define MAX_IN 12
 #define MAX_OUT 16
@@ -150,10 +177,17 @@ static void compare(run *r, const char *what, const tg_tensor *got,
         if (isfinite(at(want, i)) && fabs(at(want, i)) > scale)
             scale = fabs(at(want, i));
     double rel = c->dt == TG_F32 ? DIFF_F32_ULPS * FLT_EPSILON : 1e-10;
+    /* gen_second.py's e_<array>: PyTorch's own float32 error on this
+     * array, where cancellation makes it exceed that tolerance */
+    char base[32], key[40];
+    snprintf(base, sizeof base, "%.*s", (int)strcspn(what, " "), what);
+    snprintf(key, sizeof key, "e_%s", base);
+    const tg_tensor *e = entry(r, key);
+    double floor = e != NULL ? DIFF_PYTORCH_TIMES * tg_data_f64(e)[0] : 0.0;
     int shown = 0;
     for (int64_t i = 0; i < tg_numel(want); i++) {
         double g = got != NULL ? at(got, i) : 0.0, w = at(want, i);
-        double tol = rel * (fabs(w) + scale);
+        double tol = fmax(rel * (fabs(w) + scale), floor);
         bool ok;
         if (isnan(w) || isnan(g))
             ok = isnan(w) && isnan(g);
@@ -552,6 +586,29 @@ static int train(run *r, tg_tensor **y)
     return np + 1 + (clip == 1);
 }
 
+/* gen_second.py's family: the ops of the families above, by name. */
+static int second(run *r, tg_tensor **y)
+{
+    static const struct {
+        const char *prefix;
+        int (*fn)(run *, tg_tensor **);
+    } by_name[] = {
+        {"conv", conv},           {"max_pool2d", pool}, {"relu_max", pool},
+        {"avg_pool2d", pool},     {"adaptive", pool},   {"gather", indexing},
+        {"scatter_add", indexing}, {"index_select", indexing},
+        {"embedding", indexing},  {"split", indexing},  {"chunk", indexing},
+        {"nll_loss", loss},       {"cross_entropy", loss},
+        {"bce_with", loss},       {"slice", audit},     {"clamp", audit},
+        {"where", binary},
+    };
+    for (size_t i = 0; i < sizeof by_name / sizeof by_name[0]; i++)
+        if (strncmp(r->c->op, by_name[i].prefix,
+                    strlen(by_name[i].prefix)) == 0)
+            return by_name[i].fn(r, y);
+    ck_abort_msg("no runner for second-order op %s", r->c->op);
+    return 0;
+}
+
 static const struct {
     const char *family;
     int (*fn)(run *, tg_tensor **);
@@ -559,7 +616,7 @@ static const struct {
     {"conv", conv},         {"pool", pool},   {"index", indexing},
     {"loss", loss},         {"attn", attention}, {"binary", binary},
     {"train", train},       {"select", audit},   {"compare", audit},
-    {"edge", audit},        {"relupool", pool},
+    {"edge", audit},        {"relupool", pool},   {"second", second},
 };
 
 static int dispatch(run *r, tg_tensor **y)
@@ -576,6 +633,82 @@ static int dispatch(run *r, tg_tensor **y)
             return families[i].fn(r, y);
     ck_abort_msg("no runner for %s/%s", r->c->family, op);
     return 0;
+}
+
+/* x in float64 (a differentiable cast for f32). */
+static tg_tensor *wide(const run *r, tg_tensor *x)
+{
+    return tg_dtype_of(x) == TG_F64 ? x : check(r, tg_cast(r->t, x, TG_F64));
+}
+
+/* gen_second.py's loss term sum(y (r + q y)), and its sum(g v), formed
+ * in float64 even for an f32 case: r + 2 q y can cancel, and in f32 that
+ * rounding, the harness's and not the op's, would swamp the comparison
+ * (PyTorch's reference forms it in float64 too). Only the op runs in the
+ * case's dtype. */
+static tg_tensor *quadratic(const run *r, tg_tensor *y, tg_tensor *w,
+                            tg_tensor *q)
+{
+    tg_tensor *y64 = wide(r, y);
+    tg_tensor *u = check(r, tg_add(r->t, wide(r, w),
+                                   tg_mul(r->t, wide(r, q), y64)));
+    return check(r, tg_sum(r->t, tg_mul(r->t, y64, u)));
+}
+
+/* The second order, for the cases that have "v_<input>" (gen_second.py's):
+ * the gradients again, now with tg_vjp and create_graph (so through each
+ * op's recorded derivative, backward_ops, not its backward kernel), then
+ * h = d/d inputs of sum_i sum(g_i * v_i), against PyTorch's h_<input>. */
+static void second_order(run *r, tg_tensor *root, int n_out,
+                         tg_tensor *const *y)
+{
+    char name[48];
+    if (r->n_in == 0)
+        return;
+    snprintf(name, sizeof name, "v_%s", r->in_name[0]);
+    if (entry(r, name) == NULL)
+        return;
+    tg_tensor *g[MAX_IN], *h[MAX_IN], *l2 = NULL;
+    tg_vjp_options o = tg_vjp_defaults();
+    o.create_graph = true;
+    o.unused = TG_UNUSED_ZEROS;
+    ck_assert_msg(tg_vjp(r->t, 1, &root, NULL, r->n_in, r->in, g, &o) ==
+                      TG_OK,
+                  "%s case %d: tg_vjp: %s", r->c->op, r->c->index,
+                  tg_last_error());
+    for (int i = 0; i < r->n_in; i++) {
+        snprintf(name, sizeof name, "g_%s", r->in_name[i]);
+        tg_tensor *want = entry(r, name);
+        snprintf(name, sizeof name, "g_%s (tg_vjp)", r->in_name[i]);
+        compare(r, name, g[i], want);
+        snprintf(name, sizeof name, "v_%s", r->in_name[i]);
+        tg_tensor *d = check(r, tg_sum(r->t, tg_mul(r->t, wide(r, g[i]),
+                                                    wide(r, entry(r, name)))));
+        l2 = l2 == NULL ? d : check(r, tg_add(r->t, l2, d));
+    }
+    o.create_graph = false;
+    int st = tg_vjp(r->t, 1, &l2, NULL, r->n_in, r->in, h, &o);
+    /* TG_ESTATE: l2 has no history (every g is a constant): h is zero */
+    ck_assert_msg(st == TG_OK || st == TG_ESTATE, "%s case %d: second "
+                  "tg_vjp: %s", r->c->op, r->c->index, tg_last_error());
+    for (int i = 0; i < r->n_in; i++) {
+        snprintf(name, sizeof name, "h_%s", r->in_name[i]);
+        compare(r, name, st == TG_OK ? h[i] : NULL, entry(r, name));
+    }
+    /* forward mode along the same directions: j_k = sum_i J_ki v_i */
+    tg_tensor *v[MAX_IN], *j[MAX_OUT];
+    for (int i = 0; i < r->n_in; i++) {
+        snprintf(name, sizeof name, "v_%s", r->in_name[i]);
+        v[i] = entry(r, name);
+    }
+    ck_assert_msg(tg_jvp(r->t, n_out, y, r->n_in, r->in, v, j, NULL) ==
+                      TG_OK,
+                  "%s case %d: tg_jvp: %s", r->c->op, r->c->index,
+                  tg_last_error());
+    for (int k = 0; k < n_out; k++) {
+        snprintf(name, sizeof name, "j%d", k);
+        compare(r, name, j[k], entry(r, name));
+    }
 }
 
 /* Case _i of the manifest: outputs, then the gradients of the inputs. */
@@ -602,7 +735,12 @@ START_TEST(matches_pytorch)
         compare(&r, name, y[k], want);
         snprintf(name, sizeof name, "r%d", k);
         tg_tensor *w = entry(&r, name);
-        if (w != NULL) {
+        snprintf(name, sizeof name, "q%d", k);
+        tg_tensor *q = entry(&r, name); /* gen_second.py's: y (r + q y) */
+        if (w != NULL && q != NULL) {
+            tg_tensor *d = quadratic(&r, y[k], w, q);
+            root = root == NULL ? d : check(&r, tg_add(r.t, root, d));
+        } else if (w != NULL) {
             tg_tensor *d = check(&r, tg_sum(r.t, tg_mul(r.t, y[k], w)));
             root = root == NULL ? d : check(&r, tg_add(r.t, root, d));
         }
@@ -619,6 +757,7 @@ START_TEST(matches_pytorch)
             snprintf(g, sizeof g, "g_%s", r.in_name[i]);
             compare(&r, g, tg_grad(r.in[i]), entry(&r, g));
         }
+        second_order(&r, root, n_out, y);
     }
     if (getenv("DIFF_REPORT") != NULL)
         printf("# %-20s %4d %s worst %.3f of tolerance\n", r.c->op,
@@ -660,10 +799,10 @@ static int read_manifest(const char *path)
 
 int main(void)
 {
-    if (read_manifest(DIFF_DIR "/manifest.txt") != 0)
+    if (read_manifest(DIFF_DIR "/" DIFF_MANIFEST) != 0)
         return 1;
-    Suite *s = suite_create("diff_torch");
-    TCase *tc = tg_test_tcase("diff_torch");
+    Suite *s = suite_create(DIFF_NAME);
+    TCase *tc = tg_test_tcase(DIFF_NAME);
     tcase_add_loop_test(tc, matches_pytorch, 0, n_cases);
     suite_add_tcase(s, tc);
     return tg_test_main(s);

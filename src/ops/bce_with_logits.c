@@ -1,9 +1,19 @@
 /*
  * bce_with_logits.c — binary cross-entropy on logits, stable.
  *
- *     l_i  = (1 - y_i) x_i + (1 + (pw - 1) y_i) softplus(-x_i)
+ *     l_i  = (1 - y_i) x_i + w_i softplus(-x_i)       w_i = 1 + (pw - 1) y_i
+ *          = w_i softplus(x_i) - pw y_i x_i           (softplus(-x) = softplus(x) - x)
  *     loss = mean_i l_i
  *     d loss / d x_i = ((1 + (pw - 1) y_i) (sigmoid(x_i) - 1) + 1 - y_i) / n
+ *
+ * The two forms of l_i are equal, but in floating point each is accurate
+ * on one side of 0 only: for a logit x << 0 with target 0 (a sure and
+ * right "no", the commonest case of a multi-label model) the first is
+ * x + (-x + tiny), and its gradient 1 - sigmoid(-x), which cancel to 0 in
+ * f32 below x = -17 (PyTorch gives e^x); the second gives softplus(x) and
+ * sigmoid(x), accurate. For x > 0 the roles swap. So each element takes
+ * the form of its side (tg_where; -inf takes the first, as PyTorch's
+ * max-shifted form gives NaN there).
  *
  * F.binary_cross_entropy_with_logits with mean reduction, pos_weight pw
  * (1 without one). softplus(-x) = log(1 + e^-x) never overflows (tg_softplus;
@@ -19,6 +29,7 @@
 #include "tensor/tensor_check.h"
 #include "tensor/tensor_struct.h"
 
+#include <math.h>
 #include <string.h>
 
 /* Whether pw's shape broadcasts to x's without changing it. */
@@ -69,13 +80,25 @@ tg_tensor *tg_bce_with_logits(tg_tape *t, tg_tensor *x, tg_tensor *target,
                      : tg_dtype_of(pos_weight) == TG_F32 ? "f32" : "f64");
         return NULL;
     }
+    /* w = 1 + (pw - 1) y and pw y (1 and y without pos_weight) */
+    tg_tensor *w = NULL, *pwy = target;
+    if (pos_weight != NULL) {
+        w = tg_add_scalar(t, tg_mul(t, tg_add_scalar(t, pos_weight, -1.0),
+                                    target), 1.0);
+        pwy = tg_mul(t, pos_weight, target);
+    }
+    /* x >= 0 (and -inf): (1 - y) x + w softplus(-x) */
     tg_tensor *sp = tg_softplus(t, tg_neg(t, x), 1.0, 30.0);
-    tg_tensor *lin = tg_mul(t, tg_add_scalar(t, tg_neg(t, target), 1.0), x);
-    if (pos_weight != NULL) /* 1 + (pw - 1) y */
-        sp = tg_mul(t, tg_add_scalar(t, tg_mul(t, tg_add_scalar(t, pos_weight,
-                                                                -1.0),
-                                               target), 1.0), sp);
-    tg_tensor *loss = tg_mean(t, tg_add(t, lin, sp));
+    tg_tensor *pos = tg_add(t, tg_mul(t, tg_add_scalar(t, tg_neg(t, target),
+                                                       1.0), x),
+                            w != NULL ? tg_mul(t, w, sp) : sp);
+    /* x < 0: w softplus(x) - pw y x */
+    tg_tensor *spx = tg_softplus(t, x, 1.0, 30.0);
+    tg_tensor *neg = tg_sub(t, w != NULL ? tg_mul(t, w, spx) : spx,
+                            tg_mul(t, pwy, x));
+    tg_tensor *side = tg_mul(t, tg_lt_scalar(t, x, 0.0),
+                             tg_gt_scalar(t, x, -INFINITY));
+    tg_tensor *loss = tg_mean(t, tg_where(t, side, neg, pos));
     if (loss == NULL)
         tg__error_in(fn); /* out of memory in an op on the way */
     return loss;
