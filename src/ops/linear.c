@@ -245,23 +245,34 @@ static void bias_gradient_block(void *ctx, bool by_rows, int64_t begin,
         bias_gradient(p, 0, p->out_n);
 }
 
-/* The relu form's gradient of x W^T + b: gy where y > 0 (or NaN), else
- * 0, as relu.c's backward gives it; into memory on the tape. */
+/* g[i] = gy[i] where y[i] > 0 (or NaN), else 0: relu.c's backward. */
+TG__HOT static void relu_mask_f32(float *restrict g, const float *restrict y,
+                                  const float *restrict gy, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        g[i] = y[i] <= 0 ? 0 : gy[i];
+}
+
+TG__HOT static void relu_mask_f64(double *restrict g,
+                                  const double *restrict y,
+                                  const double *restrict gy, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        g[i] = y[i] <= 0 ? 0 : gy[i];
+}
+
+/* The relu form's gradient of x W^T + b (y <= 0 exactly where it is),
+ * into memory on the tape; NULL when that runs out. */
 static const void *relu_masked(tg_op_ctx *c, const tg_tensor *y,
                                const tg_tensor *gy)
 {
     int64_t n = tg_numel(y);
-    if (tg_dtype_of(y) == TG_F64) {
-        double *g = tg_tape_alloc(c->tape, (size_t)n * sizeof *g);
-        const double *yd = y->data, *gd = gy->data;
-        for (int64_t i = 0; g != NULL && i < n; i++)
-            g[i] = yd[i] <= 0 ? 0 : gd[i];
-        return g;
-    }
-    float *g = tg_tape_alloc(c->tape, (size_t)n * sizeof *g);
-    const float *yd = y->data, *gd = gy->data;
-    for (int64_t i = 0; g != NULL && i < n; i++)
-        g[i] = yd[i] <= 0 ? 0 : gd[i];
+    bool f64 = tg_dtype_of(y) == TG_F64;
+    void *g = tg_tape_alloc(c->tape, (size_t)n * (f64 ? 8 : 4));
+    if (g != NULL && f64)
+        relu_mask_f64(g, y->data, gy->data, n);
+    else if (g != NULL)
+        relu_mask_f32(g, y->data, gy->data, n);
     return g;
 }
 
