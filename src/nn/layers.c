@@ -133,7 +133,7 @@ tg_tensor *tg_mlp_forward(tg_tape *t, const tg_mlp *m, tg_tensor *x)
         const tg_linear_layer *l = &m->layers[i];
         /* linear then relu as one op, the relu inside the product's split
          * call (the same values and gradients: ops/linear_fused.h) */
-        if (i + 1 < m->n_layers && m->act == tg_relu &&
+        if (i + 1 < m->n_layers && m->act == tg_relu && t != NULL &&
             tg__linear_fits(x, l->weight, l->bias, false)) {
             x = tg__linear_fused(t, x, l->weight, l->bias, false, true);
             if (x == NULL)

@@ -157,7 +157,7 @@ static int linear_run(tg_tape *t, const tg_sequential *s, int i,
     at += flat;
     const tg_linear_layer *lin = tg__layer_linear(s->slots[at].layer);
     bool relu = at + 1 < s->n && tg__layer_is_relu(s->slots[at + 1].layer);
-    if (lin == NULL || !(flat || relu) ||
+    if (lin == NULL || !(flat || relu) || t == NULL ||
         !tg__linear_fits(*x, lin->weight, lin->bias, flat))
         return 0;
     *x = tg__linear_fused(t, *x, lin->weight, lin->bias, flat, relu);
