@@ -12,6 +12,7 @@
  *   bits as tg_linear then tg_relu;
  * - the fused ops' gradients, first and second order (tg_gradcheck,
  *   tg_gradgradcheck), for x and every parameter;
+ * - its gradient-check piece: relu's kink is ambiguous, not wrong;
  * - a flatten whose width does not match the next linear is reported by
  *   the unfused layers, as before.
  * Each check also counts the tape's entries, so that it fails if the
@@ -324,6 +325,41 @@ START_TEST(fused_gradients)
 }
 END_TEST
 
+/* x's first row all 0 and b1's first entry 0: relu's input is exactly
+ * 0 there, and a step of x moves it across the kink. The fused op's piece
+ * makes tg_gradcheck call those elements ambiguous, as relu's piece does
+ * for the layers one by one; without it they would fail (the difference
+ * quotient averages relu's two slopes). */
+START_TEST(gradcheck_at_the_kink)
+{
+    tg_tape *model = tg_tape_new();
+    tg_rng rng;
+    tg_rng_seed(&rng, 9, 5);
+    small sm = {tg_sequential_new(model), NULL};
+    tg_layer *l[6] = {tg_layer_flatten_new(model, 1),
+                      tg_layer_linear_new(model, &rng, TG_F64, 8, 5, true),
+                      tg_layer_activation_new(model, "relu"),
+                      tg_layer_linear_new(model, &rng, TG_F64, 5, 4, true),
+                      tg_layer_activation_new(model, "relu"),
+                      tg_layer_linear_new(model, &rng, TG_F64, 4, 2, true)};
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(tg_sequential_add(sm.s, l[i]), TG_OK);
+    int64_t xs[4] = {3, 2, 2, 2}, rs[2] = {3, 2};
+    tg_tensor *x = tg_empty(model, TG_F64, 4, xs);
+    fill(x, 6);
+    for (int k = 0; k < 8; k++)
+        tg_mut_f64(x)[k] = 0;
+    tg_mut_f64(tg_params_at(tg_sequential_params(sm.s), 1))[0] = 0;
+    sm.r = tg_empty(model, TG_F64, 2, rs);
+    fill(sm.r, 7);
+    tg_gradcheck_report rep;
+    ck_assert_int_eq(tg_gradcheck(small_fn, &sm, 1, &x, NULL, &rep), TG_OK);
+    ck_assert_msg(rep.passed, "%s", rep.message);
+    ck_assert_int_gt(rep.n_ambiguous, 0);
+    tg_tape_free(model);
+}
+END_TEST
+
 /* flatten to 8 values, then a linear that takes 9: the flatten runs, and
  * tg_linear reports the mismatch with the flattened shape, as the
  * layers alone do. */
@@ -358,6 +394,7 @@ int main(void)
     tcase_add_test(tc, sequential_head_finite);
     tcase_add_test(tc, mlp_same_bits);
     tcase_add_test(tc, fused_gradients);
+    tcase_add_test(tc, gradcheck_at_the_kink);
     tcase_add_test(tc, mismatch_reported_unfused);
     suite_add_tcase(s, tc);
     return tg_test_main(s);

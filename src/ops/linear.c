@@ -364,6 +364,17 @@ tg_tensor *tg_linear(tg_tape *t, tg_tensor *x, tg_tensor *w, tg_tensor *b)
     return tg_apply(t, &tg__op_linear, b ? 3 : 2, in, NULL);
 }
 
+/* For gradient checks (op.h): the relu form's output element i sits on
+ * relu's piece 1 where it is above 0 (or NaN), else on piece 0; the kink
+ * itself (x W^T + b exactly 0) reads as 0 too, since y cannot tell it
+ * apart, but a step across it changes the piece, which is what a check
+ * needs to call the element ambiguous. The other forms are smooth. */
+static int64_t linear_piece(const tg_op_ctx *c, const tg_tensor *y,
+                            int64_t i)
+{
+    return form_of(c)->relu && !(tg__get(y, i) <= 0) ? 1 : 0;
+}
+
 /* The fused forms: linear's functions with a linear_form as params (not
  * registered: an op of its own only in the graph's pictures). */
 static const tg_op op_linear_fused = {
@@ -373,6 +384,7 @@ static const tg_op op_linear_fused = {
     .forward = linear_forward,
     .backward = linear_backward,
     .backward_ops = linear_backward_ops,
+    .piece = linear_piece,
 };
 
 tg_tensor *tg__linear_fused(tg_tape *t, tg_tensor *x, tg_tensor *w,
