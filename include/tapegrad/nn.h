@@ -99,11 +99,14 @@ typedef struct tg_mlp tg_mlp;
 TG_API tg_mlp *tg_mlp_new(tg_tape *t, tg_params *p, tg_rng *rng, tg_dtype dt,
                           int n, const int64_t *widths, tg_activation_fn act);
 
-/* The network on x, recorded on t: a new tensor owned by t. NULL when x
- * is NULL (keeping that failure), for a NULL m (keeping the failure that
- * made it NULL), with TG_ESTATE when m was freed by a reset of its tape,
- * or with the error of the layer that failed (a wrong input size is
- * TG_ESHAPE from tg_linear). */
+/* The network on x, recorded on t: a new tensor owned by t. With tg_relu
+ * as the activation, each hidden linear layer and its relu are one
+ * recorded op ("linear_fused"), the relu applied inside the matrix
+ * product: the same values and gradients, bit for bit, as tg_linear then
+ * tg_relu. NULL when x is NULL (keeping that failure), for a NULL m
+ * (keeping the failure that made it NULL), with TG_ESTATE when m was
+ * freed by a reset of its tape, or with the error of the layer that
+ * failed (a wrong input size is TG_ESHAPE from tg_linear). */
 TG_API tg_tensor *tg_mlp_forward(tg_tape *t, const tg_mlp *m, tg_tensor *x);
 /* How many linear layers m has (0 for NULL, and 0 with TG_ESTATE for a
  * network freed by a reset); the i-th, borrowed from m (owned by m's tape;

@@ -213,7 +213,15 @@ TG_API int tg_sequential_add_named(tg_sequential *s, const char *name,
 
 /* Run x through the layers in order on tape t. A relu activation layer
  * followed by a max pool layer runs as one op, tg_relu_max_pool2d (the
- * same values and gradients, with less memory traffic). */
+ * same values and gradients, with less memory traffic). So do a flatten
+ * layer from axis 1 followed by a linear layer, and a linear layer
+ * followed by a relu activation layer (or all three in a row): one
+ * recorded op (shown as "linear_fused" in tg_tape_print and tg_tape_dot)
+ * that reads x's rows in place and applies the relu inside the matrix
+ * product, with the same values and gradients, bit for bit, as the
+ * layers one by one (tg_layer_forward), to every order. An input whose
+ * size or dtype does not fit runs the layers one by one, which report
+ * the error. */
 TG_API tg_tensor *tg_sequential_forward(tg_tape *t, tg_sequential *s,
                                         tg_tensor *x);
 

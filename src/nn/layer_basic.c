@@ -21,6 +21,11 @@ static tg_tensor *linear_forward(tg_layer *l, tg_tape *t, tg_tensor *x)
 
 static const tg_layer_class linear_class = {"linear", linear_forward, NULL};
 
+const tg_linear_layer *tg__layer_linear(const tg_layer *l)
+{
+    return l->cls == &linear_class ? l->state : NULL;
+}
+
 tg_layer *tg_layer_linear_new(tg_tape *t, tg_rng *rng, tg_dtype dt,
                               int64_t in, int64_t out, bool bias)
 {
@@ -172,6 +177,11 @@ static tg_tensor *flatten_forward(tg_layer *l, tg_tape *t, tg_tensor *x)
 
 static const tg_layer_class flatten_class = {"flatten", flatten_forward,
                                              NULL};
+
+int tg__layer_flatten_start(const tg_layer *l)
+{
+    return l->cls == &flatten_class ? *(const int *)l->state : -1;
+}
 
 tg_layer *tg_layer_flatten_new(tg_tape *t, int start_dim)
 {

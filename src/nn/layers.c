@@ -5,7 +5,9 @@
 #include "tapegrad/nn.h"
 
 #include "tensor/error_internal.h"
+#include "nn/nn_internal.h"
 #include "nn/params.h"
+#include "ops/linear_fused.h"
 #include "tensor/handle.h"
 
 #include <math.h>
@@ -128,11 +130,35 @@ tg_tensor *tg_mlp_forward(tg_tape *t, const tg_mlp *m, tg_tensor *x)
     if (tg__check_handle("tg_mlp_forward", m, "network") != TG_OK)
         return NULL;
     for (int i = 0; i < m->n_layers; i++) {
-        x = tg_linear_layer_forward(t, &m->layers[i], x);
+        const tg_linear_layer *l = &m->layers[i];
+        /* linear then relu as one op, the relu inside the product's split
+         * call (the same values and gradients: ops/linear_fused.h) */
+        if (i + 1 < m->n_layers && m->act == tg_relu && t != NULL &&
+            tg__linear_fits(x, l->weight, l->bias, false)) {
+            x = tg__linear_fused(t, x, l->weight, l->bias, false, true);
+            if (x == NULL)
+                tg__error_in("tg_mlp_forward");
+            continue;
+        }
+        x = tg_linear_layer_forward(t, l, x);
         if (i + 1 < m->n_layers)
             x = m->act(t, x);
     }
     return x;
+}
+
+bool tg__linear_fits(const tg_tensor *x, const tg_tensor *w,
+                     const tg_tensor *b, bool flat)
+{
+    if (x == NULL || w == NULL || tg_ndim(w) != 2 ||
+        tg_dtype_of(x) != tg_dtype_of(w) ||
+        (b != NULL && (tg_dtype_of(b) != tg_dtype_of(w) || tg_ndim(b) != 1 ||
+                       tg_shape(b)[0] != tg_shape(w)[0])))
+        return false;
+    if (flat)
+        return tg_ndim(x) >= 2 &&
+               tg_numel(x) == tg_shape(x)[0] * tg_shape(w)[1];
+    return tg_ndim(x) >= 1 && tg_shape(x)[tg_ndim(x) - 1] == tg_shape(w)[1];
 }
 
 int tg_mlp_layers(const tg_mlp *m)

@@ -41,4 +41,18 @@ int tg__sequential_check(const char *fn, const struct tg_sequential *s);
 bool tg__layer_is_relu(const struct tg_layer *l);
 const tg_pool2d_options *tg__layer_max_pool_options(const struct tg_layer *l);
 
+/* For its "flatten, linear, relu" runs (tg__linear_fused): the parameters
+ * of a tg_layer_linear_new layer, else NULL; the start_dim of a
+ * tg_layer_flatten_new layer, else -1 (layer_basic.c). */
+struct tg_linear_layer;
+const struct tg_linear_layer *tg__layer_linear(const struct tg_layer *l);
+int tg__layer_flatten_start(const struct tg_layer *l);
+
+/* Whether tg__linear_fused(t, x, w, b, flat, relu) takes x as it is: the
+ * dtypes agree and x's rows (flattened from axis 1 when flat) have w's
+ * columns. Else the caller runs the unfused layers, so that a mismatch
+ * is reported as they report it (layers.c). */
+bool tg__linear_fits(const tg_tensor *x, const tg_tensor *w,
+                     const tg_tensor *b, bool flat);
+
 #endif /* TG_NN_INTERNAL_H */

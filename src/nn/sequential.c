@@ -6,6 +6,7 @@
 #include "tapegrad/sequential.h"
 #include "nn_internal.h"
 #include "tensor/error_internal.h"
+#include "ops/linear_fused.h"
 #include "tensor/handle.h"
 
 #include <stdio.h>
@@ -139,6 +140,32 @@ int tg_sequential_add_named(tg_sequential *s, const char *name, tg_layer *l)
     return add("tg_sequential_add_named", s, name, l);
 }
 
+/*
+ * Layers i.. as one tg__linear_fused op when they are "flatten from axis
+ * 1, linear", "linear, relu" or all three and x fits them: the same values
+ * and gradients without the flatten's copy and the relu's pass, which
+ * would run on this thread alone between two split calls (LeNet-5's
+ * 64x400 copy forward and back, its 64x120 and 64x84 relus). Returns how
+ * many layers it ran: 0 when the layers are not such a run.
+ */
+static int linear_run(tg_tape *t, const tg_sequential *s, int i,
+                      tg_tensor **x)
+{
+    int at = i;
+    bool flat = at + 1 < s->n &&
+                tg__layer_flatten_start(s->slots[at].layer) == 1;
+    at += flat;
+    const tg_linear_layer *lin = tg__layer_linear(s->slots[at].layer);
+    bool relu = at + 1 < s->n && tg__layer_is_relu(s->slots[at + 1].layer);
+    if (lin == NULL || !(flat || relu) || t == NULL ||
+        !tg__linear_fits(*x, lin->weight, lin->bias, flat))
+        return 0;
+    *x = tg__linear_fused(t, *x, lin->weight, lin->bias, flat, relu);
+    if (*x == NULL) /* named as the linear layer's own failure */
+        tg__error_in("tg_layer_forward");
+    return at - i + 1 + relu;
+}
+
 tg_tensor *tg_sequential_forward(tg_tape *t, tg_sequential *s, tg_tensor *x)
 {
     if (tg__sequential_check("tg_sequential_forward", s) != TG_OK)
@@ -158,6 +185,11 @@ tg_tensor *tg_sequential_forward(tg_tape *t, tg_sequential *s, tg_tensor *x)
             if (x == NULL) /* named as the pool layer's own failure */
                 tg__error_in("tg_layer_forward");
             i++;
+            continue;
+        }
+        int ran = linear_run(t, s, i, &x);
+        if (ran > 0) {
+            i += ran - 1;
             continue;
         }
         x = tg_layer_forward(t, s->slots[i].layer, x);
