@@ -214,15 +214,15 @@ I512_ATTR static void fwd_any(const fwd_job *f, const float *xs, float *ys,
         fwd_cols(f, xs, ys, i0, j0, 1, J);
 }
 
-/* Samples [begin, end), each by blocks of 2 rows and about equal column
- * pieces of at most 12. */
-I512_ATTR static void fwd_part(void *ctx, int64_t begin, int64_t end)
+/* Samples as claimed (one at a time, tg__parallel_claim), each by blocks
+ * of 2 rows and about equal column pieces of at most 12. */
+I512_ATTR static void fwd_part(void *ctx, tg__claimer *me)
 {
     const fwd_job *f = ctx;
     const tg__conv_geom *g = f->g;
     int64_t pieces = (g->ow + FWD_MAX_J - 1) / FWD_MAX_J;
     int64_t jw = (g->ow + pieces - 1) / pieces;
-    for (int64_t s = begin; s < end; s++) {
+    for (int64_t s, end; tg__claim_next(me, &s, &end);) {
         if (f->room != NULL) /* padded here, read at once from the cache */
             tg__conv_implicit_pad(g, f->x, f->room, s);
         const float *xs = f->xs + s * g->c * f->hp * f->wp;
@@ -251,7 +251,7 @@ void tg__conv_implicit_forward(const tg__conv_geom *g, const float *x,
     /* Samples per part: about 64K multiply-adds each. */
     int64_t per = g->o * g->oh * g->ow * taps;
     int64_t m = ((int64_t)1 << 16) / (per > 0 ? per : 1);
-    tg__parallel_for(g->n, 1, m < 1 ? 1 : m, fwd_part, &f);
+    tg__parallel_claim(g->n, 1, m < 1 ? 1 : m, fwd_part, &f);
 #else
     (void)g, (void)x, (void)w, (void)bias, (void)y, (void)scratch;
 #endif

@@ -35,7 +35,10 @@
  * finite (the caller checks).
  *
  * Samples are independent, so the threads split samples, and each gx
- * element is summed in one order whatever the thread count.
+ * element is summed in one order whatever the thread count. They claim
+ * them one at a time (tg__parallel_claim): each thread works through its
+ * own half, and the one done first takes the other's last samples (the
+ * caller's half ran about 11 us slower than the worker's of 190 in W6).
  */
 /* GCC's predictive commoning sees that the float a block reads for
  * pixel j, tap q is the one it read for pixel j + 1, tap q - 1, and
@@ -266,12 +269,12 @@ void tg__conv_implicit_turn(const tg__conv_geom *g, const float *gy,
 }
 
 #if TG__DIRECT_X86
-/* Samples [begin, end): turn gy round, then every block. */
-I512_ATTR static void dx_part(void *ctx, int64_t begin, int64_t end)
+/* Samples as claimed (one at a time): turn gy round, then every block. */
+I512_ATTR static void dx_part(void *ctx, tg__claimer *me)
 {
     const dx_job *j = ctx;
     const tg__conv_geom *g = j->g;
-    for (int64_t s = begin; s < end; s++) {
+    for (int64_t s, end; tg__claim_next(me, &s, &end);) {
         turn(g, j->gy, s, j->gyt);
         const float *gyt = j->gyt + s * g->oh * row_of(g) * LANES;
         float *gxs = j->gx + s * g->c * g->h * g->w;
@@ -311,7 +314,7 @@ void tg__conv_implicit_input_grad(const tg__conv_geom *g, const float *gy,
     dx_job j = {g, gy, wt, gx, scratch, (g->c + nb - 1) / nb};
     int64_t per = g->o * g->oh * g->ow * g->c * g->kh * g->kw;
     int64_t m = ((int64_t)1 << 16) / (per > 0 ? per : 1);
-    tg__parallel_for(g->n, 1, m < 1 ? 1 : m, dx_part, &j);
+    tg__parallel_claim(g->n, 1, m < 1 ? 1 : m, dx_part, &j);
 #else
     (void)g, (void)gy, (void)w, (void)gx, (void)scratch;
 #endif
