@@ -9,7 +9,8 @@
  * output channels o: gy is turned round once per sample into
  * gyt[i][j][16] (the 16 channels of one gy pixel side by side, zero past
  * o, and kw zero pixels at both ends of a row; one masked gather per
- * pixel), w once per call into wt[c][p][q][16]. The turn also sums
+ * pixel), w once per call and thread into wt[c][p][q][16]
+ * (TG__CONV_WT_OWN says why per thread). The turn also sums
  * each of the sample's gy rows (the bias gradient's pieces), and the
  * turned gy of the whole batch stays in the scratch for the weight
  * gradient of the same backward (conv_implicit_wgrad.c), which then does
@@ -107,9 +108,11 @@ I512_ATTR static I512_INLINE __mmask16 first(int64_t n)
 
 typedef struct dx_job {
     const tg__conv_geom *g;
-    const float *gy, *wt; /* wt[c][p][q][16] */
+    const float *gy, *wt; /* wt[c][p][q][16]; NULL: each thread packs its
+                             own (TG__CONV_WT_OWN) */
     float *gx, *gyt;
     int64_t cb;           /* channels per block */
+    const float *w;       /* the weights as given */
 } dx_job;
 
 /* a and b hold groups of 16 >> round lanes (16, 8, 4 or 2); the result
@@ -272,9 +275,14 @@ void tg__conv_implicit_turn(const tg__conv_geom *g, const float *gy,
 /* Samples as claimed (one at a time): turn gy round, then every block. */
 I512_ATTR static void dx_part(void *ctx, tg__claimer *me)
 {
-    const dx_job *j = ctx;
+    dx_job mine = *(const dx_job *)ctx, *j = &mine;
+    _Alignas(64) float own[TG__CONV_WT_OWN];
     const tg__conv_geom *g = j->g;
     for (int64_t s, end; tg__claim_next(me, &s, &end);) {
+        if (j->wt == NULL) { /* this thread's first sample */
+            tg__conv_implicit_pack(g, j->w, own);
+            j->wt = own;
+        }
         turn(g, j->gy, s, j->gyt);
         const float *gyt = j->gyt + s * g->oh * row_of(g) * LANES;
         float *gxs = j->gx + s * g->c * g->h * g->w;
@@ -307,11 +315,14 @@ void tg__conv_implicit_input_grad(const tg__conv_geom *g, const float *gy,
                                   const float *w, float *gx, float *scratch)
 {
 #if TG__DIRECT_X86
-    float *wt = scratch + tg__conv_implicit_turned(g);
-    tg__conv_implicit_pack(g, w, wt);
+    float *wt = NULL; /* each thread packs its own */
+    if (tg__conv_implicit_wt_elems(g) > TG__CONV_WT_OWN) {
+        wt = scratch + tg__conv_implicit_turned(g);
+        tg__conv_implicit_pack(g, w, wt);
+    }
     /* Channel blocks of about equal size, at most 6. */
     int64_t nb = (g->c + DX_CB - 1) / DX_CB;
-    dx_job j = {g, gy, wt, gx, scratch, (g->c + nb - 1) / nb};
+    dx_job j = {g, gy, wt, gx, scratch, (g->c + nb - 1) / nb, w};
     int64_t per = g->o * g->oh * g->ow * g->c * g->kh * g->kw;
     int64_t m = ((int64_t)1 << 16) / (per > 0 ? per : 1);
     tg__parallel_claim(g->n, 1, m < 1 ? 1 : m, dx_part, &j);
