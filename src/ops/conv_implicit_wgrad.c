@@ -16,9 +16,9 @@
  * memory. No im2col: x is read where it lies (or from its zero-padded
  * copy). The bias gradient comes from the row sums the turn left.
  *
- * The samples are summed in two halves (SAMPLE_HALVES below), each
- * into its own gw, and the halves added at the end: gw = first + second,
- * on any thread count. The threads split (half, block) pairs, halves
+ * The samples are summed in two fixed halves (one for a single sample),
+ * each into its own gw, and the halves added at the end: gw = first +
+ * second, on any thread count. The threads split (half, block) pairs, halves
  * first, so on 2 threads each thread sums the samples of its own half,
  * the ones it turned (the input gradient's claimed samples: mostly), and
  * padded and whose gy it made (the sample halves of every split call
