@@ -49,9 +49,6 @@ static const cshape shapes[] = {
     {3, 6, 14, 14, 16, 5, 5, 0, 0, 2, 1, 1, false}, /* stride */
     {3, 6, 14, 14, 16, 3, 3, 1, 1, 1, 2, 1, false}, /* dilation */
     {3, 6, 14, 14, 16, 5, 5, 0, 0, 1, 1, 2, false}, /* groups */
-    /* s9 balance: packed weights over TG__CONV_WT_OWN floats (12 x 5 x 5
-     * taps x 16 = 4800), packed once by the caller, not per thread. */
-    {5, 12, 8, 9, 16, 5, 5, 1, 1, 1, 1, 1, true},
 };
 #define NSHAPES ((int)(sizeof shapes / sizeof shapes[0]))
 

@@ -265,15 +265,13 @@ DIRECT_ATTR static void wgrad_channel(const direct_job *j, int64_t o)
 }
 #endif /* TG__DIRECT_X86 */
 
-/* Samples as claimed, one at a time (tg__parallel_claim: the thread done
- * with its own half first takes the other's last samples). */
-static void fwd_part(void *ctx, tg__claimer *me)
+static void fwd_part(void *ctx, int64_t begin, int64_t end)
 {
 #if TG__DIRECT_X86
     const direct_job *j = ctx;
     const tg__conv_geom *g = j->g;
     int64_t wp = wp_of(g), plane = hp_of(g) * wp;
-    for (int64_t s, end; tg__claim_next(me, &s, &end);) {
+    for (int64_t s = begin; s < end; s++) {
         pad_sample(j, s); /* then read at once, from the cache */
         if (j->avx512)
             tg__conv_direct512_fwd_sample(g, j->xp + s * plane, wp, j->w,
@@ -283,7 +281,7 @@ static void fwd_part(void *ctx, tg__claimer *me)
             fwd_sample(j, s);
     }
 #else
-    (void)ctx, (void)me;
+    (void)ctx, (void)begin, (void)end;
 #endif
 }
 
@@ -339,7 +337,7 @@ void tg__conv_direct_forward(const tg__conv_geom *g, const float *x,
 {
     direct_job j = {g, x, w, bias, NULL, y, NULL, NULL, scratch,
                     tg__gemm_isa() >= 2, NULL, NULL};
-    tg__parallel_claim(g->n, 1, min_samples(g), fwd_part, &j);
+    tg__parallel_for(g->n, 1, min_samples(g), fwd_part, &j);
 }
 
 void tg__conv_direct_weight_grad(const tg__conv_geom *g, const float *x,

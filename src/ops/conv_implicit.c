@@ -3,9 +3,8 @@
  * the kernels compute, and when they run), and what the three share: the
  * gate, the scratch, the zero-padded copy of x.
  *
- * Forward, for one sample: the weights are packed once per call and
- * thread as wt[c][p][q][16] (output channels in the lanes, zero past o;
- * TG__CONV_WT_OWN says why per thread). A block of
+ * Forward, for one sample: the weights are packed once per call as
+ * wt[c][p][q][16] (output channels in the lanes, zero past o). A block of
  * R output rows x J output columns (R <= 2, J <= 12: up to 24 of the 32
  * vector registers) keeps one accumulator per output pixel, all 16
  * channels of it. For each tap (c, p, q) it loads wt's vector once and
@@ -139,11 +138,9 @@ typedef struct fwd_job {
     float *room;      /* NULL, or where each part pads its samples */
     const float *xs;  /* x, or its padded copy */
     int64_t hp, wp;   /* its plane's sizes */
-    const float *wt;  /* packed weights, wt[c][p][q][16]; NULL: each
-                         thread packs its own (TG__CONV_WT_OWN) */
+    const float *wt;  /* packed weights, wt[c][p][q][16] */
     const float *bias;
     float *y;
-    const float *w;   /* the weights as given */
 } fwd_job;
 
 /* Output rows i0 .. i0 + R - 1, columns j0 .. j0 + J - 1 of one sample
@@ -218,20 +215,15 @@ I512_ATTR static void fwd_any(const fwd_job *f, const float *xs, float *ys,
         fwd_cols(f, xs, ys, i0, j0, 1, J);
 }
 
-/* Samples as claimed (one at a time, tg__parallel_claim), each by blocks
- * of 2 rows and about equal column pieces of at most 12. */
-I512_ATTR static void fwd_part(void *ctx, tg__claimer *me)
+/* Samples [begin, end), each by blocks of 2 rows and about equal column
+ * pieces of at most 12. */
+I512_ATTR static void fwd_part(void *ctx, int64_t begin, int64_t end)
 {
-    fwd_job mine = *(const fwd_job *)ctx, *f = &mine;
-    _Alignas(64) float own[TG__CONV_WT_OWN];
+    const fwd_job *f = ctx;
     const tg__conv_geom *g = f->g;
     int64_t pieces = (g->ow + FWD_MAX_J - 1) / FWD_MAX_J;
     int64_t jw = (g->ow + pieces - 1) / pieces;
-    for (int64_t s, end; tg__claim_next(me, &s, &end);) {
-        if (f->wt == NULL) { /* this thread's first sample */
-            tg__conv_implicit_pack(g, f->w, own);
-            f->wt = own;
-        }
+    for (int64_t s = begin; s < end; s++) {
         if (f->room != NULL) /* padded here, read at once from the cache */
             tg__conv_implicit_pad(g, f->x, f->room, s);
         const float *xs = f->xs + s * g->c * f->hp * f->wp;
@@ -251,20 +243,16 @@ void tg__conv_implicit_forward(const tg__conv_geom *g, const float *x,
                                float *scratch)
 {
 #if TG__DIRECT_X86
-    float *wt = NULL; /* each thread packs its own */
-    if (tg__conv_implicit_wt_elems(g) > TG__CONV_WT_OWN) {
-        wt = scratch;
-        tg__conv_implicit_pack(g, w, wt);
-    }
+    float *wt = scratch;
+    tg__conv_implicit_pack(g, w, wt);
     int64_t taps = g->c * g->kh * g->kw;
-    fwd_job f = {g, x, NULL, x, g->h + 2 * g->ph, g->w + 2 * g->pw, wt, bias, y,
-                 w};
+    fwd_job f = {g, x, NULL, x, g->h + 2 * g->ph, g->w + 2 * g->pw, wt, bias, y};
     if (padded(g))
         f.xs = f.room = scratch + tg__conv_implicit_wt_elems(g);
     /* Samples per part: about 64K multiply-adds each. */
     int64_t per = g->o * g->oh * g->ow * taps;
     int64_t m = ((int64_t)1 << 16) / (per > 0 ? per : 1);
-    tg__parallel_claim(g->n, 1, m < 1 ? 1 : m, fwd_part, &f);
+    tg__parallel_for(g->n, 1, m < 1 ? 1 : m, fwd_part, &f);
 #else
     (void)g, (void)x, (void)w, (void)bias, (void)y, (void)scratch;
 #endif

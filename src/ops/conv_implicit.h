@@ -92,13 +92,5 @@ void tg__conv_implicit_pad(const tg__conv_geom *g, const float *x,
  * tg__conv_implicit_wt_elems floats. */
 int64_t tg__conv_implicit_wt_elems(const tg__conv_geom *g);
 void tg__conv_implicit_pack(const tg__conv_geom *g, const float *w, float *wt);
-/* Packed weights up to this many floats (LeNet's conv2: 2,400) are packed
- * by each thread of the forward and of the input gradient into a buffer
- * on its own stack, once per split call, just before its first sample:
- * packed by the caller and read by the worker, they cost the worker ~9 us
- * of cross-core reads per forward (150 cache lines written by the other
- * core), more than packing them again. Larger ones are packed once, by
- * the caller, into the scratch. */
-#define TG__CONV_WT_OWN 4096
 
 #endif /* TG_OPS_CONV_IMPLICIT_H */

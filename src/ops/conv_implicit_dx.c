@@ -9,8 +9,7 @@
  * output channels o: gy is turned round once per sample into
  * gyt[i][j][16] (the 16 channels of one gy pixel side by side, zero past
  * o, and kw zero pixels at both ends of a row; one masked gather per
- * pixel), w once per call and thread into wt[c][p][q][16]
- * (TG__CONV_WT_OWN says why per thread). The turn also sums
+ * pixel), w once per call into wt[c][p][q][16]. The turn also sums
  * each of the sample's gy rows (the bias gradient's pieces), and the
  * turned gy of the whole batch stays in the scratch for the weight
  * gradient of the same backward (conv_implicit_wgrad.c), which then does
@@ -36,10 +35,7 @@
  * finite (the caller checks).
  *
  * Samples are independent, so the threads split samples, and each gx
- * element is summed in one order whatever the thread count. They claim
- * them one at a time (tg__parallel_claim): each thread works through its
- * own half, and the one done first takes the other's last samples (the
- * caller's half ran about 11 us slower than the worker's of 190 in W6).
+ * element is summed in one order whatever the thread count.
  */
 /* GCC's predictive commoning sees that the float a block reads for
  * pixel j, tap q is the one it read for pixel j + 1, tap q - 1, and
@@ -108,11 +104,9 @@ I512_ATTR static I512_INLINE __mmask16 first(int64_t n)
 
 typedef struct dx_job {
     const tg__conv_geom *g;
-    const float *gy, *wt; /* wt[c][p][q][16]; NULL: each thread packs its
-                             own (TG__CONV_WT_OWN) */
+    const float *gy, *wt; /* wt[c][p][q][16] */
     float *gx, *gyt;
     int64_t cb;           /* channels per block */
-    const float *w;       /* the weights as given */
 } dx_job;
 
 /* a and b hold groups of 16 >> round lanes (16, 8, 4 or 2); the result
@@ -272,17 +266,12 @@ void tg__conv_implicit_turn(const tg__conv_geom *g, const float *gy,
 }
 
 #if TG__DIRECT_X86
-/* Samples as claimed (one at a time): turn gy round, then every block. */
-I512_ATTR static void dx_part(void *ctx, tg__claimer *me)
+/* Samples [begin, end): turn gy round, then every block. */
+I512_ATTR static void dx_part(void *ctx, int64_t begin, int64_t end)
 {
-    dx_job mine = *(const dx_job *)ctx, *j = &mine;
-    _Alignas(64) float own[TG__CONV_WT_OWN];
+    const dx_job *j = ctx;
     const tg__conv_geom *g = j->g;
-    for (int64_t s, end; tg__claim_next(me, &s, &end);) {
-        if (j->wt == NULL) { /* this thread's first sample */
-            tg__conv_implicit_pack(g, j->w, own);
-            j->wt = own;
-        }
+    for (int64_t s = begin; s < end; s++) {
         turn(g, j->gy, s, j->gyt);
         const float *gyt = j->gyt + s * g->oh * row_of(g) * LANES;
         float *gxs = j->gx + s * g->c * g->h * g->w;
@@ -315,17 +304,14 @@ void tg__conv_implicit_input_grad(const tg__conv_geom *g, const float *gy,
                                   const float *w, float *gx, float *scratch)
 {
 #if TG__DIRECT_X86
-    float *wt = NULL; /* each thread packs its own */
-    if (tg__conv_implicit_wt_elems(g) > TG__CONV_WT_OWN) {
-        wt = scratch + tg__conv_implicit_turned(g);
-        tg__conv_implicit_pack(g, w, wt);
-    }
+    float *wt = scratch + tg__conv_implicit_turned(g);
+    tg__conv_implicit_pack(g, w, wt);
     /* Channel blocks of about equal size, at most 6. */
     int64_t nb = (g->c + DX_CB - 1) / DX_CB;
-    dx_job j = {g, gy, wt, gx, scratch, (g->c + nb - 1) / nb, w};
+    dx_job j = {g, gy, wt, gx, scratch, (g->c + nb - 1) / nb};
     int64_t per = g->o * g->oh * g->ow * g->c * g->kh * g->kw;
     int64_t m = ((int64_t)1 << 16) / (per > 0 ? per : 1);
-    tg__parallel_claim(g->n, 1, m < 1 ? 1 : m, dx_part, &j);
+    tg__parallel_for(g->n, 1, m < 1 ? 1 : m, dx_part, &j);
 #else
     (void)g, (void)gy, (void)w, (void)gx, (void)scratch;
 #endif

@@ -18,11 +18,11 @@
  *
  * The samples are summed in two fixed halves (one for a single sample),
  * each into its own gw, and the halves added at the end: gw = first +
- * second, on any thread count. The threads split (half, block) pairs, halves
- * first, so on 2 threads each thread sums the samples of its own half,
- * the ones it turned (the input gradient's claimed samples: mostly), and
- * padded and whose gy it made (the sample halves of every split call
- * before). Split by blocks over all samples, as before session 9, each
+ * second, on any thread count. The threads split (half, block) pairs,
+ * halves first, so on 2 threads each thread sums the samples of its own
+ * half: the ones whose gy it turned in the input gradient and made in the
+ * pooling's backward (split calls cut samples in the same halves). Split
+ * by blocks over all samples, as before session 9, each
  * thread read the whole batch, half of it written by the other core:
  * 167 us a call on 2 threads in W6 against 234 on one, where the
  * forward's 213 took 108. Each tap's sum runs over n, i, j in one fixed

@@ -10,7 +10,6 @@
 #define TG_TENSOR_POOL_H
 
 #include <stdatomic.h>
-#include <stdbool.h>
 #include <stdint.h>
 
 #ifndef TG__THREADS
@@ -41,38 +40,6 @@ static inline void tg__parallel_for(int64_t n, int64_t align,
     else
         tg__parallel_for_split(n, align, min_part, fn, ctx);
 }
-
-/*
- * Rows claimed while the parts run, for loops whose rows are independent
- * (each row's results depend on that row alone) but whose two halves do
- * not take equally long: the caller's half of a convolution's samples
- * often runs slower than the worker's (it reads what it wrote cold, or
- * the worker's what the caller wrote), and a fixed split waits for the
- * slower one.
- *
- * tg__parallel_claim(n, chunk, min_part, fn, ctx) runs fn(ctx, me) once on
- * each thread that takes part (so a part's set-up is paid once per thread,
- * not per row), and fn asks for rows with tg__claim_next(me, &b, &e) until
- * it returns false. Each thread first takes the rows of its own share
- * from the front (the same shares tg__parallel_for would cut, so a thread
- * mostly keeps the samples it had in the calls before and after), then
- * takes rows one chunk at a time from the back of the others' shares.
- * Rows are handed out `chunk` at a time (the last chunk may be shorter);
- * at most 2 min_part rows, or one thread, and fn runs once on the caller,
- * claiming everything. Which thread computes a row changes, so this is
- * only for rows whose results do not depend on where they were computed:
- * never for a sum over rows.
- */
-typedef struct tg__claims tg__claims; /* the shares (pool.c) */
-typedef struct tg__claimer {
-    tg__claims *all;
-    int own; /* this thread's share */
-} tg__claimer;
-typedef void (*tg__claim_fn)(void *ctx, tg__claimer *me);
-void tg__parallel_claim(int64_t n, int64_t chunk, int64_t min_part,
-                        tg__claim_fn fn, void *ctx);
-/* The next rows [*begin, *end) for this thread; false when none is left. */
-bool tg__claim_next(tg__claimer *me, int64_t *begin, int64_t *end);
 
 /*
  * Elementwise loops are cut into parts of at least this many elements:
