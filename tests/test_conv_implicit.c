@@ -195,6 +195,29 @@ START_TEST(threads_same_bits)
 }
 END_TEST
 
+/* s9 balance: the weight gradients sum two fixed sample halves and split
+ * (half, block) units, so 3 and 4 threads cut the units elsewhere than 2:
+ * still the bits of 1 thread. */
+START_TEST(three_and_four_threads_same_bits)
+{
+    const cshape *s = &shapes[_i];
+    results one = run(s, 2, -1, -1, false);
+    size_t bytes = sizeof(float) * (size_t)(one.ny + one.nx + one.nw + one.nb);
+    for (int threads = 3; threads <= 4; threads++) {
+        if (tg_set_num_threads(threads) != TG_OK) {
+            tg_clear_error(); /* a build without threads */
+            break;
+        }
+        results many = run(s, 2, -1, -1, false);
+        ck_assert_msg(memcmp(one.y, many.y, bytes) == 0,
+                      "shape %d differs on %d threads", _i, threads);
+        free(many.y);
+    }
+    tg_set_num_threads(1);
+    free(one.y);
+}
+END_TEST
+
 /* An inf in x (forward and weight gradient read it), and one in w (the
  * input gradient's lanes would multiply it by gy's zero padding: the
  * kernel must not run, or must keep it out): the infs and NaNs land where
@@ -235,6 +258,7 @@ int main(void)
     TCase *tc = tg_test_tcase("implicit");
     tcase_add_loop_test(tc, shapes_match_im2col, 0, NSHAPES);
     tcase_add_loop_test(tc, threads_same_bits, 0, NSHAPES);
+    tcase_add_loop_test(tc, three_and_four_threads_same_bits, 0, NSHAPES);
     tcase_add_loop_test(tc, inf_lands_where_im2col_puts_it, 0, 8);
     suite_add_tcase(s, tc);
     if (!have_avx512())

@@ -23,10 +23,12 @@
  * loops (16 lanes, 32 registers) run instead of these.
  *
  * Every output element is summed in one fixed order whatever the thread
- * count: the forward splits samples, the weight gradient output channels.
- * The weight gradient's part for channel o also sums the bias gradient
- * gb[o] (conv_bias.c's function, so the same bits as conv_bias_grad):
- * the same split, so no split call of its own.
+ * count: the forward splits samples, the weight gradient output channels
+ * and two fixed halves of the samples (WGRAD_HALVES). The weight
+ * gradient's part for channel o also sums the rows of gy for the bias
+ * gradient gb[o] (added up in sample order as conv_bias.c does, so the
+ * same bits as conv_bias_grad): the same split, so no split call of its
+ * own.
  * Without AVX2 + FMA (or with tg__gemm_limit_isa below 1) conv_kernel.c
  * keeps im2col + gemm.
  */
@@ -45,6 +47,13 @@
  * specialised loops take. */
 #define DBLOCK 16
 #define DMAX_KW 8
+/* The weight gradient sums the samples in this many fixed halves, each
+ * into its own gw, then adds them (on any thread count); units of the
+ * split are (half, output channel), halves first, so on 2 threads each
+ * thread reads only the samples it padded in the forward and whose gy it
+ * made in the pooling's backward, not the whole batch with half of it
+ * written by the other core (207 us on one thread in W6, 128 on two). */
+#define WGRAD_HALVES 2
 
 static int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
@@ -62,9 +71,11 @@ bool tg__conv_direct_ok(tg_dtype dt, const tg__conv_geom *g)
            g->oh >= 1 && tg__gemm_isa() >= 1;
 }
 
+/* The planes, then for the weight gradient the second sample half's gw
+ * and every sample's row sums of gy (the bias gradient's pieces). */
 int64_t tg__conv_direct_scratch(const tg__conv_geom *g)
 {
-    return g->n * hp_of(g) * wp_of(g);
+    return g->n * hp_of(g) * wp_of(g) + g->o * g->kh * g->kw + g->n * g->o;
 }
 
 /* Sample s's padded plane: zeros, then x's rows at (ph, pw). x fits:
@@ -83,6 +94,9 @@ typedef struct direct_job {
     const float *x, *w, *bias, *gy;
     float *y, *gw, *gb, *xp; /* gb: NULL, or the bias gradient too */
     bool avx512; /* the caller's instruction set, for every worker */
+    /* The weight gradient's: the second sample half's gw, and the row
+     * sums of gy (rows[s o + o]). */
+    float *second, *rows;
 } direct_job;
 
 /* Sample s's plane, made from x. */
@@ -271,18 +285,38 @@ static void fwd_part(void *ctx, int64_t begin, int64_t end)
 #endif
 }
 
+/* Units [begin, end): unit u is output channel u % o over sample half
+ * u / o (of WGRAD_HALVES), into gw for the first half and into second for
+ * the second. The kernels sum over every sample of the geometry they are
+ * given, so each unit hands them its half as a batch of its own: the
+ * geometry with n its half's count, x's planes and gy from its first
+ * sample. */
 static void wgrad_part(void *ctx, int64_t begin, int64_t end)
 {
 #if TG__DIRECT_X86
     const direct_job *j = ctx;
-    for (int64_t o = begin; o < end; o++) {
-        if (j->avx512)
-            tg__conv_direct512_wgrad_channel(j->g, j->xp, wp_of(j->g), j->gy,
-                                             o, j->gw);
+    const tg__conv_geom *g = j->g;
+    int64_t plane = hp_of(g) * wp_of(g), P = g->oh * g->ow;
+    for (int64_t u = begin; u < end; u++) {
+        int64_t half = u / g->o, o = u % g->o;
+        int64_t s0 = g->n * half / WGRAD_HALVES;
+        int64_t s1 = g->n * (half + 1) / WGRAD_HALVES;
+        tg__conv_geom gh = *g;
+        gh.n = s1 - s0;
+        direct_job h = *j;
+        h.g = &gh;
+        h.xp = j->xp + s0 * plane;
+        h.gy = j->gy + s0 * g->o * P;
+        h.gw = half == 0 ? j->gw : j->second;
+        if (j->avx512) /* an empty half (one sample) sums to zeros */
+            tg__conv_direct512_wgrad_channel(h.g, h.xp, wp_of(g), h.gy, o,
+                                             h.gw);
         else
-            wgrad_channel(j, o);
-        if (j->gb != NULL) /* channel o's gy is warm in the cache */
-            j->gb[o] = tg__conv_bias_channel_f32(j->g, j->gy, o);
+            wgrad_channel(&h, o);
+        if (j->gb != NULL) /* channel o's gy rows are warm in the cache */
+            for (int64_t s = s0; s < s1; s++)
+                j->rows[s * g->o + o] =
+                    tg__conv_row_sum_f32(j->gy + (s * g->o + o) * P, P);
     }
 #else
     (void)ctx, (void)begin, (void)end;
@@ -302,7 +336,7 @@ void tg__conv_direct_forward(const tg__conv_geom *g, const float *x,
                              float *scratch)
 {
     direct_job j = {g, x, w, bias, NULL, y, NULL, NULL, scratch,
-                    tg__gemm_isa() >= 2};
+                    tg__gemm_isa() >= 2, NULL, NULL};
     tg__parallel_for(g->n, 1, min_samples(g), fwd_part, &j);
 }
 
@@ -310,8 +344,9 @@ void tg__conv_direct_weight_grad(const tg__conv_geom *g, const float *x,
                                  const float *gy, float *gw, float *gb,
                                  float *scratch, bool planes_ready)
 {
+    float *after = scratch + g->n * hp_of(g) * wp_of(g);
     direct_job j = {g, x, NULL, NULL, gy, NULL, gw, gb, scratch,
-                    tg__gemm_isa() >= 2};
+                    tg__gemm_isa() >= 2, after, after + g->o * g->kh * g->kw};
     if (!planes_ready) {
         /* Every part below reads every sample: the planes first, in a
          * split call of their own. */
@@ -320,6 +355,14 @@ void tg__conv_direct_weight_grad(const tg__conv_geom *g, const float *x,
         tg__parallel_for(g->n, 1, m < 1 ? 1 : m, pad_part, &j);
     }
     int64_t per = g->n * g->oh * g->ow * g->kh * g->kw;
-    tg__parallel_for(g->o, 1, per >= ((int64_t)1 << 16) ? 1 : g->o, wgrad_part,
-                     &j);
+    int64_t units = WGRAD_HALVES * g->o;
+    tg__parallel_for(units, 1, per >= ((int64_t)1 << 16) ? 1 : units,
+                     wgrad_part, &j);
+    /* gw = first half + second; the bias gradient summed from the rows in
+     * sample order (conv_bias_grad's bits): the same on any thread count. */
+    for (int64_t k = 0; k < g->o * g->kh * g->kw; k++)
+        gw[k] += j.second[k];
+    if (gb != NULL)
+        for (int64_t o = 0; o < g->o; o++)
+            gb[o] = tg__conv_bias_from_rows(g, j.rows, g->o, o);
 }

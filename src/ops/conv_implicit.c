@@ -68,12 +68,13 @@ int64_t tg__conv_implicit_wt_elems(const tg__conv_geom *g)
 }
 
 /* Forward: wt, then the padded x. Backward: gy turned, then dx's wt or
- * the weight gradient's padded x. */
+ * the weight gradient's padded x and its second half's gw. */
 int64_t tg__conv_implicit_scratch(const tg__conv_geom *g)
 {
     int64_t wt = tg__conv_implicit_wt_elems(g), xp = tg__conv_implicit_padded(g);
     int64_t fwd = wt + xp;
-    int64_t bwd = tg__conv_implicit_turned(g) + (wt > xp ? wt : xp);
+    int64_t wg = xp + g->o * g->c * g->kh * g->kw;
+    int64_t bwd = tg__conv_implicit_turned(g) + (wt > wg ? wt : wg);
     return fwd > bwd ? fwd : bwd;
 }
 
