@@ -21,12 +21,13 @@
  * finite (an infinite or NaN weight or upstream gradient) takes d/dx by
  * PyTorch's own formula instead (tg__ln_backward_row_torch), which puts NaN and
  * +-inf where PyTorch does; the derivative with ops (create_graph) picks
- * between the two formulas row by row in the same way (ln_torch_gx).
+ * between the two formulas row by row in the same way (layer_norm_ops.c).
  */
 #include "tapegrad/ops.h"
 #include "tapegrad/sequence.h"
 
 #include "ops/builtin.h"
+#include "ops/layer_norm.h"
 #include "ops/layer_norm_rows.h"
 #include "tensor/element.h"
 
@@ -34,25 +35,9 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef struct ln_params {
-    int ndim;                     /* normalised dims: x's last ndim */
-    int64_t shape[TG_MAX_DIMS];   /* their sizes */
-    double eps;
-    bool has_w, has_b;            /* in[1] is w if has_w; b follows */
-} ln_params;
-
 typedef struct ln_saved {
     double *mu, *rstd;            /* per row */
 } ln_saved;
-
-/* The size of one row (the normalised part), and the number of rows. */
-static int64_t row_size(const ln_params *p)
-{
-    int64_t n = 1;
-    for (int d = 0; d < p->ndim; d++)
-        n *= p->shape[d];
-    return n;
-}
 
 /* x's last dims must be p->shape, and w and b (if any) must have it. */
 static int check(const tg_op_ctx *c, const ln_params *p)
@@ -199,7 +184,7 @@ static tg_tensor *layer_norm_forward(tg_op_ctx *c)
     if (check(c, p) != TG_OK)
         return NULL;
     const tg_tensor *x = c->in[0];
-    int64_t n = row_size(p), rows = n ? tg_numel(x) / n : 0;
+    int64_t n = tg__ln_row_size(p), rows = n ? tg_numel(x) / n : 0;
     tg_tensor *y = tg_empty_like(c->tape, x);
     ln_saved *s = tg_tape_alloc(c->tape, sizeof *s);
     double *mem = tg_tape_alloc(c->tape, 2 * (size_t)(rows + 1) * sizeof *mem);
@@ -268,7 +253,7 @@ static int layer_norm_backward(tg_op_ctx *c, const tg_tensor *y,
     const tg_tensor *x = c->in[0];
     tg_tensor *gw = p->has_w ? gx[1] : NULL;
     tg_tensor *gb = p->has_b ? gx[p->has_w ? 2 : 1] : NULL;
-    int64_t n = row_size(p), rows = n ? tg_numel(x) / n : 0;
+    int64_t n = tg__ln_row_size(p), rows = n ? tg_numel(x) / n : 0;
     double *acc = NULL;
     if (gw != NULL || gb != NULL) {
         acc = tg_tape_alloc(c->tape, 2 * (size_t)n * sizeof *acc);
@@ -304,94 +289,13 @@ static int layer_norm_backward(tg_op_ctx *c, const tg_tensor *y,
     return TG_OK;
 }
 
-/*
- * tg__ln_backward_row_torch's formula with ops, on rows of x (rows, n),
- * gh = g w and rstd (rows, 1), all f64:
- *
- *     ds = sum(gh x),  db = sum(gh),  b = (db mu - ds) rstd^3 / n,
- *     c  = -b mu - db rstd / n,       gx = rstd gh + b x + c
- */
-static tg_tensor *ln_torch_gx(tg_tape *t, tg_tensor *x, tg_tensor *gh,
-                              tg_tensor *rstd, int64_t n)
-{
-    tg_tensor *mu = tg_mean_axis(t, x, 1, true);
-    tg_tensor *ds = tg_sum_axis(t, tg_mul(t, gh, x), 1, true);
-    tg_tensor *db = tg_sum_axis(t, gh, 1, true);
-    tg_tensor *r3n = tg_mul_scalar(t, tg_pow(t, rstd, 3.0), 1.0 / (double)n);
-    tg_tensor *b = tg_mul(t, tg_sub(t, tg_mul(t, db, mu), ds), r3n);
-    tg_tensor *c = tg_sub(t, tg_neg(t, tg_mul(t, b, mu)),
-                          tg_mul_scalar(t, tg_mul(t, db, rstd),
-                                        1.0 / (double)n));
-    return tg_add(t, tg_add(t, tg_mul(t, rstd, gh), tg_mul(t, b, x)), c);
-}
-
-/*
- * The same derivative with ops, x seen as (rows, n): xhat and rstd are
- * recomputed from x by ops so that the gradient has a history in x.
- */
-static int layer_norm_backward_ops(tg_op_ctx *c, tg_tensor *y, tg_tensor *gy,
-                                   const bool *want, tg_tensor **gx)
-{
-    (void)y;
-    tg_tape *t = c->tape;
-    const ln_params *p = c->params;
-    tg_tensor *x = c->in[0], *w = p->has_w ? c->in[1] : NULL;
-    int64_t n = row_size(p), rows = n ? tg_numel(x) / n : 0;
-    int64_t flat[2] = {rows, n}, wflat[2] = {1, n};
-    /* in double, as the forward: an f32 row's squared deviations (up to
-     * 1e77) overflow float but not double */
-    tg_dtype dt = tg_dtype_of(x);
-    tg_tensor *x2 = tg_cast(t, tg_reshape(t, x, 2, flat), TG_F64);
-    tg_tensor *g2 = tg_cast(t, tg_reshape(t, gy, 2, flat), TG_F64);
-    tg_tensor *xc = tg_sub(t, x2, tg_mean_axis(t, x2, 1, true));
-    tg_tensor *var = tg_mean_axis(t, tg_mul(t, xc, xc), 1, true);
-    tg_tensor *rstd = tg_pow(t, tg_add_scalar(t, var, p->eps), -0.5);
-    /* NaN where the variance overflowed, as the forward's tg__ln_rstd */
-    rstd = tg_where(t, tg_eq_scalar(t, var, INFINITY),
-                    tg_scalar(t, TG_F64, NAN), rstd);
-    tg_tensor *xh = tg_mul(t, xc, rstd);
-    if (want[0]) {
-        tg_tensor *gh = w ? tg_mul(t, g2, tg_cast(t, tg_reshape(t, w, 2,
-                                                                wflat),
-                                                  TG_F64))
-                          : g2;
-        tg_tensor *m1 = tg_mean_axis(t, gh, 1, true);
-        tg_tensor *m2 = tg_mean_axis(t, tg_mul(t, gh, xh), 1, true);
-        tg_tensor *d = tg_sub(t, tg_sub(t, gh, m1), tg_mul(t, xh, m2));
-        /* rows whose means are not finite take PyTorch's formula, as
-         * backward_row does, so NaN and +-inf land where they do there */
-        tg_tensor *finite = tg_lt_scalar(
-            t, tg_maximum(t, tg_abs(t, m1), tg_abs(t, m2)), INFINITY);
-        tg_tensor *gxr = tg_where(t, finite, tg_mul(t, rstd, d),
-                                  ln_torch_gx(t, x2, gh, rstd, n));
-        gx[0] = tg_reshape(t, tg_cast(t, gxr, dt), tg_ndim(x), tg_shape(x));
-        if (gx[0] == NULL)
-            return tg_last_status();
-    }
-    if (p->has_w && want[1]) {
-        tg_tensor *s = tg_cast(t, tg_sum_axis(t, tg_mul(t, g2, xh), 0, false),
-                               dt);
-        gx[1] = tg_reshape(t, s, p->ndim, p->shape);
-        if (gx[1] == NULL)
-            return tg_last_status();
-    }
-    int kb = p->has_w ? 2 : 1;
-    if (p->has_b && want[kb]) {
-        gx[kb] = tg_reshape(t, tg_cast(t, tg_sum_axis(t, g2, 0, false), dt),
-                            p->ndim, p->shape);
-        if (gx[kb] == NULL)
-            return tg_last_status();
-    }
-    return TG_OK;
-}
-
 const tg_op tg__op_layer_norm = {
     .name = "layer_norm",
     .arity = -1,
     .params_size = sizeof(ln_params),
     .forward = layer_norm_forward,
     .backward = layer_norm_backward,
-    .backward_ops = layer_norm_backward_ops,
+    .backward_ops = tg__ln_backward_ops,
 };
 
 tg_tensor *tg_layer_norm(tg_tape *t, tg_tensor *x, int ndim,
