@@ -861,7 +861,20 @@ def w7_loss(argv):
     return 0 if ok else 1
 
 
+KNOWN_FLAGS = {"--accuracy", "--adam", "--markdown"}
+
+
+def unknown_options(argv):
+    """The options left in argv once main has taken the ones it knows: a
+    typo such as --round 2 must stop the run, not start the full 15-minute
+    default one."""
+    return [a for a in argv if a.startswith("-") and a not in KNOWN_FLAGS]
+
+
 def main(argv):
+    if "-h" in argv or "--help" in argv:
+        print(__doc__)
+        return 0
     if "--w7-loss" in argv:
         argv.remove("--w7-loss")
         return w7_loss(argv)
@@ -879,6 +892,10 @@ def main(argv):
     seeds = take_option(argv, "--seeds", None, str)
     bench = next((a for a in argv if not a.startswith("-")),
                  os.path.join(TOP, "build", "bench", "bench"))
+    if unknown_options(argv):
+        print("compare_torch.py: unknown option " + unknown_options(argv)[0]
+              + " (--help lists them)", file=sys.stderr)
+        return 2
     if "--accuracy" in argv:
         if seeds:
             return accuracy_seeds(bench, "--adam" in argv,

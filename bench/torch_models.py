@@ -268,7 +268,20 @@ def option(argv, name, default, kind):
     return v
 
 
+def unknown(argv, flags):
+    """Say so and return True if argv holds an option main does not take
+    (a typo would otherwise train with the defaults)."""
+    bad = [a for a in argv[1:] if a.startswith("-") and a not in flags]
+    if bad:
+        print(f"torch_models.py: unknown option {bad[0]} (--help lists them)",
+              file=sys.stderr)
+    return bool(bad)
+
+
 def main(argv):
+    if "-h" in argv or "--help" in argv:
+        print(__doc__)
+        return 0
     import torch
     torch.set_num_threads(option(argv, "--threads", 1, int))
     what = argv[0] if argv else ""
@@ -277,9 +290,14 @@ def main(argv):
         dropout = option(argv, "--dropout", 0.0, float)
         limit = option(argv, "--limit", None, int)
         seed = option(argv, "--seed", 6, int)
+        if unknown(argv, {"--adam"}):
+            return 2
         out = w6_run(torch, epochs, "--adam" in argv, dropout, limit, seed)
     elif what == "w7":
-        out = w7_run(torch, option(argv, "--steps", 5000, int))
+        steps = option(argv, "--steps", 5000, int)
+        if unknown(argv, set()):
+            return 2
+        out = w7_run(torch, steps)
     else:
         print(__doc__, file=sys.stderr)
         return 2
