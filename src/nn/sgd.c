@@ -10,6 +10,8 @@
 #include "optimizer.h"
 
 #include "tapegrad/elementwise.h"
+#include "tensor/gemm_split.h"
+#include "tensor/pool.h"
 
 #include <math.h>
 
@@ -60,6 +62,7 @@
 /* One parameter's update, run in parts over its elements. */
 typedef struct sgd_job {
     const tg_optimizer *o;
+    const tg_tensor *x; /* the parameter */
     void *p, *buf;
     const void *g;
     bool first;
@@ -86,47 +89,93 @@ TG__HOT_FMA static void sgd_part_f64(void *job, int64_t begin, int64_t end)
 }
 
 /*
- * The parameters' updates as one loop over all their elements, end to
- * end, split across the thread pool (tg_parallel_range) as a whole: W6's
- * ten tensors (61,706 floats, the largest 48,000) are each too small to
- * be worth a hand-off, so one at a time they all ran on the caller's
- * thread; together they are split in two. Every element's update is its
- * own, so the result does not depend on where the range is cut or on the
- * thread count. Up to BATCH parameters per loop, so the job lives on the
- * stack (no allocator calls).
+ * The parameters' updates as one split call (W6's ten tensors, 61,706
+ * floats, the largest 48,000, are each too small to be worth a hand-off
+ * of their own). Part i of P updates piece i of every parameter, not the
+ * i-th stretch of all of them end to end: a linear layer's weight
+ * gradient (rows = outputs) was computed by gemm_split.c in blocks of
+ * rows, one per thread, and cutting its rows at the same places
+ * (tg__gemm_split_rows) gives each thread the block it wrote, still in
+ * its own cache. Cut end to end, W6's second half began inside fc1's
+ * weight, and the worker's half took 58.6 us a step against the caller's
+ * 37.6 (2,800 steps, s9-sgd in bench/RESULTS.md). Every element's update
+ * is its own, so the result does not depend on the cut or on the thread
+ * count. Up to BATCH parameters per call, so the job lives on the stack
+ * (no allocator calls).
  */
 enum { BATCH = 64 };
 
 typedef struct sgd_batch {
-    int n;
-    int64_t start[BATCH + 1]; /* parameter k's elements: [start[k], start[k+1]) */
+    int n, parts;
+    int64_t numel[BATCH];
+    int64_t unit[BATCH]; /* pieces start at multiples of this many elements */
     sgd_job job[BATCH];
     bool f32[BATCH];
 } sgd_batch;
 
+/* Where piece i of parameter k starts: its units shared out as the pool
+ * shares out a range (pool.c's part_start), so a matrix's rows are cut
+ * where gemm_split.c cut them. */
+static int64_t piece_start(const sgd_batch *b, int k, int i)
+{
+    if (i >= b->parts)
+        return b->numel[k];
+    int64_t units = (b->numel[k] + b->unit[k] - 1) / b->unit[k];
+    int64_t at = units * i / b->parts * b->unit[k];
+    return at < b->numel[k] ? at : b->numel[k];
+}
+
+/* Parts [begin, end) of the b->parts: their pieces of every parameter. */
 static void batch_part(void *job, int64_t begin, int64_t end)
 {
     const sgd_batch *b = job;
-    for (int k = 0; k < b->n; k++) {
-        int64_t lo = begin > b->start[k] ? begin : b->start[k];
-        int64_t hi = end < b->start[k + 1] ? end : b->start[k + 1];
-        if (lo >= hi)
-            continue;
-        (b->f32[k] ? sgd_part_f32 : sgd_part_f64)(
-            (void *)&b->job[k], lo - b->start[k], hi - b->start[k]);
-    }
+    for (int64_t i = begin; i < end; i++)
+        for (int k = 0; k < b->n; k++) {
+            int64_t lo = piece_start(b, k, (int)i);
+            int64_t hi = piece_start(b, k, (int)i + 1);
+            if (lo < hi)
+                (b->f32[k] ? sgd_part_f32 : sgd_part_f64)(
+                    (void *)&b->job[k], lo, hi);
+        }
+}
+
+/* The unit a parameter is cut in: blocks of the gemm's rows for a matrix
+ * with rows enough for one such block per part (at least 2-D; its first
+ * axis is the rows), else 16 elements. */
+static int64_t cut_unit(const tg_tensor *x, int parts)
+{
+    int64_t block = tg__gemm_split_rows();
+    if (tg_ndim(x) >= 2 && tg_shape(x)[0] >= block * parts)
+        return tg_numel(x) / tg_shape(x)[0] * block;
+    return 16;
+}
+
+/* Run the batch's updates: split in parts of at least an elementwise
+ * part's length (TG__ELEMENTWISE_PART) in all. */
+static void run_batch(sgd_batch *b, int64_t total)
+{
+    int64_t most = total / TG__ELEMENTWISE_PART;
+    int threads = tg_num_threads();
+    b->parts = most < threads ? (int)(most > 1 ? most : 1) : threads;
+    for (int k = 0; k < b->n; k++)
+        b->unit[k] = cut_unit(b->job[k].x, b->parts);
+    if (b->parts == 1)
+        batch_part(b, 0, 1);
+    else
+        tg__parallel_for_split(b->parts, 1, 1, batch_part, b);
 }
 
 int tg__sgd_step(tg_optimizer *o)
 {
     sgd_batch b;
     b.n = 0;
-    b.start[0] = 0;
+    int64_t total = 0;
     for (int64_t k = 0; k < o->n; k++) {
         tg_tensor *x = o->params[k], *grad = tg_grad(x);
         if (grad != NULL) {
             bool f32 = tg_dtype_of(x) == TG_F32;
-            sgd_job j = {o, f32 ? (void *)tg_mut_f32(x) : (void *)tg_mut_f64(x),
+            sgd_job j = {o, x,
+                         f32 ? (void *)tg_mut_f32(x) : (void *)tg_mut_f64(x),
                          NULL, f32 ? (const void *)tg_data_f32(grad)
                                    : (const void *)tg_data_f64(grad),
                          o->count[k]++ == 0};
@@ -135,14 +184,14 @@ int tg__sgd_step(tg_optimizer *o)
                             : (void *)tg_mut_f64(o->state1[k]);
             b.job[b.n] = j;
             b.f32[b.n] = f32;
-            b.start[b.n + 1] = b.start[b.n] + tg_numel(x);
+            b.numel[b.n] = tg_numel(x);
+            total += b.numel[b.n];
             b.n++;
         }
         if (b.n == BATCH || (k == o->n - 1 && b.n > 0)) {
-            int rc = tg_parallel_range(b.start[b.n], batch_part, &b);
-            if (rc != TG_OK)
-                return rc;
+            run_batch(&b, total);
             b.n = 0;
+            total = 0;
         }
     }
     return TG_OK;

@@ -73,6 +73,11 @@ static int64_t tile_rows(int isa)
     return isa == ISA_AVX512 ? 8 : isa == ISA_AVX2 ? 6 : 4;
 }
 
+int64_t tg__gemm_split_rows(void)
+{
+    return tile_rows(tg__gemm_isa());
+}
+
 /*
  * Cut by rows or by columns? Each thread packs its own rows of A and, by
  * rows, every column of B that it needs: all of them. So blocks of rows
