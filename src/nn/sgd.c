@@ -108,21 +108,25 @@ enum { BATCH = 64 };
 typedef struct sgd_batch {
     int n, parts;
     int64_t numel[BATCH];
-    int64_t unit[BATCH]; /* pieces start at multiples of this many elements */
+    int64_t rows[BATCH]; /* > 0: cut as gemm_split cuts this many rows */
     sgd_job job[BATCH];
     bool f32[BATCH];
 } sgd_batch;
 
-/* Where piece i of parameter k starts: its units shared out as the pool
- * shares out a range (pool.c's part_start), so a matrix's rows are cut
- * where gemm_split.c cut them. */
+/* Where piece i of parameter k starts: a matrix's rows cut where
+ * gemm_split.c cut them (tg__gemm_block_start), anything else in units
+ * of 16 elements shared out as the pool shares out a range. */
 static int64_t piece_start(const sgd_batch *b, int k, int i)
 {
+    int64_t n = b->numel[k];
     if (i >= b->parts)
-        return b->numel[k];
-    int64_t units = (b->numel[k] + b->unit[k] - 1) / b->unit[k];
-    int64_t at = units * i / b->parts * b->unit[k];
-    return at < b->numel[k] ? at : b->numel[k];
+        return n;
+    if (b->rows[k] > 0)
+        return tg__gemm_block_start(b->rows[k], b->parts, i) *
+               (n / b->rows[k]);
+    int64_t units = (n + 15) / 16;
+    int64_t at = units * i / b->parts * 16;
+    return at < n ? at : n;
 }
 
 /* Parts [begin, end) of the b->parts: their pieces of every parameter. */
@@ -139,15 +143,13 @@ static void batch_part(void *job, int64_t begin, int64_t end)
         }
 }
 
-/* The unit a parameter is cut in: blocks of the gemm's rows for a matrix
- * with rows enough for one such block per part (at least 2-D; its first
- * axis is the rows), else 16 elements. */
-static int64_t cut_unit(const tg_tensor *x, int parts)
+/* A parameter's rows, cut as a matrix's when it is at least 2-D (its
+ * first axis the rows) with a block of gemm's rows per part; else 0. */
+static int64_t cut_rows(const tg_tensor *x, int parts)
 {
-    int64_t block = tg__gemm_split_rows();
-    if (tg_ndim(x) >= 2 && tg_shape(x)[0] >= block * parts)
-        return tg_numel(x) / tg_shape(x)[0] * block;
-    return 16;
+    if (tg_ndim(x) >= 2 && tg_shape(x)[0] >= tg__gemm_split_rows() * parts)
+        return tg_shape(x)[0];
+    return 0;
 }
 
 /* Run the batch's updates: split in parts of at least an elementwise
@@ -158,7 +160,7 @@ static void run_batch(sgd_batch *b, int64_t total)
     int threads = tg_num_threads();
     b->parts = most < threads ? (int)(most > 1 ? most : 1) : threads;
     for (int k = 0; k < b->n; k++)
-        b->unit[k] = cut_unit(b->job[k].x, b->parts);
+        b->rows[k] = cut_rows(b->job[k].x, b->parts);
     if (b->parts == 1)
         batch_part(b, 0, 1);
     else
