@@ -95,10 +95,12 @@ TG__HOT_FMA static void sgd_part_f64(void *job, int64_t begin, int64_t end)
  * i-th stretch of all of them end to end: a linear layer's weight
  * gradient (rows = outputs) was computed by gemm_split.c in blocks of
  * rows, one per thread, and cutting its rows at the same places
- * (tg__gemm_split_rows) gives each thread the block it wrote, still in
- * its own cache. Cut end to end, W6's second half began inside fc1's
- * weight, and the worker's half took 58.6 us a step against the caller's
- * 37.6 (2,800 steps, s9-sgd in bench/RESULTS.md). Every element's update
+ * (tg__gemm_block_start) gives each thread the block it wrote, still in
+ * its own cache. Cut end to end, W6's halves met at row 70 of fc1's
+ * weight (not at row 64, where its gradient's blocks meet), and the
+ * worker's half took 60 us a step against the caller's 38; cut by pieces, the
+ * halves take 49 and 43 us and the call 51 us instead of 65 (the lane
+ * sgd in bench/RESULTS.md, session 9). Every element's update
  * is its own, so the result does not depend on the cut or on the thread
  * count. Up to BATCH parameters per call, so the job lives on the stack
  * (no allocator calls).
