@@ -24,6 +24,17 @@ void tg__gemm_run(tg__gemm_job *j);
  * Each job's m, n and k must be at least 1. */
 void tg__gemm_run_pair(tg__gemm_job *a, tg__gemm_job *b);
 
+/* Blocks of rows of a split by rows start at multiples of this many rows
+ * (the kernel's register tile for the instruction set in use). A later
+ * pass over C that cuts its rows the same way (sgd.c) gives each thread
+ * the rows that thread wrote, still in its own cache. */
+int64_t tg__gemm_split_rows(void);
+
+/* Where block i of `parts` starts in a split of `rows` rows by rows, on
+ * `parts` threads (rows if i >= parts): the first blocks get the same
+ * number of whole tiles, the last what is left. */
+int64_t tg__gemm_block_start(int64_t rows, int parts, int i);
+
 /* One product on the calling thread, with instruction set isa
  * (one of the ISA_ values). */
 void tg__gemm_f32_isa(int isa, bool ta, bool tb, int64_t m, int64_t n,
