@@ -22,13 +22,14 @@ to the last printed digit.
 A program that is not built (zlib missing), or exits saying which package
 to install (no dataset-fashion-mnist or wamerican), is a TAP SKIP, and so
 is every block under valgrind or a sanitizer (these are full training
-runs, seconds each natively) and on a processor without AVX-512: the
-pages quote the project's machine, and the library's AVX2 loops may
-round some sums differently, which thousands of steps can carry into the
-printed digits.
+runs, seconds each natively), on a processor without AVX-512 and in a
+build whose matrix products go through CBLAS (-Dblas): the pages quote
+the project's machine and its own matrix kernel, and the library's AVX2
+loops or another BLAS may round some sums differently, which thousands
+of steps can carry into the printed digits.
 
 Usage: check_doc_outputs.py --root SRC --build BUILD [--only PROGRAM]
-                            [--sanitize OPT]
+                            [--sanitize OPT] [--gemm own|cblas]
 """
 import argparse
 import os
@@ -135,6 +136,7 @@ def main():
     ap.add_argument("--build", required=True, type=Path)
     ap.add_argument("--only", help="check the blocks of this program only")
     ap.add_argument("--sanitize", default="none")
+    ap.add_argument("--gemm", default="own", choices=("own", "cblas"))
     a = ap.parse_args()
     a.root, a.build = a.root.resolve(), a.build.resolve()
     skip_all = None
@@ -142,6 +144,8 @@ def main():
         skip_all = "full training runs are too slow under valgrind"
     elif a.sanitize not in ("", "none"):
         skip_all = "full training runs are too slow under -Db_sanitize"
+    elif a.gemm != "own":
+        skip_all = "the figures are tapegrad's own matrix kernel's, not CBLAS's"
     elif not has_avx512():
         skip_all = "the figures are the project's AVX-512 machine's"
     results = []
