@@ -272,20 +272,30 @@ static tg_tensor *small_fn(tg_tape *t, int n, tg_tensor *const *in, void *ud)
     return tg_sum(t, tg_mul(t, y, sm->r));
 }
 
+/* The small model of the two tests below, its layers in l: flatten,
+ * linear 8-5, relu, linear 5-4, relu, linear 4-2, f64, weights from
+ * seed (9, stream). */
+static small small_model(tg_tape *model, uint64_t stream, tg_layer *l[6])
+{
+    tg_rng rng;
+    tg_rng_seed(&rng, 9, stream);
+    small sm = {tg_sequential_new(model), NULL};
+    l[0] = tg_layer_flatten_new(model, 1);
+    l[1] = tg_layer_linear_new(model, &rng, TG_F64, 8, 5, true);
+    l[2] = tg_layer_activation_new(model, "relu");
+    l[3] = tg_layer_linear_new(model, &rng, TG_F64, 5, 4, true);
+    l[4] = tg_layer_activation_new(model, "relu");
+    l[5] = tg_layer_linear_new(model, &rng, TG_F64, 4, 2, true);
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(tg_sequential_add(sm.s, l[i]), TG_OK);
+    return sm;
+}
+
 START_TEST(fused_gradients)
 {
     tg_tape *model = tg_tape_new();
-    tg_rng rng;
-    tg_rng_seed(&rng, 9, 3);
-    small sm = {tg_sequential_new(model), NULL};
-    tg_layer *l[6] = {tg_layer_flatten_new(model, 1),
-                      tg_layer_linear_new(model, &rng, TG_F64, 8, 5, true),
-                      tg_layer_activation_new(model, "relu"),
-                      tg_layer_linear_new(model, &rng, TG_F64, 5, 4, true),
-                      tg_layer_activation_new(model, "relu"),
-                      tg_layer_linear_new(model, &rng, TG_F64, 4, 2, true)};
-    for (int i = 0; i < 6; i++)
-        ck_assert_int_eq(tg_sequential_add(sm.s, l[i]), TG_OK);
+    tg_layer *l[6];
+    small sm = small_model(model, 3, l);
     int64_t xs[4] = {3, 2, 2, 2}, rs[2] = {3, 2};
     tg_tensor *in[5] = {tg_empty(model, TG_F64, 4, xs)};
     fill(in[0], 4);
@@ -333,17 +343,8 @@ END_TEST
 START_TEST(gradcheck_at_the_kink)
 {
     tg_tape *model = tg_tape_new();
-    tg_rng rng;
-    tg_rng_seed(&rng, 9, 5);
-    small sm = {tg_sequential_new(model), NULL};
-    tg_layer *l[6] = {tg_layer_flatten_new(model, 1),
-                      tg_layer_linear_new(model, &rng, TG_F64, 8, 5, true),
-                      tg_layer_activation_new(model, "relu"),
-                      tg_layer_linear_new(model, &rng, TG_F64, 5, 4, true),
-                      tg_layer_activation_new(model, "relu"),
-                      tg_layer_linear_new(model, &rng, TG_F64, 4, 2, true)};
-    for (int i = 0; i < 6; i++)
-        ck_assert_int_eq(tg_sequential_add(sm.s, l[i]), TG_OK);
+    tg_layer *l[6];
+    small sm = small_model(model, 5, l);
     int64_t xs[4] = {3, 2, 2, 2}, rs[2] = {3, 2};
     tg_tensor *x = tg_empty(model, TG_F64, 4, xs);
     fill(x, 6);
