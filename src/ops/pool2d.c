@@ -38,15 +38,17 @@ static tg_tensor *pool_forward(tg_op_ctx *c)
     tg__pool_plan *pl = tg_tape_alloc(c->tape, sizeof *pl);
     if (pl == NULL || tg__pool_make_plan(x, pp, pl) != TG_OK)
         return NULL;
-    size_t n_out = (size_t)(pl->planes * pl->oh * pl->ow);
+    /* y first: tg_empty refuses an output whose element count overflows
+     * (planes * oh * ow of an adaptive pool can), before it is used */
+    tg_tensor *y = tg__pool_empty_out(c->tape, pl, x->dtype, true);
+    if (y == NULL)
+        return NULL;
+    size_t n_out = (size_t)tg_numel(y);
     bool fast = tg__pool_is_max2x2(pl); /* pool_max2x2.c */
     if (fast && (pl->code = tg_tape_alloc(c->tape, n_out)) == NULL)
         return NULL;
     if (!fast && pl->kind == TG__POOL_MAX &&
         (pl->arg = tg_tape_alloc(c->tape, n_out * sizeof(int64_t))) == NULL)
-        return NULL;
-    tg_tensor *y = tg__pool_empty_out(c->tape, pl, x->dtype, true);
-    if (y == NULL)
         return NULL;
     if (fast) {
         tg__pool_max2x2_forward(pl, x, y, false);

@@ -56,10 +56,10 @@ static tg_tensor *relu_pool_forward(tg_op_ctx *c)
     tg__pool_plan *pl = tg_tape_alloc(c->tape, sizeof *pl);
     if (pl == NULL || tg__pool_make_plan(x, pp, pl) != TG_OK)
         return NULL;
-    size_t n_out = (size_t)(pl->planes * pl->oh * pl->ow);
     tg_tensor *y = tg__pool_empty_out(c->tape, pl, x->dtype, true);
     if (y == NULL)
-        return NULL;
+        return NULL; /* this also refuses an element count that overflows */
+    size_t n_out = (size_t)tg_numel(y);
     c->saved = pl;
     if (tg__pool_is_max2x2(pl)) {
         if ((pl->code = tg_tape_alloc(c->tape, n_out)) == NULL)
