@@ -184,9 +184,9 @@ TG_API tg_tensor *tg_nll_loss_ex(tg_tape *t, tg_tensor *logp,
 
 /* tg_cross_entropy with PyTorch 1.13's options (F.cross_entropy(x,
  * labels, weight=c, ignore_index=, reduction=, label_smoothing=e)): with
- * logp = log_softmax(x) along the classes, row i's loss is
- *     (1 - e) c[y_i] (-logp[i][y_i]) + (e / C) sum_k c[k] (-logp[i][k]),
- * 0 for an ignored row, reduced as tg_nll_loss_ex: the mean divides the
+ * logp = log_softmax(x) along the classes, row i's loss is (1 - e)
+ * c[y_i] (-logp[i][y_i]) + (e / C) sum_k c[k] (-logp[i][k]), 0 for an
+ * ignored row, reduced as tg_nll_loss_ex: the mean divides the
  * sum by D = the sum of the kept rows' c[y_i] (the count M of kept rows
  * without weights), so without weights it is (1 - e) nll + e / C * (1/M)
  * sum_{i kept} sum_k -logp[i][k]. NULL opt is the defaults, and with
