@@ -1,8 +1,8 @@
 /*
  * tapegrad/index.h — picking elements by index, splitting along an axis,
  * and the losses that pick by class: gather and scatter_add, index_select,
- * embedding, split and chunk, nll_loss (and its options), bce_with_logits and
- * cross_entropy's options.
+ * embedding, split and chunk, nll_loss, bce_with_logits, and the options
+ * of nll_loss and cross_entropy (reduction, class weights, ...).
  *
  * Tensors hold f32 or f64 only, so an index tensor (gather, scatter_add)
  * holds whole numbers in the dtype of the tensor it indexes, as tg_argmax
@@ -145,8 +145,8 @@ typedef enum tg_reduction {
 } tg_reduction;
 
 /* Options of tg_cross_entropy_ex and tg_nll_loss_ex; start from
- * tg_cross_entropy_defaults() (a struct zeroed but for ignore_index is the
- * defaults too). */
+ * tg_cross_entropy_defaults() (a zeroed struct whose ignore_index is set
+ * to -100 is the defaults too). */
 typedef struct tg_cross_entropy_options {
     int64_t ignore_index;    /* rows with this label count for nothing;
                                 -100 by default, as PyTorch */

@@ -185,7 +185,8 @@ tg_cross_entropy_options tg_cross_entropy_defaults(void)
 
 /*
  * With options, as PyTorch 1.13 computes them (LossNLL.cpp):
- *     loss_i = (1 - e) c[y_i] (-logp[i][y_i]) + (e / C) sum_k c[k] (-logp[i][k])
+ *     loss_i = (1 - e) c[y_i] (-logp[i][y_i])
+ *              + (e / C) sum_k c[k] (-logp[i][k])
  * for the rows i whose label is not ignore_index (0 for the others), with
  * logp = log_softmax(x), e the smoothing and c the class weights (1
  * without). The mean is sum_i loss_i / D, D the sum of the kept rows'
