@@ -332,6 +332,15 @@ static int loss(run *r, tg_tensor **y)
 {
     const char *op = r->c->op;
     int64_t lab[64];
+    if (strcmp(op, "bce_with_logits_ex") == 0) { /* lossopt's options */
+        tg_tensor *x = in(r, "x"), *tt = in(r, "t"), *pw = in(r, "pw");
+        tg_bce_with_logits_options o = tg_bce_with_logits_defaults();
+        o.reduction = (tg_reduction)opt(r, 2);
+        o.weight = opt(r, 3) != 0 ? in(r, "w") : NULL;
+        ck_assert(opt(r, 3) == 0 || o.weight != NULL);
+        y[0] = tg_bce_with_logits_ex(r->t, x, tt, pw, &o);
+        return 1;
+    }
     if (strcmp(op, "bce_with_logits") == 0) {
         tg_tensor *x = in(r, "x"), *tt = in(r, "t"), *pw = in(r, "pw");
         y[0] = tg_bce_with_logits(r->t, x, tt, pw);

@@ -1,6 +1,7 @@
 /*
- * test_loss_options.c — the reductions and class weights of the class
- * losses (tg_cross_entropy_ex, tg_nll_loss_ex; tapegrad/index.h): values
+ * test_loss_options.c — the reductions and weights of the losses
+ * (tg_cross_entropy_ex, tg_nll_loss_ex, tg_bce_with_logits_ex;
+ * tapegrad/index.h): values
  * worked out by hand, the cases where every row is ignored, the defaults
  * giving the very bits they gave before the options existed, the weight
  * staying a constant, and f64 gradient checks of first and second order
@@ -188,6 +189,47 @@ START_TEST(weight_is_a_constant)
 }
 END_TEST
 
+/* bce_with_logits_ex at logits of 0: every element's loss is ln 2 (for
+ * any target), times the weight v = 1, 3 broadcast along the rows: none
+ * [ln 2, 3 ln 2; ln 2, 3 ln 2], sum 8 ln 2, mean 2 ln 2 (over the 4
+ * elements, not the sum of v), and d mean / d x = v (1/2 - y) / 4; the
+ * weight gets no gradient, as PyTorch's. */
+START_TEST(bce_with_logits_ex_by_hand)
+{
+    tg_dtype dt = _i ? TG_F32 : TG_F64;
+    tg_tape *t = tg_tape_new();
+    static const double yv[4] = {0, 1, 1, 0}, v[2] = {1, 3};
+    double ln2 = log(2.0), tol = _i ? 1e-6 : 1e-14;
+    tg_tensor *x = tg_test_leaf(t, dt, 2, (int64_t[]){2, 2},
+                                (const double[4]){0});
+    tg_tensor *y = tg_test_tensor(t, dt, 2, (int64_t[]){2, 2}, yv);
+    tg_tensor *w = tg_test_leaf(t, dt, 1, (int64_t[]){2}, v);
+    tg_bce_with_logits_options o = tg_bce_with_logits_defaults();
+    o.weight = w;
+    o.reduction = TG_REDUCE_NONE;
+    tg_tensor *none = tg_bce_with_logits_ex(t, x, y, NULL, &o);
+    ck_assert_ptr_nonnull(none);
+    ck_assert_int_eq(tg_ndim(none), 2);
+    for (int64_t k = 0; k < 4; k++)
+        ck_assert_close(at(none, k), v[k % 2] * ln2, tol, 0);
+    o.reduction = TG_REDUCE_SUM;
+    ck_assert_close(tg_item(tg_bce_with_logits_ex(t, x, y, NULL, &o)),
+                    8 * ln2, tol, 0);
+    o.reduction = TG_REDUCE_MEAN;
+    tg_tensor *mean = tg_bce_with_logits_ex(t, x, y, NULL, &o);
+    ck_assert_close(tg_item(mean), 2 * ln2, tol, 0);
+    ck_assert_int_eq(tg_backward(t, mean), TG_OK);
+    for (int64_t k = 0; k < 4; k++)
+        ck_assert_close(at(tg_grad(x), k), v[k % 2] * (0.5 - yv[k]) / 4,
+                        tol, 0);
+    ck_assert_ptr_null(tg_grad(w));
+    /* NULL options are tg_bce_with_logits, to the bit */
+    ck_assert(tg_item(tg_bce_with_logits_ex(t, x, y, w, NULL)) ==
+              tg_item(tg_bce_with_logits(t, x, y, w)));
+    tg_tape_free(t);
+}
+END_TEST
+
 /* ---- f64 gradient checks, first and second order -------------------- */
 
 typedef struct loss_case {
@@ -228,6 +270,44 @@ static tg_tensor *loss_fn(tg_tape *t, int n, tg_tensor *const *in, void *ud)
                   : tg_cross_entropy_ex(t, in[0], grad_labels, &o);
 }
 
+/* bce_with_logits_ex of x, sigmoid(y) with pos_weight exp(p), a weight
+ * (4,) and the reduction in ud; gradients to x, y and p. */
+static tg_tensor *bce_fn(tg_tape *t, int n, tg_tensor *const *in, void *ud)
+{
+    (void)n;
+    tg_bce_with_logits_options o = tg_bce_with_logits_defaults();
+    o.reduction = *(const tg_reduction *)ud;
+    o.weight = tg_from_data(t, TG_F64, 1, (int64_t[]){4},
+                            (const double[]){0.5, 2, 1.25, 3});
+    return tg_bce_with_logits_ex(t, in[0], tg_sigmoid(t, in[1]),
+                                 tg_exp(t, in[2]), &o);
+}
+
+START_TEST(bce_options_pass_gradient_checks)
+{
+    static const tg_reduction reductions[3] = {TG_REDUCE_MEAN, TG_REDUCE_SUM,
+                                               TG_REDUCE_NONE};
+    tg_tape *t = tg_tape_new();
+    tg_rng rng;
+    tg_rng_seed(&rng, 57 + (uint64_t)_i, 1);
+    int64_t s34[2] = {3, 4}, s4[1] = {4};
+    tg_tensor *in[3] = {
+        tg_rand_normal(t, &rng, TG_F64, 2, s34, 0, 1),
+        tg_rand_normal(t, &rng, TG_F64, 2, s34, 0, 1),
+        tg_rand_normal(t, &rng, TG_F64, 1, s4, 0, 1)};
+    for (int k = 0; k < 3; k++)
+        tg_set_requires_grad(in[k], true);
+    tg_gradcheck_report r;
+    void *ud = (void *)&reductions[_i];
+    ck_assert_int_eq(tg_gradcheck(bce_fn, ud, 3, in, NULL, &r), TG_OK);
+    ck_assert_msg(r.passed && r.n_checked > 0, "%s", r.message);
+    ck_assert_int_eq(tg_gradgradcheck(bce_fn, ud, 3, in, NULL, &r), TG_OK);
+    ck_assert_msg(r.passed && r.n_checked > 0, "second order: %s",
+                  r.message);
+    tg_tape_free(t);
+}
+END_TEST
+
 START_TEST(options_pass_gradient_checks)
 {
     const loss_case *c = &loss_cases[_i];
@@ -260,6 +340,8 @@ int main(void)
     tcase_add_test(tc, weight_is_a_constant);
     tcase_add_loop_test(tc, options_pass_gradient_checks, 0,
                         N_OF(loss_cases));
+    tcase_add_loop_test(tc, bce_with_logits_ex_by_hand, 0, 2);
+    tcase_add_loop_test(tc, bce_options_pass_gradient_checks, 0, 3);
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

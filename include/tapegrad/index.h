@@ -129,7 +129,8 @@ TG_API tg_tensor *tg_nll_loss(tg_tape *t, tg_tensor *logp,
  * logits of any size. pos_weight pw (NULL for 1) weighs the positive
  * term; it broadcasts to x (one per class: shape (C,)). d/dx =
  * ((1 + (pw - 1) y)(sigmoid(x) - 1) + 1 - y) / n; y and pw get
- * gradients too. Shape (). Errors: TG_ESHAPE when target's shape is not
+ * gradients too. Shape (). tg_bce_with_logits_ex (below) adds weight
+ * and reduction. Errors: TG_ESHAPE when target's shape is not
  * x's or pos_weight does not broadcast to it; TG_EDTYPE for mixed
  * dtypes. */
 TG_API tg_tensor *tg_bce_with_logits(tg_tape *t, tg_tensor *x,
@@ -197,6 +198,35 @@ TG_API tg_tensor *tg_nll_loss_ex(tg_tape *t, tg_tensor *logp,
 TG_API tg_tensor *tg_cross_entropy_ex(tg_tape *t, tg_tensor *logits,
                                       const int64_t *labels,
                                       const tg_cross_entropy_options *opt);
+
+/* Options of tg_bce_with_logits_ex; start from
+ * tg_bce_with_logits_defaults() (a zeroed struct is the defaults too). */
+typedef struct tg_bce_with_logits_options {
+    tg_reduction reduction;  /* TG_REDUCE_MEAN by default; TG_REDUCE_NONE
+                                gives each element's loss, x's shape */
+    const tg_tensor *weight; /* v, broadcast to x, of x's dtype: each
+                                element's loss times v, or NULL (all 1,
+                                the default). A constant, as PyTorch's
+                                weight=: read when the loss is made, it
+                                gets no gradient. */
+} tg_bce_with_logits_options;
+
+/* TG_REDUCE_MEAN, weight NULL (PyTorch's), by value. */
+TG_API tg_bce_with_logits_options tg_bce_with_logits_defaults(void);
+
+/* tg_bce_with_logits with PyTorch 1.13's options
+ * (F.binary_cross_entropy_with_logits(x, y, weight=v, pos_weight=pw,
+ * reduction=)): each element's loss l times v, then the mean over all
+ * elements (not divided by the sum of v), the sum, or none (x's shape).
+ * NULL opt is the defaults: tg_bce_with_logits. Errors as
+ * tg_bce_with_logits, naming tg_bce_with_logits_ex, and TG_EINVAL for an
+ * unknown reduction, TG_ESHAPE for a weight that does not broadcast to x
+ * ("tg_bce_with_logits_ex: weight (5,) does not broadcast to logits
+ * (3,4)"), TG_EDTYPE for a weight of another dtype. */
+TG_API tg_tensor *tg_bce_with_logits_ex(tg_tape *t, tg_tensor *x,
+                                        tg_tensor *target,
+                                        tg_tensor *pos_weight,
+                                        const tg_bce_with_logits_options *opt);
 
 #ifdef __cplusplus
 }
