@@ -1,8 +1,8 @@
 /*
  * test_bad_input_losses.c — what callers get wrong in the options of the
- * class losses (tapegrad/index.h): tg_cross_entropy_ex's and
- * tg_nll_loss_ex's reduction and class weights, and label smoothing given
- * to nll_loss, which has none. Each row gives its status and a message
+ * losses (tapegrad/index.h): tg_cross_entropy_ex's and tg_nll_loss_ex's
+ * reduction and class weights, label smoothing given to nll_loss, which
+ * has none, and tg_bce_with_logits_ex's reduction and weight. Each row gives its status and a message
  * naming the call, records nothing on the tape when refused, and leaks
  * nothing (tests/support/tg_bad_input.h). The last rows are calls that
  * must work: NULL options, and the extremes of the options.
@@ -98,6 +98,21 @@ static int extremes(fx *f, int which)
                   "reduction none gives one loss per row");
 }
 
+/* bce_with_logits_ex of a34 against itself with a weight of shape
+ * (n,) (n > 0) or (3, 4) f64 (n == 0), or with reduction r (no weight). */
+static int bce(fx *f, int64_t n, int r)
+{
+    tg_bce_with_logits_options o = tg_bce_with_logits_defaults();
+    o.reduction = (tg_reduction)r;
+    if (n > 0)
+        o.weight = tg_ones(f->t, TG_F32, 1, &n);
+    else if (n == 0)
+        o.weight = tg_ones(f->t, TG_F64, 2, s34);
+    int64_t before = tg_tape_size(f->t);
+    return ptr_unchanged(f, before, tg_bce_with_logits_ex(
+                                        f->t, f->a34, f->a34, NULL, &o));
+}
+
 #define ROWS(X)                                                              \
     /* The reduction: one of the three. */                                  \
     X(ce_reduction_unknown, TG_EINVAL, "tg_cross_entropy_ex: reduction is " \
@@ -139,6 +154,15 @@ static int extremes(fx *f, int which)
                                          (int64_t[]){4, 0, 0}, NULL)))       \
     X(nll_not_2d, TG_ESHAPE, "tg_nll_loss_ex: input has shape (5,)",         \
       ptr(tg_nll_loss_ex(f->t, f->b5, (int64_t[]){0}, NULL)))                \
+    /* bce_with_logits_ex: a weight that broadcasts, of x's dtype. */       \
+    X(bce_weight_shape, TG_ESHAPE, "tg_bce_with_logits_ex: weight (5,) "    \
+      "does not broadcast to logits (3,4)", bce(f, 5, TG_REDUCE_MEAN))       \
+    X(bce_weight_f64, TG_EDTYPE, "tg_bce_with_logits_ex: weight is f64; it "\
+      "must be the logits' dtype, f32", bce(f, 0, TG_REDUCE_SUM))            \
+    X(bce_reduction_unknown, TG_EINVAL, "tg_bce_with_logits_ex: reduction " \
+      "is 5; it must be", bce(f, -1, 5))                                     \
+    X(bce_weight_broadcast, TG_OK, "", bce(f, 4, TG_REDUCE_NONE))            \
+    X(bce_weight_one, TG_OK, "", bce(f, 1, TG_REDUCE_SUM))                   \
     /* Calls that work. */                                                  \
     X(nll_null_options, TG_OK, "", loss(f, NLL, NULL))                       \
     X(ce_extremes, TG_OK, "", extremes(f, CE))                               \

@@ -287,7 +287,8 @@ END_TEST
  * derivative (tg_vjp with create_graph). Logits of 0, labels 1 and 3,
  * class weights c = 1, 2, 3, 4, smoothing 1/2, the mean: d/dx[i][k] =
  * (c[y_i] (1/4 - [k == y_i]) / 2 + (10/4 - c[k]) / 8) / 6; plus
- * sum(nll_loss_ex(x, labels 0 and ignored, none)), -c[0] = -1 at (0,0). */
+ * sum(nll_loss_ex(x, labels 0 and ignored, none)), -c[0] = -1 at (0,0),
+ * plus bce_with_logits_ex's below. */
 
 static int loss_options(tg_tape *t)
 {
@@ -305,6 +306,15 @@ static int loss_options(tg_tape *t)
     o.ignore_index = 2;
     y = tg_add(t, y, tg_sum(t, tg_nll_loss_ex(t, x, (const int64_t[]){0, 2},
                                                &o)));
+    /* + sum(bce_with_logits_ex(x, 0, weight c, none)): x = 0 gives
+     * c[k] / 2 at every (i, k) */
+    tg_bce_with_logits_options bo = tg_bce_with_logits_defaults();
+    bo.weight = o.weight;
+    bo.reduction = TG_REDUCE_NONE;
+    y = tg_add(t, y, tg_sum(t, tg_bce_with_logits_ex(
+                                   t, x, tg_zeros(t, TG_F64, 2,
+                                                  (int64_t[]){2, 4}),
+                                   NULL, &bo)));
     tg_vjp_options vo = tg_vjp_defaults();
     vo.create_graph = true;
     tg_tensor *gx;
@@ -318,7 +328,8 @@ static int loss_options(tg_tape *t)
     for (int i = 0; i < 2; i++)
         for (int k = 0; k < 4; k++) {
             double want = (c[labels[i]] * (0.25 - (k == labels[i])) / 2 +
-                           (2.5 - c[k]) / 8) / 6 - (i == 0 && k == 0);
+                           (2.5 - c[k]) / 8) / 6 - (i == 0 && k == 0) +
+                          c[k] / 2;
             if (fabs(d[i * 4 + k] - want) > 1e-12)
                 return wrong("gradients through the loss options");
         }
@@ -327,7 +338,7 @@ static int loss_options(tg_tape *t)
 
 START_TEST(loss_options_under_oom)
 {
-    static const scenario sc = {"loss options: reduction, class weights",
+    static const scenario sc = {"loss options: reduction, weights",
                                 loss_options, NULL, NULL};
     oom_sweep(&sc, (mode)_i);
 }

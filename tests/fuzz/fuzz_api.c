@@ -473,8 +473,16 @@ static void index_step(state *s, prog *g, tg_tape *t, tg_tensor *x,
         }
         break;
     case 7:
-        keep(s, g, tg_bce_with_logits(t, x, y, take(g, 2) ? pick(s, g)
-                                                          : NULL));
+        if (take(g, 2)) {
+            keep(s, g, tg_bce_with_logits(t, x, y, take(g, 2) ? pick(s, g)
+                                                              : NULL));
+        } else { /* reduction 3 refused; a weight of any shape */
+            tg_bce_with_logits_options o = tg_bce_with_logits_defaults();
+            o.reduction = (tg_reduction)take(g, 4);
+            o.weight = take(g, 2) ? pick(s, g) : NULL;
+            keep(s, g, tg_bce_with_logits_ex(t, x, y, take(g, 2) ? pick(s, g)
+                                                                 : NULL, &o));
+        }
         break;
     default:
         if (rows_ok) {
