@@ -163,6 +163,9 @@ static int bce(fx *f, int64_t n, int r)
       "is 5; it must be", bce(f, -1, 5))                                     \
     X(bce_weight_broadcast, TG_OK, "", bce(f, 4, TG_REDUCE_NONE))            \
     X(bce_weight_one, TG_OK, "", bce(f, 1, TG_REDUCE_SUM))                   \
+    X(bce_null_options_named, TG_ESHAPE, "tg_bce_with_logits_ex: logits "   \
+      "(3,4) and target (5,)", ptr(tg_bce_with_logits_ex(                    \
+                                   f->t, f->a34, f->b5, NULL, NULL)))        \
     /* Calls that work. */                                                  \
     X(nll_null_options, TG_OK, "", loss(f, NLL, NULL))                       \
     X(ce_extremes, TG_OK, "", extremes(f, CE))                               \

@@ -4,7 +4,8 @@
  *     l_i  = (1 - y_i) x_i + w_i softplus(-x_i)       w_i = 1 + (pw - 1) y_i
  *          = w_i softplus(x_i) - pw y_i x_i           (softplus(-x) = softplus(x) - x)
  *     loss = mean_i v_i l_i   (or the sum, or each v_i l_i: the reduction)
- *     d loss / d x_i = v_i ((1 + (pw - 1) y_i) (sigmoid(x_i) - 1) + 1 - y_i) / n
+ *     d loss / d x_i
+ *          = v_i ((1 + (pw - 1) y_i) (sigmoid(x_i) - 1) + 1 - y_i) / n
  *
  * The two forms of l_i are equal, but in floating point each is accurate
  * on one side of 0 only: for a logit x << 0 with target 0 (a sure and
@@ -81,17 +82,28 @@ tg_bce_with_logits_options tg_bce_with_logits_defaults(void)
                                         .weight = NULL};
 }
 
+static tg_tensor *bce(const char *fn, tg_tape *t, tg_tensor *x,
+                      tg_tensor *target, tg_tensor *pos_weight,
+                      const tg_bce_with_logits_options *opt);
+
 tg_tensor *tg_bce_with_logits(tg_tape *t, tg_tensor *x, tg_tensor *target,
                               tg_tensor *pos_weight)
 {
-    return tg_bce_with_logits_ex(t, x, target, pos_weight, NULL);
+    return bce("tg_bce_with_logits", t, x, target, pos_weight, NULL);
 }
 
 tg_tensor *tg_bce_with_logits_ex(tg_tape *t, tg_tensor *x, tg_tensor *target,
                                  tg_tensor *pos_weight,
                                  const tg_bce_with_logits_options *opt)
 {
-    const char *fn = opt ? "tg_bce_with_logits_ex" : "tg_bce_with_logits";
+    return bce("tg_bce_with_logits_ex", t, x, target, pos_weight, opt);
+}
+
+/* Both, naming fn in their errors; NULL opt is the defaults. */
+static tg_tensor *bce(const char *fn, tg_tape *t, tg_tensor *x,
+                      tg_tensor *target, tg_tensor *pos_weight,
+                      const tg_bce_with_logits_options *opt)
+{
     tg_bce_with_logits_options o =
         opt ? *opt : tg_bce_with_logits_defaults();
     char xs[128], ys[128];
@@ -146,7 +158,8 @@ tg_tensor *tg_bce_with_logits_ex(tg_tape *t, tg_tensor *x, tg_tensor *target,
     tg_tensor *side = tg_mul(t, tg_lt_scalar(t, x, 0.0),
                              tg_gt_scalar(t, x, -INFINITY));
     tg_tensor *each = tg_where(t, side, neg, pos);
-    if (o.weight != NULL) /* v l, v a constant copy: no gradient to it */
+    if (o.weight != NULL) /* v l, v a constant copy: no gradient to it
+                             (tg_detach only reads its argument) */
         each = tg_mul(t, each, tg_detach(t, (tg_tensor *)o.weight));
     tg_tensor *loss = o.reduction == TG_REDUCE_MEAN ? tg_mean(t, each)
                       : o.reduction == TG_REDUCE_SUM ? tg_sum(t, each)
