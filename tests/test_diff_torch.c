@@ -332,6 +332,15 @@ static int loss(run *r, tg_tensor **y)
 {
     const char *op = r->c->op;
     int64_t lab[64];
+    if (strcmp(op, "bce_with_logits_ex") == 0) { /* lossopt's options */
+        tg_tensor *x = in(r, "x"), *tt = in(r, "t"), *pw = in(r, "pw");
+        tg_bce_with_logits_options o = tg_bce_with_logits_defaults();
+        o.reduction = (tg_reduction)opt(r, 2);
+        o.weight = opt(r, 3) != 0 ? in(r, "w") : NULL;
+        ck_assert(opt(r, 3) == 0 || o.weight != NULL);
+        y[0] = tg_bce_with_logits_ex(r->t, x, tt, pw, &o);
+        return 1;
+    }
     if (strcmp(op, "bce_with_logits") == 0) {
         tg_tensor *x = in(r, "x"), *tt = in(r, "t"), *pw = in(r, "pw");
         y[0] = tg_bce_with_logits(r->t, x, tt, pw);
@@ -339,7 +348,17 @@ static int loss(run *r, tg_tensor **y)
     }
     ints(r, "labels", lab, 64);
     tg_tensor *x = in(r, "x");
-    if (strcmp(op, "nll_loss") == 0) {
+    if (strcmp(op, "nll_loss_ex") == 0 ||
+        strcmp(op, "cross_entropy_opt") == 0) { /* lossopt's options */
+        tg_cross_entropy_options o = tg_cross_entropy_defaults();
+        o.ignore_index = (int64_t)opt(r, 0);
+        o.label_smoothing = opt(r, 1);
+        o.reduction = (tg_reduction)opt(r, 2);
+        o.weight = opt(r, 3) != 0 ? in(r, "w") : NULL;
+        ck_assert(opt(r, 3) == 0 || o.weight != NULL);
+        y[0] = op[0] == 'n' ? tg_nll_loss_ex(r->t, x, lab, &o)
+                            : tg_cross_entropy_ex(r->t, x, lab, &o);
+    } else if (strcmp(op, "nll_loss") == 0) {
         y[0] = tg_nll_loss(r->t, x, lab, (int64_t)opt(r, 0));
     } else {
         tg_cross_entropy_options o = tg_cross_entropy_defaults();
@@ -617,6 +636,7 @@ static const struct {
     {"loss", loss},         {"attn", attention}, {"binary", binary},
     {"train", train},       {"select", audit},   {"compare", audit},
     {"edge", audit},        {"relupool", pool},   {"second", second},
+    {"lossopt", loss},
 };
 
 static int dispatch(run *r, tg_tensor **y)

@@ -282,6 +282,68 @@ START_TEST(index_ops_under_oom)
 }
 END_TEST
 
+/* ---- losses s9: the options of the class losses (reduction, class
+ * weights, smoothing, ignored rows), forward, backward and the recorded
+ * derivative (tg_vjp with create_graph). Logits of 0, labels 1 and 3,
+ * class weights c = 1, 2, 3, 4, smoothing 1/2, the mean: d/dx[i][k] =
+ * (c[y_i] (1/4 - [k == y_i]) / 2 + (10/4 - c[k]) / 8) / 6; plus
+ * sum(nll_loss_ex(x, labels 0 and ignored, none)), -c[0] = -1 at (0,0),
+ * plus bce_with_logits_ex's below. */
+
+static int loss_options(tg_tape *t)
+{
+    static const double c[4] = {1, 2, 3, 4};
+    tg_tensor *x = tg_zeros(t, TG_F64, 2, (int64_t[]){2, 4});
+    tg_cross_entropy_options o = tg_cross_entropy_defaults();
+    o.weight = tg_from_data(t, TG_F64, 1, (int64_t[]){4}, c);
+    if (x == NULL || o.weight == NULL)
+        return tg_last_status();
+    tg_set_requires_grad(x, true);
+    o.label_smoothing = 0.5;
+    tg_tensor *y = tg_cross_entropy_ex(t, x, (const int64_t[]){1, 3}, &o);
+    o.label_smoothing = 0;
+    o.reduction = TG_REDUCE_NONE;
+    o.ignore_index = 2;
+    y = tg_add(t, y, tg_sum(t, tg_nll_loss_ex(t, x, (const int64_t[]){0, 2},
+                                               &o)));
+    /* + sum(bce_with_logits_ex(x, 0, weight c, none)): x = 0 gives
+     * c[k] / 2 at every (i, k) */
+    tg_bce_with_logits_options bo = tg_bce_with_logits_defaults();
+    bo.weight = o.weight;
+    bo.reduction = TG_REDUCE_NONE;
+    y = tg_add(t, y, tg_sum(t, tg_bce_with_logits_ex(
+                                   t, x, tg_zeros(t, TG_F64, 2,
+                                                  (int64_t[]){2, 4}),
+                                   NULL, &bo)));
+    tg_vjp_options vo = tg_vjp_defaults();
+    vo.create_graph = true;
+    tg_tensor *gx;
+    int rc = tg_vjp(t, 1, &y, NULL, 1, &x, &gx, &vo);
+    if (rc != TG_OK)
+        return rc;
+    if ((rc = tg_backward(t, tg_sum(t, tg_mul(t, gx, gx)))) != TG_OK)
+        return rc;
+    const double *d = tg_data_f64(gx);
+    static const int64_t labels[2] = {1, 3};
+    for (int i = 0; i < 2; i++)
+        for (int k = 0; k < 4; k++) {
+            double want = (c[labels[i]] * (0.25 - (k == labels[i])) / 2 +
+                           (2.5 - c[k]) / 8) / 6 - (i == 0 && k == 0) +
+                          c[k] / 2;
+            if (fabs(d[i * 4 + k] - want) > 1e-12)
+                return wrong("gradients through the loss options");
+        }
+    return TG_OK;
+}
+
+START_TEST(loss_options_under_oom)
+{
+    static const scenario sc = {"loss options: reduction, weights",
+                                loss_options, NULL, NULL};
+    oom_sweep(&sc, (mode)_i);
+}
+END_TEST
+
 /* ---- w7ffn: tg_gelu in f32, recorded, which saves its derivative on the
  * tape in forward (src/ops/gelu.c), then backward through it and a linear
  * layer's bias; the gradient is compared with gy * gelu'(x) in double. */
@@ -332,6 +394,7 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tg_test_tcase("gelu_saved"); /* w7ffn */
     tcase_add_loop_test(tc, gelu_saved_under_oom, 0, 3);
+    tcase_add_loop_test(tc, loss_options_under_oom, 0, 3); /* losses s9 */
     suite_add_tcase(s, tc);
     return tg_test_main(s);
 }

@@ -1,8 +1,8 @@
 /*
  * tapegrad/index.h — picking elements by index, splitting along an axis,
  * and the losses that pick by class: gather and scatter_add, index_select,
- * embedding, split and chunk, nll_loss, bce_with_logits and
- * cross_entropy's options.
+ * embedding, split and chunk, nll_loss, bce_with_logits, and the options
+ * of nll_loss and cross_entropy (reduction, class weights, ...).
  *
  * Tensors hold f32 or f64 only, so an index tensor (gather, scatter_add)
  * holds whole numbers in the dtype of the tensor it indexes, as tg_argmax
@@ -129,34 +129,104 @@ TG_API tg_tensor *tg_nll_loss(tg_tape *t, tg_tensor *logp,
  * logits of any size. pos_weight pw (NULL for 1) weighs the positive
  * term; it broadcasts to x (one per class: shape (C,)). d/dx =
  * ((1 + (pw - 1) y)(sigmoid(x) - 1) + 1 - y) / n; y and pw get
- * gradients too. Shape (). Errors: TG_ESHAPE when target's shape is not
+ * gradients too. Shape (). tg_bce_with_logits_ex (below) adds weight
+ * and reduction. Errors: TG_ESHAPE when target's shape is not
  * x's or pos_weight does not broadcast to it; TG_EDTYPE for mixed
  * dtypes. */
 TG_API tg_tensor *tg_bce_with_logits(tg_tape *t, tg_tensor *x,
                                      tg_tensor *target,
                                      tg_tensor *pos_weight);
 
-/* Options of tg_cross_entropy_ex; start from tg_cross_entropy_defaults(). */
+/* How a loss over N rows is reduced (PyTorch's reduction=): the mean
+ * (the default, 0), the sum, or none (one loss per row, shape (N,)). */
+typedef enum tg_reduction {
+    TG_REDUCE_MEAN = 0,
+    TG_REDUCE_SUM = 1,
+    TG_REDUCE_NONE = 2
+} tg_reduction;
+
+/* Options of tg_cross_entropy_ex and tg_nll_loss_ex; start from
+ * tg_cross_entropy_defaults() (a zeroed struct whose ignore_index is set
+ * to -100 is the defaults too). */
 typedef struct tg_cross_entropy_options {
     int64_t ignore_index;    /* rows with this label count for nothing;
                                 -100 by default, as PyTorch */
-    double label_smoothing;  /* e in [0, 1]; 0 by default */
+    double label_smoothing;  /* e in [0, 1]; 0 by default (must be 0 for
+                                tg_nll_loss_ex) */
+    tg_reduction reduction;  /* TG_REDUCE_MEAN by default */
+    const tg_tensor *weight; /* class weights c, shape (C,) and the
+                                input's dtype, or NULL (all 1, the
+                                default). A constant, as PyTorch's: its
+                                values are read when the loss is made and
+                                it gets no gradient. */
 } tg_cross_entropy_options;
 
-/* ignore_index -100, label_smoothing 0 (PyTorch's), by value: nothing to
- * free, nothing that fails. */
+/* ignore_index -100, label_smoothing 0, TG_REDUCE_MEAN, weight NULL
+ * (PyTorch's), by value: nothing to free, nothing that fails. */
 TG_API tg_cross_entropy_options tg_cross_entropy_defaults(void);
 
-/* tg_cross_entropy with PyTorch 1.13's ignore_index and label_smoothing
- * (F.cross_entropy, mean reduction): loss = (1 - e) nll + e / C * (1/M)
- * sum_{i kept} sum_k -logp[i][k], with logp = log_softmax(x) along the classes, nll = tg_nll_loss(logp,
- * labels, ignore_index) and M the rows kept. NULL opt is the defaults,
- * and with them (or any options that change nothing for these labels) it
- * is tg_cross_entropy, fused. Errors as tg_cross_entropy, naming
- * tg_cross_entropy_ex, and TG_EINVAL for a smoothing outside [0, 1]. */
+/* nll_loss with PyTorch 1.13's options (F.nll_loss(logp, labels,
+ * weight=c, ignore_index=, reduction=)): row i's loss is
+ * -c[labels[i]] logp[i][labels[i]], 0 for an ignored row; the mean
+ * divides their sum by D, the sum of the kept rows' c[labels[i]] (their
+ * count M without weights), the sum does not, none returns the N row
+ * losses (N,). With every row ignored the mean is NaN (PyTorch's 0/0,
+ * gradient 0), the sum 0. NULL opt is the defaults: tg_nll_loss.
+ * Errors as tg_nll_loss, naming tg_nll_loss_ex, and TG_EINVAL for a
+ * label_smoothing other than 0 (F.nll_loss has none: "tg_nll_loss_ex:
+ * label_smoothing is 0.1; nll_loss has none, it must be 0") or an unknown
+ * reduction ("...: reduction is 7; it must be TG_REDUCE_MEAN, ..."),
+ * TG_ESHAPE for a weight that is not (C,) ("...: weight has shape (4,);
+ * it must be (3,), one per class of input (2,3)"), TG_EDTYPE for a
+ * weight of another dtype than logp. */
+TG_API tg_tensor *tg_nll_loss_ex(tg_tape *t, tg_tensor *logp,
+                                 const int64_t *labels,
+                                 const tg_cross_entropy_options *opt);
+
+/* tg_cross_entropy with PyTorch 1.13's options (F.cross_entropy(x,
+ * labels, weight=c, ignore_index=, reduction=, label_smoothing=e)): with
+ * logp = log_softmax(x) along the classes, row i's loss is (1 - e)
+ * c[y_i] (-logp[i][y_i]) + (e / C) sum_k c[k] (-logp[i][k]), 0 for an
+ * ignored row, reduced as tg_nll_loss_ex: the mean divides the
+ * sum by D = the sum of the kept rows' c[y_i] (the count M of kept rows
+ * without weights), so without weights it is (1 - e) nll + e / C * (1/M)
+ * sum_{i kept} sum_k -logp[i][k]. NULL opt is the defaults, and with
+ * them (or any options that change nothing for these labels) it is
+ * tg_cross_entropy, fused. Errors as tg_cross_entropy, naming
+ * tg_cross_entropy_ex, TG_EINVAL for a smoothing outside [0, 1], and
+ * those of tg_nll_loss_ex for the reduction and the weight. */
 TG_API tg_tensor *tg_cross_entropy_ex(tg_tape *t, tg_tensor *logits,
                                       const int64_t *labels,
                                       const tg_cross_entropy_options *opt);
+
+/* Options of tg_bce_with_logits_ex; start from
+ * tg_bce_with_logits_defaults() (a zeroed struct is the defaults too). */
+typedef struct tg_bce_with_logits_options {
+    tg_reduction reduction;  /* TG_REDUCE_MEAN by default; TG_REDUCE_NONE
+                                gives each element's loss, x's shape */
+    const tg_tensor *weight; /* v, broadcast to x, of x's dtype: each
+                                element's loss times v, or NULL (all 1,
+                                the default). A constant, as PyTorch's
+                                weight=: read when the loss is made, it
+                                gets no gradient. */
+} tg_bce_with_logits_options;
+
+/* TG_REDUCE_MEAN, weight NULL (PyTorch's), by value. */
+TG_API tg_bce_with_logits_options tg_bce_with_logits_defaults(void);
+
+/* tg_bce_with_logits with PyTorch 1.13's options
+ * (F.binary_cross_entropy_with_logits(x, y, weight=v, pos_weight=pw,
+ * reduction=)): each element's loss l times v, then the mean over all
+ * elements (not divided by the sum of v), the sum, or none (x's shape).
+ * NULL opt is the defaults: tg_bce_with_logits. Errors as
+ * tg_bce_with_logits, naming tg_bce_with_logits_ex, and TG_EINVAL for an
+ * unknown reduction, TG_ESHAPE for a weight that does not broadcast to x
+ * ("tg_bce_with_logits_ex: weight (5,) does not broadcast to logits
+ * (3,4)"), TG_EDTYPE for a weight of another dtype. */
+TG_API tg_tensor *tg_bce_with_logits_ex(tg_tape *t, tg_tensor *x,
+                                        tg_tensor *target,
+                                        tg_tensor *pos_weight,
+                                        const tg_bce_with_logits_options *opt);
 
 #ifdef __cplusplus
 }

@@ -3,8 +3,9 @@
  *
  *     l_i  = (1 - y_i) x_i + w_i softplus(-x_i)       w_i = 1 + (pw - 1) y_i
  *          = w_i softplus(x_i) - pw y_i x_i           (softplus(-x) = softplus(x) - x)
- *     loss = mean_i l_i
- *     d loss / d x_i = ((1 + (pw - 1) y_i) (sigmoid(x_i) - 1) + 1 - y_i) / n
+ *     loss = mean_i v_i l_i   (or the sum, or each v_i l_i: the reduction)
+ *     d loss / d x_i
+ *          = v_i ((1 + (pw - 1) y_i) (sigmoid(x_i) - 1) + 1 - y_i) / n
  *
  * The two forms of l_i are equal, but in floating point each is accurate
  * on one side of 0 only: for a logit x << 0 with target 0 (a sure and
@@ -15,8 +16,9 @@
  * the form of its side (tg_where; -inf takes the first, as PyTorch's
  * max-shifted form gives NaN there).
  *
- * F.binary_cross_entropy_with_logits with mean reduction, pos_weight pw
- * (1 without one). softplus(-x) = log(1 + e^-x) never overflows (tg_softplus;
+ * F.binary_cross_entropy_with_logits with pos_weight pw (1 without one),
+ * weight v (1 without one) and the mean reduction (tg_bce_with_logits_ex:
+ * any). softplus(-x) = log(1 + e^-x) never overflows (tg_softplus;
  * beyond its threshold of 30 it is -x, exact to rounding in f64), so
  * logits of +-1e4 give finite losses, as PyTorch's max-shifted form does.
  * Written with ops, so the gradient in x, y and pos_weight and the
@@ -45,10 +47,65 @@ static bool broadcasts_to(const tg_tensor *pw, const tg_tensor *x)
     return true;
 }
 
+/* The options checked, naming fn: the reduction one of the three, the
+ * weight a live tensor of x's dtype that broadcasts to x. TG_OK or the
+ * status. */
+static int check_options(const char *fn, const tg_tensor *x,
+                         const tg_bce_with_logits_options *o)
+{
+    char xs[128], ws[128];
+    if (o->reduction != TG_REDUCE_MEAN && o->reduction != TG_REDUCE_SUM &&
+        o->reduction != TG_REDUCE_NONE)
+        return tg_set_error(TG_EINVAL, "%s: reduction is %d; it must be "
+                            "TG_REDUCE_MEAN, TG_REDUCE_SUM or TG_REDUCE_NONE",
+                            fn, (int)o->reduction);
+    if (o->weight == NULL)
+        return TG_OK;
+    if (tg__check_tensor(fn, o->weight) != TG_OK)
+        return tg_last_status();
+    if (!broadcasts_to(o->weight, x))
+        return tg_set_error(TG_ESHAPE, "%s: weight %s does not broadcast to "
+                            "logits %s", fn,
+                            tg_shape_str(o->weight, ws, sizeof ws),
+                            tg_shape_str(x, xs, sizeof xs));
+    if (tg_dtype_of(o->weight) != tg_dtype_of(x))
+        return tg_set_error(TG_EDTYPE, "%s: weight is %s; it must be the "
+                            "logits' dtype, %s", fn,
+                            tg_dtype_name(tg_dtype_of(o->weight)),
+                            tg_dtype_name(tg_dtype_of(x)));
+    return TG_OK;
+}
+
+tg_bce_with_logits_options tg_bce_with_logits_defaults(void)
+{
+    return (tg_bce_with_logits_options){.reduction = TG_REDUCE_MEAN,
+                                        .weight = NULL};
+}
+
+static tg_tensor *bce(const char *fn, tg_tape *t, tg_tensor *x,
+                      tg_tensor *target, tg_tensor *pos_weight,
+                      const tg_bce_with_logits_options *opt);
+
 tg_tensor *tg_bce_with_logits(tg_tape *t, tg_tensor *x, tg_tensor *target,
                               tg_tensor *pos_weight)
 {
-    const char *fn = "tg_bce_with_logits";
+    return bce("tg_bce_with_logits", t, x, target, pos_weight, NULL);
+}
+
+tg_tensor *tg_bce_with_logits_ex(tg_tape *t, tg_tensor *x, tg_tensor *target,
+                                 tg_tensor *pos_weight,
+                                 const tg_bce_with_logits_options *opt)
+{
+    return bce("tg_bce_with_logits_ex", t, x, target, pos_weight, opt);
+}
+
+/* Both, naming fn in their errors; NULL opt is the defaults. */
+static tg_tensor *bce(const char *fn, tg_tape *t, tg_tensor *x,
+                      tg_tensor *target, tg_tensor *pos_weight,
+                      const tg_bce_with_logits_options *opt)
+{
+    tg_bce_with_logits_options o =
+        opt ? *opt : tg_bce_with_logits_defaults();
     char xs[128], ys[128];
     if (t == NULL) {
         tg_set_error(TG_EINVAL, "%s: tape is NULL", fn);
@@ -80,6 +137,8 @@ tg_tensor *tg_bce_with_logits(tg_tape *t, tg_tensor *x, tg_tensor *target,
                      : tg_dtype_of(pos_weight) == TG_F32 ? "f32" : "f64");
         return NULL;
     }
+    if (check_options(fn, x, &o) != TG_OK)
+        return NULL;
     /* w = 1 + (pw - 1) y and pw y (1 and y without pos_weight) */
     tg_tensor *w = NULL, *pwy = target;
     if (pos_weight != NULL) {
@@ -98,7 +157,13 @@ tg_tensor *tg_bce_with_logits(tg_tape *t, tg_tensor *x, tg_tensor *target,
                             tg_mul(t, pwy, x));
     tg_tensor *side = tg_mul(t, tg_lt_scalar(t, x, 0.0),
                              tg_gt_scalar(t, x, -INFINITY));
-    tg_tensor *loss = tg_mean(t, tg_where(t, side, neg, pos));
+    tg_tensor *each = tg_where(t, side, neg, pos);
+    if (o.weight != NULL) /* v l, v a constant copy: no gradient to it
+                             (tg_detach only reads its argument) */
+        each = tg_mul(t, each, tg_detach(t, (tg_tensor *)o.weight));
+    tg_tensor *loss = o.reduction == TG_REDUCE_MEAN ? tg_mean(t, each)
+                      : o.reduction == TG_REDUCE_SUM ? tg_sum(t, each)
+                                                     : each;
     if (loss == NULL)
         tg__error_in(fn); /* out of memory in an op on the way */
     return loss;

@@ -178,16 +178,22 @@ tg_tensor *tg_cross_entropy(tg_tape *t, tg_tensor *logits,
 tg_cross_entropy_options tg_cross_entropy_defaults(void)
 {
     return (tg_cross_entropy_options){.ignore_index = -100,
-                                      .label_smoothing = 0.0};
+                                      .label_smoothing = 0.0,
+                                      .reduction = TG_REDUCE_MEAN,
+                                      .weight = NULL};
 }
 
 /*
  * With options, as PyTorch 1.13 computes them (LossNLL.cpp):
- *     loss = (1 - e) nll + (e / C) (1/M) sum_{i kept} -sum_k logp[i][k]
- * with logp = log_softmax(x), nll the mean over the M rows whose label is
- * not ignore_index, and e the smoothing. Without an ignored row and with
- * e = 0 it is the fused op above; otherwise it is written with ops
- * (log_softmax, gather, sums), which give its gradients.
+ *     loss_i = (1 - e) c[y_i] (-logp[i][y_i])
+ *              + (e / C) sum_k c[k] (-logp[i][k])
+ * for the rows i whose label is not ignore_index (0 for the others), with
+ * logp = log_softmax(x), e the smoothing and c the class weights (1
+ * without). The mean is sum_i loss_i / D, D the sum of the kept rows'
+ * c[y_i] (their count without weights), the sum is sum_i loss_i, none
+ * keeps loss_i. Without an ignored row, smoothing or weights, the mean is
+ * the fused op above; otherwise it is written with ops (log_softmax,
+ * gather, sums), which give its gradients.
  */
 tg_tensor *tg_cross_entropy_ex(tg_tape *t, tg_tensor *logits,
                                const int64_t *labels,
@@ -204,22 +210,30 @@ tg_tensor *tg_cross_entropy_ex(tg_tape *t, tg_tensor *logits,
                      "[0, 1]", fn, o.label_smoothing);
         return NULL;
     }
-    if (tg__nll_check(fn, logits, labels, o.ignore_index) != TG_OK)
+    if (tg__nll_check(fn, logits, labels, o.ignore_index) != TG_OK ||
+        tg__nll_check_options(fn, logits, &o) != TG_OK)
         return NULL;
     bool ignores = false;
     for (int64_t i = 0; i < logits->shape[0]; i++)
         ignores |= labels[i] == o.ignore_index;
-    if (!ignores && o.label_smoothing == 0.0)
+    if (!ignores && o.label_smoothing == 0.0 && o.weight == NULL &&
+        o.reduction == TG_REDUCE_MEAN)
         return tg_cross_entropy(t, logits, labels);
     tg_tensor *logp = tg_log_softmax(t, logits, 1);
-    tg_tensor *w = tg__nll_weights(t, logits, labels, o.ignore_index);
+    tg_tensor *w = tg__nll_weights(t, logits, labels, &o, true);
     if (logp == NULL || w == NULL)
         return NULL;
-    tg_tensor *nll = tg__nll_picked(t, logp, labels, o.ignore_index, w);
+    tg_tensor *nll = tg__nll_picked(t, logp, labels, &o, w);
     if (o.label_smoothing == 0.0)
         return nll;
     double e = o.label_smoothing, classes = (double)logits->shape[1];
-    tg_tensor *smooth = tg_neg(t, tg__nll_weighted_sum(t, logp, w));
+    tg_tensor *spread = logp, *row_w = w; /* without weights, w is 1/D too */
+    if (o.weight != NULL) { /* -sum_k c[k] logp[i][k], divided by D */
+        spread = tg_mul(t, logp, tg__nll_class_row(t, &o));
+        row_w = tg__nll_weights(t, logits, labels, &o, false);
+    }
+    tg_tensor *smooth =
+        tg_neg(t, tg__nll_weighted_sum(t, spread, row_w, labels, &o));
     return tg_add(t, tg_mul_scalar(t, nll, 1.0 - e),
                   tg_mul_scalar(t, smooth, e / classes));
 }

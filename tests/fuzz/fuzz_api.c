@@ -460,17 +460,37 @@ static void index_step(state *s, prog *g, tg_tape *t, tg_tensor *x,
         break;
     }
     case 6:
-        if (rows_ok)
+        if (rows_ok && take(g, 2)) {
             keep(s, g, tg_nll_loss(t, x, idx, (int64_t)take(g, 3) - 1));
+        } else if (rows_ok) { /* options: smoothing (refused), reduction
+                                 3 (refused), a weight of any shape */
+            tg_cross_entropy_options o = tg_cross_entropy_defaults();
+            o.ignore_index = (int64_t)take(g, 3) - 1;
+            o.label_smoothing = take(g, 2) / 10.0;
+            o.reduction = (tg_reduction)take(g, 4);
+            o.weight = take(g, 2) ? pick(s, g) : NULL;
+            keep(s, g, tg_nll_loss_ex(t, x, idx, &o));
+        }
         break;
     case 7:
-        keep(s, g, tg_bce_with_logits(t, x, y, take(g, 2) ? pick(s, g)
-                                                          : NULL));
+        if (take(g, 2)) {
+            keep(s, g, tg_bce_with_logits(t, x, y, take(g, 2) ? pick(s, g)
+                                                              : NULL));
+        } else { /* reduction 3 refused; a weight of any shape */
+            tg_bce_with_logits_options o = tg_bce_with_logits_defaults();
+            o.reduction = (tg_reduction)take(g, 4);
+            o.weight = take(g, 2) ? pick(s, g) : NULL;
+            keep(s, g, tg_bce_with_logits_ex(t, x, y, take(g, 2) ? pick(s, g)
+                                                                 : NULL, &o));
+        }
         break;
     default:
         if (rows_ok) {
-            tg_cross_entropy_options o = {(int64_t)take(g, 3) - 1,
-                                          take(g, 5) / 3.0}; /* 4/3 refused */
+            tg_cross_entropy_options o = tg_cross_entropy_defaults();
+            o.ignore_index = (int64_t)take(g, 3) - 1;
+            o.label_smoothing = take(g, 5) / 3.0; /* 4/3 refused */
+            o.reduction = (tg_reduction)take(g, 4); /* 3 refused */
+            o.weight = take(g, 2) ? pick(s, g) : NULL; /* any shape */
             keep(s, g, tg_cross_entropy_ex(t, x, idx, take(g, 2) ? &o : NULL));
         }
         break;
