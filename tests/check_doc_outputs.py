@@ -137,6 +137,7 @@ def main():
     ap.add_argument("--only", help="check the blocks of this program only")
     ap.add_argument("--sanitize", default="none")
     ap.add_argument("--gemm", default="own", choices=("own", "cblas"))
+    ap.add_argument("--optimization", default="2")
     a = ap.parse_args()
     a.root, a.build = a.root.resolve(), a.build.resolve()
     skip_all = None
@@ -144,6 +145,9 @@ def main():
         skip_all = "full training runs are too slow under valgrind"
     elif a.sanitize not in ("", "none"):
         skip_all = "full training runs are too slow under -Db_sanitize"
+    elif a.optimization in ("0", "g"):
+        skip_all = ("full training runs take minutes in an unoptimized "
+                    "build (meson setup --buildtype=release checks them)")
     elif a.gemm != "own":
         skip_all = "the figures are tapegrad's own matrix kernel's, not CBLAS's"
     elif not has_avx512():
